@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+public import Foundation
+
+/// The round history of one state directory: `history.jsonl` (one `RoundRecord` per line) and
+/// `history.svg` (accuracy and loss per round), both rewritten after every round.
+public struct RoundHistory: Sendable {
+    public let historyURL: URL
+    public let chartURL: URL
+
+    public init(directory: URL) {
+        historyURL = directory.appendingPathComponent("history.jsonl")
+        chartURL = directory.appendingPathComponent("history.svg")
+    }
+
+    /// Reads every record; a missing file is an empty history. A torn last line (from a crash during
+    /// an append) is ignored, because the records before it are complete.
+    public func load() throws -> [RoundRecord] {
+        guard FileManager.default.fileExists(atPath: historyURL.path) else { return [] }
+        let text = try String(contentsOf: historyURL, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        var records: [RoundRecord] = []
+        for (index, line) in lines.enumerated() {
+            do {
+                records.append(try Self.decoder.decode(RoundRecord.self, from: Data(line.utf8)))
+            } catch where index == lines.count - 1 {
+                break
+            }
+        }
+        return records
+    }
+
+    /// Appends `record` to the history file (flushed to disk) and redraws the chart.
+    public func append(_ record: RoundRecord) throws {
+        var line = try Self.encoder.encode(record)
+        line.append(UInt8(ascii: "\n"))
+        if !FileManager.default.fileExists(atPath: historyURL.path) {
+            guard FileManager.default.createFile(atPath: historyURL.path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: historyURL.path])
+            }
+        }
+        let handle = try FileHandle(forWritingTo: historyURL)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+        try handle.synchronize()
+        let chart = HistoryChart.render(try load())
+        try Data(chart.utf8).write(to: chartURL, options: .atomic)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}
