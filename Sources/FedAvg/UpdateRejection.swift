@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// Why FedAvg did not fold an update; the worker receives `code` and `message`, the round goes on.
+struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
+    enum Code: String, Sendable {
+        case malformedModel = "malformed_model"
+        case layoutMismatch = "layout_mismatch"
+        case nonFiniteValue = "non_finite_value"
+        case invalidExampleCount = "invalid_example_count"
+        case staleBaseVersion = "stale_base_version"
+    }
+
+    let code: Code
+    let message: String
+
+    var description: String { "\(code.rawValue): \(message)" }
+
+    static func malformedModel(_ detail: String) -> UpdateRejection {
+        UpdateRejection(code: .malformedModel, message: "the update is not a valid safetensors model: \(detail)")
+    }
+
+    static func tensorCount(update: Int, global: Int) -> UpdateRejection {
+        UpdateRejection(
+            code: .layoutMismatch,
+            message: "the update has \(update) tensors but the global model has \(global)"
+        )
+    }
+
+    static func layout(update: TensorLayout, global: TensorLayout) -> UpdateRejection {
+        UpdateRejection(
+            code: .layoutMismatch,
+            message: "update tensor \(update) does not match global model tensor \(global)"
+        )
+    }
+
+    static func missingTensor(_ global: TensorLayout) -> UpdateRejection {
+        UpdateRejection(code: .layoutMismatch, message: "the update has no tensor \"\(global.name)\" (global model: \(global))")
+    }
+
+    static func nonFinite(tensor: String) -> UpdateRejection {
+        UpdateRejection(code: .nonFiniteValue, message: "tensor \"\(tensor)\" contains NaN or infinity")
+    }
+
+    static func exampleCount(_ count: Int) -> UpdateRejection {
+        UpdateRejection(
+            code: .invalidExampleCount,
+            message: "the update reports \(count) training examples; it must be at least 1"
+        )
+    }
+
+    static func stale(base: UInt64, current: UInt64, maxStaleness: UInt64) -> UpdateRejection {
+        let accepted = maxStaleness == 0
+            ? "only updates trained from version \(current) are accepted"
+            : "updates trained from versions \(current > maxStaleness ? current - maxStaleness : 0) to \(current) are accepted"
+        return UpdateRejection(
+            code: .staleBaseVersion,
+            message: "the update was trained from version \(base), the current version is \(current), and \(accepted)"
+        )
+    }
+}

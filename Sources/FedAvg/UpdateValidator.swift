@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// Checks an update against the global model before anything of it is folded, so a rejected update
+/// leaves the round's sums untouched.
+struct UpdateValidator {
+    let globalLayouts: [TensorLayout]
+    /// How many versions behind the current one an update's base version may be; 0 accepts only the
+    /// current version. Accepted stale updates are weighted like fresh ones.
+    let maxStaleness: UInt64
+
+    func validate(
+        _ update: any ModelTensors, examples: Int, baseVersion: UInt64, currentVersion: UInt64
+    ) throws(UpdateRejection) {
+        guard baseVersion <= currentVersion, currentVersion - baseVersion <= maxStaleness else {
+            throw .stale(base: baseVersion, current: currentVersion, maxStaleness: maxStaleness)
+        }
+        guard examples >= 1 else { throw .exampleCount(examples) }
+        guard update.layouts.count == globalLayouts.count else {
+            throw .tensorCount(update: update.layouts.count, global: globalLayouts.count)
+        }
+        let updateLayouts = Dictionary(update.layouts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for global in globalLayouts {
+            guard let layout = updateLayouts[global.name] else { throw .missingTensor(global) }
+            guard layout == global else { throw .layout(update: layout, global: global) }
+        }
+        for layout in globalLayouts where layout.kind.isFloatingPoint {
+            let finite = update.withTensorBytes(named: layout.name) { ElementKernels.isFinite($0, kind: layout.kind) }
+            guard finite else { throw .nonFinite(tensor: layout.name) }
+        }
+    }
+}
