@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 public import DCFProtocol
 public import DCFSupport
 public import Foundation
@@ -104,7 +105,7 @@ public final class WorkerRegistry: Sendable {
         guard PublicKeyHex.normalize(bodyKey) == key else {
             throw DCFErrorResponse(.badRequest, "public_key in the body does not match \(DCFHeader.workerID)")
         }
-        let record = WorkerRecord(id: Self.freshWorkerID(), publicKey: key, status: .registered, source: .unsafe)
+        let record = WorkerRecord(id: try Self.freshWorkerID(), publicKey: key, status: .registered, source: .unsafe)
         try state.withLock { state in try Self.save(record, in: &state) }
         return (record, [.registered(record.id)])
     }
@@ -128,10 +129,9 @@ public final class WorkerRegistry: Sendable {
         state.records[record.id] = record
     }
 
-    static func freshWorkerID() -> WorkerID {
-        var generator = SystemRandomNumberGenerator()
-        let hex = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
-        return WorkerID(hex.joined())!
+    /// Returns 32 random hex digits; 128 bits make a collision with an existing id negligible.
+    static func freshWorkerID() throws -> WorkerID {
+        WorkerID(Hex.encode(try SecureRandom.bytes(count: 16)))!
     }
 
     static func unknownKey(_ id: WorkerID) -> DCFErrorResponse {
