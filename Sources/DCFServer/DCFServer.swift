@@ -15,10 +15,12 @@ public final class DCFServer: Sendable {
     }
 
     public let configuration: DCFServerConfiguration
+    /// The known workers; admin operations go through `handle(_:respond:)` so the strategy hears of changes.
     public let registry: WorkerRegistry
     let callbacks: any DCFServerCallbacks
     let logger: Logger
-    let nonces: NonceStore
+    /// The single-use nonces issued to workers.
+    public let nonces: NonceStore
     let polls: LongPollRegistry
     let models = GlobalModelCache()
     let metrics = ServerMetrics()
