@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-public import Foundation
 internal import COpenSSL
+public import Foundation
 
 /// Comparisons whose duration does not depend on where the inputs differ.
 public enum ConstantTime {

@@ -18,7 +18,8 @@ public struct Ed25519PrivateKey: Sendable {
     public init(seed: some ContiguousBytes) throws {
         let bytes = seed.withUnsafeBytes { Array($0) }
         guard bytes.count == Self.seedByteCount else {
-            throw CryptoError.invalidKey("Ed25519 private key seed must be \(Self.seedByteCount) bytes, got \(bytes.count)")
+            throw CryptoError.invalidKey(
+                "Ed25519 private key seed must be \(Self.seedByteCount) bytes, got \(bytes.count)")
         }
         key = try bytes.withUnsafeBytes { raw in try EVPKey.ed25519Private(seed: raw) }
         publicKey = try Ed25519PublicKey(key: key)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-public import Foundation
 internal import COpenSSL
+public import Foundation
 
 /// Incremental SHA-256 over data that arrives in pieces, such as a request body read from a socket.
 ///
