@@ -34,7 +34,7 @@ public final class DCFServer: Sendable {
     ///
     /// - Parameters:
     ///   - clock: the time source for nonce expiry and long-poll holds.
-    ///   - usesHoldTimer: false only in tests that end holds by calling `expireLongPolls()`.
+    ///   - usesHoldTimer: false only in tests that end each hold by calling `expireLongPolls()`.
     /// - Throws: `ConfigurationError`, `KeyListFile.InvalidLine`, or an error opening the state directory.
     public init(
         configuration: DCFServerConfiguration, callbacks: any DCFServerCallbacks, logger: Logger,
@@ -56,7 +56,7 @@ public final class DCFServer: Sendable {
         self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces, logger: logger.child("auth"))
     }
 
-    /// Starts serving: warns about unsafe mode, tells the strategy which workers are registered, and loads
+    /// Starts serving: warns about unsafe mode, calls `registerWorker` for each registered worker, and loads
     /// the strategy's current global model.
     public func start() {
         state.withLock { state in
@@ -80,7 +80,7 @@ public final class DCFServer: Sendable {
              ("known", String(registry.workers.count))])
     }
 
-    /// Stops serving: answers every parked long poll with `unavailable`; later requests get the same.
+    /// Stops serving: completes every parked long poll with `unavailable`, which later requests also get.
     public func stop() {
         let wasRunning = state.withLock { state in
             defer { state = .stopped }
@@ -108,7 +108,7 @@ public final class DCFServer: Sendable {
         }
     }
 
-    /// Rereads the key list (on SIGHUP) and tells the strategy about workers it unregistered.
+    /// Rereads the key list (on SIGHUP) and calls `unregisterWorker` for each worker it unregistered.
     public func reloadKeyList() throws -> KeyListReload {
         let reload = try registry.reloadKeyList()
         apply(reload.changes)
@@ -120,7 +120,7 @@ public final class DCFServer: Sendable {
         _ = polls.connectionClosed(connectionID)
     }
 
-    /// Answers every long poll whose hold has ended; the hold timer calls this, and tests call it directly.
+    /// Completes every long poll whose hold has ended; the hold timer calls this, and tests call it directly.
     public func expireLongPolls() {
         polls.expireDue()
     }
@@ -130,7 +130,7 @@ public final class DCFServer: Sendable {
 
     var isRunning: Bool { state.withLock { $0 == .running } }
 
-    /// Passes registration changes to the strategy and answers a removed worker's parked poll with an error.
+    /// Passes registration changes to the strategy and completes a removed worker's parked poll with an error.
     func apply(_ changes: [RegistrationChange]) {
         for change in changes {
             switch change {

@@ -24,7 +24,7 @@ struct TestWorker {
             body: try .memory(body))
     }
 
-    /// Builds a signed request; `signatureOverride` replaces the signature to test rejections.
+    /// Builds a request signed over `SignedRequestContent`, exactly as the agent signs it.
     func signed(
         _ method: String, _ target: String, nonce: String, body: Data = Data(), baseVersion: String = "",
         protocolVersion: Int = 1, extraHeaders: [(String, String)] = [], connectionID: UInt64 = 0
