@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import Synchronization
 import Testing
 
 @testable import DCFServer
@@ -79,5 +80,21 @@ import Testing
         #expect(unknownCancelled == false)
         #expect(parkedCancelled)
         #expect(completions.isEmpty)
+    }
+}
+
+@Suite struct LongPollRegistryTimerTests {
+    /// The real hold timer ends a short hold by itself; the wait is bounded so a broken timer fails the test.
+    @Test func holdTimerCompletesPoll() async throws {
+        let polls = LongPollRegistry(hold: .milliseconds(20), currentVersion: 1, clock: SystemServerClock())
+        let outcome = Mutex<ModelWaitResponse?>(nil)
+        polls.park(worker: WorkerID("33333333")!, knownVersion: 1, connectionID: 1) { result in
+            if case .answered(let response) = result { outcome.withLock { $0 = response } }
+        }
+        for _ in 0..<500 where outcome.withLock({ $0 }) == nil {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(outcome.withLock { $0 } == ModelWaitResponse(changed: false, version: 1))
+        #expect(polls.parkedCount == 0)
     }
 }
