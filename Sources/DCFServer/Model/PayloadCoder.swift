@@ -17,6 +17,8 @@ public protocol PayloadCoder: Sendable {
     func decompress(_ data: Data, from coding: ContentCoding, maximumSize: Int) throws -> Data
 }
 
+// TODO: add a PayloadCoder over DCFCompression (deflate, gzip) and make it DCFServer's default; until then
+// the server serves models uncompressed.
 /// A coder that supports only the identity coding: models are served uncompressed and compressed
 /// uploads are rejected with `unsupported_encoding`.
 public struct IdentityPayloadCoder: PayloadCoder {
