@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// The machine-readable code of a failed request, sent in `{"error":{"code":...}}`, with its HTTP status.
+public enum DCFErrorCode: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The request's `DCF-Protocol` version is outside the server's range.
+    case protocolMismatch = "protocol_mismatch"
+    /// A required header is absent or unparsable.
+    case missingHeader = "missing_header"
+    case malformedJSON = "malformed_json"
+    /// A query parameter or path component is invalid.
+    case badRequest = "bad_request"
+    /// The public key is not in the allowed set (safe mode).
+    case unknownKey = "unknown_key"
+    /// The key is allowed but the worker is not registered, or an admin disabled it.
+    case unregisteredWorker = "unregistered_worker"
+    case badSignature = "bad_signature"
+    /// The nonce was already used or was never issued.
+    case replayedRequest = "replayed_request"
+    case nonceExpired = "nonce_expired"
+    /// The worker already holds the maximum number of outstanding nonces.
+    case tooManyNonces = "too_many_nonces"
+    case bodyTooLarge = "body_too_large"
+    /// A compressed body inflates past the configured limit.
+    case inflatedTooLarge = "inflated_too_large"
+    case unsupportedEncoding = "unsupported_encoding"
+    /// The strategy rejected an update (for example, one trained from a stale version).
+    case updateRejected = "update_rejected"
+    /// No global model has been published yet, or the requested version is gone.
+    case modelUnavailable = "model_unavailable"
+    /// Admin credentials are missing or wrong.
+    case unauthorized = "unauthorized"
+    /// The admin API is off because no credentials are configured.
+    case adminDisabled = "admin_disabled"
+    case notFound = "not_found"
+    case methodNotAllowed = "method_not_allowed"
+    /// The admin tried to add a worker that already exists.
+    case conflict = "conflict"
+    case internalError = "internal_error"
+    /// The server is shutting down.
+    case unavailable = "unavailable"
+
+    /// The HTTP status code sent with this error.
+    public var httpStatus: Int {
+        switch self {
+        case .protocolMismatch: 426
+        case .missingHeader, .malformedJSON, .badRequest: 400
+        case .unknownKey, .badSignature, .replayedRequest, .nonceExpired, .unauthorized: 401
+        case .unregisteredWorker, .adminDisabled: 403
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .conflict: 409
+        case .bodyTooLarge, .inflatedTooLarge: 413
+        case .unsupportedEncoding: 415
+        case .updateRejected: 422
+        case .tooManyNonces: 429
+        case .internalError: 500
+        case .modelUnavailable, .unavailable: 503
+        }
+    }
+}
+
+/// A failure as sent on the wire: `{"error":{"code":"bad_signature","message":"..."}}`.
+public struct DCFErrorResponse: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The inner `error` object.
+    public struct Detail: Sendable, Hashable, Codable {
+        public let code: String
+        public let message: String
+    }
+
+    public let error: Detail
+
+    public init(_ code: DCFErrorCode, _ message: String) {
+        self.error = Detail(code: code.rawValue, message: message)
+    }
+
+    /// The code as an enum, or nil when a newer server sent a code this build does not know.
+    public var code: DCFErrorCode? { DCFErrorCode(rawValue: error.code) }
+
+    public var message: String { error.message }
+
+    /// The HTTP status for this error; 500 for a code this build does not know.
+    public var httpStatus: Int { code?.httpStatus ?? 500 }
+
+    public var description: String { "\(error.code): \(error.message)" }
+}

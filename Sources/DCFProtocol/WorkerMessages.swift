@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// Body of `POST /dcf/nonce`. Before registering, a worker sends its public key hex as `worker_id`.
+public struct NonceRequest: Sendable, Hashable, Codable {
+    public let workerID: WorkerID
+
+    public init(workerID: WorkerID) { self.workerID = workerID }
+
+    enum CodingKeys: String, CodingKey { case workerID = "worker_id" }
+}
+
+/// Response to `POST /dcf/nonce`: a single-use nonce and its lifetime in seconds.
+public struct NonceResponse: Sendable, Hashable, Codable {
+    public let nonce: String
+    public let expiresIn: Int
+
+    public init(nonce: String, expiresIn: Int) {
+        self.nonce = nonce
+        self.expiresIn = expiresIn
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case nonce
+        case expiresIn = "expires_in"
+    }
+}
+
+/// Body of `POST /dcf/register`. Unsafe mode requires `public_key`; safe mode accepts an empty object,
+/// because there the worker id is the key.
+public struct RegisterRequest: Sendable, Hashable, Codable {
+    public let publicKey: String?
+
+    public init(publicKey: String?) { self.publicKey = publicKey }
+
+    enum CodingKeys: String, CodingKey { case publicKey = "public_key" }
+}
+
+/// Response to `POST /dcf/register`: the id to sign later requests with.
+public struct RegisterResponse: Sendable, Hashable, Codable {
+    public let workerID: WorkerID
+    public let registered: Bool
+
+    public init(workerID: WorkerID, registered: Bool) {
+        self.workerID = workerID
+        self.registered = registered
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case workerID = "worker_id"
+        case registered
+    }
+}
+
+/// Response to `GET /dcf/model/wait?version=V`: whether the global model now differs from `V`,
+/// and the current version (absent when none is published yet).
+public struct ModelWaitResponse: Sendable, Hashable, Codable {
+    public let changed: Bool
+    public let version: ModelVersion?
+
+    public init(changed: Bool, version: ModelVersion?) {
+        self.changed = changed
+        self.version = version
+    }
+}
+
+/// Response to an accepted `POST /dcf/update`: the strategy's reply.
+public struct UpdateResponse: Sendable, Hashable, Codable {
+    public let accepted: Bool
+    public let message: String
+
+    public init(accepted: Bool, message: String) {
+        self.accepted = accepted
+        self.message = message
+    }
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+public import DCFProtocol
+import Synchronization
+
+/// Single-use nonces that workers put in signed requests, so a captured request cannot be replayed.
+///
+/// Nonces live in memory only: a restart invalidates them and each worker asks for a new one.
+/// Each worker holds at most `maximumPerWorker`; issuing one more evicts that worker's oldest, so a
+/// worker that lost its nonces is never locked out.
+public final class NonceStore: Sendable {
+    /// The outcome of consuming a nonce.
+    public enum Consumption: Sendable, Equatable {
+        case accepted
+        /// Never issued to this worker, or already used.
+        case unknown
+        case expired
+    }
+
+    private struct Issued {
+        let nonce: String
+        let expiry: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var byWorker: [WorkerID: [Issued]] = [:]
+        var total = 0
+    }
+
+    public let lifetime: Duration
+    public let maximumPerWorker: Int
+    /// Bound on nonces across all workers, which matters in unsafe mode where any key may ask.
+    public let maximumTotal: Int
+    private let clock: any ServerClock
+    private let state = Mutex(State())
+
+    public init(lifetime: Duration, maximumPerWorker: Int, maximumTotal: Int, clock: any ServerClock) {
+        precondition(maximumPerWorker >= 1 && maximumTotal >= 1, "nonce limits must be at least 1")
+        self.lifetime = lifetime
+        self.maximumPerWorker = maximumPerWorker
+        self.maximumTotal = maximumTotal
+        self.clock = clock
+    }
+
+    /// The number of unexpired and expired nonces not yet consumed or swept.
+    public var outstandingCount: Int { state.withLock { $0.total } }
+
+    /// Issues a fresh nonce for `worker`.
+    ///
+    /// - Throws: `too_many_nonces` when the store is full even after dropping expired nonces.
+    public func issue(for worker: WorkerID) throws -> String {
+        let nonce = Hex.encode(try SecureRandom.bytes(count: 16))
+        let now = clock.now
+        try state.withLock { state throws(DCFErrorResponse) in
+            if state.total >= maximumTotal { Self.sweep(&state, now: now) }
+            var issued = state.byWorker[worker] ?? []
+            if issued.count >= maximumPerWorker {
+                issued.removeFirst()
+                state.total -= 1
+            }
+            guard state.total < maximumTotal else {
+                throw DCFErrorResponse(
+                    .tooManyNonces, "the server holds \(maximumTotal) outstanding nonces; retry after \(lifetime)")
+            }
+            issued.append(Issued(nonce: nonce, expiry: now + lifetime))
+            state.byWorker[worker] = issued
+            state.total += 1
+        }
+        return nonce
+    }
+
+    /// Consumes `nonce` for `worker`; whatever the outcome, the nonce cannot be used again.
+    public func consume(_ nonce: String, for worker: WorkerID) -> Consumption {
+        let now = clock.now
+        return state.withLock { state in
+            guard var issued = state.byWorker[worker], let index = issued.firstIndex(where: { $0.nonce == nonce })
+            else { return .unknown }
+            let entry = issued.remove(at: index)
+            state.byWorker[worker] = issued.isEmpty ? nil : issued
+            state.total -= 1
+            return entry.expiry > now ? .accepted : .expired
+        }
+    }
+
+    /// Returns whether `nonce` is outstanding for `worker` and unexpired, without consuming it.
+    public func isOutstanding(_ nonce: String, for worker: WorkerID) -> Bool {
+        let now = clock.now
+        return state.withLock { state in
+            state.byWorker[worker]?.contains { $0.nonce == nonce && $0.expiry > now } ?? false
+        }
+    }
+
+    /// Drops every expired nonce.
+    public func removeExpired() {
+        let now = clock.now
+        state.withLock { Self.sweep(&$0, now: now) }
+    }
+
+    /// Drops every nonce of `worker`, for example when an admin removes it.
+    public func removeAll(for worker: WorkerID) {
+        state.withLock { state in
+            state.total -= state.byWorker.removeValue(forKey: worker)?.count ?? 0
+        }
+    }
+
+    private static func sweep(_ state: inout State, now: ContinuousClock.Instant) {
+        for (worker, issued) in state.byWorker {
+            let live = issued.filter { $0.expiry > now }
+            state.total -= issued.count - live.count
+            state.byWorker[worker] = live.isEmpty ? nil : live
+        }
+    }
+}

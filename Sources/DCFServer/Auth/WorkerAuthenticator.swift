@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+import DCFProtocol
+import DCFSupport
+
+/// Checks the signature, nonce and registration of a worker request.
+///
+/// The checks run in an order that leaves the server unchanged on every failure but a replayed or
+/// expired nonce: key lookup, signature, registration status, and only then nonce consumption.
+struct WorkerAuthenticator: Sendable {
+    let registry: WorkerRegistry
+    let nonces: NonceStore
+    let logger: Logger
+
+    /// Returns the id of the worker that signed `request`.
+    ///
+    /// - Parameter registering: true on `POST /dcf/register`, where the worker need not be registered yet
+    ///   and, in unsafe mode, the id is the public key itself.
+    func authenticate(_ request: ServerRequest, protocolVersion: Int, registering: Bool)
+        throws(DCFErrorResponse) -> WorkerID
+    {
+        let id = try workerID(request)
+        do {
+            try verify(request, id: id, protocolVersion: protocolVersion, registering: registering)
+            return id
+        } catch {
+            logger.notice(
+                "rejected worker request",
+                [("worker", id.short), ("code", error.error.code), ("target", request.target)])
+            throw error
+        }
+    }
+
+    private func verify(_ request: ServerRequest, id: WorkerID, protocolVersion: Int, registering: Bool)
+        throws(DCFErrorResponse)
+    {
+        let nonce = try Self.requiredHeader(request, DCFHeader.nonce)
+        let signature = try signatureBytes(request)
+        let keyHex = try registry.signingKey(for: id, registering: registering)
+        let content = try SignedRequestContent(
+            protocolVersion: protocolVersion, method: request.method, target: request.target, workerID: id,
+            nonce: nonce, baseVersion: request.header(DCFHeader.baseVersion) ?? "", bodySHA256: request.body.sha256)
+        guard let key = try? Ed25519PublicKey(hex: keyHex), key.isValidSignature(signature, for: content.canonicalBytes)
+        else {
+            throw DCFErrorResponse(
+                .badSignature, "the signature does not match worker \(id.short)'s key for this request")
+        }
+        if registering {
+            try registry.checkNonceEligibility(id)
+        } else {
+            try registry.checkRegistered(id)
+        }
+        switch nonces.consume(nonce, for: id) {
+        case .accepted: return
+        case .expired:
+            throw DCFErrorResponse(.nonceExpired, "the nonce expired; get a new one from POST \(DCFRoute.noncePath)")
+        case .unknown:
+            throw DCFErrorResponse(
+                .replayedRequest,
+                "the nonce was already used or was not issued to this worker; get a new one from POST "
+                    + DCFRoute.noncePath)
+        }
+    }
+
+    private func workerID(_ request: ServerRequest) throws(DCFErrorResponse) -> WorkerID {
+        let text = try Self.requiredHeader(request, DCFHeader.workerID)
+        guard let id = WorkerID(text) else {
+            throw DCFErrorResponse(.badRequest, "\(DCFHeader.workerID) \"\(text.prefix(140))\" is not 8 to 128 hex digits")
+        }
+        return id
+    }
+
+    private func signatureBytes(_ request: ServerRequest) throws(DCFErrorResponse) -> [UInt8] {
+        let text = try Self.requiredHeader(request, DCFHeader.signature)
+        guard text.utf8.count == Ed25519PublicKey.signatureByteCount * 2, let bytes = try? Hex.decode(text) else {
+            throw DCFErrorResponse(.badSignature, "\(DCFHeader.signature) is not 128 hex digits")
+        }
+        return bytes
+    }
+
+    static func requiredHeader(_ request: ServerRequest, _ name: String) throws(DCFErrorResponse) -> String {
+        guard let value = request.header(name), !value.isEmpty else {
+            throw DCFErrorResponse(.missingHeader, "the request has no \(name) header")
+        }
+        return value
+    }
+}

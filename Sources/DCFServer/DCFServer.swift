@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+public import DCFSupport
+import Synchronization
+
+/// The server backend: worker registry, request authentication, long polls, model downloads, updates and the
+/// admin API, driven by a strategy's `DCFServerCallbacks`.
+///
+/// It has no sockets of its own. The HTTP transport turns each request into a `ServerRequest`, passes it to
+/// `handle(_:respond:)`, sends the `ServerResponse` it gets back, and reports closed connections with
+/// `connectionClosed(_:)`.
+public final class DCFServer: Sendable {
+    enum State: Sendable, Equatable {
+        case created, running, stopped
+    }
+
+    public let configuration: DCFServerConfiguration
+    /// The known workers; admin operations go through `handle(_:respond:)` so the strategy hears of changes.
+    public let registry: WorkerRegistry
+    let callbacks: any DCFServerCallbacks
+    let logger: Logger
+    /// The single-use nonces issued to workers.
+    public let nonces: NonceStore
+    let polls: LongPollRegistry
+    let models = GlobalModelCache()
+    let metrics = ServerMetrics()
+    let coder: any PayloadCoder
+    let authenticator: WorkerAuthenticator
+    let state = Mutex(State.created)
+    /// Serializes `globalModelDidChange()`, so versions reach the cache and the polls in order.
+    let publishLock = Mutex(())
+
+    /// Opens the registry in the state directory and prepares the server; call `start()` to serve.
+    ///
+    /// - Parameters:
+    ///   - clock: the time source for nonce expiry and long-poll holds.
+    ///   - usesHoldTimer: false only in tests that end each hold by calling `expireLongPolls()`.
+    /// - Throws: `ConfigurationError`, `KeyListFile.InvalidLine`, or an error opening the state directory.
+    public init(
+        configuration: DCFServerConfiguration, callbacks: any DCFServerCallbacks, logger: Logger,
+        clock: any ServerClock = SystemServerClock(), payloadCoder: any PayloadCoder = IdentityPayloadCoder(),
+        usesHoldTimer: Bool = true
+    ) throws {
+        self.configuration = configuration
+        self.callbacks = callbacks
+        self.logger = logger
+        self.coder = payloadCoder
+        self.registry = try WorkerRegistry(
+            stateDirectory: configuration.stateDirectory, mode: configuration.admission,
+            logger: logger.child("registry"))
+        self.nonces = NonceStore(
+            lifetime: configuration.nonceLifetime, maximumPerWorker: configuration.maximumNoncesPerWorker,
+            maximumTotal: configuration.maximumOutstandingNonces, clock: clock)
+        self.polls = LongPollRegistry(
+            hold: configuration.longPollHold, currentVersion: nil, clock: clock, usesTimer: usesHoldTimer)
+        self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces, logger: logger.child("auth"))
+    }
+
+    /// Starts serving: warns about unsafe mode, calls `registerWorker` for each registered worker, and loads
+    /// the strategy's current global model.
+    public func start() {
+        state.withLock { state in
+            precondition(state == .created, "DCFServer.start() called in state \(state)")
+            state = .running
+        }
+        if case .unsafe = configuration.admission {
+            logger.warning(
+                "UNSAFE MODE: any worker key is admitted and anyone who reaches this port can send updates; "
+                    + "use a key list in production")
+        }
+        if configuration.adminCredentials == nil {
+            logger.info("admin API disabled: no admin credentials configured")
+        }
+        let registered = registry.workers.filter(\.isRegistered)
+        for record in registered { callbacks.registerWorker(record.id) }
+        globalModelDidChange()
+        logger.info(
+            "server backend started",
+            [("mode", configuration.admission.name), ("registered", String(registered.count)),
+             ("known", String(registry.workers.count))])
+    }
+
+    /// Stops serving: completes every parked long poll with `unavailable`, which later requests also get.
+    public func stop() {
+        let wasRunning = state.withLock { state in
+            defer { state = .stopped }
+            return state == .running
+        }
+        guard wasRunning else { return }
+        let unavailable = DCFErrorResponse(.unavailable, "the server is shutting down; retry later")
+        for responder in polls.drain() { responder(.rejected(unavailable)) }
+        logger.info("server backend stopped")
+    }
+
+    /// Fetches the strategy's global model and, when its version is newer than the cached one, encodes it
+    /// once and completes every parked long poll. The strategy calls this after each new version.
+    public func globalModelDidChange() {
+        publishLock.withLock { _ in
+            guard let model = callbacks.returnGlobalModel() else { return }
+            if let current = models.current, current.version >= model.version { return }
+            let published = PublishedModel(version: model.version, bytes: model.bytes, coder: coder)
+            guard models.publish(published) else { return }
+            metrics.recordModelPublished()
+            logger.info(
+                "published global model",
+                [("version", model.version.description), ("bytes", String(model.bytes.count))])
+            polls.publish(model.version)
+        }
+    }
+
+    /// Rereads the key list (on SIGHUP) and calls `unregisterWorker` for each worker it unregistered.
+    public func reloadKeyList() throws -> KeyListReload {
+        let reload = try registry.reloadKeyList()
+        apply(reload.changes)
+        return reload
+    }
+
+    /// Drops the long poll parked on a connection the client closed.
+    public func connectionClosed(_ connectionID: UInt64) {
+        _ = polls.connectionClosed(connectionID)
+    }
+
+    /// Completes every long poll whose hold has ended; the hold timer calls this, and tests call it directly.
+    public func expireLongPolls() {
+        polls.expireDue()
+    }
+
+    /// Long polls currently parked.
+    public var parkedLongPollCount: Int { polls.parkedCount }
+
+    var isRunning: Bool { state.withLock { $0 == .running } }
+
+    /// Passes registration changes to the strategy and completes a removed worker's parked poll with an error.
+    func apply(_ changes: [RegistrationChange]) {
+        for change in changes {
+            switch change {
+            case .registered(let id):
+                logger.info("worker registered", [("worker", id.short)])
+                callbacks.registerWorker(id)
+            case .unregistered(let id):
+                logger.info("worker unregistered", [("worker", id.short)])
+                callbacks.unregisterWorker(id)
+                nonces.removeAll(for: id)
+                let error = DCFErrorResponse(.unregisteredWorker, "worker \(id.short) is no longer registered")
+                polls.cancel(worker: id)?(.rejected(error))
+            }
+        }
+    }
+}

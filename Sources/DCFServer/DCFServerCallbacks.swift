@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFProtocol
+public import Foundation
+
+/// The callbacks a federated-learning strategy gives `DCFServer`, named as in dc_federated.
+///
+/// The server calls them from its request threads, possibly concurrently, so implementations
+/// synchronize their own state. When the strategy has a new global model it calls
+/// `DCFServer.globalModelDidChange()`, which fetches it with `returnGlobalModel()` and completes every
+/// parked long poll at once.
+public protocol DCFServerCallbacks: AnyObject, Sendable {
+    /// A worker became registered (it registered itself, or an admin registered it).
+    func registerWorker(_ workerID: WorkerID)
+
+    /// A worker stopped being registered (an admin unregistered or removed it, or its key left the key list).
+    func unregisterWorker(_ workerID: WorkerID)
+
+    /// Returns the current global model, or nil before the first one exists.
+    func returnGlobalModel() -> GlobalModel?
+
+    /// Returns whether `version` is the newest global model the strategy has.
+    func isGlobalModelMostRecent(_ version: ModelVersion) -> Bool
+
+    /// Takes a worker's update and returns the reply for the worker.
+    ///
+    /// - Throws: `DCFErrorResponse` to reject the update with that code (`update_rejected` for a stale base
+    ///   version, `bad_request` for an unreadable payload); any other error becomes `update_rejected`.
+    func receiveWorkerUpdate(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String
+
+    /// Returns round details for `GET /admin/status`, such as updates received so far.
+    func roundStatus() -> [String: String]
+}
+
+extension DCFServerCallbacks {
+    public func roundStatus() -> [String: String] { [:] }
+}
+
+/// A global model version and its serialized bytes (safetensors).
+public struct GlobalModel: Sendable {
+    public let version: ModelVersion
+    public let bytes: Data
+
+    public init(version: ModelVersion, bytes: Data) {
+        self.version = version
+        self.bytes = bytes
+    }
+}
+
+/// An update as the strategy receives it: the payload after decompression, and what the signature covered.
+public struct WorkerUpdate: Sendable {
+    /// The decompressed payload (safetensors whose `__metadata__` carries `UpdateMetadata`).
+    public let payload: Data
+    /// The `DCF-Base-Version` the worker signed; the payload's metadata should agree with it.
+    public let baseVersion: ModelVersion
+    /// SHA-256 of the body as sent, before decompression.
+    public let bodySHA256: String
+
+    public init(payload: Data, baseVersion: ModelVersion, bodySHA256: String) {
+        self.payload = payload
+        self.baseVersion = baseVersion
+        self.bodySHA256 = bodySHA256
+    }
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Dispatch
+import Synchronization
+
+/// A thread-safe `LongPollTable` whose holds end on a timer.
+///
+/// Responders run outside the lock, on the calling thread or the timer's queue, and must not block.
+final class LongPollRegistry: Sendable {
+    typealias Responder = @Sendable (LongPollOutcome) -> Void
+
+    private struct State {
+        var table: LongPollTable<Responder>
+        /// The deadline the pending timer fires at, if one is scheduled.
+        var scheduledWakeUp: ContinuousClock.Instant?
+    }
+
+    private let state: Mutex<State>
+    private let clock: any ServerClock
+    private let timerQueue: DispatchQueue
+    /// False in tests that drive expiry with `expireDue()` and a manual clock.
+    private let usesTimer: Bool
+
+    init(hold: Duration, currentVersion: ModelVersion?, clock: any ServerClock, usesTimer: Bool = true) {
+        self.state = Mutex(State(table: LongPollTable(hold: hold, currentVersion: currentVersion)))
+        self.clock = clock
+        self.usesTimer = usesTimer
+        self.timerQueue = DispatchQueue(label: "dcf.long-poll-holds")
+    }
+
+    var parkedCount: Int { state.withLock { $0.table.parkedCount } }
+
+    func park(worker: WorkerID, knownVersion: ModelVersion?, connectionID: UInt64, responder: @escaping Responder) {
+        let now = clock.now
+        let completions = state.withLock { state in
+            state.table.park(
+                worker: worker, knownVersion: knownVersion, connectionID: connectionID, now: now,
+                responder: responder)
+        }
+        run(completions)
+        scheduleWakeUpIfNeeded()
+    }
+
+    func publish(_ version: ModelVersion) {
+        run(state.withLock { $0.table.publish(version) })
+    }
+
+    /// Answers every poll whose hold has ended.
+    func expireDue() {
+        let now = clock.now
+        run(state.withLock { $0.table.expire(now: now) })
+    }
+
+    func connectionClosed(_ connectionID: UInt64) -> Bool {
+        state.withLock { $0.table.cancel(connectionID: connectionID) }
+    }
+
+    func cancel(worker: WorkerID) -> Responder? {
+        state.withLock { $0.table.cancel(worker: worker) }
+    }
+
+    func drain() -> [Responder] {
+        state.withLock { $0.table.drain() }
+    }
+
+    private func run(_ completions: [LongPollTable<Responder>.Completion]) {
+        for completion in completions {
+            completion.responder(.answered(completion.response))
+        }
+    }
+
+    /// Keeps one timer pending for the earliest deadline; a timer that fires reschedules itself.
+    private func scheduleWakeUpIfNeeded() {
+        guard usesTimer else { return }
+        let wakeUp: ContinuousClock.Instant? = state.withLock { state in
+            guard let deadline = state.table.nextDeadline else { return nil }
+            if let scheduled = state.scheduledWakeUp, scheduled <= deadline { return nil }
+            state.scheduledWakeUp = deadline
+            return deadline
+        }
+        guard let wakeUp else { return }
+        let delay = clock.now.duration(to: wakeUp)
+        let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
+        timerQueue.asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+            state.withLock { $0.scheduledWakeUp = nil }
+            expireDue()
+            scheduleWakeUpIfNeeded()
+        }
+    }
+}
+
+/// How a parked long poll ends.
+enum LongPollOutcome: Sendable {
+    case answered(ModelWaitResponse)
+    /// The worker was unregistered or the server is stopping.
+    case rejected(DCFErrorResponse)
+}

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+/// Validation of Ed25519 public keys written as hex, the format of dc_federated's key files.
+enum PublicKeyHex {
+    /// Hex digits in a 32-byte Ed25519 public key.
+    static let length = 64
+
+    /// Returns the key lowercased when it is exactly 64 hex digits, after trimming surrounding whitespace.
+    static func normalize(_ text: some StringProtocol) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard trimmed.count == length, trimmed.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
+        return trimmed.lowercased()
+    }
+}

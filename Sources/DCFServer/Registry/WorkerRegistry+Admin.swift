@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFProtocol
+
+extension WorkerRegistry {
+    /// Allows a key (admin `POST /admin/workers`), registering it at once when `registered` is true.
+    ///
+    /// - Throws: `bad_request` for a malformed key, `conflict` when the key is already known.
+    public func addWorker(publicKey: String, registered: Bool) throws -> (WorkerRecord, [RegistrationChange]) {
+        guard let key = PublicKeyHex.normalize(publicKey) else {
+            throw DCFErrorResponse(
+                .badRequest, "public_key_str \"\(publicKey.prefix(80))\" is not 64 hex digits (an Ed25519 public key)")
+        }
+        let id = WorkerID(key)!
+        let record = WorkerRecord(
+            id: id, publicKey: key, status: registered ? .registered : .allowed, source: .admin)
+        try state.withLock { state in
+            guard state.records[id] == nil else {
+                throw DCFErrorResponse(.conflict, "worker \(id.short) already exists; use PUT to change its status")
+            }
+            try Self.save(record, in: &state)
+        }
+        return (record, registered ? [.registered(id)] : [])
+    }
+
+    /// Forgets a worker (admin `DELETE /admin/workers/<id>`). A key from the key list comes back as
+    /// allowed at the next reload unless it is also removed from the file.
+    public func removeWorker(_ id: WorkerID) throws -> (WorkerRecord, [RegistrationChange]) {
+        try state.withLock { state throws -> (WorkerRecord, [RegistrationChange]) in
+            guard let record = state.records[id] else { throw Self.notFound(id) }
+            try state.store.apply(upserts: [], deletions: [id])
+            state.records[id] = nil
+            return (record, record.isRegistered ? [.unregistered(id)] : [])
+        }
+    }
+
+    /// Registers or unregisters a worker (admin `PUT /admin/workers/<id>`).
+    /// Unregistering disables the worker, so it cannot register itself again.
+    public func setRegistered(_ id: WorkerID, _ registered: Bool) throws -> (WorkerRecord, [RegistrationChange]) {
+        try state.withLock { state throws -> (WorkerRecord, [RegistrationChange]) in
+            guard var record = state.records[id] else { throw Self.notFound(id) }
+            let wasRegistered = record.isRegistered
+            record.status = registered ? .registered : .disabled
+            if record != state.records[id] { try Self.save(record, in: &state) }
+            switch (wasRegistered, registered) {
+            case (false, true): return (record, [.registered(id)])
+            case (true, false): return (record, [.unregistered(id)])
+            default: return (record, [])
+            }
+        }
+    }
+
+    private static func notFound(_ id: WorkerID) -> DCFErrorResponse {
+        DCFErrorResponse(.notFound, "no worker with id \(id.rawValue); GET /admin/workers lists the known ids")
+    }
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+public import DCFProtocol
+public import DCFSupport
+public import Foundation
+import Synchronization
+
+/// The workers the server knows, their keys and registration status, persisted in the state directory.
+///
+/// Every change is written to SQLite before it is visible in memory, so a crash never shows a
+/// status that was not stored. Methods that change status return the `RegistrationChange`s
+/// the caller must pass to the strategy, so callbacks fire exactly when a status changes.
+public final class WorkerRegistry: Sendable {
+    struct State {
+        let store: WorkerStore
+        var records: [WorkerID: WorkerRecord]
+    }
+
+    public let mode: AdmissionMode
+    let state: Mutex<State>
+    let logger: Logger
+
+    /// Opens the registry in `stateDirectory` and, in safe mode, applies the key list.
+    ///
+    /// - Throws: `KeyListFile.InvalidLine`, a file system error, or an SQLite error naming the database.
+    public init(stateDirectory: URL, mode: AdmissionMode, logger: Logger) throws {
+        let store = try WorkerStore(directory: stateDirectory)
+        let records = try store.loadAll()
+        self.mode = mode
+        self.logger = logger
+        self.state = Mutex(State(store: store, records: Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })))
+        if case .safe(let keyList) = mode {
+            try dropUnsafeRecords()
+            if keyList != nil { _ = try reloadKeyList() }
+        }
+    }
+
+    /// Every known worker, sorted by id.
+    public var workers: [WorkerRecord] {
+        state.withLock { $0.records.values.sorted { $0.id < $1.id } }
+    }
+
+    public func record(for id: WorkerID) -> WorkerRecord? {
+        state.withLock { $0.records[id] }
+    }
+
+    /// Checks that `id` may receive a nonce: a known, not disabled worker, or in unsafe mode any public key.
+    public func checkNonceEligibility(_ id: WorkerID) throws(DCFErrorResponse) {
+        let record = record(for: id)
+        if let record {
+            guard record.status != .disabled else { throw Self.disabled(id) }
+            return
+        }
+        guard case .unsafe = mode, PublicKeyHex.normalize(id.rawValue) != nil else { throw Self.unknownKey(id) }
+    }
+
+    /// Returns the public key that must have signed a request from `id`.
+    ///
+    /// On `POST /dcf/register` in unsafe mode the id is the key itself, so any well-formed key is returned.
+    public func signingKey(for id: WorkerID, registering: Bool) throws(DCFErrorResponse) -> String {
+        if let record = record(for: id) { return record.publicKey }
+        if registering, case .unsafe = mode, let key = PublicKeyHex.normalize(id.rawValue) { return key }
+        throw Self.unknownKey(id)
+    }
+
+    /// Checks that `id` is registered, as every worker request but registration requires.
+    public func checkRegistered(_ id: WorkerID) throws(DCFErrorResponse) {
+        guard let record = record(for: id) else { throw Self.unknownKey(id) }
+        guard record.isRegistered else {
+            throw DCFErrorResponse(
+                .unregisteredWorker,
+                record.status == .disabled
+                    ? "worker \(id.short) was unregistered by an admin; ask the server's admin to register it again"
+                    : "worker \(id.short) is not registered; call POST \(DCFRoute.registerPath) first")
+        }
+    }
+
+    /// Registers the worker that signed a `POST /dcf/register` as `id`.
+    ///
+    /// - Parameter bodyKey: the `public_key` from the request body; unsafe mode requires it to equal `id`.
+    /// - Returns: the worker's record (in unsafe mode under a fresh id) and the status change, if any.
+    public func register(_ id: WorkerID, bodyKey: String?) throws -> (WorkerRecord, [RegistrationChange]) {
+        if case .unsafe = mode { return try registerUnsafe(id, bodyKey: bodyKey) }
+        return try state.withLock { state throws -> (WorkerRecord, [RegistrationChange]) in
+            guard var record = state.records[id] else { throw Self.unknownKey(id) }
+            if let bodyKey, PublicKeyHex.normalize(bodyKey) != record.publicKey {
+                throw DCFErrorResponse(.badRequest, "public_key in the body does not match worker \(id.short)")
+            }
+            switch record.status {
+            case .disabled: throw Self.disabled(id)
+            case .registered: return (record, [])
+            case .allowed:
+                record.status = .registered
+                try Self.save(record, in: &state)
+                return (record, [.registered(id)])
+            }
+        }
+    }
+
+    private func registerUnsafe(_ id: WorkerID, bodyKey: String?) throws -> (WorkerRecord, [RegistrationChange]) {
+        guard let key = PublicKeyHex.normalize(id.rawValue) else { throw Self.unknownKey(id) }
+        guard let bodyKey else {
+            throw DCFErrorResponse(.badRequest, "unsafe mode needs {\"public_key\": \"<hex>\"} in the register body")
+        }
+        guard PublicKeyHex.normalize(bodyKey) == key else {
+            throw DCFErrorResponse(.badRequest, "public_key in the body does not match \(DCFHeader.workerID)")
+        }
+        let record = WorkerRecord(id: try Self.freshWorkerID(), publicKey: key, status: .registered, source: .unsafe)
+        try state.withLock { state in try Self.save(record, in: &state) }
+        return (record, [.registered(record.id)])
+    }
+
+    /// Removes workers admitted by an earlier run in unsafe mode, which safe mode must not admit.
+    private func dropUnsafeRecords() throws {
+        let dropped = try state.withLock { state throws -> [WorkerID] in
+            let ids = state.records.values.filter { $0.source == .unsafe }.map(\.id)
+            guard !ids.isEmpty else { return [] }
+            try state.store.apply(upserts: [], deletions: ids)
+            for id in ids { state.records[id] = nil }
+            return ids
+        }
+        if !dropped.isEmpty {
+            logger.warning("removed workers admitted in unsafe mode", [("count", String(dropped.count))])
+        }
+    }
+
+    static func save(_ record: WorkerRecord, in state: inout State) throws {
+        try state.store.apply(upserts: [record])
+        state.records[record.id] = record
+    }
+
+    /// Returns 32 random hex digits; 128 bits make a collision with an existing id negligible.
+    static func freshWorkerID() throws -> WorkerID {
+        WorkerID(Hex.encode(try SecureRandom.bytes(count: 16)))!
+    }
+
+    static func unknownKey(_ id: WorkerID) -> DCFErrorResponse {
+        DCFErrorResponse(
+            .unknownKey, "worker \(id.short) is not in the allowed keys; ask the admin to add its public key")
+    }
+
+    static func disabled(_ id: WorkerID) -> DCFErrorResponse {
+        DCFErrorResponse(
+            .unregisteredWorker,
+            "worker \(id.short) was unregistered by an admin; ask the server's admin to register it again")
+    }
+}

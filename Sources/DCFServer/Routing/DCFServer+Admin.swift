@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFProtocol
+import Foundation
+
+extension DCFServer {
+    /// Runs an `/admin` route after checking the Basic credentials.
+    func handleAdmin(_ route: DCFRoute, _ request: ServerRequest) throws -> ServerResponse {
+        guard let credentials = configuration.adminCredentials else {
+            throw DCFErrorResponse(
+                .adminDisabled,
+                "the admin API is off; set \(AdminCredentials.usernameVariable) and "
+                    + "\(AdminCredentials.passwordVariable) or an admin credentials file")
+        }
+        guard credentials.accepts(authorization: request.header("Authorization")) else {
+            logger.notice("rejected admin request", [("target", request.target)])
+            var response = ServerResponse.error(DCFErrorResponse(.unauthorized, "wrong or missing admin credentials"))
+            response.headers.append(("WWW-Authenticate", "Basic realm=\"dcf admin\", charset=\"UTF-8\""))
+            return response
+        }
+        switch route {
+        case .adminListWorkers:
+            return .json(registry.workers.map(\.adminEntry))
+        case .adminAddWorker:
+            let message = try decodeJSON(AdminAddWorkerRequest.self, request)
+            return try adminResult(registry.addWorker(publicKey: message.publicKey, registered: message.registered))
+        case .adminRemoveWorker(let id):
+            let (record, changes) = try registry.removeWorker(id)
+            apply(changes)
+            logger.info("admin removed worker", [("worker", id.short)])
+            return .json(AdminWorkerResult(workerID: record.id, registered: false))
+        case .adminSetRegistration(let id):
+            let message = try decodeJSON(AdminSetRegistrationRequest.self, request)
+            return try adminResult(registry.setRegistered(id, message.registered))
+        case .adminStatus:
+            return .json(status())
+        default:
+            throw DCFErrorResponse(.notFound, "no admin endpoint at \(request.target)")
+        }
+    }
+
+    private func adminResult(_ result: (WorkerRecord, [RegistrationChange])) -> ServerResponse {
+        apply(result.1)
+        logger.info("admin changed worker", [("worker", result.0.id.short), ("status", result.0.status.rawValue)])
+        return .json(AdminWorkerResult(workerID: result.0.id, registered: result.0.isRegistered))
+    }
+
+    /// The round status for `GET /admin/status`.
+    public func status() -> AdminStatusResponse {
+        let workers = registry.workers
+        return AdminStatusResponse(
+            modelVersion: models.current?.version, registeredWorkers: workers.filter(\.isRegistered).count,
+            knownWorkers: workers.count, waitingWorkers: polls.parkedCount, admissionMode: configuration.admission.name,
+            round: callbacks.roundStatus())
+    }
+}

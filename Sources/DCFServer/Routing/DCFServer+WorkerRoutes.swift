@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+
+extension DCFServer {
+    /// `POST /dcf/nonce`: issues a nonce to an allowed worker (in unsafe mode, to any public key).
+    func issueNonce(_ request: ServerRequest) throws -> ServerResponse {
+        let message = try decodeJSON(NonceRequest.self, request)
+        do {
+            try registry.checkNonceEligibility(message.workerID)
+        } catch {
+            logger.notice("refused nonce", [("worker", message.workerID.short), ("code", error.error.code)])
+            throw error
+        }
+        let nonce = try nonces.issue(for: message.workerID)
+        let lifetime = Int(configuration.nonceLifetime.components.seconds)
+        return .json(NonceResponse(nonce: nonce, expiresIn: lifetime))
+    }
+
+    /// `POST /dcf/register`: registers the signer and tells the strategy when its status changed.
+    func register(_ signer: WorkerID, _ request: ServerRequest) throws -> WorkerRecord {
+        let message = try decodeJSON(RegisterRequest.self, request)
+        let (record, changes) = try registry.register(signer, bodyKey: message.publicKey)
+        apply(changes)
+        return record
+    }
+
+    /// `GET /dcf/model/wait`: parks until the model differs from `knownVersion` or the hold ends.
+    func parkLongPoll(
+        worker: WorkerID, knownVersion: ModelVersion?, request: ServerRequest,
+        respond: @escaping @Sendable (ServerResponse) -> Void
+    ) {
+        refreshIfStrategyIsAhead(of: knownVersion)
+        polls.park(worker: worker, knownVersion: knownVersion, connectionID: request.connectionID) {
+            [self] outcome in
+            switch outcome {
+            case .answered(let wait): respond(addingNextNonce(to: .json(wait), for: worker))
+            case .rejected(let error): respond(.error(error))
+            }
+        }
+    }
+
+    /// Republishes when the strategy reports a newer model than the cache holds, so a strategy that forgot
+    /// to call `globalModelDidChange()` cannot leave workers waiting on a stale version.
+    private func refreshIfStrategyIsAhead(of knownVersion: ModelVersion?) {
+        guard let cached = models.current?.version, cached == knownVersion,
+            !callbacks.isGlobalModelMostRecent(cached)
+        else { return }
+        logger.warning(
+            "strategy has a newer model than the server was told about; call globalModelDidChange() after publishing",
+            [("cached_version", cached.description)])
+        globalModelDidChange()
+    }
+
+    /// `GET /dcf/model` and `GET /dcf/model/<version>`: the cached bytes in the negotiated coding.
+    func modelResponse(_ version: ModelVersion?, _ request: ServerRequest) throws -> ServerResponse {
+        let model = try version.map(cachedModel) ?? currentModel()
+        guard let coding = model.preferredCoding(acceptEncoding: request.header("Accept-Encoding")) else {
+            throw DCFErrorResponse(
+                .unsupportedEncoding, "Accept-Encoding excludes every coding this server offers (identity, "
+                    + model.encodings.keys.map(\.rawValue).sorted().joined(separator: ", ") + ")")
+        }
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/octet-stream"), (DCFHeader.modelVersion, model.version.description),
+            ("ETag", model.entityTag), ("Vary", "Accept-Encoding"),
+        ]
+        if coding != .identity { headers.append(("Content-Encoding", coding.rawValue)) }
+        if version != nil { headers.append(("Cache-Control", "private, max-age=31536000, immutable")) }
+        if let tags = request.header("If-None-Match"), Self.entityTags(tags, contain: model.entityTag) {
+            return ServerResponse(status: 304, headers: headers)
+        }
+        return ServerResponse(status: 200, headers: headers, body: model.encodings[coding]!)
+    }
+
+    private func currentModel() throws -> PublishedModel {
+        guard let model = models.current else {
+            throw DCFErrorResponse(.modelUnavailable, "no global model has been published yet; wait for one")
+        }
+        return model
+    }
+
+    private func cachedModel(_ version: ModelVersion) throws -> PublishedModel {
+        guard let model = models.model(version) else {
+            let current = models.current.map { "version \($0.version)" } ?? "none yet"
+            throw DCFErrorResponse(
+                .notFound, "global model version \(version) is not available; the current one is \(current)")
+        }
+        return model
+    }
+
+    static func entityTags(_ header: String, contain tag: String) -> Bool {
+        header.split(separator: ",").contains { element in
+            let candidate = element.trimmingCharacters(in: .whitespaces)
+            return candidate == "*" || candidate == tag || candidate == "W/" + tag
+        }
+    }
+
+    func metricsResponse() -> ServerResponse {
+        let workers = registry.workers
+        let text = metrics.render(gauges: [
+            ("dcf_workers_known", "Workers in the registry.", workers.count),
+            ("dcf_workers_registered", "Registered workers.", workers.filter(\.isRegistered).count),
+            ("dcf_long_polls_parked", "Long polls waiting for a new model.", polls.parkedCount),
+            ("dcf_nonces_outstanding", "Issued nonces not yet used or swept.", nonces.outstandingCount),
+            ("dcf_global_model_version", "The published global model version.", Int(models.current?.version.rawValue ?? 0)),
+        ])
+        return ServerResponse(
+            status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Data(text.utf8))
+    }
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+public import Foundation
+
+/// A request as the HTTP transport hands it to `DCFServer.handle(_:respond:)`.
+public struct ServerRequest: Sendable {
+    /// The HTTP method, any case.
+    public var method: String
+    /// The request target as received: path plus query string.
+    public var target: String
+    /// Header fields in arrival order; lookups ignore case.
+    public var headers: [(name: String, value: String)]
+    public var body: RequestBody
+    /// Identifies the connection, so `DCFServer.connectionClosed(_:)` can drop a parked long poll.
+    public var connectionID: UInt64
+
+    public init(
+        method: String, target: String, headers: [(name: String, value: String)] = [], body: RequestBody = .empty,
+        connectionID: UInt64 = 0
+    ) {
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.body = body
+        self.connectionID = connectionID
+    }
+
+    /// Returns the first value of the header `name`, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+}
+
+/// A request body and the SHA-256 of its bytes as received, before any decompression.
+public struct RequestBody: Sendable {
+    enum Storage: Sendable {
+        case memory(Data)
+        case file(URL)
+    }
+
+    let storage: Storage
+    public let byteCount: Int
+    /// Lowercase hex SHA-256 of the body, which the request signature covers.
+    public let sha256: String
+
+    /// No body; its digest is the SHA-256 of zero bytes.
+    public static let empty = RequestBody(storage: .memory(Data()), byteCount: 0, sha256: emptySHA256)
+
+    static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+    /// A body held in memory; computes its digest.
+    public static func memory(_ data: Data) throws -> RequestBody {
+        RequestBody(storage: .memory(data), byteCount: data.count, sha256: try SHA256.hash(data).hexString)
+    }
+
+    /// A body the transport streamed to `file`, with the digest it computed while streaming.
+    /// The server reads the file only after the signature over `sha256` checks out.
+    public static func spooled(file: URL, byteCount: Int, sha256: String) -> RequestBody {
+        RequestBody(storage: .file(file), byteCount: byteCount, sha256: sha256.lowercased())
+    }
+
+    /// Reads the whole body.
+    public func data() throws -> Data {
+        switch storage {
+        case .memory(let data): data
+        case .file(let url): try Data(contentsOf: url)
+        }
+    }
+}

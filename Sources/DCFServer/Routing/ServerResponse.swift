@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFProtocol
+public import Foundation
+
+/// A response for the HTTP transport to send.
+public struct ServerResponse: Sendable {
+    public var status: Int
+    /// Header fields; the transport adds `Content-Length`, `Date` and connection headers.
+    public var headers: [(name: String, value: String)]
+    /// The body; for models this shares the cached bytes without copying them.
+    public var body: Data
+    /// The error code when this is an error response, for metrics.
+    var errorCode: String?
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: Data = Data()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response with `Content-Type: application/json`.
+    public static func json(_ value: some Encodable, status: Int = 200) -> ServerResponse {
+        let body = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return ServerResponse(status: status, headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    /// The error body `{"error":{"code","message"}}` with the code's HTTP status.
+    public static func error(_ error: DCFErrorResponse) -> ServerResponse {
+        var response = json(error, status: error.httpStatus)
+        response.errorCode = error.error.code
+        return response
+    }
+
+    /// Returns the first value of the header `name`, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+}

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+
+/// The worker registry's table in the state directory's SQLite database.
+/// Not thread-safe: `WorkerRegistry` serializes every call.
+final class WorkerStore {
+    static let fileName = "registry.sqlite"
+
+    private let database: SQLiteDatabase
+    private let upsertStatement: SQLiteStatement
+    private let deleteStatement: SQLiteStatement
+
+    /// Opens or creates the database in `directory`, creating the directory when missing.
+    init(directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        database = try SQLiteDatabase(path: directory.appendingPathComponent(Self.fileName).path)
+        try database.execute(
+            """
+            CREATE TABLE IF NOT EXISTS workers (
+                worker_id TEXT PRIMARY KEY NOT NULL,
+                public_key TEXT NOT NULL,
+                status TEXT NOT NULL,
+                source TEXT NOT NULL
+            )
+            """)
+        upsertStatement = try database.prepare(
+            """
+            INSERT INTO workers (worker_id, public_key, status, source) VALUES (?, ?, ?, ?)
+            ON CONFLICT(worker_id) DO UPDATE SET
+                public_key = excluded.public_key, status = excluded.status, source = excluded.source
+            """)
+        deleteStatement = try database.prepare("DELETE FROM workers WHERE worker_id = ?")
+    }
+
+    /// Reads every stored worker; a row this build cannot read is an error naming the row.
+    func loadAll() throws -> [WorkerRecord] {
+        let query = try database.prepare("SELECT worker_id, public_key, status, source FROM workers")
+        try query.bind([])
+        var records: [WorkerRecord] = []
+        while try query.step() {
+            let idText = query.text(at: 0)
+            guard let id = WorkerID(idText), let status = WorkerStatus(rawValue: query.text(at: 2)),
+                let source = WorkerSource(rawValue: query.text(at: 3))
+            else {
+                throw SQLiteError(
+                    operation: "read worker \(idText)", code: 0,
+                    message: "invalid row in \(database.path); restore the file from a backup or delete the row")
+            }
+            records.append(WorkerRecord(id: id, publicKey: query.text(at: 1), status: status, source: source))
+        }
+        return records
+    }
+
+    /// Writes the upserts and deletions in one transaction, so a crash keeps all of them or none.
+    func apply(upserts: [WorkerRecord], deletions: [WorkerID] = []) throws {
+        try database.transaction {
+            for record in upserts {
+                try upsertStatement.run([
+                    .text(record.id.rawValue), .text(record.publicKey), .text(record.status.rawValue),
+                    .text(record.source.rawValue),
+                ])
+            }
+            for id in deletions {
+                try deleteStatement.run([.text(id.rawValue)])
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+import Testing
+
+@Suite struct MessageCodingTests {
+    private func roundTrip<Message: Codable & Equatable>(_ message: Message) throws -> Message {
+        try JSONDecoder().decode(Message.self, from: try JSONEncoder().encode(message))
+    }
+
+    private func json(_ message: some Encodable) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(message)) as? [String: Any])
+    }
+
+    let worker = WorkerID("0123456789abcdef")!
+
+    @Test func everyMessageRoundTrips() throws {
+        #expect(try roundTrip(ProtocolInfo(range: .supported, server: "dcf-serverd 0.1")).server == "dcf-serverd 0.1")
+        #expect(try roundTrip(NonceRequest(workerID: worker)) == NonceRequest(workerID: worker))
+        #expect(try roundTrip(NonceResponse(nonce: "ab", expiresIn: 120)) == NonceResponse(nonce: "ab", expiresIn: 120))
+        #expect(try roundTrip(RegisterRequest(publicKey: "cd")) == RegisterRequest(publicKey: "cd"))
+        #expect(try roundTrip(RegisterResponse(workerID: worker, registered: true)).registered)
+        #expect(try roundTrip(ModelWaitResponse(changed: false, version: nil)) == ModelWaitResponse(changed: false, version: nil))
+        #expect(try roundTrip(UpdateResponse(accepted: true, message: "ok")).message == "ok")
+        #expect(try roundTrip(AdminAddWorkerRequest(publicKey: "ef", registered: false)).publicKey == "ef")
+        #expect(try roundTrip(AdminSetRegistrationRequest(registered: true)).registered)
+        #expect(try roundTrip(AdminWorkerResult(workerID: worker, registered: true)).success)
+        let entry = AdminWorkerEntry(workerID: worker, publicKey: "ab", registered: false, status: "allowed", source: "admin")
+        #expect(try roundTrip(entry) == entry)
+        let status = AdminStatusResponse(
+            modelVersion: 3, registeredWorkers: 1, knownWorkers: 2, waitingWorkers: 0, admissionMode: "safe",
+            round: ["updates": "1"])
+        #expect(try roundTrip(status) == status)
+        #expect(try roundTrip(DCFErrorResponse(.badSignature, "no")) == DCFErrorResponse(.badSignature, "no"))
+    }
+
+    @Test func wireKeysMatchProtocol() throws {
+        #expect(try json(NonceRequest(workerID: worker))["worker_id"] as? String == worker.rawValue)
+        #expect(try json(NonceResponse(nonce: "n", expiresIn: 5))["expires_in"] as? Int == 5)
+        #expect(try json(AdminAddWorkerRequest(publicKey: "k", registered: true))["public_key_str"] as? String == "k")
+        let error = try json(DCFErrorResponse(.replayedRequest, "again"))["error"] as? [String: String]
+        #expect(error == ["code": "replayed_request", "message": "again"])
+        #expect(try json(ModelWaitResponse(changed: true, version: 7))["version"] as? Int == 7)
+    }
+
+    @Test func invalidWorkerIDIsRejected() {
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(NonceRequest.self, from: Data("{\"worker_id\":\"xyz\"}".utf8))
+        }
+    }
+
+    @Test func everyErrorCodeHasClientOrServerStatus() {
+        for code in DCFErrorCode.allCases {
+            #expect((400...599).contains(code.httpStatus), "\(code) has status \(code.httpStatus)")
+        }
+        #expect(DCFErrorCode.protocolMismatch.httpStatus == 426)
+        #expect(DCFErrorResponse(.unknownKey, "").httpStatus == 401)
+    }
+}

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFServer
+import Testing
+
+@Suite struct NonceStoreTests {
+    let clock = ManualClock()
+    let worker = WorkerID("aaaaaaaa")!
+    let other = WorkerID("bbbbbbbb")!
+
+    private func store(perWorker: Int = 4, total: Int = 100) -> NonceStore {
+        NonceStore(lifetime: .seconds(120), maximumPerWorker: perWorker, maximumTotal: total, clock: clock)
+    }
+
+    @Test func nonceIsSingleUse() throws {
+        let nonces = store()
+        let nonce = try nonces.issue(for: worker)
+        #expect(nonces.consume(nonce, for: worker) == .accepted)
+        #expect(nonces.consume(nonce, for: worker) == .unknown)
+    }
+
+    @Test func nonceIsBoundToItsWorker() throws {
+        let nonces = store()
+        let nonce = try nonces.issue(for: worker)
+        #expect(nonces.consume(nonce, for: other) == .unknown)
+        #expect(nonces.consume(nonce, for: worker) == .accepted)
+    }
+
+    @Test func nonceExpiresAfterLifetime() throws {
+        let nonces = store()
+        let early = try nonces.issue(for: worker)
+        let late = try nonces.issue(for: worker)
+        clock.advance(by: .seconds(119))
+        #expect(nonces.consume(early, for: worker) == .accepted)
+        clock.advance(by: .seconds(1))
+        #expect(nonces.consume(late, for: worker) == .expired)
+        #expect(nonces.consume(late, for: worker) == .unknown)
+    }
+
+    @Test func extraNonceEvictsOldest() throws {
+        let nonces = store(perWorker: 2)
+        let first = try nonces.issue(for: worker)
+        let second = try nonces.issue(for: worker)
+        let third = try nonces.issue(for: worker)
+        #expect(nonces.outstandingCount == 2)
+        #expect(nonces.consume(first, for: worker) == .unknown)
+        #expect(nonces.consume(second, for: worker) == .accepted)
+        #expect(nonces.consume(third, for: worker) == .accepted)
+    }
+
+    @Test func fullStoreRejectsUntilSweep() throws {
+        let nonces = store(total: 2)
+        _ = try nonces.issue(for: worker)
+        _ = try nonces.issue(for: other)
+        #expect(throws: DCFErrorResponse.self) { try nonces.issue(for: WorkerID("cccccccc")!) }
+        clock.advance(by: .seconds(121))
+        _ = try nonces.issue(for: WorkerID("cccccccc")!)
+        #expect(nonces.outstandingCount == 1)
+    }
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+import DCFProtocol
+import DCFServer
+import DCFSupport
+import Foundation
+import Testing
+
+@Suite struct WorkerRegistryTests {
+    let logger = Logger(component: "test", sink: LogSink(level: .critical) { _ in })
+
+    private func key() throws -> String { try Ed25519PrivateKey().publicKey.hexString }
+
+    @Test func registrationSurvivesReopen() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try key()
+        let second = try key()
+        do {
+            let registry = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: nil), logger: logger)
+            _ = try registry.addWorker(publicKey: first, registered: true)
+            _ = try registry.addWorker(publicKey: second, registered: false)
+            _ = try registry.setRegistered(WorkerID(second)!, false)
+        }
+        let reopened = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: nil), logger: logger)
+        #expect(reopened.workers.count == 2)
+        #expect(reopened.record(for: WorkerID(first)!)?.status == .registered)
+        #expect(reopened.record(for: WorkerID(first)!)?.source == .admin)
+        #expect(reopened.record(for: WorkerID(second)!)?.status == .disabled)
+    }
+
+    @Test func keyListReloadAddsAndRemoves() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let (kept, dropped, added, adminKey) = (try key(), try key(), try key(), try key())
+        let list = try directory.file("keys.txt", contents: "# workers\n\(kept)\n\n\(dropped)\n")
+        let registry = try WorkerRegistry(
+            stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)), logger: logger)
+        #expect(registry.workers.map(\.publicKey).sorted() == [kept, dropped].sorted())
+        _ = try registry.register(WorkerID(dropped)!, bodyKey: nil)
+        _ = try registry.addWorker(publicKey: adminKey, registered: true)
+
+        try "\(kept)\n\(added.uppercased())\n".write(to: list, atomically: true, encoding: .utf8)
+        let reload = try registry.reloadKeyList()
+
+        #expect(reload.added == [WorkerID(added)!])
+        #expect(reload.removed == [WorkerID(dropped)!])
+        #expect(reload.changes == [.unregistered(WorkerID(dropped)!)])
+        #expect(registry.workers.map(\.publicKey).sorted() == [kept, added, adminKey].sorted())
+        #expect(registry.record(for: WorkerID(adminKey)!)?.isRegistered == true)
+    }
+
+    @Test func invalidKeyListLineNamesFileAndLine() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let list = try directory.file("keys.txt", contents: "\(try key())\n# note\nnot-a-key\n")
+        #expect {
+            _ = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)), logger: logger)
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("keys.txt:3:") && text.contains("not-a-key") && text.contains("64 hex digits")
+        }
+    }
+
+    @Test func failedReloadChangesNothing() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let first = try key()
+        let list = try directory.file("keys.txt", contents: first + "\n")
+        let registry = try WorkerRegistry(
+            stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)), logger: logger)
+        try "zz\n".write(to: list, atomically: true, encoding: .utf8)
+        #expect(throws: KeyListFile.InvalidLine.self) { try registry.reloadKeyList() }
+        #expect(registry.workers.map(\.publicKey) == [first])
+    }
+
+    @Test func keyListWithUnsafeModeIsRejected() {
+        #expect {
+            _ = try AdmissionMode.make(keyListURL: URL(fileURLWithPath: "/tmp/keys.txt"), allowUnsafe: true)
+        } throws: { error in
+            String(describing: error).contains("keys.txt") && String(describing: error).contains("unsafe")
+        }
+    }
+
+    @Test func safeModeDropsUnsafeRegistrations() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let workerKey = try key()
+        do {
+            let unsafe = try WorkerRegistry(stateDirectory: directory.url, mode: .unsafe, logger: logger)
+            let (record, changes) = try unsafe.register(WorkerID(workerKey)!, bodyKey: workerKey)
+            #expect(record.id.rawValue != workerKey)
+            #expect(changes == [.registered(record.id)])
+        }
+        let safe = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: nil), logger: logger)
+        #expect(safe.workers.isEmpty)
+    }
+
+    @Test func unsafeModeAssignsFreshIDs() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let registry = try WorkerRegistry(stateDirectory: directory.url, mode: .unsafe, logger: logger)
+        let workerKey = try key()
+        let first = try registry.register(WorkerID(workerKey)!, bodyKey: workerKey).0
+        let second = try registry.register(WorkerID(workerKey)!, bodyKey: workerKey).0
+        #expect(first.id != second.id)
+        #expect(first.publicKey == workerKey)
+        #expect(throws: DCFErrorResponse.self) { try registry.register(WorkerID(workerKey)!, bodyKey: nil) }
+    }
+
+    @Test func adminStatusChangesReportTransitions() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let registry = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: nil), logger: logger)
+        let workerKey = try key()
+        let id = WorkerID(workerKey)!
+        #expect(try registry.addWorker(publicKey: workerKey, registered: false).1 == [])
+        #expect(try registry.setRegistered(id, true).1 == [.registered(id)])
+        #expect(try registry.setRegistered(id, true).1 == [])
+        #expect(try registry.setRegistered(id, false).1 == [.unregistered(id)])
+        #expect(throws: DCFErrorResponse.self) { try registry.register(id, bodyKey: nil) }
+        #expect(try registry.removeWorker(id).1 == [])
+        #expect(throws: DCFErrorResponse.self) { try registry.addWorker(publicKey: "abc", registered: true) }
+    }
+}
