@@ -38,7 +38,8 @@ enum HelpFormatter {
     private static func settingEntry(_ option: ConfigOption) -> [String] {
         var names = "--\(option.name)=\(option.type.placeholder)"
         if let flag = option.flag { names += ", --\(flag)" }
-        return entry(names, option.help + " " + option.typeSummary)
+        let summary = option.typeSummaryLines.flatMap { TextWrapping.wrap($0, width: width - 6) }
+        return entry(names, option.help) + summary.map { "      " + $0 }
     }
 
     private static func commandOptionEntry(_ option: CommandOption) -> [String] {
@@ -52,8 +53,9 @@ enum HelpFormatter {
 
     private static func exitStatusLines() -> [String] {
         [
-            "Exit status: 0 success, 1 runtime failure, 64 invalid command line, 66 missing input file,",
-            "69 service unavailable, 74 I/O error, 77 permission denied, 78 invalid configuration.",
+            "Exit status: 0 success, 1 runtime failure, 64 invalid command line,",
+            "66 missing input file, 69 service unavailable, 74 I/O error,",
+            "77 permission denied, 78 invalid configuration.",
         ]
     }
 }

@@ -24,16 +24,19 @@ extension ConfigSchema {
 }
 
 extension ConfigOption {
-    /// `Expected: an integer 1-65535. Unit: connections. Default: 8443.` as help and example files show it.
-    var typeSummary: String {
-        var parts = ["Expected: \(type.expectation)."]
-        if let unit { parts.append("Unit: \(unit).") }
+    /// `Expected: an integer 1-65535. Unit: connections. Default: 8443.` as the example file shows it.
+    var typeSummary: String { typeSummaryLines.joined(separator: " ") }
+
+    /// The expected form, then the unit and default on a line of their own so wrapping never splits a default.
+    var typeSummaryLines: [String] {
+        var rest: [String] = []
+        if let unit { rest.append("Unit: \(unit).") }
         if let defaultValue {
-            parts.append("Default: \(defaultValue).")
+            rest.append("Default: \(defaultValue).")
         } else {
-            parts.append(isRequired ? "Required." : "Unset by default.")
+            rest.append(isRequired ? "Required." : "Unset by default.")
         }
-        return parts.joined(separator: " ")
+        return ["Expected: \(type.expectation).", rest.joined(separator: " ")]
     }
 }
 

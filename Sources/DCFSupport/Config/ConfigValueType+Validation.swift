@@ -35,8 +35,14 @@ extension ConfigValueType {
         }
     }
 
-    /// Converts command-line text to a value of this type.
+    /// Converts command-line text to a value of this type; a mismatch quotes `text` as typed.
     func validate(commandLineText text: String) -> Result<ConfigValue, ConfigValueMismatch> {
+        convert(commandLineText: text).mapError { mismatch in
+            mismatch.isTypeMismatch ? ConfigValueMismatch(expected: self, found: ConfigValue.quote(text)) : mismatch
+        }
+    }
+
+    private func convert(commandLineText text: String) -> Result<ConfigValue, ConfigValueMismatch> {
         switch kind {
         case .string, .choice, .duration:
             return validate(.string(text))
@@ -119,13 +125,17 @@ extension ConfigValueType {
 /// Why a value does not fit an option's type: `expected an integer 1-65535, found 70000`.
 struct ConfigValueMismatch: Error, Sendable {
     let message: String
+    /// True when the value has the wrong type or range, false for a detailed parse error such as a bad unit.
+    let isTypeMismatch: Bool
 
     init(message: String) {
         self.message = message
+        self.isTypeMismatch = false
     }
 
     init(expected type: ConfigValueType, found: String) {
         self.message = "expected \(type.expectation), found \(found)"
+        self.isTypeMismatch = true
     }
 
     /// Describes a parsed value by its literal, naming strings and arrays so a type mismatch is obvious.
