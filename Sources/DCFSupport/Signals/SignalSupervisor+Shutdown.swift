@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+import Dispatch
+import Foundation
+
+/// The supervisor's mutable state, guarded by its mutex.
+struct SupervisorState {
+    enum Phase: Equatable {
+        case idle, running, draining, finished
+    }
+
+    var phase = Phase.idle
+    var handlers: SignalSupervisor.Handlers?
+    var sources: SignalSources?
+    var drainTask: Task<Void, Never>?
+    var shutdownSignal: Int32?
+    var termination: Termination?
+    var waiters: [CheckedContinuation<Termination, Never>] = []
+}
+
+extension SignalSupervisor {
+    /// Starts the drain on the first termination request and forces cancellation on the second.
+    func beginShutdown(signal number: Int32?) {
+        let signalName = number.map(SignalSupervisor.name(of:)) ?? "request"
+        let handlers = state.withLock { state -> Handlers? in
+            switch state.phase {
+            case .running:
+                state.phase = .draining
+                state.shutdownSignal = number
+                return state.handlers
+            case .draining:
+                return nil
+            case .idle, .finished:
+                return nil
+            }
+        }
+        guard let handlers else {
+            if state.withLock({ $0.phase == .draining }) {
+                logger.warning("second termination signal, cancelling the drain", [("signal", signalName)])
+                cancelDrain(outcome: .forced)
+            }
+            return
+        }
+        logger.info(
+            "draining before shutdown", [("signal", signalName), ("deadline", DurationFormat.format(drainDeadline))]
+        )
+        let task = Task {
+            await handlers.drain()
+            self.finish(.drained)
+        }
+        state.withLock { $0.drainTask = task }
+        let deadline = DispatchTime.now() + .nanoseconds(Int(drainDeadline.nanosecondsClamped))
+        queue.asyncAfter(deadline: deadline) { [weak self] in
+            guard let self, self.state.withLock({ $0.phase == .draining }) else { return }
+            self.logger.warning("drain deadline passed, cancelling", [("deadline", DurationFormat.format(self.drainDeadline))])
+            self.cancelDrain(outcome: .deadlineExceeded)
+        }
+    }
+
+    /// Cancels the drain task and runs the cancel handler, once.
+    func cancelDrain(outcome: Termination.Outcome) {
+        let (task, handlers) = state.withLock { state -> (Task<Void, Never>?, Handlers?) in
+            guard state.phase == .draining else { return (nil, nil) }
+            return (state.drainTask, state.handlers)
+        }
+        guard let handlers else { return }
+        task?.cancel()
+        handlers.cancel()
+        finish(outcome)
+    }
+
+    /// Records the termination and wakes every waiter; only the first call has an effect.
+    func finish(_ outcome: Termination.Outcome) {
+        let (termination, waiters) = state.withLock { state -> (Termination?, [CheckedContinuation<Termination, Never>]) in
+            guard state.phase == .draining else { return (nil, []) }
+            let termination = Termination(signal: state.shutdownSignal, outcome: outcome)
+            state.phase = .finished
+            state.termination = termination
+            defer { state.waiters = [] }
+            return (termination, state.waiters)
+        }
+        guard let termination else { return }
+        logger.info("shutdown finished", [("outcome", "\(outcome)")])
+        for waiter in waiters { waiter.resume(returning: termination) }
+    }
+
+    /// Returns the conventional name, such as `SIGTERM`.
+    public static func name(of signal: Int32) -> String {
+        switch signal {
+        case SIGTERM: "SIGTERM"
+        case SIGINT: "SIGINT"
+        case SIGHUP: "SIGHUP"
+        default: "signal \(signal)"
+        }
+    }
+
+    /// Ignores SIGPIPE, so a write to a closed socket returns `EPIPE` instead of killing the process.
+    public static func ignoreBrokenPipe() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Ignores a signal whose action is still the default, so it cannot kill the process before its dispatch
+    /// source is armed. An installed handler (from an earlier source) is kept, because Dispatch relies on it.
+    static func ignoreUntilArmed(_ number: Int32) {
+        var current = sigaction()
+        sigaction(number, nil, &current)
+        if current.__sigaction_handler.sa_handler == nil {
+            signal(number, SIG_IGN)
+        }
+    }
+
+    /// Waits until Dispatch has installed its handler for `number`.
+    ///
+    /// On Linux, Dispatch arms a signal source by installing a process-wide handler from its manager thread after
+    /// `resume()` returns. Waiting here means a signal sent after `start()` returns is delivered to the source.
+    /// The wait is bounded to two seconds; afterwards the signal stays ignored rather than fatal.
+    static func waitUntilArmed(_ number: Int32) {
+        #if os(Linux)
+        let ignore = unsafeBitCast(SIG_IGN, to: Int.self)
+        for _ in 0..<2_000 {
+            var current = sigaction()
+            sigaction(number, nil, &current)
+            if let handler = current.__sigaction_handler.sa_handler, unsafeBitCast(handler, to: Int.self) != ignore {
+                return
+            }
+            usleep(1_000)
+        }
+        #endif
+    }
+}
