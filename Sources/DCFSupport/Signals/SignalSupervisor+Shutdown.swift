@@ -5,7 +5,7 @@ import Foundation
 /// The supervisor's mutable state, guarded by its mutex.
 struct SupervisorState {
     enum Phase: Equatable {
-        case idle, running, draining, finished
+        case idle, running, draining, cancelling, finished
     }
 
     var phase = Phase.idle
@@ -27,9 +27,7 @@ extension SignalSupervisor {
                 state.phase = .draining
                 state.shutdownSignal = number
                 return state.handlers
-            case .draining:
-                return nil
-            case .idle, .finished:
+            case .idle, .draining, .cancelling, .finished:
                 return nil
             }
         }
@@ -45,7 +43,7 @@ extension SignalSupervisor {
         )
         let task = Task {
             await handlers.drain()
-            self.finish(.drained)
+            self.finish(.drained, from: .draining)
         }
         state.withLock { $0.drainTask = task }
         let deadline = DispatchTime.now() + .nanoseconds(Int(drainDeadline.nanosecondsClamped))
@@ -58,20 +56,22 @@ extension SignalSupervisor {
 
     /// Cancels the drain task and runs the cancel handler, once.
     func cancelDrain(outcome: Termination.Outcome) {
+        // Leaving `.draining` first keeps the drain task, which returns once cancelled, from reporting `.drained`.
         let (task, handlers) = state.withLock { state -> (Task<Void, Never>?, Handlers?) in
             guard state.phase == .draining else { return (nil, nil) }
+            state.phase = .cancelling
             return (state.drainTask, state.handlers)
         }
         guard let handlers else { return }
         task?.cancel()
         handlers.cancel()
-        finish(outcome)
+        finish(outcome, from: .cancelling)
     }
 
-    /// Records the termination and wakes every waiter; only the first call has an effect.
-    func finish(_ outcome: Termination.Outcome) {
+    /// Records the termination and wakes every waiter if the phase is still `phase`; otherwise does nothing.
+    func finish(_ outcome: Termination.Outcome, from phase: SupervisorState.Phase) {
         let (termination, waiters) = state.withLock { state -> (Termination?, [CheckedContinuation<Termination, Never>]) in
-            guard state.phase == .draining else { return (nil, []) }
+            guard state.phase == phase else { return (nil, []) }
             let termination = Termination(signal: state.shutdownSignal, outcome: outcome)
             state.phase = .finished
             state.termination = termination
@@ -106,24 +106,5 @@ extension SignalSupervisor {
         if current.__sigaction_handler.sa_handler == nil {
             signal(number, SIG_IGN)
         }
-    }
-
-    /// Waits until Dispatch has installed its handler for `number`.
-    ///
-    /// On Linux, Dispatch arms a signal source by installing a process-wide handler from its manager thread after
-    /// `resume()` returns. Waiting here means a signal sent after `start()` returns is delivered to the source.
-    /// The wait is bounded to two seconds; afterwards the signal stays ignored rather than fatal.
-    static func waitUntilArmed(_ number: Int32) {
-        #if os(Linux)
-        let ignore = unsafeBitCast(SIG_IGN, to: Int.self)
-        for _ in 0..<2_000 {
-            var current = sigaction()
-            sigaction(number, nil, &current)
-            if let handler = current.__sigaction_handler.sa_handler, unsafeBitCast(handler, to: Int.self) != ignore {
-                return
-            }
-            usleep(1_000)
-        }
-        #endif
     }
 }

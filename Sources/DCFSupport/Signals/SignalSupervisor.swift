@@ -18,6 +18,11 @@ public struct Termination: Sendable, Equatable, CustomStringConvertible {
     public let signal: Int32?
     public let outcome: Outcome
 
+    public init(signal: Int32?, outcome: Outcome) {
+        self.signal = signal
+        self.outcome = outcome
+    }
+
     public var description: String {
         "\(signal.map(SignalSupervisor.name(of:)) ?? "shutdown request") \(outcome)"
     }
@@ -69,10 +74,13 @@ public final class SignalSupervisor: Sendable {
     /// When it returns, the signal sources are armed, so a signal sent afterwards reaches them.
     /// - Precondition: called once.
     public func start(_ handlers: Handlers) {
+        let registered = DispatchGroup()
         let sources = Self.signals.map { number in
             SignalSupervisor.ignoreUntilArmed(number)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler { [weak self] in self?.handle(signal: number) }
+            registered.enter()
+            source.setRegistrationHandler { registered.leave() }
             return source
         }
         state.withLock { state in
@@ -82,7 +90,10 @@ public final class SignalSupervisor: Sendable {
             state.sources = SignalSources(sources)
         }
         for source in sources { source.resume() }
-        for number in Self.signals { SignalSupervisor.waitUntilArmed(number) }
+        // Dispatch arms a source asynchronously after `resume()`; a signal sent before that would be lost.
+        if registered.wait(timeout: .now() + .seconds(5)) == .timedOut {
+            logger.warning("signal sources not armed after 5s, signals may be lost until they are")
+        }
     }
 
     /// Starts the same drain as SIGTERM, for a daemon that decides to stop by itself.
