@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+import Foundation
+import Synchronization
+import Testing
+
+@Suite struct SystemdNotifierTests {
+    @Test func readyReachesPathSocket() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("notify.sock")
+        let receiver = try DatagramReceiver(address: path)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path])
+        #expect(notifier.isEnabled)
+        notifier.ready(status: "serving 0 workers")
+        #expect(receiver.receive() == "READY=1\nSTATUS=serving 0 workers")
+        notifier.stopping()
+        #expect(receiver.receive() == "STOPPING=1")
+        notifier.watchdog()
+        #expect(receiver.receive() == "WATCHDOG=1")
+        notifier.reloading()
+        let reloading = try #require(receiver.receive())
+        #expect(reloading.hasPrefix("RELOADING=1\nMONOTONIC_USEC="))
+    }
+
+    @Test func readyReachesAbstractSocket() throws {
+        let name = "@dcf-support-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let receiver = try DatagramReceiver(address: name)
+        let notifier = SystemdNotifier(socketPath: name)
+        try notifier.send(["READY=1"])
+        #expect(receiver.receive() == "READY=1")
+    }
+
+    @Test func unsetSocketIsNoOp() throws {
+        let notifier = SystemdNotifier(environment: [:])
+        #expect(notifier.isEnabled == false)
+        #expect(notifier.watchdogInterval == nil)
+        try notifier.send(["READY=1"])
+        notifier.ready()
+    }
+
+    @Test func missingSocketThrowsAndLogs() throws {
+        let directory = try TemporaryDirectory()
+        let lines = Lines()
+        let logger = Logger(component: "test", sink: LogSink(level: .info) { lines.append($0) })
+        let notifier = SystemdNotifier(socketPath: directory.file("absent.sock"), logger: logger)
+        let error = #expect(throws: SystemCallError.self) { try notifier.send(["READY=1"]) }
+        #expect(error?.call == "sendto")
+        #expect(error?.errno == ENOENT)
+        notifier.ready()
+        #expect(lines.all.count == 1)
+        #expect(lines.all.first?.contains(#"systemd notification failed state="READY=1""#) == true)
+    }
+
+    @Test func watchdogIntervalFromEnvironment() {
+        let mine = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())"])
+        #expect(mine.watchdogInterval == .seconds(30))
+        let other = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"])
+        #expect(other.watchdogInterval == nil)
+        let invalid = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "soon"])
+        #expect(invalid.watchdogInterval == nil)
+    }
+
+    @Test func watchdogPingsWhileHealthy() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("notify.sock")
+        let receiver = try DatagramReceiver(address: path)
+        let notifier = SystemdNotifier(socketPath: path, watchdogInterval: .milliseconds(20))
+        let watchdog = try #require(SystemdWatchdog(notifier: notifier))
+        defer { watchdog.cancel() }
+        #expect(receiver.receive() == "WATCHDOG=1")
+        #expect(receiver.receive() == "WATCHDOG=1")
+        #expect(SystemdWatchdog(notifier: SystemdNotifier(socketPath: path)) == nil)
+    }
+}
+
+/// Collects log lines from a sink.
+final class Lines: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+
+    var all: [String] { storage.withLock { $0 } }
+}
