@@ -54,6 +54,8 @@ public struct WorkerUpdate: Sendable {
     public let baseVersion: ModelVersion
     /// SHA-256 of the body as sent, before decompression.
     public let bodySHA256: String
+    /// The file holding exactly the payload bytes, if any; the strategy may move it away to keep it.
+    public var payloadFile: URL? = nil
 
     public init(payload: Data, baseVersion: ModelVersion, bodySHA256: String) {
         self.payload = payload

@@ -7,6 +7,7 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case layoutMismatch = "layout_mismatch"
         case nonFiniteValue = "non_finite_value"
         case invalidExampleCount = "invalid_example_count"
+        case invalidMetadata = "invalid_metadata"
         case staleBaseVersion = "stale_base_version"
     }
 

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+public import Foundation
+
+/// Settings of the FedAvg strategy on the server.
+public struct FedAvgConfiguration: Sendable {
+    /// Aggregate as soon as this many distinct workers have sent an update in the round
+    /// (dc_federated's `update_lim`).
+    public var updateLimit: Int = 10
+    /// After `roundDeadline`, aggregate whatever arrived if at least this many updates did.
+    public var minUpdates: Int = 1
+    /// How long a round waits for `updateLimit` updates before `minUpdates` suffice; nil waits forever.
+    public var roundDeadline: Duration?
+    /// How many versions behind the current one an update's base version may be; 0 accepts only
+    /// updates trained from the current version. Stale updates that are accepted count fully.
+    public var maxStaleness: UInt64 = 0
+    /// The safetensors file that becomes version 1 when the state directory holds no model yet.
+    public var initialModel: URL?
+    /// Directory holding model versions, the open round's updates and the round history.
+    public var stateDirectory: URL
+
+    public init(stateDirectory: URL) {
+        self.stateDirectory = stateDirectory
+    }
+
+    /// Checks the settings against each other.
+    ///
+    /// - Throws: `FedAvgError` naming the setting and the allowed range.
+    public func validate() throws {
+        guard updateLimit >= 1 else { throw FedAvgError.invalidSetting("update_lim", "\(updateLimit)", "at least 1") }
+        guard (1...updateLimit).contains(minUpdates) else {
+            throw FedAvgError.invalidSetting("min_updates", "\(minUpdates)", "1 to update_lim (\(updateLimit))")
+        }
+        if let roundDeadline, roundDeadline <= .zero {
+            throw FedAvgError.invalidSetting("round_deadline", "\(roundDeadline)", "a positive duration")
+        }
+    }
+}
+
+/// A FedAvg start-up or storage failure.
+public struct FedAvgError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    static func invalidSetting(_ key: String, _ value: String, _ expected: String) -> FedAvgError {
+        FedAvgError(description: "FedAvg setting \(key) is \(value); expected \(expected)")
+    }
+
+    static func noInitialModel(_ directory: URL) -> FedAvgError {
+        FedAvgError(
+            description: "no model version in \(directory.path) and no initial model configured; "
+                + "set initial_model (dcf-agent init-model writes one)"
+        )
+    }
+
+    static func unreadableModel(_ path: String, _ detail: String) -> FedAvgError {
+        FedAvgError(description: "cannot use model \(path): \(detail)")
+    }
+
+    static func storage(_ action: String, _ path: String, _ detail: String) -> FedAvgError {
+        FedAvgError(description: "cannot \(action) \(path): \(detail)")
+    }
+}

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// Names of the metrics an agent reports in an update's `dcf.metrics`, read by the server's round records.
+public enum FedAvgMetricKeys {
+    /// Loss of the base version on the agent's held-out data.
+    public static let evaluationLoss = "eval_loss"
+    /// Accuracy (0...1) of the base version on the agent's held-out data.
+    public static let evaluationAccuracy = "eval_accuracy"
+    /// Number of held-out examples behind the two evaluation figures.
+    public static let evaluationExamples = "eval_examples"
+    /// Mean training loss of the round on the agent.
+    public static let trainingLoss = "train_loss"
+}

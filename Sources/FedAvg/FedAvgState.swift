@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+
+/// Everything `FedAvgStrategy` guards with its lock: the current version and the open round.
+struct FedAvgState {
+    var version: UInt64
+    var bytes: Data
+    let layouts: [TensorLayout]
+    let accumulator: FedAvgAccumulator
+    var round = OpenRound()
+    var registeredWorkers: Set<WorkerID> = []
+
+    init(version: UInt64, bytes: Data, layouts: [TensorLayout]) {
+        self.version = version
+        self.bytes = bytes
+        self.layouts = layouts
+        accumulator = FedAvgAccumulator(layouts: layouts)
+    }
+}
+
+/// The round that builds the version after the current one.
+struct OpenRound {
+    var startedAt = Date()
+    var entries: [WorkerID: AcceptedUpdate] = [:]
+    var rejections: [RoundRecord.Rejection] = []
+    /// True once the deadline passed without `minUpdates` updates; reported by the round status.
+    var deadlinePassed = false
+    var bytesIn = 0
+}
+
+/// An update that was stored and folded into the open round.
+struct AcceptedUpdate {
+    var url: URL
+    var metadata: UpdateMetadata
+    var payloadBytes: Int
+
+    var weight: Double { Double(metadata.numExamples) }
+}

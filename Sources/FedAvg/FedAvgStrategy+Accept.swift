@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFServer
+import Foundation
+
+extension FedAvgStrategy {
+    /// Validates, stores and folds one update; returns the reply and whether a new version was published.
+    func accept(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> (reply: String, published: Bool) {
+        let model = try SafeTensorsModel(parsing: update.payload)
+        let metadata = try Self.updateMetadata(model.file.metadata, signedBaseVersion: update.baseVersion)
+        let (snapshotVersion, layouts) = state.withLock { ($0.version, $0.layouts) }
+        let validator = UpdateValidator(globalLayouts: layouts, maxStaleness: configuration.maxStaleness)
+        try validator.validate(
+            model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
+            currentVersion: snapshotVersion)
+
+        return try state.withLock { state in
+            if state.version != snapshotVersion {
+                // A version was published while this update was validated; only its staleness can change.
+                try validator.validate(
+                    model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
+                    currentVersion: state.version)
+            }
+            let url = try spool.store(
+                update.payload, payloadFile: update.payloadFile, worker: workerID, roundFrom: state.version)
+            let stored = AcceptedUpdate(url: url, metadata: metadata, payloadBytes: update.payload.count)
+            let replaced = state.round.entries.updateValue(stored, forKey: workerID) != nil
+            state.round.bytesIn += update.payload.count
+            if replaced {
+                // Refolding from the stored files gives the exact sums without the replaced update.
+                try refoldRound(&state)
+            } else {
+                state.accumulator.fold([(model, stored.weight)])
+            }
+            let count = state.round.entries.count
+            let reply = "accepted into the round from version \(state.version): \(count) of "
+                + "\(configuration.updateLimit) updates" + (replaced ? " (replaced this worker's earlier update)" : "")
+            guard count >= configuration.updateLimit else { return (reply, false) }
+            try aggregate(&state)
+            return (reply, true)
+        }
+    }
+
+    /// Reads the dcf metadata of an update and checks it against the signed `DCF-Base-Version`.
+    static func updateMetadata(
+        _ metadata: [String: String], signedBaseVersion: ModelVersion
+    ) throws(UpdateRejection) -> UpdateMetadata {
+        guard let examples = metadata[UpdateMetadata.numExamplesKey] else {
+            throw UpdateRejection(
+                code: .invalidExampleCount,
+                message: "the update's metadata has no \"\(UpdateMetadata.numExamplesKey)\" (training example count)")
+        }
+        if let count = Int(examples), count < 1 { throw .exampleCount(count) }
+        let parsed: UpdateMetadata
+        do {
+            parsed = try UpdateMetadata(safetensorsMetadata: metadata)
+        } catch {
+            throw UpdateRejection(code: .invalidMetadata, message: error.message)
+        }
+        guard parsed.baseVersion == signedBaseVersion else {
+            throw UpdateRejection(
+                code: .invalidMetadata,
+                message: "the update's metadata says base version \(parsed.baseVersion) but the signed "
+                    + "DCF-Base-Version header says \(signedBaseVersion)")
+        }
+        return parsed
+    }
+
+    /// Clears the sums and folds every stored update of the open round again.
+    func refoldRound(_ state: inout FedAvgState) throws {
+        state.accumulator.reset()
+        for entry in state.round.entries.values.sorted(by: { $0.url.path < $1.url.path }) {
+            let bytes = try Data(contentsOf: entry.url, options: .alwaysMapped)
+            let model = try SafeTensorsModel(parsing: bytes)
+            state.accumulator.fold([(model, entry.weight)])
+        }
+    }
+}

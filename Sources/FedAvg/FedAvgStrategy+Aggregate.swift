@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+
+extension FedAvgStrategy {
+    /// Closes the open round: stores the weighted mean as the next version, records the round and
+    /// starts the next one. The caller publishes the new version after releasing the lock.
+    func aggregate(_ state: inout FedAvgState) throws {
+        let started = ContinuousClock.now
+        let nextVersion = state.version + 1
+        var writer = SafeTensorsWriter(metadata: ["dcf.version": String(nextVersion)])
+        for (layout, bytes) in zip(state.layouts, state.accumulator.mean()) {
+            try writer.add(name: layout.name, dtype: layout.kind.dtype, shape: layout.shape, bytes: bytes)
+        }
+        let serialized = writer.serialize()
+        try store.write(serialized, version: nextVersion)
+        let aggregationSeconds = Self.seconds(ContinuousClock.now - started)
+
+        let record = makeRecord(state, version: nextVersion, aggregationSeconds: aggregationSeconds)
+        state.version = nextVersion
+        state.bytes = serialized
+        state.round = OpenRound()
+        state.accumulator.reset()
+        spool.removeRounds(except: nextVersion)
+        do {
+            try history.append(record)
+        } catch {
+            logger.error("cannot write the round history", [("error", String(describing: error))])
+        }
+        logger.info(
+            "aggregated round",
+            [("version", String(nextVersion)), ("updates", String(record.updatesUsed)),
+             ("rejected", String(record.rejected.count)),
+             ("eval_accuracy", record.evaluationAccuracy.map { String(format: "%.4f", $0) } ?? "-"),
+             ("seconds", String(format: "%.3f", record.roundSeconds))])
+        scheduleDeadline(forRoundFrom: nextVersion)
+    }
+
+    private func makeRecord(_ state: FedAvgState, version: UInt64, aggregationSeconds: Double) -> RoundRecord {
+        let entries = Array(state.round.entries.values)
+        var evaluation = WeightedMean()
+        var accuracy = WeightedMean()
+        var training = WeightedMean()
+        for entry in entries {
+            let metrics = entry.metadata.metrics
+            let evaluationWeight = metrics[FedAvgMetricKeys.evaluationExamples] ?? entry.weight
+            evaluation.add(metrics[FedAvgMetricKeys.evaluationLoss], weight: evaluationWeight)
+            accuracy.add(metrics[FedAvgMetricKeys.evaluationAccuracy], weight: evaluationWeight)
+            training.add(metrics[FedAvgMetricKeys.trainingLoss], weight: entry.weight)
+        }
+        return RoundRecord(
+            version: Int(version), baseVersion: Int(state.version), updatesUsed: entries.count,
+            rejected: state.round.rejections, evaluationLoss: evaluation.value, evaluationAccuracy: accuracy.value,
+            trainingLoss: training.value, trainingExamples: entries.reduce(0) { $0 + $1.metadata.numExamples },
+            bytesIn: state.round.bytesIn, bytesOut: 0, aggregationSeconds: aggregationSeconds,
+            roundSeconds: Date().timeIntervalSince(state.round.startedAt), finishedAt: Date())
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// A mean weighted by example counts, skipping workers that did not report the figure.
+struct WeightedMean {
+    private var sum = 0.0
+    private var weight = 0.0
+
+    mutating func add(_ value: Double?, weight entryWeight: Double) {
+        guard let value, value.isFinite, entryWeight > 0 else { return }
+        sum += value * entryWeight
+        weight += entryWeight
+    }
+
+    var value: Double? { weight > 0 ? sum / weight : nil }
+}

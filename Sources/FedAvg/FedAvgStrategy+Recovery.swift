@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFSupport
+import Foundation
+
+extension FedAvgStrategy {
+    /// Returns the newest stored version and its bytes, storing the initial model as version 1 first
+    /// when the state directory has none.
+    static func openLatestModel(
+        store: ModelVersionStore, configuration: FedAvgConfiguration, logger: Logger
+    ) throws -> (UInt64, Data) {
+        if let latest = try store.latestVersion() {
+            logger.info("resuming at stored model version", [("version", String(latest))])
+            return (latest, try store.read(version: latest))
+        }
+        guard let initial = configuration.initialModel else {
+            throw FedAvgError.noInitialModel(store.directory)
+        }
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: initial)
+        } catch {
+            throw FedAvgError.unreadableModel(initial.path, error.localizedDescription)
+        }
+        _ = try parseGlobalModel(bytes, path: initial.path)
+        try store.write(bytes, version: 1)
+        logger.info("stored the initial model as version 1", [("source", initial.path), ("bytes", String(bytes.count))])
+        return (1, bytes)
+    }
+
+    /// Parses a global model and checks that its floating-point tensors are finite.
+    static func parseGlobalModel(_ bytes: Data, path: String) throws -> SafeTensorsModel {
+        let model: SafeTensorsModel
+        do {
+            model = try SafeTensorsModel(parsing: bytes)
+        } catch {
+            throw FedAvgError.unreadableModel(path, error.message)
+        }
+        guard !model.layouts.isEmpty else { throw FedAvgError.unreadableModel(path, "it holds no tensors") }
+        for layout in model.layouts where layout.kind.isFloatingPoint {
+            let finite = model.withTensorBytes(named: layout.name) { ElementKernels.isFinite($0, kind: layout.kind) }
+            guard finite else { throw FedAvgError.unreadableModel(path, "tensor \(layout.name) holds NaN or infinity") }
+        }
+        return model
+    }
+
+    /// Folds the stored updates of the open round again after a restart; files that no longer validate
+    /// are deleted with a warning.
+    func recoverOpenRound() throws {
+        let version = state.withLock { $0.version }
+        spool.removeRounds(except: version)
+        let stored = try spool.storedUpdates(roundFrom: version)
+        guard !stored.isEmpty else { return }
+        let layouts = state.withLock { $0.layouts }
+        let validator = UpdateValidator(globalLayouts: layouts, maxStaleness: configuration.maxStaleness)
+        for (worker, url) in stored {
+            do {
+                let payload = try Data(contentsOf: url, options: .alwaysMapped)
+                let model = try SafeTensorsModel(parsing: payload)
+                let metadata = try UpdateMetadata(safetensorsMetadata: model.file.metadata)
+                try validator.validate(
+                    model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
+                    currentVersion: version)
+                state.withLock { state in
+                    state.round.entries[worker] = AcceptedUpdate(url: url, metadata: metadata, payloadBytes: payload.count)
+                    state.accumulator.fold([(model, Double(metadata.numExamples))])
+                }
+            } catch {
+                logger.warning(
+                    "dropping a stored update that no longer validates",
+                    [("worker", worker.short), ("file", url.path), ("error", String(describing: error))])
+                try? FileManager.default.removeItem(at: url)
+            }
+        }
+        let count = state.withLock { $0.round.entries.count }
+        logger.info("recovered the open round", [("round_from", String(version)), ("updates", String(count))])
+    }
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFProtocol
+public import DCFServer
+public import DCFSupport
+import Foundation
+import Synchronization
+
+/// Federated averaging as a `DCFServer` strategy: updates are weighted by their training example
+/// counts and folded into float64 sums as they arrive; the round closes when `updateLimit` distinct
+/// workers have sent one, or at the deadline with at least `minUpdates`.
+///
+/// Every accepted update is stored in the state directory before the worker is told it was accepted,
+/// and every new version is stored before it is published, so after `kill -9` a new instance resumes
+/// at the last version with the open round's updates.
+public final class FedAvgStrategy: DCFServerCallbacks {
+    let configuration: FedAvgConfiguration
+    let logger: Logger
+    let store: ModelVersionStore
+    let spool: RoundSpool
+    let history: RoundHistory
+    let state: Mutex<FedAvgState>
+    private let notifier = Mutex<(@Sendable () -> Void)?>(nil)
+    private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
+
+    /// Opens the state directory: resumes at its newest version, or stores `initialModel` as version 1,
+    /// then folds the open round's stored updates again.
+    ///
+    /// - Throws: `FedAvgError` when the settings are invalid, no model exists, or files cannot be read.
+    public init(configuration: FedAvgConfiguration, logger: Logger) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        store = ModelVersionStore(stateDirectory: configuration.stateDirectory)
+        spool = RoundSpool(stateDirectory: configuration.stateDirectory)
+        history = RoundHistory(directory: configuration.stateDirectory)
+        let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
+        let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
+        state = Mutex(FedAvgState(version: version, bytes: bytes, layouts: model.layouts))
+        try recoverOpenRound()
+        scheduleDeadline(forRoundFrom: version)
+    }
+
+    /// Sets the function called after each new version is stored, normally `DCFServer.globalModelDidChange`.
+    public func onGlobalModelChange(_ notify: @escaping @Sendable () -> Void) {
+        notifier.withLock { $0 = notify }
+    }
+
+    /// The newest global model version.
+    public var currentVersion: ModelVersion { ModelVersion(state.withLock { $0.version }) }
+
+    // MARK: DCFServerCallbacks
+
+    public func registerWorker(_ workerID: WorkerID) {
+        state.withLock { _ = $0.registeredWorkers.insert(workerID) }
+    }
+
+    public func unregisterWorker(_ workerID: WorkerID) {
+        state.withLock { _ = $0.registeredWorkers.remove(workerID) }
+    }
+
+    public func returnGlobalModel() -> GlobalModel? {
+        state.withLock { GlobalModel(version: ModelVersion($0.version), bytes: $0.bytes) }
+    }
+
+    public func isGlobalModelMostRecent(_ version: ModelVersion) -> Bool {
+        state.withLock { version.rawValue >= $0.version }
+    }
+
+    public func receiveWorkerUpdate(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String {
+        let published: Bool
+        let reply: String
+        do {
+            (reply, published) = try accept(workerID, update)
+        } catch let rejection as UpdateRejection {
+            state.withLock { $0.round.rejections.append(.init(workerID: workerID.rawValue, reason: rejection.description)) }
+            logger.notice("update rejected", [("worker", workerID.short), ("reason", rejection.code.rawValue)])
+            throw DCFErrorResponse(.updateRejected, rejection.description)
+        }
+        if published { notifyGlobalModelChange() }
+        return reply
+    }
+
+    public func roundStatus() -> [String: String] {
+        state.withLock { state in
+            [
+                "version": String(state.version),
+                "updates": String(state.round.entries.count),
+                "update_lim": String(configuration.updateLimit),
+                "min_updates": String(configuration.minUpdates),
+                "rejected": String(state.round.rejections.count),
+                "registered_workers": String(state.registeredWorkers.count),
+                "waiting_for_min_updates": String(state.round.deadlinePassed),
+            ]
+        }
+    }
+
+    func notifyGlobalModelChange() {
+        notifier.withLock { $0 }?()
+    }
+
+    // MARK: Deadline
+
+    func scheduleDeadline(forRoundFrom version: UInt64) {
+        guard let deadline = configuration.roundDeadline else { return }
+        let components = deadline.components
+        let nanoseconds = Double(components.seconds) * 1e9 + Double(components.attoseconds) / 1e9
+        deadlineQueue.asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [weak self] in
+            self?.deadlineReached(forRoundFrom: version)
+        }
+    }
+
+    private func deadlineReached(forRoundFrom version: UInt64) {
+        let outcome: DeadlineOutcome = state.withLock { state in
+            guard state.version == version else { return .roundAlreadyClosed }
+            state.round.deadlinePassed = true
+            guard state.round.entries.count >= configuration.minUpdates else {
+                return .waiting(state.round.entries.count)
+            }
+            return .aggregate(Result { try aggregate(&state) })
+        }
+        switch outcome {
+        case .roundAlreadyClosed:
+            return
+        case .waiting(let count):
+            logger.warning(
+                "round deadline passed with too few updates; still waiting",
+                [("round_from", String(version)), ("updates", String(count)),
+                 ("min_updates", String(configuration.minUpdates))])
+            scheduleDeadline(forRoundFrom: version)
+        case .aggregate(.success):
+            notifyGlobalModelChange()
+        case .aggregate(.failure(let error)):
+            logger.error("aggregation failed; retrying at the next deadline", [("error", String(describing: error))])
+            scheduleDeadline(forRoundFrom: version)
+        }
+    }
+
+    private enum DeadlineOutcome {
+        case roundAlreadyClosed
+        case waiting(Int)
+        case aggregate(Result<Void, any Error>)
+    }
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+import Foundation
+
+/// Global model versions on disk: `<state>/models/v<N>.safetensors`, each written with
+/// write-fsync-rename before it is served, never changed afterwards.
+struct ModelVersionStore {
+    let directory: URL
+
+    init(stateDirectory: URL) {
+        directory = stateDirectory.appendingPathComponent("models")
+    }
+
+    func url(for version: UInt64) -> URL {
+        directory.appendingPathComponent("v\(version).safetensors")
+    }
+
+    /// Returns the highest stored version, or nil when none is stored.
+    func latestVersion() throws -> UInt64? {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        return names.compactMap(Self.version(fromFileName:)).max()
+    }
+
+    /// Writes `bytes` as `version` durably; the file appears complete or not at all.
+    func write(_ bytes: Data, version: UInt64) throws {
+        let path = url(for: version).path
+        do {
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            throw FedAvgError.storage("write model version", path, String(describing: error))
+        }
+    }
+
+    func read(version: UInt64) throws -> Data {
+        let path = url(for: version).path
+        do {
+            return try Data(contentsOf: url(for: version))
+        } catch {
+            throw FedAvgError.storage("read model version", path, error.localizedDescription)
+        }
+    }
+
+    static func version(fromFileName name: String) -> UInt64? {
+        guard name.hasPrefix("v"), name.hasSuffix(".safetensors") else { return nil }
+        return UInt64(name.dropFirst().dropLast(".safetensors".count))
+    }
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFServer
+import DCFSupport
+import Foundation
+import Synchronization
+import Testing
+@testable import FedAvg
+
+@Suite struct FedAvgStrategyTests {
+    private let workers = ["aaaaaaaa01", "bbbbbbbb02", "cccccccc03"].map { WorkerID($0)! }
+
+    private func model(_ weight: [Float], _ bias: [Float], metadata: [String: String] = [:]) throws -> Data {
+        var writer = SafeTensorsWriter(metadata: metadata)
+        try writer.add(name: "0.weight", shape: [2, 2], values: weight)
+        try writer.add(name: "0.bias", shape: [2], values: bias)
+        return writer.serialize()
+    }
+
+    private func update(
+        _ weight: [Float], _ bias: [Float], examples: Int, base: UInt64 = 1, metrics: [String: Double] = [:]
+    ) throws -> WorkerUpdate {
+        let metadata = UpdateMetadata(numExamples: examples, baseVersion: ModelVersion(base), metrics: metrics)
+        let payload = try model(weight, bias, metadata: metadata.safetensorsMetadata)
+        return WorkerUpdate(payload: payload, baseVersion: ModelVersion(base), bodySHA256: "")
+    }
+
+    private func makeStrategy(
+        _ directory: URL, updateLimit: Int = 2, configure: (inout FedAvgConfiguration) -> Void = { _ in }
+    ) throws -> FedAvgStrategy {
+        let initial = directory.appendingPathComponent("initial.safetensors")
+        if !FileManager.default.fileExists(atPath: initial.path) {
+            try model([0, 0, 0, 0], [0, 0]).write(to: initial)
+        }
+        var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
+        configuration.initialModel = initial
+        configuration.updateLimit = updateLimit
+        configure(&configuration)
+        let logger = Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in })
+        return try FedAvgStrategy(configuration: configuration, logger: logger)
+    }
+
+    private func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fedavg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    private func tensors(of bytes: Data) throws -> [String: [Float]] {
+        let file = try SafeTensors(bytes: bytes)
+        return try Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, try file.tensor(named: $0.name)!.floatValues()) })
+    }
+
+    @Test func initialModelBecomesVersionOne() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        #expect(strategy.returnGlobalModel()?.version == 1)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("state/models/v1.safetensors").path))
+    }
+
+    @Test func roundClosesAtUpdateLimitWithWeightedMean() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        let notifications = Atomic(0)
+        strategy.onGlobalModelChange { notifications.add(1, ordering: .relaxed) }
+
+        _ = try strategy.receiveWorkerUpdate(
+            workers[0], update([1, 2, 3, 4], [8, 0], examples: 1, metrics: ["eval_accuracy": 0.5, "eval_examples": 10]))
+        #expect(strategy.returnGlobalModel()?.version == 1)
+        _ = try strategy.receiveWorkerUpdate(
+            workers[1], update([5, 6, 7, 8], [0, 4], examples: 3, metrics: ["eval_accuracy": 0.9, "eval_examples": 30]))
+
+        let global = try #require(strategy.returnGlobalModel())
+        #expect(global.version == 2)
+        #expect(notifications.load(ordering: .relaxed) == 1)
+        let values = try tensors(of: global.bytes)
+        #expect(values["0.weight"] == [4, 5, 6, 7])
+        #expect(values["0.bias"] == [2, 3])
+        let stored = try Data(contentsOf: directory.appendingPathComponent("state/models/v2.safetensors"))
+        #expect(stored == global.bytes)
+
+        let records = try RoundHistory(directory: directory.appendingPathComponent("state")).load()
+        #expect(records.count == 1)
+        #expect(records.first?.updatesUsed == 2)
+        #expect(records.first?.trainingExamples == 4)
+        #expect(abs((records.first?.evaluationAccuracy ?? 0) - 0.8) < 1e-12)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("state/history.svg").path))
+    }
+
+    @Test func rejectedUpdateLeavesRoundIntact() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        _ = try strategy.receiveWorkerUpdate(workers[0], update([2, 2, 2, 2], [2, 2], examples: 1))
+
+        var badShape = SafeTensorsWriter(metadata: UpdateMetadata(numExamples: 5, baseVersion: 1).safetensorsMetadata)
+        try badShape.add(name: "0.weight", shape: [4], values: [9, 9, 9, 9])
+        try badShape.add(name: "0.bias", shape: [2], values: [9, 9])
+        let rejected = [
+            WorkerUpdate(payload: badShape.serialize(), baseVersion: 1, bodySHA256: ""),
+            try update([.nan, 0, 0, 0], [0, 0], examples: 5),
+            try update([1, 1, 1, 1], [1, 1], examples: 0),
+            try update([1, 1, 1, 1], [1, 1], examples: 5, base: 0),
+            WorkerUpdate(payload: try model([1, 1, 1, 1], [1, 1]), baseVersion: 1, bodySHA256: ""),
+            WorkerUpdate(payload: Data("not safetensors".utf8), baseVersion: 1, bodySHA256: ""),
+        ]
+        for bad in rejected {
+            #expect(throws: DCFErrorResponse.self) { try strategy.receiveWorkerUpdate(workers[1], bad) }
+        }
+        #expect(strategy.roundStatus()["updates"] == "1")
+        #expect(strategy.roundStatus()["rejected"] == String(rejected.count))
+
+        _ = try strategy.receiveWorkerUpdate(workers[1], update([4, 4, 4, 4], [4, 4], examples: 1))
+        let values = try tensors(of: try #require(strategy.returnGlobalModel()).bytes)
+        #expect(values["0.weight"] == [3, 3, 3, 3])
+        let records = try RoundHistory(directory: directory.appendingPathComponent("state")).load()
+        #expect(records.first?.rejected.count == rejected.count)
+    }
+
+    @Test func secondUpdateFromWorkerReplacesFirst() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        _ = try strategy.receiveWorkerUpdate(workers[0], update([100, 100, 100, 100], [100, 100], examples: 7))
+        let reply = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
+        #expect(reply.contains("replaced"))
+        #expect(strategy.returnGlobalModel()?.version == 1)
+        _ = try strategy.receiveWorkerUpdate(workers[1], update([3, 3, 3, 3], [3, 3], examples: 1))
+        let values = try tensors(of: try #require(strategy.returnGlobalModel()).bytes)
+        #expect(values["0.weight"] == [2, 2, 2, 2])
+    }
+
+    @Test func restartResumesVersionAndOpenRound() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let strategy = try makeStrategy(directory)
+            _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
+            _ = try strategy.receiveWorkerUpdate(workers[1], update([3, 3, 3, 3], [3, 3], examples: 1))
+            _ = try strategy.receiveWorkerUpdate(workers[0], update([10, 10, 10, 10], [10, 10], examples: 1, base: 2))
+        }
+        let restarted = try makeStrategy(directory)
+        #expect(restarted.returnGlobalModel()?.version == 2)
+        #expect(restarted.roundStatus()["updates"] == "1")
+        _ = try restarted.receiveWorkerUpdate(workers[2], update([20, 20, 20, 20], [20, 20], examples: 1, base: 2))
+        let values = try tensors(of: try #require(restarted.returnGlobalModel()).bytes)
+        #expect(restarted.returnGlobalModel()?.version == 3)
+        #expect(values["0.bias"] == [15, 15])
+    }
+
+    @Test func deadlineWaitsForMinUpdatesThenAggregates() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory, updateLimit: 3) { configuration in
+            configuration.minUpdates = 2
+            configuration.roundDeadline = .milliseconds(50)
+        }
+        _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
+        try await waitUntil { strategy.roundStatus()["waiting_for_min_updates"] == "true" }
+        #expect(strategy.returnGlobalModel()?.version == 1)
+        _ = try strategy.receiveWorkerUpdate(workers[1], update([3, 3, 3, 3], [3, 3], examples: 1))
+        try await waitUntil { strategy.returnGlobalModel()?.version == 2 }
+        let values = try tensors(of: try #require(strategy.returnGlobalModel()).bytes)
+        #expect(values["0.weight"] == [2, 2, 2, 2])
+    }
+
+    private func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<200 where !condition() {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(condition(), "condition not met within 5 seconds")
+    }
+}

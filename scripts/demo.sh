@@ -1,0 +1,147 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Runs the main job: a federation of dcf-agents learning Fashion-MNIST with FedAvg over TLS.
+set -eu
+
+usage() {
+    cat <<USAGE
+Usage: scripts/demo.sh [--sites N] [--rounds N] [--shards iid|by-class] [--dir DIR] [--port PORT]
+
+Starts dcf-serverd in safe mode over TLS and N dcf-agents on 127.0.0.1, each training the built-in
+784-128-10 MLP on its own shard of Fashion-MNIST, runs the given number of FedAvg rounds, prints one
+line per round, stops everything and evaluates the final model on the 10,000-image test set.
+
+  --sites N       number of agents (default 4)
+  --rounds N      number of global model versions to produce (default 10)
+  --shards MODE   iid: each site gets an equal random part of the training set;
+                  by-class: each site sees only some of the 10 classes (default iid)
+  --dir DIR       working directory for certificates, keys, state and logs (default demo-run)
+  --port PORT     server port on 127.0.0.1 (default 18443)
+  --epochs N      local epochs per round (default 1)
+USAGE
+}
+
+sites=4
+rounds=10
+shards=iid
+dir=demo-run
+port=18443
+epochs=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --sites) sites="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --shards) shards="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    --port) port="$2"; shift 2 ;;
+    --epochs) epochs="$2"; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "demo: unknown option '$1'" >&2; usage >&2; exit 64 ;;
+    esac
+done
+case "$shards" in
+iid | by-class) ;;
+*) echo "demo: --shards must be iid or by-class, not '$shards'" >&2; exit 64 ;;
+esac
+
+bin=.build/release
+for program in dcf-serverd dcf-agent; do
+    if [ ! -x "$bin/$program" ]; then
+        echo "demo: $bin/$program is missing; run 'make release' first" >&2
+        exit 69
+    fi
+done
+
+rm -rf "$dir"
+mkdir -p "$dir/keys" "$dir/state" "$dir/logs"
+pids=""
+cleanup() {
+    for pid in $pids; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in $pids; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT INT TERM
+
+echo "demo: making a CA and a server certificate in $dir/tls"
+scripts/gen-certs.sh "$dir/tls" 127.0.0.1 localhost >"$dir/logs/gen-certs.log" 2>&1
+
+echo "demo: making an Ed25519 key for each of $sites sites"
+: >"$dir/keys/allowed-workers.txt"
+site=0
+while [ "$site" -lt "$sites" ]; do
+    "$bin/dcf-agent" keygen --output "$dir/keys/site-$site" >/dev/null
+    cat "$dir/keys/site-$site.pub" >>"$dir/keys/allowed-workers.txt"
+    echo >>"$dir/keys/allowed-workers.txt"
+    site=$((site + 1))
+done
+
+"$bin/dcf-agent" init-model --layers 784,128,10 --seed 1 --output "$dir/initial-model.safetensors" >/dev/null
+
+"$bin/dcf-serverd" \
+    --listen "127.0.0.1:$port" \
+    --tls-certificate "$dir/tls/server.pem" --tls-key "$dir/tls/server.key" \
+    --state-dir "$dir/state" --worker-keys "$dir/keys/allowed-workers.txt" \
+    --initial-model "$dir/initial-model.safetensors" --update-lim "$sites" \
+    2>"$dir/logs/serverd.log" &
+pids="$pids $!"
+
+site=0
+while [ "$site" -lt "$sites" ]; do
+    if [ "$shards" = iid ]; then
+        shard_option="--shard $site/$sites"
+    else
+        shard_option="--classes $(python3 -c "print(','.join(str(c) for c in range(10) if c % $sites == $site))")"
+    fi
+    # shellcheck disable=SC2086
+    "$bin/dcf-agent" run \
+        --server "https://127.0.0.1:$port" --ca-file "$dir/tls/ca.pem" --key "$dir/keys/site-$site" \
+        $shard_option --epochs "$epochs" --max-rounds "$rounds" --progress plain \
+        2>"$dir/logs/agent-$site.log" &
+    pids="$pids $!"
+    site=$((site + 1))
+done
+
+echo "demo: server and $sites agents started; logs in $dir/logs"
+printf '%-6s %-9s %-9s %-9s %-8s %s\n' round accuracy eval-loss train-loss updates seconds
+history="$dir/state/history.jsonl"
+printed=0
+waited=0
+while [ "$printed" -lt "$rounds" ]; do
+    if [ -f "$history" ]; then
+        count=$(wc -l <"$history")
+        while [ "$printed" -lt "$count" ] && [ "$printed" -lt "$rounds" ]; do
+            printed=$((printed + 1))
+            sed -n "${printed}p" "$history" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+def f(v): return "-" if v is None else "%.4f" % v
+print("%-6d %-9s %-9s %-9s %-8d %.2f" % (r["version"], f(r.get("evaluation_accuracy")), f(r.get("evaluation_loss")),
+      f(r.get("training_loss")), r["updates_used"], r["round_seconds"]))'
+        done
+    fi
+    for pid in $pids; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "demo: a process exited early; see $dir/logs" >&2
+            tail -n 5 "$dir"/logs/*.log >&2
+            exit 1
+        fi
+    done
+    sleep 1
+    waited=$((waited + 1))
+    if [ "$waited" -gt 1800 ]; then
+        echo "demo: no progress after 30 minutes; see $dir/logs" >&2
+        exit 1
+    fi
+done
+
+cleanup
+pids=""
+final="$dir/state/models/$(ls "$dir/state/models" | sort -t v -k 2 -n | tail -n 1)"
+echo "demo: the accuracy column is the base model of each round, measured on the sites' test shards"
+"$bin/dcf-agent" evaluate --model "$final"
+echo "demo: final model: $final"
+echo "demo: history:     $history"
+echo "demo: chart:       $dir/state/history.svg"
