@@ -25,7 +25,7 @@ public final class HTTPClient: Sendable {
     public init(host: String, port: Int, configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws {
         let server = "\(host):\(port)"
         guard (1...65535).contains(port) else {
-            throw HTTPClientError.invalidRequest(server, "port \(port) is outside 1...65535")
+            throw HTTPClientError.invalidConfiguration(server, "port \(port) is outside 1...65535")
         }
         self.host = host
         self.port = port
@@ -35,7 +35,9 @@ public final class HTTPClient: Sendable {
             tlsContext = nil
         case .tls(let tls):
             guard tls.role == .client else {
-                throw HTTPClientError.invalidRequest(server, "the TLS configuration has role server; use .client(...)")
+                throw HTTPClientError.invalidConfiguration(
+                    server, "the TLS configuration has role server; use TLSConfiguration.client(...)"
+                )
             }
             tlsContext = try TLSContext(configuration: tls)
         }
@@ -45,8 +47,8 @@ public final class HTTPClient: Sendable {
         Self.ignoreBrokenPipeSignal
     }
 
-    /// OpenSSL writes to sockets with `write`, which raises SIGPIPE when the peer has gone; the client treats a
-    /// broken pipe as an error instead, so the signal is ignored process-wide once.
+    /// OpenSSL writes to sockets with `write`, which raises SIGPIPE when the peer has gone. The client reports a
+    /// broken pipe as an error instead, so it ignores the signal process-wide, once.
     private static let ignoreBrokenPipeSignal: Void = {
         signal(SIGPIPE, SIG_IGN)
     }()
@@ -85,9 +87,12 @@ public final class HTTPClient: Sendable {
         )
         if let reused = pool.take() {
             reused.deadlines = deadlines
+            reused.receivedResponseBytes = false
             do {
                 return try exchange(request, on: reused, receiveBody: receiveBody)
-            } catch let error as HTTPClientError where error.isStaleConnection && request.isReplayable {
+            } catch let error as HTTPClientError
+                where error.isStaleConnection && request.isReplayable && !reused.receivedResponseBytes
+            {
                 // The server may close an idle keep-alive connection just as it is reused; a replayable request
                 // goes out again once on a new connection.
             }

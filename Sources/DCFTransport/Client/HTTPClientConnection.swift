@@ -14,6 +14,9 @@ final class HTTPClientConnection: @unchecked Sendable {
     var lastUsed = ContinuousClock.now
     /// Number of requests completed on this connection.
     var completedRequests = 0
+    /// Whether any byte arrived since the current request started; a request that failed before any response
+    /// byte on a reused connection can be sent again.
+    var receivedResponseBytes = false
 
     private var buffer: UnsafeMutableRawBufferPointer
     private var readIndex = 0
@@ -141,14 +144,15 @@ final class HTTPClientConnection: @unchecked Sendable {
 
     /// Reads more bytes into the buffer, growing it up to `maximumBuffered`; returns false at end of stream.
     ///
-    /// - Throws: `HTTPClientError.responseTooLarge`-style errors are the caller's; this throws only when the
-    ///   buffer already holds `maximumBuffered` unconsumed bytes, with `overflow` as the error.
+    /// - Throws: `overflow` when the buffer is full with `maximumBuffered` unconsumed bytes, and
+    ///   `HTTPClientError` for timeouts, TLS and socket failures.
     func fill(maximumBuffered: Int = 64 << 10, overflow: @autoclosure () -> HTTPClientError) throws -> Bool {
         try makeRoom(maximumBuffered: maximumBuffered, overflow: overflow())
         while true {
             let free = UnsafeMutableRawBufferPointer(rebasing: buffer[writeIndex...])
             if let count = try readSome(into: free) {
                 if count == 0 { return false }
+                receivedResponseBytes = true
                 writeIndex += count
                 return true
             }
@@ -173,7 +177,7 @@ final class HTTPClientConnection: @unchecked Sendable {
         buffer = larger
     }
 
-    /// One read attempt: the byte count (0 at end of stream), or `nil` after waiting for the socket.
+    /// Attempts one read and returns the byte count (0 at end of stream), or `nil` after waiting for the socket.
     private func readSome(into free: UnsafeMutableRawBufferPointer) throws -> Int? {
         if let session {
             switch session.read(into: free) {

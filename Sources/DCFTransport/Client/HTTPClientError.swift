@@ -22,6 +22,7 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         case invalidResponse(String)
         case responseTooLarge(limit: Int)
         case invalidRequest(String)
+        case invalidConfiguration(String)
         case bodySource(String)
     }
 
@@ -55,6 +56,9 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     }
     static func invalidRequest(_ server: String, _ reason: String) -> Self {
         Self(.invalidRequest(reason), server: server)
+    }
+    static func invalidConfiguration(_ server: String, _ reason: String) -> Self {
+        Self(.invalidConfiguration(reason), server: server)
     }
     static func bodySource(_ server: String, _ reason: String) -> Self { Self(.bodySource(reason), server: server) }
 
@@ -111,6 +115,8 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
             "response body exceeds the limit of \(limit) bytes; raise maximumResponseBodySize or stream the body"
         case .invalidRequest(let reason):
             "invalid request: \(reason)"
+        case .invalidConfiguration(let reason):
+            "invalid client configuration: \(reason)"
         case .bodySource(let reason):
             "request body: \(reason)"
         }

@@ -32,7 +32,7 @@ final class HTTPConnectionPool: Sendable {
         evicted?.close()
     }
 
-    /// Closes and forgets every idle connection.
+    /// Closes every idle connection and empties the pool.
     func removeAll() {
         let connections = idle.withLock { connections in
             defer { connections.removeAll() }

@@ -3,7 +3,7 @@ import Foundation
 
 /// Reads one HTTP/1.1 response from a connection: the head, then the body by its framing.
 struct HTTPResponseReader {
-    /// How the body's end is found.
+    /// The rule that marks the end of the body.
     enum Framing: Equatable {
         case none
         case contentLength(Int)
@@ -84,7 +84,7 @@ struct HTTPResponseReader {
         )
     }
 
-    /// The body framing of `head`, answering `method`.
+    /// Returns the body framing of `head`, the response to a request with `method`.
     func framing(of head: Head, method: String) throws -> Framing {
         if method == "HEAD" || head.statusCode == 204 || head.statusCode == 304 || head.statusCode < 200 {
             return .none

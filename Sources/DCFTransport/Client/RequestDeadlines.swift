@@ -19,7 +19,7 @@ struct RequestDeadlines {
         self.totalDeadline = totalTimeout.map { ContinuousClock.now + $0 }
     }
 
-    /// The next wait: at most `limit` (the idle or connect timeout), cut short by the total deadline.
+    /// Returns the next wait: at most `limit` (the idle or connect timeout), cut short by the total deadline.
     func nextWait(limit: Duration, phase: HTTPClientError.TimeoutPhase) -> Wait {
         guard let totalDeadline, let totalTimeout else {
             return Wait(milliseconds: Self.milliseconds(limit), phase: phase, limit: limit)
