@@ -131,6 +131,14 @@ public final class HTTPClient: Sendable {
             try reader.readBody(framing) { chunk in try receiveBody(response, chunk) }
             finish(connection, head: head, framing: framing, request: request)
             return response
+        } catch let error as HTTPClientError
+            where error.isConnectionClosed && tlsContext != nil && connection.completedRequests == 0
+            && !connection.receivedResponseBytes
+        {
+            // With TLS 1.3 the client finishes its handshake before the server checks the client certificate,
+            // so a rejected certificate shows up as a closed connection on the first request.
+            connection.close()
+            throw error.withHint("the server may have rejected this client's TLS certificate; check its server log")
         } catch {
             connection.close()
             throw error

@@ -29,6 +29,8 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     private let code: Code
     /// The server as `host:port`.
     public let server: String
+    /// A likely cause, appended to the description.
+    private var hint: String?
 
     private init(_ code: Code, server: String) {
         self.code = code
@@ -89,8 +91,23 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// Returns this error with `hint` as the likely cause.
+    func withHint(_ hint: String) -> Self {
+        var copy = self
+        copy.hint = hint
+        return copy
+    }
+
+    /// Whether the server closed or reset the connection.
+    var isConnectionClosed: Bool {
+        if case .connectionClosed = code { return true }
+        return false
+    }
+
     public var description: String {
-        "request to \(server) failed: " + Self.reason(code)
+        let text = "request to \(server) failed: " + Self.reason(code)
+        guard let hint else { return text }
+        return text + " (\(hint))"
     }
 
     private static func reason(_ code: Code) -> String {
