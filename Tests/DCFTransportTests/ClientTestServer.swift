@@ -11,7 +11,10 @@ final class ClientTestServer: @unchecked Sendable {
         var method: String
         var path: String
         var headers: HTTPHeaders
+        /// The body, or empty when it exceeded 16 MiB.
         var body: Data
+        var bodyCount: Int
+        var bodyDigest: String
     }
 
     typealias Handler = @Sendable (Request, ClientTestServerConnection) throws -> Void

@@ -37,27 +37,53 @@ final class ClientTestServerConnection {
                 value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             )
         }
-        let body: Data
+        var body = BodyCollector()
         if headers["Transfer-Encoding"]?.lowercased() == "chunked" {
-            body = try readChunkedBody()
+            try readChunkedBody(into: &body)
         } else {
-            body = try readExactly(Int(headers["Content-Length"] ?? "0") ?? 0)
+            try readBody(count: Int(headers["Content-Length"] ?? "0") ?? 0, into: &body)
         }
         return ClientTestServer.Request(
-            method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: body
+            method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: body.stored,
+            bodyCount: body.count, bodyDigest: body.digest.finish()
         )
     }
 
-    private func readChunkedBody() throws -> Data {
-        var body = Data()
+    /// Keeps up to 16 MiB of a body in memory and hashes all of it, so huge uploads need no memory.
+    private struct BodyCollector {
+        var stored = Data()
+        var count = 0
+        let digest = ClientDigest()
+
+        mutating func append(_ data: Data) {
+            count += data.count
+            digest.update(data)
+            if count <= 16 << 20 { stored.append(data) } else { stored = Data() }
+        }
+    }
+
+    private func readChunkedBody(into body: inout BodyCollector) throws {
         while true {
             guard let lineEnd = try readUntil(Data("\r\n".utf8)) else { throw Failure(description: "eof in chunks") }
             let sizeText = String(decoding: pending.prefix(lineEnd), as: UTF8.self)
             pending.removeFirst(lineEnd + 2)
             guard let size = Int(sizeText, radix: 16) else { throw Failure(description: "bad chunk '\(sizeText)'") }
-            let chunk = try readExactly(size + 2)
-            if size == 0 { return body }
-            body.append(chunk.prefix(size))
+            try readBody(count: size, into: &body)
+            _ = try readExactly(2)
+            if size == 0 { return }
+        }
+    }
+
+    private func readBody(count: Int, into body: inout BodyCollector) throws {
+        var remaining = count
+        while remaining > 0 {
+            if pending.isEmpty {
+                guard try receive() else { throw Failure(description: "eof with \(remaining) body bytes missing") }
+            }
+            let piece = pending.prefix(remaining)
+            body.append(Data(piece))
+            pending.removeFirst(piece.count)
+            remaining -= piece.count
         }
     }
 
