@@ -19,8 +19,6 @@ enum TransportResult {
 protocol ConnectionTransport: AnyObject {
     /// Whether file bodies may go through `sendfile`, which bypasses the transport.
     var supportsSendfile: Bool { get }
-    /// Whether bytes already decrypted are waiting, which `epoll` cannot report.
-    var hasBufferedInput: Bool { get }
     func handshake() -> TransportResult
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult
     func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult
@@ -37,7 +35,6 @@ final class PlainTransport: ConnectionTransport {
     }
 
     var supportsSendfile: Bool { true }
-    var hasBufferedInput: Bool { false }
 
     func handshake() -> TransportResult { .done(0) }
 

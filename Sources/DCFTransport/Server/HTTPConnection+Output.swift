@@ -133,7 +133,9 @@ extension HTTPConnection {
             return
         }
         phaseStart = MonotonicClock.now()
-        if !inbound.isEmpty || transport?.hasBufferedInput == true { readInput() }
+        // Read even without a readiness event: TLS may hold decrypted bytes of a pipelined request that
+        // arrived while this response was pending, and epoll cannot report those.
+        readInput()
     }
 
     /// Shuts down the write side and drops input until the client closes, so a client still sending (a body the

@@ -107,6 +107,7 @@ extension HTTPConnection {
         } else {
             requestCount += 1
             request = RequestState(number: requestCount, head: HTTPRequestHead(method: "GET", target: "*"), framing: .none)
+            request.bodyComplete = true
             self.request = request
         }
         guard !request.responseStarted else {

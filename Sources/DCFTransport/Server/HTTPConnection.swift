@@ -129,6 +129,22 @@ final class HTTPConnection: EventHandler {
         }
     }
 
+    /// Closes the connection if it has no request in progress; otherwise it closes after its response.
+    func closeIfIdle() {
+        switch phase {
+        case .detecting, .handshaking:
+            close(reason: .serverStopped)
+        case .open where request == nil && outbound.isEmpty && inbound.isEmpty && !parser.hasPartialHead:
+            close(reason: .serverStopped)
+        case .open:
+            closeAfterResponse = true
+        case .lingering:
+            close(reason: .serverStopped)
+        case .closed:
+            return
+        }
+    }
+
     /// Closes the socket at once, telling a parked or streaming handler why; safe to call more than once.
     func close(reason: HTTPRequestError) {
         guard phase != .closed else { return }

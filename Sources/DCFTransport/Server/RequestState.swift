@@ -15,7 +15,8 @@ final class RequestState {
     let framing: HTTPBodyFraming
     var handling = HTTPRequestBodyHandling.discard
     var collected: [UInt8] = []
-    var bodyComplete: Bool
+    /// Set when the parser reports the end of the request, also for a request without a body.
+    var bodyComplete = false
     /// A chunk was passed to a streaming handler, which has not yet asked for more.
     var awaitingDemand = false
     var response = Response.notStarted
@@ -28,7 +29,6 @@ final class RequestState {
         self.number = number
         self.head = head
         self.framing = framing
-        bodyComplete = framing == .none
     }
 
     var responseStarted: Bool {
