@@ -124,6 +124,12 @@ final class TLSSession {
         }
     }
 
+    /// Whether OpenSSL holds received bytes not yet returned by `read`, decrypted or not. Such bytes never make
+    /// the socket readable again, so an event loop must keep reading while this is true.
+    var hasBufferedInput: Bool {
+        SSL_has_pending(ssl) == 1
+    }
+
     /// The negotiated protocol, such as "TLSv1.3".
     var protocolVersion: String {
         String(cString: SSL_get_version(ssl))
