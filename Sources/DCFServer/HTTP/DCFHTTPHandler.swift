@@ -43,7 +43,7 @@ public final class DCFHTTPHandler: HTTPHandler {
         }
     }
 
-    /// Answers every parked long poll, because the transport closes them when its grace period ends.
+    /// Responds to every parked long poll, because the transport closes them when its grace period ends.
     public func serverWillStop() {
         server.stop()
     }
@@ -63,8 +63,10 @@ public final class DCFHTTPHandler: HTTPHandler {
                     let request = ServerRequest(head: head, body: try .memory(Data(bytes)), exchangeID: exchangeID)
                     server.handle(request) { responder.respond($0) }
                 } catch {
-                    server.logger.error("cannot hash request body", [("error", "\(error)")])
-                    responder.respond(.error(DCFErrorResponse(.internalError, "the server failed; see its log")))
+                    server.logger.error("failed to hash request body", [("target", head.target), ("error", "\(error)")])
+                    let failure = DCFErrorResponse(
+                        .internalError, "the server failed to hash the request body; see its log")
+                    responder.respond(.error(failure))
                 }
                 afterHandling()
             }
@@ -87,16 +89,19 @@ public final class DCFHTTPHandler: HTTPHandler {
         return upload.handling
     }
 
-    /// Answers `body_too_large` at once when `Content-Length` already passes `limit`.
+    /// Responds with `body_too_large` at once when `Content-Length` already passes `limit`, and reads no body.
     private func rejectDeclaredLength(
         _ head: HTTPRequestHead, limit: Int, _ responder: HTTPResponder
     ) -> HTTPRequestBodyHandling? {
         guard let declared = head.headers["Content-Length"].flatMap({ Int($0) }), declared > limit else { return nil }
         server.metrics.recordRejection(DCFErrorCode.bodyTooLarge.rawValue)
         let error = DCFErrorResponse(
-            .bodyTooLarge, "Content-Length \(declared) passes the limit of \(limit) bytes for \(head.method) \(head.path)")
+            .bodyTooLarge,
+            "Content-Length \(declared) passes the limit of \(limit) bytes for \(head.method) \(head.path)")
         responder.respond(.error(error))
-        return .discard
+        // A stream that never requests more leaves the body unread, so the transport closes the connection
+        // after the 413 instead of reading up to `declared` bytes only to drop them.
+        return .stream(HTTPBodyStream(onChunk: { _, _ in }, onEnd: {}, onError: { _ in }))
     }
 
     /// Parks the request on the transport, so it holds no thread while the server waits for a new version;

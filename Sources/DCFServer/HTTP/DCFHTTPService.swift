@@ -20,7 +20,8 @@ public final class DCFHTTPService: Sendable {
         self.server = server
         self.logger = logger
         http = HTTPServer(
-            configuration: transportConfiguration, handler: DCFHTTPHandler(server: server), logger: logger.child("http"))
+            configuration: transportConfiguration, handler: DCFHTTPHandler(server: server),
+            logger: logger.child("http"))
     }
 
     /// Deletes spool files of an earlier process, starts the backend unless it already runs, and listens;

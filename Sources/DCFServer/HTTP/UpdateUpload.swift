@@ -10,8 +10,8 @@ import Foundation
 ///
 /// Each chunk is written on `queue`, off the event loop, and the next chunk is requested only after the write,
 /// so a fast client cannot fill memory faster than the disk takes the bytes. The body limit is enforced as
-/// bytes arrive. When the body is complete, `onComplete` runs on `queue` with the spooled body; the spool file
-/// is deleted after it returns, unless the strategy moved it away.
+/// bytes arrive. When the body is complete, `onComplete` runs on `queue` with the spooled body. The spool file
+/// is deleted after `onComplete` returns, unless the strategy moved it away.
 final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched only on `queue`.
     private let spool: UpdateSpool
     private let limit: Int
@@ -28,7 +28,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     private var isFinished = false
 
     /// - Parameters:
-    ///   - onReject: runs on `queue` after the upload was answered with an error of its own.
+    ///   - onReject: runs on `queue` after the upload was rejected with an error response of its own.
     init(
         spool: UpdateSpool, limit: Int, responder: HTTPResponder, queue: DispatchQueue, logger: Logger,
         onReject: @escaping @Sendable (DCFErrorResponse) -> Void,
@@ -65,7 +65,8 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
             try hasher?.update(chunk)
             try file?.write(contentsOf: chunk)
         } catch {
-            logger.error("cannot spool update body", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
+            logger.error(
+                "failed to write update body to the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
             reject(DCFErrorResponse(.internalError, "the server cannot store the update; see its log"))
             return
         }
@@ -83,7 +84,8 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
             let digest = try hasher?.finalize().hexString ?? ""
             body = .spooled(file: fileURL!, byteCount: byteCount, sha256: digest)
         } catch {
-            logger.error("cannot finish update body", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
+            logger.error(
+                "failed to finish update body in the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
             removeFile()
             respondError(DCFErrorResponse(.internalError, "the server cannot store the update; see its log"))
             return

@@ -24,7 +24,9 @@ public protocol PayloadCoder: Sendable {
 }
 
 extension PayloadCoder {
-    public func decompress(file input: URL, from coding: ContentCoding, to output: URL, maximumSize: Int) throws -> Int {
+    public func decompress(
+        file input: URL, from coding: ContentCoding, to output: URL, maximumSize: Int
+    ) throws -> Int {
         let decoded = try decompress(try Data(contentsOf: input), from: coding, maximumSize: maximumSize)
         try decoded.write(to: output)
         return decoded.count
