@@ -32,7 +32,7 @@ enum BenchClients {
         return try HTTPClient(host: "127.0.0.1", port: port, configuration: configuration)
     }
 
-    /// Parks `count` requests and prints how many were answered once the server releases them.
+    /// Parks `count` requests and prints how many got a response once the server releases them.
     static func parked(port: Int, caFile: String?, count: Int) throws {
         let client = try makeClient(port: port, caFile: caFile)
         let answered = Atomic(0)

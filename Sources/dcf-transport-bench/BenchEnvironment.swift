@@ -3,13 +3,22 @@ import Foundation
 
 /// Process, memory and machine facts the benchmark reports.
 enum BenchEnvironment {
-    /// The resident set size of this process in KiB, from `VmRSS` in /proc/self/status.
+    /// Returns the resident set size of this process in KiB, from `VmRSS` in /proc/self/status.
     static func residentKiB() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
         }
         return 0
+    }
+
+    /// User plus system CPU time this process has used, in seconds, over all its threads.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
     }
 
     static func cpuModel() -> String {
@@ -39,7 +48,7 @@ enum BenchEnvironment {
         return text
     }
 
-    /// One core's AES-128-GCM rate in bytes per second for 16 KiB blocks, from `openssl speed`.
+    /// Returns one core's AES-128-GCM rate in bytes per second for 16 KiB blocks, from `openssl speed`.
     static func opensslAESGCMBytesPerSecond() throws -> Double {
         let output = try run("/usr/bin/openssl", ["speed", "-seconds", "2", "-evp", "aes-128-gcm"])
         // The last line reads: "AES-128-GCM  <rate for 16, 64, 256, 1024, 8192, 16384 bytes>" in 1000s of bytes/s.

@@ -27,7 +27,7 @@ final class BenchHandler: HTTPHandler {
         return .discard
     }
 
-    /// Answers every parked request and returns how many there were.
+    /// Responds to every parked request and returns how many there were.
     func releaseParked() -> Int {
         let responders = parked.withLock { parked in
             defer { parked = [:] }
