@@ -98,6 +98,10 @@ final class HTTPConnection: EventHandler {
                 flush()
             }
             readInput()
+            // With no room to read, a hang-up would be reported again on every wait, so close now.
+            if phase == .open, !events.isDisjoint(with: [.readHangUp, .hangUp, .error]), !wantsToRead {
+                close(reason: .clientDisconnected)
+            }
         }
         guard phase == .open else { return }
         updateInterest()
