@@ -104,3 +104,23 @@ import Testing
         #expect(throws: HTTPServerError.self) { try server.start() }
     }
 }
+
+@Suite struct ServerWriteTimeoutTests {
+    @Test func clientThatStopsReadingIsClosed() async throws {
+        var limits = HTTPServerLimits()
+        limits.writeTimeout = .milliseconds(200)
+        let body = [UInt8](repeating: 1, count: 32 << 20)
+        let handler = ClosureHandler { _, responder in
+            responder.respond(HTTPResponse(status: .ok, body: .bytes(body)))
+            return .discard
+        }
+        let running = try RunningServer(limits: limits, handler: handler)
+        let client = try HTTPTestClient(port: running.port)
+        var size: Int32 = 4096
+        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        try client.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(await running.waitFor { $0.bytesOut > 0 })
+        #expect(await running.waitFor { $0.openConnections == 0 })
+        await running.stop()
+    }
+}

@@ -104,3 +104,26 @@ import Testing
         await fixture.stop()
     }
 }
+
+@Suite struct ServerTLSFileTests {
+    @Test func fileBodyIsReadInChunksOverTLS() async throws {
+        let directory = try TemporaryDirectory(prefix: "dcf-tls-file")
+        defer { directory.remove() }
+        let content = (0..<(1 << 20) + 12345).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let path = directory.path + "/blob.bin"
+        try Data(content).write(to: URL(fileURLWithPath: path))
+        let handler = ClosureHandler { _, responder in
+            do {
+                responder.respond(HTTPResponse(status: .ok, body: .file(try HTTPFileRegion(path: path))))
+            } catch {
+                responder.respond(.text(.internalServerError, "\(error)"))
+            }
+            return .discard
+        }
+        let fixture = try ServerTLSTests.TLSFixture(handler: handler)
+        let client = try HTTPTestClient(port: fixture.running.port, tls: fixture.clientContext)
+        try client.send("GET /blob HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(try client.readResponse().body == content)
+        await fixture.stop()
+    }
+}

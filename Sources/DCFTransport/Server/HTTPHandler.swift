@@ -6,6 +6,24 @@
 /// hand slow work (disk, decompression, signature checks) to another thread and complete the `responder`
 /// from there. Requests on one connection are handled one at a time, in order; the next request on a
 /// keep-alive connection is not read until the current response has been sent.
+///
+/// A long poll parks the request and completes it from whichever thread learns the answer:
+///
+/// ```swift
+/// struct ModelHandler: HTTPHandler {
+///     let waiters: WaiterRegistry  // a Sendable type of the application
+///
+///     func handleRequest(_ head: HTTPRequestHead, responder: HTTPResponder) -> HTTPRequestBodyHandling {
+///         let id = waiters.add(responder)
+///         responder.park(
+///             timeout: .seconds(50),
+///             onTimeout: { $0.respond(status: .noContent) },
+///             onDisconnect: { waiters.remove(id) }
+///         )
+///         return .discard
+///     }
+/// }
+/// ```
 public protocol HTTPHandler: Sendable {
     /// Starts handling a request whose head has arrived; returns how the server should deliver its body.
     ///

@@ -10,6 +10,7 @@ import Synchronization
 public final class HTTPServer: Sendable {
     private enum State {
         case created
+        case starting
         case running(port: Int, units: [LoopUnit])
         case stopping
         case stopped
@@ -42,7 +43,7 @@ public final class HTTPServer: Sendable {
         try validate()
         try state.withLock { state in
             guard case .created = state else { throw HTTPServerError.invalidConfiguration("the server was already started") }
-            state = .stopping
+            state = .starting
         }
         // A TLS write to a closed socket raises SIGPIPE, which would end the process.
         signal(SIGPIPE, SIG_IGN)
@@ -124,7 +125,7 @@ public final class HTTPServer: Sendable {
 // MARK: - Shutdown
 
 extension HTTPServer {
-    /// Stops gracefully: stops accepting, asks the handler to answer parked requests, closes idle keep-alive
+    /// Stops gracefully: stops accepting, calls `HTTPHandler.serverWillStop` so the handler can respond to parked requests, closes idle keep-alive
     /// connections, waits up to `gracePeriod` for open requests, then closes what remains and stops the loops.
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
         let units: [LoopUnit]? = state.withLock { state in
