@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
+// Linux headers that Swift's Glibc module does not include: epoll and eventfd for the event loop.
+#ifndef DCF_CLINUX_SHIM_H
+#define DCF_CLINUX_SHIM_H
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+// glibc declares accept4 only under _GNU_SOURCE. Declaring it here, instead of including <sys/socket.h> with
+// that macro, keeps the socket types and constants owned by the Glibc module.
+struct sockaddr;
+extern int accept4(int fd, struct sockaddr *address, unsigned int *length, int flags);
+
+static inline int CLinux_accept4(int fd, struct sockaddr *address, unsigned int *length, int flags) {
+    return accept4(fd, address, length, flags);
+}
+
+#endif
