@@ -20,7 +20,9 @@ extension HTTPConnection {
             startHandshake()
             return
         }
-        if Array(peeked[0..<count]) == Array(Self.http2Preface.prefix(count)) {
+        // Waiting for more bytes is not possible here: the peeked bytes keep the socket readable, so a wait
+        // would spin. A short read that only starts like the preface is answered as plaintext HTTP/1.
+        if count == Self.http2Preface.count && peeked == Self.http2Preface {
             context.logger.warning("closed connection: HTTP/2 preface on a TLS port", [("peer", peer)])
         } else {
             context.logger.warning("closed connection: plaintext request on a TLS port", [("peer", peer)])
@@ -30,6 +32,8 @@ extension HTTPConnection {
                 """.utf8)
             _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             Glibc.shutdown(fd, Int32(SHUT_WR))
+            // Closing with unread input sends a reset that can destroy the response, so consume the request.
+            _ = Glibc.read(fd, server.readBuffer.baseAddress, server.readBuffer.count)
         }
         close(reason: .clientDisconnected)
     }
