@@ -78,6 +78,8 @@ public final class DCFHTTPHandler: HTTPHandler {
     ) -> HTTPRequestBodyHandling {
         let limit = server.configuration.maximumUpdateBodyBytes
         if let rejection = rejectDeclaredLength(head, limit: limit, responder) { return rejection }
+        // NOTE: the signature covers the body digest, so any client can spool up to `limit` bytes per
+        // connection before it is rejected; checking the worker id and protocol header first would narrow that.
         let upload = UpdateUpload(
             spool: spool, limit: limit, responder: responder,
             queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue), logger: server.logger,
