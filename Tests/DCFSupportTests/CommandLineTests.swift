@@ -15,7 +15,8 @@ import Testing
     @Test func precedenceDefaultFileCommandLine() throws {
         let directory = try TemporaryDirectory()
         let path = try directory.write(
-            "serverd.conf", "[tls]\ncertificate = \"c\"\n[server]\nport = 9000\nhost = \"0.0.0.0\"\n[log]\nlevel = \"debug\"\n"
+            "serverd.conf",
+            "[tls]\ncertificate = \"c\"\n[server]\nport = 9000\nhost = \"0.0.0.0\"\n[log]\nlevel = \"debug\"\n"
         )
         let parsed = try command(["run", "--config", path, "--port", "9100", "--log.level=warning"])
         let config = try parsed.loadConfiguration()
@@ -52,12 +53,24 @@ import Testing
     }
 
     static let usageErrors: [(arguments: [String], message: String)] = [
-        (["run", "--prot", "1"], #"unknown option --prot for "dcf-test run", did you mean --port? Run "dcf-test run --help" for the list."#),
+        (
+            ["run", "--prot", "1"],
+            #"unknown option --prot for "dcf-test run", did you mean --port? Run "dcf-test run --help" for the list."#
+        ),
         (["run", "--server.port=80a"], #"invalid value for --server.port: expected an integer 1-65535, found "80a""#),
         (["run", "--port"], "option --port needs a value, write --port=<integer>"),
-        (["run", "--server.hold=5"], #"invalid value for --server.hold: invalid duration "5": missing unit after 5, write for example "5s" or "5ms""#),
-        (["run", "--limits.max-body=1M"], #"invalid value for --limits.max-body: invalid size "1M": unknown unit "M", use B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)"#),
-        (["run", "--log-level", "loud"], #"invalid value for --log-level: expected one of "debug", "info", "warning", found "loud""#),
+        (
+            ["run", "--server.hold=5"],
+            #"invalid value for --server.hold: invalid duration "5": missing unit after 5, write for example "5s" or "5ms""#
+        ),
+        (
+            ["run", "--limits.max-body=1M"],
+            #"invalid value for --limits.max-body: invalid size "1M": unknown unit "M", use B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)"#
+        ),
+        (
+            ["run", "--log-level", "loud"],
+            #"invalid value for --log-level: expected one of "debug", "info", "warning", found "loud""#
+        ),
         (["run", "extra"], #"unexpected argument "extra", "dcf-test run" takes no positional arguments"#),
         (["run", "-p"], "unknown option -p, options are written --name"),
         (["keygen", "--force=yes"], #"option --force is a flag and takes no value, remove "=yes""#),

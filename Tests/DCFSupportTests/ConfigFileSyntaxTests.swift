@@ -41,7 +41,8 @@ import Testing
     }
 
     @Test func crlfLineEndings() throws {
-        let config = try Fixtures.schema.load(text: "[tls]\r\ncertificate = \"c\"\r\n[server]\r\nport = 1\r\n", file: nil)
+        let config = try Fixtures.schema.load(
+            text: "[tls]\r\ncertificate = \"c\"\r\n[server]\r\nport = 1\r\n", file: nil)
         #expect(config.string("tls.certificate") == "c")
         #expect(config.integer("server.port") == 1)
     }
@@ -55,9 +56,11 @@ import Testing
         #expect(example.contains("#certificate =\n"))
         // Uncommenting every `#key = value` line must give a valid file that sets exactly the defaults.
         let uncommented = example.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasPrefix("#") && line.contains(" = ") && !line.hasPrefix("# ") ? String(line.dropFirst()) : String(line)
+            line.hasPrefix("#") && line.contains(" = ") && !line.hasPrefix("# ")
+                ? String(line.dropFirst()) : String(line)
         }
-        let text = uncommented.joined(separator: "\n").replacingOccurrences(of: "#certificate =", with: "certificate = \"c\"")
+        let text = uncommented.joined(separator: "\n").replacingOccurrences(
+            of: "#certificate =", with: "certificate = \"c\"")
         let config = try Fixtures.schema.load(text: text, file: "example.conf")
         for option in Fixtures.schema.options where option.defaultValue != nil {
             #expect(config.value(option.name) == option.defaultValue, "\(option.name)")

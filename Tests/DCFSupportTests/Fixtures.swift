@@ -12,23 +12,29 @@ enum Fixtures {
                 "server", "port", type: .integer(1...65535), default: .integer(8443), flag: "port",
                 help: "TCP port the server listens on."
             ),
-            ConfigOption("server", "plain-http", type: .boolean, default: .boolean(false), help: "Serve HTTP without TLS."),
             ConfigOption(
-                "server", "hold", type: .duration(.seconds(1)...Duration.seconds(600)), default: .duration(.seconds(50)),
+                "server", "plain-http", type: .boolean, default: .boolean(false), help: "Serve HTTP without TLS."),
+            ConfigOption(
+                "server", "hold", type: .duration(.seconds(1)...Duration.seconds(600)),
+                default: .duration(.seconds(50)),
                 help: "How long a long poll is held before it returns no change."
             ),
-            ConfigOption("limits", "max-body", type: .byteCount(), default: .byteCount(64 << 20), help: "Largest request body."),
+            ConfigOption(
+                "limits", "max-body", type: .byteCount(), default: .byteCount(64 << 20), help: "Largest request body."),
             ConfigOption(
                 "limits", "connections", type: .integer(1...1_000_000), default: .integer(10_000), unit: "connections",
                 help: "Open connections accepted at once."
             ),
-            ConfigOption("strategy", "learning-rate", type: .float(0...10), default: .float(0.1), help: "Server learning rate."),
-            ConfigOption("strategy", "mode", type: .choice(["fedavg", "fedprox"]), default: .string("fedavg"), help: "Strategy."),
+            ConfigOption(
+                "strategy", "learning-rate", type: .float(0...10), default: .float(0.1), help: "Server learning rate."),
+            ConfigOption(
+                "strategy", "mode", type: .choice(["fedavg", "fedprox"]), default: .string("fedavg"), help: "Strategy."),
             ConfigOption("auth", "keys", type: .stringArray, default: .array([]), help: "Worker public key files."),
             ConfigOption("auth", "weights", type: .numberArray, default: .array([]), help: "Per-worker weights."),
             ConfigOption("auth", "admin-file", type: .string, default: nil, help: "Admin credentials file."),
             ConfigOption(
-                "log", "level", type: .choice(["debug", "info", "warning"]), default: .string("info"), flag: "log-level",
+                "log", "level", type: .choice(["debug", "info", "warning"]), default: .string("info"),
+                flag: "log-level",
                 help: "Lowest log level written."
             ),
         ],

@@ -6,8 +6,8 @@ import Testing
 @Suite struct ProcessStatsTests {
     @Test func readsOwnProcess() throws {
         let before = try ProcessStats.current()
-        // Writing 64 MiB makes the resident size and peak grow past it; rewriting it burns CPU time until the
-        // clock-tick counters move, with a bound so a broken counter fails instead of looping forever.
+        // Writing 64 MiB makes the resident size and peak grow past it. Rewriting it burns CPU time until the
+        // clock-tick counters move, and the bound makes a broken counter fail the test instead of looping forever.
         var block = [UInt8](repeating: 1, count: 64 << 20)
         var after = try ProcessStats.current()
         for round in 0..<10_000 where after.cpuSeconds <= before.cpuSeconds {

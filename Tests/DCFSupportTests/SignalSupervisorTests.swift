@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 import Testing
 
-/// Sends real signals to the test process. Serialized, because every supervisor in the process sees every signal.
+/// Sends real signals to the test process. Serialized, because every supervisor in the process receives every signal.
 @Suite(.serialized) struct SignalSupervisorTests {
     private let logger = Logger(component: "signals", sink: LogSink(level: .critical) { _ in })
 

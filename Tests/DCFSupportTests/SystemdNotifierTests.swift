@@ -52,9 +52,13 @@ import Testing
     }
 
     @Test func watchdogIntervalFromEnvironment() {
-        let mine = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())"])
+        let mine = SystemdNotifier(environment: [
+            "NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())",
+        ])
         #expect(mine.watchdogInterval == .seconds(30))
-        let other = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"])
+        let other = SystemdNotifier(environment: [
+            "NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1",
+        ])
         #expect(other.watchdogInterval == nil)
         let invalid = SystemdNotifier(environment: ["NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "soon"])
         #expect(invalid.watchdogInterval == nil)

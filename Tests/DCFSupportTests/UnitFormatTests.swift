@@ -5,7 +5,8 @@ import Testing
 @Suite struct UnitFormatTests {
     static let durations: [(String, Duration)] = [
         ("50s", .seconds(50)), ("2m", .seconds(120)), ("500ms", .milliseconds(500)), ("1h30m", .seconds(5400)),
-        ("1.5s", .milliseconds(1500)), ("250us", .microseconds(250)), ("10ns", .nanoseconds(10)), ("1d", .seconds(86_400)),
+        ("1.5s", .milliseconds(1500)), ("250us", .microseconds(250)), ("10ns", .nanoseconds(10)),
+        ("1d", .seconds(86_400)),
         ("0", .zero), (" 3s ", .seconds(3)),
     ]
 
@@ -49,7 +50,10 @@ import Testing
     }
 
     static let badSizes: [(String, String)] = [
-        ("1M", #"invalid size "1M": unknown unit "M", use B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)"#),
+        (
+            "1M",
+            #"invalid size "1M": unknown unit "M", use B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024)"#
+        ),
         ("MiB", #"invalid size "MiB": expected a size such as "64MiB", "1GB" or "4096" (bytes)"#),
         ("-1KB", #"invalid size "-1KB": expected a size such as "64MiB", "1GB" or "4096" (bytes)"#),
         ("99999999TiB", #"invalid size "99999999TiB": too large, the maximum is 8EiB"#),

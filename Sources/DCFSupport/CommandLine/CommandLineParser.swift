@@ -26,7 +26,8 @@ struct CommandLineParser {
                 return .help(HelpFormatter.subcommandHelp(subcommand, tool: tool))
             }
             if argument == "--example-config", let schema = subcommand.schema {
-                return .exampleConfig(schema.exampleFile(title: ["Example config for \(tool.name) \(subcommand.name)."]))
+                return .exampleConfig(
+                    schema.exampleFile(title: ["Example config for \(tool.name) \(subcommand.name)."]))
             }
             if argument.hasPrefix("-") && argument != "-" {
                 try parseOption(argument, remaining: &remaining)
@@ -109,7 +110,8 @@ struct CommandLineParser {
             names += ["config", "example-config"] + schema.options.map(\.name) + schema.options.compactMap(\.flag)
         }
         let hint = ConfigSchema.closest(to: name, among: names).map { "did you mean --\($0)? " } ?? ""
-        return "unknown option --\(name) for \(commandName), \(hint)Run \"\(tool.name) \(subcommand.name) --help\" for the list."
+        let helpCommand = "\(tool.name) \(subcommand.name) --help"
+        return "unknown option --\(name) for \(commandName), \(hint)Run \"\(helpCommand)\" for the list."
     }
 
     private func error(_ message: String) -> UsageError { UsageError(message) }

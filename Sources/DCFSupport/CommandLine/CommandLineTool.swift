@@ -11,7 +11,9 @@ public struct CommandLineTool: Sendable {
     /// The subcommand used when the first argument is an option or absent; `nil` requires a subcommand.
     public let defaultSubcommand: String?
 
-    public init(name: String, version: String, summary: String, subcommands: [Subcommand], defaultSubcommand: String? = nil) {
+    public init(
+        name: String, version: String, summary: String, subcommands: [Subcommand], defaultSubcommand: String? = nil
+    ) {
         precondition(!subcommands.isEmpty, "a tool needs at least one subcommand")
         precondition(defaultSubcommand.map { name in subcommands.contains { $0.name == name } } ?? true)
         self.name = name
@@ -62,7 +64,8 @@ public struct CommandLineTool: Sendable {
     private func requireSubcommand(_ name: String) throws(UsageError) -> Subcommand {
         if let subcommand = subcommand(named: name) { return subcommand }
         let names = subcommands.map(\.name)
-        let hint = ConfigSchema.closest(to: name, among: names).map { "did you mean \"\($0)\"?" }
+        let hint =
+            ConfigSchema.closest(to: name, among: names).map { "did you mean \"\($0)\"?" }
             ?? "the commands are " + names.joined(separator: ", ")
         let quoted = ConfigValue.quote(name)
         throw UsageError("unknown command \(quoted) for \(self.name), \(hint) Run \"\(self.name) --help\" for usage.")
@@ -74,7 +77,7 @@ public struct CommandLineTool: Sendable {
     }
 }
 
-/// What the command line asks for.
+/// The action a command line requests.
 public enum CommandLineRequest: Sendable {
     /// Print this help text and exit 0.
     case help(String)

@@ -18,7 +18,9 @@ enum HelpFormatter {
 
     static func subcommandHelp(_ subcommand: Subcommand, tool: CommandLineTool) -> String {
         let arguments = subcommand.argumentsUsage.map { " " + $0 } ?? ""
-        var lines = ["Usage: \(tool.name) \(subcommand.name) [options]\(arguments)", "", subcommand.summary, "", "Options:"]
+        var lines = [
+            "Usage: \(tool.name) \(subcommand.name) [options]\(arguments)", "", subcommand.summary, "", "Options:",
+        ]
         if let schema = subcommand.schema {
             let fallback = subcommand.defaultConfigPath.map { " Default: \($0), when it exists." } ?? ""
             lines += entry("--config <file>", "Config file to read." + fallback)

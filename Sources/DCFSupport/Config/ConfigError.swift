@@ -8,7 +8,7 @@ public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
     public let line: Int?
     public let section: String?
     public let key: String?
-    /// What is wrong and what is expected, without the location prefix.
+    /// The problem and the expected form, without the location prefix.
     public let message: String
 
     public init(file: String?, line: Int?, section: String?, key: String?, message: String) {

@@ -40,7 +40,8 @@ public struct ConfigOption: Sendable {
         _ section: String, _ key: String, _ type: ConfigValueType, _ defaultValue: ConfigValue?, isRequired: Bool,
         unit: String?, flag: String?, help: String
     ) {
-        precondition(ConfigFileParser.isBareKey(section) && ConfigFileParser.isBareKey(key), "invalid name \(section).\(key)")
+        precondition(
+            ConfigFileParser.isBareKey(section) && ConfigFileParser.isBareKey(key), "invalid name \(section).\(key)")
         self.section = section
         self.key = key
         self.type = type

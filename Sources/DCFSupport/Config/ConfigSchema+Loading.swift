@@ -25,20 +25,23 @@ extension ConfigSchema {
         do {
             text = try FileReader.readText(path)
         } catch {
-            let issue = ConfigIssue(file: path, line: nil, section: nil, key: nil, message: "cannot read the config file: \(error)")
+            let issue = ConfigIssue(
+                file: path, line: nil, section: nil, key: nil, message: "cannot read the config file: \(error)")
             throw ConfigError(issues: [issue])
         }
         return try load(text: text, file: path, overrides: overrides)
     }
 
     /// Validates config text as if read from `file` and applies `overrides`; see ``load(file:overrides:)``.
-    public func load(text: String, file: String?, overrides: [ConfigOverride] = []) throws(ConfigError) -> Configuration {
+    public func load(text: String, file: String?, overrides: [ConfigOverride] = []) throws(ConfigError) -> Configuration
+    {
         let parsed = ConfigFileParser.parse(text, file: file)
         var validator = ConfigFileValidator(schema: self, file: file)
         validator.check(parsed)
-        var settings = Dictionary(uniqueKeysWithValues: options.map {
-            ($0.name, ConfigSetting(value: $0.defaultValue, source: .defaultValue))
-        })
+        var settings = Dictionary(
+            uniqueKeysWithValues: options.map {
+                ($0.name, ConfigSetting(value: $0.defaultValue, source: .defaultValue))
+            })
         settings.merge(validator.settings) { _, fromFile in fromFile }
         for override in overrides {
             precondition(option(named: override.name) != nil, "override of undeclared option \(override.name)")
@@ -47,7 +50,8 @@ extension ConfigSchema {
         var issues = validator.issues
         for option in options where option.isRequired && settings[option.name]?.value == nil {
             let message = "missing required value, set it in the config file or with --\(option.name)"
-            issues.append(ConfigIssue(file: file, line: nil, section: option.section, key: option.key, message: message))
+            issues.append(
+                ConfigIssue(file: file, line: nil, section: option.section, key: option.key, message: message))
         }
         guard issues.isEmpty else { throw ConfigError(issues: issues) }
         return Configuration(schema: self, file: file, settings: settings)
@@ -108,7 +112,9 @@ private struct ConfigFileValidator {
         }
     }
 
-    private func validatedValue(_ entry: ConfigEntry, _ option: ConfigOption) -> Result<ConfigValue, ConfigValueMismatch> {
+    private func validatedValue(_ entry: ConfigEntry, _ option: ConfigOption) -> Result<
+        ConfigValue, ConfigValueMismatch
+    > {
         switch entry.value {
         case .failure(let syntax):
             guard let token = syntax.bareToken else { return .failure(ConfigValueMismatch(message: syntax.message)) }
@@ -122,7 +128,8 @@ private struct ConfigFileValidator {
         if let suggestion = ConfigSchema.closest(to: name, among: schema.sections) {
             return "unknown section [\(name)], did you mean [\(suggestion)]?"
         }
-        return "unknown section [\(name)], the sections are " + schema.sections.map { "[\($0)]" }.joined(separator: ", ")
+        return "unknown section [\(name)], the sections are "
+            + schema.sections.map { "[\($0)]" }.joined(separator: ", ")
     }
 
     private func unknownKeyMessage(_ key: String, section: String) -> String {

@@ -2,8 +2,8 @@
 
 /// A setting's value as read from a config file, the command line or a default.
 ///
-/// The file parser produces only `string`, `integer`, `float`, `boolean` and `array`; validation against an
-/// option's ``ConfigValueType`` turns strings into `duration` and `byteCount` where the option asks for them.
+/// The file parser produces only `string`, `integer`, `float`, `boolean` and `array`. Validation against an
+/// option's ``ConfigValueType`` turns strings into `duration` and `byteCount` where the option declares them.
 public enum ConfigValue: Sendable, Hashable, CustomStringConvertible {
     case string(String)
     case integer(Int64)

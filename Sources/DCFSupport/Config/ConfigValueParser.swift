@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Parses one value literal of the config-file syntax (a subset of TOML): a basic `"..."` or literal `'...'`
-/// string, a decimal integer or float (underscores between digits allowed), `true`, `false`, or a one-line
-/// array of those, optionally followed by a `#` comment.
+/// A parser for one value literal of the config-file syntax, a subset of TOML.
+///
+/// Accepted: a basic `"..."` or literal `'...'` string, a decimal integer or float (with `_` allowed between
+/// digits), `true`, `false`, or a one-line array of those. A `#` comment may follow the value.
 struct ConfigValueParser {
     private let scalars: [Unicode.Scalar]
     private var position = 0

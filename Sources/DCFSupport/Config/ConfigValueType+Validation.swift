@@ -47,7 +47,9 @@ extension ConfigValueType {
         case .string, .choice, .duration:
             return validate(.string(text))
         case .integer:
-            guard let number = Int64(text) else { return .failure(ConfigValueMismatch(expected: self, found: ConfigValue.quote(text))) }
+            guard let number = Int64(text) else {
+                return .failure(ConfigValueMismatch(expected: self, found: ConfigValue.quote(text)))
+            }
             return validate(.integer(number))
         case .float:
             guard let number = Double(text), number.isFinite else {
@@ -73,19 +75,26 @@ extension ConfigValueType {
             }
             return validate(value)
         }
-        let items = text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map {
-            String($0).trimmingWhitespace()
-        }
+        let items =
+            text.isEmpty
+            ? []
+            : text.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0).trimmingWhitespace()
+            }
         if case .stringArray = kind { return validate(.array(items.map(ConfigValue.string))) }
         var numbers: [ConfigValue] = []
         for item in items {
-            guard let number = Double(item) else { return .failure(ConfigValueMismatch(expected: self, found: ConfigValue.quote(text))) }
+            guard let number = Double(item) else {
+                return .failure(ConfigValueMismatch(expected: self, found: ConfigValue.quote(text)))
+            }
             numbers.append(.float(number))
         }
         return validate(.array(numbers))
     }
 
-    private func validateDuration(_ text: String, range: ClosedRange<Duration>) -> Result<ConfigValue, ConfigValueMismatch> {
+    private func validateDuration(_ text: String, range: ClosedRange<Duration>) -> Result<
+        ConfigValue, ConfigValueMismatch
+    > {
         do {
             let duration = try DurationFormat.parse(text)
             guard range.contains(duration) else { return mismatch(.string(text)) }
@@ -95,7 +104,9 @@ extension ConfigValueType {
         }
     }
 
-    private func validateByteCount(_ text: String, range: ClosedRange<Int64>) -> Result<ConfigValue, ConfigValueMismatch> {
+    private func validateByteCount(_ text: String, range: ClosedRange<Int64>) -> Result<
+        ConfigValue, ConfigValueMismatch
+    > {
         do {
             let bytes = try ByteCountFormat.parse(text)
             guard range.contains(bytes) else { return mismatch(.string(text)) }

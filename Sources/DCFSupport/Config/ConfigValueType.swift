@@ -25,29 +25,31 @@ public struct ConfigValueType: Sendable {
     /// A list of numbers, written `[1, 2.5]` in a file or `1,2.5` on the command line.
     public static let numberArray = ConfigValueType(kind: .numberArray)
 
-    /// One of the listed words.
+    /// Returns a type accepting one of the listed words.
     public static func choice(_ words: [String]) -> ConfigValueType { ConfigValueType(kind: .choice(words)) }
 
-    /// An integer within `range`.
+    /// Returns a type accepting an integer within `range`.
     public static func integer(_ range: ClosedRange<Int64> = Int64.min...Int64.max) -> ConfigValueType {
         ConfigValueType(kind: .integer(range))
     }
 
-    /// A number within `range`; integers are accepted too.
-    public static func float(_ range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude)
+    /// Returns a type accepting a number within `range`, integers included.
+    public static func float(
+        _ range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+    )
         -> ConfigValueType
     {
         ConfigValueType(kind: .float(range))
     }
 
-    /// A duration string such as `"30s"`, within `range`.
+    /// Returns a type accepting a duration string such as `"30s"` within `range`.
     public static func duration(_ range: ClosedRange<Duration> = .zero...Duration.seconds(Int64.max / 1_000_000_000))
         -> ConfigValueType
     {
         ConfigValueType(kind: .duration(range))
     }
 
-    /// A size string such as `"64MiB"` or a plain integer number of bytes, within `range`.
+    /// Returns a type accepting a size string such as `"64MiB"`, or an integer number of bytes, within `range`.
     public static func byteCount(_ range: ClosedRange<Int64> = 0...Int64.max) -> ConfigValueType {
         ConfigValueType(kind: .byteCount(range))
     }
@@ -67,14 +69,16 @@ public struct ConfigValueType: Sendable {
         }
     }
 
-    /// What a valid value looks like, for error messages: `an integer 1-65535`.
+    /// The description of a valid value used in error messages, such as `an integer 1-65535`.
     public var expectation: String {
         switch kind {
         case .string: "a string"
         case .choice(let words): "one of " + words.map { "\"\($0)\"" }.joined(separator: ", ")
         case .integer(let range): "an integer" + ConfigValueType.describe(range, full: Int64.min...Int64.max)
         case .float(let range):
-            "a number" + ConfigValueType.describe(range, full: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude)
+            "a number"
+                + ConfigValueType.describe(
+                    range, full: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude)
         case .boolean: "true or false"
         case .duration(let range): ConfigValueType.describeDuration(range)
         case .byteCount(let range): ConfigValueType.describeByteCount(range)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Where a setting's value came from, lowest precedence first.
+/// The origin of a setting's value; the cases are listed lowest precedence first.
 public enum ConfigSource: Sendable, Equatable, CustomStringConvertible {
     case defaultValue
     case file(String?, line: Int)

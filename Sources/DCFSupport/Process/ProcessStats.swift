@@ -27,11 +27,14 @@ public struct ProcessStats: Sendable, Equatable {
         let status = try FileReader.readText("/proc/self/status")
         let stat = try FileReader.readText("/proc/self/stat")
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
-        return try parse(status: status, stat: stat, ticksPerSecond: Int(sysconf(Int32(_SC_CLK_TCK))), openFileDescriptors: descriptors)
+        return try parse(
+            status: status, stat: stat, ticksPerSecond: Int(sysconf(Int32(_SC_CLK_TCK))),
+            openFileDescriptors: descriptors)
     }
 
     /// Parses the text of `/proc/self/status` and `/proc/self/stat`.
-    static func parse(status: String, stat: String, ticksPerSecond: Int, openFileDescriptors: Int) throws(ProcessStatsError)
+    static func parse(status: String, stat: String, ticksPerSecond: Int, openFileDescriptors: Int)
+        throws(ProcessStatsError)
         -> ProcessStats
     {
         var fields: [Substring: Substring] = [:]
@@ -58,7 +61,8 @@ public struct ProcessStats: Sendable, Equatable {
     }
 
     /// Reads a `Name:   1234 kB` line of `/proc/self/status` as bytes.
-    private static func kilobytes(_ fields: [Substring: Substring], _ name: Substring) throws(ProcessStatsError) -> Int {
+    private static func kilobytes(_ fields: [Substring: Substring], _ name: Substring) throws(ProcessStatsError) -> Int
+    {
         let parts = fields[name]?.split(whereSeparator: { $0 == " " || $0 == "\t" }) ?? []
         guard parts.count == 2, parts[1] == "kB", let value = Int(parts[0]) else {
             throw ProcessStatsError("missing or unexpected \(name) line in /proc/self/status")

@@ -49,7 +49,8 @@ extension SignalSupervisor {
         let deadline = DispatchTime.now() + .nanoseconds(Int(drainDeadline.nanosecondsClamped))
         queue.asyncAfter(deadline: deadline) { [weak self] in
             guard let self, self.state.withLock({ $0.phase == .draining }) else { return }
-            self.logger.warning("drain deadline passed, cancelling", [("deadline", DurationFormat.format(self.drainDeadline))])
+            self.logger.warning(
+                "drain deadline passed, cancelling", [("deadline", DurationFormat.format(self.drainDeadline))])
             self.cancelDrain(outcome: .deadlineExceeded)
         }
     }
@@ -70,7 +71,8 @@ extension SignalSupervisor {
 
     /// Records the termination and wakes every waiter if the phase is still `phase`; otherwise does nothing.
     func finish(_ outcome: Termination.Outcome, from phase: SupervisorState.Phase) {
-        let (termination, waiters) = state.withLock { state -> (Termination?, [CheckedContinuation<Termination, Never>]) in
+        let (termination, waiters) = state.withLock {
+            state -> (Termination?, [CheckedContinuation<Termination, Never>]) in
             guard state.phase == phase else { return (nil, []) }
             let termination = Termination(signal: state.shutdownSignal, outcome: outcome)
             state.phase = .finished

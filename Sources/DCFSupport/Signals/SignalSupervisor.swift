@@ -3,7 +3,7 @@ public import Dispatch
 import Foundation
 import Synchronization
 
-/// How a supervised process ended its shutdown.
+/// The result of a supervised shutdown: the signal that started it and its outcome.
 public struct Termination: Sendable, Equatable, CustomStringConvertible {
     public enum Outcome: Sendable, Equatable {
         /// The drain handler returned before the deadline.
@@ -30,12 +30,12 @@ public struct Termination: Sendable, Equatable, CustomStringConvertible {
 
 /// The one owner of SIGTERM, SIGINT and SIGHUP in a daemon.
 ///
-/// SIGTERM or SIGINT starts the drain handler; if it has not returned when the deadline passes, or a second
+/// SIGTERM or SIGINT starts the drain handler. When the deadline passes before the drain returns, or a second
 /// termination signal arrives, the drain task is cancelled and the cancel handler runs. SIGHUP runs the reload
 /// handler unless a shutdown is under way. Handlers run on the supervisor's serial queue, the drain handler in a
 /// task of its own.
 public final class SignalSupervisor: Sendable {
-    /// What the daemon does in each phase; all three run at most once per event.
+    /// The daemon's actions: drain and cancel run at most once per supervisor, reload once per SIGHUP.
     public struct Handlers: Sendable {
         public var drain: @Sendable () async -> Void
         public var cancel: @Sendable () -> Void

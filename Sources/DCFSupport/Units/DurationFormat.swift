@@ -26,10 +26,12 @@ public enum DurationFormat {
                 throw UnitParseError("invalid duration \"\(text)\": expected \(expectation)")
             }
             guard !suffix.isEmpty else {
-                throw UnitParseError("invalid duration \"\(text)\": missing unit after \(number), write for example \"\(number)s\" or \"\(number)ms\"")
+                let examples = "\"\(number)s\" or \"\(number)ms\""
+                throw UnitParseError("invalid duration \"\(text)\": missing unit after \(number), write for example \(examples)")
             }
             guard let unit = units.first(where: { $0.suffix == suffix }) else {
-                throw UnitParseError("invalid duration \"\(text)\": unknown unit \"\(suffix)\", use ns, us, ms, s, m, h or d")
+                throw UnitParseError(
+                    "invalid duration \"\(text)\": unknown unit \"\(suffix)\", use ns, us, ms, s, m, h or d")
             }
             total += amount * Double(unit.nanoseconds)
             rest = rest.dropFirst(number.count + suffix.count)
@@ -58,7 +60,8 @@ extension Duration {
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .min : .max }
         let (sum, overflowSum) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        return overflowSum ? (seconds < 0 ? .min : .max) : sum
+        if overflowSum { return seconds < 0 ? .min : .max }
+        return sum
     }
 
     /// The duration in seconds as a floating-point number.
