@@ -1,2 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
-print("not built yet")
+import DCFSupport
+import Foundation
+
+let tool = CommandLineTool(
+    name: "dcf-serverd", version: "dcf-serverd 0.1.0",
+    summary: "Federated-learning server: serves the global model to dcf-agents and aggregates their updates with FedAvg.",
+    subcommands: [
+        Subcommand(
+            name: "run", summary: "Run the server (the default command).", schema: ServerdSchema.schema,
+            defaultConfigPath: "/etc/dcf/serverd.conf")
+    ],
+    defaultSubcommand: "run")
+
+let command = tool.parseOrExit()
+let sink = LogSink.standardError(level: .info)
+let settings: ServerdSettings
+let daemon: Serverd
+do {
+    let configuration = try command.loadConfiguration()
+    settings = try ServerdSettings(configuration, environment: ProcessInfo.processInfo.environment)
+    sink.level = settings.logLevel
+    daemon = try Serverd(command: command, settings: settings, sink: sink)
+} catch {
+    exitPrinting(StartupError(error), programName: tool.name)
+}
+exit(await daemon.run(settings: settings).rawValue)

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFServer
+import DCFSupport
+import DCFTransport
+import FedAvg
+import Foundation
+
+/// One run of the daemon: builds the strategy, the backend and the HTTP service, reports readiness to
+/// systemd, reloads on SIGHUP and drains on SIGTERM or SIGINT.
+final class Serverd: Sendable {
+    let command: ParsedCommand
+    let sink: LogSink
+    let logger: Logger
+    let strategy: FedAvgStrategy
+    let service: DCFHTTPService
+
+    init(command: ParsedCommand, settings: ServerdSettings, sink: LogSink) throws {
+        self.command = command
+        self.sink = sink
+        logger = Logger(component: "serverd", sink: sink)
+        strategy = try FedAvgStrategy(configuration: settings.fedAvg, logger: logger.child("fedavg"))
+        let server = try DCFServer(
+            configuration: settings.server, callbacks: strategy, logger: logger.child("server"))
+        strategy.onGlobalModelChange { [weak server] in server?.globalModelDidChange() }
+        service = DCFHTTPService(
+            server: server, transportConfiguration: try settings.transportConfiguration, logger: logger)
+    }
+
+    /// Serves until a signal ends the run; returns the process exit code.
+    func run(settings: ServerdSettings) async -> ExitCode {
+        let notifier = SystemdNotifier.takeFromEnvironment(logger: logger)
+        SignalSupervisor.ignoreBrokenPipe()
+        let supervisor = SignalSupervisor(drainDeadline: .seconds(20), logger: logger.child("signals"))
+        supervisor.start(
+            .init(
+                drain: { [self] in
+                    notifier.stopping(status: "draining")
+                    await service.stop(gracePeriod: .seconds(10))
+                },
+                cancel: { [self] in logger.error("drain did not finish in time; exiting") },
+                reload: { [self] in reload(notifier: notifier) }))
+        let port: Int
+        do {
+            port = try service.start()
+        } catch {
+            logger.error("cannot start listening", [("error", String(describing: error))])
+            return .unavailable
+        }
+        logger.info(
+            "listening",
+            [("address", "\(settings.host):\(port)"), ("tls", settings.tls == nil ? "off" : "on"),
+             ("version", strategy.currentVersion.description), ("event_loops", String(settings.eventLoops))])
+        if settings.tls == nil {
+            logger.warning("TLS is off (server.plain_http); serve only behind a TLS-terminating proxy")
+        }
+        notifier.ready(status: "serving model version \(strategy.currentVersion) on port \(port)")
+        let watchdog = SystemdWatchdog(notifier: notifier)
+        let termination = await supervisor.waitForTermination()
+        watchdog?.cancel()
+        logger.info("stopped", [("reason", termination.description)])
+        return termination.outcome == .drained ? .success : .failure
+    }
+
+    /// Reloads the worker key list, the TLS certificate and key, and the log level from the config file.
+    private func reload(notifier: SystemdNotifier) {
+        notifier.reloading()
+        defer { notifier.ready() }
+        let settings: ServerdSettings
+        do {
+            settings = try ServerdSettings(try command.loadConfiguration(), environment: ProcessInfo.processInfo.environment)
+        } catch {
+            logger.error("reload failed; keeping the running settings", [("error", String(describing: error))])
+            return
+        }
+        sink.level = settings.logLevel
+        do {
+            let reload = try service.server.reloadKeyList()
+            logger.info("reloaded worker key list", [("changes", String(reload.changes.count))])
+        } catch {
+            logger.error("key list reload failed; keeping the old list", [("error", String(describing: error))])
+        }
+        if let tls = settings.tls {
+            do {
+                try service.reloadTLS(tls)
+                logger.info("reloaded TLS certificate and key")
+            } catch {
+                logger.error("TLS reload failed; keeping the old certificate", [("error", String(describing: error))])
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+
+/// Every setting of `dcf-serverd`: the config file keys, their command-line flags and help.
+enum ServerdSchema {
+    static let schema = ConfigSchema(
+        server + tls + workers + admin + state + fedavg + limits + log,
+        sectionHelp: [
+            "server": "Listening socket and event loops.",
+            "tls": "Server certificate and optional mutual TLS.",
+            "workers": "Which worker keys may register.",
+            "admin": "Credentials of the admin API.",
+            "state": "Where the registry, model versions and round history live.",
+            "fedavg": "The FedAvg strategy.",
+            "limits": "Request limits and timeouts.",
+            "log": "Logging.",
+        ])
+
+    private static let server = [
+        ConfigOption(
+            "server", "listen", type: .string, default: .string("0.0.0.0:8443"), flag: "listen",
+            help: "Address and port to listen on, as host:port; [::]:port listens on IPv6."),
+        ConfigOption(
+            "server", "plain_http", type: .boolean, default: .boolean(false), flag: "plain-http",
+            help: "Serve plain HTTP without TLS, for a TLS-terminating proxy in front or for local tests only."),
+        ConfigOption(
+            "server", "event_loops", type: .integer(0...256), default: .integer(0), unit: "threads",
+            help: "Number of event-loop threads; 0 uses one per CPU core."),
+    ]
+
+    private static let tls = [
+        ConfigOption(
+            "tls", "certificate", type: .string, default: nil, flag: "tls-certificate",
+            help: "PEM file with the server certificate chain, leaf first."),
+        ConfigOption(
+            "tls", "private_key", type: .string, default: nil, flag: "tls-key",
+            help: "PEM file with the server's private key."),
+        ConfigOption(
+            "tls", "client_ca", type: .string, default: nil, flag: "tls-client-ca",
+            help: "PEM file of CAs for client certificates; setting it turns on mutual TLS."),
+        ConfigOption(
+            "tls", "require_client_certificate", type: .boolean, default: .boolean(true),
+            help: "With client_ca set: reject clients without a certificate (false makes it optional)."),
+    ]
+
+    private static let workers = [
+        ConfigOption(
+            "workers", "key_list", type: .string, default: nil, flag: "worker-keys",
+            help: "File of allowed worker public keys, one 64-digit hex key per line (safe mode)."),
+        ConfigOption(
+            "workers", "unsafe_mode", type: .boolean, default: .boolean(false), flag: "unsafe-mode",
+            help: "Admit any worker key without a key list. Never use it on a reachable network."),
+    ]
+
+    private static let admin = [
+        ConfigOption(
+            "admin", "credentials_file", type: .string, default: nil, flag: "admin-credentials",
+            help: "File holding 'username:password' for the admin API; DCF_SERVER_ADMIN_USERNAME and "
+                + "DCF_SERVER_ADMIN_PASSWORD are used when unset. No credentials disable the admin API."),
+    ]
+
+    private static let state = [
+        ConfigOption(
+            "state", "directory", type: .string, default: .string("/var/lib/dcf"), flag: "state-dir",
+            help: "Directory for the worker registry, model versions, the open round and the history."),
+    ]
+
+    private static let fedavg = [
+        ConfigOption(
+            "fedavg", "initial_model", type: .string, default: nil, flag: "initial-model",
+            help: "safetensors file stored as version 1 when the state directory holds no model yet."),
+        ConfigOption(
+            "fedavg", "update_lim", type: .integer(1...1_000_000), default: .integer(10), unit: "updates",
+            flag: "update-lim", help: "Aggregate as soon as this many distinct workers have sent an update."),
+        ConfigOption(
+            "fedavg", "min_updates", type: .integer(1...1_000_000), default: .integer(1), unit: "updates",
+            flag: "min-updates", help: "After round_deadline, aggregate if at least this many updates arrived."),
+        ConfigOption(
+            "fedavg", "round_deadline", type: .duration(.zero...Duration.seconds(86_400 * 30)), default: .duration(.zero),
+            flag: "round-deadline", help: "How long a round waits for update_lim updates; 0s waits forever."),
+        ConfigOption(
+            "fedavg", "max_staleness", type: .integer(0...1_000_000), default: .integer(0), unit: "versions",
+            flag: "max-staleness",
+            help: "Accept updates trained from up to this many versions before the current one; 0 accepts "
+                + "only the current version."),
+    ]
+
+    private static let limits = [
+        ConfigOption(
+            "limits", "max_connections", type: .integer(1...1_000_000), default: .integer(10_000), unit: "connections",
+            help: "Open connections at most; more are answered 503 and closed."),
+        ConfigOption(
+            "limits", "max_header_bytes", type: .byteCount(1024...(1 << 20)), default: .byteCount(16 * 1024),
+            help: "Size of a request's head (request line and headers); larger gets 431."),
+        ConfigOption(
+            "limits", "max_header_count", type: .integer(1...10_000), default: .integer(100), unit: "headers",
+            help: "Number of header fields; more gets 431."),
+        ConfigOption(
+            "limits", "max_url_bytes", type: .byteCount(256...(1 << 20)), default: .byteCount(8 * 1024),
+            help: "Length of the request target; longer gets 414."),
+        ConfigOption(
+            "limits", "max_update_bytes", type: .byteCount(1024...(1 << 40)), default: .byteCount(1 << 30),
+            help: "Size of an update body as sent; larger gets 413."),
+        ConfigOption(
+            "limits", "max_inflated_update_bytes", type: .byteCount(1024...(1 << 40)), default: .byteCount(2 << 30),
+            help: "Size of a compressed update after inflating; larger gets 413."),
+        ConfigOption(
+            "limits", "max_control_bytes", type: .byteCount(256...(16 << 20)), default: .byteCount(64 * 1024),
+            help: "Size of a JSON request body; larger gets 413."),
+        ConfigOption(
+            "limits", "handshake_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
+            default: .duration(.seconds(10)), help: "Time allowed for the TLS handshake."),
+        ConfigOption(
+            "limits", "header_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
+            default: .duration(.seconds(15)), help: "Time allowed to send a request head; slower gets 408."),
+        ConfigOption(
+            "limits", "body_timeout", type: .duration(.milliseconds(100)...Duration.seconds(3600)),
+            default: .duration(.seconds(30)), help: "Time allowed between two reads of a request body; slower gets 408."),
+        ConfigOption(
+            "limits", "idle_timeout", type: .duration(.seconds(1)...Duration.seconds(3600)),
+            default: .duration(.seconds(75)), help: "Idle keep-alive connections are closed after this time."),
+        ConfigOption(
+            "limits", "long_poll_hold", type: .duration(.seconds(1)...Duration.seconds(600)),
+            default: .duration(.seconds(50)),
+            help: "How long a model-wait request is held before it returns 'no change'; keep it under the "
+                + "idle timeout of proxies between agents and the server."),
+    ]
+
+    private static let log = [
+        ConfigOption(
+            "log", "level", type: .choice(LogLevel.allCases.map(\.description)), default: .string("info"),
+            flag: "log-level", help: "Lowest level written to standard error."),
+    ]
+}
