@@ -24,12 +24,13 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLinux"),
 
         // Wrappers and shared building blocks.
         .target(name: "DCFSupport", swiftSettings: strict),
         .target(name: "DCFCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "DCFCompression", dependencies: ["CZlib"], swiftSettings: strict),
-        .target(name: "DCFTransport", dependencies: ["COpenSSL", "DCFSupport"], swiftSettings: strict),
+        .target(name: "DCFTransport", dependencies: ["COpenSSL", "CLinux", "DCFSupport"], swiftSettings: strict),
         .target(name: "DCFProtocol", swiftSettings: strict),
 
         // Backends, strategy, trainers.

@@ -32,4 +32,16 @@ static inline int COpenSSL_ERR_GET_LIB(unsigned long error) {
     return ERR_GET_LIB(error);
 }
 
+static inline uint64_t COpenSSL_SSL_OP_IGNORE_UNEXPECTED_EOF(void) {
+    return SSL_OP_IGNORE_UNEXPECTED_EOF;
+}
+
+static inline uint64_t COpenSSL_SSL_OP_NO_RENEGOTIATION(void) {
+    return SSL_OP_NO_RENEGOTIATION;
+}
+
+static inline void COpenSSL_OPENSSL_free(void *pointer) {
+    OPENSSL_free(pointer);
+}
+
 #endif

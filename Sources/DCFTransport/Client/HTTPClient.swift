@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Synchronization
+
+/// A blocking HTTP/1.1 client for one server, with TLS and a pool of keep-alive connections.
+///
+/// Each `execute` call blocks its thread until the response is complete, so call it from a thread or task that
+/// may block. Concurrent calls from several threads are safe: each call uses its own connection, taken from the
+/// pool or newly opened, and returns it to the pool afterwards when the response allows keep-alive.
+public final class HTTPClient: Sendable {
+    /// The server's host name or IP address.
+    public let host: String
+    /// The server's TCP port.
+    public let port: Int
+    /// The settings given at creation.
+    public let configuration: HTTPClientConfiguration
+    private let tlsContext: TLSContext?
+    private let pool: HTTPConnectionPool
+    private let openedConnections = Atomic<Int>(0)
+
+    /// Creates a client for `host:port`; no connection is opened until the first request.
+    ///
+    /// - Throws: `TLSError` when the TLS configuration's files cannot be loaded, or `HTTPClientError` when the
+    ///   configuration is inconsistent.
+    public init(host: String, port: Int, configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws {
+        let server = "\(host):\(port)"
+        guard (1...65535).contains(port) else {
+            throw HTTPClientError.invalidConfiguration(server, "port \(port) is outside 1...65535")
+        }
+        self.host = host
+        self.port = port
+        self.configuration = configuration
+        switch configuration.transport {
+        case .plainTCP:
+            tlsContext = nil
+        case .tls(let tls):
+            guard tls.role == .client else {
+                throw HTTPClientError.invalidConfiguration(
+                    server, "the TLS configuration has role server; use TLSConfiguration.client(...)"
+                )
+            }
+            tlsContext = try TLSContext(configuration: tls)
+        }
+        pool = HTTPConnectionPool(
+            capacity: configuration.maximumIdleConnections, lifetime: configuration.idleConnectionLifetime
+        )
+        Self.ignoreBrokenPipeSignal
+    }
+
+    /// OpenSSL writes to sockets with `write`, which raises SIGPIPE when the peer has gone. The client reports a
+    /// broken pipe as an error instead, so it ignores the signal process-wide, once.
+    private static let ignoreBrokenPipeSignal: Void = {
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
+    /// Number of TCP connections this client has opened so far.
+    public var openedConnectionCount: Int { openedConnections.load(ordering: .relaxed) }
+
+    /// Sends `request` and returns the response with its whole body.
+    ///
+    /// - Throws: `HTTPClientError`, for instance when the body exceeds `maximumResponseBodySize`.
+    public func execute(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
+        let limit = configuration.maximumResponseBodySize
+        var body = Data()
+        var response = try execute(request) { head, chunk in
+            guard body.count + chunk.count <= limit else {
+                throw HTTPClientError.responseTooLarge("\(self.host):\(self.port)", limit: limit)
+            }
+            body.append(contentsOf: chunk)
+        }
+        response.body = body
+        return response
+    }
+
+    /// Sends `request` and passes the response body to `receiveBody` piece by piece, for bodies too large to hold.
+    ///
+    /// `receiveBody` gets the response head (with an empty body) and the next piece, valid only during the call;
+    /// it is not called for an empty body. An error it throws ends the request and closes the connection.
+    /// - Returns: the response head, with an empty body.
+    public func execute(
+        _ request: HTTPClientRequest,
+        receiveBody: (HTTPClientResponse, UnsafeRawBufferPointer) throws -> Void
+    ) throws -> HTTPClientResponse {
+        let deadlines = RequestDeadlines(
+            idleTimeout: request.idleTimeout ?? configuration.idleTimeout,
+            totalTimeout: request.totalTimeout ?? configuration.totalTimeout
+        )
+        if let reused = pool.take() {
+            reused.deadlines = deadlines
+            reused.receivedResponseBytes = false
+            do {
+                return try exchange(request, on: reused, receiveBody: receiveBody)
+            } catch let error as HTTPClientError
+                where error.isStaleConnection && request.isReplayable && !reused.receivedResponseBytes
+            {
+                // The server may close an idle keep-alive connection just as it is reused; a replayable request
+                // goes out again once on a new connection.
+            }
+        }
+        let connection = try openConnection(deadlines: deadlines)
+        return try exchange(request, on: connection, receiveBody: receiveBody)
+    }
+
+    /// Closes every idle pooled connection.
+    public func closeIdleConnections() {
+        pool.removeAll()
+    }
+
+    private func openConnection(deadlines: RequestDeadlines) throws -> HTTPClientConnection {
+        let connection = try HTTPClientConnection(
+            host: host, port: port, tlsContext: tlsContext, connectTimeout: configuration.connectTimeout,
+            deadlines: deadlines
+        )
+        openedConnections.add(1, ordering: .relaxed)
+        return connection
+    }
+
+    private func exchange(
+        _ request: HTTPClientRequest, on connection: HTTPClientConnection,
+        receiveBody: (HTTPClientResponse, UnsafeRawBufferPointer) throws -> Void
+    ) throws -> HTTPClientResponse {
+        do {
+            let writer = HTTPRequestWriter(
+                connection: connection, hostHeader: hostHeader, userAgent: configuration.userAgent
+            )
+            try writer.send(request)
+            let reader = HTTPResponseReader(connection: connection, maximumHeadSize: configuration.maximumResponseHeadSize)
+            let head = try reader.readFinalHead()
+            let framing = try reader.framing(of: head, method: request.method)
+            let response = HTTPClientResponse(statusCode: head.statusCode, reason: head.reason, headers: head.headers)
+            try reader.readBody(framing) { chunk in try receiveBody(response, chunk) }
+            finish(connection, head: head, framing: framing, request: request)
+            return response
+        } catch let error as HTTPClientError
+            where error.isConnectionClosed && tlsContext != nil && connection.completedRequests == 0
+            && !connection.receivedResponseBytes
+        {
+            // With TLS 1.3 the client finishes its handshake before the server checks the client certificate,
+            // so a rejected certificate shows up as a closed connection on the first request.
+            connection.close()
+            throw error.withHint("the server may have rejected this client's TLS certificate; check its server log")
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+
+    private func finish(
+        _ connection: HTTPClientConnection, head: HTTPResponseReader.Head, framing: HTTPResponseReader.Framing,
+        request: HTTPClientRequest
+    ) {
+        let keepAlive = head.minorVersion == 1 && framing != .untilClose
+            && !head.headers.containsToken("close", in: "Connection")
+            && !request.headers.containsToken("close", in: "Connection")
+        guard keepAlive else {
+            connection.close()
+            return
+        }
+        connection.completedRequests += 1
+        connection.lastUsed = .now
+        pool.put(connection)
+    }
+
+    private var hostHeader: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        let defaultPort = tlsContext == nil ? 80 : 443
+        return port == defaultPort ? name : "\(name):\(port)"
+    }
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+/// A failed HTTP client request: what failed, on which server, and why.
+public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
+    /// The phase a timeout happened in.
+    public enum TimeoutPhase: String, Sendable {
+        case connect = "connecting"
+        case tlsHandshake = "the TLS handshake"
+        case idle = "waiting for the server (idle timeout)"
+        case total = "the request (total timeout)"
+    }
+
+    private enum Code: Sendable {
+        case connectionRefused
+        case connectFailed(errno: Int32)
+        case hostNotFound(String)
+        case timedOut(TimeoutPhase, Duration)
+        case tls(TLSError)
+        case connectionClosed(String)
+        case io(operation: String, errno: Int32)
+        case invalidResponse(String)
+        case responseTooLarge(limit: Int)
+        case invalidRequest(String)
+        case invalidConfiguration(String)
+        case bodySource(String)
+    }
+
+    private let code: Code
+    /// The server as `host:port`.
+    public let server: String
+    /// A likely cause, appended to the description.
+    private var hint: String?
+
+    private init(_ code: Code, server: String) {
+        self.code = code
+        self.server = server
+    }
+
+    static func connectionRefused(_ server: String) -> Self { Self(.connectionRefused, server: server) }
+    static func connectFailed(_ server: String, errno: Int32) -> Self { Self(.connectFailed(errno: errno), server: server) }
+    static func hostNotFound(_ server: String, reason: String) -> Self { Self(.hostNotFound(reason), server: server) }
+    static func timedOut(_ server: String, _ phase: TimeoutPhase, after limit: Duration) -> Self {
+        Self(.timedOut(phase, limit), server: server)
+    }
+    static func tls(_ server: String, _ error: TLSError) -> Self { Self(.tls(error), server: server) }
+    static func connectionClosed(_ server: String, while step: String) -> Self {
+        Self(.connectionClosed(step), server: server)
+    }
+    static func io(_ server: String, _ operation: String, errno: Int32) -> Self {
+        Self(.io(operation: operation, errno: errno), server: server)
+    }
+    static func invalidResponse(_ server: String, _ reason: String) -> Self {
+        Self(.invalidResponse(reason), server: server)
+    }
+    static func responseTooLarge(_ server: String, limit: Int) -> Self {
+        Self(.responseTooLarge(limit: limit), server: server)
+    }
+    static func invalidRequest(_ server: String, _ reason: String) -> Self {
+        Self(.invalidRequest(reason), server: server)
+    }
+    static func invalidConfiguration(_ server: String, _ reason: String) -> Self {
+        Self(.invalidConfiguration(reason), server: server)
+    }
+    static func bodySource(_ server: String, _ reason: String) -> Self { Self(.bodySource(reason), server: server) }
+
+    /// The TLS failure behind this error, such as a rejected server certificate, or `nil`.
+    public var tlsError: TLSError? {
+        if case .tls(let error) = code { return error }
+        return nil
+    }
+
+    /// The phase that timed out, or `nil` when this is not a timeout.
+    public var timeoutPhase: TimeoutPhase? {
+        if case .timedOut(let phase, _) = code { return phase }
+        return nil
+    }
+
+    /// Whether the server rejected the TCP connection (nothing listens on the port).
+    public var isConnectionRefused: Bool {
+        if case .connectionRefused = code { return true }
+        return false
+    }
+
+    /// Whether the connection failed before the server could have received the whole request, so that sending
+    /// the request again on a new connection is safe for a replayable body.
+    var isStaleConnection: Bool {
+        switch code {
+        case .connectionClosed, .io: true
+        default: false
+        }
+    }
+
+    /// Returns this error with `hint` as the likely cause.
+    func withHint(_ hint: String) -> Self {
+        var copy = self
+        copy.hint = hint
+        return copy
+    }
+
+    /// Whether the server closed or reset the connection.
+    var isConnectionClosed: Bool {
+        if case .connectionClosed = code { return true }
+        return false
+    }
+
+    public var description: String {
+        let text = "request to \(server) failed: " + Self.reason(code)
+        guard let hint else { return text }
+        return text + " (\(hint))"
+    }
+
+    private static func reason(_ code: Code) -> String {
+        switch code {
+        case .connectionRefused:
+            "connection refused; check that the server runs and listens on this port"
+        case .connectFailed(let errno):
+            "connect failed: \(errnoText(errno))"
+        case .hostNotFound(let reason):
+            "host name lookup failed: \(reason)"
+        case .timedOut(let phase, let limit):
+            "timed out during \(phase.rawValue) after \(limit)"
+        case .tls(let error):
+            error.description
+        case .connectionClosed(let step):
+            "server closed the connection while \(step)"
+        case .io(let operation, let errno):
+            "\(operation) failed: \(errnoText(errno))"
+        case .invalidResponse(let reason):
+            "invalid HTTP response: \(reason)"
+        case .responseTooLarge(let limit):
+            "response body exceeds the limit of \(limit) bytes; raise maximumResponseBodySize or stream the body"
+        case .invalidRequest(let reason):
+            "invalid request: \(reason)"
+        case .invalidConfiguration(let reason):
+            "invalid client configuration: \(reason)"
+        case .bodySource(let reason):
+            "request body: \(reason)"
+        }
+    }
+
+    private static func errnoText(_ errno: Int32) -> String {
+        let text = strerror(errno).map { String(cString: $0) } ?? "unknown error"
+        return "\(text) (errno \(errno))"
+    }
+}

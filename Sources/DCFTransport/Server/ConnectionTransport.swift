@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+import Glibc
+
+/// The outcome of one non-blocking transport operation; TLS may need the opposite readiness to progress.
+enum TransportResult {
+    /// The operation finished, moving this many bytes (0 for a finished handshake or shutdown).
+    case done(Int)
+    /// Call again when the socket is readable.
+    case wantRead
+    /// Call again when the socket is writable.
+    case wantWrite
+    /// The peer closed the stream.
+    case closed
+    /// The stream failed; the text names the cause for the log.
+    case failed(String)
+}
+
+/// A byte stream over a connected non-blocking socket: plain TCP or a TLS session.
+protocol ConnectionTransport: AnyObject {
+    /// Whether file bodies may go through `sendfile`, which bypasses the transport.
+    var supportsSendfile: Bool { get }
+    func handshake() -> TransportResult
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult
+    /// Sends the end of the stream (TLS `close_notify`); the socket stays open.
+    func shutdown() -> TransportResult
+}
+
+/// Plain TCP on a socket that the connection owns.
+final class PlainTransport: ConnectionTransport {
+    let fd: Int32
+
+    init(fd: Int32) {
+        self.fd = fd
+    }
+
+    var supportsSendfile: Bool { true }
+
+    func handshake() -> TransportResult { .done(0) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
+        do {
+            switch try nonBlockingSyscall("read", { Glibc.read(fd, buffer.baseAddress, buffer.count) }) {
+            case .value(0): return .closed
+            case .value(let count): return .done(count)
+            case .wouldBlock: return .wantRead
+            }
+        } catch {
+            return error.code == ECONNRESET ? .closed : .failed(error.description)
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult {
+        do {
+            switch try nonBlockingSyscall("send", { send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }) {
+            case .value(let count): return .done(count)
+            case .wouldBlock: return .wantWrite
+            }
+        } catch {
+            return error.code == EPIPE || error.code == ECONNRESET ? .closed : .failed(error.description)
+        }
+    }
+
+    func shutdown() -> TransportResult {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        return .done(0)
+    }
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+
+extension HTTPConnection {
+    /// Reads at most this many times per readiness event, so one fast client cannot hold the loop.
+    private static let readsPerEvent = 64
+
+    /// The most unparsed bytes kept while the connection cannot process them: enough for one pipelined
+    /// request head plus one read.
+    var inboundLimit: Int { limits.maxHeaderBytes + server.readBuffer.count }
+
+    /// Whether received bytes may be parsed now: no request is in progress, or its body is being read and
+    /// the handler is ready for more.
+    var canProcessInput: Bool {
+        guard phase == .open, !closeAfterResponse else { return false }
+        guard let request else { return true }
+        return !request.bodyComplete && !request.awaitingDemand && !request.responseStarted
+    }
+
+    var wantsToRead: Bool { canProcessInput || inbound.count < inboundLimit }
+
+    /// Processes kept bytes, then reads from the socket until it would block, the read limit is reached, or
+    /// the connection cannot take more input.
+    func readInput() {
+        if canProcessInput { processInbound() }
+        var reads = 0
+        while phase == .open, let transport, reads < Self.readsPerEvent {
+            let room = canProcessInput ? server.readBuffer.count : min(server.readBuffer.count, inboundLimit - inbound.count)
+            guard room > 0 else { break }
+            reads += 1
+            let buffer = UnsafeMutableRawBufferPointer(rebasing: server.readBuffer[0..<room])
+            switch transport.read(into: buffer) {
+            case .done(let count) where count > 0:
+                received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            case .done, .wantRead:
+                return
+            case .wantWrite:
+                readWaitsForWritable = true
+                return
+            case .closed:
+                close(reason: .clientDisconnected)
+                return
+            case .failed(let message):
+                context.logger.debug("connection read failed", [("peer", peer), ("error", message)])
+                close(reason: .clientDisconnected)
+                return
+            }
+        }
+        if reads == Self.readsPerEvent {
+            // TLS may hold decrypted bytes that epoll cannot report, so continue on the next loop iteration.
+            let connection = LoopBoundReference(self)
+            loop.execute { connection.value?.continueReading() }
+        }
+    }
+
+    private func continueReading() {
+        guard phase == .open else { return }
+        readInput()
+        updateInterest()
+        updateTimer()
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        let now = MonotonicClock.now()
+        context.metrics.bytesIn.add(bytes.count, ordering: .relaxed)
+        lastReadProgress = now
+        if request == nil, inbound.isEmpty, !parser.hasPartialHead { phaseStart = now }
+        guard canProcessInput, inbound.isEmpty else {
+            inbound.append(contentsOf: bytes)
+            return
+        }
+        let used = process(bytes)
+        if used < bytes.count { inbound.append(contentsOf: bytes[used...]) }
+    }
+
+    func processInbound() {
+        let data = inbound
+        inbound = []
+        let used = data.withUnsafeBytes { process($0) }
+        if used < data.count { inbound = Array(data[used...]) + inbound }
+    }
+
+    /// Parses as much of `bytes` as the connection can act on now and returns how many bytes it used.
+    private func process(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while canProcessInput {
+            if parser.takeEnd() != nil {
+                handleRequestEnd()
+                continue
+            }
+            guard offset < bytes.count else { break }
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            do {
+                let (consumed, event) = try parser.parse(rest)
+                offset += consumed
+                switch event {
+                case .head(let head, let framing): handleHead(head, framing: framing)
+                case .body(let range): deliverBody(UnsafeRawBufferPointer(rebasing: rest[range]))
+                case .end: handleRequestEnd()
+                case nil: if consumed == 0 { return offset }
+                }
+            } catch {
+                handleParseError(error)
+                return bytes.count
+            }
+        }
+        return offset
+    }
+
+    private func handleHead(_ head: HTTPRequestHead, framing: HTTPBodyFraming) {
+        requestCount += 1
+        let state = RequestState(number: requestCount, head: head, framing: framing)
+        request = state
+        if isOverCapacity {
+            sendServerError(.serviceUnavailable, "too many open connections, try again later")
+            return
+        }
+        if context.isDraining.load(ordering: .relaxed) {
+            sendServerError(.serviceUnavailable, "server is shutting down")
+            return
+        }
+        let responder = HTTPResponder(loop: loop, connection: self, requestNumber: state.number)
+        state.handling = context.handler.handleRequest(head, responder: responder)
+        if head.expectsContinue, framing != .none, !state.responseStarted {
+            if case .discard = state.handling { return }
+            queueInterimContinue()
+        }
+    }
+
+    private func deliverBody(_ chunk: UnsafeRawBufferPointer) {
+        guard let request else { return }
+        switch request.handling {
+        case .discard:
+            return
+        case .collect(let maxBytes, _):
+            guard request.collected.count + chunk.count <= maxBytes else {
+                sendServerError(.contentTooLarge, "request body larger than \(maxBytes) bytes")
+                return
+            }
+            request.collected.append(contentsOf: chunk)
+        case .stream(let stream):
+            request.awaitingDemand = true
+            let number = request.number
+            let connection = LoopBoundReference(self)
+            let loop = loop
+            stream.onChunk(Array(chunk), HTTPBodyDemand { loop.execute { connection.value?.resumeBody(number) } })
+        }
+    }
+
+    private func resumeBody(_ number: UInt64) {
+        guard phase == .open, let request, request.number == number, request.awaitingDemand else { return }
+        request.awaitingDemand = false
+        readInput()
+        updateInterest()
+        updateTimer()
+    }
+
+    private func handleRequestEnd() {
+        guard let request else { return }
+        request.bodyComplete = true
+        switch request.handling {
+        case .discard:
+            break
+        case .collect(_, let onComplete):
+            let body = request.collected
+            request.collected = []
+            onComplete(body)
+        case .stream(let stream):
+            stream.onEnd()
+        }
+    }
+
+    private func handleParseError(_ error: HTTPParseError) {
+        context.logger.debug("rejected request", [("peer", peer), ("status", "\(error.status.code)"), ("reason", error.detail)])
+        request?.failBody(.invalidBody(error.detail))
+        sendServerError(error.status, error.detail)
+    }
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+import Glibc
+
+extension HTTPConnection {
+    /// The first byte of every TLS record carrying a handshake message, such as a ClientHello.
+    private static let tlsHandshakeRecord: UInt8 = 0x16
+    private static let http2Preface = Array("PRI * HTTP/2.0".utf8)
+
+    /// Peeks at the first bytes on a TLS port: starts the handshake for a TLS ClientHello, otherwise logs what
+    /// the client sent and closes, after a plain-text 400 for an HTTP/1 request.
+    func detectProtocol() {
+        var peeked = [UInt8](repeating: 0, count: Self.http2Preface.count)
+        let count = peeked.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
+        if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
+        guard count > 0 else {
+            close(reason: .clientDisconnected)
+            return
+        }
+        if peeked[0] == Self.tlsHandshakeRecord {
+            startHandshake()
+            return
+        }
+        if Array(peeked[0..<count]) == Array(Self.http2Preface.prefix(count)) {
+            context.logger.warning("closed connection: HTTP/2 preface on a TLS port", [("peer", peer)])
+        } else {
+            context.logger.warning("closed connection: plaintext request on a TLS port", [("peer", peer)])
+            let message = Array("""
+                HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 44\r\nConnection: close\r\n\r\n\
+                This port requires TLS: use https:// here.\r\n
+                """.utf8)
+            _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            Glibc.shutdown(fd, Int32(SHUT_WR))
+        }
+        close(reason: .clientDisconnected)
+    }
+
+    private func startHandshake() {
+        guard let tls = server.tls else {
+            close(reason: .clientDisconnected)
+            return
+        }
+        do {
+            transport = TLSTransport(session: try TLSSession(context: tls.context, fileDescriptor: fd))
+        } catch {
+            context.logger.error("cannot create TLS session", [("peer", peer), ("error", "\(error)")])
+            close(reason: .clientDisconnected)
+            return
+        }
+        phase = .handshaking
+        continueHandshake()
+    }
+
+    func continueHandshake() {
+        guard let transport else { return }
+        switch transport.handshake() {
+        case .done:
+            phase = .open
+            readWaitsForWritable = false
+            phaseStart = MonotonicClock.now()
+            readInput()
+        case .wantRead:
+            readWaitsForWritable = false
+        case .wantWrite:
+            readWaitsForWritable = true
+        case .closed:
+            close(reason: .clientDisconnected)
+            return
+        case .failed(let message):
+            context.logger.debug("TLS handshake failed", [("peer", peer), ("error", message)])
+            close(reason: .clientDisconnected)
+            return
+        }
+        updateInterest()
+        updateTimer()
+    }
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+
+extension HTTPConnection {
+    enum Timeout: String {
+        case handshake, idle, header, body, write, linger
+    }
+
+    /// How long a closing connection drops input while waiting for the client to close.
+    static let lingerTime: Duration = .seconds(2)
+
+    /// The timeout that applies in the current state and when it expires, or nil when none applies (a request
+    /// waiting for its handler, which sets its own limit with `HTTPResponder.park`).
+    func currentTimeout() -> (Timeout, UInt64)? {
+        switch phase {
+        case .closed:
+            return nil
+        case .detecting, .handshaking:
+            return (.handshake, phaseStart &+ limits.handshakeTimeout.nanoseconds)
+        case .lingering:
+            return (.linger, phaseStart &+ Self.lingerTime.nanoseconds)
+        case .open:
+            if outbound.hasData, writeBlocked || writeWaitsForReadable {
+                return (.write, lastWriteProgress &+ limits.writeTimeout.nanoseconds)
+            }
+            if let request {
+                guard !request.bodyComplete, !request.awaitingDemand, !request.responseStarted else { return nil }
+                return (.body, lastReadProgress &+ limits.bodyTimeout.nanoseconds)
+            }
+            if parser.hasPartialHead || !inbound.isEmpty {
+                return (.header, phaseStart &+ limits.headerTimeout.nanoseconds)
+            }
+            return (.idle, phaseStart &+ limits.idleTimeout.nanoseconds)
+        }
+    }
+
+    /// Makes sure a timer fires no later than the current deadline. A timer that fires early finds a later
+    /// deadline and reschedules itself, so deadlines that move forward cost no timer operations.
+    func updateTimer() {
+        guard let (_, deadline) = currentTimeout() else {
+            if let timer { loop.cancel(timer) }
+            timer = nil
+            return
+        }
+        if let timer {
+            guard deadline < timerDeadline else { return }
+            loop.cancel(timer)
+        }
+        timerDeadline = deadline
+        timer = loop.schedule(at: deadline) { [weak self] in self?.timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard let (kind, deadline) = currentTimeout() else { return }
+        guard MonotonicClock.now() >= deadline else {
+            updateTimer()
+            return
+        }
+        context.logger.debug("connection timed out", [("peer", peer), ("timeout", kind.rawValue)])
+        switch kind {
+        case .handshake, .idle, .write, .linger:
+            close(reason: .timedOut)
+        case .header:
+            sendServerError(.requestTimeout, "request head not received in time")
+        case .body:
+            request?.failBody(.timedOut)
+            sendServerError(.requestTimeout, "request body not received in time")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+import Glibc
+
+/// One accepted connection: protocol detection, TLS handshake, request parsing, responses and timeouts.
+///
+/// All state is confined to the loop thread. Requests are handled one at a time: bytes of a pipelined next
+/// request wait in `inbound` until the current response has been written, which keeps responses in order.
+final class HTTPConnection: EventHandler {
+    enum Phase {
+        /// TLS port: waiting for the first bytes to tell a TLS ClientHello from plaintext.
+        case detecting
+        case handshaking
+        case open
+        /// The response is sent and the write side shut down; reading and dropping until the client closes.
+        case lingering
+        case closed
+    }
+
+    let fd: Int32
+    let server: ServerLoop
+    let peer: String
+    var loop: EventLoop { server.loop }
+    var context: ServerContext { server.context }
+    var limits: HTTPServerLimits { server.context.limits }
+
+    var phase: Phase
+    var transport: ConnectionTransport?
+    var parser: HTTPRequestParser
+    /// Received bytes not yet parsed: a pipelined request, or body bytes held back while the handler is busy.
+    var inbound: [UInt8] = []
+    var request: RequestState?
+    var requestCount: UInt64 = 0
+    var outbound = OutboundQueue()
+    /// Whether this connection was accepted over `maxConnections` and answers 503 to its first request.
+    let isOverCapacity: Bool
+    /// Set once the connection must close after the current response.
+    var closeAfterResponse = false
+
+    var interest: EpollEvents = []
+    /// The transport needs the socket writable to continue a read, or readable to continue a write (TLS).
+    var readWaitsForWritable = false
+    var writeWaitsForReadable = false
+    var writeBlocked = false
+
+    var timer: TimerID?
+    var timerDeadline: UInt64 = 0
+    /// When the current phase began: the handshake, the idle wait, the head of a request, or lingering.
+    var phaseStart: UInt64
+    var lastReadProgress: UInt64
+    var lastWriteProgress: UInt64
+
+    init(fd: Int32, peer: String, server: ServerLoop, transport: ConnectionTransport?, isOverCapacity: Bool) {
+        self.fd = fd
+        self.peer = peer
+        self.server = server
+        self.transport = transport
+        self.isOverCapacity = isOverCapacity
+        self.parser = HTTPRequestParser(limits: server.context.limits.parserLimits)
+        let now = MonotonicClock.now()
+        phaseStart = now
+        lastReadProgress = now
+        lastWriteProgress = now
+        phase = transport == nil ? .detecting : .open
+    }
+
+    /// Registers the socket with the loop and starts reading.
+    func start() throws(SystemError) {
+        interest = [.readable, .readHangUp]
+        try loop.register(fd, events: interest, handler: self)
+        server.add(self)
+        updateTimer()
+    }
+
+    func handleEvents(_ events: EpollEvents) {
+        switch phase {
+        case .detecting: detectProtocol()
+        case .handshaking: continueHandshake()
+        case .lingering: drainWhileLingering()
+        case .closed: return
+        case .open: handleOpenEvents(events)
+        }
+    }
+
+    private func handleOpenEvents(_ events: EpollEvents) {
+        if events.contains(.writable) {
+            writeBlocked = false
+            if readWaitsForWritable {
+                readWaitsForWritable = false
+                readInput()
+            }
+            flush()
+        }
+        guard phase == .open else { return }
+        if !events.isDisjoint(with: [.readable, .readHangUp, .hangUp, .error]) {
+            if writeWaitsForReadable {
+                writeWaitsForReadable = false
+                flush()
+            }
+            readInput()
+        }
+        guard phase == .open else { return }
+        updateInterest()
+        updateTimer()
+    }
+
+    /// Recomputes the `epoll` interest from the connection's state and updates it when it changed.
+    func updateInterest() {
+        guard phase != .closed else { return }
+        var wanted: EpollEvents = [.readHangUp]
+        switch phase {
+        case .open:
+            if wantsToRead || writeWaitsForReadable { wanted.insert(.readable) }
+            if writeBlocked || readWaitsForWritable { wanted.insert(.writable) }
+        case .handshaking:
+            wanted.insert(readWaitsForWritable ? .writable : .readable)
+        case .detecting, .lingering:
+            wanted.insert(.readable)
+        case .closed:
+            return
+        }
+        guard wanted != interest else { return }
+        interest = wanted
+        do {
+            try loop.modify(fd, events: wanted)
+        } catch {
+            context.logger.error("cannot update epoll interest", [("peer", peer), ("error", "\(error)")])
+            close(reason: .clientDisconnected)
+        }
+    }
+
+    /// Closes the connection if it has no request in progress; otherwise it closes after its response.
+    func closeIfIdle() {
+        switch phase {
+        case .detecting, .handshaking:
+            close(reason: .serverStopped)
+        case .open where request == nil && outbound.isEmpty && inbound.isEmpty && !parser.hasPartialHead:
+            close(reason: .serverStopped)
+        case .open:
+            closeAfterResponse = true
+        case .lingering:
+            close(reason: .serverStopped)
+        case .closed:
+            return
+        }
+    }
+
+    /// Closes the socket at once, telling a parked or streaming handler why; safe to call more than once.
+    func close(reason: HTTPRequestError) {
+        guard phase != .closed else { return }
+        phase = .closed
+        if let timer { loop.cancel(timer) }
+        timer = nil
+        if let request {
+            self.request = nil
+            request.abandon(reason: reason, metrics: context.metrics, loop: loop)
+        }
+        outbound.failAll()
+        loop.deregister(fd)
+        transport = nil
+        Glibc.close(fd)
+        server.remove(self)
+        context.metrics.openConnections.subtract(1, ordering: .relaxed)
+        context.logger.trace("connection closed", [("peer", peer), ("reason", "\(reason)")])
+    }
+}

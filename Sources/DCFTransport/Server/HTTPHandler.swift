@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// The application side of `HTTPServer`: receives each request head and decides how to take its body.
+///
+/// The server calls `handleRequest` on an event-loop thread, so it must return quickly and never block:
+/// hand slow work (disk, decompression, signature checks) to another thread and complete the `responder`
+/// from there. Requests on one connection are handled one at a time, in order; the next request on a
+/// keep-alive connection is not read until the current response has been sent.
+public protocol HTTPHandler: Sendable {
+    /// Starts handling a request whose head has arrived; returns how the server should deliver its body.
+    ///
+    /// The handler may respond at once, later from any thread, or park the request with
+    /// `HTTPResponder.park`. A response sent before the body has been read closes the connection after it.
+    func handleRequest(_ head: HTTPRequestHead, responder: HTTPResponder) -> HTTPRequestBodyHandling
+
+    /// Called once when `HTTPServer.shutdown` begins; respond to parked requests now, because they are
+    /// closed when the grace period ends. Runs on the thread that called `shutdown`.
+    func serverWillStop()
+}
+
+extension HTTPHandler {
+    public func serverWillStop() {}
+}
+
+/// How the server delivers a request body to the handler.
+public enum HTTPRequestBodyHandling: Sendable {
+    /// Reads and drops the body. Use it for requests without one, and for requests answered at once.
+    case discard
+    /// Collects the whole body in memory and passes it to the closure on the loop thread. A body larger
+    /// than `maxBytes` is answered with 413 and the connection closes.
+    case collect(maxBytes: Int, onComplete: @Sendable ([UInt8]) -> Void)
+    /// Passes the body chunk by chunk, with back-pressure, so a large upload never sits in memory whole.
+    case stream(HTTPBodyStream)
+}
+
+/// Callbacks receiving a request body as it arrives, all called on the connection's loop thread.
+public struct HTTPBodyStream: Sendable {
+    let onChunk: @Sendable ([UInt8], HTTPBodyDemand) -> Void
+    let onEnd: @Sendable () -> Void
+    let onError: @Sendable (HTTPRequestError) -> Void
+
+    /// - Parameters:
+    ///   - onChunk: receives each chunk with a demand. The server reads no further until
+    ///     `HTTPBodyDemand.requestMore()` has been called, from any thread, for example after the chunk was
+    ///     written to disk.
+    ///   - onEnd: called after the last chunk once its demand was met: the body is complete.
+    ///   - onError: called instead of `onEnd` when the body cannot complete (client gone, timeout, invalid
+    ///     chunked framing). No further callbacks follow.
+    public init(
+        onChunk: @escaping @Sendable ([UInt8], HTTPBodyDemand) -> Void,
+        onEnd: @escaping @Sendable () -> Void,
+        onError: @escaping @Sendable (HTTPRequestError) -> Void
+    ) {
+        self.onChunk = onChunk
+        self.onEnd = onEnd
+        self.onError = onError
+    }
+}
+
+/// Permission for the server to deliver the next body chunk; call `requestMore` once per chunk.
+public struct HTTPBodyDemand: Sendable {
+    let resume: @Sendable () -> Void
+
+    /// Lets the server read and deliver the next chunk. Callable from any thread.
+    public func requestMore() {
+        resume()
+    }
+}
+
+/// Why a request ended before its response was sent or its body was read.
+public struct HTTPRequestError: Error, CustomStringConvertible, Equatable {
+    private enum Code: Equatable {
+        case clientDisconnected, timedOut, invalidBody(String), serverStopped, bodyAbandoned
+    }
+
+    private let code: Code
+
+    /// The client closed the connection or it failed.
+    public static let clientDisconnected = HTTPRequestError(code: .clientDisconnected)
+    /// The client sent nothing for longer than the body timeout.
+    public static let timedOut = HTTPRequestError(code: .timedOut)
+    /// The server closed the connection at the end of its shutdown grace period.
+    public static let serverStopped = HTTPRequestError(code: .serverStopped)
+
+    /// The handler responded before reading the whole body; the connection closes after the response.
+    public static let bodyAbandoned = HTTPRequestError(code: .bodyAbandoned)
+
+    static func invalidBody(_ detail: String) -> HTTPRequestError { HTTPRequestError(code: .invalidBody(detail)) }
+
+    public var description: String {
+        switch code {
+        case .clientDisconnected: "client disconnected"
+        case .timedOut: "client timed out"
+        case .invalidBody(let detail): "invalid request body: \(detail)"
+        case .serverStopped: "server stopped"
+        case .bodyAbandoned: "response sent before the request body was read"
+        }
+    }
+}

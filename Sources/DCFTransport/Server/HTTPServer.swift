@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFSupport
+import Foundation
+import Glibc
+import Synchronization
+
+/// An HTTP/1.1 server over TLS or plain TCP, running a few event-loop threads that hold every connection.
+///
+/// Idle and parked connections cost memory, never a thread. Call `start()` once, then `shutdown(gracePeriod:)`.
+public final class HTTPServer: Sendable {
+    private enum State {
+        case created
+        case running(port: Int, units: [LoopUnit])
+        case stopping
+        case stopped
+    }
+
+    private let configuration: HTTPServerConfiguration
+    private let context: ServerContext
+    private let state = Mutex(State.created)
+
+    /// - Parameters:
+    ///   - handler: receives every request; see `HTTPHandler`.
+    ///   - logger: gets start, stop and rejected-protocol lines at info and warning, per-connection events at
+    ///     debug and trace.
+    public init(configuration: HTTPServerConfiguration, handler: some HTTPHandler, logger: Logger) {
+        self.configuration = configuration
+        let tls: TLSContextHolder?
+        switch configuration.security {
+        case .tls(let context): tls = TLSContextHolder(context)
+        case .plaintext: tls = nil
+        }
+        context = ServerContext(handler: handler, limits: configuration.limits, logger: logger, tls: tls)
+    }
+
+    /// Binds the port, starts the loops and returns the bound port.
+    ///
+    /// - Throws: `HTTPServerError` when the configuration is invalid or the server was started before;
+    ///   `SystemError` when the address cannot be bound.
+    @discardableResult
+    public func start() throws -> Int {
+        try validate()
+        try state.withLock { state in
+            guard case .created = state else { throw HTTPServerError.invalidConfiguration("the server was already started") }
+            state = .stopping
+        }
+        // A TLS write to a closed socket raises SIGPIPE, which would end the process.
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            let (port, units) = try startLoops()
+            state.withLock { $0 = .running(port: port, units: units) }
+            context.logger.info(
+                "listening",
+                [("host", configuration.host), ("port", "\(port)"), ("tls", context.tls == nil ? "off" : "on"),
+                 ("loops", "\(units.count)")]
+            )
+            return port
+        } catch {
+            state.withLock { $0 = .stopped }
+            throw error
+        }
+    }
+
+    /// The bound port while running, else nil.
+    public var port: Int? {
+        state.withLock { state in
+            if case .running(let port, _) = state { return port }
+            return nil
+        }
+    }
+
+    /// The server's counters: open connections, parked requests, bytes and responses by status.
+    public var statistics: HTTPServerStatistics { context.metrics.snapshot }
+
+    /// Makes new connections use `newContext`; connections already open keep their context.
+    ///
+    /// - Throws: `HTTPServerError` when the server was configured for plain TCP.
+    public func replaceTLSContext(_ newContext: TLSContext) throws {
+        guard let holder = context.tls else {
+            throw HTTPServerError.invalidConfiguration("cannot replace the TLS context of a plaintext server")
+        }
+        holder.context = newContext
+        context.logger.info("replaced TLS context")
+    }
+
+    private func validate() throws {
+        let limits = configuration.limits
+        guard configuration.eventLoopCount >= 1 else {
+            throw HTTPServerError.invalidConfiguration("eventLoopCount is \(configuration.eventLoopCount); use 1 or more")
+        }
+        guard (0...65535).contains(configuration.port) else {
+            throw HTTPServerError.invalidConfiguration("port \(configuration.port) is out of range; use 0 to 65535")
+        }
+        let positive = [
+            ("maxHeaderBytes", limits.maxHeaderBytes), ("maxHeaderCount", limits.maxHeaderCount),
+            ("maxURILength", limits.maxURILength), ("maxConnections", limits.maxConnections),
+        ]
+        for (name, value) in positive where value < 1 {
+            throw HTTPServerError.invalidConfiguration("limit \(name) is \(value); use 1 or more")
+        }
+        guard limits.maxBodyBytes >= 0 else {
+            throw HTTPServerError.invalidConfiguration("limit maxBodyBytes is \(limits.maxBodyBytes); use 0 or more")
+        }
+    }
+
+    private func startLoops() throws -> (Int, [LoopUnit]) {
+        var units: [LoopUnit] = []
+        var port = configuration.port
+        do {
+            for index in 0..<configuration.eventLoopCount {
+                let unit = try LoopUnit(index: index, context: context, host: configuration.host, port: port,
+                                        backlog: Int32(configuration.listenBacklog))
+                units.append(unit)
+                port = unit.port
+            }
+        } catch {
+            for unit in units { unit.stop() }
+            throw error
+        }
+        return (port, units)
+    }
+}
+
+// MARK: - Shutdown
+
+extension HTTPServer {
+    /// Stops gracefully: stops accepting, asks the handler to answer parked requests, closes idle keep-alive
+    /// connections, waits up to `gracePeriod` for open requests, then closes what remains and stops the loops.
+    public func shutdown(gracePeriod: Duration = .seconds(10)) async {
+        let units: [LoopUnit]? = state.withLock { state in
+            guard case .running(_, let units) = state else { return nil }
+            state = .stopping
+            return units
+        }
+        guard let units else { return }
+        context.logger.info("stopping", [("grace_period", "\(gracePeriod)")])
+        context.isDraining.store(true, ordering: .relaxed)
+        for unit in units { await unit.run { $0.beginDrain() } }
+        context.handler.serverWillStop()
+        let deadline = ContinuousClock.now + gracePeriod
+        while context.metrics.openConnections.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for unit in units { await unit.run { $0.closeAll() } }
+        for unit in units { await unit.stopAndWait() }
+        state.withLock { $0 = .stopped }
+        context.logger.info("stopped")
+    }
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+/// Where and how an `HTTPServer` listens.
+public struct HTTPServerConfiguration: Sendable {
+    /// Whether connections use TLS. There is no default: plain TCP must be chosen explicitly.
+    public enum Security: Sendable {
+        /// TLS with this server context. The first bytes of each connection are checked, and plaintext HTTP or
+        /// an HTTP/2 preface is closed with a log line.
+        case tls(TLSContext)
+        /// Plain TCP, for a TLS-terminating proxy in front or for local tests.
+        case plaintext
+    }
+
+    /// The numeric IPv4 or IPv6 address to bind, such as `127.0.0.1`, `0.0.0.0` or `::`.
+    public var host: String
+    /// The TCP port; 0 picks a free port, which `HTTPServer.start()` returns.
+    public var port: Int
+    public var security: Security
+    /// The number of event-loop threads; defaults to the number of active processor cores.
+    public var eventLoopCount: Int
+    public var limits: HTTPServerLimits
+    /// The length of the kernel's queue of connections not yet accepted, per loop.
+    public var listenBacklog: Int
+
+    /// The number of active processor cores, the default `eventLoopCount`.
+    public static var processorCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int,
+        security: Security,
+        eventLoopCount: Int = HTTPServerConfiguration.processorCount,
+        limits: HTTPServerLimits = HTTPServerLimits(),
+        listenBacklog: Int = 1024
+    ) {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.eventLoopCount = eventLoopCount
+        self.limits = limits
+        self.listenBacklog = listenBacklog
+    }
+}
+
+/// Why an `HTTPServer` could not start or change its settings.
+public struct HTTPServerError: Error, CustomStringConvertible {
+    public let description: String
+
+    static func invalidConfiguration(_ text: String) -> HTTPServerError { HTTPServerError(description: text) }
+}

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// Limits that protect the server from large, slow or malformed requests, each with the status it answers.
+public struct HTTPServerLimits: Sendable {
+    /// Maximum bytes of request line plus header fields; larger heads get 431.
+    public var maxHeaderBytes = 16 * 1024
+    /// Maximum number of header fields; more get 431.
+    public var maxHeaderCount = 100
+    /// Maximum length of the request target; longer targets get 414.
+    public var maxURILength = 8 * 1024
+    /// Maximum request body bytes, checked against `Content-Length` and while reading chunked bodies; larger
+    /// bodies get 413. A handler collecting a body in memory sets its own, smaller maximum.
+    public var maxBodyBytes = 4 * 1024 * 1024 * 1024
+    /// Maximum open connections; connections beyond it get 503 and close, and past 1.1 times it they are
+    /// closed at once without a response.
+    public var maxConnections = 10_000
+    /// Time allowed for the TLS handshake; then the connection closes without a response.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Time allowed from a request's first byte to the end of its head; then 408 and close.
+    public var headerTimeout: Duration = .seconds(15)
+    /// Time allowed between two reads of a request body, while the handler is ready for more; then 408.
+    public var bodyTimeout: Duration = .seconds(30)
+    /// Time a keep-alive connection may wait for its next request; then it closes silently.
+    public var idleTimeout: Duration = .seconds(75)
+    /// Time a response may make no progress because the client does not read; then the connection closes.
+    public var writeTimeout: Duration = .seconds(60)
+
+    public init() {}
+
+    var parserLimits: HTTPParserLimits {
+        HTTPParserLimits(
+            maxHeaderBytes: maxHeaderBytes,
+            maxHeaderCount: maxHeaderCount,
+            maxURILength: maxURILength,
+            maxBodyBytes: maxBodyBytes
+        )
+    }
+}

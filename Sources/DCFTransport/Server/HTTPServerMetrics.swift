@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+
+/// Counters of an `HTTPServer`, updated by its loops and readable from any thread.
+final class HTTPServerMetrics: Sendable {
+    let openConnections = Atomic<Int>(0)
+    let parkedRequests = Atomic<Int>(0)
+    let bytesIn = Atomic<Int>(0)
+    let bytesOut = Atomic<Int>(0)
+    private let statusCounts = Mutex<[Int: Int]>([:])
+
+    func recordResponse(status: Int) {
+        statusCounts.withLock { $0[status, default: 0] += 1 }
+    }
+
+    var snapshot: HTTPServerStatistics {
+        HTTPServerStatistics(
+            openConnections: openConnections.load(ordering: .relaxed),
+            parkedRequests: parkedRequests.load(ordering: .relaxed),
+            bytesIn: bytesIn.load(ordering: .relaxed),
+            bytesOut: bytesOut.load(ordering: .relaxed),
+            responsesByStatus: statusCounts.withLock { $0 }
+        )
+    }
+}
+
+/// A point-in-time copy of an `HTTPServer`'s counters.
+public struct HTTPServerStatistics: Sendable, Equatable {
+    /// Connections accepted and not yet closed.
+    public var openConnections: Int
+    /// Requests parked with `HTTPResponder.park` that have not been answered or dropped.
+    public var parkedRequests: Int
+    /// Bytes read from clients, after TLS decryption.
+    public var bytesIn: Int
+    /// Bytes sent to clients, before TLS encryption.
+    public var bytesOut: Int
+    /// Responses started, by status code, the server's own error responses included.
+    public var responsesByStatus: [Int: Int]
+}

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+import COpenSSL
+
+/// A TLS session as a connection transport; the connection owns the socket.
+final class TLSTransport: ConnectionTransport {
+    private let session: TLSSession
+
+    init(session: TLSSession) {
+        self.session = session
+    }
+
+    var supportsSendfile: Bool { false }
+
+    func handshake() -> TransportResult { convert(session.handshake()) }
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult { convert(session.read(into: buffer)) }
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult { convert(session.write(bytes)) }
+    func shutdown() -> TransportResult { convert(session.shutdown()) }
+
+    private func convert(_ result: TLSIOResult) -> TransportResult {
+        switch result {
+        case .done(let count): .done(count)
+        case .wantRead: .wantRead
+        case .wantWrite: .wantWrite
+        case .closed: .closed
+        case .failed(let error): .failed(error.description)
+        }
+    }
+}

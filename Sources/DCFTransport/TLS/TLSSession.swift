@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+import COpenSSL
+import Foundation
+
+/// Outcome of one TLS operation on a non-blocking socket.
+enum TLSIOResult: Equatable {
+    /// The operation finished: bytes moved for read and write, 0 for handshake and shutdown.
+    case done(Int)
+    /// Call again once the socket is readable.
+    case wantRead
+    /// Call again once the socket is writable.
+    case wantWrite
+    /// The peer sent close_notify or closed the connection.
+    case closed
+    /// The connection cannot be used any more.
+    case failed(TLSError)
+}
+
+/// One TLS connection over a socket the caller owns (an OpenSSL `SSL`).
+///
+/// The session never closes the file descriptor. It is not thread-safe: one thread or event loop drives it.
+final class TLSSession {
+    private let ssl: OpaquePointer
+    /// Kept alive because the SSL object refers to it.
+    let context: TLSContext
+    private let expectedHost: String?
+
+    /// Creates a session for `fileDescriptor`, a connected socket that may be non-blocking.
+    ///
+    /// - Parameter serverName: client only: the host sent in SNI and checked against the server certificate;
+    ///   `nil` falls back to the context's `serverName`. IP addresses are checked but not sent in SNI.
+    init(context: TLSContext, fileDescriptor: Int32, serverName: String? = nil) throws {
+        guard let ssl = SSL_new(context.pointer) else {
+            throw TLSError.contextSetup("SSL_new", openSSLErrors: OpenSSLErrorQueue.drain())
+        }
+        self.ssl = ssl
+        self.context = context
+        let configuration = context.configuration
+        self.expectedHost = configuration.role == .client ? (serverName ?? configuration.serverName) : nil
+        guard SSL_set_fd(ssl, fileDescriptor) == 1 else {
+            throw TLSError.contextSetup("SSL_set_fd", openSSLErrors: OpenSSLErrorQueue.drain())
+        }
+        if configuration.role == .client {
+            SSL_set_connect_state(ssl)
+            try configureHost()
+        } else {
+            SSL_set_accept_state(ssl)
+        }
+    }
+
+    deinit {
+        SSL_free(ssl)
+    }
+
+    private func configureHost() throws {
+        guard let host = expectedHost, !host.isEmpty else { return }
+        let isAddress = Self.isIPAddress(host)
+        if !isAddress {
+            guard COpenSSL_SSL_set_tlsext_host_name(ssl, host) == 1 else {
+                throw TLSError.contextSetup("setting SNI to '\(host)'", openSSLErrors: OpenSSLErrorQueue.drain())
+            }
+        }
+        guard context.configuration.verifyServerCertificate else { return }
+        let checked: Int32 =
+            isAddress ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) : SSL_set1_host(ssl, host)
+        guard checked == 1 else {
+            throw TLSError.contextSetup("setting the expected host '\(host)'", openSSLErrors: OpenSSLErrorQueue.drain())
+        }
+    }
+
+    private static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
+    /// Advances the handshake; `.done(0)` once it is complete.
+    func handshake() -> TLSIOResult {
+        OpenSSLErrorQueue.clear()
+        let status = SSL_do_handshake(ssl)
+        if status == 1 { return .done(0) }
+        return classify(status, operation: "handshake")
+    }
+
+    /// Reads decrypted bytes into `buffer`; `.done(n)` with n > 0 on success.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
+        OpenSSLErrorQueue.clear()
+        var count = 0
+        let status = SSL_read_ex(ssl, base, buffer.count, &count)
+        if status == 1 { return .done(count) }
+        return classify(status, operation: "read")
+    }
+
+    /// Encrypts and sends bytes from `buffer`; `.done(n)` may report fewer bytes than given.
+    ///
+    /// After `.wantRead` or `.wantWrite`, call again with the same bytes (the buffer itself may move).
+    func write(_ buffer: UnsafeRawBufferPointer) -> TLSIOResult {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
+        OpenSSLErrorQueue.clear()
+        var count = 0
+        let status = SSL_write_ex(ssl, base, buffer.count, &count)
+        if status == 1 { return .done(count) }
+        return classify(status, operation: "write")
+    }
+
+    /// Sends close_notify; `.done(0)` once it is sent. Does not wait for the peer's close_notify.
+    func shutdown() -> TLSIOResult {
+        OpenSSLErrorQueue.clear()
+        let status = SSL_shutdown(ssl)
+        if status >= 0 { return .done(0) }
+        return classify(status, operation: "shutdown")
+    }
+
+    /// The peer certificate's subject as one line (`/CN=...`), or `nil` when the peer sent none.
+    var peerCertificateSubject: String? {
+        guard let certificate = SSL_get0_peer_certificate(ssl), let name = X509_get_subject_name(certificate) else {
+            return nil
+        }
+        var buffer = [CChar](repeating: 0, count: 512)
+        return buffer.withUnsafeMutableBufferPointer { pointer in
+            guard X509_NAME_oneline(name, pointer.baseAddress, Int32(pointer.count)) != nil else { return nil }
+            return String(cString: pointer.baseAddress!)
+        }
+    }
+
+    /// Whether OpenSSL holds received bytes not yet returned by `read`, decrypted or not. Such bytes never make
+    /// the socket readable again, so an event loop must keep reading while this is true.
+    var hasBufferedInput: Bool {
+        SSL_has_pending(ssl) == 1
+    }
+
+    /// The negotiated protocol, such as "TLSv1.3".
+    var protocolVersion: String {
+        String(cString: SSL_get_version(ssl))
+    }
+
+    private func classify(_ status: Int32, operation: String) -> TLSIOResult {
+        let savedErrno = errno
+        let code = SSL_get_error(ssl, status)
+        switch code {
+        case SSL_ERROR_WANT_READ:
+            return .wantRead
+        case SSL_ERROR_WANT_WRITE:
+            return .wantWrite
+        case SSL_ERROR_ZERO_RETURN:
+            return .closed
+        case SSL_ERROR_SYSCALL:
+            let errors = OpenSSLErrorQueue.drain()
+            if errors.isEmpty && (savedErrno == 0 || savedErrno == ECONNRESET || savedErrno == EPIPE) {
+                return .closed
+            }
+            if !errors.isEmpty { return .failed(.protocolFailure(operation, openSSLErrors: errors)) }
+            return .failed(.systemCall(operation, errno: savedErrno))
+        default:
+            return .failed(failure(operation: operation))
+        }
+    }
+
+    private func failure(operation: String) -> TLSError {
+        let errors = OpenSSLErrorQueue.drain()
+        let result = SSL_get_verify_result(ssl)
+        if result != X509_V_OK {
+            return .verificationFailed(verificationFailure(Int32(result)), openSSLErrors: errors)
+        }
+        if errors.contains(where: { $0.contains("peer did not return a certificate") }) {
+            return .verificationFailed(.noPeerCertificate, openSSLErrors: errors)
+        }
+        if operation == "handshake" { return .handshakeFailed(openSSLErrors: errors) }
+        return .protocolFailure(operation, openSSLErrors: errors)
+    }
+
+    private func verificationFailure(_ result: Int32) -> TLSError.VerificationFailure {
+        switch result {
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            return .expired
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            return .notYetValid
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+            X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+            X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+            return .unknownIssuer
+        case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
+            return .hostNameMismatch(expected: expectedHost ?? "")
+        default:
+            let reason = X509_verify_cert_error_string(Int(result)).map { String(cString: $0) } ?? "unknown"
+            return .other(code: Int(result), reason: reason)
+        }
+    }
+}

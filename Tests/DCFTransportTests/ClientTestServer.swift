@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Synchronization
+@testable import DCFTransport
+
+/// A small blocking HTTP/1.1 server on 127.0.0.1:0 for client tests: one thread per connection, optional TLS,
+/// and a handler that sees each parsed request and writes raw response bytes.
+final class ClientTestServer: @unchecked Sendable {
+    // @unchecked Sendable: the listening socket and handler are constants, and mutable state sits in Mutex/Atomic.
+    struct Request {
+        var method: String
+        var path: String
+        var headers: HTTPHeaders
+        /// The body, or empty when it exceeded 16 MiB.
+        var body: Data
+        var bodyCount: Int
+        var bodyDigest: String
+    }
+
+    typealias Handler = @Sendable (Request, ClientTestServerConnection) throws -> Void
+
+    let port: Int
+    private let listener: Int32
+    private let context: TLSContext?
+    private let handler: Handler
+    private let openConnections = Mutex<[Int32]>([])
+    private let accepted = Atomic<Int>(0)
+    /// Errors the server side saw, such as failed TLS handshakes.
+    let serverErrors = Mutex<[String]>([])
+
+    init(tls: TLSConfiguration? = nil, handler: @escaping Handler) throws {
+        context = try tls.map { try TLSContext(configuration: $0) }
+        self.handler = handler
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        guard bound, listen(listener, 64) == 0 else { throw POSIXError(.EADDRINUSE) }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    /// Number of TCP connections accepted so far.
+    var acceptedConnections: Int { accepted.load(ordering: .relaxed) }
+
+    /// Stops accepting and closes every open connection.
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        openConnections.withLock { descriptors in
+            for descriptor in descriptors { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let descriptor = accept(listener, nil, nil)
+            guard descriptor >= 0 else {
+                if errno == EINTR { continue }
+                close(listener)
+                return
+            }
+            accepted.add(1, ordering: .relaxed)
+            openConnections.withLock { $0.append(descriptor) }
+            Thread { [self] in serve(descriptor) }.start()
+        }
+    }
+
+    private func serve(_ descriptor: Int32) {
+        defer {
+            openConnections.withLock { $0.removeAll { $0 == descriptor } }
+            close(descriptor)
+        }
+        do {
+            let connection = try ClientTestServerConnection(descriptor: descriptor, context: context)
+            while let request = try connection.readRequest() {
+                try handler(request, connection)
+            }
+        } catch {
+            serverErrors.withLock { $0.append("\(error)") }
+        }
+    }
+}

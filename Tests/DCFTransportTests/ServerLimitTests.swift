@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+
+@testable import DCFTransport
+
+@Suite struct ServerLimitTests {
+    private static func smallLimits() -> HTTPServerLimits {
+        var limits = HTTPServerLimits()
+        limits.maxHeaderBytes = 2048
+        limits.maxHeaderCount = 10
+        limits.maxURILength = 256
+        limits.maxBodyBytes = 1000
+        limits.headerTimeout = .milliseconds(200)
+        limits.bodyTimeout = .milliseconds(200)
+        return limits
+    }
+
+    struct Case: Sendable, CustomStringConvertible {
+        let name: String
+        let request: String
+        let status: Int
+        var description: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "header too large", request: "GET / HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "a", count: 3000))\r\n\r\n", status: 431),
+        Case(name: "too many headers", request: "GET / HTTP/1.1\r\nHost: t\r\n" + (0..<12).map { "X-\($0): v\r\n" }.joined() + "\r\n", status: 431),
+        Case(name: "URI too long", request: "GET /\(String(repeating: "u", count: 300)) HTTP/1.1\r\nHost: t\r\n\r\n", status: 414),
+        Case(name: "URI too long, head unfinished", request: "GET /\(String(repeating: "u", count: 3000))", status: 414),
+        Case(name: "body too large", request: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n", status: 413),
+        Case(name: "chunked body too large", request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n", status: 413),
+        Case(name: "malformed request line", request: "GARBAGE\r\n\r\n", status: 400),
+        Case(name: "missing Host", request: "GET / HTTP/1.1\r\n\r\n", status: 400),
+        Case(name: "space before colon", request: "GET / HTTP/1.1\r\nHost : t\r\n\r\n", status: 400),
+        Case(name: "length and chunked", request: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", status: 400),
+        Case(name: "invalid length", request: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 12a\r\n\r\n", status: 400),
+        Case(name: "invalid chunk size", request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", status: 400),
+        Case(name: "unknown transfer coding", request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", status: 501),
+        Case(name: "HTTP/2 version", request: "GET / HTTP/2.0\r\nHost: t\r\n\r\n", status: 505),
+        Case(name: "stalled head", request: "GET / HTTP/1.1\r\nHost:", status: 408),
+        Case(name: "stalled body", request: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", status: 408),
+    ]
+
+    @Test(arguments: cases)
+    func limitAnsweredWithStatus(_ testCase: Case) async throws {
+        let running = try RunningServer(limits: Self.smallLimits(), handler: echoHandler())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send(testCase.request)
+        let response = try client.readResponse()
+        #expect(response.status == testCase.status)
+        #expect(response.headers["connection"] == "close")
+        #expect(try client.receiveUntilClosed().isEmpty)
+        await running.stop()
+    }
+
+    @Test func collectLimitAnswers413() async throws {
+        let handler = ClosureHandler { _, responder in
+            .collect(maxBytes: 10) { body in responder.respond(.text(.ok, "\(body.count)")) }
+        }
+        let running = try RunningServer(handler: handler)
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 20\r\n\r\n01234567890123456789")
+        #expect(try client.readResponse().status == 413)
+        await running.stop()
+    }
+
+    @Test func connectionsOverLimitGet503() async throws {
+        var limits = HTTPServerLimits()
+        limits.maxConnections = 2
+        let running = try RunningServer(limits: limits, loops: 1, handler: echoHandler())
+        let first = try HTTPTestClient(port: running.port)
+        let second = try HTTPTestClient(port: running.port)
+        #expect(await running.waitFor { $0.openConnections == 2 })
+        let third = try HTTPTestClient(port: running.port)
+        try third.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try third.readResponse().status == 503)
+        // Past the 10% margin the server closes without a response.
+        let fourth = try HTTPTestClient(port: running.port)
+        try? fourth.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try fourth.receiveUntilClosed().isEmpty)
+        try first.send("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try first.readResponse().status == 200)
+        _ = second
+        await running.stop()
+    }
+
+    @Test func idleKeepAliveConnectionCloses() async throws {
+        var limits = HTTPServerLimits()
+        limits.idleTimeout = .milliseconds(100)
+        let running = try RunningServer(limits: limits, handler: echoHandler())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(try client.receiveUntilClosed().isEmpty)
+        await running.stop()
+    }
+
+    @Test func invalidConfigurationIsRejected() throws {
+        var limits = HTTPServerLimits()
+        limits.maxConnections = 0
+        let configuration = HTTPServerConfiguration(port: 0, security: .plaintext, limits: limits)
+        let server = HTTPServer(configuration: configuration, handler: echoHandler(), logger: .init(component: "t", sink: .standardError(level: .error)))
+        #expect(throws: HTTPServerError.self) { try server.start() }
+    }
+}

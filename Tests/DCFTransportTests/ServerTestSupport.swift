@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+import Foundation
+import Synchronization
+import TestSupport
+
+@testable import DCFTransport
+
+/// A handler built from a closure, for tests.
+struct ClosureHandler: HTTPHandler {
+    let handle: @Sendable (HTTPRequestHead, HTTPResponder) -> HTTPRequestBodyHandling
+    var onStop: @Sendable () -> Void = {}
+
+    func handleRequest(_ head: HTTPRequestHead, responder: HTTPResponder) -> HTTPRequestBodyHandling {
+        handle(head, responder)
+    }
+
+    func serverWillStop() {
+        onStop()
+    }
+}
+
+/// A running server on 127.0.0.1 with a random port; call `stop()` at the end of the test.
+struct RunningServer {
+    let server: HTTPServer
+    let port: Int
+
+    init(
+        security: HTTPServerConfiguration.Security = .plaintext,
+        limits: HTTPServerLimits = HTTPServerLimits(),
+        loops: Int = 2,
+        handler: some HTTPHandler
+    ) throws {
+        let configuration = HTTPServerConfiguration(port: 0, security: security, eventLoopCount: loops, limits: limits)
+        let logger = Logger(component: "test-server", sink: LogSink.standardError(level: .warning))
+        server = HTTPServer(configuration: configuration, handler: handler, logger: logger)
+        port = try server.start()
+    }
+
+    func stop(gracePeriod: Duration = .seconds(1)) async {
+        await server.shutdown(gracePeriod: gracePeriod)
+    }
+
+    /// Waits until `condition` holds for the server's statistics, up to five seconds; returns whether it held.
+    func waitFor(_ condition: (HTTPServerStatistics) -> Bool) async -> Bool {
+        for _ in 0..<500 {
+            if condition(server.statistics) { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition(server.statistics)
+    }
+}
+
+/// A handler that answers every request with its method and target, collecting any body and reporting its size.
+func echoHandler() -> ClosureHandler {
+    ClosureHandler { head, responder in
+        .collect(maxBytes: 1 << 20) { body in
+            responder.respond(.text(.ok, "\(head.method) \(head.target) \(body.count)"))
+        }
+    }
+}
+
+/// A value set once from any thread and awaited by the test.
+final class Signal<Value: Sendable>: Sendable {
+    private let value = Mutex<Value?>(nil)
+
+    func set(_ newValue: Value) {
+        value.withLock { $0 = newValue }
+    }
+
+    func wait(seconds: Double = 5) async -> Value? {
+        for _ in 0..<Int(seconds * 100) {
+            if let current = value.withLock({ $0 }) { return current }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return value.withLock { $0 }
+    }
+}

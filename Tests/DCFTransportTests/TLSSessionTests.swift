@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+import TestSupport
+@testable import DCFTransport
+
+@Suite struct TLSSessionTests {
+    @Test func handshakeAndEchoOverTLS13() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let sessions = try TLSConnectedSessions(
+            client: .client(trustedCAFile: certificates.ca.certificateFile),
+            server: certificates.serverConfiguration(certificates.server)
+        )
+        defer { sessions.sockets.close() }
+
+        let outcome = runHandshake(client: sessions.client, server: sessions.server)
+        #expect(outcome.client == .done(0))
+        #expect(outcome.server == .done(0))
+        #expect(sessions.client.protocolVersion == "TLSv1.3")
+        #expect(sessions.client.peerCertificateSubject == "/CN=server")
+
+        let message = Array("hello over TLS".utf8)
+        let written = message.withUnsafeBytes { sessions.client.write($0) }
+        #expect(written == .done(message.count))
+        var received = [UInt8](repeating: 0, count: 64)
+        let read = received.withUnsafeMutableBytes { sessions.server.read(into: $0) }
+        #expect(read == .done(message.count))
+        #expect(Array(received.prefix(message.count)) == message)
+    }
+
+    @Test func readReportsCloseNotify() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let sessions = try TLSConnectedSessions(
+            client: .client(trustedCAFile: certificates.ca.certificateFile),
+            server: certificates.serverConfiguration(certificates.server)
+        )
+        defer { sessions.sockets.close() }
+        #expect(runHandshake(client: sessions.client, server: sessions.server).client == .done(0))
+
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let before = buffer.withUnsafeMutableBytes { sessions.server.read(into: $0) }
+        #expect(before == .wantRead)
+        #expect(sessions.client.shutdown() == .done(0))
+        let after = buffer.withUnsafeMutableBytes { sessions.server.read(into: $0) }
+        #expect(after == .closed)
+    }
+
+    @Test func serverRequiringTLS13Negotiates() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        var server = certificates.serverConfiguration(certificates.server)
+        server.minimumVersion = .tls1_3
+        let sessions = try TLSConnectedSessions(
+            client: .client(trustedCAFile: certificates.ca.certificateFile), server: server
+        )
+        defer { sessions.sockets.close() }
+        let outcome = runHandshake(client: sessions.client, server: sessions.server)
+        #expect(outcome.server == .done(0))
+        #expect(sessions.server.protocolVersion == "TLSv1.3")
+    }
+}
