@@ -63,6 +63,12 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .executableTarget(
+            name: "dcf-transport-bench",
+            dependencies: ["DCFTransport", "DCFSupport"],
+            swiftSettings: strict
+        ),
+
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "DCFProtocolTests", dependencies: ["DCFProtocol", "TestSupport"], swiftSettings: strict),

@@ -2,7 +2,7 @@
 import Glibc
 
 extension HTTPConnection {
-    /// The most bytes passed to one write call: bounds the time one connection holds the loop.
+    /// The maximum bytes passed to one write call, which bounds the time one connection keeps the loop busy.
     private static let maxWriteSize = 256 * 1024
     private static let fileChunkSize = 64 * 1024
 

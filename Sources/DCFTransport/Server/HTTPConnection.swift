@@ -32,7 +32,7 @@ final class HTTPConnection: EventHandler {
     var request: RequestState?
     var requestCount: UInt64 = 0
     var outbound = OutboundQueue()
-    /// Whether this connection was accepted over `maxConnections` and answers 503 to its first request.
+    /// Whether this connection was accepted over `maxConnections` and responds 503 to its first request.
     let isOverCapacity: Bool
     /// Set once the connection must close after the current response.
     var closeAfterResponse = false

@@ -124,7 +124,7 @@ public final class HTTPServer: Sendable {
 // MARK: - Shutdown
 
 extension HTTPServer {
-    /// Stops gracefully: stops accepting, asks the handler to answer parked requests, closes idle keep-alive
+    /// Stops gracefully: stops accepting, calls `HTTPHandler.serverWillStop` so the handler can respond to parked requests, closes idle keep-alive
     /// connections, waits up to `gracePeriod` for open requests, then closes what remains and stops the loops.
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
         let units: [LoopUnit]? = state.withLock { state in

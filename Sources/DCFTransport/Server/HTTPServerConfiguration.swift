@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 
-/// Where and how an `HTTPServer` listens.
+/// The address, security, loop count and limits of an `HTTPServer`.
 public struct HTTPServerConfiguration: Sendable {
     /// Whether connections use TLS. There is no default: plain TCP must be chosen explicitly.
     public enum Security: Sendable {
@@ -43,7 +43,7 @@ public struct HTTPServerConfiguration: Sendable {
     }
 }
 
-/// Why an `HTTPServer` could not start or change its settings.
+/// An error raised when an `HTTPServer` cannot start or change its settings.
 public struct HTTPServerError: Error, CustomStringConvertible {
     public let description: String
 

@@ -60,7 +60,7 @@ final class Listener: EventHandler {
         let context = server.context
         let limit = context.limits.maxConnections
         let open = context.metrics.openConnections.add(1, ordering: .relaxed).newValue
-        // Up to 10% over the limit, a connection gets a 503 response; beyond that it closes without one, so an
+        // Up to 10% over the limit, a connection gets a 503 response. Beyond that it closes without one, so an
         // overload cannot make the server spend handshakes on connections it rejects.
         guard open <= limit + max(1, limit / 10) else {
             context.metrics.openConnections.subtract(1, ordering: .relaxed)

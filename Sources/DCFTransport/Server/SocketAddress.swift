@@ -30,7 +30,7 @@ enum SocketAddress {
         return fd
     }
 
-    /// The port a socket is bound to.
+    /// Returns the port a socket is bound to.
     static func localPort(of fd: Int32) throws(SystemError) -> Int {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)

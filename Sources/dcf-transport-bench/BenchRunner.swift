@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+import DCFTransport
+import Foundation
+
+struct BenchSettings {
+    var parked: Int
+    var downloads: Int
+    var modelMiB: Int
+    var rateThreads: Int
+    var rateSeconds: Int
+}
+
+/// Starts a TLS and a plain server in this process and drives them from client processes.
+final class BenchRunner {
+    private let settings: BenchSettings
+    private let handler: BenchHandler
+    private let directory: String
+
+    init(settings: BenchSettings) {
+        self.settings = settings
+        handler = BenchHandler(modelBytes: settings.modelMiB << 20)
+        directory = NSTemporaryDirectory() + "dcf-transport-bench-\(getpid())"
+    }
+
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (certificate, key) = try BenchEnvironment.makeCertificate(in: directory)
+        let logger = Logger(component: "bench", sink: .standardError(level: .warning))
+        var limits = HTTPServerLimits()
+        limits.maxConnections = settings.parked + 1000
+        limits.handshakeTimeout = .seconds(60)
+        let context = try TLSContext(configuration: .server(certificateChainFile: certificate, privateKeyFile: key))
+        let tlsServer = HTTPServer(
+            configuration: HTTPServerConfiguration(port: 0, security: .tls(context), limits: limits, listenBacklog: 4096),
+            handler: handler, logger: logger
+        )
+        let plainServer = HTTPServer(
+            configuration: HTTPServerConfiguration(port: 0, security: .plaintext, limits: limits),
+            handler: handler, logger: logger
+        )
+        let tlsPort = try tlsServer.start()
+        let plainPort = try plainServer.start()
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(BenchEnvironment.cpuModel())")
+        try measureParked(server: tlsServer, port: tlsPort, ca: certificate)
+        try measureDownload(port: tlsPort, ca: certificate)
+        try measureRate(port: tlsPort, ca: certificate, label: "TLS")
+        try measureRate(port: plainPort, ca: nil, label: "plain TCP")
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await tlsServer.shutdown(gracePeriod: .seconds(2))
+            await plainServer.shutdown(gracePeriod: .seconds(2))
+            done.signal()
+        }
+        done.wait()
+    }
+
+    private func measureParked(server: HTTPServer, port: Int, ca: String) throws {
+        let count = settings.parked
+        let baseline = BenchEnvironment.residentKiB()
+        let start = ContinuousClock.now
+        let clients = try ClientProcess(["parked", "--port", "\(port)", "--ca", ca, "--count", "\(count)"])
+        var parked = 0
+        for _ in 0..<3000 {
+            parked = server.statistics.parkedRequests
+            if parked >= count { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let connectSeconds = BenchClients.seconds(since: start)
+        let resident = BenchEnvironment.residentKiB()
+        let open = server.statistics.openConnections
+        let perConnection = Double(resident - baseline) * 1024 / Double(max(parked, 1))
+        print("parked TLS requests held: \(parked) of \(count) (open connections \(open)), reached in \(format(connectSeconds)) s")
+        print("server RSS: \(baseline / 1024) MiB before, \(resident / 1024) MiB parked; \(format(perConnection / 1024)) KiB per parked connection")
+        let releaseStart = ContinuousClock.now
+        let released = handler.releaseParked()
+        let result = try clients.waitForResult()
+        print("released \(released) parked requests; clients got \(Int(result["answered"] ?? 0)) answers in \(format(BenchClients.seconds(since: releaseStart))) s")
+    }
+
+    private func measureDownload(port: Int, ca: String) throws {
+        let aesRate = try BenchEnvironment.opensslAESGCMBytesPerSecond()
+        let baseline = BenchEnvironment.residentKiB()
+        let cpuBefore = BenchEnvironment.cpuSeconds()
+        let result = try ClientProcess(["download", "--port", "\(port)", "--ca", ca, "--count", "\(settings.downloads)"])
+            .waitForResult()
+        let bytes = result["bytes"] ?? 0
+        let seconds = result["seconds"] ?? 1
+        let rate = bytes / seconds
+        print("download: \(settings.downloads) clients x \(settings.modelMiB) MiB over TLS: \(format(bytes / 1_048_576)) MiB in \(format(seconds)) s = \(format(rate / 1_048_576)) MiB/s")
+        let serverCPU = BenchEnvironment.cpuSeconds() - cpuBefore
+        let perCPU = bytes / max(serverCPU, 0.001)
+        print("openssl speed -evp aes-128-gcm (16 KiB blocks, one core): \(format(aesRate / 1_048_576)) MiB/s")
+        print("  wall-clock ratio \(format(rate / aesRate)) (clients share the 2 cores and decrypt everything)")
+        print("  server CPU \(format(serverCPU)) s: \(format(perCPU / 1_048_576)) MiB per server CPU-second, ratio \(format(perCPU / aesRate)) per core")
+        print("server RSS after downloads: \(BenchEnvironment.residentKiB() / 1024) MiB (before: \(baseline / 1024) MiB)")
+    }
+
+    private func measureRate(port: Int, ca: String?, label: String) throws {
+        var arguments = ["rate", "--port", "\(port)", "--count", "\(settings.rateThreads)", "--seconds", "\(settings.rateSeconds)"]
+        if let ca { arguments += ["--ca", ca] }
+        let result = try ClientProcess(arguments).waitForResult()
+        let requests = result["requests"] ?? 0
+        let seconds = result["seconds"] ?? 1
+        print("small requests over \(label) keep-alive, \(settings.rateThreads) connections: \(Int(requests)) in \(format(seconds)) s = \(Int(requests / seconds)) requests/s")
+    }
+
+    private func format(_ value: Double) -> String {
+        String(format: "%.2f", value)
+    }
+}
