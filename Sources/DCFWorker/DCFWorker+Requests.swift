@@ -13,15 +13,21 @@ extension DCFWorker {
         var recovery = RequestRecovery()
         var freshNonce = false
         while true {
-            let (http, signerID) = try await sign(request, freshNonce: freshNonce)
-            let response = try await transmit(http, for: request)
-            keepNextNonce(response, signerID: signerID, isRegistration: request.isRegistration)
-            if response.isSuccess { return response }
-            let error = response.dcfError
-            guard let step = recovery.step(for: error, isRegistration: request.isRegistration) else {
-                throw DCFWorkerError.server(error, status: response.statusCode, operation: request.operation)
+            let failure: DCFWorkerError
+            do {
+                let (http, signerID) = try await sign(request, freshNonce: freshNonce)
+                let response = try await transmit(http, for: request)
+                keepNextNonce(response, signerID: signerID, isRegistration: request.isRegistration)
+                if response.isSuccess { return response }
+                failure = .server(response.dcfError, status: response.statusCode, operation: request.operation)
+            } catch let error as DCFWorkerError {
+                // `POST /dcf/nonce` for an id the server lost fails with `unknown_key`, before any signed request.
+                failure = error
             }
-            try await recover(step, from: error, operation: request.operation)
+            guard let reply = failure.serverError,
+                let step = recovery.step(for: reply, isRegistration: request.isRegistration)
+            else { throw failure }
+            try await recover(step, from: reply, operation: request.operation)
             freshNonce = step == .freshNonce
         }
     }

@@ -76,6 +76,12 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The server's error reply, or nil when the failure did not come from a server reply.
+    var serverError: DCFErrorResponse? {
+        if case .server(let error, _) = code { return error }
+        return nil
+    }
+
     public var description: String { "\(operation) failed: " + Self.reason(code) }
 
     private static func reason(_ code: Code) -> String {
