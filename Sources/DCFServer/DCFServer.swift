@@ -38,7 +38,7 @@ public final class DCFServer: Sendable {
     /// - Throws: `ConfigurationError`, `KeyListFile.InvalidLine`, or an error opening the state directory.
     public init(
         configuration: DCFServerConfiguration, callbacks: any DCFServerCallbacks, logger: Logger,
-        clock: any ServerClock = SystemServerClock(), payloadCoder: any PayloadCoder = IdentityPayloadCoder(),
+        clock: any ServerClock = SystemServerClock(), payloadCoder: any PayloadCoder = ZlibPayloadCoder(),
         usesHoldTimer: Bool = true
     ) throws {
         self.configuration = configuration
@@ -78,6 +78,12 @@ public final class DCFServer: Sendable {
             "server backend started",
             [("mode", configuration.admission.name), ("registered", String(registered.count)),
              ("known", String(registry.workers.count))])
+    }
+
+    /// Starts the server unless `start()` was called before.
+    func startIfCreated() {
+        guard state.withLock({ $0 == .created }) else { return }
+        start()
     }
 
     /// Stops serving: completes every parked long poll with `unavailable`, which later requests also get.

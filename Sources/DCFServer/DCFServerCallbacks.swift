@@ -47,6 +47,12 @@ public struct GlobalModel: Sendable {
 }
 
 /// An update as the strategy receives it: the payload after decompression, and what the signature covered.
+///
+/// An update that arrived over HTTP lives in a spool file, `payloadFile`, and `payload` maps that file into
+/// memory, so concurrent uploads cost disk and page cache rather than process memory. The file exists until
+/// `receiveWorkerUpdate` returns, and then the server deletes it. A strategy that keeps the payload past the
+/// callback either copies the bytes or moves the file away with a rename (same file system) and then owns it;
+/// `payload` stays readable after the file is deleted or renamed.
 public struct WorkerUpdate: Sendable {
     /// The decompressed payload (safetensors whose `__metadata__` carries `UpdateMetadata`).
     public let payload: Data
@@ -54,10 +60,13 @@ public struct WorkerUpdate: Sendable {
     public let baseVersion: ModelVersion
     /// SHA-256 of the body as sent, before decompression.
     public let bodySHA256: String
+    /// The file holding exactly the payload bytes, or nil when the payload is only in memory.
+    public let payloadFile: URL?
 
-    public init(payload: Data, baseVersion: ModelVersion, bodySHA256: String) {
+    public init(payload: Data, baseVersion: ModelVersion, bodySHA256: String, payloadFile: URL? = nil) {
         self.payload = payload
         self.baseVersion = baseVersion
         self.bodySHA256 = bodySHA256
+        self.payloadFile = payloadFile
     }
 }

@@ -13,14 +13,26 @@ public protocol PayloadCoder: Sendable {
     /// Returns `data` decoded from `coding`.
     ///
     /// - Throws: `DCFErrorResponse` with `inflated_too_large` once the output would pass `maximumSize` bytes,
-    ///   or `bad_request` for corrupt input.
+    ///   `bad_request` for corrupt input, or `unsupported_encoding` for a coding the coder lacks.
     func decompress(_ data: Data, from coding: ContentCoding, maximumSize: Int) throws -> Data
+
+    /// Decodes the file `input` from `coding` into the new file `output` and returns the decoded size.
+    ///
+    /// The default implementation reads `input` whole; coders for large uploads stream instead.
+    /// - Throws: as `decompress(_:from:maximumSize:)`, or a file error. `output` may exist after a throw.
+    func decompress(file input: URL, from coding: ContentCoding, to output: URL, maximumSize: Int) throws -> Int
 }
 
-// TODO: add a PayloadCoder over DCFCompression (deflate, gzip) and make it DCFServer's default; until then
-// the server serves models uncompressed.
+extension PayloadCoder {
+    public func decompress(file input: URL, from coding: ContentCoding, to output: URL, maximumSize: Int) throws -> Int {
+        let decoded = try decompress(try Data(contentsOf: input), from: coding, maximumSize: maximumSize)
+        try decoded.write(to: output)
+        return decoded.count
+    }
+}
+
 /// A coder that supports only the identity coding: models are served uncompressed and compressed
-/// uploads are rejected with `unsupported_encoding`.
+/// uploads are rejected with `unsupported_encoding`. `ZlibPayloadCoder` is the default.
 public struct IdentityPayloadCoder: PayloadCoder {
     public init() {}
 

@@ -6,16 +6,17 @@ public import Foundation
 /// when the version is published and shared by every response.
 public final class PublishedModel: Sendable {
     public let version: ModelVersion
-    /// Bytes per coding; always contains `.identity`.
-    public let encodings: [ContentCoding: Data]
+    /// Bytes per coding; always contains `.identity`. Arrays, because the transport sends an array's storage
+    /// without copying it.
+    public let encodings: [ContentCoding: [UInt8]]
 
     /// Encodes `bytes` with every coding `coder` supports. A coding that fails is left out and the
     /// version is still served in the others.
     public init(version: ModelVersion, bytes: Data, coder: any PayloadCoder) {
-        var encodings: [ContentCoding: Data] = [.identity: bytes]
+        var encodings: [ContentCoding: [UInt8]] = [.identity: [UInt8](bytes)]
         for coding in coder.compressedCodings {
             if let encoded = try? coder.compress(bytes, as: coding) {
-                encodings[coding] = encoded
+                encodings[coding] = [UInt8](encoded)
             }
         }
         self.version = version
@@ -23,7 +24,7 @@ public final class PublishedModel: Sendable {
     }
 
     /// The uncompressed bytes.
-    public var bytes: Data { encodings[.identity]! }
+    public var bytes: [UInt8] { encodings[.identity]! }
 
     /// The strong entity tag, `"v<version>"`; every coding shares it, and responses carry `Vary: Accept-Encoding`.
     public var entityTag: String { version.entityTag }

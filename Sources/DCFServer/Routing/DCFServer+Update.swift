@@ -20,9 +20,13 @@ extension DCFServer {
                 .bodyTooLarge,
                 "the update has \(request.body.byteCount) bytes; the limit is \(configuration.maximumUpdateBodyBytes)")
         }
-        let payload = try coder.decompress(
-            try request.body.data(), from: coding, maximumSize: configuration.maximumInflatedUpdateBytes)
-        let update = WorkerUpdate(payload: payload, baseVersion: baseVersion, bodySHA256: request.body.sha256)
+        let (payload, payloadFile) = try decodePayload(request.body, coding)
+        defer {
+            // The strategy may have renamed the file to keep it; then there is nothing to delete.
+            if let payloadFile { try? FileManager.default.removeItem(at: payloadFile) }
+        }
+        let update = WorkerUpdate(
+            payload: payload, baseVersion: baseVersion, bodySHA256: request.body.sha256, payloadFile: payloadFile)
         let reply: String
         do {
             reply = try callbacks.receiveWorkerUpdate(worker, update)
@@ -38,5 +42,27 @@ extension DCFServer {
             "received update",
             [("worker", worker.short), ("base_version", baseVersion.description), ("bytes", String(payload.count))])
         return .json(UpdateResponse(accepted: true, message: reply))
+    }
+
+    /// Returns the decoded payload and, for a spooled body, the file holding it.
+    ///
+    /// An identity body in a spool file is its own payload file; a compressed one is inflated into a second
+    /// spool file chunk by chunk. Either way the payload is mapped, never read into memory.
+    private func decodePayload(_ body: RequestBody, _ coding: ContentCoding) throws -> (Data, URL?) {
+        let limit = configuration.maximumInflatedUpdateBytes
+        guard case .file(let bodyFile) = body.storage else {
+            return (try coder.decompress(try body.data(), from: coding, maximumSize: limit), nil)
+        }
+        guard coding != .identity else {
+            return (try UpdateSpool.mappedContents(of: bodyFile), bodyFile)
+        }
+        let payloadFile = try UpdateSpool(stateDirectory: configuration.stateDirectory).makeFileURL(kind: "payload")
+        do {
+            _ = try coder.decompress(file: bodyFile, from: coding, to: payloadFile, maximumSize: limit)
+            return (try UpdateSpool.mappedContents(of: payloadFile), payloadFile)
+        } catch {
+            try? FileManager.default.removeItem(at: payloadFile)
+            throw error
+        }
     }
 }

@@ -69,7 +69,7 @@ extension DCFServer {
         if let tags = request.header("If-None-Match"), Self.entityTags(tags, contain: model.entityTag) {
             return ServerResponse(status: 304, headers: headers)
         }
-        return ServerResponse(status: 200, headers: headers, body: model.encodings[coding]!)
+        return ServerResponse(status: 200, headers: headers, bodyBytes: model.encodings[coding]!)
     }
 
     private func currentModel() throws -> PublishedModel {

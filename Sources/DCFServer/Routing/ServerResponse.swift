@@ -7,15 +7,26 @@ public struct ServerResponse: Sendable {
     public var status: Int
     /// Header fields; the transport adds `Content-Length`, `Date` and connection headers.
     public var headers: [(name: String, value: String)]
-    /// The body; for models this shares the cached bytes without copying them.
-    public var body: Data
+    /// The body bytes. A model download holds the cached array of its version, whose storage every response
+    /// shares, so sending a model copies nothing per response.
+    public var bodyBytes: [UInt8]
     /// The error code when this is an error response, for metrics.
     var errorCode: String?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: Data = Data()) {
+        self.init(status: status, headers: headers, bodyBytes: [UInt8](body))
+    }
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], bodyBytes: [UInt8]) {
         self.status = status
         self.headers = headers
-        self.body = body
+        self.bodyBytes = bodyBytes
+    }
+
+    /// The body as `Data`; reading it copies `bodyBytes`.
+    public var body: Data {
+        get { Data(bodyBytes) }
+        set { bodyBytes = [UInt8](newValue) }
     }
 
     /// A JSON response with `Content-Type: application/json`.

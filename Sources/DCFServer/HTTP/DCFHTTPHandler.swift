@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+public import DCFTransport
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The adapter between `HTTPServer` and `DCFServer`: turns each transport request into a `ServerRequest`
+/// and sends back the `ServerResponse`.
+///
+/// JSON bodies are collected in memory up to `maximumControlBodyBytes`; `POST /dcf/update` bodies are streamed
+/// to a spool file with back-pressure. `DCFServer.handle` runs on dispatch queues, never on an event loop,
+/// because it checks signatures, writes the registry and runs the strategy's update callback synchronously.
+/// A long poll parks on the transport's responder, and a client that disconnects meanwhile drops it.
+public final class DCFHTTPHandler: HTTPHandler {
+    /// The backend every request goes to.
+    public let server: DCFServer
+    private let spool: UpdateSpool
+    private let requestQueue = DispatchQueue(label: "dcf.http.requests", attributes: .concurrent)
+    private let updateQueue = DispatchQueue(label: "dcf.http.updates", attributes: .concurrent)
+    /// Identifies each exchange to `DCFServer.connectionClosed(_:)`; one request at a time runs per connection,
+    /// so an exchange stands for its connection while the request is parked.
+    private let exchangeCounter = Atomic<UInt64>(0)
+
+    public init(server: DCFServer) {
+        self.server = server
+        self.spool = UpdateSpool(stateDirectory: server.configuration.stateDirectory)
+    }
+
+    public func handleRequest(_ head: HTTPRequestHead, responder: HTTPResponder) -> HTTPRequestBodyHandling {
+        let exchangeID = exchangeCounter.add(1, ordering: .relaxed).newValue
+        switch try? DCFRoute(method: head.method, target: head.target) {
+        case .update?:
+            return receiveUpload(head, responder, exchangeID)
+        case .modelWait?:
+            let disconnect = parkUntilAnswered(responder, exchangeID)
+            return collectBody(head, responder, exchangeID) { [server] in
+                // A client gone before the poll was parked in the server left nothing to drop then.
+                if disconnect.isSet { server.connectionClosed(exchangeID) }
+            }
+        default:
+            return collectBody(head, responder, exchangeID)
+        }
+    }
+
+    /// Answers every parked long poll, because the transport closes them when its grace period ends.
+    public func serverWillStop() {
+        server.stop()
+    }
+
+    private func collectBody(
+        _ head: HTTPRequestHead, _ responder: HTTPResponder, _ exchangeID: UInt64,
+        afterHandling: @escaping @Sendable () -> Void = {}
+    ) -> HTTPRequestBodyHandling {
+        let limit = server.configuration.maximumControlBodyBytes
+        if let rejection = rejectDeclaredLength(head, limit: limit, responder) { return rejection }
+        let collector = ControlBodyCollector(limit: limit, responder: responder) { [server] in
+            server.metrics.recordRejection(DCFErrorCode.bodyTooLarge.rawValue)
+        }
+        return collector.handling { [self] bytes in
+            requestQueue.async { [self] in
+                do {
+                    let request = ServerRequest(head: head, body: try .memory(Data(bytes)), exchangeID: exchangeID)
+                    server.handle(request) { responder.respond($0) }
+                } catch {
+                    server.logger.error("cannot hash request body", [("error", "\(error)")])
+                    responder.respond(.error(DCFErrorResponse(.internalError, "the server failed; see its log")))
+                }
+                afterHandling()
+            }
+        }
+    }
+
+    private func receiveUpload(
+        _ head: HTTPRequestHead, _ responder: HTTPResponder, _ exchangeID: UInt64
+    ) -> HTTPRequestBodyHandling {
+        let limit = server.configuration.maximumUpdateBodyBytes
+        if let rejection = rejectDeclaredLength(head, limit: limit, responder) { return rejection }
+        let upload = UpdateUpload(
+            spool: spool, limit: limit, responder: responder,
+            queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue), logger: server.logger,
+            onReject: { [server] error in server.metrics.recordRejection(error.error.code) },
+            onComplete: { [server] body in
+                let request = ServerRequest(head: head, body: body, exchangeID: exchangeID)
+                server.handle(request) { responder.respond($0) }
+            })
+        return upload.handling
+    }
+
+    /// Answers `body_too_large` at once when `Content-Length` already passes `limit`.
+    private func rejectDeclaredLength(
+        _ head: HTTPRequestHead, limit: Int, _ responder: HTTPResponder
+    ) -> HTTPRequestBodyHandling? {
+        guard let declared = head.headers["Content-Length"].flatMap({ Int($0) }), declared > limit else { return nil }
+        server.metrics.recordRejection(DCFErrorCode.bodyTooLarge.rawValue)
+        let error = DCFErrorResponse(
+            .bodyTooLarge, "Content-Length \(declared) passes the limit of \(limit) bytes for \(head.method) \(head.path)")
+        responder.respond(.error(error))
+        return .discard
+    }
+
+    /// Parks the request on the transport, so it holds no thread while the server waits for a new version;
+    /// returns the flag a client disconnect sets.
+    private func parkUntilAnswered(_ responder: HTTPResponder, _ exchangeID: UInt64) -> DisconnectFlag {
+        let disconnect = DisconnectFlag()
+        responder.park(timeout: nil) { [server] in
+            // Set before dropping, so a poll parked after this call is dropped by the check after handling.
+            disconnect.set()
+            server.connectionClosed(exchangeID)
+        }
+        return disconnect
+    }
+}
+
+/// Whether the client of a long poll disconnected.
+private final class DisconnectFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    func set() {
+        value.store(true, ordering: .releasing)
+    }
+}

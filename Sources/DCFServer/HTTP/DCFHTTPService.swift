@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFSupport
+public import DCFTransport
+import Foundation
+
+/// A `DCFServer` served over HTTP/1.1: the transport's `HTTPServer` with a `DCFHTTPHandler`.
+///
+/// Call `start()` once, `reloadTLS(_:)` when certificates change, and `stop(gracePeriod:)` to drain.
+public final class DCFHTTPService: Sendable {
+    /// The backend.
+    public let server: DCFServer
+    private let http: HTTPServer
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - transportConfiguration: address, TLS and limits of the listener. Keep its `limits.maxBodyBytes` at or
+    ///     above the server's `maximumUpdateBodyBytes`: the transport answers larger bodies with a plain-text 413
+    ///     before the DCF error body can be sent.
+    public init(server: DCFServer, transportConfiguration: HTTPServerConfiguration, logger: Logger) {
+        self.server = server
+        self.logger = logger
+        http = HTTPServer(
+            configuration: transportConfiguration, handler: DCFHTTPHandler(server: server), logger: logger.child("http"))
+    }
+
+    /// Deletes spool files of an earlier process, starts the backend unless it already runs, and listens;
+    /// returns the bound port.
+    ///
+    /// - Throws: a file error when the spool directory cannot be cleared, or the transport's
+    ///   `HTTPServerError` or `SystemError` when the port cannot be bound.
+    @discardableResult
+    public func start() throws -> Int {
+        try UpdateSpool(stateDirectory: server.configuration.stateDirectory).removeLeftovers()
+        server.startIfCreated()
+        return try http.start()
+    }
+
+    /// The bound port while listening, else nil.
+    public var port: Int? { http.port }
+
+    /// The transport's counters: connections, parked requests, bytes and responses by status.
+    public var statistics: HTTPServerStatistics { http.statistics }
+
+    /// Loads certificates and key from `configuration` for new connections; open connections keep theirs.
+    ///
+    /// - Throws: `TLSError` when a file cannot be loaded (the old certificates stay in use), or
+    ///   `HTTPServerError` when the service listens without TLS.
+    public func reloadTLS(_ configuration: TLSConfiguration) throws {
+        try http.replaceTLSContext(try TLSContext(configuration: configuration))
+    }
+
+    /// Stops accepting requests, answers every parked long poll with `unavailable`, waits up to `gracePeriod`
+    /// for responses in progress, then closes the remaining connections.
+    public func stop(gracePeriod: Duration = .seconds(5)) async {
+        await http.shutdown(gracePeriod: gracePeriod)
+        server.stop()
+    }
+}

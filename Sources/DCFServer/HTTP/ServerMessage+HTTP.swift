@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFTransport
+
+extension ServerRequest {
+    /// A request with the head's method, target (exactly as received) and header fields.
+    init(head: HTTPRequestHead, body: RequestBody, exchangeID: UInt64) {
+        self.init(
+            method: head.method, target: head.target, headers: head.headers.map { (name: $0.name, value: $0.value) },
+            body: body, connectionID: exchangeID)
+    }
+}
+
+extension ServerResponse {
+    /// The response for the transport; the body array is passed on, not copied.
+    var httpResponse: HTTPResponse {
+        HTTPResponse(
+            status: HTTPStatus(code: status), headers: HTTPHeaders(headers.map { ($0.name, $0.value) }),
+            body: bodyBytes.isEmpty ? .empty : .bytes(bodyBytes))
+    }
+}
+
+extension HTTPResponder {
+    /// Sends `response`, unless the request was already answered.
+    func respond(_ response: ServerResponse) {
+        respond(response.httpResponse)
+    }
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+import DCFProtocol
+import DCFSupport
+import DCFTransport
+import Dispatch
+import Foundation
+
+/// Streams one `POST /dcf/update` body into a spool file, computing its SHA-256 on the way.
+///
+/// Each chunk is written on `queue`, off the event loop, and the next chunk is requested only after the write,
+/// so a fast client cannot fill memory faster than the disk takes the bytes. The body limit is enforced as
+/// bytes arrive. When the body is complete, `onComplete` runs on `queue` with the spooled body; the spool file
+/// is deleted after it returns, unless the strategy moved it away.
+final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched only on `queue`.
+    private let spool: UpdateSpool
+    private let limit: Int
+    private let responder: HTTPResponder
+    private let queue: DispatchQueue
+    private let logger: Logger
+    private let onReject: @Sendable (DCFErrorResponse) -> Void
+    private let onComplete: @Sendable (RequestBody) -> Void
+
+    private var file: FileHandle?
+    private var fileURL: URL?
+    private var hasher: SHA256Hasher?
+    private var byteCount = 0
+    private var isFinished = false
+
+    /// - Parameters:
+    ///   - onReject: runs on `queue` after the upload was answered with an error of its own.
+    init(
+        spool: UpdateSpool, limit: Int, responder: HTTPResponder, queue: DispatchQueue, logger: Logger,
+        onReject: @escaping @Sendable (DCFErrorResponse) -> Void,
+        onComplete: @escaping @Sendable (RequestBody) -> Void
+    ) {
+        self.spool = spool
+        self.limit = limit
+        self.responder = responder
+        self.queue = queue
+        self.logger = logger
+        self.onReject = onReject
+        self.onComplete = onComplete
+    }
+
+    /// The body handling to return to the transport.
+    var handling: HTTPRequestBodyHandling {
+        .stream(
+            HTTPBodyStream(
+                onChunk: { [self] chunk, demand in queue.async { self.append(chunk, demand) } },
+                onEnd: { [self] in queue.async { self.complete() } },
+                onError: { [self] error in queue.async { self.abandon(error) } }))
+    }
+
+    private func append(_ chunk: [UInt8], _ demand: HTTPBodyDemand) {
+        guard !isFinished else { return }
+        byteCount += chunk.count
+        guard byteCount <= limit else {
+            reject(DCFErrorResponse(
+                .bodyTooLarge, "the update body passed the limit of \(limit) bytes; send a smaller update"))
+            return
+        }
+        do {
+            try openFileIfNeeded()
+            try hasher?.update(chunk)
+            try file?.write(contentsOf: chunk)
+        } catch {
+            logger.error("cannot spool update body", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
+            reject(DCFErrorResponse(.internalError, "the server cannot store the update; see its log"))
+            return
+        }
+        demand.requestMore()
+    }
+
+    private func complete() {
+        guard !isFinished else { return }
+        isFinished = true
+        let body: RequestBody
+        do {
+            try openFileIfNeeded()
+            try file?.close()
+            file = nil
+            let digest = try hasher?.finalize().hexString ?? ""
+            body = .spooled(file: fileURL!, byteCount: byteCount, sha256: digest)
+        } catch {
+            logger.error("cannot finish update body", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
+            removeFile()
+            respondError(DCFErrorResponse(.internalError, "the server cannot store the update; see its log"))
+            return
+        }
+        onComplete(body)
+        removeFile()
+    }
+
+    private func abandon(_ error: HTTPRequestError) {
+        guard !isFinished else { return }
+        isFinished = true
+        logger.debug("update upload ended early", [("bytes", String(byteCount)), ("reason", error.description)])
+        removeFile()
+    }
+
+    private func reject(_ error: DCFErrorResponse) {
+        isFinished = true
+        removeFile()
+        respondError(error)
+    }
+
+    private func respondError(_ error: DCFErrorResponse) {
+        if responder.respond(ServerResponse.error(error).httpResponse) { onReject(error) }
+    }
+
+    private func openFileIfNeeded() throws {
+        guard file == nil else { return }
+        let url = try spool.makeFileURL(kind: "upload")
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        fileURL = url
+        file = try FileHandle(forWritingTo: url)
+        hasher = try SHA256Hasher()
+    }
+
+    private func removeFile() {
+        try? file?.close()
+        file = nil
+        if let fileURL { try? FileManager.default.removeItem(at: fileURL) }
+    }
+}

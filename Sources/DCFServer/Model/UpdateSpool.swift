@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+public import Foundation
+
+/// The directory `<state>/spool` holding update bodies while they arrive and their decoded payloads while the
+/// strategy runs, so an upload's size costs disk rather than memory.
+public struct UpdateSpool: Sendable {
+    /// The spool directory.
+    public let directory: URL
+
+    public init(stateDirectory: URL) {
+        directory = stateDirectory.appendingPathComponent("spool", isDirectory: true)
+    }
+
+    /// Returns a new, unused file name in the spool directory, creating the directory when missing.
+    func makeFileURL(kind: String) throws -> URL {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("\(kind)-\(UUID().uuidString)")
+    }
+
+    /// Deletes every file left by an earlier process, which cannot belong to an upload still in progress.
+    /// Call it before the server accepts connections.
+    public func removeLeftovers() throws {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: directory.path) else { return }
+        for name in try manager.contentsOfDirectory(atPath: directory.path) {
+            try manager.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
+    /// Maps `file` into memory, so its pages load on access and count as file cache rather than process memory.
+    static func mappedContents(of file: URL) throws -> Data {
+        let size = try file.resourceValues(forKeys: [.fileSizeKey]).fileSize ?? 0
+        // mmap rejects an empty length.
+        guard size > 0 else { return Data() }
+        return try Data(contentsOf: file, options: .alwaysMapped)
+    }
+}
