@@ -15,7 +15,7 @@ final class IntegrationHost: Sendable {
     let admission: AdmissionMode
     let protocolVersions: ProtocolVersionRange
     let logSink = LogSink(level: .warning) { line in FileHandle.standardError.write(Data(line.utf8)) }
-    private let current = Mutex<(strategy: ExampleStrategy, service: HTTPServer)?>(nil)
+    private let current = Mutex<(strategy: ExampleStrategy, service: DCFHTTPService)?>(nil)
     private let boundPort = Mutex(0)
     private let generation = Mutex(0)
 
@@ -44,14 +44,13 @@ final class IntegrationHost: Sendable {
         let logger = Logger(component: "server", sink: logSink)
         let server = try DCFServer(configuration: configuration, callbacks: strategy, logger: logger)
         strategy.server.withLock { $0 = server }
-        server.start()
         let tls = try TLSContext(
             configuration: .server(
                 certificateChainFile: certificates.server.certificateFile,
                 privateKeyFile: certificates.server.privateKeyFile))
-        let http = HTTPServer(
-            configuration: HTTPServerConfiguration(port: port, security: .tls(tls), eventLoopCount: 1),
-            handler: IntegrationHTTPBridge(server: server), logger: logger.child("http"))
+        let http = DCFHTTPService(
+            server: server, transportConfiguration: HTTPServerConfiguration(port: port, security: .tls(tls), eventLoopCount: 1),
+            logger: logger)
         let bound = try http.start()
         boundPort.withLock { $0 = bound }
         current.withLock { $0 = (strategy, http) }
@@ -60,8 +59,7 @@ final class IntegrationHost: Sendable {
     /// Stops the HTTP server and the backend, keeping the state directory.
     func stop() async {
         guard let running = current.withLock({ $0 }) else { return }
-        await running.service.shutdown(gracePeriod: .seconds(2))
-        running.strategy.server.withLock { $0 }?.stop()
+        await running.service.stop(gracePeriod: .seconds(2))
     }
 
     /// Stops the running server and starts a new one on the same port, whose strategy resumes at `model`.

@@ -14,7 +14,7 @@ import Testing
 
     /// Runs `body` with certificates, a key file, a started host and a worker; cleans everything up after.
     private func withSetup(
-        admission: (_ publicKeyHex: String) -> AdmissionMode = { _ in .unsafe },
+        keyListed: Bool = false,
         serverVersions: ProtocolVersionRange = .supported, lastTrainedVersion: ModelVersion = 3,
         _ body: (IntegrationHost, DCFWorker, IntegrationWorkerProbe) async throws -> Void
     ) async throws {
@@ -24,8 +24,14 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let keyFile = directory.appendingPathComponent("worker.key").path
         let key = try Ed25519KeyFile.generate(at: keyFile)
+        var admission = AdmissionMode.unsafe
+        if keyListed {
+            let keys = directory.appendingPathComponent("keys.txt")
+            try (key.publicKey.hexString + "\n").write(to: keys, atomically: true, encoding: .utf8)
+            admission = .safe(keyList: KeyListFile(url: keys))
+        }
         let host = IntegrationHost(
-            certificates: certificates, baseDirectory: directory, admission: admission(key.publicKey.hexString),
+            certificates: certificates, baseDirectory: directory, admission: admission,
             protocolVersions: serverVersions)
         try host.start(model: Self.firstModel)
         var configuration = DCFWorkerConfiguration(
@@ -43,10 +49,6 @@ import Testing
             throw error
         }
         await host.stop()
-    }
-
-    private func keyList(_ publicKeyHex: String, in host: IntegrationHost) throws -> AdmissionMode {
-        .safe(keyList: nil)
     }
 
     @Test func roundsAdvanceOverTLS() async throws {
@@ -72,12 +74,49 @@ import Testing
     }
 
     @Test func workerCarriesOnAfterRestart() async throws {
-        try await withSetup(
-            admission: { key in .safe(keyList: nil) }, lastTrainedVersion: 1
-        ) { host, worker, probe in
-            _ = worker
-            _ = probe
-            _ = host
+        try await withSetup(keyListed: true, lastTrainedVersion: 1) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(2)
+            let secondModel = try #require(probe.received.last)
+
+            // The new server keeps the registry in the same state directory but has lost every nonce and
+            // parked poll; its strategy resumes at version 2, as a durable strategy would.
+            try await host.restart(model: GlobalModel(version: 2, bytes: secondModel.bytes))
+            probe.trainThrough(3)
+            let thirdBytes = Data("version 3 after restart".utf8)
+            host.strategy.publish(GlobalModel(version: 3, bytes: thirdBytes))
+            // The update trained from version 3 becomes version 4.
+            try await probe.waitForVersion(4)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+
+            #expect(worker.workerID == WorkerID(worker.publicKeyHex))
+            let thirdUpdate = try IntegrationWorkerProbe.update(from: 3)
+            #expect(probe.received.map(\.version) == [1, 2, 3, 4])
+            #expect(probe.received[2].bytes == thirdBytes)
+            #expect(probe.received[3].bytes == thirdUpdate)
+            #expect(host.strategy.updateCount == 1)
+            #expect(host.strategy.lastUpdate?.payload == thirdUpdate)
+            #expect(host.strategy.lastUpdate?.baseVersion == 3)
+        }
+    }
+
+    @Test func unsafeWorkerRegistersAgainAfterLostState() async throws {
+        try await withSetup(lastTrainedVersion: 0) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(1)
+            let firstID = worker.workerID
+
+            try await host.restart(model: Self.firstModel, losingState: true)
+            host.strategy.publish(GlobalModel(version: 2, bytes: Data("version 2".utf8)))
+            try await probe.waitForVersion(2)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+
+            #expect(firstID != WorkerID(worker.publicKeyHex))
+            #expect(worker.workerID != firstID)
+            #expect(host.strategy.registeredCalls == [worker.workerID])
+            #expect(probe.received.last?.bytes == Data("version 2".utf8))
         }
     }
 
