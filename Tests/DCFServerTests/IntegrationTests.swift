@@ -14,7 +14,7 @@ import Testing
 
     /// Runs `body` with certificates, a key file, a started host and a worker; cleans everything up after.
     private func withSetup(
-        keyListed: Bool = false,
+        keyListed: Bool = false, uploadCompression: DCFWorkerConfiguration.UploadCompression = .none,
         serverVersions: ProtocolVersionRange = .supported, lastTrainedVersion: ModelVersion = 3,
         _ body: (IntegrationHost, DCFWorker, IntegrationWorkerProbe) async throws -> Void
     ) async throws {
@@ -36,6 +36,7 @@ import Testing
         try host.start(model: Self.firstModel)
         var configuration = DCFWorkerConfiguration(
             serverURL: host.url, trustedCAFile: certificates.ca.certificateFile, privateKeyFile: keyFile)
+        configuration.uploadCompression = uploadCompression
         configuration.backoff = RetryBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(400))
         let probe = IntegrationWorkerProbe(lastTrainedVersion: lastTrainedVersion)
         let worker = try DCFWorker(
@@ -51,8 +52,9 @@ import Testing
         await host.stop()
     }
 
-    @Test func roundsAdvanceOverTLS() async throws {
-        try await withSetup { host, worker, probe in
+    @Test(arguments: [DCFWorkerConfiguration.UploadCompression.none, .deflate])
+    func roundsAdvanceOverTLS(compression: DCFWorkerConfiguration.UploadCompression) async throws {
+        try await withSetup(uploadCompression: compression) { host, worker, probe in
             #expect(try await worker.registerWorker() != WorkerID(worker.publicKeyHex))
             let current = try await worker.globalModel()
             #expect(current == DownloadedModel(version: 1, bytes: Self.firstModel.bytes))
@@ -69,7 +71,9 @@ import Testing
             #expect(host.strategy.updateCount == 3)
             #expect(host.strategy.lastUpdate?.payload == updates[2])
             #expect(host.strategy.lastUpdate?.baseVersion == 3)
-            #expect(host.strategy.lastUpdate?.bodySHA256 == (try SHA256.hash(updates[2]).hexString))
+            // The signature covers the body as sent, so a compressed body has a different digest than the payload.
+            let payloadDigest = try SHA256.hash(updates[2]).hexString
+            #expect((host.strategy.lastUpdate?.bodySHA256 == payloadDigest) == (compression == .none))
         }
     }
 
@@ -117,6 +121,20 @@ import Testing
             #expect(worker.workerID != firstID)
             #expect(host.strategy.registeredCalls == [worker.workerID])
             #expect(probe.received.last?.bytes == Data("version 2".utf8))
+        }
+    }
+
+    @Test func noChangeReplyPollsAgain() async throws {
+        try await withSetup(lastTrainedVersion: 0) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(1)
+            // The server's hold is 2 s, so the worker gets "no change" twice and asks again each time.
+            try await Task.sleep(for: .milliseconds(4500))
+            host.strategy.publish(GlobalModel(version: 2, bytes: Data("version 2".utf8)))
+            try await probe.waitForVersion(2)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+            #expect(probe.received.map(\.version) == [1, 2])
         }
     }
 
