@@ -26,7 +26,9 @@ extension DCFWorker {
                 worker: configuration.protocolVersions, server: "\(range) (\(info.server))", operation: operation)
         }
         session.withLock { $0.protocolVersion = version }
-        logger.info("negotiated protocol", [("protocol", String(version)), ("server", info.server), ("server_range", range.description)])
+        logger.info(
+            "negotiated protocol",
+            [("protocol", String(version)), ("server", info.server), ("server_range", range.description)])
         return version
     }
 
@@ -110,7 +112,8 @@ extension DCFWorker {
             method: "GET", target: target, extraHeaders: [("Accept-Encoding", "deflate, gzip")], operation: operation)
         let response = try await perform(request)
         guard let text = response.headers[DCFHeader.modelVersion], let served = ModelVersion(text) else {
-            throw DCFWorkerError.invalidResponse("missing or invalid \(DCFHeader.modelVersion) header", operation: operation)
+            throw DCFWorkerError.invalidResponse(
+                "missing or invalid \(DCFHeader.modelVersion) header", operation: operation)
         }
         let bytes = try inflate(response, operation: operation)
         return DownloadedModel(version: served, bytes: bytes)
@@ -128,9 +131,11 @@ extension DCFWorker {
         case .gzip: codec = .gzip
         }
         do {
-            return try Inflater.decompress(response.body, coding: codec, maxOutputBytes: configuration.maximumModelBytes)
+            return try Inflater.decompress(
+                response.body, coding: codec, maxOutputBytes: configuration.maximumModelBytes)
         } catch {
-            throw .invalidResponse("the \(coding.rawValue) model body failed to decompress: \(error)", operation: operation)
+            throw .invalidResponse(
+                "the \(coding.rawValue) model body failed to decompress: \(error)", operation: operation)
         }
     }
 }

@@ -90,7 +90,7 @@ extension DCFWorker {
             logger.notice("server rejected the protocol version; negotiating again", [idField])
         case .register:
             logger.notice(
-                "server does not know this worker as registered; registering again",
+                "server reports this worker as unknown or unregistered; registering again",
                 [idField, ("code", error.error.code), ("operation", operation)])
             try await registerAfterLoss()
         }

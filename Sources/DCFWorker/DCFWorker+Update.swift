@@ -31,7 +31,9 @@ extension DCFWorker {
                     [idField, ("base_version", metadata.baseVersion.description), ("bytes", String(request.body.count)),
                      ("examples", String(metadata.numExamples))])
                 return reply
-            } catch let error as DCFWorkerError where Self.updateNotSent(error) && attempt < configuration.maximumUpdateResends {
+            } catch let error as DCFWorkerError
+                where Self.updateNotSent(error) && attempt < configuration.maximumUpdateResends
+            {
                 let delay = configuration.backoff.delay(forAttempt: attempt)
                 attempt += 1
                 logger.warning(
@@ -84,7 +86,8 @@ extension DCFWorker {
                 response = try await connection.send(http)
             } catch let failure as ConnectionFailure {
                 logger.warning(
-                    "resending update failed", [idField, ("attempt", String(attempt + 1)), ("error", failure.description)])
+                    "resending update failed",
+                    [idField, ("attempt", String(attempt + 1)), ("error", failure.description)])
                 continue
             }
             if response.isSuccess { return response }

@@ -63,6 +63,7 @@ public struct DCFWorkerConfiguration: Sendable {
         }
         let usesTLS = scheme == "https"
         let port = serverURL.port ?? (usesTLS ? 443 : 80)
-        return Endpoint(usesTLS: usesTLS, host: host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port)
+        let bareHost = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return Endpoint(usesTLS: usesTLS, host: bareHost, port: port)
     }
 }

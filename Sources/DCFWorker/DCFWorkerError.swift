@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 public import DCFProtocol
 
-/// A failed worker operation: what failed, against which server, and what to do next.
+/// A failed worker operation: which operation failed, why, and what to do next.
 public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
     private enum Code: Sendable {
         case protocolMismatch(worker: ProtocolVersionRange, server: String)

@@ -53,7 +53,8 @@ final class ServerConnection: Sendable {
         do {
             return try client.execute(request)
         } catch let error as HTTPClientError {
-            throw ConnectionFailure(description: error.description, requestMayHaveArrived: !Self.failedBeforeSending(error))
+            throw ConnectionFailure(
+                description: error.description, requestMayHaveArrived: !Self.failedBeforeSending(error))
         }
     }
 

@@ -128,7 +128,7 @@ import Testing
         try await withSetup(lastTrainedVersion: 0) { host, worker, probe in
             let running = Task { try await worker.run() }
             try await probe.waitForVersion(1)
-            // The server's hold is 2 s, so the worker gets "no change" twice and asks again each time.
+            // The server's hold is 2 s, so the worker gets "no change" twice and sends a new long poll each time.
             try await Task.sleep(for: .milliseconds(4500))
             host.strategy.publish(GlobalModel(version: 2, bytes: Data("version 2".utf8)))
             try await probe.waitForVersion(2)

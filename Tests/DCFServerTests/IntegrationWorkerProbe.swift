@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// The training side of an integration test: records each global model the worker receives and, below
-/// `lastTrainedVersion`, answers it with an update whose bytes are recorded too.
+/// `lastTrainedVersion`, replies with an update whose bytes are recorded too.
 final class IntegrationWorkerProbe: Sendable {
     private struct State {
         var received: [DownloadedModel] = []
