@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCompression
+public import DCFProtocol
+import DCFTransport
+public import Foundation
+
+extension DCFWorker {
+    /// Sends an update (`POST /dcf/update`) and returns the strategy's reply.
+    ///
+    /// `payload` is safetensors whose `__metadata__` carries `UpdateMetadata`; its base version becomes
+    /// `DCF-Base-Version`, and the signature covers the SHA-256 of the body as sent (after compression).
+    ///
+    /// The update reaches the server's strategy at most once. While the server is unreachable, the request
+    /// is signed again and retried with backoff, because nothing was sent. When the connection fails after
+    /// the request went out, the same signed bytes are sent again: the server consumes a nonce before it
+    /// looks at the update, so a second copy of an update it already took is rejected as a replay. A replay
+    /// or expired-nonce reply to such a copy leaves the outcome unknown, and the update is not sent again.
+    /// - Throws: `DCFWorkerError`: `invalidUpdate` for a payload without `UpdateMetadata`, `server` with
+    ///   `update_rejected` when the strategy rejected it (for example a stale base version),
+    ///   `isUpdateOutcomeUnknown` as described above, `unreachable` once the retries are spent.
+    @discardableResult
+    public func sendModelUpdate(_ payload: Data) async throws -> UpdateResponse {
+        let metadata = try Self.updateMetadata(payload)
+        let request = try updateRequest(payload, baseVersion: metadata.baseVersion)
+        var attempt = 0
+        while true {
+            do {
+                let reply = try await perform(request).decode(UpdateResponse.self, operation: request.operation)
+                logger.info(
+                    "sent update",
+                    [idField, ("base_version", metadata.baseVersion.description), ("bytes", String(request.body.count)),
+                     ("examples", String(metadata.numExamples))])
+                return reply
+            } catch let error as DCFWorkerError
+                where Self.updateNotSent(error) && attempt < configuration.maximumUpdateResends
+            {
+                let delay = configuration.backoff.delay(forAttempt: attempt)
+                attempt += 1
+                logger.warning(
+                    "update not delivered; retrying",
+                    [idField, ("attempt", String(attempt)), ("delay_ms", String(delay.milliseconds)),
+                     ("error", error.description)])
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// Whether `error` proves the server's strategy never saw the update: no connection, or a 503 reply.
+    private static func updateNotSent(_ error: DCFWorkerError) -> Bool {
+        error.isUnreachable || error.serverErrorCode == .unavailable
+    }
+
+    private static func updateMetadata(_ payload: Data) throws(DCFWorkerError) -> UpdateMetadata {
+        do {
+            let tensors = try SafeTensors(bytes: payload)
+            return try UpdateMetadata(safetensorsMetadata: tensors.metadata)
+        } catch let error as DCFErrorResponse {
+            throw .invalidUpdate(error.message)
+        } catch {
+            throw .invalidUpdate("the payload is not safetensors: \(error)")
+        }
+    }
+
+    private func updateRequest(_ payload: Data, baseVersion: ModelVersion) throws -> WorkerRequest {
+        var headers = [("Content-Type", "application/octet-stream")]
+        var body = payload
+        if configuration.uploadCompression == .deflate {
+            body = try Deflater.compress(payload, coding: .deflate)
+            headers.append(("Content-Encoding", "deflate"))
+        }
+        return WorkerRequest(
+            method: "POST", target: DCFRoute.updatePath, body: body, baseVersion: baseVersion, extraHeaders: headers,
+            operation: "send update", resendsLostReply: true)
+    }
+
+    /// Sends `http` again, byte for byte, until a reply arrives or the resends are spent.
+    ///
+    /// - Returns: a reply that proves this copy was judged on its content: success, or a rejection of the
+    ///   update itself (`update_rejected`, `bad_request`, size or encoding errors).
+    /// - Throws: `isUpdateOutcomeUnknown` for any other reply or when the resends are spent.
+    func resendLostUpdate(_ http: HTTPClientRequest, baseVersion: ModelVersion) async throws -> HTTPClientResponse {
+        for attempt in 0..<configuration.maximumUpdateResends {
+            try await Task.sleep(for: configuration.backoff.delay(forAttempt: attempt))
+            let response: HTTPClientResponse
+            do {
+                response = try await connection.send(http)
+            } catch let failure as ConnectionFailure {
+                logger.warning(
+                    "resending update failed",
+                    [idField, ("attempt", String(attempt + 1)), ("error", failure.description)])
+                continue
+            }
+            if response.isSuccess { return response }
+            let code = response.dcfError.code
+            if code == .unavailable || code == .internalError { continue }
+            if Self.judgedOnContent.contains(code) { return response }
+            logger.warning(
+                "resent update was refused, so the first copy may have arrived; not sending it again",
+                [idField, ("base_version", baseVersion.description), ("code", response.dcfError.error.code)])
+            break
+        }
+        throw DCFWorkerError.updateOutcomeUnknown(baseVersion: baseVersion)
+    }
+
+    /// Reply codes that the server sends only after it consumed this copy's nonce and read the update.
+    private static let judgedOnContent: Set<DCFErrorCode?> = [
+        .updateRejected, .badRequest, .bodyTooLarge, .inflatedTooLarge, .unsupportedEncoding,
+    ]
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, for log fields.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

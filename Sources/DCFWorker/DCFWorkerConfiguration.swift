@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFProtocol
+public import Foundation
+
+/// Settings of a `DCFWorker`; every limit and timeout is explicit.
+public struct DCFWorkerConfiguration: Sendable {
+    /// How uploads are compressed.
+    public enum UploadCompression: Sendable, Hashable {
+        case none
+        /// The zlib format, sent as `Content-Encoding: deflate`.
+        case deflate
+    }
+
+    /// The server's address: `https://host:port`. `http://` sends everything unencrypted and is meant only for a
+    /// TLS-terminating proxy on the same host or for local tests.
+    public var serverURL: URL
+    /// PEM file of CA certificates that verify the server; nil means the system trust store.
+    public var trustedCAFile: String?
+    /// The worker's Ed25519 private key file (64 hex digits, as dc_federated's key tool writes it).
+    public var privateKeyFile: String
+    /// The protocol versions this worker speaks.
+    public var protocolVersions: ProtocolVersionRange = .supported
+    /// Reconnection delays after the server was unreachable or unavailable.
+    public var backoff = RetryBackoff()
+    /// Longest wait for a long-poll reply; must exceed the server's hold (50 s by default). Default 90 s.
+    public var longPollTimeout: Duration = .seconds(90)
+    /// Longest wait for the socket while any other request runs. Default 60 s.
+    public var requestIdleTimeout: Duration = .seconds(60)
+    /// Time allowed to open the connection, and separately the TLS handshake. Default 10 s.
+    public var connectTimeout: Duration = .seconds(10)
+    /// Largest global model accepted, in bytes, both as sent and after decompression. Default 1 GiB.
+    public var maximumModelBytes: Int = 1 << 30
+    /// Compression of uploads; the server must support the coding. Default none.
+    public var uploadCompression: UploadCompression = .none
+    /// How many times an update whose reply was lost is sent again, byte for byte, before giving up. Default 5.
+    public var maximumUpdateResends: Int = 5
+
+    /// Creates a configuration with the documented defaults.
+    public init(serverURL: URL, trustedCAFile: String? = nil, privateKeyFile: String) {
+        self.serverURL = serverURL
+        self.trustedCAFile = trustedCAFile
+        self.privateKeyFile = privateKeyFile
+    }
+
+    /// The scheme, host and port of `serverURL`.
+    struct Endpoint: Sendable {
+        let usesTLS: Bool
+        let host: String
+        let port: Int
+    }
+
+    /// Parses `serverURL`, throwing an error that names the URL and the expected form.
+    func endpoint() throws(DCFWorkerError) -> Endpoint {
+        let text = serverURL.absoluteString
+        guard let scheme = serverURL.scheme?.lowercased(), scheme == "https" || scheme == "http" else {
+            throw .invalidConfiguration("server URL \"\(text)\" must start with https:// (or http:// for local tests)")
+        }
+        guard let host = serverURL.host, !host.isEmpty else {
+            throw .invalidConfiguration("server URL \"\(text)\" has no host; write https://host:port")
+        }
+        guard serverURL.path.isEmpty || serverURL.path == "/" else {
+            throw .invalidConfiguration("server URL \"\(text)\" has a path; dcf routes live at the root, so remove it")
+        }
+        let usesTLS = scheme == "https"
+        let port = serverURL.port ?? (usesTLS ? 443 : 80)
+        let bareHost = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return Endpoint(usesTLS: usesTLS, host: bareHost, port: port)
+    }
+}

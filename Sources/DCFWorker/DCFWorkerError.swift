@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+public import DCFProtocol
+
+/// A failed worker operation: which operation failed, why, and what to do next.
+public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
+    private enum Code: Sendable {
+        case protocolMismatch(worker: ProtocolVersionRange, server: String)
+        case server(DCFErrorResponse, status: Int)
+        case unreachable(String)
+        case updateOutcomeUnknown(baseVersion: ModelVersion)
+        case invalidResponse(String)
+        case invalidUpdate(String)
+        case invalidConfiguration(String)
+    }
+
+    private let code: Code
+    /// The operation that failed, such as `register` or `download model 3`.
+    public let operation: String
+
+    private init(_ code: Code, operation: String) {
+        self.code = code
+        self.operation = operation
+    }
+
+    static func protocolMismatch(worker: ProtocolVersionRange, server: String, operation: String) -> Self {
+        Self(.protocolMismatch(worker: worker, server: server), operation: operation)
+    }
+    static func server(_ error: DCFErrorResponse, status: Int, operation: String) -> Self {
+        Self(.server(error, status: status), operation: operation)
+    }
+    static func unreachable(_ reason: String, operation: String) -> Self {
+        Self(.unreachable(reason), operation: operation)
+    }
+    static func updateOutcomeUnknown(baseVersion: ModelVersion) -> Self {
+        Self(.updateOutcomeUnknown(baseVersion: baseVersion), operation: "send update")
+    }
+    static func invalidResponse(_ reason: String, operation: String) -> Self {
+        Self(.invalidResponse(reason), operation: operation)
+    }
+    static func invalidUpdate(_ reason: String) -> Self { Self(.invalidUpdate(reason), operation: "send update") }
+    static func invalidConfiguration(_ reason: String) -> Self {
+        Self(.invalidConfiguration(reason), operation: "configure worker")
+    }
+
+    /// Whether the worker and the server share no protocol version; retrying cannot help.
+    public var isProtocolMismatch: Bool {
+        switch code {
+        case .protocolMismatch: true
+        case .server(let error, _): error.code == .protocolMismatch
+        default: false
+        }
+    }
+
+    /// Whether the server could not be reached or the connection failed; retrying later may help.
+    public var isUnreachable: Bool {
+        if case .unreachable = code { return true }
+        return false
+    }
+
+    /// Whether the worker's own settings are invalid; retrying cannot help.
+    public var isInvalidConfiguration: Bool {
+        if case .invalidConfiguration = code { return true }
+        return false
+    }
+
+    /// Whether an update was sent but no reply arrived, and the worker did not resend it because the server
+    /// may already count it for its round.
+    public var isUpdateOutcomeUnknown: Bool {
+        if case .updateOutcomeUnknown = code { return true }
+        return false
+    }
+
+    /// The error code the server replied with, or nil when the failure did not come from a server reply.
+    public var serverErrorCode: DCFErrorCode? {
+        if case .server(let error, _) = code { return error.code }
+        return nil
+    }
+
+    /// The server's error reply, or nil when the failure did not come from a server reply.
+    var serverError: DCFErrorResponse? {
+        if case .server(let error, _) = code { return error }
+        return nil
+    }
+
+    public var description: String { "\(operation) failed: " + Self.reason(code) }
+
+    private static func reason(_ code: Code) -> String {
+        switch code {
+        case .protocolMismatch(let worker, let server):
+            "protocol version mismatch: the server speaks \(server) but this worker speaks \(worker); "
+                + "upgrade the side with the older version"
+        case .server(let error, let status):
+            "the server replied \(status) \(error.error.code): \(error.message)"
+        case .unreachable(let reason):
+            reason
+        case .updateOutcomeUnknown(let base):
+            "the connection failed after the update for base version \(base) was sent, and the server may have "
+                + "received it; it was not sent again, so the server cannot count it twice"
+        case .invalidResponse(let reason):
+            "invalid response from the server: \(reason)"
+        case .invalidUpdate(let reason):
+            "invalid update payload: \(reason)"
+        case .invalidConfiguration(let reason):
+            "invalid worker configuration: \(reason)"
+        }
+    }
+}

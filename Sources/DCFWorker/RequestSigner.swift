@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+import DCFProtocol
+import Foundation
+
+/// Signs worker requests over `SignedRequestContent`, the same canonical bytes the server verifies.
+struct RequestSigner: Sendable {
+    let key: Ed25519PrivateKey
+
+    /// The worker id in safe mode, and the id to register with in unsafe mode: the public key hex.
+    var publicKeyID: WorkerID { WorkerID(key.publicKey.hexString)! }
+
+    /// Returns the dcf headers of a signed request: protocol, worker id, nonce, signature and, for updates,
+    /// the base version.
+    ///
+    /// - Parameter body: the body exactly as it goes on the wire, after any compression.
+    func headers(
+        protocolVersion: Int, method: String, target: String, workerID: WorkerID, nonce: String,
+        baseVersion: ModelVersion? = nil, body: Data
+    ) throws -> [(String, String)] {
+        let content = try SignedRequestContent(
+            protocolVersion: protocolVersion, method: method, target: target, workerID: workerID, nonce: nonce,
+            baseVersion: baseVersion?.description ?? "", bodySHA256: try SHA256.hash(body).hexString)
+        let signature = try key.signature(for: content.canonicalBytes)
+        var headers = [
+            (DCFHeader.protocolVersion, String(protocolVersion)), (DCFHeader.workerID, workerID.rawValue),
+            (DCFHeader.nonce, nonce), (DCFHeader.signature, Hex.encode(signature)),
+        ]
+        if let baseVersion { headers.append((DCFHeader.baseVersion, baseVersion.description)) }
+        return headers
+    }
+}

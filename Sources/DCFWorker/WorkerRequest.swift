@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFTransport
+import Foundation
+
+/// A signed request before its nonce and signature are added.
+struct WorkerRequest: Sendable {
+    var method: String
+    /// Path plus query, exactly as sent and signed.
+    var target: String
+    /// The body as sent, after any compression.
+    var body = Data()
+    var baseVersion: ModelVersion?
+    var extraHeaders: [(String, String)] = []
+    /// Overrides the idle timeout, for long polls.
+    var idleTimeout: Duration?
+    /// Names the operation in errors and logs, such as `register`.
+    var operation: String
+    /// True for `POST /dcf/register`, which is signed as the public key and never triggers re-registration.
+    var isRegistration = false
+    /// True for updates: after a connection failure that the server may have seen, the identical signed bytes
+    /// are sent again instead of a newly signed request, so the single-use nonce stops a second copy.
+    var resendsLostReply = false
+
+    /// Returns the HTTP request with `headers` (the signature headers) and the fixed extras.
+    func httpRequest(signedWith headers: [(String, String)]) -> HTTPClientRequest {
+        HTTPClientRequest(
+            method: method, path: target, headers: HTTPHeaders(headers + extraHeaders),
+            body: body.isEmpty ? .none : .data(body), idleTimeout: idleTimeout)
+    }
+}
+
+/// The recovery steps one request may take, each at most once: a fresh nonce, a new protocol negotiation
+/// and a new registration.
+struct RequestRecovery {
+    enum Step: Equatable {
+        case freshNonce
+        case renegotiate
+        case register
+    }
+
+    private var taken: Set<String> = []
+
+    /// Returns the step that may fix `error`, or nil when the error is final for this request.
+    mutating func step(for error: DCFErrorResponse, isRegistration: Bool) -> Step? {
+        let step: Step? =
+            switch error.code {
+            case .nonceExpired, .replayedRequest: .freshNonce
+            case .protocolMismatch: .renegotiate
+            case .unregisteredWorker, .unknownKey: isRegistration ? nil : .register
+            default: nil
+            }
+        guard let step, taken.insert(String(describing: step)).inserted else { return nil }
+        return step
+    }
+}
+
+extension HTTPClientResponse {
+    var isSuccess: Bool { (200..<300).contains(statusCode) || statusCode == 304 }
+
+    /// The dcf error body, or one made from the status when the body is not a dcf error (a proxy's page).
+    var dcfError: DCFErrorResponse {
+        if let decoded = try? JSONDecoder().decode(DCFErrorResponse.self, from: body) { return decoded }
+        let code: DCFErrorCode =
+            switch statusCode {
+            case 426: .protocolMismatch
+            case 502, 503, 504: .unavailable
+            default: .internalError
+            }
+        let text = String(decoding: body.prefix(200), as: UTF8.self)
+        return DCFErrorResponse(code, "HTTP \(statusCode) \(reason) without a dcf error body: \(text)")
+    }
+
+    /// Decodes a JSON body, throwing an error that names the operation and the expected message.
+    func decode<Message: Decodable>(_ type: Message.Type, operation: String) throws(DCFWorkerError) -> Message {
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch {
+            throw .invalidResponse("the body is not a \(type) message: \(error)", operation: operation)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+import DCFProtocol
+import DCFServer
+import DCFSupport
+import DCFWorker
+import Foundation
+import TestSupport
+import Testing
+
+/// `DCFWorker` against `DCFServer` with the example strategy, over real TLS on 127.0.0.1.
+@Suite(.serialized) struct IntegrationTests {
+    private static let firstModel = GlobalModel(version: 1, bytes: Data("initial global model".utf8))
+
+    /// Runs `body` with certificates, a key file, a started host and a worker; cleans everything up after.
+    private func withSetup(
+        keyListed: Bool = false, uploadCompression: DCFWorkerConfiguration.UploadCompression = .none,
+        serverVersions: ProtocolVersionRange = .supported, lastTrainedVersion: ModelVersion = 3,
+        _ body: (IntegrationHost, DCFWorker, IntegrationWorkerProbe) async throws -> Void
+    ) async throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let directory = certificates.directory.url.appendingPathComponent("run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let keyFile = directory.appendingPathComponent("worker.key").path
+        let key = try Ed25519KeyFile.generate(at: keyFile)
+        var admission = AdmissionMode.unsafe
+        if keyListed {
+            let keys = directory.appendingPathComponent("keys.txt")
+            try (key.publicKey.hexString + "\n").write(to: keys, atomically: true, encoding: .utf8)
+            admission = .safe(keyList: KeyListFile(url: keys))
+        }
+        let host = IntegrationHost(
+            certificates: certificates, baseDirectory: directory, admission: admission,
+            protocolVersions: serverVersions)
+        try host.start(model: Self.firstModel)
+        var configuration = DCFWorkerConfiguration(
+            serverURL: host.url, trustedCAFile: certificates.ca.certificateFile, privateKeyFile: keyFile)
+        configuration.uploadCompression = uploadCompression
+        configuration.backoff = RetryBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(400))
+        let probe = IntegrationWorkerProbe(lastTrainedVersion: lastTrainedVersion)
+        let worker = try DCFWorker(
+            configuration: configuration, callbacks: probe.callbacks,
+            logger: Logger(component: "worker", sink: host.logSink))
+        probe.worker.withLock { $0 = worker }
+        do {
+            try await body(host, worker, probe)
+        } catch {
+            await host.stop()
+            throw error
+        }
+        await host.stop()
+    }
+
+    @Test(arguments: [DCFWorkerConfiguration.UploadCompression.none, .deflate])
+    func roundsAdvanceOverTLS(compression: DCFWorkerConfiguration.UploadCompression) async throws {
+        try await withSetup(uploadCompression: compression) { host, worker, probe in
+            #expect(try await worker.registerWorker() != WorkerID(worker.publicKeyHex))
+            let current = try await worker.globalModel()
+            #expect(current == DownloadedModel(version: 1, bytes: Self.firstModel.bytes))
+
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(4)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+
+            let updates = try (1...3).map { try IntegrationWorkerProbe.update(from: ModelVersion($0)) }
+            #expect(probe.sent == updates)
+            #expect(probe.received.map(\.version) == [1, 2, 3, 4])
+            #expect(probe.received.map(\.bytes) == [Self.firstModel.bytes] + updates)
+            #expect(host.strategy.updateCount == 3)
+            #expect(host.strategy.lastUpdate?.payload == updates[2])
+            #expect(host.strategy.lastUpdate?.baseVersion == 3)
+            // The signature covers the body as sent, so a compressed body has a different digest than the payload.
+            let payloadDigest = try SHA256.hash(updates[2]).hexString
+            #expect((host.strategy.lastUpdate?.bodySHA256 == payloadDigest) == (compression == .none))
+        }
+    }
+
+    @Test func workerCarriesOnAfterRestart() async throws {
+        try await withSetup(keyListed: true, lastTrainedVersion: 1) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(2)
+            let secondModel = try #require(probe.received.last)
+
+            // The new server keeps the registry in the same state directory but has lost every nonce and
+            // parked poll; its strategy resumes at version 2, as a durable strategy would.
+            try await host.restart(model: GlobalModel(version: 2, bytes: secondModel.bytes))
+            probe.trainThrough(3)
+            let thirdBytes = Data("version 3 after restart".utf8)
+            host.strategy.publish(GlobalModel(version: 3, bytes: thirdBytes))
+            // The update trained from version 3 becomes version 4.
+            try await probe.waitForVersion(4)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+
+            #expect(worker.workerID == WorkerID(worker.publicKeyHex))
+            let thirdUpdate = try IntegrationWorkerProbe.update(from: 3)
+            #expect(probe.received.map(\.version) == [1, 2, 3, 4])
+            #expect(probe.received[2].bytes == thirdBytes)
+            #expect(probe.received[3].bytes == thirdUpdate)
+            #expect(host.strategy.updateCount == 1)
+            #expect(host.strategy.lastUpdate?.payload == thirdUpdate)
+            #expect(host.strategy.lastUpdate?.baseVersion == 3)
+        }
+    }
+
+    @Test func unsafeWorkerRegistersAgainAfterLostState() async throws {
+        try await withSetup(lastTrainedVersion: 0) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(1)
+            let firstID = worker.workerID
+
+            try await host.restart(model: Self.firstModel, losingState: true)
+            host.strategy.publish(GlobalModel(version: 2, bytes: Data("version 2".utf8)))
+            try await probe.waitForVersion(2)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+
+            #expect(firstID != WorkerID(worker.publicKeyHex))
+            #expect(worker.workerID != firstID)
+            #expect(host.strategy.registeredCalls == [worker.workerID])
+            #expect(probe.received.last?.bytes == Data("version 2".utf8))
+        }
+    }
+
+    @Test func noChangeReplyPollsAgain() async throws {
+        try await withSetup(lastTrainedVersion: 0) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(1)
+            // The server's hold is 2 s, so the worker gets "no change" twice and sends a new long poll each time.
+            try await Task.sleep(for: .milliseconds(4500))
+            host.strategy.publish(GlobalModel(version: 2, bytes: Data("version 2".utf8)))
+            try await probe.waitForVersion(2)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+            #expect(probe.received.map(\.version) == [1, 2])
+        }
+    }
+
+    @Test func protocolMismatchNamesBothRanges() async throws {
+        try await withSetup(serverVersions: ProtocolVersionRange(min: 2, max: 3)!) { _, worker, probe in
+            let error = await #expect(throws: DCFWorkerError.self) { try await worker.run() }
+            #expect(error?.isProtocolMismatch == true)
+            let message = error?.description ?? ""
+            #expect(message.contains("server speaks 2-3"))
+            #expect(message.contains("this worker speaks 1"))
+            #expect(probe.received.isEmpty)
+        }
+    }
+}
