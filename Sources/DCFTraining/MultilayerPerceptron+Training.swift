@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-internal import CBLAS
-
 extension MultilayerPerceptron {
     /// Trains on `dataset` with minibatch SGD on the mean softmax cross-entropy of each batch.
     ///
@@ -61,9 +59,7 @@ extension MultilayerPerceptron {
         }
         workspace.forward(parameters: parameters, batchSize: batch.count)
         let (lossSum, _) = workspace.softmaxCrossEntropy(batchSize: batch.count, deltaScale: 1 / Float(batch.count))
-        workspace.backward(parameters: parameters, batchSize: batch.count, accumulate: false)
-        let gradients = workspace.gradients
-        cblas_saxpy(Int32(gradients.count), -learningRate, gradients.baseAddress, 1, parameters, 1)
+        workspace.backward(parameters: parameters, batchSize: batch.count, target: .descend(learningRate: learningRate))
         return lossSum
     }
 
@@ -95,13 +91,17 @@ extension MultilayerPerceptron {
         try checkCompatible(dataset)
         let workspace = NetworkWorkspace(layers: layers, capacity: min(max(batchSize, 1), dataset.count))
         var lossSum = 0.0
-        parameters.withUnsafeBufferPointer { parameters in
+        // A copy, because `backward` takes a mutable pointer although `.store` only reads the parameters.
+        var parameters = self.parameters
+        parameters.withUnsafeMutableBufferPointer { parameters in
             for start in stride(from: 0, to: dataset.count, by: workspace.capacity) {
                 let batch = Array(start..<min(start + workspace.capacity, dataset.count))[...]
                 // Scaling each delta by 1/count makes the summed batch gradients the gradient of the mean loss.
                 let scale = 1 / Float(dataset.count)
                 lossSum += forwardAndLoss(workspace, dataset, batch, parameters.baseAddress!, scale: scale).lossSum
-                workspace.backward(parameters: parameters.baseAddress!, batchSize: batch.count, accumulate: start > 0)
+                workspace.backward(
+                    parameters: parameters.baseAddress!, batchSize: batch.count, target: .store(accumulate: start > 0)
+                )
             }
         }
         var gradientModel = self

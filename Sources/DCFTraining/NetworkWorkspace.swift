@@ -102,33 +102,46 @@ final class NetworkWorkspace {
         return (lossSum, correct)
     }
 
-    /// Back-propagates the last layer's delta and stores every parameter's gradient, added to the gradients
-    /// already stored when `accumulate` is true.
-    func backward(parameters: UnsafePointer<Float>, batchSize: Int, accumulate: Bool) {
-        let beta: Float = accumulate ? 1 : 0
+    /// Where `backward` puts each parameter's gradient.
+    enum GradientTarget {
+        /// Store the gradients in `gradients`, added to the ones already there when `accumulate` is true.
+        case store(accumulate: Bool)
+        /// Subtract `learningRate` times the gradients from the parameters: one SGD step, without the
+        /// extra passes of storing the gradients first.
+        case descend(learningRate: Float)
+    }
+
+    /// Back-propagates the last layer's delta through every layer and delivers the gradients to `target`.
+    func backward(parameters: UnsafeMutablePointer<Float>, batchSize: Int, target: GradientTarget) {
+        let (destination, alpha, beta): (UnsafeMutablePointer<Float>, Float, Float)
+        switch target {
+        case .store(let accumulate): (destination, alpha, beta) = (gradients.baseAddress!, 1, accumulate ? 1 : 0)
+        case .descend(let learningRate): (destination, alpha, beta) = (parameters, -learningRate, 1)
+        }
         for layer in layers.reversed() {
             let delta = deltas[layer.index]
             let (rows, inputs, outputs) = (Int32(batchSize), Int32(layer.inputs), Int32(layer.outputs))
-            // weight gradient = deltaᵀ · input, shape [outputs, inputs].
+            if layer.index > 0 {
+                // previous delta = (delta · weight) masked by where the previous layer's ReLU was active. It
+                // reads the weight before the update below, as the gradient of the batch's loss requires.
+                let previous = deltas[layer.index - 1]
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, inputs, outputs,
+                    1, delta, outputs, parameters + layer.weightOffset, inputs, 0, previous, inputs
+                )
+                let activation = activations[layer.index]
+                for element in 0..<(batchSize * layer.inputs) where activation[element] <= 0 { previous[element] = 0 }
+            }
+            // destination = alpha · deltaᵀ · input + beta · destination, shape [outputs, inputs].
             cblas_sgemm(
                 CblasRowMajor, CblasTrans, CblasNoTrans, outputs, inputs, rows,
-                1, delta, outputs, activations[layer.index], inputs, beta, gradients.baseAddress! + layer.weightOffset,
-                inputs
+                alpha, delta, outputs, activations[layer.index], inputs, beta, destination + layer.weightOffset, inputs
             )
-            // bias gradient = deltaᵀ · ones, the column sums of delta.
+            // The bias gradient is deltaᵀ · ones, the column sums of delta.
             cblas_sgemv(
-                CblasRowMajor, CblasTrans, rows, outputs, 1, delta, outputs, ones, 1,
-                beta, gradients.baseAddress! + layer.biasOffset, 1
+                CblasRowMajor, CblasTrans, rows, outputs, alpha, delta, outputs, ones, 1,
+                beta, destination + layer.biasOffset, 1
             )
-            guard layer.index > 0 else { continue }
-            // previous delta = (delta · weight) masked by where the previous layer's ReLU was active.
-            let previous = deltas[layer.index - 1]
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, inputs, outputs,
-                1, delta, outputs, parameters + layer.weightOffset, inputs, 0, previous, inputs
-            )
-            let activation = activations[layer.index]
-            for element in 0..<(batchSize * layer.inputs) where activation[element] <= 0 { previous[element] = 0 }
         }
     }
 }
