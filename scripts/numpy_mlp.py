@@ -122,6 +122,10 @@ def main():
     print(f"layers {layer_sizes}, batch size {arguments.batch_size}, learning rate {arguments.learning_rate}, "
           f"seed {arguments.seed}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
           f"numpy {np.__version__}")
+    for library in np.show_config(mode="dicts")["Build Dependencies"].values():
+        if "openblas configuration" in library:
+            print(f"{library['name']} {library['version']} {library['openblas configuration']}")
+            break
     rng = np.random.default_rng(arguments.seed)
     layers = initialize(layer_sizes, rng)
     total_seconds = 0.0

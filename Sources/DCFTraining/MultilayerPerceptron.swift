@@ -49,7 +49,7 @@ public struct MultilayerPerceptron: Sendable {
         try load(tensors)
     }
 
-    /// The names and shapes of the tensors of a network of `layerSizes`, in `state_dict` order.
+    /// Returns the names and shapes of the tensors of a network of `layerSizes`, in `state_dict` order.
     ///
     /// - Throws: `TrainingError` when there are fewer than two sizes or a size is not positive.
     public static func tensorShapes(layerSizes: [Int]) throws -> [(name: String, shape: [Int])] {
@@ -77,7 +77,7 @@ public struct MultilayerPerceptron: Sendable {
     /// Replaces every parameter with the values of `tensors`, which may come in any order.
     ///
     /// - Throws: `TrainingError` when a tensor is missing, unexpected, repeated, of the wrong shape, or has a
-    ///   value count other than its shape's; the parameters are then unchanged.
+    ///   value count other than its shape's. The parameters are then unchanged.
     public mutating func load(_ tensors: [NamedTensor]) throws {
         var byName: [String: NamedTensor] = [:]
         for tensor in tensors {
@@ -121,7 +121,7 @@ public struct MultilayerPerceptron: Sendable {
     }
 }
 
-/// Where one linear layer's parameters sit in the flat parameter buffer.
+/// The position of one linear layer's parameters in the flat parameter buffer.
 struct LinearLayout: Sendable {
     let index: Int
     let inputs: Int

@@ -62,7 +62,7 @@ final class NetworkWorkspace {
             for row in 0..<batchSize {
                 (output + row * layer.outputs).update(from: parameters + layer.biasOffset, count: layer.outputs)
             }
-            // output = input · weightᵀ + output, where output already holds the bias in every row.
+            // output = input · weightᵀ + output, where output already contains the bias in every row.
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batchSize), Int32(layer.outputs), Int32(layer.inputs),
                 1, input, Int32(layer.inputs), parameters + layer.weightOffset, Int32(layer.inputs),
@@ -102,7 +102,7 @@ final class NetworkWorkspace {
         return (lossSum, correct)
     }
 
-    /// Where `backward` puts each parameter's gradient.
+    /// The destination of the gradients that `backward` computes.
     enum GradientTarget {
         /// Store the gradients in `gradients`, added to the ones already there when `accumulate` is true.
         case store(accumulate: Bool)

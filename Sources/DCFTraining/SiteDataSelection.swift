@@ -3,9 +3,9 @@
 /// Which part of a dataset one site trains and evaluates on.
 ///
 /// The steps run in this order: keep only `classes` (when set), take IID shard `shardIndex` of `shardCount`,
-/// cap the shard at `maxExamples`, then set the held-out part aside as `heldOut` says.
+/// cap the shard at `maxExamples`, then set the held-out part aside as `heldOut` specifies.
 public struct SiteDataSelection: Sendable, Equatable {
-    /// Where the examples for local evaluation come from.
+    /// The source of the examples for local evaluation.
     public enum HeldOut: Sendable, Equatable {
         /// A seeded random fraction of the site's shard, excluded from training.
         case fractionOfShard(Double)
@@ -17,7 +17,7 @@ public struct SiteDataSelection: Sendable, Equatable {
     public var shardIndex: Int = 0
     /// The number of IID shards the (class-filtered) training split is cut into.
     public var shardCount: Int = 1
-    /// The classes this site sees; nil for every class.
+    /// The classes whose examples this site uses, or nil for every class.
     public var classes: Set<Int>?
     /// The seed of the shard shuffle and of the held-out split; every site of a federation uses the same one.
     public var seed: UInt64 = 0

@@ -6,7 +6,7 @@ public struct TrainingOptions: Sendable, Equatable {
     public var learningRate: Float = 0.05
     /// The number of passes over the dataset.
     public var epochs: Int = 1
-    /// The number of examples per SGD step; the last batch of an epoch holds the remainder.
+    /// The number of examples per SGD step; the last batch of an epoch contains the remainder.
     public var batchSize: Int = 32
     /// The seed of the per-epoch shuffles; vary it between federated rounds to vary the batch order.
     public var seed: UInt64 = 0

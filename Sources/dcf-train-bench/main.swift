@@ -17,13 +17,30 @@ func run(_ options: BenchmarkOptions) throws {
     print("layers \(options.layerSizes), batch size \(options.training.batchSize), "
         + "learning rate \(options.training.learningRate), seed \(options.modelSeed), "
         + "OPENBLAS_NUM_THREADS=\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset")")
+    print("\(OpenBLAS.configuration), \(OpenBLAS.threadCount) threads")
+
     var model = try MultilayerPerceptron(layerSizes: options.layerSizes, seed: options.modelSeed)
-    var epochOptions = options.training
+    let trainingSeconds = try trainEpochs(&model, on: train, options: options.training)
+    let examples = options.training.epochs * train.count
+    print(String(format: "training: %d examples in %.3f s = %.0f examples/s", examples, trainingSeconds,
+                 Double(examples) / trainingSeconds))
+
+    let evaluationStart = clock.now
+    let evaluation = try model.evaluate(on: test)
+    print(String(format: "test: loss %.4f, accuracy %.4f on %d images (evaluated in %.3f s)", evaluation.loss,
+                 evaluation.accuracy, evaluation.examples, seconds(clock.now - evaluationStart)))
+}
+
+/// Trains one epoch per call, so each epoch is timed alone, prints each epoch's figures and returns the
+/// total training time in seconds.
+func trainEpochs(_ model: inout MultilayerPerceptron, on train: Dataset, options: TrainingOptions) throws -> Double {
+    let clock = ContinuousClock()
+    var epochOptions = options
     epochOptions.epochs = 1
     var totalSeconds = 0.0
-    for epoch in 0..<options.training.epochs {
-        // One call per epoch so each epoch is timed alone; the seed changes so the shuffles differ.
-        epochOptions.seed = options.training.seed &+ UInt64(epoch)
+    for epoch in 0..<options.epochs {
+        // The seed changes with the epoch so that each epoch draws a different shuffle.
+        epochOptions.seed = options.seed &+ UInt64(epoch)
         let start = clock.now
         let result = try model.train(on: train, options: epochOptions)
         let elapsed = seconds(clock.now - start)
@@ -32,13 +49,7 @@ func run(_ options: BenchmarkOptions) throws {
                      epoch + 1, result.examplesProcessed, elapsed, Double(result.examplesProcessed) / elapsed,
                      result.meanLoss))
     }
-    let evaluationStart = clock.now
-    let evaluation = try model.evaluate(on: test)
-    let examples = options.training.epochs * train.count
-    print(String(format: "training: %d examples in %.3f s = %.0f examples/s", examples, totalSeconds,
-                 Double(examples) / totalSeconds))
-    print(String(format: "test: loss %.4f, accuracy %.4f on %d images (evaluated in %.3f s)", evaluation.loss,
-                 evaluation.accuracy, evaluation.examples, seconds(clock.now - evaluationStart)))
+    return totalSeconds
 }
 
 do {

@@ -20,7 +20,7 @@ import Testing
 
     private func cleanUp() { try? FileManager.default.removeItem(at: directory) }
 
-    /// The header of a 3-dimensional unsigned-byte IDX array of `count` images of 2×3 pixels.
+    /// Returns the header of a 3-dimensional unsigned-byte IDX array of `count` images of 2×3 pixels.
     private func imageHeader(count: UInt8) -> [UInt8] { [0, 0, 8, 3, 0, 0, 0, count, 0, 0, 0, 2, 0, 0, 0, 3] }
 
     @Test func readsValidUncompressedFile() throws {

@@ -3,7 +3,7 @@ import DCFTraining
 import Testing
 
 @Suite struct ShardingTests {
-    /// A dataset of `count` examples whose single feature is the example's original position.
+    /// Makes a dataset of `count` examples whose single feature is the example's original position.
     private func numbered(_ count: Int, classCount: Int = 10) throws -> Dataset {
         try Dataset(
             features: (0..<count).map(Float.init), labels: (0..<count).map { $0 % classCount },
@@ -98,5 +98,31 @@ import Testing
         selection.shardIndex = 0
         let error = #expect(throws: DatasetError.self) { try selection.apply(train: train, test: nil) }
         #expect(error?.description.contains("empty") == true, "\(String(describing: error))")
+    }
+}
+
+@Suite struct SiteSelectionParsingTests {
+    @Test func parsesShardAndClasses() throws {
+        var selection = SiteDataSelection()
+        try selection.setShard("2/5")
+        try selection.setClasses("0, 3,3,9")
+        #expect(selection.shardIndex == 2)
+        #expect(selection.shardCount == 5)
+        #expect(selection.classes == [0, 3, 9])
+    }
+
+    @Test(arguments: ["", "2", "5/5", "-1/3", "a/b", "1/0", "1/2/3"])
+    func rejectsInvalidShard(text: String) {
+        var selection = SiteDataSelection()
+        let error = #expect(throws: DatasetError.self) { try selection.setShard(text) }
+        #expect(error?.description.contains("\"\(text)\"") == true)
+        #expect(selection == SiteDataSelection())
+    }
+
+    @Test(arguments: ["", "1,,2", "x", "-1", "1;2"])
+    func rejectsInvalidClasses(text: String) {
+        var selection = SiteDataSelection()
+        #expect(throws: DatasetError.self) { try selection.setClasses(text) }
+        #expect(selection.classes == nil)
     }
 }
