@@ -102,6 +102,23 @@ def evaluate(layers, features, labels, batch_size=256):
     return loss_sum / len(labels), correct / len(labels)
 
 
+def evaluate_file(path, directory):
+    """Evaluates a model saved as safetensors with PyTorch nn.Sequential names (0.weight, 0.bias, 2.weight, ...)."""
+    from safetensors.numpy import load_file
+
+    tensors = load_file(path)
+    layers = []
+    for index in range(0, len(tensors), 2):
+        weight, bias = tensors[f"{index}.weight"], tensors[f"{index}.bias"]
+        if weight.dtype != np.float32 or bias.dtype != np.float32:
+            raise SystemExit(f"{path}: layer {index} is {weight.dtype}/{bias.dtype}, not float32")
+        layers.append((weight, bias))
+    print(f"{path}: " + ", ".join(f"{name} {list(value.shape)}" for name, value in tensors.items()))
+    features, labels = load(directory, "t10k")
+    loss, accuracy = evaluate(layers, features, labels)
+    print(f"test: loss {loss:.4f}, accuracy {accuracy:.4f} on {len(labels)} images")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=DEFAULT_DIRECTORY, help="directory of the Fashion-MNIST .gz files")
@@ -111,7 +128,12 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=0.05, help="SGD step size")
     parser.add_argument("--seed", type=int, default=1, help="seed of the initialization and the shuffles")
     parser.add_argument("--max-examples", type=int, help="train on the first N training images only")
+    parser.add_argument("--evaluate", metavar="PATH",
+                        help="only evaluate the model in the safetensors file PATH on the test split")
     arguments = parser.parse_args()
+    if arguments.evaluate:
+        evaluate_file(arguments.evaluate, arguments.data_dir)
+        return
 
     load_start = time.perf_counter()
     train_features, train_labels = load(arguments.data_dir, "train", arguments.max_examples)

@@ -8,6 +8,7 @@ struct BenchmarkOptions {
     var training = TrainingOptions(learningRate: 0.05, epochs: 1, batchSize: 32, seed: 1)
     var modelSeed: UInt64 = 1
     var maxExamples: Int?
+    var savePath: String?
 
     static let usage = """
         usage: dcf-train-bench [options]
@@ -18,6 +19,7 @@ struct BenchmarkOptions {
           --learning-rate X      SGD step size (default 0.05)
           --seed N               seed of the initialization and the shuffles (default 1)
           --max-examples N       train on the first N training images only (default all 60,000)
+          --save PATH            write the trained model to PATH as a safetensors file
         OpenBLAS reads its thread count from OPENBLAS_NUM_THREADS.
         """
 
@@ -42,6 +44,7 @@ struct BenchmarkOptions {
                 options.modelSeed = seed
                 options.training.seed = seed
             case "--max-examples": options.maxExamples = try integer(value, flag)
+            case "--save": options.savePath = value
             default: throw UsageError("unknown option \(flag)")
             }
         }

@@ -29,6 +29,10 @@ func run(_ options: BenchmarkOptions) throws {
     let evaluation = try model.evaluate(on: test)
     print(String(format: "test: loss %.4f, accuracy %.4f on %d images (evaluated in %.3f s)", evaluation.loss,
                  evaluation.accuracy, evaluation.examples, seconds(clock.now - evaluationStart)))
+    if let savePath = options.savePath {
+        try model.exportSafeTensors(metadata: ["format": "pt"]).write(to: URL(fileURLWithPath: savePath))
+        print("saved the model to \(savePath)")
+    }
 }
 
 /// Trains one epoch per call, so each epoch is timed alone, prints each epoch's figures and returns the
