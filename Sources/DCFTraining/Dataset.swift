@@ -45,15 +45,18 @@ public struct Dataset: Sendable {
     ///
     /// - Precondition: every position is in `0..<count`.
     public func subset(_ positions: some Collection<Int>) -> Dataset {
-        var selectedFeatures = [Float]()
-        selectedFeatures.reserveCapacity(positions.count * featureCount)
+        let width = featureCount
         var selectedLabels = [Int]()
         selectedLabels.reserveCapacity(positions.count)
-        for position in positions {
-            precondition(position >= 0 && position < count, "position \(position) outside 0..<\(count)")
-            let start = position * featureCount
-            selectedFeatures.append(contentsOf: features[start..<(start + featureCount)])
-            selectedLabels.append(labels[position])
+        let selectedFeatures = [Float](unsafeUninitializedCapacity: positions.count * width) { buffer, initialized in
+            features.withUnsafeBufferPointer { source in
+                for (row, position) in positions.enumerated() {
+                    precondition(position >= 0 && position < count, "position \(position) outside 0..<\(count)")
+                    (buffer.baseAddress! + row * width).initialize(from: source.baseAddress! + position * width, count: width)
+                    selectedLabels.append(labels[position])
+                }
+            }
+            initialized = positions.count * width
         }
         return Dataset(
             unchecked: selectedFeatures, labels: selectedLabels, featureCount: featureCount, classCount: classCount
