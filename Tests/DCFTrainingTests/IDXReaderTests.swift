@@ -79,6 +79,14 @@ import Testing
         #expect(throws: GunzipError.self) { try Gunzip.inflate(compressed, outputLimit: 10_007) }
     }
 
+    @Test func gunzipReadsConcatenatedMembers() throws {
+        defer { cleanUp() }
+        let member = try fashionFile("t10k-labels-idx1-ubyte.gz")
+        let single = try Gunzip.inflate(Data(member), outputLimit: 1 << 20)
+        let double = try Gunzip.inflate(Data(member + member), outputLimit: 1 << 20)
+        #expect(double == single + single)
+    }
+
     @Test func loaderNamesMissingDirectoryFile() {
         defer { cleanUp() }
         let error = #expect(throws: DatasetError.self) {

@@ -21,6 +21,22 @@ import Testing
         #expect(after.loss < before.loss, "loss \(before.loss) → \(after.loss)")
     }
 
+    @Test func siteSelectionLoadsFashionShard() throws {
+        var selection = SiteDataSelection()
+        try selection.setShard("3/10")
+        try selection.setClasses("0,1")
+        selection.maxExamples = 500
+        selection.heldOut = .testSplit
+        let site = try selection.loadFashionMNIST()
+        // Classes 0 and 1 have 12,000 training images, so shard 3 of 10 has 1,200 before the cap.
+        #expect(site.training.count == 500)
+        #expect(Set(site.training.labels) == [0, 1])
+        #expect(site.heldOut.count == 500)
+        #expect(Set(site.heldOut.labels) == [0, 1])
+        #expect(site.training.featureCount == 784)
+        #expect(site.training.features.allSatisfy { $0 >= 0 && $0 <= 1 })
+    }
+
     @Test func progressReportsEveryInterval() throws {
         let dataset = try makeRandomDataset(count: 100, featureCount: 8, classCount: 3, seed: 1)
         var model = try MultilayerPerceptron(layerSizes: [8, 3], seed: 1)
