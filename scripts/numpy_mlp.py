@@ -23,7 +23,9 @@ def read_idx(path, dimension_count):
         contents = file.read()
     magic = struct.unpack(">I", contents[:4])[0]
     if magic != 0x0800 | dimension_count:
-        raise SystemExit(f"{path}: magic number {magic:#010x} is not an unsigned-byte IDX of {dimension_count} dimensions")
+        raise SystemExit(
+            f"{path}: magic number {magic:#010x} is not an unsigned-byte IDX of {dimension_count} dimensions"
+        )
     dimensions = struct.unpack(f">{dimension_count}I", contents[4 : 4 + 4 * dimension_count])
     data = np.frombuffer(contents, dtype=np.uint8, offset=4 + 4 * dimension_count)
     if data.size != int(np.prod(dimensions)):

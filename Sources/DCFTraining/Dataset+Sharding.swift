@@ -40,7 +40,9 @@ extension Dataset {
     /// `heldOutFraction` of the examples (rounded down, at least one when the fraction is positive).
     ///
     /// - Throws: `DatasetError` when the fraction is outside `[0, 1)` or would leave no training example.
-    public func splitHeldOut(fraction heldOutFraction: Double, seed: UInt64) throws -> (training: Dataset, heldOut: Dataset) {
+    public func splitHeldOut(
+        fraction heldOutFraction: Double, seed: UInt64
+    ) throws -> (training: Dataset, heldOut: Dataset) {
         guard heldOutFraction >= 0 && heldOutFraction < 1 else {
             throw DatasetError.invalidSelection("held-out fraction \(heldOutFraction) is outside [0, 1)")
         }

@@ -21,7 +21,9 @@ public struct Dataset: Sendable {
     /// - Throws: `DatasetError` when `featureCount` or `classCount` is not positive, when `features` does not
     ///   hold `featureCount` values per label, or when a label is outside `0..<classCount`.
     public init(features: [Float], labels: [Int], featureCount: Int, classCount: Int) throws {
-        guard featureCount > 0 else { throw DatasetError.invalidDataset("featureCount is \(featureCount), not positive") }
+        guard featureCount > 0 else {
+            throw DatasetError.invalidDataset("featureCount is \(featureCount), not positive")
+        }
         guard classCount > 0 else { throw DatasetError.invalidDataset("classCount is \(classCount), not positive") }
         guard features.count == labels.count * featureCount else {
             throw DatasetError.invalidDataset(
@@ -52,7 +54,8 @@ public struct Dataset: Sendable {
             features.withUnsafeBufferPointer { source in
                 for (row, position) in positions.enumerated() {
                     precondition(position >= 0 && position < count, "position \(position) outside 0..<\(count)")
-                    (buffer.baseAddress! + row * width).initialize(from: source.baseAddress! + position * width, count: width)
+                    let destination = buffer.baseAddress! + row * width
+                    destination.initialize(from: source.baseAddress! + position * width, count: width)
                     selectedLabels.append(labels[position])
                 }
             }

@@ -29,13 +29,16 @@ public enum FashionMNIST {
     /// - Parameter maxExamples: when set, only the first `maxExamples` images are converted to Float.
     /// - Throws: `DatasetError` naming the file when a file is missing or invalid, or when the image and
     ///   label files disagree on the number of examples.
-    public static func load(_ split: Split, directory: String = defaultDirectory, maxExamples: Int? = nil) throws -> Dataset {
+    public static func load(
+        _ split: Split, directory: String = defaultDirectory, maxExamples: Int? = nil
+    ) throws -> Dataset {
         let imagesPath = try locate("\(split.filePrefix)-images-idx3-ubyte", in: directory)
         let labelsPath = try locate("\(split.filePrefix)-labels-idx1-ubyte", in: directory)
         let images = try IDXArray.read(path: imagesPath, dimensionCount: 3)
         let labels = try IDXArray.read(path: labelsPath, dimensionCount: 1)
         guard images.dimensions[1] == 28 && images.dimensions[2] == 28 else {
-            throw DatasetError.invalidFile(imagesPath, "images are \(images.dimensions[1])×\(images.dimensions[2]), not 28×28")
+            let size = "\(images.dimensions[1])×\(images.dimensions[2])"
+            throw DatasetError.invalidFile(imagesPath, "images are \(size), not 28×28")
         }
         guard images.dimensions[0] == labels.dimensions[0] else {
             throw DatasetError.mismatchedFiles(

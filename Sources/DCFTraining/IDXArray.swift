@@ -41,13 +41,16 @@ public struct IDXArray: Sendable {
     static func parse(_ contents: [UInt8], dimensionCount: Int, path: String) throws -> IDXArray {
         let headerSize = 4 + 4 * dimensionCount
         guard contents.count >= headerSize else {
-            throw DatasetError.invalidFile(path, "\(contents.count) bytes is shorter than the \(headerSize)-byte header")
+            throw DatasetError.invalidFile(
+                path, "\(contents.count) bytes is shorter than the \(headerSize)-byte header"
+            )
         }
         let magic = contents[0..<4].reduce(0) { $0 << 8 | Int($1) }
         let expectedMagic = 0x0800 | dimensionCount
         guard magic == expectedMagic else {
             throw DatasetError.invalidFile(
-                path, "magic number \(hex(magic)) is not \(hex(expectedMagic)) (unsigned bytes, \(dimensionCount) dimensions)"
+                path,
+                "magic number \(hex(magic)) is not \(hex(expectedMagic)) (unsigned bytes, \(dimensionCount) dimensions)"
             )
         }
         let dimensions = (0..<dimensionCount).map { dimension in

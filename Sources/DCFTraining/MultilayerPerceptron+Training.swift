@@ -87,7 +87,9 @@ extension MultilayerPerceptron {
     /// as tensors named and shaped like `exportTensors()`.
     ///
     /// - Throws: `TrainingError` when the dataset does not fit the layer sizes or is empty.
-    public func lossAndGradients(on dataset: Dataset, batchSize: Int = 256) throws -> (loss: Double, gradients: [NamedTensor]) {
+    public func lossAndGradients(
+        on dataset: Dataset, batchSize: Int = 256
+    ) throws -> (loss: Double, gradients: [NamedTensor]) {
         try checkCompatible(dataset)
         let workspace = NetworkWorkspace(layers: layers, capacity: min(max(batchSize, 1), dataset.count))
         var lossSum = 0.0
@@ -129,9 +131,10 @@ extension MultilayerPerceptron {
                 "examples have \(dataset.featureCount) features but the first layer takes \(layerSizes[0])"
             )
         }
-        guard dataset.classCount <= layerSizes[layerSizes.count - 1] else {
+        let outputs = layerSizes[layerSizes.count - 1]
+        guard dataset.classCount <= outputs else {
             throw TrainingError.incompatibleData(
-                "labels name \(dataset.classCount) classes but the last layer has \(layerSizes[layerSizes.count - 1]) outputs"
+                "labels name \(dataset.classCount) classes but the last layer has \(outputs) outputs"
             )
         }
     }

@@ -105,7 +105,9 @@ public struct MultilayerPerceptron: Sendable {
         _ tensor: NamedTensor?, _ shape: [Int], _ name: String, into buffer: inout [Float], at offset: Int
     ) throws {
         guard let tensor else {
-            throw TrainingError.invalidTensors("tensor \(name) of shape \(shape) is missing for layer sizes \(layerSizes)")
+            throw TrainingError.invalidTensors(
+                "tensor \(name) of shape \(shape) is missing for layer sizes \(layerSizes)"
+            )
         }
         guard tensor.shape == shape else {
             throw TrainingError.invalidTensors(
@@ -136,7 +138,8 @@ struct LinearLayout: Sendable {
     static func layouts(for layerSizes: [Int]) throws -> [LinearLayout] {
         guard layerSizes.count >= 2 else {
             throw TrainingError.invalidArchitecture(
-                "\(layerSizes) has \(layerSizes.count) sizes; give inputs, any hidden widths, and classes, such as [784, 128, 10]"
+                "\(layerSizes) has \(layerSizes.count) sizes; "
+                    + "give inputs, any hidden widths, and classes, such as [784, 128, 10]"
             )
         }
         if let bad = layerSizes.first(where: { $0 <= 0 }) {

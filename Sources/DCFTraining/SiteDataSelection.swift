@@ -61,7 +61,9 @@ extension SiteDataSelection {
             return SiteData(training: parts.training, heldOut: parts.heldOut)
         case .testSplit:
             guard let test else {
-                throw DatasetError.invalidSelection("the held-out source is the test split, but no test split was loaded")
+                throw DatasetError.invalidSelection(
+                    "the held-out source is the test split, but no test split was loaded"
+                )
             }
             var heldOut = try classes.map { try test.filtered(toClasses: $0) } ?? test
             if let maxExamples { heldOut = heldOut.prefix(maxExamples) }

@@ -40,7 +40,9 @@ struct BenchmarkOptions {
                 guard let rate = Float(value) else { throw UsageError("--learning-rate \(value) is not a number") }
                 options.training.learningRate = rate
             case "--seed":
-                guard let seed = UInt64(value) else { throw UsageError("--seed \(value) is not a non-negative integer") }
+                guard let seed = UInt64(value) else {
+                    throw UsageError("--seed \(value) is not a non-negative integer")
+                }
                 options.modelSeed = seed
                 options.training.seed = seed
             case "--max-examples": options.maxExamples = try integer(value, flag)

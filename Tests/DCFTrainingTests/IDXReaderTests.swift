@@ -106,8 +106,8 @@ import Testing
 
     @Test func loaderScalesPixels() throws {
         defer { cleanUp() }
-        _ = try write([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28] + [0, 255] + [UInt8](repeating: 51, count: 782),
-                      "t10k-images-idx3-ubyte")
+        let header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28]
+        _ = try write(header + [0, 255] + [UInt8](repeating: 51, count: 782), "t10k-images-idx3-ubyte")
         _ = try write([0, 0, 8, 1, 0, 0, 0, 1, 9], "t10k-labels-idx1-ubyte")
         let dataset = try FashionMNIST.load(.test, directory: directory.path)
         #expect(dataset.count == 1)
