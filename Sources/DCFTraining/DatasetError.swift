@@ -38,7 +38,7 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
 /// An error from building, loading or training a model.
 public struct TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     private enum Code: Equatable, Sendable {
-        case invalidArchitecture, invalidOptions, incompatibleData, invalidTensors
+        case invalidArchitecture, invalidOptions, incompatibleData, invalidTensors, diverged
     }
 
     private let code: Code
@@ -55,6 +55,14 @@ public struct TrainingError: Error, CustomStringConvertible, Equatable, Sendable
 
     static func incompatibleData(_ reason: String) -> TrainingError {
         TrainingError(code: .incompatibleData, description: "dataset does not fit the model: \(reason)")
+    }
+
+    static func diverged(epoch: Int, example: Int, learningRate: Float) -> TrainingError {
+        TrainingError(
+            code: .diverged,
+            description: "the loss is not finite at epoch \(epoch), example \(example) with learning rate "
+                + "\(learningRate); lower the learning rate"
+        )
     }
 
     static func invalidTensors(_ reason: String) -> TrainingError {

@@ -4,11 +4,12 @@ extension MultilayerPerceptron {
     ///
     /// Each epoch visits the examples in a fresh shuffle drawn from `options.seed`, so the same model, data and
     /// options give the same parameters (for a fixed OpenBLAS thread count). Between batches the run stops with
-    /// `CancellationError` when the current task is cancelled; the parameters then hold the steps taken so far.
+    /// `CancellationError` when the current task is cancelled. When the run throws, the parameters are restored
+    /// to their values before the call.
     ///
     /// - Parameter progress: called every `options.progressInterval` examples and at the end of each epoch.
-    /// - Throws: `TrainingError` for invalid options or a dataset that does not fit the layer sizes,
-    ///   `CancellationError` when cancelled.
+    /// - Throws: `TrainingError` for invalid options, a dataset that does not fit the layer sizes, or a loss that
+    ///   stops being finite (the learning rate is too high); `CancellationError` when cancelled.
     public mutating func train(
         on dataset: Dataset, options: TrainingOptions, progress: ((TrainingProgress) -> Void)? = nil
     ) throws -> TrainingResult {
@@ -20,6 +21,8 @@ extension MultilayerPerceptron {
         let total = options.epochs * dataset.count
         var processed = 0
         var epochLoss = 0.0
+        let initialParameters = parameters
+        defer { if processed < total { parameters = initialParameters } }
         try parameters.withUnsafeMutableBufferPointer { parameters in
             let parameterBase = parameters.baseAddress!
             for epoch in 0..<options.epochs {
@@ -29,7 +32,13 @@ extension MultilayerPerceptron {
                 for start in stride(from: 0, to: dataset.count, by: options.batchSize) {
                     if Task.isCancelled { throw CancellationError() }
                     let batch = order[start..<min(start + options.batchSize, dataset.count)]
-                    epochLoss += Self.step(workspace, dataset, batch, parameterBase, learningRate: options.learningRate)
+                    let batchLoss = Self.step(
+                        workspace, dataset, batch, parameterBase, learningRate: options.learningRate
+                    )
+                    guard batchLoss.isFinite else {
+                        throw TrainingError.diverged(epoch: epoch, example: start, learningRate: options.learningRate)
+                    }
+                    epochLoss += batchLoss
                     processed += batch.count
                     let epochProcessed = start + batch.count
                     if epochProcessed >= nextReport || epochProcessed == dataset.count {

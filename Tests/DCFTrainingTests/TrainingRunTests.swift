@@ -71,6 +71,31 @@ import Testing
         #expect(try await task.value == 1)
     }
 
+    @Test func divergenceThrowsAndRestores() throws {
+        let features = (0..<400).map { Float($0 % 7) * 1e4 }
+        let dataset = try Dataset(features: features, labels: (0..<50).map { $0 % 3 }, featureCount: 8, classCount: 3)
+        var model = try MultilayerPerceptron(layerSizes: [8, 16, 3], seed: 1)
+        let before = model.exportTensors()
+        let error = #expect(throws: TrainingError.self) {
+            try model.train(on: dataset, options: TrainingOptions(learningRate: 1e6, epochs: 3, batchSize: 5))
+        }
+        #expect(error?.description.contains("lower the learning rate") == true, "\(String(describing: error))")
+        #expect(model.exportTensors() == before)
+    }
+
+    @Test func cancellationRestoresParameters() async throws {
+        let dataset = try makeRandomDataset(count: 100, featureCount: 8, classCount: 3, seed: 1)
+        let initial = try MultilayerPerceptron(layerSizes: [8, 3], seed: 1)
+        let task = Task {
+            var model = initial
+            var options = TrainingOptions(learningRate: 0.1, epochs: 1, batchSize: 10)
+            options.progressInterval = 50
+            _ = try? model.train(on: dataset, options: options) { _ in withUnsafeCurrentTask { $0?.cancel() } }
+            return model.exportTensors()
+        }
+        #expect(await task.value == initial.exportTensors())
+    }
+
     @Test func incompatibleDataIsRejected() throws {
         var model = try MultilayerPerceptron(layerSizes: [8, 3], seed: 1)
         let wide = try makeRandomDataset(count: 5, featureCount: 9, classCount: 3, seed: 1)
