@@ -9,7 +9,7 @@ extension MultilayerPerceptron {
     ///
     /// - Parameter progress: called every `options.progressInterval` examples and at the end of each epoch.
     /// - Throws: `TrainingError` for invalid options, a dataset that does not fit the layer sizes, or a loss that
-    ///   stops being finite (the learning rate is too high); `CancellationError` when cancelled.
+    ///   stops being finite because the learning rate is too high. `CancellationError` when cancelled.
     public mutating func train(
         on dataset: Dataset, options: TrainingOptions, progress: ((TrainingProgress) -> Void)? = nil
     ) throws -> TrainingResult {
