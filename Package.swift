@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLinux"),
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         // Wrappers and shared building blocks.
         .target(name: "DCFSupport", swiftSettings: strict),
@@ -47,7 +48,7 @@ let package = Package(
         .target(name: "FedAvg", dependencies: ["DCFProtocol", "DCFServer", "DCFSupport"], swiftSettings: strict),
         .target(
             name: "DCFTraining",
-            dependencies: ["DCFProtocol", "DCFCompression", "DCFSupport"],
+            dependencies: ["DCFProtocol", "DCFCompression", "DCFSupport", "CBLAS"],
             swiftSettings: strict
         ),
 
@@ -62,6 +63,7 @@ let package = Package(
             dependencies: ["DCFWorker", "DCFTraining", "DCFCrypto", "DCFProtocol", "DCFSupport"],
             swiftSettings: strict
         ),
+        .executableTarget(name: "dcf-train-bench", dependencies: ["DCFTraining"], swiftSettings: strict),
 
         .executableTarget(
             name: "dcf-transport-bench",

@@ -4,7 +4,7 @@
 # As root it installs what is missing; otherwise it prints the command to run.
 set -eu
 
-apt_packages="libssl-dev zlib1g-dev libsqlite3-dev openssl dataset-fashion-mnist python3-pip"
+apt_packages="libssl-dev zlib1g-dev libsqlite3-dev libopenblas-dev openssl dataset-fashion-mnist python3-pip"
 pip_packages="numpy safetensors"
 
 missing=""
