@@ -43,10 +43,10 @@ extension FedAvgStrategy {
         var training = WeightedMean()
         for entry in entries {
             let metrics = entry.metadata.metrics
-            let evaluationWeight = metrics[FedAvgMetricKeys.evaluationExamples] ?? entry.weight
-            evaluation.add(metrics[FedAvgMetricKeys.evaluationLoss], weight: evaluationWeight)
-            accuracy.add(metrics[FedAvgMetricKeys.evaluationAccuracy], weight: evaluationWeight)
-            training.add(metrics[FedAvgMetricKeys.trainingLoss], weight: entry.weight)
+            let evaluationWeight = metrics[UpdateMetricKeys.evaluationExamples] ?? entry.weight
+            evaluation.add(metrics[UpdateMetricKeys.evaluationLoss], weight: evaluationWeight)
+            accuracy.add(metrics[UpdateMetricKeys.evaluationAccuracy], weight: evaluationWeight)
+            training.add(metrics[UpdateMetricKeys.trainingLoss], weight: entry.weight)
         }
         return RoundRecord(
             version: Int(version), baseVersion: Int(state.version), updatesUsed: entries.count,
