@@ -18,6 +18,7 @@ let package = Package(
     products: [
         .executable(name: "dcf-serverd", targets: ["dcf-serverd"]),
         .executable(name: "dcf-agent", targets: ["dcf-agent"]),
+        .executable(name: "dcfctl", targets: ["dcfctl"]),
     ],
     targets: [
         // C libraries from Debian, through module maps.
@@ -63,6 +64,8 @@ let package = Package(
             dependencies: ["DCFWorker", "DCFTraining", "DCFCrypto", "DCFProtocol", "DCFSupport"],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "dcfctl", dependencies: ["DCFProtocol", "DCFTransport", "DCFSupport"], swiftSettings: strict),
         .executableTarget(name: "dcf-train-bench", dependencies: ["DCFTraining"], swiftSettings: strict),
 
         .executableTarget(
@@ -84,6 +87,10 @@ let package = Package(
         ),
         .testTarget(name: "FedAvgTests", dependencies: ["FedAvg", "DCFProtocol", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DCFTrainingTests", dependencies: ["DCFTraining", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "DCFProtocol"], swiftSettings: strict),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TestSupport", "DCFProtocol", "DCFWorker", "DCFCrypto", "DCFTransport", "DCFSupport"],
+            swiftSettings: strict
+        ),
     ]
 )

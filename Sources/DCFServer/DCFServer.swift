@@ -24,6 +24,7 @@ public final class DCFServer: Sendable {
     let polls: LongPollRegistry
     let models = GlobalModelCache()
     let metrics = ServerMetrics()
+    let rejections: RejectionLog
     let coder: any PayloadCoder
     let authenticator: WorkerAuthenticator
     let state = Mutex(State.created)
@@ -53,6 +54,7 @@ public final class DCFServer: Sendable {
             maximumTotal: configuration.maximumOutstandingNonces, clock: clock)
         self.polls = LongPollRegistry(
             hold: configuration.longPollHold, currentVersion: nil, clock: clock, usesTimer: usesHoldTimer)
+        self.rejections = RejectionLog(logger: logger.child("requests"))
         self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces, logger: logger.child("auth"))
     }
 
@@ -129,6 +131,13 @@ public final class DCFServer: Sendable {
     /// Completes every long poll whose hold has ended; the hold timer calls this, and tests call it directly.
     public func expireLongPolls() {
         polls.expireDue()
+    }
+
+    /// Adds a source of metric families to `GET /metrics`; it runs on every scrape, after the backend's own.
+    ///
+    /// - Precondition: the source writes family names no other source writes.
+    public func addMetricsSource(_ source: @escaping @Sendable (inout PrometheusTextWriter) -> Void) {
+        metrics.addSource(source)
     }
 
     /// Long polls currently parked.

@@ -21,7 +21,18 @@ final class Serverd: Sendable {
         strategy = try FedAvgStrategy(configuration: settings.fedAvg, logger: logger.child("fedavg"))
         let server = try DCFServer(
             configuration: settings.server, callbacks: strategy, logger: logger.child("server"))
-        strategy.onGlobalModelChange { [weak server] in server?.globalModelDidChange() }
+        let rounds = RoundMetrics(stateDirectory: settings.fedAvg.stateDirectory, logger: logger.child("metrics"))
+        strategy.onGlobalModelChange { [weak server] in
+            rounds.refresh()
+            server?.globalModelDidChange()
+        }
+        server.addMetricsSource { writer in rounds.write(to: &writer) }
+        let started = Date().timeIntervalSince1970
+        server.addMetricsSource { writer in
+            // Reading /proc can fail only in unusual sandboxes; the scrape then lacks the process_* families.
+            guard let stats = try? ProcessStats.current() else { return }
+            writer.appendProcessMetrics(stats, startTimeSeconds: started)
+        }
         service = DCFHTTPService(
             server: server, transportConfiguration: try settings.transportConfiguration, logger: logger)
     }

@@ -10,6 +10,8 @@ struct ServerdSettings {
     var host: String
     var port: Int
     var tls: TLSConfiguration?
+    /// Where `tls.certificate` and `tls.private_key` were set, for error messages.
+    var tlsSources: (certificate: String, privateKey: String)
     var eventLoops: Int
     var limits: HTTPServerLimits
     var server: DCFServerConfiguration
@@ -23,15 +25,16 @@ struct ServerdSettings {
             ? HTTPServerConfiguration.processorCount : config.integer("server.event_loops")
         logLevel = LogLevel(name: config.string("log.level")) ?? .info
         tls = try Self.tlsConfiguration(config)
+        tlsSources = (
+            certificate: config.setting("tls.certificate").source.description,
+            privateKey: config.setting("tls.private_key").source.description)
 
         let stateDirectory = URL(fileURLWithPath: config.string("state.directory"))
-        let keyList = try config.optionalString("workers.key_list").map { try Self.existingFile($0, "workers.key_list") }
+        let keyList = try Self.optionalFile(config, "workers.key_list")
         var server = DCFServerConfiguration(
             stateDirectory: stateDirectory,
             admission: try AdmissionMode.make(keyListURL: keyList, allowUnsafe: config.bool("workers.unsafe_mode")))
-        let credentialsFile = try config.optionalString("admin.credentials_file").map {
-            try Self.existingFile($0, "admin.credentials_file")
-        }
+        let credentialsFile = try Self.optionalFile(config, "admin.credentials_file")
         server.adminCredentials = try AdminCredentials.load(environment: environment, file: credentialsFile)
         server.longPollHold = config.duration("limits.long_poll_hold")
         server.maximumControlBodyBytes = config.byteCount("limits.max_control_bytes")
@@ -53,9 +56,7 @@ struct ServerdSettings {
         self.limits = limits
 
         var fedAvg = FedAvgConfiguration(stateDirectory: stateDirectory)
-        fedAvg.initialModel = try config.optionalString("fedavg.initial_model").map {
-            try Self.existingFile($0, "fedavg.initial_model")
-        }
+        fedAvg.initialModel = try Self.optionalFile(config, "fedavg.initial_model")
         fedAvg.updateLimit = config.integer("fedavg.update_lim")
         fedAvg.minUpdates = config.integer("fedavg.min_updates")
         let deadline = config.duration("fedavg.round_deadline")
@@ -65,12 +66,24 @@ struct ServerdSettings {
         self.fedAvg = fedAvg
     }
 
+    /// The listener's configuration; loading the certificate and key here makes a bad PEM file fail at start-up.
     var transportConfiguration: HTTPServerConfiguration {
         get throws {
-            let security: HTTPServerConfiguration.Security = try tls.map { .tls(try TLSContext(configuration: $0)) }
-                ?? .plaintext
+            let security: HTTPServerConfiguration.Security = try tls.map { .tls(try tlsContext($0)) } ?? .plaintext
             return HTTPServerConfiguration(
                 host: host, port: port, security: security, eventLoopCount: eventLoops, limits: limits)
+        }
+    }
+
+    /// Loads `configuration`, naming both keys, their files and where they were set when OpenSSL rejects one.
+    func tlsContext(_ configuration: TLSConfiguration) throws -> TLSContext {
+        do {
+            return try TLSContext(configuration: configuration)
+        } catch {
+            throw ConfigurationError(
+                "tls.certificate = \"\(configuration.certificateChainFile ?? "")\" (\(tlsSources.certificate)) and "
+                    + "tls.private_key = \"\(configuration.privateKeyFile ?? "")\" (\(tlsSources.privateKey)): "
+                    + "cannot load them as a PEM certificate chain and its matching private key: \(error)")
         }
     }
 
@@ -89,14 +102,14 @@ struct ServerdSettings {
                 "TLS needs tls.certificate and tls.private_key (--tls-certificate, --tls-key); "
                     + "scripts/gen-certs.sh makes a test pair, and --plain-http turns TLS off behind a proxy")
         }
-        let chain = try existingFile(certificate, "tls.certificate").path
-        let privateKey = try existingFile(key, "tls.private_key").path
-        guard let clientCA = config.optionalString("tls.client_ca") else {
+        let chain = try existingFile(config, "tls.certificate", certificate).path
+        let privateKey = try existingFile(config, "tls.private_key", key).path
+        guard let clientCA = try optionalFile(config, "tls.client_ca") else {
             return .server(certificateChainFile: chain, privateKeyFile: privateKey)
         }
         return .mutualTLSServer(
             certificateChainFile: chain, privateKeyFile: privateKey,
-            clientCAFile: try existingFile(clientCA, "tls.client_ca").path,
+            clientCAFile: clientCA.path,
             verification: config.bool("tls.require_client_certificate") ? .required : .optional)
     }
 
@@ -111,9 +124,16 @@ struct ServerdSettings {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 
-    static func existingFile(_ path: String, _ key: String) throws -> URL {
+    static func optionalFile(_ config: Configuration, _ key: String) throws -> URL? {
+        try config.optionalString(key).map { try existingFile(config, key, $0) }
+    }
+
+    /// Returns `path` when it names a readable file, else throws naming where `key` was set, the key and the path.
+    static func existingFile(_ config: Configuration, _ key: String, _ path: String) throws -> URL {
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ConfigurationError("\(key): file \"\(path)\" does not exist or is not readable")
+            throw ConfigurationError(
+                "\(config.setting(key).source): \(key) = \"\(path)\": the file does not exist or is not readable "
+                    + "by this user; fix the path or the file's permissions")
         }
         return URL(fileURLWithPath: path)
     }

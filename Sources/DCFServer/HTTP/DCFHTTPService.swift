@@ -22,6 +22,30 @@ public final class DCFHTTPService: Sendable {
         http = HTTPServer(
             configuration: transportConfiguration, handler: DCFHTTPHandler(server: server),
             logger: logger.child("http"))
+        server.addMetricsSource { [http] writer in
+            Self.writeTransportMetrics(http.statistics, to: &writer)
+        }
+    }
+
+    private static func writeTransportMetrics(_ statistics: HTTPServerStatistics, to writer: inout PrometheusTextWriter) {
+        writer.gauge(
+            "dcf_http_open_connections", help: "Client connections accepted and not yet closed.",
+            value: Double(statistics.openConnections))
+        writer.gauge(
+            "dcf_http_parked_requests", help: "Requests parked by the transport (long polls) and not yet answered.",
+            value: Double(statistics.parkedRequests))
+        writer.counter(
+            "dcf_http_received_bytes_total", help: "Bytes read from clients, after TLS decryption.",
+            value: Double(statistics.bytesIn))
+        writer.counter(
+            "dcf_http_sent_bytes_total", help: "Bytes sent to clients, before TLS encryption.",
+            value: Double(statistics.bytesOut))
+        writer.counter(
+            "dcf_http_responses_total",
+            help: "Responses started by HTTP status, including the transport's own errors such as 408 and 431.",
+            samples: statistics.responsesByStatus.sorted { $0.key < $1.key }.map {
+                ([("status", String($0.key))], Double($0.value))
+            })
     }
 
     /// Deletes spool files of an earlier process, starts the backend unless it already runs, and listens;

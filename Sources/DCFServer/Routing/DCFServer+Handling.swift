@@ -9,12 +9,22 @@ extension DCFServer {
     /// another thread; `POST /dcf/update` runs the strategy's `receiveWorkerUpdate` on the calling thread,
     /// so the transport must call this off its event loop for updates.
     public func handle(_ request: ServerRequest, respond: @escaping @Sendable (ServerResponse) -> Void) {
-        let reply: @Sendable (ServerResponse) -> Void = { [metrics] response in
-            if let code = response.errorCode { metrics.recordRejection(code) }
+        let route = try? DCFRoute(method: request.method, target: request.target)
+        let reply: @Sendable (ServerResponse) -> Void = { [metrics, rejections] response in
+            metrics.recordRequest(route: route?.metricLabel ?? "unknown", status: response.status)
+            if let code = response.errorCode {
+                metrics.recordRejection(code)
+                if route == .update { metrics.recordUpdateRejected(reason: code) }
+                rejections.record(code: code, status: response.status, method: request.method, target: request.target)
+            }
             respond(response)
         }
         do {
             let route = try DCFRoute(method: request.method, target: request.target)
+            if route == .healthz {
+                reply(healthResponse())
+                return
+            }
             guard isRunning else {
                 throw DCFErrorResponse(.unavailable, "the server is not running; retry later")
             }
@@ -36,7 +46,6 @@ extension DCFServer {
         }
         switch route {
         case .protocolInfo: respond(.json(ProtocolInfo(range: configuration.protocolVersions, server: configuration.serverName)))
-        case .healthz: respond(.json(["status": "ok"]))
         case .metrics: respond(metricsResponse())
         case .nonce:
             _ = try checkProtocolVersion(request)
@@ -44,6 +53,17 @@ extension DCFServer {
         default:
             try handleWorkerRoute(route, request, respond)
         }
+    }
+
+    /// `GET /healthz`: 200 `ready` while serving with a global model, else 503 `not_ready` with the reason.
+    private func healthResponse() -> ServerResponse {
+        guard isRunning else {
+            return .json(["status": "not_ready", "reason": "the server is not running"], status: 503)
+        }
+        guard models.current != nil else {
+            return .json(["status": "not_ready", "reason": "no global model yet"], status: 503)
+        }
+        return .json(["status": "ready"])
     }
 
     /// Authenticates a signed worker request, runs its route, and adds a fresh nonce to the response.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFSupport
 import Foundation
 
 extension DCFServer {
@@ -105,6 +106,6 @@ extension DCFServer {
             ("dcf_global_model_version", "The published global model version.", Int(models.current?.version.rawValue ?? 0)),
         ])
         return ServerResponse(
-            status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Data(text.utf8))
+            status: 200, headers: [("Content-Type", PrometheusTextWriter.contentType)], body: Data(text.utf8))
     }
 }

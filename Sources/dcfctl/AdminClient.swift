@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+import DCFTransport
+import Foundation
+
+/// Sends admin API requests to one server with HTTP Basic credentials and maps failures to `DcfctlError`.
+struct AdminClient {
+    let server: String
+    private let client: HTTPClient
+    private let credentials: AdminCredentialSource
+
+    /// Builds the client from `--server`, `--ca-file` and `--credentials-file` (or the environment).
+    init(command: ParsedCommand, environment: [String: String]) throws {
+        let url = command.option("server") ?? environment["DCF_SERVER_URL"] ?? "https://127.0.0.1:8443"
+        let (scheme, host, port) = try Self.parse(url)
+        server = url
+        credentials = try AdminCredentialSource.load(file: command.option("credentials-file"), environment: environment)
+        var configuration = HTTPClientConfiguration(totalTimeout: .seconds(30), userAgent: "dcfctl")
+        if scheme == "http" {
+            configuration.transport = .plainTCP
+        } else {
+            let caFile = command.option("ca-file")
+            if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                throw DcfctlError.input("--ca-file \"\(caFile)\": the file does not exist or is not readable")
+            }
+            configuration.transport = .tls(.client(trustedCAFile: caFile))
+        }
+        do {
+            client = try HTTPClient(host: host, port: port, configuration: configuration)
+        } catch {
+            throw DcfctlError.input("cannot load the TLS settings for \(url): \(error); check --ca-file")
+        }
+    }
+
+    /// Sends `method path` with an optional JSON body and returns the response body of a 2xx response.
+    func send(_ method: String, _ path: String, json body: Data? = nil) throws -> Data {
+        var headers: HTTPHeaders = ["Authorization": credentials.authorization, "Accept": "application/json"]
+        if body != nil { headers.add(name: "Content-Type", value: "application/json") }
+        let request = HTTPClientRequest(method: method, path: path, headers: headers, body: body.map { .data($0) } ?? .none)
+        let response: HTTPClientResponse
+        do {
+            response = try client.execute(request)
+        } catch {
+            throw DcfctlError.unreachable(
+                "cannot reach the server at \(server): \(error); check --server and --ca-file")
+        }
+        guard (200..<300).contains(response.statusCode) else {
+            throw Self.failure(response, method: method, path: path)
+        }
+        return response.body
+    }
+
+    private static func failure(_ response: HTTPClientResponse, method: String, path: String) -> DcfctlError {
+        let detail = ServerErrorBody.message(in: response.body) ?? "HTTP \(response.statusCode) \(response.reason)"
+        switch response.statusCode {
+        case 401:
+            return .denied(
+                "the server rejected the admin credentials (\(detail)); check \(AdminCredentialSource.usernameVariable)"
+                    + " and \(AdminCredentialSource.passwordVariable) or --credentials-file")
+        case 403:
+            return .denied("\(method) \(path): \(detail)")
+        default:
+            return .rejected("\(method) \(path) failed with HTTP \(response.statusCode): \(detail)")
+        }
+    }
+
+    /// Splits `http(s)://host:port` into its parts; the port defaults to 8443 for https and 80 for http.
+    static func parse(_ url: String) throws -> (scheme: String, host: String, port: Int) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
+            components.path.isEmpty || components.path == "/"
+        else {
+            throw DcfctlError.usage(
+                "--server \"\(url)\" is not a server address; expected https://host:port, e.g. https://127.0.0.1:8443")
+        }
+        return (scheme, host, components.port ?? (scheme == "https" ? 8443 : 80))
+    }
+}
+
+/// The `{"error":{"code","message"}}` body of a dcf error response.
+private struct ServerErrorBody: Decodable {
+    struct Detail: Decodable {
+        let code: String
+        let message: String
+    }
+
+    let error: Detail
+
+    static func message(in body: Data) -> String? {
+        guard let decoded = try? JSONDecoder().decode(ServerErrorBody.self, from: body) else { return nil }
+        return "\(decoded.error.code): \(decoded.error.message)"
+    }
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFSupport
+import Foundation
+
+/// The `dcfctl` subcommands and what each one sends to the admin API.
+enum DcfctlCommands {
+    private static let connection: [CommandOption] = [
+        .value(
+            "server", valueName: "url",
+            help: "Server address, https://host:port (or http:// for a server run with plain_http). "
+                + "Default: $DCF_SERVER_URL, else https://127.0.0.1:8443."),
+        .value("ca-file", valueName: "file", help: "PEM file of CAs that signed the server certificate; default: the system store."),
+        .value(
+            "credentials-file", valueName: "file",
+            help: "File with one 'username:password' line; default: $DCF_SERVER_ADMIN_USERNAME and "
+                + "$DCF_SERVER_ADMIN_PASSWORD."),
+    ]
+    private static let json = CommandOption.flag("json", help: "Print the server's JSON response instead of a table.")
+
+    static let tool = CommandLineTool(
+        name: "dcfctl", version: "dcfctl 0.1.0",
+        summary: "Manage the workers of a running dcf-serverd through its admin API. A request the server "
+            + "rejects (an unknown worker id, an invalid key) exits 65.",
+        subcommands: [
+            Subcommand(name: "list", summary: "List the known workers and their status.", options: connection + [json]),
+            Subcommand(
+                name: "add", summary: "Allow a worker's Ed25519 public key (64 hex digits or a key file).",
+                options: connection + [
+                    .flag("register", help: "Register the worker at once instead of waiting for it to register.")
+                ], argumentsUsage: "<public-key-hex|key-file>"),
+            Subcommand(
+                name: "remove", summary: "Remove a worker; it must be added again to rejoin.", options: connection,
+                argumentsUsage: "<worker-id>"),
+            Subcommand(
+                name: "enable", summary: "Register a known worker so its updates count.", options: connection,
+                argumentsUsage: "<worker-id>"),
+            Subcommand(
+                name: "disable", summary: "Unregister a worker without forgetting its key.", options: connection,
+                argumentsUsage: "<worker-id>"),
+            Subcommand(
+                name: "status", summary: "Show the model version, worker counts and the open round.",
+                options: connection + [json]),
+        ])
+
+    /// Runs `command` against the server and returns the text to print.
+    static func run(_ command: ParsedCommand, client: AdminClient) throws -> String {
+        switch command.subcommand.name {
+        case "list":
+            let body = try client.send("GET", DCFRoute.adminWorkersPath)
+            if command.flag("json") { return String(decoding: body, as: UTF8.self) + "\n" }
+            return DcfctlOutput.workerTable(try decode([AdminWorkerEntry].self, body))
+        case "status":
+            let body = try client.send("GET", DCFRoute.adminStatusPath)
+            if command.flag("json") { return String(decoding: body, as: UTF8.self) + "\n" }
+            return DcfctlOutput.status(try decode(AdminStatusResponse.self, body))
+        case "add":
+            let key = try publicKey(try singleArgument(command, "<public-key-hex|key-file>"))
+            let request = AdminAddWorkerRequest(publicKey: key, registered: command.flag("register"))
+            return try change(client, "POST", DCFRoute.adminWorkersPath, request)
+        case "remove":
+            let id = try workerID(command)
+            return try change(client, "DELETE", DCFRoute.adminWorkersPath + "/" + id, nil as AdminSetRegistrationRequest?)
+        case "enable", "disable":
+            let id = try workerID(command)
+            let request = AdminSetRegistrationRequest(registered: command.subcommand.name == "enable")
+            return try change(client, "PUT", DCFRoute.adminWorkersPath + "/" + id, request)
+        default:
+            throw DcfctlError.usage("unknown command \"\(command.subcommand.name)\"")
+        }
+    }
+
+    private static func change(
+        _ client: AdminClient, _ method: String, _ path: String, _ message: (some Encodable)?
+    ) throws -> String {
+        let body = try message.map { try JSONEncoder().encode($0) }
+        let result = try decode(AdminWorkerResult.self, try client.send(method, path, json: body))
+        return "worker \(result.workerID) \(result.registered ? "registered" : "not registered")\n"
+    }
+
+    private static func decode<Message: Decodable>(_ type: Message.Type, _ body: Data) throws -> Message {
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch {
+            throw DcfctlError(
+                "the server's response is not a valid \(type) message: \(error); is --server a dcf-serverd?",
+                exitCode: .failure)
+        }
+    }
+
+    private static func singleArgument(_ command: ParsedCommand, _ usage: String) throws -> String {
+        guard command.arguments.count == 1 else {
+            throw DcfctlError.usage(
+                "dcfctl \(command.subcommand.name) takes exactly one \(usage), got \(command.arguments.count) "
+                    + "arguments; run \"dcfctl help \(command.subcommand.name)\"")
+        }
+        return command.arguments[0]
+    }
+
+    private static func workerID(_ command: ParsedCommand) throws -> String {
+        let text = try singleArgument(command, "<worker-id>")
+        guard WorkerID(text) != nil else {
+            throw DcfctlError.usage(
+                "worker id \"\(text)\" is not 8 to 128 hex digits; \"dcfctl list\" shows the ids")
+        }
+        return text
+    }
+
+    /// Returns a 64-digit hex key given directly or as the path of a key file holding one.
+    static func publicKey(_ argument: String) throws -> String {
+        if isHexKey(argument) { return argument.lowercased() }
+        guard FileManager.default.fileExists(atPath: argument) else {
+            throw DcfctlError.usage(
+                "\"\(argument)\" is neither a 64-digit hex public key nor an existing key file")
+        }
+        guard let text = try? String(contentsOfFile: argument, encoding: .utf8) else {
+            throw DcfctlError.input("key file \"\(argument)\" is not readable")
+        }
+        let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard isHexKey(key) else {
+            throw DcfctlError.input(
+                "key file \"\(argument)\" does not hold one 64-digit hex public key; pass the public key file "
+                    + "(the .pub file), not the private key")
+        }
+        return key.lowercased()
+    }
+
+    private static func isHexKey(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.allSatisfy(\.isHexDigit)
+    }
+}
