@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct ServerdConfigTests {
+    struct BadConfig: Sendable, CustomStringConvertible {
+        let name: String
+        /// The start of the fixture's config line to replace.
+        let linePrefix: String
+        let replacement: String
+        /// Texts the error output must contain, besides the file name and line.
+        let expected: [String]
+        var description: String { name }
+    }
+
+    static let cases = [
+        BadConfig(
+            name: "wrong type", linePrefix: "event_loops =", replacement: "event_loops = \"many\"",
+            expected: ["event_loops", "expected an integer", "many"]),
+        BadConfig(
+            name: "out of range", linePrefix: "update_lim =", replacement: "update_lim = 0",
+            expected: ["update_lim", "1-1000000", "found 0"]),
+        BadConfig(
+            name: "unknown key", linePrefix: "long_poll_hold =", replacement: "long_pol_hold = \"5s\"",
+            expected: ["long_pol_hold", "long_poll_hold"]),
+        BadConfig(
+            name: "missing certificate file", linePrefix: "certificate =",
+            replacement: "certificate = \"/nonexistent/server.crt\"",
+            expected: ["tls.certificate", "/nonexistent/server.crt", "does not exist"]),
+    ]
+
+    @Test(arguments: cases)
+    func configErrorNamesFileLineAndKey(_ bad: BadConfig) throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        var lines = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let index = try #require(lines.firstIndex { $0.hasPrefix(bad.linePrefix) })
+        lines[index] = bad.replacement
+        try ServerdFixture.write(lines.joined(separator: "\n"), to: fixture.configFile)
+
+        let process = try LaunchedProcess(
+            executable: try BuiltBinary.path("dcf-serverd"), arguments: ["run", "--config", fixture.configFile],
+            logFile: fixture.directory.file("bad.log"))
+        let status = process.waitForExit()
+        let output = process.output
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains("serverd.conf:\(index + 1):"), "expected serverd.conf:\(index + 1) in: \(output)")
+        for text in bad.expected {
+            #expect(output.contains(text), "expected \(text) in: \(output)")
+        }
+        #expect(!output.contains("listening"))
+    }
+
+    @Test func unreadablePEMNamesBothKeys() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try ServerdFixture.write("not a certificate\n", to: fixture.certificateFile)
+        let process = try LaunchedProcess(
+            executable: try BuiltBinary.path("dcf-serverd"), arguments: ["run", "--config", fixture.configFile],
+            logFile: fixture.directory.file("pem.log"))
+        #expect(process.waitForExit() == 78)
+        #expect(process.output.contains("tls.certificate = \"\(fixture.certificateFile)\""), "\(process.output)")
+        #expect(process.output.contains("serverd.conf:"), "\(process.output)")
+    }
+
+    @Test func commandLineOverridesFile() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let fromFile = try fixture.launch()
+        #expect(try fromFile.status().round["update_lim"] == "1")
+        #expect(try fromFile.stop() == 0)
+
+        let overridden = try fixture.launch(["--update-lim", "7"], logName: "override.log")
+        #expect(try overridden.status().round["update_lim"] == "7")
+        #expect(try overridden.stop() == 0)
+
+        let dotted = try fixture.launch(["--fedavg.update_lim=9"], logName: "dotted.log")
+        #expect(try dotted.status().round["update_lim"] == "9")
+        #expect(try dotted.stop() == 0)
+    }
+
+    @Test func shippedExampleConfigLoads() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/serverd.conf").path
+        // Every key of the example is commented out, so only the options below are set; the server starts.
+        let process = try LaunchedProcess(
+            executable: try BuiltBinary.path("dcf-serverd"),
+            arguments: [
+                "run", "--config", example, "--listen", "127.0.0.1:0", "--tls-certificate", fixture.certificateFile,
+                "--tls-key", fixture.privateKeyFile, "--state-dir", fixture.stateDirectory,
+                "--initial-model", fixture.directory.file("initial.safetensors"), "--unsafe-mode",
+            ],
+            logFile: fixture.directory.file("example.log"))
+        try process.waitForLine(containing: "listening", timeout: 60)
+        kill(process.pid, SIGTERM)
+        #expect(process.waitForExit() == 0)
+    }
+}
