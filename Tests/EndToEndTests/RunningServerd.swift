@@ -52,9 +52,9 @@ struct RunningServerd {
     }
 
     /// A worker signing with `keyFile`, talking to this server.
-    func worker(keyFile: String, callbacks: DCFWorkerCallbacks = .idle) throws -> DCFWorker {
+    func worker(keyFile: String, callbacks: DCFWorkerCallbacks = .idle, trusting ca: String? = nil) throws -> DCFWorker {
         var configuration = DCFWorkerConfiguration(
-            serverURL: URL(string: url)!, trustedCAFile: caFile, privateKeyFile: keyFile)
+            serverURL: URL(string: url)!, trustedCAFile: ca ?? caFile, privateKeyFile: keyFile)
         configuration.longPollTimeout = .seconds(180)
         return try DCFWorker(
             configuration: configuration, callbacks: callbacks,

@@ -116,8 +116,8 @@ struct ServerdFixture {
     static func update(from version: ModelVersion) throws -> Data {
         let metadata = UpdateMetadata(numExamples: 10, baseVersion: version, metrics: ["loss": 0.5])
         var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
-        try writer.add(name: "layer.weight", shape: [2, 2], values: [1, 2, 3, 4])
-        try writer.add(name: "layer.bias", shape: [2], values: [1, 1])
+        try writer.add(name: "layer.weight", shape: [2, 2], values: [Float]([1, 2, 3, 4]))
+        try writer.add(name: "layer.bias", shape: [2], values: [Float](repeating: 1, count: 2))
         return writer.serialize()
     }
 
