@@ -16,7 +16,8 @@ struct RunningServerd {
 
     /// Sends one request on a new client, so every call makes a fresh TLS handshake.
     func request(
-        _ method: String, _ path: String, body: Data? = nil, admin: Bool = false, trusting ca: String? = nil
+        _ method: String, _ path: String, body: Data? = nil, admin: Bool = false, trusting ca: String? = nil,
+        authorization: String? = nil
     ) throws -> HTTPClientResponse {
         let tls = TLSConfiguration.client(trustedCAFile: ca ?? caFile)
         let client = try HTTPClient(
@@ -27,6 +28,7 @@ struct RunningServerd {
             let pair = "\(ServerdFixture.adminUser):\(ServerdFixture.adminPassword)"
             headers.add(name: "Authorization", value: "Basic " + Data(pair.utf8).base64EncodedString())
         }
+        if let authorization { headers.add(name: "Authorization", value: authorization) }
         if body != nil { headers.add(name: "Content-Type", value: "application/json") }
         return try client.execute(
             HTTPClientRequest(method: method, path: path, headers: headers, body: body.map { .data($0) } ?? .none))
