@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct DcfctlTests {
+    /// Output and exit status of one `dcfctl` run.
+    struct Run {
+        let status: Int32
+        let output: String
+    }
+
+    private func dcfctl(
+        _ arguments: [String], server: RunningServerd?, fixture: ServerdFixture, environment: [String: String]? = nil
+    ) throws -> Run {
+        var connection: [String] = []
+        if let server { connection = ["--server", server.url, "--ca-file", server.caFile] }
+        let process = try LaunchedProcess(
+            executable: try BuiltBinary.path("dcfctl"), arguments: arguments + connection,
+            environment: environment ?? [
+                "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser,
+                "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,
+            ],
+            logFile: fixture.directory.file("dcfctl-\(UUID().uuidString).log"))
+        let status = process.waitForExit()
+        return Run(status: status, output: process.output)
+    }
+
+    @Test func manageWorkersAgainstServer() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch()
+        defer { server.process.terminate(signal: SIGKILL) }
+        let listed = try fixture.publicKeyHex(0)
+        let added = try fixture.publicKeyHex(1)
+
+        let list = try dcfctl(["list"], server: server, fixture: fixture)
+        #expect(list.status == 0, "\(list.output)")
+        #expect(list.output.contains(listed))
+        #expect(!list.output.contains(added))
+
+        let publicKeyFile = fixture.workerKeyFiles[1] + ".pub"
+        let add = try dcfctl(["add", publicKeyFile, "--register"], server: server, fixture: fixture)
+        #expect(add.status == 0, "\(add.output)")
+        #expect(add.output.contains("worker \(added) registered"))
+        #expect(try server.workers().first { $0.publicKey == added }?.registered == true)
+
+        let disable = try dcfctl(["disable", added], server: server, fixture: fixture)
+        #expect(disable.status == 0, "\(disable.output)")
+        #expect(try server.workers().first { $0.publicKey == added }?.registered == false)
+
+        let enable = try dcfctl(["enable", added], server: server, fixture: fixture)
+        #expect(enable.status == 0, "\(enable.output)")
+        #expect(try server.workers().first { $0.publicKey == added }?.registered == true)
+
+        let status = try dcfctl(["status"], server: server, fixture: fixture)
+        #expect(status.status == 0, "\(status.output)")
+        #expect(status.output.contains("model version:      1"))
+        #expect(status.output.contains("registered workers: 1 of 2 known"))
+        #expect(status.output.contains("update_lim: 1"))
+
+        let remove = try dcfctl(["remove", added], server: server, fixture: fixture)
+        #expect(remove.status == 0, "\(remove.output)")
+        #expect(try !server.workers().contains { $0.publicKey == added })
+    }
+
+    @Test func failuresExitWithCodeAndFix() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch()
+        defer { server.process.terminate(signal: SIGKILL) }
+
+        let wrongPassword = try dcfctl(
+            ["list"], server: server, fixture: fixture,
+            environment: ["DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser, "DCF_SERVER_ADMIN_PASSWORD": "nope"])
+        #expect(wrongPassword.status == 77, "\(wrongPassword.output)")
+        #expect(wrongPassword.output.contains("DCF_SERVER_ADMIN_PASSWORD"))
+
+        let unknown = String(repeating: "ab", count: 32)
+        let removeUnknown = try dcfctl(["remove", unknown], server: server, fixture: fixture)
+        #expect(removeUnknown.status == 65, "\(removeUnknown.output)")
+        #expect(removeUnknown.output.contains("404"))
+
+        let badID = try dcfctl(["enable", "xyz"], server: server, fixture: fixture)
+        #expect(badID.status == 64)
+        #expect(badID.output.contains("\"xyz\""))
+
+        let missingCA = try dcfctl(
+            ["list", "--server", server.url, "--ca-file", "/nonexistent/ca.pem"], server: nil, fixture: fixture)
+        #expect(missingCA.status == 66)
+        #expect(missingCA.output.contains("/nonexistent/ca.pem"))
+
+        let untrusted = try dcfctl(
+            ["list", "--server", server.url, "--ca-file", fixture.certificates.foreignCA.certificateFile],
+            server: nil, fixture: fixture)
+        #expect(untrusted.status == 69, "\(untrusted.output)")
+        #expect(untrusted.output.contains("certificate"))
+
+        let credentialsFile = fixture.directory.file("dcfctl.credentials")
+        try ServerdFixture.write("# admin\n\(ServerdFixture.adminUser):\(ServerdFixture.adminPassword)\n", to: credentialsFile)
+        let fromFile = try dcfctl(
+            ["list", "--credentials-file", credentialsFile], server: server, fixture: fixture, environment: [:])
+        #expect(fromFile.status == 0, "\(fromFile.output)")
+
+        let noCredentials = try dcfctl(["list"], server: server, fixture: fixture, environment: [
+            "DCF_SERVER_ADMIN_USERNAME": "", "DCF_SERVER_ADMIN_PASSWORD": "",
+        ])
+        #expect(noCredentials.status == 64)
+        #expect(noCredentials.output.contains("--credentials-file"))
+    }
+
+    @Test func helpListsCommands() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let help = try dcfctl(["--help"], server: nil, fixture: fixture)
+        #expect(help.status == 0)
+        for command in ["list", "add", "remove", "enable", "disable", "status"] {
+            #expect(help.output.contains("  \(command) "), "missing \(command) in \(help.output)")
+        }
+        let addHelp = try dcfctl(["add", "--help"], server: nil, fixture: fixture)
+        #expect(addHelp.output.contains("--ca-file"))
+        #expect(addHelp.output.contains("--credentials-file"))
+    }
+}
