@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+import DCFTraining
+import DCFWorker
+import Foundation
+
+/// `dcf-agent run`: loads settings and data, builds the trainer, and runs the round loop under the
+/// signal supervisor.
+enum AgentMain {
+    static func run(_ command: ParsedCommand) async -> ExitCode {
+        let sink = LogSink.standardError(level: .info)
+        let logger = Logger(component: "agent", sink: sink)
+        let settings: AgentSettings
+        let trainer: any AgentTrainer
+        do {
+            settings = try AgentSettings(try command.loadConfiguration())
+            sink.level = settings.logLevel
+            trainer = try makeTrainer(settings, logger: logger)
+        } catch {
+            exitPrinting(error, programName: "dcf-agent")
+        }
+
+        let runner = AgentRunner(settings: settings, trainer: trainer, logger: logger)
+        SignalSupervisor.ignoreBrokenPipe()
+        let supervisor = SignalSupervisor(drainDeadline: .seconds(10), logger: logger.child("signals"))
+        supervisor.start(.init(drain: { runner.stop() }, cancel: {}, reload: {
+            logger.info("SIGHUP ignored: restart the agent to apply new settings")
+        }))
+        do {
+            try await runner.run()
+            return .success
+        } catch let error as DCFWorkerError where error.isProtocolMismatch {
+            logger.error("protocol mismatch; upgrade the agent or the server", [("error", error.description)])
+            return .unavailable
+        } catch {
+            logger.error("agent failed", [("error", String(describing: error))])
+            return .failure
+        }
+    }
+
+    static func makeTrainer(_ settings: AgentSettings, logger: Logger) throws -> any AgentTrainer {
+        if settings.trainerKind == "command" {
+            // TODO: construct ExternalCommandTrainer once it lands.
+            throw AgentSettingsError("trainer.kind = command is not available in this build")
+        }
+        logger.info(
+            "loading Fashion-MNIST", [("directory", settings.dataDirectory),
+                                      ("shard", "\(settings.selection.shardIndex)/\(settings.selection.shardCount)")])
+        let data = try settings.selection.loadFashionMNIST(directory: settings.dataDirectory)
+        logger.info(
+            "site data loaded",
+            [("training", String(data.training.count)), ("held_out", String(data.heldOut.count))])
+        return BuiltinTrainer(layerSizes: settings.layerSizes, options: settings.options, data: data)
+    }
+}
