@@ -4,7 +4,7 @@ internal import COpenSSL
 /// Owner of one Ed25519 `EVP_PKEY`, freed in `deinit`.
 ///
 /// Signing and verification each use a fresh `EVP_MD_CTX`, so the key itself is only read after creation.
-// @unchecked Sendable: the EVP_PKEY is never mutated after init, and OpenSSL 3 locks its internal caches.
+// @unchecked Sendable: the EVP_PKEY is only read after init, which OpenSSL 3 allows from several threads at once.
 final class EVPKey: @unchecked Sendable {
     let pointer: OpaquePointer
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCrypto
 import Foundation
+import Synchronization
 import Testing
 
 struct Ed25519Tests {
@@ -97,6 +98,19 @@ struct Ed25519Tests {
         #expect(!key.publicKey.isValidSignature(Array(signature.dropLast()), for: message))
         #expect(!key.publicKey.isValidSignature(signature + [0], for: message))
         #expect(!key.publicKey.isValidSignature([UInt8](), for: message))
+    }
+
+    @Test func sharedKeyAcrossThreads() throws {
+        let key = try Ed25519PrivateKey()
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for round in 0..<50 {
+                let message = Array("thread \(thread) round \(round)".utf8)
+                let valid = (try? key.signature(for: message)).map { key.publicKey.isValidSignature($0, for: message) }
+                if valid != true { failures.withLock { $0 += 1 } }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
     }
 
     @Test func invalidKeyLengths() throws {

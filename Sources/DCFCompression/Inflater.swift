@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+internal import CZlib
+public import Foundation
+
+/// Streaming decompression of the `deflate` (zlib) or `gzip` content coding, with a hard output limit.
+///
+/// Feed input with `update(_:)` and call `finish()` after the last input. Every call checks the total
+/// output against `maxOutputBytes`, so a small malicious payload cannot expand without bound. After any
+/// error the inflater rejects further input. It owns one `z_stream` and is not safe to use from two
+/// threads at once.
+public final class Inflater {
+    private enum State {
+        case running
+        case streamEnded
+        case failed(CompressionError)
+    }
+
+    /// The coding being read.
+    public let coding: ContentCoding
+    /// Largest total number of decompressed bytes accepted.
+    public let maxOutputBytes: Int
+    /// Decompressed bytes returned so far.
+    public private(set) var outputByteCount = 0
+    /// Compressed bytes consumed so far.
+    public private(set) var inputByteCount = 0
+    // zlib keeps pointers into the z_stream, so it lives at a fixed heap address.
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var state = State.running
+
+    /// Creates an inflater that throws once the output would pass `maxOutputBytes`.
+    ///
+    /// - Throws: `CompressionError` with code `zlibFailure` if zlib cannot allocate its state.
+    public init(coding: ContentCoding, maxOutputBytes: Int) throws {
+        precondition(maxOutputBytes >= 0, "Inflater: negative maxOutputBytes \(maxOutputBytes)")
+        self.coding = coding
+        self.maxOutputBytes = maxOutputBytes
+        stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let status = CZlib_inflateInit2(stream, coding.windowBits)
+        guard status == Z_OK else {
+            let error = CompressionError.zlibFailure(
+                "inflateInit2", status: status, message: ZStreamBuffer.message(stream))
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+            throw error
+        }
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// Whether the end of the compressed stream has been read.
+    public var isComplete: Bool {
+        if case .streamEnded = state { return true }
+        return false
+    }
+
+    /// Decompresses `input` and returns the output it yields, which may be empty.
+    ///
+    /// - Throws: `CompressionError` if the output passes `maxOutputBytes` (`outputLimitExceeded`), the
+    ///   input is invalid (`corruptInput`), or bytes follow the end of the stream (`trailingInput`).
+    public func update(_ input: UnsafeRawBufferPointer) throws -> Data {
+        try checkUsable()
+        var output = Data()
+        do {
+            try ZStreamBuffer.forEachSlice(of: input) { slice in try inflate(slice, into: &output) }
+        } catch let error as CompressionError {
+            state = .failed(error)
+            throw error
+        }
+        return output
+    }
+
+    /// Decompresses the bytes of `input`.
+    public func update(_ input: some ContiguousBytes) throws -> Data {
+        try input.withUnsafeBytes { try update($0) }
+    }
+
+    /// Checks that the stream ended.
+    ///
+    /// - Throws: `CompressionError` with code `truncatedInput` if the input stopped before the end of the
+    ///   compressed stream, or the error that an earlier call threw.
+    public func finish() throws {
+        switch state {
+        case .streamEnded: return
+        case .failed(let error): throw error
+        case .running:
+            let error = CompressionError.truncatedInput(coding, consumed: inputByteCount)
+            state = .failed(error)
+            throw error
+        }
+    }
+
+    /// Decompresses `input` in one call; the input must contain exactly one complete stream.
+    ///
+    /// NOTE: a gzip file of several concatenated members (RFC 1952 allows it) is rejected as trailing input.
+    ///
+    /// - Throws: `CompressionError`, as `update(_:)` and `finish()` do.
+    public static func decompress(_ input: some ContiguousBytes, coding: ContentCoding, maxOutputBytes: Int) throws
+        -> Data
+    {
+        let inflater = try Inflater(coding: coding, maxOutputBytes: maxOutputBytes)
+        let output = try inflater.update(input)
+        try inflater.finish()
+        return output
+    }
+
+    private func checkUsable() throws {
+        if case .failed(let error) = state { throw error }
+    }
+
+    private func inflate(_ slice: UnsafeRawBufferPointer, into output: inout Data) throws {
+        if isComplete {
+            if slice.count > 0 { throw CompressionError.trailingInput(coding, count: slice.count) }
+            return
+        }
+        ZStreamBuffer.setInput(stream, slice)
+        defer {
+            inputByteCount += slice.count - Int(stream.pointee.avail_in)
+            ZStreamBuffer.setInput(stream, UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        while true {
+            let (status, filledChunk) = try run(into: &output)
+            if status == Z_STREAM_END {
+                state = .streamEnded
+                let left = Int(stream.pointee.avail_in)
+                if left > 0 { throw CompressionError.trailingInput(coding, count: left) }
+                return
+            }
+            // With input left or a full chunk, zlib may have more to do; otherwise it needs more input.
+            if stream.pointee.avail_in == 0 && !filledChunk { return }
+        }
+    }
+
+    /// Runs one `inflate` call into a fresh chunk sized so the limit is detected, appends the output, and
+    /// returns the status and whether the chunk was filled.
+    private func run(into output: inout Data) throws -> (Int32, Bool) {
+        // One byte more than the limit allows shows that the limit is exceeded without decompressing more.
+        let remaining = maxOutputBytes - outputByteCount
+        let size = remaining >= ZStreamBuffer.chunkSize ? ZStreamBuffer.chunkSize : remaining + 1
+        var chunk = [UInt8](repeating: 0, count: size)
+        let status = chunk.withUnsafeMutableBufferPointer { buffer in
+            stream.pointee.next_out = buffer.baseAddress
+            stream.pointee.avail_out = uInt(buffer.count)
+            defer { stream.pointee.next_out = nil }
+            return CZlib.inflate(stream, Z_NO_FLUSH)
+        }
+        let produced = chunk.count - Int(stream.pointee.avail_out)
+        switch status {
+        case Z_OK, Z_STREAM_END, Z_BUF_ERROR: break
+        case Z_DATA_ERROR: throw CompressionError.corruptInput(coding, ZStreamBuffer.message(stream) ?? "data error")
+        case Z_NEED_DICT: throw CompressionError.corruptInput(coding, "the stream requires a preset dictionary")
+        default: throw CompressionError.zlibFailure("inflate", status: status, message: ZStreamBuffer.message(stream))
+        }
+        outputByteCount += produced
+        if outputByteCount > maxOutputBytes {
+            throw CompressionError.outputLimitExceeded(coding, limit: maxOutputBytes)
+        }
+        output.append(contentsOf: chunk[0..<produced])
+        return (status, produced == chunk.count)
+    }
+}
