@@ -43,6 +43,11 @@ enum AgentMain {
             // TODO: construct ExternalCommandTrainer once it lands.
             throw AgentSettingsError("trainer.kind = command is not available in this build")
         }
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
+            // One BLAS thread per agent was the fastest and steadiest on a loaded machine (docs/benchmarks-training.md),
+            // and several agents often share a host in tests and demos.
+            OpenBLAS.setThreadCount(1)
+        }
         logger.info(
             "loading Fashion-MNIST", [("directory", settings.dataDirectory),
                                       ("shard", "\(settings.selection.shardIndex)/\(settings.selection.shardCount)")])
