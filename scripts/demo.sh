@@ -105,7 +105,8 @@ while [ "$site" -lt "$sites" ]; do
 done
 
 echo "demo: server and $sites agents started; logs in $dir/logs"
-printf '%-6s %-9s %-9s %-9s %-8s %s\n' round accuracy eval-loss train-loss updates seconds
+echo "demo: accuracy and eval-loss are of the model each round started from, on the sites' test data"
+printf '%-6s %-9s %-9s %-10s %-8s %s\n' round accuracy eval-loss train-loss updates seconds
 history="$dir/state/history.jsonl"
 printed=0
 waited=0
@@ -118,7 +119,7 @@ while [ "$printed" -lt "$rounds" ]; do
 import json, sys
 r = json.loads(sys.stdin.read())
 def f(v): return "-" if v is None else "%.4f" % v
-print("%-6d %-9s %-9s %-9s %-8d %.2f" % (r["version"], f(r.get("evaluation_accuracy")), f(r.get("evaluation_loss")),
+print("%-6d %-9s %-9s %-10s %-8d %.2f" % (r["version"] - 1, f(r.get("evaluation_accuracy")), f(r.get("evaluation_loss")),
       f(r.get("training_loss")), r["updates_used"], r["round_seconds"]))'
         done
     fi
@@ -140,7 +141,6 @@ done
 cleanup
 pids=""
 final="$dir/state/models/$(ls "$dir/state/models" | sort -t v -k 2 -n | tail -n 1)"
-echo "demo: the accuracy column is the base model of each round, measured on the sites' test shards"
 "$bin/dcf-agent" evaluate --model "$final"
 echo "demo: final model: $final"
 echo "demo: history:     $history"
