@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 import DCFSupport
 import DCFTraining
 import DCFWorker
@@ -39,9 +40,13 @@ enum AgentMain {
     }
 
     static func makeTrainer(_ settings: AgentSettings, logger: Logger) throws -> any AgentTrainer {
-        if settings.trainerKind == "command" {
-            // TODO: construct ExternalCommandTrainer once it lands.
-            throw AgentSettingsError("trainer.kind = command is not available in this build")
+        if settings.trainerKind == "command", let command = settings.command {
+            try FileManager.default.createDirectory(at: settings.workDirectory, withIntermediateDirectories: true)
+            let key = try Ed25519KeyFile.readPrivateKey(at: settings.worker.privateKeyFile) { _ in }
+            let configuration = ExternalTrainerConfiguration(
+                command: command, timeout: settings.commandTimeout, workDirectory: settings.workDirectory,
+                workerID: key.publicKey.hexString, extraEnvironment: [:])
+            return ExternalCommandTrainer(configuration: configuration, logger: logger.child("command"))
         }
         if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
             // One BLAS thread per agent was the fastest and steadiest on a loaded machine (docs/benchmarks-training.md),
