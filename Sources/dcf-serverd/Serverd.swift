@@ -35,6 +35,10 @@ final class Serverd: Sendable {
         }
         service = DCFHTTPService(
             server: server, transportConfiguration: try settings.transportConfiguration, logger: logger)
+        strategy.setTransferCounter { [service] in
+            let statistics = service.statistics
+            return (statistics.bytesIn, statistics.bytesOut)
+        }
     }
 
     /// Serves until a signal ends the run; returns the process exit code.
