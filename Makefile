@@ -2,7 +2,13 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+# Units an administrator installs go to /etc/systemd/system; a distribution package would use /usr/lib/systemd/system.
+UNITDIR ?= /etc/systemd/system
+# Build configuration of the installed binaries; CONFIGURATION=debug skips the slower release build.
+CONFIGURATION ?= release
 BINDIR = $(DESTDIR)$(PREFIX)/bin
+PROGRAMS = dcf-serverd dcf-agent dcfctl
 
 .PHONY: all deps build release test bench demo install clean
 
@@ -27,9 +33,18 @@ bench: release
 demo: release
 	scripts/demo.sh
 
-install: release
-	install -d $(BINDIR)
-	install -m 0755 .build/release/dcf-serverd .build/release/dcf-agent $(BINDIR)/
+# Installs the binaries, the systemd units (with ExecStart pointing into $(PREFIX)/bin) and the example configs
+# as *.conf.example under $(SYSCONFDIR)/dcf, so an existing serverd.conf or agent-NAME.conf is never overwritten.
+install:
+	for program in $(PROGRAMS); do $(SWIFT) build -c $(CONFIGURATION) --product $$program || exit 1; done
+	install -d $(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/dcf
+	for program in $(PROGRAMS); do install -m 0755 .build/$(CONFIGURATION)/$$program $(BINDIR)/ || exit 1; done
+	for unit in systemd/dcf-serverd.service systemd/dcf-agent@.service; do \
+		sed 's|/usr/local/bin/|$(PREFIX)/bin/|g; s|/etc/dcf/|$(SYSCONFDIR)/dcf/|g' $$unit \
+			>$(DESTDIR)$(UNITDIR)/$$(basename $$unit) && chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$unit) || exit 1; \
+	done
+	install -m 0644 config/serverd.conf $(DESTDIR)$(SYSCONFDIR)/dcf/serverd.conf.example
+	install -m 0644 config/agent.conf $(DESTDIR)$(SYSCONFDIR)/dcf/agent.conf.example
 
 clean:
 	rm -rf .build
