@@ -10,7 +10,7 @@ struct ServerdSettings {
     var host: String
     var port: Int
     var tls: TLSConfiguration?
-    /// Where `tls.certificate` and `tls.private_key` were set, for error messages.
+    /// The sources (file and line, or command line) of `tls.certificate` and `tls.private_key`, for errors.
     var tlsSources: (certificate: String, privateKey: String)
     var eventLoops: Int
     var limits: HTTPServerLimits

@@ -16,7 +16,7 @@ import Testing
         var connection: [String] = []
         if let server { connection = ["--server", server.url, "--ca-file", server.caFile] }
         let process = try LaunchedProcess(
-            executable: try BuiltBinary.path("dcfctl"), arguments: arguments + connection,
+            executable: try BuiltProducts.path("dcfctl"), arguments: arguments + connection,
             environment: environment ?? [
                 "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser,
                 "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,

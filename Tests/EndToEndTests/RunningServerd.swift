@@ -53,7 +53,7 @@ struct RunningServerd {
         return try PrometheusSamples(parsing: String(decoding: response.body, as: UTF8.self))
     }
 
-    /// A worker signing with `keyFile`, talking to this server.
+    /// Creates a worker that signs with `keyFile` and talks to this server.
     func worker(keyFile: String, callbacks: DCFWorkerCallbacks = .idle, trusting ca: String? = nil) throws -> DCFWorker {
         var configuration = DCFWorkerConfiguration(
             serverURL: URL(string: url)!, trustedCAFile: ca ?? caFile, privateKeyFile: keyFile)

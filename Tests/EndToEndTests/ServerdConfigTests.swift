@@ -41,7 +41,7 @@ import Testing
         try ServerdFixture.write(lines.joined(separator: "\n"), to: fixture.configFile)
 
         let process = try LaunchedProcess(
-            executable: try BuiltBinary.path("dcf-serverd"), arguments: ["run", "--config", fixture.configFile],
+            executable: try BuiltProducts.path("dcf-serverd"), arguments: ["run", "--config", fixture.configFile],
             logFile: fixture.directory.file("bad.log"))
         let status = process.waitForExit()
         let output = process.output
@@ -58,7 +58,7 @@ import Testing
         defer { fixture.remove() }
         try ServerdFixture.write("not a certificate\n", to: fixture.certificateFile)
         let process = try LaunchedProcess(
-            executable: try BuiltBinary.path("dcf-serverd"), arguments: ["run", "--config", fixture.configFile],
+            executable: try BuiltProducts.path("dcf-serverd"), arguments: ["run", "--config", fixture.configFile],
             logFile: fixture.directory.file("pem.log"))
         #expect(process.waitForExit() == 78)
         #expect(process.output.contains("tls.certificate = \"\(fixture.certificateFile)\""), "\(process.output)")
@@ -88,7 +88,7 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("config/serverd.conf").path
         // Every key of the example is commented out, so only the options below are set; the server starts.
         let process = try LaunchedProcess(
-            executable: try BuiltBinary.path("dcf-serverd"),
+            executable: try BuiltProducts.path("dcf-serverd"),
             arguments: [
                 "run", "--config", example, "--listen", "127.0.0.1:0", "--tls-certificate", fixture.certificateFile,
                 "--tls-key", fixture.privateKeyFile, "--state-dir", fixture.stateDirectory,

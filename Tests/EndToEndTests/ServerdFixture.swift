@@ -88,7 +88,7 @@ struct ServerdFixture {
         throws -> RunningServerd
     {
         let process = try LaunchedProcess(
-            executable: try BuiltBinary.path("dcf-serverd"), arguments: ["run", "--config", configFile] + arguments,
+            executable: try BuiltProducts.path("dcf-serverd"), arguments: ["run", "--config", configFile] + arguments,
             environment: environment, logFile: directory.file(logName))
         let line = try process.waitForLine(containing: "address=127.0.0.1:", timeout: 60)
         guard let range = line.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression),

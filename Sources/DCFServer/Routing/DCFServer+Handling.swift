@@ -55,13 +55,14 @@ extension DCFServer {
         }
     }
 
-    /// `GET /healthz`: 200 `ready` while serving with a global model, else 503 `not_ready` with the reason.
+    /// `GET /healthz`: 200 `{"status":"ready"}` while serving a global model, else the 503 `unavailable` error
+    /// naming the reason, in the same error body workers get.
     private func healthResponse() -> ServerResponse {
         guard isRunning else {
-            return .json(["status": "not_ready", "reason": "the server is not running"], status: 503)
+            return .error(DCFErrorResponse(.unavailable, "not ready: the server is not running"))
         }
         guard models.current != nil else {
-            return .json(["status": "not_ready", "reason": "no global model yet"], status: 503)
+            return .error(DCFErrorResponse(.unavailable, "not ready: no global model yet"))
         }
         return .json(["status": "ready"])
     }
