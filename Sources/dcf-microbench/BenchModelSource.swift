@@ -4,7 +4,7 @@ import DCFServer
 import Foundation
 import Synchronization
 
-/// A strategy that only holds a global model whose version the benchmark advances; it takes no updates.
+/// A strategy that only stores a global model whose version the benchmark advances; it takes no updates.
 final class BenchModelSource: DCFServerCallbacks {
     private let model: Mutex<GlobalModel>
 

@@ -7,7 +7,7 @@ import Foundation
 import Synchronization
 
 /// Long-poll wake-up: `workers` threads each park a signed `GET /dcf/model/wait` over TLS on an in-process
-/// `DCFHTTPService`; the benchmark publishes a new version and measures until the last worker has its answer.
+/// `DCFHTTPService`; the benchmark publishes a new version and measures until the last worker has its response.
 enum LongPollBench {
     static let rounds = 3
     static let hold = Duration.seconds(300)
@@ -55,7 +55,7 @@ enum LongPollBench {
         if let failure = arrivals.firstFailure { print("first failure: \(failure)") }
     }
 
-    /// Waits for every worker to park, publishes the next version and prints how long the answers took.
+    /// Waits for every worker to park, publishes the next version and prints how long the responses took.
     private static func measureRound(
         _ round: Int, server: DCFServer, source: BenchModelSource, arrivals: ArrivalLog, expected: Int
     ) throws {
@@ -74,7 +74,7 @@ enum LongPollBench {
         try waitUntil("answers to round \(round)") { arrivals.count(round) + arrivals.failureCount >= expected }
 
         let latencies = arrivals.instants(round).map { BenchMachine.seconds($0 - published) * 1000 }.sorted()
-        guard let last = latencies.last else { throw BenchError("no worker got an answer in round \(round)") }
+        guard let last = latencies.last else { throw BenchError("no worker received a response in round \(round)") }
         print(String(
             format: "round %d (version %@): %d answered, %d failed; last answer %.1f ms after the change "
                 + "(median %.1f ms, p99 %.1f ms); globalModelDidChange() returned after %.1f ms; parking took %.1f s",
@@ -83,7 +83,7 @@ enum LongPollBench {
             publishSeconds * 1000, parkSeconds))
     }
 
-    /// Starts one thread per worker; each parks a long poll once per round and logs when its answer came.
+    /// Starts one thread per worker; each parks a long poll once per round and logs when its response arrived.
     private static func startWorkerThreads(
         _ workers: [WaitingWorker], client: HTTPClient, arrivals: ArrivalLog
     ) -> DispatchGroup {
@@ -150,7 +150,7 @@ enum LongPollBench {
     }
 }
 
-/// When each worker got its answer, per round, and the failures.
+/// When each worker received its response, per round, and the failures.
 final class ArrivalLog: Sendable {
     private let state: Mutex<(instants: [[ContinuousClock.Instant]], failures: [String])>
 

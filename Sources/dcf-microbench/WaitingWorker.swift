@@ -15,7 +15,7 @@ struct WaitingWorker: Sendable {
         id = WorkerID(key.publicKey.hexString)!
     }
 
-    /// Sends the long poll for `knownVersion` and blocks until the server answers it.
+    /// Sends the long poll for `knownVersion` and blocks until the server responds.
     ///
     /// - Throws: a transport error, or `BenchError` when either response is not 200.
     func wait(client: HTTPClient, knownVersion: ModelVersion, hold: Duration) throws -> HTTPClientResponse {
