@@ -71,12 +71,12 @@ enum LongPollBench {
         let version = source.advance()
         server.globalModelDidChange()
         let publishSeconds = BenchMachine.seconds(since: published)
-        try waitUntil("answers to round \(round)") { arrivals.count(round) + arrivals.failureCount >= expected }
+        try waitUntil("responses in round \(round)") { arrivals.count(round) + arrivals.failureCount >= expected }
 
         let latencies = arrivals.instants(round).map { BenchMachine.seconds($0 - published) * 1000 }.sorted()
         guard let last = latencies.last else { throw BenchError("no worker received a response in round \(round)") }
         print(String(
-            format: "round %d (version %@): %d answered, %d failed; last answer %.1f ms after the change "
+            format: "round %d (version %@): %d responded, %d failed; last response %.1f ms after the change "
                 + "(median %.1f ms, p99 %.1f ms); globalModelDidChange() returned after %.1f ms; parking took %.1f s",
             round + 1, version.description, latencies.count, arrivals.failureCount, last,
             latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
