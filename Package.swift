@@ -74,6 +74,12 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .executableTarget(
+            name: "dcf-microbench",
+            dependencies: ["DCFServer", "DCFTransport", "DCFCrypto", "DCFProtocol", "DCFSupport", "FedAvg"],
+            swiftSettings: strict
+        ),
+
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "DCFProtocolTests", dependencies: ["DCFProtocol", "TestSupport"], swiftSettings: strict),

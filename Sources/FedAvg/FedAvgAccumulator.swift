@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
+package import DCFProtocol
 
 /// Weighted sums of every tensor of a model in float64, the state between two global versions.
 ///
 /// Memory is one float64 per model element (twice a float32 model), whatever the number of updates.
 /// Several updates are folded in one pass in blocks, so each block of sums stays in cache while every
 /// update of the batch is added to it.
-final class FedAvgAccumulator {
+package final class FedAvgAccumulator {
     let layouts: [TensorLayout]
     private let offsets: [Int]
     private let sums: UnsafeMutableBufferPointer<Double>
-    private(set) var totalWeight: Double = 0
-    private(set) var foldedCount = 0
+    /// Sum of the weights of every folded update.
+    package private(set) var totalWeight: Double = 0
+    /// Updates folded since the last reset.
+    package private(set) var foldedCount = 0
 
     /// Elements per block; 8,192 float64 sums are 64 KiB, which stays in a core's L2 cache.
     static let blockElements = 8192
@@ -28,6 +31,11 @@ final class FedAvgAccumulator {
         sums.initialize(repeating: 0)
     }
 
+    /// Creates zero sums for tensors of the given names, element types and shapes, in that order.
+    package convenience init(tensors: [(name: String, dtype: TensorDType, shape: [Int])]) {
+        self.init(layouts: tensors.map { TensorLayout(name: $0.name, kind: ElementKind($0.dtype), shape: $0.shape) })
+    }
+
     deinit {
         sums.deallocate()
     }
@@ -42,29 +50,72 @@ final class FedAvgAccumulator {
     /// Adds `weight × update` for every update of `batch`. The caller has already checked that each
     /// update has a tensor of the same layout for each of `layouts` and that its weight is positive and finite.
     func fold(_ batch: [(tensors: any ModelTensors, weight: Double)]) {
+        let weights = batch.map(\.weight)
         for (tensorIndex, layout) in layouts.enumerated() {
-            let elementSize = layout.kind.byteCount
-            var start = 0
-            while start < layout.elementCount {
-                let count = min(Self.blockElements, layout.elementCount - start)
-                let block = UnsafeMutableBufferPointer(rebasing: sums[(offsets[tensorIndex] + start)...].prefix(count))
-                for update in batch {
-                    update.tensors.withTensorBytes(named: layout.name) { bytes in
-                        let slice = UnsafeRawBufferPointer(rebasing: bytes[(start * elementSize)..<((start + count) * elementSize)])
-                        ElementKernels.fold(slice, kind: layout.kind, weight: update.weight, into: block)
-                    }
-                }
-                start += count
+            Self.withTensorBytes(of: batch, named: layout.name, collected: []) { sources in
+                foldTensor(tensorIndex, sources: sources, weights: weights)
             }
         }
-        for update in batch {
-            totalWeight += update.weight
+        record(weights)
+    }
+
+    /// Adds `weights[u] × updates[u]`, where `updates[u][t]` holds the raw little-endian bytes of tensor `t`
+    /// of update `u`, in the order of the tensors given at creation.
+    ///
+    /// - Precondition: each update has one buffer per tensor, of exactly that tensor's byte count.
+    package func fold(rawTensors updates: [[UnsafeRawBufferPointer]], weights: [Double]) {
+        precondition(updates.count == weights.count, "\(updates.count) updates but \(weights.count) weights")
+        for update in updates {
+            precondition(update.count == layouts.count, "an update has \(update.count) tensors, expected \(layouts.count)")
         }
-        foldedCount += batch.count
+        for tensorIndex in layouts.indices {
+            foldTensor(tensorIndex, sources: updates.map { $0[tensorIndex] }, weights: weights)
+        }
+        record(weights)
+    }
+
+    private func record(_ weights: [Double]) {
+        for weight in weights {
+            totalWeight += weight
+        }
+        foldedCount += weights.count
+    }
+
+    /// Calls `body` with the bytes of the tensor `name` of every update of `batch`, in batch order; the
+    /// recursion keeps each buffer inside the `withTensorBytes` call that lends it.
+    private static func withTensorBytes(
+        of batch: [(tensors: any ModelTensors, weight: Double)], named name: String,
+        collected: [UnsafeRawBufferPointer], _ body: ([UnsafeRawBufferPointer]) -> Void
+    ) {
+        guard collected.count < batch.count else { return body(collected) }
+        batch[collected.count].tensors.withTensorBytes(named: name) { bytes in
+            withTensorBytes(of: batch, named: name, collected: collected + [bytes], body)
+        }
+    }
+
+    /// Folds one tensor of every update block by block, so each block of sums stays in cache for the batch.
+    private func foldTensor(_ tensorIndex: Int, sources: [UnsafeRawBufferPointer], weights: [Double]) {
+        let layout = layouts[tensorIndex]
+        let elementSize = layout.kind.byteCount
+        for source in sources {
+            precondition(source.count == layout.byteCount, "tensor \(layout.name) has \(source.count) bytes, expected \(layout.byteCount)")
+        }
+        var slices = sources
+        var start = 0
+        while start < layout.elementCount {
+            let count = min(Self.blockElements, layout.elementCount - start)
+            let block = UnsafeMutableBufferPointer(rebasing: sums[(offsets[tensorIndex] + start)...].prefix(count))
+            let byteRange = (start * elementSize)..<((start + count) * elementSize)
+            for index in sources.indices {
+                slices[index] = UnsafeRawBufferPointer(rebasing: sources[index][byteRange])
+            }
+            ElementKernels.fold(slices, weights: weights, kind: layout.kind, into: block)
+            start += count
+        }
     }
 
     /// Returns the weighted mean of every tensor, encoded in its own element kind, in layout order.
-    func mean() -> [[UInt8]] {
+    package func mean() -> [[UInt8]] {
         precondition(totalWeight > 0, "mean of an accumulator with no weight")
         return layouts.enumerated().map { tensorIndex, layout in
             var bytes = [UInt8](repeating: 0, count: layout.byteCount)

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+// Usage:
+//   dcf-microbench [--crypto] [--fedavg] [--longpoll] [options]    (no part flag runs all three)
+// Options:
+//   --seconds S          time per crypto measurement (default 2)
+//   --model-mb N         FedAvg model size in MB of float32 (default 13)
+//   --updates N          FedAvg updates per round (default 32)
+//   --batches LIST       FedAvg updates folded per pass, comma-separated (default 1,4,8,32)
+//   --workers N          parked long polls (default 1000)
+//   --event-loops N      server event loops for the long-poll part (default: processor count)
+let options: BenchOptions
+do {
+    options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+} catch {
+    FileHandle.standardError.write(Data("dcf-microbench: \(error)\n".utf8))
+    exit(2)
+}
+
+print("machine: \(BenchMachine.summary)")
+do {
+    if options.runsCrypto { try CryptoBench.run(seconds: options.seconds) }
+    if options.runsFedAvg {
+        try FedAvgBench.run(modelMegabytes: options.modelMegabytes, updates: options.updates, batches: options.batches)
+    }
+    if options.runsLongPoll { try LongPollBench.run(workers: options.workers, eventLoops: options.eventLoops) }
+} catch {
+    FileHandle.standardError.write(Data("dcf-microbench: \(error)\n".utf8))
+    exit(1)
+}
