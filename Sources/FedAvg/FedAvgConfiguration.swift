@@ -13,6 +13,9 @@ public struct FedAvgConfiguration: Sendable {
     /// How many versions behind the current one an update's base version may be; 0 accepts only
     /// updates trained from the current version. Stale updates that are accepted count fully.
     public var maxStaleness: UInt64 = 0
+    /// How many accepted updates are folded in one pass over the sums. Larger batches fold faster but map
+    /// that many update files at once, so peak memory grows by about this many model sizes.
+    public var foldBatchSize: Int = 4
     /// The safetensors file that becomes version 1 when the state directory holds no model yet.
     public var initialModel: URL?
     /// Directory holding model versions, the open round's updates and the round history.
@@ -29,6 +32,9 @@ public struct FedAvgConfiguration: Sendable {
         guard updateLimit >= 1 else { throw FedAvgError.invalidSetting("update_lim", "\(updateLimit)", "at least 1") }
         guard (1...updateLimit).contains(minUpdates) else {
             throw FedAvgError.invalidSetting("min_updates", "\(minUpdates)", "1 to update_lim (\(updateLimit))")
+        }
+        guard (1...64).contains(foldBatchSize) else {
+            throw FedAvgError.invalidSetting("fold_batch", "\(foldBatchSize)", "1 to 64")
         }
         if let roundDeadline, roundDeadline <= .zero {
             throw FedAvgError.invalidSetting("round_deadline", "\(roundDeadline)", "a positive duration")

@@ -23,6 +23,9 @@ struct FedAvgState {
 struct OpenRound {
     var startedAt = Date()
     var entries: [WorkerID: AcceptedUpdate] = [:]
+    /// Accepted and stored updates not folded yet; they are folded together once `foldBatchSize` wait,
+    /// because one pass over the sums for several updates moves far less memory than one pass each.
+    var pending: [WorkerID] = []
     var rejections: [RoundRecord.Rejection] = []
     /// True once the deadline passed without `minUpdates` updates; reported by the round status.
     var deadlinePassed = false

@@ -26,11 +26,13 @@ extension FedAvgStrategy {
             let stored = AcceptedUpdate(url: url, metadata: metadata, payloadBytes: update.payload.count)
             let replaced = state.round.entries.updateValue(stored, forKey: workerID) != nil
             state.round.bytesIn += update.payload.count
-            if replaced {
-                // Refolding from the stored files gives the exact sums without the replaced update.
+            if replaced && !state.round.pending.contains(workerID) {
+                // The earlier update is in the sums; refolding from the stored files gives the exact sums
+                // without it.
                 try refoldRound(&state)
-            } else {
-                state.accumulator.fold([(model, stored.weight)])
+            } else if !replaced {
+                state.round.pending.append(workerID)
+                if state.round.pending.count >= configuration.foldBatchSize { try foldPending(&state) }
             }
             let count = state.round.entries.count
             let reply = "accepted into the round from version \(state.version): \(count) of "
@@ -69,10 +71,22 @@ extension FedAvgStrategy {
     /// Clears the sums and folds every stored update of the open round again.
     func refoldRound(_ state: inout FedAvgState) throws {
         state.accumulator.reset()
-        for entry in state.round.entries.values.sorted(by: { $0.url.path < $1.url.path }) {
-            let bytes = try Data(contentsOf: entry.url, options: .alwaysMapped)
-            let model = try SafeTensorsModel(parsing: bytes)
-            state.accumulator.fold([(model, entry.weight)])
+        state.round.pending = state.round.entries.keys.sorted()
+        try foldPending(&state)
+    }
+
+    /// Folds every pending update, `foldBatchSize` at a time, from its stored file.
+    func foldPending(_ state: inout FedAvgState) throws {
+        while !state.round.pending.isEmpty {
+            let workers = state.round.pending.prefix(configuration.foldBatchSize)
+            var batch: [(tensors: any ModelTensors, weight: Double)] = []
+            for worker in workers {
+                guard let entry = state.round.entries[worker] else { continue }
+                let bytes = try Data(contentsOf: entry.url, options: .alwaysMapped)
+                batch.append((try SafeTensorsModel(parsing: bytes), entry.weight))
+            }
+            state.accumulator.fold(batch)
+            state.round.pending.removeFirst(workers.count)
         }
     }
 }

@@ -7,6 +7,7 @@ extension FedAvgStrategy {
     /// starts the next one. The caller publishes the new version after releasing the lock.
     func aggregate(_ state: inout FedAvgState) throws {
         let started = ContinuousClock.now
+        try foldPending(&state)
         let nextVersion = state.version + 1
         var writer = SafeTensorsWriter(metadata: ["dcf.version": String(nextVersion)])
         for (layout, bytes) in zip(state.layouts, state.accumulator.mean()) {

@@ -63,7 +63,7 @@ extension FedAvgStrategy {
                     currentVersion: version)
                 state.withLock { state in
                     state.round.entries[worker] = AcceptedUpdate(url: url, metadata: metadata, payloadBytes: payload.count)
-                    state.accumulator.fold([(model, Double(metadata.numExamples))])
+                    state.round.pending.append(worker)
                 }
             } catch {
                 logger.warning(
@@ -72,6 +72,7 @@ extension FedAvgStrategy {
                 try? FileManager.default.removeItem(at: url)
             }
         }
+        try state.withLock { try foldPending(&$0) }
         let count = state.withLock { $0.round.entries.count }
         logger.info("recovered the open round", [("round_from", String(version)), ("updates", String(count))])
     }
