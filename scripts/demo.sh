@@ -17,7 +17,7 @@ line per round, stops everything and evaluates the final model on the 10,000-ima
                   by-class: each site sees only some of the 10 classes (default iid)
   --dir DIR       working directory for certificates, keys, state and logs (default demo-run)
   --port PORT     server port on 127.0.0.1 (default 18443)
-  --epochs N      local epochs per round (default 1)
+  --epochs N      local epochs per round (default 2)
 USAGE
 }
 
@@ -26,7 +26,7 @@ rounds=10
 shards=iid
 dir=demo-run
 port=18443
-epochs=1
+epochs=2
 while [ $# -gt 0 ]; do
     case "$1" in
     --sites) sites="$2"; shift 2 ;;
@@ -86,7 +86,8 @@ done
     --state-dir "$dir/state" --worker-keys "$dir/keys/allowed-workers.txt" \
     --initial-model "$dir/initial-model.safetensors" --update-lim "$sites" \
     2>"$dir/logs/serverd.log" &
-pids="$pids $!"
+server_pid=$!
+pids="$pids $server_pid"
 
 site=0
 while [ "$site" -lt "$sites" ]; do
@@ -101,11 +102,13 @@ while [ "$site" -lt "$sites" ]; do
         $shard_option --epochs "$epochs" --max-rounds "$rounds" --progress plain \
         2>"$dir/logs/agent-$site.log" &
     pids="$pids $!"
+    running_agents="${running_agents:-} $!"
     site=$((site + 1))
 done
 
 echo "demo: server and $sites agents started; logs in $dir/logs"
-printf '%-6s %-9s %-9s %-9s %-8s %s\n' round accuracy eval-loss train-loss updates seconds
+echo "demo: accuracy and eval-loss are of the model each round started from, on the sites' test data"
+printf '%-6s %-9s %-9s %-10s %-8s %s\n' round accuracy eval-loss train-loss updates seconds
 history="$dir/state/history.jsonl"
 printed=0
 waited=0
@@ -118,17 +121,27 @@ while [ "$printed" -lt "$rounds" ]; do
 import json, sys
 r = json.loads(sys.stdin.read())
 def f(v): return "-" if v is None else "%.4f" % v
-print("%-6d %-9s %-9s %-9s %-8d %.2f" % (r["version"], f(r.get("evaluation_accuracy")), f(r.get("evaluation_loss")),
+print("%-6d %-9s %-9s %-10s %-8d %.2f" % (r["version"] - 1, f(r.get("evaluation_accuracy")), f(r.get("evaluation_loss")),
       f(r.get("training_loss")), r["updates_used"], r["round_seconds"]))'
         done
     fi
-    for pid in $pids; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "demo: a process exited early; see $dir/logs" >&2
-            tail -n 5 "$dir"/logs/*.log >&2
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "demo: dcf-serverd exited early; see $dir/logs/serverd.log" >&2
+        tail -n 5 "$dir/logs/serverd.log" >&2
+        exit 1
+    fi
+    # Agents exit by themselves after their last round; only a non-zero status is a failure.
+    still_running=""
+    for pid in $running_agents; do
+        if kill -0 "$pid" 2>/dev/null; then
+            still_running="$still_running $pid"
+        elif ! wait "$pid"; then
+            echo "demo: an agent failed; see $dir/logs" >&2
+            tail -n 5 "$dir"/logs/agent-*.log >&2
             exit 1
         fi
     done
+    running_agents="$still_running"
     sleep 1
     waited=$((waited + 1))
     if [ "$waited" -gt 1800 ]; then
@@ -140,7 +153,6 @@ done
 cleanup
 pids=""
 final="$dir/state/models/$(ls "$dir/state/models" | sort -t v -k 2 -n | tail -n 1)"
-echo "demo: the accuracy column is the base model of each round, measured on the sites' test shards"
 "$bin/dcf-agent" evaluate --model "$final"
 echo "demo: final model: $final"
 echo "demo: history:     $history"

@@ -27,6 +27,8 @@ struct OpenRound {
     /// True once the deadline passed without `minUpdates` updates; reported by the round status.
     var deadlinePassed = false
     var bytesIn = 0
+    /// The server's byte counters when the round started, if a transfer counter is set.
+    var transferAtStart: (bytesIn: Int, bytesOut: Int)?
 }
 
 /// An update that was stored and folded into the open round.

@@ -16,10 +16,12 @@ extension FedAvgStrategy {
         try store.write(serialized, version: nextVersion)
         let aggregationSeconds = Self.seconds(ContinuousClock.now - started)
 
-        let record = makeRecord(state, version: nextVersion, aggregationSeconds: aggregationSeconds)
+        let transfer = transferCounter.withLock { $0 }?()
+        let record = makeRecord(state, version: nextVersion, aggregationSeconds: aggregationSeconds, transfer: transfer)
         state.version = nextVersion
         state.bytes = serialized
         state.round = OpenRound()
+        state.round.transferAtStart = transfer
         state.accumulator.reset()
         spool.removeRounds(except: nextVersion)
         do {
@@ -36,7 +38,15 @@ extension FedAvgStrategy {
         scheduleDeadline(forRoundFrom: nextVersion)
     }
 
-    private func makeRecord(_ state: FedAvgState, version: UInt64, aggregationSeconds: Double) -> RoundRecord {
+    private func makeRecord(
+        _ state: FedAvgState, version: UInt64, aggregationSeconds: Double, transfer: (bytesIn: Int, bytesOut: Int)?
+    ) -> RoundRecord {
+        var bytesIn = state.round.bytesIn
+        var bytesOut = 0
+        if let transfer, let start = state.round.transferAtStart {
+            bytesIn = transfer.bytesIn - start.bytesIn
+            bytesOut = transfer.bytesOut - start.bytesOut
+        }
         let entries = Array(state.round.entries.values)
         var evaluation = WeightedMean()
         var accuracy = WeightedMean()
@@ -52,7 +62,7 @@ extension FedAvgStrategy {
             version: Int(version), baseVersion: Int(state.version), updatesUsed: entries.count,
             rejected: state.round.rejections, evaluationLoss: evaluation.value, evaluationAccuracy: accuracy.value,
             trainingLoss: training.value, trainingExamples: entries.reduce(0) { $0 + $1.metadata.numExamples },
-            bytesIn: state.round.bytesIn, bytesOut: 0, aggregationSeconds: aggregationSeconds,
+            bytesIn: bytesIn, bytesOut: bytesOut, aggregationSeconds: aggregationSeconds,
             roundSeconds: Date().timeIntervalSince(state.round.startedAt), finishedAt: Date())
     }
 

@@ -20,6 +20,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     let history: RoundHistory
     let state: Mutex<FedAvgState>
     private let notifier = Mutex<(@Sendable () -> Void)?>(nil)
+    let transferCounter = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
     private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
 
     /// Opens the state directory: resumes at its newest version, or stores `initialModel` as version 1,
@@ -43,6 +44,14 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     /// Sets the function called after each new version is stored, normally `DCFServer.globalModelDidChange`.
     public func onGlobalModelChange(_ notify: @escaping @Sendable () -> Void) {
         notifier.withLock { $0 = notify }
+    }
+
+    /// Sets the function that returns the server's total bytes received and sent, so each round record
+    /// carries the bytes moved during the round; without it a record counts only update payload bytes in.
+    public func setTransferCounter(_ counter: @escaping @Sendable () -> (bytesIn: Int, bytesOut: Int)) {
+        transferCounter.withLock { $0 = counter }
+        let start = counter()
+        state.withLock { $0.round.transferAtStart = start }
     }
 
     /// The newest global model version.

@@ -2,7 +2,8 @@
 import Foundation
 
 /// Renders the round history as a standalone SVG: evaluation accuracy in the top panel, evaluation and
-/// training loss in the bottom panel, both against the produced model version.
+/// training loss in the bottom panel, both against the round, numbered by the version it started from.
+/// A round's evaluation figures are those of that starting version.
 enum HistoryChart {
     private static let width = 640.0
     private static let panelHeight = 220.0
@@ -17,17 +18,17 @@ enum HistoryChart {
     static func render(_ records: [RoundRecord]) -> String {
         let accuracy = Series(
             label: "evaluation accuracy", color: "#1f77b4",
-            points: records.compactMap { record in record.evaluationAccuracy.map { (Double(record.version), $0) } }
+            points: records.compactMap { record in record.evaluationAccuracy.map { (Double(record.baseVersion), $0) } }
         )
         let evaluationLoss = Series(
             label: "evaluation loss", color: "#d62728",
-            points: records.compactMap { record in record.evaluationLoss.map { (Double(record.version), $0) } }
+            points: records.compactMap { record in record.evaluationLoss.map { (Double(record.baseVersion), $0) } }
         )
         let trainingLoss = Series(
             label: "training loss", color: "#ff7f0e",
-            points: records.compactMap { record in record.trainingLoss.map { (Double(record.version), $0) } }
+            points: records.compactMap { record in record.trainingLoss.map { (Double(record.baseVersion), $0) } }
         )
-        let versions = records.map { Double($0.version) }
+        let versions = records.map { Double($0.baseVersion) }
         let xRange = (versions.min() ?? 0, max(versions.max() ?? 1, (versions.min() ?? 0) + 1))
         let losses = (evaluationLoss.points + trainingLoss.points).map(\.y)
         let lossRange = (0.0, max(losses.max() ?? 1, 1e-9) * 1.1)
@@ -69,8 +70,8 @@ enum HistoryChart {
             out += "<text x=\"\(plotLeft - 6)\" y=\"\(y(value) + 4)\" text-anchor=\"end\">"
             out += "\(format(value))</text>\n"
         }
-        out += "<text x=\"\(plotLeft)\" y=\"\(plotBottom + 16)\">v\(Int(xRange.0))</text>\n"
-        out += "<text x=\"\(plotRight)\" y=\"\(plotBottom + 16)\" text-anchor=\"end\">v\(Int(xRange.1))</text>\n"
+        out += "<text x=\"\(plotLeft)\" y=\"\(plotBottom + 16)\">round \(Int(xRange.0))</text>\n"
+        out += "<text x=\"\(plotRight)\" y=\"\(plotBottom + 16)\" text-anchor=\"end\">round \(Int(xRange.1))</text>\n"
         for (index, line) in series.enumerated() {
             let legendY = plotTop + 14 + Double(index) * 14
             out += "<text x=\"\(plotRight - 8)\" y=\"\(legendY)\" text-anchor=\"end\" fill=\"\(line.color)\">"

@@ -32,9 +32,10 @@ public struct RoundRecord: Codable, Sendable, Equatable {
     /// Mean training loss reported by the workers, weighted by training examples.
     public var trainingLoss: Double?
     public var trainingExamples: Int
-    /// Update bytes received during the round, as sent on the wire.
+    /// Bytes the server received during the round (all requests), or the update payload bytes when the
+    /// strategy has no transfer counter.
     public var bytesIn: Int
-    /// Global model bytes served during the round.
+    /// Bytes the server sent during the round (all responses), or 0 without a transfer counter.
     public var bytesOut: Int
     public var aggregationSeconds: Double
     /// Time from the start of the round (the previous version's publication) to this version's publication.

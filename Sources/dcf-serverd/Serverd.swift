@@ -24,6 +24,10 @@ final class Serverd: Sendable {
         strategy.onGlobalModelChange { [weak server] in server?.globalModelDidChange() }
         service = DCFHTTPService(
             server: server, transportConfiguration: try settings.transportConfiguration, logger: logger)
+        strategy.setTransferCounter { [service] in
+            let statistics = service.statistics
+            return (statistics.bytesIn, statistics.bytesOut)
+        }
     }
 
     /// Serves until a signal ends the run; returns the process exit code.

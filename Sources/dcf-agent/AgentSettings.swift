@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFSupport
+import DCFTraining
+import DCFWorker
+import Foundation
+
+/// The typed settings of `dcf-agent run`, built from the merged config file and command line.
+struct AgentSettings {
+    var worker: DCFWorkerConfiguration
+    var maxRounds: Int
+    var retryDelay: Duration
+    var trainerKind: String
+    var command: String?
+    var commandTimeout: Duration
+    var workDirectory: URL
+    var layerSizes: [Int]
+    var options: TrainingOptions
+    var dataDirectory: String
+    var selection: SiteDataSelection
+    var logLevel: LogLevel
+    var progress: ProgressStyle
+
+    init(_ config: Configuration) throws {
+        let server = config.string("agent.server")
+        guard let url = URL(string: server), let scheme = url.scheme, ["https", "http"].contains(scheme),
+            url.host != nil
+        else {
+            throw AgentSettingsError("agent.server \"\(server)\" is not an https:// URL such as https://fl.example.org:8443")
+        }
+        let keyPath = config.string("agent.key")
+        guard FileManager.default.isReadableFile(atPath: keyPath) else {
+            throw AgentSettingsError(
+                "agent.key: file \"\(keyPath)\" does not exist or is not readable; dcf-agent keygen --output FILE makes one")
+        }
+        if let caFile = config.optionalString("agent.ca_file"), !FileManager.default.isReadableFile(atPath: caFile) {
+            throw AgentSettingsError("agent.ca_file: file \"\(caFile)\" does not exist or is not readable")
+        }
+        worker = DCFWorkerConfiguration(
+            serverURL: url, trustedCAFile: config.optionalString("agent.ca_file"), privateKeyFile: keyPath)
+        worker.uploadCompression = config.string("agent.upload_compression") == "deflate" ? .deflate : .none
+        maxRounds = config.integer("agent.max_rounds")
+        retryDelay = config.duration("agent.retry_delay")
+
+        trainerKind = config.string("trainer.kind")
+        command = config.optionalString("trainer.command")
+        if trainerKind == "command" && (command ?? "").isEmpty {
+            throw AgentSettingsError("trainer.kind is command but trainer.command is not set; pass --command \"...\"")
+        }
+        commandTimeout = config.duration("trainer.command_timeout")
+        workDirectory = URL(fileURLWithPath: config.string("trainer.work_dir"))
+
+        layerSizes = try Self.layerSizes(config.string("builtin.layers"))
+        options = TrainingOptions(
+            learningRate: Float(config.double("builtin.learning_rate")), epochs: config.integer("builtin.epochs"),
+            batchSize: config.integer("builtin.batch_size"), seed: UInt64(config.integer("builtin.seed")))
+        options.progressInterval = 2_000
+        dataDirectory = config.string("data.directory")
+        selection = SiteDataSelection()
+        selection.seed = UInt64(config.integer("builtin.seed"))
+        try selection.setShard(config.string("data.shard"))
+        if let classes = config.optionalString("data.classes") { try selection.setClasses(classes) }
+        let maxExamples = config.integer("data.max_examples")
+        selection.maxExamples = maxExamples == 0 ? nil : maxExamples
+        selection.heldOut = config.string("data.held_out") == "test" ? .testSplit : .fractionOfShard(0.1)
+
+        logLevel = LogLevel(name: config.string("log.level")) ?? .info
+        progress = ProgressStyle(setting: config.string("log.progress"))
+    }
+
+    static func layerSizes(_ text: String) throws -> [Int] {
+        let sizes = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard sizes.count >= 2, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw AgentSettingsError("layers \"\(text)\" is not a comma-separated list of at least two positive sizes, e.g. 784,128,10")
+        }
+        return sizes.compactMap { $0 }
+    }
+}
+
+/// An invalid agent setting; exits with `EX_CONFIG` (78).
+struct AgentSettingsError: Error, CustomStringConvertible, ExitCodeProviding {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+
+    var exitCode: ExitCode { .config }
+}

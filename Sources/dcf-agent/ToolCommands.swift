@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+import DCFProtocol
+import DCFSupport
+import DCFTraining
+import Foundation
+
+/// The subcommands besides `run`: key files and model files.
+enum ToolCommands {
+    static let keygen = Subcommand(
+        name: "keygen", summary: "Generate an Ed25519 key pair: FILE (hex seed, mode 0600) and FILE.pub.",
+        options: [
+            .value("output", valueName: "file", help: "Path of the private key file; the public key goes to FILE.pub."),
+            .flag("force", help: "Overwrite existing key files."),
+        ])
+
+    static let verifyKey = Subcommand(
+        name: "verify-key", summary: "Check that a private key file and its .pub file belong together.",
+        argumentsUsage: "<private-key-file>")
+
+    static let initModel = Subcommand(
+        name: "init-model", summary: "Write a freshly initialized built-in MLP as the server's initial model.",
+        options: [
+            .value("layers", valueName: "sizes", default: "784,128,10", help: "Layer sizes, input first."),
+            .value("seed", valueName: "integer", default: "1", help: "Seed of the initial weights."),
+            .value("output", valueName: "file", help: "Path of the safetensors file to write."),
+        ])
+
+    static let evaluate = Subcommand(
+        name: "evaluate", summary: "Report loss and accuracy of a model file on the Fashion-MNIST test set.",
+        options: [
+            .value("model", valueName: "file", help: "safetensors file of the built-in MLP."),
+            .value("layers", valueName: "sizes", default: "784,128,10", help: "Layer sizes, input first."),
+            .value("data-dir", valueName: "dir", default: FashionMNIST.defaultDirectory,
+                   help: "Directory with the Fashion-MNIST gzip IDX files."),
+        ])
+
+    static func runKeygen(_ command: ParsedCommand) throws {
+        let output = try requiredOption(command, "output")
+        let key = try Ed25519KeyFile.generate(at: output, overwrite: command.flag("force"))
+        print("wrote \(output) and \(Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: output))")
+        print("public key: \(key.publicKey.hexString)")
+    }
+
+    static func runVerifyKey(_ command: ParsedCommand) throws {
+        guard command.arguments.count == 1, let path = command.arguments.first else {
+            throw UsageError("verify-key takes one private key file, e.g. dcf-agent verify-key site.key")
+        }
+        let key = try Ed25519KeyFile.readVerifiedPair(at: path) { warning in
+            FileHandle.standardError.write(Data("dcf-agent: warning: \(warning)\n".utf8))
+        }
+        print("ok: \(path) matches \(Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: path)) (public key \(key.publicKey.hexString))")
+    }
+
+    static func runInitModel(_ command: ParsedCommand) throws {
+        let output = try requiredOption(command, "output")
+        let sizes = try AgentSettings.layerSizes(command.option("layers") ?? "784,128,10")
+        guard let seed = UInt64(command.option("seed") ?? "1") else {
+            throw UsageError("--seed \"\(command.option("seed") ?? "")\" is not a non-negative integer")
+        }
+        let network = try MultilayerPerceptron(layerSizes: sizes, seed: seed)
+        try AtomicFile.write(network.exportSafeTensors(), to: output)
+        print("wrote \(output): MLP \(sizes.map(String.init).joined(separator: "-")), seed \(seed)")
+    }
+
+    static func runEvaluate(_ command: ParsedCommand) throws {
+        let path = try requiredOption(command, "model")
+        let sizes = try AgentSettings.layerSizes(command.option("layers") ?? "784,128,10")
+        let file = try SafeTensors(bytes: try Data(contentsOf: URL(fileURLWithPath: path)))
+        let network = try MultilayerPerceptron(layerSizes: sizes, safeTensors: file)
+        let test = try FashionMNIST.load(.test, directory: command.option("data-dir") ?? FashionMNIST.defaultDirectory)
+        let result = try network.evaluate(on: test)
+        print(String(format: "test set: %d images, accuracy %.4f, loss %.4f", result.examples, result.accuracy, result.loss))
+    }
+
+    private static func requiredOption(_ command: ParsedCommand, _ name: String) throws -> String {
+        guard let value = command.option(name), !value.isEmpty else {
+            throw UsageError("\(command.subcommand.name) needs --\(name); run dcf-agent \(command.subcommand.name) --help")
+        }
+        return value
+    }
+}
