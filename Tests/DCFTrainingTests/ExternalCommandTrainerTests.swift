@@ -114,7 +114,7 @@ import Testing
     }
 }
 
-/// Whether `pid` names a live process; an exited child that nobody reaped yet (a zombie) does not count.
+/// Whether `pid` names a live process; an exited child that is not reaped yet (a zombie) does not count.
 private func isRunning(_ pid: Int32) -> Bool {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
         let end = stat.lastIndex(of: ")")

@@ -4,8 +4,8 @@
 
 dcf-agent sets DCF_GLOBAL_MODEL (the model to start from), DCF_UPDATE_PATH (where to save the trained
 model) and DCF_METRICS_PATH (where to write metrics). The script evaluates the global model on the site's
-held-out examples, trains on the rest, and saves the same tensors (0.weight [out, in], 0.bias, 2.weight,
-2.bias, ..., float32) with the example count in the safetensors metadata and in the metrics file.
+held-out examples and trains on the rest. It saves the same tensors (0.weight [out, in], 0.bias,
+2.weight, 2.bias, ..., float32) with the example count in the metadata, and writes the metrics file.
 
 The network math (forward pass, SGD epoch, evaluation, IDX reading) comes from numpy_mlp.py, which is
 looked up next to this file and in ../../scripts, dcf's place for it.

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Train one dcf round of the Fashion-MNIST MLP with PyTorch, as an external command of dcf-agent.
 
-The contract is the one of numpy_trainer.py, whose options, environment variables and site data
-selection this script reuses: read DCF_GLOBAL_MODEL, evaluate it on the held-out examples, train, and
-save the state_dict of nn.Sequential(Linear, ReLU, Linear, ...) to DCF_UPDATE_PATH with the example count,
-plus the metrics to DCF_METRICS_PATH.
+The contract is the one of numpy_trainer.py, and this script reuses its options, environment variables
+and site data selection. It reads DCF_GLOBAL_MODEL, evaluates it on the held-out examples and trains.
+Then it saves the state_dict of nn.Sequential(Linear, ReLU, Linear, ...) to DCF_UPDATE_PATH with the
+example count, and the metrics to DCF_METRICS_PATH.
 """
 import json
 import os

@@ -56,7 +56,7 @@ final class CommandOutputReader: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let descriptor = handle.fileDescriptor
         while true {
-            // read(2) returns what the pipe holds now; FileHandle.read(upToCount:) would wait for a full buffer.
+            // read(2) returns the bytes the pipe contains now, but FileHandle.read(upToCount:) would wait for a full buffer.
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count < 0 {

@@ -3,7 +3,7 @@ import DCFSupport
 import Foundation
 import Synchronization
 
-/// How one run of the training command ended.
+/// The end of one run of the training command: its termination and the tail of its standard error.
 struct CommandOutcome: Sendable {
     enum Termination: Sendable, Equatable {
         case exited(status: Int32)
@@ -90,7 +90,7 @@ final class CommandProcess: Sendable {
     private func waitForOutput(_ readers: [CommandOutputReader]) {
         let deadline = DispatchTime.now() + Self.outputGrace
         guard !readers.allSatisfy({ $0.waitUntilFinished(deadline: deadline) }) else { return }
-        // A background process of the command still holds the output pipes open.
+        // A background process of the command keeps the output pipes open.
         logger.warning("the training command left processes running that hold its output open; killing them")
         signalGroup(SIGKILL)
         for reader in readers {

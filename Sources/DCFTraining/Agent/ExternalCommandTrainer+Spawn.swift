@@ -93,8 +93,8 @@ enum CommandSpawner {
         guard pipe(&descriptors) == 0 else {
             throw AgentTrainerError("could not create a pipe for the training command: errno \(errno)")
         }
-        // Glibc's pipe2 is not visible to Swift here, so close-on-exec is set right after; a process
-        // spawned by another thread in between could inherit the pipe and delay end of file.
+        // Glibc's pipe2 is not visible to Swift here, so close-on-exec is set right after. A process spawned
+        // by another thread in between could inherit the pipe and delay end of file.
         for descriptor in descriptors {
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         }
