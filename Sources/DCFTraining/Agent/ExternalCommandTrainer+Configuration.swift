@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Foundation
 
-/// How `ExternalCommandTrainer` runs a site's own training command.
+/// Settings of `ExternalCommandTrainer`: the command, its timeout, files and environment.
 public struct ExternalTrainerConfiguration: Sendable {
     /// Environment variables the agent sets for the command; `extraEnvironment` cannot override them.
     public static let reservedEnvironmentNames: Set<String> = [
@@ -11,7 +11,7 @@ public struct ExternalTrainerConfiguration: Sendable {
 
     /// Shell command line, run with `/bin/sh -c` in the agent's working directory once per round.
     public var command: String
-    /// Longest time one round's command may run; then its process group is terminated.
+    /// Maximum run time of one round's command, after which its process group is terminated.
     public var timeout: Duration
     /// Directory for the per-round files (global model, update, metrics); created when missing.
     public var workDirectory: URL

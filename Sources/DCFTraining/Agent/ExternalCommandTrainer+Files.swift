@@ -11,9 +11,9 @@ struct ExternalRoundFiles: Sendable {
     let directory: URL
     /// The global model the command trains from (`DCF_GLOBAL_MODEL`).
     var globalModel: URL { directory.appendingPathComponent("global-model.safetensors") }
-    /// Where the command writes its update (`DCF_UPDATE_PATH`).
+    /// Path of the update the command writes (`DCF_UPDATE_PATH`).
     var update: URL { directory.appendingPathComponent("update.safetensors") }
-    /// Where the command may write its metrics (`DCF_METRICS_PATH`).
+    /// Path of the optional metrics file (`DCF_METRICS_PATH`).
     var metrics: URL { directory.appendingPathComponent("metrics.json") }
 
     /// Creates an empty directory for `round`, removing the directories of earlier rounds.

@@ -53,16 +53,18 @@ final class CommandOutputReader: Sendable {
     }
 
     private func readUntilEnd() {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let descriptor = handle.fileDescriptor
         while true {
-            let chunk: Data?
-            do {
-                chunk = try handle.read(upToCount: 65_536)
-            } catch {
-                logger.warning("reading the command's \(streamName) failed", [("error", "\(error)")])
+            // read(2) returns the bytes the pipe contains now, but FileHandle.read(upToCount:) would wait for a full buffer.
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 {
+                logger.warning("reading the command's \(streamName) failed", [("errno", "\(errno)")])
                 break
             }
-            guard let chunk, !chunk.isEmpty else { break }
-            append(chunk)
+            if count == 0 { break }
+            append(Data(buffer[0..<count]))
         }
         flushPending()
         try? handle.close()

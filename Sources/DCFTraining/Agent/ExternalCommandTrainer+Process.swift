@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFSupport
 import Foundation
+import Synchronization
 
-/// How one run of the training command ended.
+/// The end of one run of the training command: its termination and the tail of its standard error.
 struct CommandOutcome: Sendable {
     enum Termination: Sendable, Equatable {
         case exited(status: Int32)
@@ -25,11 +26,10 @@ final class CommandProcess: Sendable {
     /// Time the output readers get after the command exits, for processes it left running.
     static let outputGrace: DispatchTimeInterval = .seconds(5)
 
-    private let process: Process
+    private let pid: pid_t
     private let exited = DispatchSemaphore(value: 0)
+    private let termination = Mutex<CommandOutcome.Termination?>(nil)
     private let logger: Logger
-    /// The command's process group, or nil if the child is not a group leader (then only it is signaled).
-    private let processGroupID: Int32?
     private let outputReader: CommandOutputReader
     private let errorReader: CommandOutputReader
 
@@ -38,34 +38,20 @@ final class CommandProcess: Sendable {
     /// - Throws: `AgentTrainerError` when `/bin/sh` cannot be started.
     init(command: String, environment: [String: String], logger: Logger) throws(AgentTrainerError) {
         self.logger = logger
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        let standardOutput = Pipe()
-        let standardError = Pipe()
-        process.standardOutput = standardOutput
-        process.standardError = standardError
-        let exited = self.exited
-        process.terminationHandler = { _ in exited.signal() }
-        do {
-            try process.run()
-        } catch {
-            throw AgentTrainerError("could not start the training command with /bin/sh: \(error)")
-        }
-        let pid = process.processIdentifier
-        // Foundation starts the child as the leader of a new process group. getpgid fails only when the
-        // child has already exited and been reaped, and then its group is that same id.
-        let group = getpgid(pid)
-        processGroupID = group == pid || group == -1 ? pid : nil
+        let child = try CommandSpawner.spawn(command: command, environment: environment)
+        pid = child.pid
         outputReader = CommandOutputReader(
-            handle: standardOutput.fileHandleForReading, streamName: "stdout", logger: logger, tailLength: 1)
+            handle: child.standardOutput, streamName: "stdout", logger: logger, tailLength: 1)
         errorReader = CommandOutputReader(
-            handle: standardError.fileHandleForReading, streamName: "stderr", logger: logger,
+            handle: child.standardError, streamName: "stderr", logger: logger,
             tailLength: Self.standardErrorTailLength)
         outputReader.start()
         errorReader.start()
+        Thread.detachNewThread { [self] in
+            let result = CommandSpawner.waitForExit(child.pid)
+            termination.withLock { $0 = result }
+            exited.signal()
+        }
         logger.debug("training command started", [("pid", "\(pid)")])
     }
 
@@ -82,10 +68,8 @@ final class CommandProcess: Sendable {
         waitForOutput([outputReader, errorReader])
         let tail = errorReader.tail
         if timedOut { return CommandOutcome(termination: .timedOut, standardErrorTail: tail) }
-        let status = process.terminationStatus
-        let termination: CommandOutcome.Termination =
-            process.terminationReason == .uncaughtSignal ? .signaled(status) : .exited(status: status)
-        return CommandOutcome(termination: termination, standardErrorTail: tail)
+        let ended = termination.withLock { $0 } ?? .exited(status: -1)
+        return CommandOutcome(termination: ended, standardErrorTail: tail)
     }
 
     /// Sends SIGTERM to the command's process group, then SIGKILL if it has not exited after a grace period,
@@ -106,7 +90,7 @@ final class CommandProcess: Sendable {
     private func waitForOutput(_ readers: [CommandOutputReader]) {
         let deadline = DispatchTime.now() + Self.outputGrace
         guard !readers.allSatisfy({ $0.waitUntilFinished(deadline: deadline) }) else { return }
-        // A background process of the command still holds the output pipes open.
+        // A background process of the command keeps the output pipes open.
         logger.warning("the training command left processes running that hold its output open; killing them")
         signalGroup(SIGKILL)
         for reader in readers {
@@ -114,12 +98,10 @@ final class CommandProcess: Sendable {
         }
     }
 
+    /// Signals every process of the command's group. The group outlives its leader while any member runs,
+    /// and the leader is reaped only by this object, so its id is not reused before `waitForEnd` returns.
     private func signalGroup(_ signal: Int32) {
-        if let processGroupID {
-            _ = kill(-processGroupID, signal)
-        } else if process.isRunning {
-            _ = kill(process.processIdentifier, signal)
-        }
+        _ = kill(-pid, signal)
     }
 
     private static func dispatchInterval(_ duration: Duration) -> DispatchTimeInterval {

@@ -29,7 +29,7 @@ public final class ExternalCommandTrainer: AgentTrainer {
     /// Runs the command for one round and returns its checked update with metadata.
     ///
     /// - Throws: `AgentTrainerError` when the command cannot start, exits with a non-zero status, is killed,
-    ///   times out, or writes a missing, malformed or mismatched update or no valid example count; the
+    ///   times out, or writes a missing, malformed or mismatched update or no valid example count. The
     ///   message includes the last lines of the command's standard error. `CancellationError` when the task
     ///   is cancelled; the command's process group is killed then.
     public func train(

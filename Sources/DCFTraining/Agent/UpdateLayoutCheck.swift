@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 public import DCFProtocol
 
-/// Checks that an update has exactly the global model's tensors (names, dtypes, shapes) and only finite
-/// floating-point values, the rules the server applies, so a trainer's mistake is reported on the site
-/// with the tensor's name instead of as a rejection by the server.
+/// A check that an update has exactly the global model's tensors (names, dtypes, shapes) and only finite
+/// floating-point values. The server applies the same rules, and checking on the site reports a trainer's
+/// mistake with the tensor's name before anything is sent.
 public struct UpdateLayoutCheck: Sendable {
     /// Largest number of problems listed in one error; the rest are counted.
     static let listedProblemLimit = 5
