@@ -11,12 +11,13 @@ struct Report {
 
     func printTable() {
         print("\(settings.label): \(settings.workerCount) workers, \(settings.rounds) rounds, server pid \(settings.serverPID)")
-        print("round  base  seconds  server_cpu_s  server_peak_rss_MB  server_in_MB  server_out_MB  uploads  errors")
+        print("round  base  seconds  server_cpu_s  server_peak_rss_MB  peak_anon_MB  server_in_MB  server_out_MB  uploads  errors")
         for (number, round) in tally.rounds.enumerated() where round.isComplete {
             let (cpu, read, written) = deltas(round)
             print(String(
-                format: "%5d %5d %8.3f %13.2f %19.1f %13.1f %14.1f %8d %7d", number + 1, round.baseVersion,
+                format: "%5d %5d %8.3f %13.2f %19.1f %13.1f %13.1f %14.1f %8d %7d", number + 1, round.baseVersion,
                 round.seconds, cpu, Double(round.serverPeakResidentBytes) / Self.megabyte,
+                Double(round.serverPeakAnonymousBytes) / Self.megabyte,
                 Double(read) / Self.megabyte, Double(written) / Self.megabyte, round.uploadsDone, round.errors))
         }
         let complete = tally.completedRounds
@@ -30,7 +31,8 @@ struct Report {
             let (cpu, read, written) = deltas(round)
             return [
                 "base_version": round.baseVersion, "seconds": round.seconds, "server_cpu_seconds": cpu,
-                "server_peak_rss_bytes": round.serverPeakResidentBytes, "server_read_bytes": read,
+                "server_peak_rss_bytes": round.serverPeakResidentBytes,
+                "server_peak_anon_bytes": round.serverPeakAnonymousBytes, "server_read_bytes": read,
                 "server_written_bytes": written, "uploads": round.uploadsDone, "errors": round.errors,
                 "uploaded_bytes": round.uploadedBytes, "downloaded_bytes": round.downloadedBytes,
             ]

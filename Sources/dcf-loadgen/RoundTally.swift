@@ -15,6 +15,7 @@ struct RoundRecord: Sendable {
     var serverAtStart: ServerSample?
     var serverAtEnd: ServerSample?
     var serverPeakResidentBytes = 0
+    var serverPeakAnonymousBytes = 0
 
     var isComplete: Bool { endTime != 0 }
     var seconds: Double { Double(endTime &- startTime) / 1e9 }
@@ -81,6 +82,8 @@ struct RoundTally {
     mutating func observe(_ sample: ServerSample) {
         for index in rounds.indices where !rounds[index].isComplete {
             rounds[index].serverPeakResidentBytes = max(rounds[index].serverPeakResidentBytes, sample.residentBytes)
+            rounds[index].serverPeakAnonymousBytes = max(
+                rounds[index].serverPeakAnonymousBytes, sample.anonymousResidentBytes)
         }
     }
 }

@@ -7,6 +7,8 @@ import Glibc
 struct ServerSample: Sendable {
     var residentBytes = 0
     var peakResidentBytes = 0
+    /// Anonymous resident memory (`RssAnon`): heap and stacks, without mapped files such as spooled updates.
+    var anonymousResidentBytes = 0
     var cpuSeconds = 0.0
     var readBytes = 0
     var writtenBytes = 0
@@ -20,6 +22,7 @@ struct ServerSample: Sendable {
         for line in status.split(separator: "\n") {
             if line.hasPrefix("VmRSS:") { sample.residentBytes = kilobytes(line) }
             if line.hasPrefix("VmHWM:") { sample.peakResidentBytes = kilobytes(line) }
+            if line.hasPrefix("RssAnon:") { sample.anonymousResidentBytes = kilobytes(line) }
         }
         // Fields after the parenthesized command name start at field 3, so utime (14) and stime (15) are 11 and 12.
         if let close = stat.lastIndex(of: ")") {
