@@ -69,6 +69,11 @@ let package = Package(
         .executableTarget(name: "dcf-train-bench", dependencies: ["DCFTraining"], swiftSettings: strict),
 
         .executableTarget(
+            name: "dcf-loadgen",
+            dependencies: ["DCFWorker", "DCFProtocol", "DCFCrypto", "DCFSupport"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "dcf-transport-bench",
             dependencies: ["DCFTransport", "DCFSupport"],
             swiftSettings: strict

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Glibc
+import Synchronization
+
+/// The `run` subcommand: starts worker processes against a running `dcf-serverd`, follows their events until
+/// the requested number of rounds completed, samples the server's `/proc` entry and prints the results.
+final class Coordinator: Sendable {
+    struct Settings: Sendable {
+        var url: String
+        var trustedCAFile: String?
+        var workerCount: Int
+        var rounds: Int
+        var serverPID: Int32
+        var workersPerProcess: Int
+        var keyDirectory: String
+        var timeoutSeconds: Int
+        var resultFile: String?
+        var label: String
+    }
+
+    let settings: Settings
+    private let tally: Mutex<RoundTally>
+    private let children = Mutex<[Process]>([])
+    private let startTime = MonotonicClock.nanoseconds()
+
+    init(settings: Settings) {
+        self.settings = settings
+        self.tally = Mutex(RoundTally(workerCount: settings.workerCount))
+    }
+
+    /// Runs the load and returns the tally; worker processes are terminated before it returns.
+    func run() throws -> RoundTally {
+        guard ServerSample.read(pid: settings.serverPID) != nil else {
+            throw UsageError("--server-pid \(settings.serverPID): no such process; pass the PID of dcf-serverd")
+        }
+        try FileManager.default.createDirectory(atPath: settings.keyDirectory, withIntermediateDirectories: true)
+        defer { stopChildren() }
+        try startChildren()
+        let progress = ProgressPrinter(isTerminal: isatty(STDERR_FILENO) == 1)
+        let deadline = startTime + UInt64(settings.timeoutSeconds) * 1_000_000_000
+        while MonotonicClock.nanoseconds() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            if let sample = ServerSample.read(pid: settings.serverPID) {
+                tally.withLock { $0.observe(sample) }
+            } else {
+                FileHandle.standardError.write(Data("dcf-loadgen: the server process exited\n".utf8))
+                break
+            }
+            let snapshot = tally.withLock { $0 }
+            progress.show(snapshot, rounds: settings.rounds, elapsed: elapsed)
+            if snapshot.completedRounds >= settings.rounds { break }
+        }
+        progress.finish()
+        return tally.withLock { $0 }
+    }
+
+    private var elapsed: Double { Double(MonotonicClock.nanoseconds() - startTime) / 1e9 }
+
+    private func startChildren() throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var first = 0
+        while first < settings.workerCount {
+            let count = min(settings.workersPerProcess, settings.workerCount - first)
+            var arguments = [
+                "workers", "--url", settings.url, "--key-dir", settings.keyDirectory, "--first", String(first),
+                "--count", String(count),
+            ]
+            if let ca = settings.trustedCAFile { arguments += ["--ca", ca] }
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = arguments
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            children.withLock { $0.append(process) }
+            let reader = Thread { [self] in follow(output.fileHandleForReading) }
+            reader.start()
+            first += count
+        }
+    }
+
+    /// Reads one worker process's event lines until it closes its output.
+    private func follow(_ handle: FileHandle) {
+        var pending = Data()
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { return }
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending.removeSubrange(pending.startIndex...newline)
+                if let event = WorkerEvent(line: Substring(line)) { apply(event) }
+            }
+        }
+    }
+
+    private func apply(_ event: WorkerEvent) {
+        let pid = settings.serverPID
+        tally.withLock { tally in
+            let (started, completed) = tally.apply(event)
+            if let started { tally.record(start: ServerSample.read(pid: pid), round: started) }
+            if let completed {
+                let sample = ServerSample.read(pid: pid)
+                if let sample { tally.observe(sample) }
+                tally.record(end: sample, round: completed)
+            }
+        }
+    }
+
+    private func stopChildren() {
+        let processes = children.withLock { $0 }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        for process in processes { process.waitUntilExit() }
+    }
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+/// Shows progress on standard error: one line rewritten in place on a terminal, otherwise a plain line
+/// every five seconds.
+final class ProgressPrinter {
+    private let isTerminal: Bool
+    private var lastPlainLine = -5.0
+
+    init(isTerminal: Bool) { self.isTerminal = isTerminal }
+
+    func show(_ tally: RoundTally, rounds: Int, elapsed: Double) {
+        if !isTerminal && elapsed - lastPlainLine < 5 { return }
+        lastPlainLine = elapsed
+        let current = tally.rounds.last
+        let text = String(
+            format: "%6.1f s  registered with model %d/%d  rounds done %d/%d  uploads %d/%d  new model %d/%d  errors %d",
+            elapsed, tally.workersWithModel, tally.workerCount, tally.completedRounds, rounds,
+            current?.uploadsDone ?? 0, tally.workerCount, current?.workersHoldingNewModel ?? 0, tally.workerCount,
+            tally.errors)
+        write(isTerminal ? "\r" + text + "\u{1B}[K" : text + "\n")
+    }
+
+    func finish() {
+        if isTerminal { write("\n") }
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

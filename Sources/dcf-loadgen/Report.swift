@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+/// Prints the per-round table and writes the results as JSON for the benchmark scripts.
+struct Report {
+    let settings: Coordinator.Settings
+    let tally: RoundTally
+    let finalSample: ServerSample?
+
+    private static let megabyte = 1_000_000.0
+
+    func printTable() {
+        print("\(settings.label): \(settings.workerCount) workers, \(settings.rounds) rounds, server pid \(settings.serverPID)")
+        print("round  base  seconds  server_cpu_s  server_peak_rss_MB  peak_anon_MB  server_in_MB  server_out_MB  uploads  errors")
+        for (number, round) in tally.rounds.enumerated() where round.isComplete {
+            let (cpu, read, written) = deltas(round)
+            print(String(
+                format: "%5d %5d %8.3f %13.2f %19.1f %13.1f %13.1f %14.1f %8d %7d", number + 1, round.baseVersion,
+                round.seconds, cpu, Double(round.serverPeakResidentBytes) / Self.megabyte,
+                Double(round.serverPeakAnonymousBytes) / Self.megabyte,
+                Double(read) / Self.megabyte, Double(written) / Self.megabyte, round.uploadsDone, round.errors))
+        }
+        let complete = tally.completedRounds
+        print("complete rounds \(complete)/\(settings.rounds), errors \(tally.errors)"
+            + ", server VmHWM \(String(format: "%.1f", Double(finalSample?.peakResidentBytes ?? 0) / Self.megabyte)) MB")
+        for message in tally.errorMessages { print("  error: \(message)") }
+    }
+
+    func writeJSON(to path: String) throws {
+        let rounds: [[String: Any]] = tally.rounds.filter(\.isComplete).map { round in
+            let (cpu, read, written) = deltas(round)
+            return [
+                "base_version": round.baseVersion, "seconds": round.seconds, "server_cpu_seconds": cpu,
+                "server_peak_rss_bytes": round.serverPeakResidentBytes,
+                "server_peak_anon_bytes": round.serverPeakAnonymousBytes, "server_read_bytes": read,
+                "server_written_bytes": written, "uploads": round.uploadsDone, "errors": round.errors,
+                "uploaded_bytes": round.uploadedBytes, "downloaded_bytes": round.downloadedBytes,
+            ]
+        }
+        let object: [String: Any] = [
+            "label": settings.label, "workers": settings.workerCount, "rounds_requested": settings.rounds,
+            "rounds_complete": tally.completedRounds, "errors": tally.errors, "rounds": rounds,
+            "server_vmhwm_bytes": finalSample?.peakResidentBytes ?? 0,
+            "error_messages": tally.errorMessages,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    private func deltas(_ round: RoundRecord) -> (cpu: Double, read: Int, written: Int) {
+        guard let start = round.serverAtStart, let end = round.serverAtEnd else { return (0, 0, 0) }
+        return (end.cpuSeconds - start.cpuSeconds, end.readBytes - start.readBytes,
+                end.writtenBytes - start.writtenBytes)
+    }
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
+import DCFWorker
+import Foundation
+
+/// The `workers` subcommand: runs `count` simulated workers in this process until it is terminated.
+///
+/// Each worker makes one blocking request at a time on a dispatch thread, and a parked long poll holds its
+/// thread, so a process must not run more workers than the dispatch thread pool grows to (255 threads in
+/// the Linux libdispatch); the coordinator starts several processes instead.
+enum WorkerProcess {
+    static let usage = """
+        dcf-loadgen workers --url URL [--ca FILE] --key-dir DIR --first INDEX --count N
+        """
+
+    static func run(_ arguments: Arguments) async throws {
+        let url = try arguments.string("url")
+        guard let serverURL = URL(string: url) else { throw UsageError("--url \"\(url)\" is not a URL") }
+        let keyDirectory = try arguments.string("key-dir")
+        let first = try arguments.integer("first")
+        let count = try arguments.integer("count", range: 1...250)
+        let events = EventWriter()
+        let updates = UpdateCache()
+        var workers: [SimulatedWorker] = []
+        for index in first..<(first + count) {
+            let keyPath = keyDirectory + "/worker-\(index)"
+            if !FileManager.default.fileExists(atPath: keyPath) {
+                _ = try Ed25519KeyFile.generate(at: keyPath)
+            }
+            var configuration = DCFWorkerConfiguration(
+                serverURL: serverURL, trustedCAFile: arguments.optionalString("ca"), privateKeyFile: keyPath)
+            configuration.maximumModelBytes = 1 << 31
+            // The load generator shares two cores with the server, so replies can be slow under full load.
+            configuration.requestIdleTimeout = .seconds(600)
+            configuration.connectTimeout = .seconds(60)
+            workers.append(
+                try SimulatedWorker(index: index, configuration: configuration, events: events, updates: updates))
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in workers {
+                group.addTask { await worker.run() }
+            }
+        }
+    }
+}

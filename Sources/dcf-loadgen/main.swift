@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// Load generator for dcf-serverd: plays many workers from a few processes and measures FedAvg rounds.
+import DCFCrypto
+import Foundation
+
+let usage = """
+    Usage:
+      dcf-loadgen init-model --bytes SIZE --out FILE
+          Writes a float32 safetensors model with SIZE bytes of tensor data (13MB, 1MiB, 4096, ...),
+          to be given to dcf-serverd as --initial-model.
+      dcf-loadgen run --url URL [--ca FILE] --workers N --rounds R --server-pid PID --key-dir DIR
+                      [--workers-per-process K] [--timeout SECONDS] [--json FILE] [--label TEXT]
+          Starts N simulated workers in processes of K (default 100, at most 250) against the dcf-serverd
+          with process id PID, which must run FedAvg with --update-lim N. Each worker registers, long-polls,
+          downloads the global model and uploads an update of the same size, for R rounds. Prints per-round
+          time, server CPU, server memory and bytes moved; --json also writes them to FILE. Stops after
+          --timeout seconds in total (default 1800) even if rounds are missing.
+      dcf-loadgen workers ...
+          The worker process that `run` starts.
+    """
+
+func runCommand(_ arguments: Arguments) throws {
+    let workers = try arguments.integer("workers", range: 1...100_000)
+    let settings = Coordinator.Settings(
+        url: try arguments.string("url"), trustedCAFile: arguments.optionalString("ca"), workerCount: workers,
+        rounds: try arguments.integer("rounds", range: 1...10_000),
+        serverPID: Int32(try arguments.integer("server-pid", range: 1...Int(Int32.max))),
+        workersPerProcess: try arguments.integer("workers-per-process", default: 100, range: 1...250),
+        keyDirectory: try arguments.string("key-dir"),
+        timeoutSeconds: try arguments.integer("timeout", default: 1800, range: 1...86_400),
+        resultFile: arguments.optionalString("json"),
+        label: arguments.optionalString("label") ?? "dcf")
+    let tally = try Coordinator(settings: settings).run()
+    let report = Report(settings: settings, tally: tally, finalSample: ServerSample.read(pid: settings.serverPID))
+    report.printTable()
+    if let path = settings.resultFile { try report.writeJSON(to: path) }
+    if tally.completedRounds < settings.rounds { exit(1) }
+}
+
+func initModelCommand(_ arguments: Arguments) throws {
+    let bytes = try arguments.byteCount("bytes")
+    let path = try arguments.string("out")
+    let model = try SyntheticModel.initial(bytes: bytes)
+    try model.write(to: URL(fileURLWithPath: path))
+    print("wrote \(path): \(model.count) bytes of safetensors")
+}
+
+let commandLine = CommandLine.arguments.dropFirst()
+do {
+    let rest = Arguments.self
+    switch commandLine.first {
+    case "init-model": try initModelCommand(try rest.init(commandLine.dropFirst()))
+    case "run": try runCommand(try rest.init(commandLine.dropFirst()))
+    case "workers": try await WorkerProcess.run(try rest.init(commandLine.dropFirst()))
+    case "-h", "--help": print(usage)
+    default:
+        FileHandle.standardError.write(Data((usage + "\n").utf8))
+        exit(64)
+    }
+} catch let error as UsageError {
+    FileHandle.standardError.write(Data("dcf-loadgen: \(error)\n".utf8))
+    exit(64)
+} catch {
+    FileHandle.standardError.write(Data("dcf-loadgen: \(error)\n".utf8))
+    exit(1)
+}

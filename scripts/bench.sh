@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Measures FedAvg rounds of dcf-serverd under dcf-loadgen on 127.0.0.1 and prints one line per scenario,
+# with the round time also shown as a multiple of the server's cryptography floor.
+set -eu
+
+usage() {
+    cat <<USAGE
+Usage: scripts/bench.sh [--scenarios "N:SIZE[:plain] ..."] [--rounds R] [--dir DIR] [--port PORT]
+
+Each scenario starts a fresh dcf-serverd (FedAvg, --update-lim N, unsafe mode, TLS unless ":plain")
+and runs dcf-loadgen with N workers and a model of SIZE (1MB, 13MB, ...) for R rounds (default 3).
+Results go to DIR (default bench-run): one JSON file per scenario and results.txt.
+Default scenarios, about 4 minutes in total: "10:1MB 10:1MB:plain 10:13MB 100:1MB 100:13MB".
+USAGE
+}
+
+scenarios="10:1MB 10:1MB:plain 10:13MB 100:1MB 100:13MB"
+rounds=3
+dir=bench-run
+port=18600
+per_process=2
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --scenarios) scenarios="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    --port) port="$2"; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench: unknown option '$1'" >&2; usage >&2; exit 64 ;;
+    esac
+done
+
+bin=.build/release
+for program in dcf-serverd dcf-loadgen; do
+    if [ ! -x "$bin/$program" ]; then
+        echo "bench: $bin/$program is missing; run 'make release' first" >&2
+        exit 69
+    fi
+done
+
+mkdir -p "$dir"
+server=""
+cleanup() {
+    if [ -n "$server" ]; then
+        kill -TERM "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT INT TERM
+
+[ -e "$dir/tls/ca.pem" ] || scripts/gen-certs.sh "$dir/tls" 127.0.0.1 localhost >"$dir/gen-certs.log" 2>&1
+
+# Single-core throughput of the two primitives every byte of a round passes through, in bytes per second.
+speed() {
+    openssl speed -seconds 1 -bytes 16384 -evp "$1" 2>/dev/null | awk -v name="$1" '
+        tolower($1) == tolower(name) || tolower($1" "$2) ~ tolower(name) { value = $NF }
+        END { sub(/k$/, "", value); printf "%.0f\n", value * 1000 }'
+}
+aes=$(speed aes-128-gcm)
+sha=$(speed sha256)
+{
+    echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo),"\
+        "$(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "$(openssl version); AES-128-GCM $((aes / 1000000)) MB/s, SHA-256 $((sha / 1000000)) MB/s (one core, 16 KiB blocks)"
+    echo "$(swift --version 2>/dev/null | head -1)"
+    printf '%-22s %8s %10s %10s %8s %12s %12s %8s\n' scenario rounds median_s floor_s x_floor peak_rss_MB peak_anon_MB errors
+} | tee "$dir/results.txt"
+
+for scenario in $scenarios; do
+    workers=${scenario%%:*}
+    rest=${scenario#*:}
+    size=${rest%%:*}
+    transport=tls
+    [ "$rest" = "$size" ] || transport=${rest#*:}
+    name="n$workers-$size-$transport"
+    run="$dir/$name"
+    rm -rf "$run"
+    mkdir -p "$run"
+    "$bin/dcf-loadgen" init-model --bytes "$size" --out "$run/model.safetensors" >/dev/null
+    bytes=$(stat -c %s "$run/model.safetensors")
+    if [ "$transport" = plain ]; then
+        set -- --plain-http
+        url="http://127.0.0.1:$port"
+        ca=""
+    else
+        set -- --tls-certificate "$dir/tls/server.pem" --tls-key "$dir/tls/server.key"
+        url="https://127.0.0.1:$port"
+        ca="--ca $dir/tls/ca.pem"
+    fi
+    "$bin/dcf-serverd" run --listen "127.0.0.1:$port" "$@" --unsafe-mode --state-dir "$run/state" \
+        --initial-model "$run/model.safetensors" --update-lim "$workers" --log-level warning \
+        --limits.max_connections=$((workers + 1000)) >"$run/server.log" 2>&1 &
+    server=$!
+    sleep 1
+    # shellcheck disable=SC2086 # $ca is empty or two words.
+    "$bin/dcf-loadgen" run --url "$url" $ca --workers "$workers" --rounds "$rounds" --server-pid "$server" \
+        --workers-per-process "$per_process" --key-dir "$run/keys" --json "$run/result.json" --label "dcf $name" \
+        >"$run/loadgen.txt" || echo "bench: $name did not complete; see $run/loadgen.txt" >&2
+    cleanup
+    server=""
+    # The floor: the server encrypts every download and decrypts every upload (AES-128-GCM) and hashes every
+    # upload (SHA-256), on one core.
+    awk -v name="$name" -v n="$workers" -v s="$bytes" -v aes="$aes" -v sha="$sha" -v transport="$transport" '
+        / seconds / { next }
+        /^ *[0-9]+ +[0-9]+ +[0-9.]+ / { t[++count] = $3; if ($5 > rss) rss = $5; if ($6 > anon) anon = $6; errors += $NF }
+        END {
+            for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (t[j] < t[i]) { x = t[i]; t[i] = t[j]; t[j] = x }
+            median = count ? (count % 2 ? t[(count + 1) / 2] : (t[count / 2] + t[count / 2 + 1]) / 2) : 0
+            floor = 2 * n * s / aes + n * s / sha
+            ratio = (transport == "tls" && floor > 0) ? sprintf("%.1f", median / floor) : "-"
+            printf "%-22s %8d %10.3f %10.3f %8s %12.1f %12.1f %8d\n", name, count, median, floor, ratio, rss, anon, errors
+        }' "$run/loadgen.txt" | tee -a "$dir/results.txt"
+done
