@@ -5,15 +5,13 @@ import Foundation
 /// Everything `FedAvgStrategy` guards with its lock: the current version and the open round.
 struct FedAvgState {
     var version: UInt64
-    var bytes: Data
     let layouts: [TensorLayout]
     let accumulator: FedAvgAccumulator
     var round = OpenRound()
     var registeredWorkers: Set<WorkerID> = []
 
-    init(version: UInt64, bytes: Data, layouts: [TensorLayout]) {
+    init(version: UInt64, layouts: [TensorLayout]) {
         self.version = version
-        self.bytes = bytes
         self.layouts = layouts
         accumulator = FedAvgAccumulator(layouts: layouts)
     }

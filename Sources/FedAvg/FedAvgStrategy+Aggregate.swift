@@ -20,7 +20,6 @@ extension FedAvgStrategy {
         let transfer = transferCounter.withLock { $0 }?()
         let record = makeRecord(state, version: nextVersion, aggregationSeconds: aggregationSeconds, transfer: transfer)
         state.version = nextVersion
-        state.bytes = serialized
         state.round = OpenRound()
         state.round.transferAtStart = transfer
         state.accumulator.reset()

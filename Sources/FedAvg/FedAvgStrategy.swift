@@ -36,7 +36,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         history = RoundHistory(directory: configuration.stateDirectory)
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
         let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
-        state = Mutex(FedAvgState(version: version, bytes: bytes, layouts: model.layouts))
+        state = Mutex(FedAvgState(version: version, layouts: model.layouts))
         try recoverOpenRound()
         scheduleDeadline(forRoundFrom: version)
     }
@@ -67,8 +67,16 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         state.withLock { _ = $0.registeredWorkers.remove(workerID) }
     }
 
+    /// Returns the current version, read from its stored file: the server keeps its own copy, so the
+    /// strategy keeps none in memory.
     public func returnGlobalModel() -> GlobalModel? {
-        state.withLock { GlobalModel(version: ModelVersion($0.version), bytes: $0.bytes) }
+        let version = state.withLock { $0.version }
+        do {
+            return GlobalModel(version: ModelVersion(version), bytes: try store.read(version: version))
+        } catch {
+            logger.error("cannot read the current model version", [("error", String(describing: error))])
+            return nil
+        }
     }
 
     public func isGlobalModelMostRecent(_ version: ModelVersion) -> Bool {

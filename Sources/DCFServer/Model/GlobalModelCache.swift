@@ -9,7 +9,7 @@ final class GlobalModelCache: Sendable {
     let retainedPreviousVersions: Int
     private let models = Mutex<[PublishedModel]>([])
 
-    init(retainedPreviousVersions: Int = 2) {
+    init(retainedPreviousVersions: Int = 1) {
         self.retainedPreviousVersions = retainedPreviousVersions
     }
 

@@ -10,14 +10,20 @@ public final class PublishedModel: Sendable {
     /// without copying it.
     public let encodings: [ContentCoding: [UInt8]]
 
-    /// Encodes `bytes` with every coding `coder` supports. A coding that fails is left out and the
-    /// version is still served in the others.
+    /// The largest compressed size kept, as a fraction of the uncompressed size. Trained float32 weights
+    /// shrink only by a few percent under deflate, and every kept encoding costs one more model size of
+    /// memory per cached version, so encodings that save less are dropped.
+    public static let maximumKeptRatio = 0.9
+
+    /// Encodes `bytes` with every coding `coder` supports. A coding that fails, or that saves less than
+    /// `1 - maximumKeptRatio` of the size, is left out and the version is served in the others.
     public init(version: ModelVersion, bytes: Data, coder: any PayloadCoder) {
         var encodings: [ContentCoding: [UInt8]] = [.identity: [UInt8](bytes)]
         for coding in coder.compressedCodings {
-            if let encoded = try? coder.compress(bytes, as: coding) {
-                encodings[coding] = [UInt8](encoded)
-            }
+            guard let encoded = try? coder.compress(bytes, as: coding),
+                Double(encoded.count) <= Double(bytes.count) * Self.maximumKeptRatio
+            else { continue }
+            encodings[coding] = [UInt8](encoded)
         }
         self.version = version
         self.encodings = encodings
