@@ -22,6 +22,9 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     private let notifier = Mutex<(@Sendable () -> Void)?>(nil)
     let transferCounter = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
     private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
+    /// Bounds how many updates are read at once. Reading maps an update's file into memory, and the server
+    /// may hand over many finished uploads at the same moment; two keep both cores busy.
+    let readingSlots = DispatchSemaphore(value: 2)
 
     /// Opens the state directory: resumes at its newest version, or stores `initialModel` as version 1,
     /// then folds the open round's stored updates again.
@@ -86,6 +89,8 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     public func receiveWorkerUpdate(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String {
         let published: Bool
         let reply: String
+        readingSlots.wait()
+        defer { readingSlots.signal() }
         do {
             (reply, published) = try accept(workerID, update)
         } catch let rejection as UpdateRejection {
