@@ -46,6 +46,7 @@ enum AgentMain {
             let configuration = ExternalTrainerConfiguration(
                 command: command, timeout: settings.commandTimeout, workDirectory: settings.workDirectory,
                 workerID: key.publicKey.hexString, extraEnvironment: [:])
+            try configuration.validate()
             return ExternalCommandTrainer(configuration: configuration, logger: logger.child("command"))
         }
         if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {

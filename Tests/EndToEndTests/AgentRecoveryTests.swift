@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+import TestSupport
+
+/// Starts `dcf-serverd` and one `dcf-agent` whose training command fails in its first attempt, in each of
+/// the ways a site's command can fail, and succeeds in the second: the agent must send nothing for the
+/// failed attempt, keep running, and complete the round.
+@Suite struct AgentRecoveryTests {
+    struct Failure: CustomTestStringConvertible, Sendable {
+        let name: String
+        /// Shell lines run on the first attempt instead of training.
+        let firstAttempt: String
+        /// Text the agent's log must contain about the failure.
+        let logged: String
+        var testDescription: String { name }
+    }
+
+    static let failures = [
+        Failure(name: "non-zero exit", firstAttempt: "echo boom >&2; exit 3", logged: "boom"),
+        Failure(name: "timeout", firstAttempt: "sleep 30", logged: "timed out"),
+        Failure(name: "missing update", firstAttempt: "exit 0", logged: "round failed"),
+        Failure(name: "malformed update", firstAttempt: "echo garbage > \"$DCF_UPDATE_PATH\"; exit 0", logged: "round failed"),
+        Failure(
+            name: "wrong shape",
+            firstAttempt: """
+                python3 -c 'import numpy, os, safetensors.numpy as s; s.save_file({"0.weight": numpy.zeros((3, 3), numpy.float32)}, os.environ["DCF_UPDATE_PATH"], metadata={"num_examples": "5"})'; exit 0
+                """,
+            logged: "round failed"),
+    ]
+
+    @Test(arguments: failures)
+    func agentSurvivesFailedCommand(failure: Failure) throws {
+        let serverd = try BuiltProducts.path("dcf-serverd")
+        let agent = try BuiltProducts.path("dcf-agent")
+        let directory = try TemporaryDirectory(prefix: "dcf-recovery")
+        defer { try? FileManager.default.removeItem(at: directory.url) }
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+
+        try launch(agent, ["keygen", "--output", directory.file("site")])
+        try launch(agent, ["init-model", "--layers", "4,3,2", "--output", directory.file("initial.safetensors")])
+        let script = """
+            if [ ! -f "\(directory.file("attempted"))" ]; then
+                touch "\(directory.file("attempted"))"
+                \(failure.firstAttempt)
+            fi
+            cp "$DCF_GLOBAL_MODEL" "$DCF_UPDATE_PATH"
+            echo '{"num_examples": 10}' > "$DCF_METRICS_PATH"
+            """
+        try script.write(toFile: directory.file("train.sh"), atomically: true, encoding: .utf8)
+
+        let port = try FreePort.loopback()
+        let server = try LaunchedProcess(
+            executable: serverd,
+            arguments: [
+                "--listen", "127.0.0.1:\(port)", "--tls-certificate", certificates.server.certificateFile,
+                "--tls-key", certificates.server.privateKeyFile, "--state-dir", directory.file("state"),
+                "--worker-keys", directory.file("site.pub"), "--initial-model", directory.file("initial.safetensors"),
+                "--update-lim", "1",
+            ],
+            logFile: directory.file("serverd.log"))
+        defer { server.terminate(signal: SIGKILL) }
+        _ = try server.waitForLine(containing: "listening", timeout: 30)
+
+        let agentProcess = try LaunchedProcess(
+            executable: agent,
+            arguments: [
+                "run", "--server", "https://127.0.0.1:\(port)", "--ca-file", certificates.ca.certificateFile,
+                "--key", directory.file("site"), "--trainer", "command", "--command", "sh '\(directory.file("train.sh"))'",
+                "--command-timeout", "2s", "--work-dir", directory.file("work"), "--agent.retry_delay=200ms",
+                "--max-rounds", "1", "--progress", "plain",
+            ],
+            logFile: directory.file("agent.log"))
+        defer { agentProcess.terminate(signal: SIGKILL) }
+
+        for _ in 0..<600 where agentProcess.isRunning { usleep(100_000) }
+        #expect(!agentProcess.isRunning, "agent still running after 60 s:\n\(agentProcess.output)")
+        #expect(agentProcess.waitForExit() == 0, "agent log:\n\(agentProcess.output)")
+        let log = agentProcess.output
+        #expect(log.contains("round failed"), "agent log:\n\(log)")
+        #expect(log.contains(failure.logged), "agent log:\n\(log)")
+        let history = try String(contentsOfFile: directory.file("state/history.jsonl"), encoding: .utf8)
+        #expect(history.split(separator: "\n").count == 1, "history:\n\(history)")
+        #expect(!server.output.contains("update rejected"), "server log:\n\(server.output)")
+    }
+
+    private func launch(_ executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw LaunchFailure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        }
+    }
+}
