@@ -62,6 +62,7 @@ final class AgentRunner: Sendable {
                 display.training(round: round, version: version.description, fraction: $0)
             }
             guard let worker = workerBox.withLock({ $0 }) else { return }
+            display.uploading(round: round, bytes: payload.count)
             let reply = try await worker.sendModelUpdate(payload)
             let seconds = Double((ContinuousClock.now - started).components.seconds)
             display.finish(round: round, status: "sent update from model v\(version) (\(payload.count) bytes)")

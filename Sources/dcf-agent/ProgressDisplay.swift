@@ -49,6 +49,15 @@ final class ProgressDisplay: Sendable {
         }
     }
 
+    /// Reports that the round's update of `bytes` is being sent.
+    func uploading(round: Int, bytes: Int) {
+        switch style {
+        case .off: return
+        case .tty: write("\r\u{1B}[2Kround \(round): uploading \(bytes) bytes")
+        case .plain: write("round \(round): uploading \(bytes) bytes\n")
+        }
+    }
+
     /// Ends the round's progress line with `status`.
     func finish(round: Int, status: String) {
         lastQuarter.withLock { $0 = -1 }
