@@ -31,15 +31,9 @@ import TestSupport
 
     @Test(arguments: failures)
     func agentSurvivesFailedCommand(failure: Failure) throws {
-        let serverd = try BuiltProducts.path("dcf-serverd")
-        let agent = try BuiltProducts.path("dcf-agent")
-        let directory = try TemporaryDirectory(prefix: "dcf-recovery")
-        defer { try? FileManager.default.removeItem(at: directory.url) }
-        let certificates = try CertificateFactory()
-        defer { certificates.remove() }
-
-        try launch(agent, ["keygen", "--output", directory.file("site")])
-        try launch(agent, ["init-model", "--layers", "4,3,2", "--output", directory.file("initial.safetensors")])
+        let federation = try FederationFixture(sites: 1, updateLimit: 1, layers: "4,3,2", prefix: "dcf-recovery")
+        defer { federation.tearDown() }
+        let directory = federation.directory
         let script = """
             if [ ! -f "\(directory.file("attempted"))" ]; then
                 touch "\(directory.file("attempted"))"
@@ -50,28 +44,12 @@ import TestSupport
             """
         try script.write(toFile: directory.file("train.sh"), atomically: true, encoding: .utf8)
 
-        let port = try FreePort.loopback()
-        let server = try LaunchedProcess(
-            executable: serverd,
-            arguments: [
-                "--listen", "127.0.0.1:\(port)", "--tls-certificate", certificates.server.certificateFile,
-                "--tls-key", certificates.server.privateKeyFile, "--state-dir", directory.file("state"),
-                "--worker-keys", directory.file("site.pub"), "--initial-model", directory.file("initial.safetensors"),
-                "--update-lim", "1",
+        let agentProcess = try federation.startAgent(
+            federation.agentArguments(site: 0) + [
+                "--trainer", "command", "--command", "sh '\(directory.file("train.sh"))'", "--command-timeout", "2s",
+                "--work-dir", directory.file("work"), "--agent.retry_delay=200ms", "--max-rounds", "1",
             ],
-            logFile: directory.file("serverd.log"))
-        defer { server.terminate(signal: SIGKILL) }
-        _ = try server.waitForLine(containing: "listening", timeout: 30)
-
-        let agentProcess = try LaunchedProcess(
-            executable: agent,
-            arguments: [
-                "run", "--server", "https://127.0.0.1:\(port)", "--ca-file", certificates.ca.certificateFile,
-                "--key", directory.file("site"), "--trainer", "command", "--command", "sh '\(directory.file("train.sh"))'",
-                "--command-timeout", "2s", "--work-dir", directory.file("work"), "--agent.retry_delay=200ms",
-                "--max-rounds", "1", "--progress", "plain",
-            ],
-            logFile: directory.file("agent.log"))
+            name: "agent")
         defer { agentProcess.terminate(signal: SIGKILL) }
 
         for _ in 0..<600 where agentProcess.isRunning { usleep(100_000) }
@@ -80,21 +58,8 @@ import TestSupport
         let log = agentProcess.output
         #expect(log.contains("round failed"), "agent log:\n\(log)")
         #expect(log.contains(failure.logged), "agent log:\n\(log)")
-        let history = try String(contentsOfFile: directory.file("state/history.jsonl"), encoding: .utf8)
-        #expect(history.split(separator: "\n").count == 1, "history:\n\(history)")
-        #expect(!server.output.contains("update rejected"), "server log:\n\(server.output)")
-    }
-
-    private func launch(_ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw LaunchFailure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
-        }
+        let history = try federation.historyLines()
+        #expect(history.count == 1, "history:\n\(history)")
+        #expect(!federation.server.output.contains("update rejected"), "server log:\n\(federation.server.output)")
     }
 }
