@@ -57,4 +57,29 @@ import Testing
         _ = try nonces.issue(for: WorkerID("cccccccc")!)
         #expect(nonces.outstandingCount == 1)
     }
+
+    @Test func fullStoreStillEvictsForWorkerAtLimit() throws {
+        let nonces = store(perWorker: 2, total: 2)
+        let first = try nonces.issue(for: worker)
+        _ = try nonces.issue(for: worker)
+        let third = try nonces.issue(for: worker)
+        #expect(nonces.outstandingCount == 2)
+        #expect(nonces.consume(first, for: worker) == .unknown)
+        #expect(nonces.consume(third, for: worker) == .accepted)
+    }
+
+    @Test func rejectedIssueKeepsCount() throws {
+        let nonces = store(perWorker: 1, total: 1)
+        _ = try nonces.issue(for: worker)
+        #expect(throws: DCFErrorResponse.self) { try nonces.issue(for: other) }
+        #expect(nonces.outstandingCount == 1)
+    }
+
+    @Test func issuedNoncesAreDistinctHex() throws {
+        // Nonces come from a pool of random bytes refilled in blocks; crossing several refills must not repeat.
+        let nonces = store(perWorker: 1000, total: 1000)
+        let issued = try (0..<1000).map { _ in try nonces.issue(for: worker) }
+        #expect(Set(issued).count == 1000)
+        #expect(issued.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) })
+    }
 }

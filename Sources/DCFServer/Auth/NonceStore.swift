@@ -27,12 +27,31 @@ public final class NonceStore: Sendable {
         var total = 0
     }
 
+    /// Random bytes drawn from OpenSSL in blocks, so issuing a nonce does not call `RAND_bytes` each time.
+    private struct RandomPool {
+        static let blockSize = 4096
+        var bytes: [UInt8] = []
+        var offset = 0
+
+        mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+            if offset + count > bytes.count {
+                bytes = try SecureRandom.bytes(count: Self.blockSize)
+                offset = 0
+            }
+            defer { offset += count }
+            return bytes[offset..<offset + count]
+        }
+    }
+
+    private static let nonceByteCount = 16
+
     public let lifetime: Duration
     public let maximumPerWorker: Int
     /// Bound on nonces across all workers, which matters in unsafe mode where any key may ask.
     public let maximumTotal: Int
     private let clock: any ServerClock
     private let state = Mutex(State())
+    private let randomPool = Mutex(RandomPool())
 
     public init(lifetime: Duration, maximumPerWorker: Int, maximumTotal: Int, clock: any ServerClock) {
         precondition(maximumPerWorker >= 1 && maximumTotal >= 1, "nonce limits must be at least 1")
@@ -49,22 +68,20 @@ public final class NonceStore: Sendable {
     ///
     /// - Throws: `too_many_nonces` when the store is full even after dropping expired nonces.
     public func issue(for worker: WorkerID) throws -> String {
-        let nonce = Hex.encode(try SecureRandom.bytes(count: 16))
+        let nonce = Hex.encode(try randomPool.withLock { try $0.take(Self.nonceByteCount) })
         let now = clock.now
         try state.withLock { state throws(DCFErrorResponse) in
             if state.total >= maximumTotal { Self.sweep(&state, now: now) }
-            var issued = state.byWorker[worker] ?? []
-            if issued.count >= maximumPerWorker {
-                issued.removeFirst()
-                state.total -= 1
-            }
-            guard state.total < maximumTotal else {
+            // Evicting before the capacity check keeps a worker at its limit from being rejected.
+            let evicts = (state.byWorker[worker]?.count ?? 0) >= maximumPerWorker
+            guard state.total - (evicts ? 1 : 0) < maximumTotal else {
                 throw DCFErrorResponse(
                     .tooManyNonces, "the server holds \(maximumTotal) outstanding nonces; retry after \(lifetime)")
             }
-            issued.append(Issued(nonce: nonce, expiry: now + lifetime))
-            state.byWorker[worker] = issued
-            state.total += 1
+            // Mutating the array in place through the default subscript avoids copying it on every issue.
+            state.byWorker[worker, default: []].appendEvictingOldest(
+                Issued(nonce: nonce, expiry: now + lifetime), evicts: evicts)
+            state.total += evicts ? 0 : 1
         }
         return nonce
     }
@@ -109,5 +126,13 @@ public final class NonceStore: Sendable {
             state.total -= issued.count - live.count
             state.byWorker[worker] = live.isEmpty ? nil : live
         }
+    }
+}
+
+extension Array {
+    /// Appends `element`, first removing the oldest (first) element when `evicts` is true.
+    fileprivate mutating func appendEvictingOldest(_ element: Element, evicts: Bool) {
+        if evicts { removeFirst() }
+        append(element)
     }
 }

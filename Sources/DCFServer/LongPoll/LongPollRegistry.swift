@@ -16,6 +16,9 @@ final class LongPollRegistry: Sendable {
     }
 
     private let state: Mutex<State>
+    /// The JSON responses last encoded, at most one for "changed" and one for "no change", so a publish that
+    /// completes many polls encodes each body once.
+    private let encoded = Mutex<[ModelWaitResponse: ServerResponse]>([:])
     private let clock: any ServerClock
     private let timerQueue: DispatchQueue
     /// False in tests that drive expiry with `expireDue()` and a manual clock.
@@ -61,6 +64,18 @@ final class LongPollRegistry: Sendable {
 
     func drain() -> [Responder] {
         state.withLock { $0.table.drain() }
+    }
+
+    /// Returns `wait` as a JSON response, encoding it only when it differs from the last one with the same
+    /// `changed` value.
+    func jsonResponse(for wait: ModelWaitResponse) -> ServerResponse {
+        if let response = encoded.withLock({ $0[wait] }) { return response }
+        let response = ServerResponse.json(wait)
+        encoded.withLock { cache in
+            cache = cache.filter { $0.key.changed != wait.changed }
+            cache[wait] = response
+        }
+        return response
     }
 
     private func run(_ completions: [LongPollTable<Responder>.Completion]) {

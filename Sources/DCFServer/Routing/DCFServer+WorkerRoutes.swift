@@ -35,7 +35,7 @@ extension DCFServer {
         polls.park(worker: worker, knownVersion: knownVersion, connectionID: request.connectionID) {
             [self] outcome in
             switch outcome {
-            case .answered(let wait): respond(addingNextNonce(to: .json(wait), for: worker))
+            case .answered(let wait): respond(addingNextNonce(to: polls.jsonResponse(for: wait), for: worker))
             case .rejected(let error): respond(.error(error))
             }
         }

@@ -55,7 +55,7 @@ extension SignalSupervisor {
         }
     }
 
-    /// Cancels the drain task and runs the cancel handler, once.
+    /// Runs the cancel handler and then cancels the drain task, once.
     func cancelDrain(outcome: Termination.Outcome) {
         // Leaving `.draining` first keeps the drain task, which returns once cancelled, from reporting `.drained`.
         let (task, handlers) = state.withLock { state -> (Task<Void, Never>?, Handlers?) in
@@ -64,8 +64,10 @@ extension SignalSupervisor {
             return (state.drainTask, state.handlers)
         }
         guard let handlers else { return }
-        task?.cancel()
+        // The cancel handler runs before the drain task sees cancellation, so the daemon's hard stop starts before
+        // the drain's cleanup, and the order of the two is fixed instead of depending on thread scheduling.
         handlers.cancel()
+        task?.cancel()
         finish(outcome, from: .cancelling)
     }
 

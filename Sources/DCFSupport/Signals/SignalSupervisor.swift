@@ -31,9 +31,9 @@ public struct Termination: Sendable, Equatable, CustomStringConvertible {
 /// The one owner of SIGTERM, SIGINT and SIGHUP in a daemon.
 ///
 /// SIGTERM or SIGINT starts the drain handler. When the deadline passes before the drain returns, or a second
-/// termination signal arrives, the drain task is cancelled and the cancel handler runs. SIGHUP runs the reload
-/// handler unless a shutdown is under way. Handlers run on the supervisor's serial queue, the drain handler in a
-/// task of its own.
+/// termination signal arrives, the cancel handler runs and returns before the drain task is cancelled. SIGHUP runs
+/// the reload handler unless a shutdown is under way. Handlers run on the supervisor's serial queue, the drain
+/// handler in a task of its own.
 public final class SignalSupervisor: Sendable {
     /// The daemon's actions: drain and cancel run at most once per supervisor, reload once per SIGHUP.
     public struct Handlers: Sendable {

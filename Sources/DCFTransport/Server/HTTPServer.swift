@@ -36,8 +36,9 @@ public final class HTTPServer: Sendable {
 
     /// Binds the port, starts the loops and returns the bound port.
     ///
-    /// - Throws: `HTTPServerError` when the configuration is invalid or the server was started before;
-    ///   `SystemError` when the address cannot be bound.
+    /// - Throws: `HTTPServerError` when the configuration is invalid, the server was started before, or the
+    ///   address cannot be bound (its `systemError` is then `bind` with `EADDRINUSE` for a port in use);
+    ///   `SystemError` when an event loop cannot be created.
     @discardableResult
     public func start() throws -> Int {
         try validate()
@@ -104,21 +105,20 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Binds one listening socket and starts the loops that share it.
     private func startLoops() throws -> (Int, [LoopUnit]) {
+        let socket = try ListeningSocket(
+            host: configuration.host, port: configuration.port, backlog: Int32(configuration.listenBacklog))
         var units: [LoopUnit] = []
-        var port = configuration.port
         do {
             for index in 0..<configuration.eventLoopCount {
-                let unit = try LoopUnit(index: index, context: context, host: configuration.host, port: port,
-                                        backlog: Int32(configuration.listenBacklog))
-                units.append(unit)
-                port = unit.port
+                units.append(try LoopUnit(index: index, context: context, socket: socket))
             }
         } catch {
             for unit in units { unit.stop() }
             throw error
         }
-        return (port, units)
+        return (socket.port, units)
     }
 }
 

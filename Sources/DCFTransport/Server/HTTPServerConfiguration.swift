@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import Glibc
 
 /// The address, security, loop count and limits of an `HTTPServer`.
 public struct HTTPServerConfiguration: Sendable {
@@ -20,7 +21,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// The number of event-loop threads; defaults to the number of active processor cores.
     public var eventLoopCount: Int
     public var limits: HTTPServerLimits
-    /// The length of the kernel's queue of connections not yet accepted, per loop.
+    /// The length of the kernel's queue of connections not yet accepted, shared by all loops.
     public var listenBacklog: Int
 
     /// The number of active processor cores, the default `eventLoopCount`.
@@ -46,6 +47,18 @@ public struct HTTPServerConfiguration: Sendable {
 /// An error raised when an `HTTPServer` cannot start or change its settings.
 public struct HTTPServerError: Error, CustomStringConvertible {
     public let description: String
+    /// The failed system call when the listening socket could not be created, bound or put into listening
+    /// state, for example `bind` with `EADDRINUSE`; nil for configuration errors.
+    public let systemError: SystemError?
 
-    static func invalidConfiguration(_ text: String) -> HTTPServerError { HTTPServerError(description: text) }
+    static func invalidConfiguration(_ text: String) -> HTTPServerError {
+        HTTPServerError(description: text, systemError: nil)
+    }
+
+    static func cannotListen(host: String, port: Int, _ error: SystemError) -> HTTPServerError {
+        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let advice = error.code == EADDRINUSE
+            ? "; another process listens on this port, so stop it or choose another port" : ""
+        return HTTPServerError(description: "cannot listen on \(address): \(error)\(advice)", systemError: error)
+    }
 }

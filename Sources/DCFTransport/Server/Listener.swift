@@ -3,31 +3,52 @@ import CLinux
 import DCFSupport
 import Glibc
 
-/// A listening socket on one loop. Every loop binds its own socket to the same port with `SO_REUSEPORT`, so
-/// the kernel spreads accepted connections over the loops.
+/// One loop's watch on the server's shared listening socket.
+///
+/// Every loop's `epoll` watches the same socket with `EPOLLEXCLUSIVE`, so a new connection wakes one loop
+/// instead of all of them. A loop busy outside `epoll_wait` does not count as woken, so under load the kernel
+/// passes connections on to the other loops. Two loops can still race for one connection, and the loser's
+/// `accept4` returns `EAGAIN`, which ends its accept round.
 final class Listener: EventHandler {
     /// Accepts at most this many connections per readiness event, so a burst cannot hold the loop.
     private static let acceptsPerEvent = 64
+    /// `EPOLLEXCLUSIVE` from `<sys/epoll.h>`: allowed with `EPOLL_CTL_ADD` only, never with `EPOLL_CTL_MOD`.
+    private static let watchedEvents = EpollEvents.readable.union(EpollEvents(rawValue: 1 << 28))
 
     let fd: Int32
     private let server: ServerLoop
-    private var isOpen = true
+    /// Set to nil on `close()`; the socket closes when the last loop lets go of it.
+    private var socket: ListeningSocket?
+    private var isOpen: Bool { socket != nil }
+    private var isWatching = false
 
-    init(fd: Int32, server: ServerLoop) {
-        self.fd = fd
+    init(socket: ListeningSocket, server: ServerLoop) {
+        self.fd = socket.fd
+        self.socket = socket
         self.server = server
     }
 
     func start() throws(SystemError) {
-        try server.loop.register(fd, events: .readable, handler: self)
+        try watch()
     }
 
-    /// Stops accepting and closes the socket; connections already accepted stay open.
+    /// Stops this loop's accepting; connections already accepted stay open, and other loops keep accepting
+    /// until they close their listeners too.
     func close() {
         guard isOpen else { return }
-        isOpen = false
+        unwatch()
+        socket = nil
+    }
+
+    private func watch() throws(SystemError) {
+        try server.loop.register(fd, events: Self.watchedEvents, handler: self)
+        isWatching = true
+    }
+
+    private func unwatch() {
+        guard isWatching else { return }
         server.loop.deregister(fd)
-        Glibc.close(fd)
+        isWatching = false
     }
 
     func handleEvents(_ events: EpollEvents) {
@@ -88,11 +109,16 @@ final class Listener: EventHandler {
             return
         case EMFILE, ENFILE, ENOBUFS, ENOMEM:
             // Out of descriptors or memory: pause accepting briefly instead of spinning on a readable socket.
+            // `EPOLLEXCLUSIVE` rules out `EPOLL_CTL_MOD`, so the pause removes the watch and adds it again.
             server.context.logger.warning("cannot accept connections, pausing for 100 ms", [("error", "\(error)")])
-            try? server.loop.modify(fd, events: [])
+            unwatch()
             server.loop.schedule(after: .milliseconds(100)) { [weak self] in
-                guard let self, isOpen else { return }
-                try? server.loop.modify(fd, events: .readable)
+                guard let self, isOpen, !isWatching else { return }
+                do {
+                    try watch()
+                } catch {
+                    server.context.logger.error("cannot resume accepting", [("error", "\(error)")])
+                }
             }
         default:
             server.context.logger.error("accept failed", [("error", "\(error)")])

@@ -6,21 +6,13 @@ import Synchronization
 /// One event loop of a server with its listener and connections.
 struct LoopUnit: @unchecked Sendable {  // `server` and `listener` are used only inside `loop.execute`.
     let loop: EventLoop
-    let port: Int
     private let server: ServerLoop
     private let listener: Listener
 
-    init(index: Int, context: ServerContext, host: String, port: Int, backlog: Int32) throws {
-        let fd = try SocketAddress.makeListeningSocket(host: host, port: port, backlog: backlog)
-        do {
-            self.port = try SocketAddress.localPort(of: fd)
-            loop = try EventLoop(index: index)
-        } catch {
-            _ = close(fd)
-            throw error
-        }
+    init(index: Int, context: ServerContext, socket: ListeningSocket) throws {
+        loop = try EventLoop(index: index)
         server = ServerLoop(loop: loop, context: context)
-        listener = Listener(fd: fd, server: server)
+        listener = Listener(socket: socket, server: server)
         loop.start(name: "dcf-http-loop-\(index)")
         let actions = LoopActions(server: server, listener: listener)
         let startError = Mutex<SystemError?>(nil)

@@ -3,8 +3,10 @@ import Glibc
 
 /// Conversions between text addresses and socket addresses for IPv4 and IPv6.
 enum SocketAddress {
-    /// Creates a listening socket bound to `host:port` with `SO_REUSEADDR` and `SO_REUSEPORT`.
+    /// Creates a non-blocking listening socket bound to `host:port` with `SO_REUSEADDR`.
     ///
+    /// `SO_REUSEPORT` stays off, so binding a port another socket listens on fails with `EADDRINUSE` instead of
+    /// silently sharing the port with another process.
     /// - Throws: `SystemError` from `socket`, `bind` or `listen`; `EINVAL` named `inet_pton` when `host` is not
     ///   a numeric IPv4 or IPv6 address.
     static func makeListeningSocket(host: String, port: Int, backlog: Int32) throws(SystemError) -> Int32 {
@@ -14,8 +16,8 @@ enum SocketAddress {
             socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         }
         var one: Int32 = 1
+        // SO_REUSEADDR only allows binding over connections in TIME_WAIT from an earlier run.
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
         do {
             try withUnsafePointer(to: &storage) { pointer throws(SystemError) in
                 try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(SystemError) in
