@@ -4,11 +4,11 @@ import DCFTraining
 import Foundation
 
 let tool = CommandLineTool(
-    name: "dcf-agent", version: "dcf-agent 0.1.0",
+    name: "dcf-agent", version: "0.1.0",
     summary: "Federated-learning agent: trains each new global model of a dcf-serverd on this site's data.",
     subcommands: [
         Subcommand(
-            name: "run", summary: "Join the server and train every round (the default command).",
+            name: "run", summary: "Join the server and train every round.",
             schema: AgentSchema.schema, defaultConfigPath: "/etc/dcf/agent.conf"),
         ToolCommands.keygen, ToolCommands.verifyKey, ToolCommands.initModel, ToolCommands.evaluate,
     ],

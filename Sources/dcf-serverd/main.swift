@@ -3,11 +3,11 @@ import DCFSupport
 import Foundation
 
 let tool = CommandLineTool(
-    name: "dcf-serverd", version: "dcf-serverd 0.1.0",
+    name: "dcf-serverd", version: "0.1.0",
     summary: "Federated-learning server: serves the global model to dcf-agents and aggregates their updates with FedAvg.",
     subcommands: [
         Subcommand(
-            name: "run", summary: "Run the server (the default command).", schema: ServerdSchema.schema,
+            name: "run", summary: "Run the server.", schema: ServerdSchema.schema,
             defaultConfigPath: "/etc/dcf/serverd.conf")
     ],
     defaultSubcommand: "run")

@@ -19,7 +19,7 @@ struct AdminClient {
         if scheme == "http" {
             configuration.transport = .plainTCP
         } else {
-            let caFile = command.option("ca-file")
+            let caFile = command.option("ca-file") ?? environment["DCF_CA_FILE"]
             if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
                 throw DcfctlError.input("--ca-file \"\(caFile)\": the file does not exist or is not readable")
             }

@@ -10,7 +10,7 @@ enum DcfctlCommands {
             "server", valueName: "url",
             help: "Server address, https://host:port (or http:// for a server run with plain_http). "
                 + "Default: $DCF_SERVER_URL, else https://127.0.0.1:8443."),
-        .value("ca-file", valueName: "file", help: "PEM file of CAs that signed the server certificate; default: the system store."),
+        .value("ca-file", valueName: "file", help: "PEM file of CAs that signed the server certificate. Default: $DCF_CA_FILE, else the system store."),
         .value(
             "credentials-file", valueName: "file",
             help: "File with one 'username:password' line; default: $DCF_SERVER_ADMIN_USERNAME and "
@@ -19,7 +19,7 @@ enum DcfctlCommands {
     private static let json = CommandOption.flag("json", help: "Print the server's JSON response instead of a table.")
 
     static let tool = CommandLineTool(
-        name: "dcfctl", version: "dcfctl 0.1.0",
+        name: "dcfctl", version: "0.1.0",
         summary: "Manage the workers of a running dcf-serverd through its admin API. A request the server "
             + "rejects (an unknown worker id, an invalid key) exits 65.",
         subcommands: [

@@ -118,7 +118,16 @@ private struct ConfigFileValidator {
         switch entry.value {
         case .failure(let syntax):
             guard let token = syntax.bareToken else { return .failure(ConfigValueMismatch(message: syntax.message)) }
-            return .failure(ConfigValueMismatch(expected: option.type, found: ConfigValue.quote(token)))
+            switch option.type.kind {
+            case .string, .choice, .duration, .byteCount:
+                // A bare word such as `kind = command` is the likely slip: the value lacks its quotes.
+                return .failure(
+                    ConfigValueMismatch(
+                        message: "expected \(option.type.expectation), found the bare word \(token); "
+                            + "write strings in double quotes: \(ConfigValue.quote(token))"))
+            default:
+                return .failure(ConfigValueMismatch(expected: option.type, found: ConfigValue.quote(token)))
+            }
         case .success(let value):
             return option.type.validate(value)
         }

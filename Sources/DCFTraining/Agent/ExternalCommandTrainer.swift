@@ -66,7 +66,7 @@ public final class ExternalCommandTrainer: AgentTrainer {
         progress(1)
         roundLogger.info("training command finished", [
             ("examples", "\(result.metadata.numExamples)"),
-            ("duration", DurationFormat.format(ContinuousClock.now - start)),
+            ("seconds", String(format: "%.1f", Double((ContinuousClock.now - start).nanosecondsClamped) / 1e9)),
         ])
         return result.payload
     }
