@@ -27,6 +27,11 @@ if [ -n "$missing" ]; then
 fi
 
 if ! python3 -c "import numpy, safetensors" 2>/dev/null; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps: missing PyPI packages for python3: $pip_packages" >&2
+        echo "install-deps: run: python3 -m pip install --user $pip_packages" >&2
+        exit 1
+    fi
     echo "install-deps: installing PyPI packages: $pip_packages"
     python3 -m pip install --quiet $pip_packages 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages $pip_packages

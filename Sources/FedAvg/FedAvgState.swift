@@ -24,12 +24,22 @@ struct OpenRound {
     /// Accepted and stored updates not folded yet; they are folded together once `foldBatchSize` wait,
     /// because one pass over the sums for several updates moves far less memory than one pass each.
     var pending: [WorkerID] = []
+    /// The first `maximumRecordedRejections` rejections of the round, for its record.
     var rejections: [RoundRecord.Rejection] = []
+    var rejectedCount = 0
     /// True once the deadline passed without `minUpdates` updates; reported by the round status.
     var deadlinePassed = false
     var bytesIn = 0
     /// The server's byte counters when the round started, if a transfer counter is set.
     var transferAtStart: (bytesIn: Int, bytesOut: Int)?
+
+    /// Rejections kept per round record; a worker sending invalid updates in a loop must not grow it without end.
+    static let maximumRecordedRejections = 100
+
+    mutating func recordRejection(_ rejection: RoundRecord.Rejection) {
+        rejectedCount += 1
+        if rejections.count < Self.maximumRecordedRejections { rejections.append(rejection) }
+    }
 }
 
 /// An update that was stored and folded into the open round.

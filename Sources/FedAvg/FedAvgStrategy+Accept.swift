@@ -3,6 +3,9 @@ import DCFProtocol
 import DCFServer
 import Foundation
 
+/// The largest example count an update may report; sums of a million such counts still fit in `Int`.
+let maximumExampleCount = 1_000_000_000_000
+
 extension FedAvgStrategy {
     /// Validates, stores and folds one update; returns the reply and whether a new version was published.
     func accept(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> (reply: String, published: Bool) {
@@ -38,8 +41,8 @@ extension FedAvgStrategy {
             let reply = "accepted into the round from version \(state.version): \(count) of "
                 + "\(configuration.updateLimit) updates" + (replaced ? " (replaced this worker's earlier update)" : "")
             guard count >= configuration.updateLimit else { return (reply, false) }
-            try aggregate(&state)
-            return (reply, true)
+            // The update is stored and counted, so a failed aggregation must not reject it; it is retried.
+            return (reply, aggregateOrScheduleRetry(&state))
         }
     }
 
@@ -52,7 +55,7 @@ extension FedAvgStrategy {
                 code: .invalidExampleCount,
                 message: "the update's metadata has no \"\(UpdateMetadata.numExamplesKey)\" (training example count)")
         }
-        if let count = Int(examples), count < 1 { throw .exampleCount(count) }
+        if let count = Int(examples), count < 1 || count > maximumExampleCount { throw .exampleCount(count) }
         let parsed: UpdateMetadata
         do {
             parsed = try UpdateMetadata(safetensorsMetadata: metadata)

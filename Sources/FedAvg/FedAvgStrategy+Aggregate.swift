@@ -38,6 +38,32 @@ extension FedAvgStrategy {
         scheduleDeadline(forRoundFrom: nextVersion)
     }
 
+    /// Aggregates a full round; on failure (a full disk, say) logs it, keeps the round, and tries again
+    /// after a pause. Returns whether a new version was published.
+    func aggregateOrScheduleRetry(_ state: inout FedAvgState) -> Bool {
+        do {
+            try aggregate(&state)
+            return true
+        } catch {
+            logger.error(
+                "aggregation failed; the round's updates are kept and aggregation is retried in 5 s",
+                [("round_from", String(state.version)), ("error", String(describing: error))])
+            let version = state.version
+            retryQueue.asyncAfter(deadline: .now() + .seconds(5)) { [weak self] in
+                self?.retryAggregation(forRoundFrom: version)
+            }
+            return false
+        }
+    }
+
+    private func retryAggregation(forRoundFrom version: UInt64) {
+        let published = state.withLock { state in
+            guard state.version == version, state.round.entries.count >= configuration.updateLimit else { return false }
+            return aggregateOrScheduleRetry(&state)
+        }
+        if published { notifyGlobalModelChange() }
+    }
+
     private func makeRecord(
         _ state: FedAvgState, version: UInt64, aggregationSeconds: Double, transfer: (bytesIn: Int, bytesOut: Int)?
     ) -> RoundRecord {
@@ -58,12 +84,14 @@ extension FedAvgStrategy {
             accuracy.add(metrics[UpdateMetricKeys.evaluationAccuracy], weight: evaluationWeight)
             training.add(metrics[UpdateMetricKeys.trainingLoss], weight: entry.weight)
         }
-        return RoundRecord(
+        var record = RoundRecord(
             version: Int(version), baseVersion: Int(state.version), updatesUsed: entries.count,
             rejected: state.round.rejections, evaluationLoss: evaluation.value, evaluationAccuracy: accuracy.value,
             trainingLoss: training.value, trainingExamples: entries.reduce(0) { $0 + $1.metadata.numExamples },
             bytesIn: bytesIn, bytesOut: bytesOut, aggregationSeconds: aggregationSeconds,
             roundSeconds: Date().timeIntervalSince(state.round.startedAt), finishedAt: Date())
+        record.rejectedTotal = state.round.rejectedCount
+        return record
     }
 
     static func seconds(_ duration: Duration) -> Double {
@@ -77,8 +105,11 @@ struct WeightedMean {
     private var weight = 0.0
 
     mutating func add(_ value: Double?, weight entryWeight: Double) {
-        guard let value, value.isFinite, entryWeight > 0 else { return }
-        sum += value * entryWeight
+        guard let value, value.isFinite, entryWeight > 0, entryWeight.isFinite else { return }
+        // Reported figures come from workers; one that overflows the sum is skipped, not recorded as infinity.
+        let newSum = sum + value * entryWeight
+        guard newSum.isFinite, (weight + entryWeight).isFinite else { return }
+        sum = newSum
         weight += entryWeight
     }
 

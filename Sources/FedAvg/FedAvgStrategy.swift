@@ -22,6 +22,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     private let notifier = Mutex<(@Sendable () -> Void)?>(nil)
     let transferCounter = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
     private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
+    let retryQueue = DispatchQueue(label: "dcf.fedavg.retry")
     /// Bounds how many updates are read at once. Reading maps an update's file into memory, and the server
     /// may hand over many finished uploads at the same moment; two keep both cores busy.
     let readingSlots = DispatchSemaphore(value: 2)
@@ -94,9 +95,12 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         do {
             (reply, published) = try accept(workerID, update)
         } catch let rejection as UpdateRejection {
-            state.withLock { $0.round.rejections.append(.init(workerID: workerID.rawValue, reason: rejection.description)) }
+            state.withLock { $0.round.recordRejection(.init(workerID: workerID.rawValue, reason: rejection.description)) }
             logger.notice("update rejected", [("worker", workerID.short), ("reason", rejection.code.rawValue)])
             throw DCFErrorResponse(.updateRejected, rejection.description)
+        } catch let error as FedAvgError {
+            logger.error("cannot store an update", [("worker", workerID.short), ("error", error.description)])
+            throw DCFErrorResponse(.internalError, "the server cannot store the update now; retry later")
         }
         if published { notifyGlobalModelChange() }
         return reply
@@ -109,7 +113,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
                 "updates": String(state.round.entries.count),
                 "update_lim": String(configuration.updateLimit),
                 "min_updates": String(configuration.minUpdates),
-                "rejected": String(state.round.rejections.count),
+                "rejected": String(state.round.rejectedCount),
                 "registered_workers": String(state.registeredWorkers.count),
                 "waiting_for_min_updates": String(state.round.deadlinePassed),
             ]

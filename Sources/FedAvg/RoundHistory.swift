@@ -38,13 +38,39 @@ public struct RoundHistory: Sendable {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: historyURL.path])
             }
         }
-        let handle = try FileHandle(forWritingTo: historyURL)
+        let handle = try FileHandle(forUpdating: historyURL)
         defer { try? handle.close() }
-        try handle.seekToEnd()
+        try Self.dropTornTail(handle)
         try handle.write(contentsOf: line)
         try handle.synchronize()
         let chart = HistoryChart.render(try load())
         try Data(chart.utf8).write(to: chartURL, options: .atomic)
+    }
+
+    /// Positions `handle` at the end of the last complete line, cutting off a line that a crash left
+    /// without its newline, so the next record starts on a line of its own.
+    private static func dropTornTail(_ handle: FileHandle) throws {
+        let end = try handle.seekToEnd()
+        guard end > 0 else { return }
+        let window = min(end, 1 << 20)
+        try handle.seek(toOffset: end - window)
+        let tail = try handle.readToEnd() ?? Data()
+        guard tail.last != UInt8(ascii: "\n") else {
+            try handle.seek(toOffset: end)
+            return
+        }
+        guard let newline = tail.lastIndex(of: UInt8(ascii: "\n")) else {
+            if window == end {
+                try handle.truncate(atOffset: 0)
+            } else {
+                // A torn line longer than the window: end it rather than read the whole file.
+                try handle.write(contentsOf: Data("\n".utf8))
+            }
+            return
+        }
+        let keep = end - window + UInt64(newline - tail.startIndex) + 1
+        try handle.truncate(atOffset: keep)
+        try handle.seek(toOffset: keep)
     }
 
     private static let encoder: JSONEncoder = {

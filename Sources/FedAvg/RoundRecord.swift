@@ -24,7 +24,10 @@ public struct RoundRecord: Codable, Sendable, Equatable {
     /// The version the round's updates were trained from.
     public var baseVersion: Int
     public var updatesUsed: Int
+    /// The round's first rejections; `rejectedTotal` counts them all.
     public var rejected: [Rejection]
+    /// Every rejection of the round; nil in records written before the count existed.
+    public var rejectedTotal: Int?
     /// Evaluation loss of the base version on the workers' held-out data, weighted by their example counts.
     public var evaluationLoss: Double?
     /// Evaluation accuracy (0...1) of the base version, weighted like `evaluationLoss`.
@@ -52,6 +55,7 @@ public struct RoundRecord: Codable, Sendable, Equatable {
         self.baseVersion = baseVersion
         self.updatesUsed = updatesUsed
         self.rejected = rejected
+        self.rejectedTotal = rejected.count
         self.evaluationLoss = evaluationLoss
         self.evaluationAccuracy = evaluationAccuracy
         self.trainingLoss = trainingLoss
@@ -68,6 +72,7 @@ public struct RoundRecord: Codable, Sendable, Equatable {
         case baseVersion = "base_version"
         case updatesUsed = "updates_used"
         case rejected
+        case rejectedTotal = "rejected_total"
         case evaluationLoss = "evaluation_loss"
         case evaluationAccuracy = "evaluation_accuracy"
         case trainingLoss = "training_loss"

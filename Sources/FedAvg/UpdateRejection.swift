@@ -45,7 +45,7 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
     static func exampleCount(_ count: Int) -> UpdateRejection {
         UpdateRejection(
             code: .invalidExampleCount,
-            message: "the update reports \(count) training examples; it must be at least 1"
+            message: "the update reports \(count) training examples; it must be 1 to \(maximumExampleCount)"
         )
     }
 

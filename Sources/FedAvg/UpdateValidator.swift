@@ -14,7 +14,7 @@ struct UpdateValidator {
         guard baseVersion <= currentVersion, currentVersion - baseVersion <= maxStaleness else {
             throw .stale(base: baseVersion, current: currentVersion, maxStaleness: maxStaleness)
         }
-        guard examples >= 1 else { throw .exampleCount(examples) }
+        guard (1...maximumExampleCount).contains(examples) else { throw .exampleCount(examples) }
         guard update.layouts.count == globalLayouts.count else {
             throw .tensorCount(update: update.layouts.count, global: globalLayouts.count)
         }

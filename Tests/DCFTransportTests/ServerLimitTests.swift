@@ -36,6 +36,12 @@ import Testing
         Case(name: "length and chunked", request: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", status: 400),
         Case(name: "invalid length", request: "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 12a\r\n\r\n", status: 400),
         Case(name: "invalid chunk size", request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", status: 400),
+        Case(
+            name: "negative chunk size",
+            request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nAA\r\n", status: 400),
+        Case(
+            name: "signed chunk size",
+            request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nAA\r\n0\r\n\r\n", status: 400),
         Case(name: "unknown transfer coding", request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", status: 501),
         Case(name: "HTTP/2 version", request: "GET / HTTP/2.0\r\nHost: t\r\n\r\n", status: 505),
         Case(name: "stalled head", request: "GET / HTTP/1.1\r\nHost:", status: 408),

@@ -124,13 +124,21 @@ struct HTTPRequestParser {
     private mutating func parseChunkSize(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (Int, HTTPParseEvent?) {
         guard let (line, consumed) = try takeLine(input, limit: 1024) else { return (input.count, nil) }
         let digits = line.prefix { $0 != UInt8(ascii: ";") }.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
-        guard !digits.isEmpty, digits.count <= 15, let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else {
+        // Int(_:radix:) accepts a leading sign, which is not valid in a chunk size.
+        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy(Self.isHexDigit),
+            let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
+        else {
             throw .malformed("invalid chunk size line")
         }
         bodyBytes += size
         guard bodyBytes <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
         state = size == 0 ? .trailers : .chunkData(remaining: size)
         return (consumed, nil)
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
     }
 
     private mutating func parseChunkDataEnd(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (Int, HTTPParseEvent?) {

@@ -38,7 +38,7 @@ public struct HTTPStatus: Sendable, Hashable, CustomStringConvertible {
         304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
         405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 411: "Length Required",
         412: "Precondition Failed", 413: "Content Too Large", 414: "URI Too Long", 415: "Unsupported Media Type",
-        426: "Upgrade Required", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
+        422: "Unprocessable Content", 426: "Upgrade Required", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
         500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
         505: "HTTP Version Not Supported",
     ]

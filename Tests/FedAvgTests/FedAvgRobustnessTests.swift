@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFServer
+import DCFSupport
+import Foundation
+import Testing
+@testable import FedAvg
+
+/// Inputs that a careless or hostile worker, a crash or a failing disk can produce.
+@Suite struct FedAvgRobustnessTests {
+    private let workers = ["aaaaaaaa01", "bbbbbbbb02"].map { WorkerID($0)! }
+
+    private func update(examples: Int, metrics: [String: Double] = [:], value: Float = 1) throws -> WorkerUpdate {
+        let metadata = UpdateMetadata(numExamples: examples, baseVersion: 1, metrics: metrics)
+        var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
+        try writer.add(name: "0.weight", shape: [2], values: [value, value])
+        return WorkerUpdate(payload: writer.serialize(), baseVersion: 1, bodySHA256: "")
+    }
+
+    private func makeStrategy(_ directory: URL) throws -> FedAvgStrategy {
+        let initial = directory.appendingPathComponent("initial.safetensors")
+        if !FileManager.default.fileExists(atPath: initial.path) {
+            var writer = SafeTensorsWriter()
+            try writer.add(name: "0.weight", shape: [2], values: [Float(0), 0])
+            try writer.serialize().write(to: initial)
+        }
+        var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
+        configuration.initialModel = initial
+        configuration.updateLimit = 2
+        return try FedAvgStrategy(
+            configuration: configuration, logger: Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in }))
+    }
+
+    private func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fedavg-robust-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func hugeExampleCountIsRejected() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        #expect(throws: DCFErrorResponse.self) { try strategy.receiveWorkerUpdate(workers[0], update(examples: .max)) }
+        #expect(strategy.roundStatus()["updates"] == "0")
+    }
+
+    @Test func overflowingMetricsLeaveRecordWritable() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        let huge = ["eval_loss": 1e308, "eval_examples": 1e308, "eval_accuracy": 0.5]
+        _ = try strategy.receiveWorkerUpdate(workers[0], update(examples: 1, metrics: huge))
+        _ = try strategy.receiveWorkerUpdate(workers[1], update(examples: 1, metrics: ["eval_loss": 2]))
+        let records = try RoundHistory(directory: directory.appendingPathComponent("state")).load()
+        #expect(records.count == 1)
+        #expect(records.first?.evaluationLoss?.isFinite ?? true)
+    }
+
+    @Test func tornHistoryLineIsCutBeforeAppend() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        let record = RoundRecord(
+            version: 2, baseVersion: 1, updatesUsed: 1, rejected: [], evaluationLoss: nil, evaluationAccuracy: nil,
+            trainingLoss: nil, trainingExamples: 1, bytesIn: 0, bytesOut: 0, aggregationSeconds: 0, roundSeconds: 0,
+            finishedAt: Date(timeIntervalSince1970: 0))
+        try history.append(record)
+        let handle = try FileHandle(forWritingTo: history.historyURL)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"version\":3,\"base_ver".utf8))
+        try handle.close()
+
+        var next = record
+        next.version = 3
+        try history.append(next)
+        #expect(try history.load().map(\.version) == [2, 3])
+    }
+
+    @Test func failedAggregationKeepsUpdatesAndRetries() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        // A plain file where the models directory should be makes storing the next version fail, even as root.
+        let models = directory.appendingPathComponent("state/models")
+        try FileManager.default.moveItem(at: models, to: directory.appendingPathComponent("models-aside"))
+        try Data().write(to: models)
+
+        _ = try strategy.receiveWorkerUpdate(workers[0], update(examples: 1, value: 2))
+        let reply = try strategy.receiveWorkerUpdate(workers[1], update(examples: 1, value: 4))
+        #expect(reply.contains("2 of 2"))
+        #expect(strategy.returnGlobalModel() == nil || strategy.currentVersion == 1)
+        #expect(strategy.roundStatus()["updates"] == "2")
+
+        try FileManager.default.removeItem(at: models)
+        try FileManager.default.moveItem(at: directory.appendingPathComponent("models-aside"), to: models)
+        for _ in 0..<150 where strategy.currentVersion == 1 { usleep(100_000) }
+        #expect(strategy.currentVersion == 2, "aggregation was not retried within 15 s")
+    }
+
+    @Test func restartAggregatesFullRound() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let models = directory.appendingPathComponent("state/models")
+        do {
+            let strategy = try makeStrategy(directory)
+            try FileManager.default.moveItem(at: models, to: directory.appendingPathComponent("models-aside"))
+            try Data().write(to: models)
+            _ = try strategy.receiveWorkerUpdate(workers[0], update(examples: 1, value: 2))
+            _ = try strategy.receiveWorkerUpdate(workers[1], update(examples: 1, value: 4))
+            #expect(strategy.currentVersion == 1)
+        }
+        try FileManager.default.removeItem(at: models)
+        try FileManager.default.moveItem(at: directory.appendingPathComponent("models-aside"), to: models)
+
+        let restarted = try makeStrategy(directory)
+        #expect(restarted.currentVersion == 2)
+        let model = try SafeTensors(bytes: try #require(restarted.returnGlobalModel()).bytes)
+        #expect(try model.tensor(named: "0.weight")?.floatValues() == [3, 3])
+    }
+}
