@@ -13,11 +13,13 @@ final class Serverd: Sendable {
     let logger: Logger
     let strategy: FedAvgStrategy
     let service: DCFHTTPService
+    let stateLock: StateDirectoryLock
 
     init(command: ParsedCommand, settings: ServerdSettings, sink: LogSink) throws {
         self.command = command
         self.sink = sink
         logger = Logger(component: "serverd", sink: sink)
+        stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
         strategy = try FedAvgStrategy(configuration: settings.fedAvg, logger: logger.child("fedavg"))
         let server = try DCFServer(
             configuration: settings.server, callbacks: strategy, logger: logger.child("server"))
