@@ -16,7 +16,7 @@ public struct FedAvgConfiguration: Sendable {
     /// How many accepted updates are folded in one pass over the sums. Larger batches fold faster but map
     /// that many update files at once, so peak memory grows by about this many model sizes.
     public var foldBatchSize: Int = 4
-    /// The safetensors file that becomes version 1 when the state directory holds no model yet.
+    /// The safetensors file that becomes version 1 when the state directory contains no model yet.
     public var initialModel: URL?
     /// Directory holding model versions, the open round's updates and the round history.
     public var stateDirectory: URL

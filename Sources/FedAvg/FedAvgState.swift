@@ -21,7 +21,7 @@ struct FedAvgState {
 struct OpenRound {
     var startedAt = Date()
     var entries: [WorkerID: AcceptedUpdate] = [:]
-    /// Accepted and stored updates not folded yet; they are folded together once `foldBatchSize` wait,
+    /// Accepted and stored updates not folded yet. They are folded together once `foldBatchSize` wait,
     /// because one pass over the sums for several updates moves far less memory than one pass each.
     var pending: [WorkerID] = []
     /// The first `maximumRecordedRejections` rejections of the round, for its record.

@@ -36,10 +36,10 @@ extension FedAvgStrategy {
         } catch {
             throw FedAvgError.unreadableModel(path, error.message)
         }
-        guard !model.layouts.isEmpty else { throw FedAvgError.unreadableModel(path, "it holds no tensors") }
+        guard !model.layouts.isEmpty else { throw FedAvgError.unreadableModel(path, "it contains no tensors") }
         for layout in model.layouts where layout.kind.isFloatingPoint {
             let finite = model.withTensorBytes(named: layout.name) { ElementKernels.isFinite($0, kind: layout.kind) }
-            guard finite else { throw FedAvgError.unreadableModel(path, "tensor \(layout.name) holds NaN or infinity") }
+            guard finite else { throw FedAvgError.unreadableModel(path, "tensor \(layout.name) contains NaN or infinity") }
         }
         return model
     }

@@ -5,8 +5,8 @@ public import DCFSupport
 import Foundation
 import Synchronization
 
-/// Federated averaging as a `DCFServer` strategy: updates are weighted by their training example
-/// counts and folded into float64 sums as they arrive; the round closes when `updateLimit` distinct
+/// Federated averaging as a `DCFServer` strategy. Updates are weighted by their training example
+/// counts and folded into float64 sums as they arrive. The round closes when `updateLimit` distinct
 /// workers have sent one, or at the deadline with at least `minUpdates`.
 ///
 /// Every accepted update is stored in the state directory before the worker is told it was accepted,
@@ -51,7 +51,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     }
 
     /// Sets the function that returns the server's total bytes received and sent, so each round record
-    /// carries the bytes moved during the round; without it a record counts only update payload bytes in.
+    /// carries the bytes moved during the round. Without it a record counts only update payload bytes in.
     public func setTransferCounter(_ counter: @escaping @Sendable () -> (bytesIn: Int, bytesOut: Int)) {
         transferCounter.withLock { $0 = counter }
         let start = counter()

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Foundation
 
-/// What the server recorded about one aggregation round, written as one JSON line of the history file.
+/// The server's record of one aggregation round, written as one JSON line of the history file.
 public struct RoundRecord: Codable, Sendable, Equatable {
     /// An update that was rejected during the round, with the reason sent back to the worker.
     public struct Rejection: Codable, Sendable, Equatable {

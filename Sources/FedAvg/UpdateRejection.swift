@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// Why FedAvg did not fold an update; the worker receives `code` and `message`, the round goes on.
+/// The reason FedAvg did not fold an update. The worker receives `code` and `message`, and the round goes on.
 struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
     enum Code: String, Sendable {
         case malformedModel = "malformed_model"

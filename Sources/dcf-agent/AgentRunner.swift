@@ -102,7 +102,7 @@ final class AgentRunner: Sendable {
              ("retry_in", "\(delay)")])
         try? await Task.sleep(for: delay)
         // Training again on the same version is worthwhile when the failure was passing (a busy disk, a
-        // timeout); forget the held version so the worker hands the current model over again.
+        // timeout). Forgetting the held version makes the worker hand the current model over again.
         state.withLock { $0.heldVersion = nil }
     }
 }

@@ -2,7 +2,7 @@
 import Foundation
 import Synchronization
 
-/// How the agent shows training progress.
+/// The agent's way of showing training progress.
 enum ProgressStyle {
     /// One line rewritten in place, for a terminal.
     case tty
