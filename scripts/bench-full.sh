@@ -8,7 +8,7 @@ dir=${BENCH_DIR:-bench-full-run}
 rounds=${BENCH_ROUNDS:-3}
 venv=${FLOWER_VENV:-${TMPDIR:-/tmp}/dcf-bench-flower}
 # Model sizes and worker counts that fit a 2-core, 24 GiB machine with 20,000 open files per process;
-# docs/benchmarks.md lists the combinations are left out and why.
+# docs/benchmarks.md lists the combinations left out and why.
 dcf_scenarios=${DCF_SCENARIOS:-"10:1MB 10:1MB:plain 10:13MB 10:100MB 100:1MB 100:13MB 1000:1MB 1000:13MB"}
 flower_scenarios=${FLOWER_SCENARIOS:-"10:1MB 10:13MB 10:100MB 100:1MB 100:13MB"}
 

@@ -19,7 +19,7 @@ scenarios="10:1MB 10:1MB:plain 10:13MB 100:1MB 100:13MB"
 rounds=3
 dir=bench-run
 port=18600
-per_process=2
+per_process=500
 while [ $# -gt 0 ]; do
     case "$1" in
     --scenarios) scenarios="$2"; shift 2 ;;

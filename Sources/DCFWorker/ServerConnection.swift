@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFTransport
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -12,11 +11,16 @@ struct ConnectionFailure: Error, CustomStringConvertible {
     let requestMayHaveArrived: Bool
 }
 
-/// The worker's HTTP client, run on a dispatch queue because `HTTPClient` blocks its thread for the length
-/// of each request, a long poll included, and the Swift concurrency pool must not be blocked that long.
+/// The worker's HTTP client. Each request runs on a thread of its own because `HTTPClient` blocks its thread
+/// for the length of the request, a parked long poll included (up to the server's hold, 50 s by default).
+/// The Swift concurrency pool and the global dispatch queues are only about as wide as the number of cores
+/// on Linux, so a few blocked requests there would stall every other worker in the process.
 final class ServerConnection: Sendable {
+    /// Stack size of a request thread. The thread runs only `HTTPClient.execute`, whose buffers live on the
+    /// heap, so a small stack lets a process hold thousands of parked requests.
+    static let requestThreadStackSize = 512 << 10
+
     let client: HTTPClient
-    private let queue = DispatchQueue(label: "dcf.worker.http", attributes: .concurrent)
 
     init(endpoint: DCFWorkerConfiguration.Endpoint, configuration: DCFWorkerConfiguration) throws {
         let transport: HTTPClientConfiguration.Transport =
@@ -31,8 +35,9 @@ final class ServerConnection: Sendable {
 
     /// Sends `request` and returns the reply, whatever its status.
     ///
-    /// On cancellation this returns at once with `CancellationError`. The request itself cannot be interrupted,
-    /// so it finishes in the background and its reply is dropped.
+    /// On cancellation this returns at once with `CancellationError`. `HTTPClient` offers no way to interrupt a
+    /// request, so its thread is abandoned: it ends when the reply arrives or the request's idle timeout
+    /// fires, and the reply is dropped.
     /// - Throws: `ConnectionFailure`, or `CancellationError`.
     func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         try Task.checkCancellation()
@@ -40,9 +45,12 @@ final class ServerConnection: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 completion.install(continuation)
-                queue.async { [client] in
+                let thread = Thread { [client] in
                     completion.resume(with: Result { try Self.execute(request, on: client) })
                 }
+                thread.name = "dcf.worker.http"
+                thread.stackSize = Self.requestThreadStackSize
+                thread.start()
             }
         } onCancel: {
             completion.resume(with: .failure(CancellationError()))

@@ -5,10 +5,13 @@ import Foundation
 
 /// The `workers` subcommand: runs `count` simulated workers in this process until it is terminated.
 ///
-/// Each worker makes one blocking request at a time on a dispatch thread, and a parked long poll holds its
-/// thread, so a process must not run more workers than the dispatch thread pool grows to (255 threads in
-/// the Linux libdispatch); the coordinator starts several processes instead.
+/// Each worker makes one request at a time, on a thread of its own with a 512 KiB stack, and keeps one or two
+/// sockets open. `maximumCount` keeps a process well inside a 20,000 open-file limit; the coordinator starts
+/// several processes for more workers.
 enum WorkerProcess {
+    /// The maximum number of workers in one process.
+    static let maximumCount = 5000
+
     static let usage = """
         dcf-loadgen workers --url URL [--ca FILE] --key-dir DIR --first INDEX --count N
         """
@@ -18,7 +21,7 @@ enum WorkerProcess {
         guard let serverURL = URL(string: url) else { throw UsageError("--url \"\(url)\" is not a URL") }
         let keyDirectory = try arguments.string("key-dir")
         let first = try arguments.integer("first")
-        let count = try arguments.integer("count", range: 1...250)
+        let count = try arguments.integer("count", range: 1...maximumCount)
         let events = EventWriter()
         let updates = UpdateCache()
         var workers: [SimulatedWorker] = []

@@ -10,7 +10,7 @@ let usage = """
           to be given to dcf-serverd as --initial-model.
       dcf-loadgen run --url URL [--ca FILE] --workers N --rounds R --server-pid PID --key-dir DIR
                       [--workers-per-process K] [--timeout SECONDS] [--json FILE] [--label TEXT]
-          Starts N simulated workers in processes of K (default 100, at most 250) against the dcf-serverd
+          Starts N simulated workers in processes of K (default 500, at most 5000) against the dcf-serverd
           with process id PID, which must run FedAvg with --update-lim N. Each worker registers, long-polls,
           downloads the global model and uploads an update of the same size, for R rounds. Prints per-round
           time, server CPU, server memory and bytes moved; --json also writes them to FILE. Stops after
@@ -25,7 +25,8 @@ func runCommand(_ arguments: Arguments) throws {
         url: try arguments.string("url"), trustedCAFile: arguments.optionalString("ca"), workerCount: workers,
         rounds: try arguments.integer("rounds", range: 1...10_000),
         serverPID: Int32(try arguments.integer("server-pid", range: 1...Int(Int32.max))),
-        workersPerProcess: try arguments.integer("workers-per-process", default: 100, range: 1...250),
+        workersPerProcess: try arguments.integer(
+            "workers-per-process", default: 500, range: 1...WorkerProcess.maximumCount),
         keyDirectory: try arguments.string("key-dir"),
         timeoutSeconds: try arguments.integer("timeout", default: 1800, range: 1...86_400),
         resultFile: arguments.optionalString("json"),
