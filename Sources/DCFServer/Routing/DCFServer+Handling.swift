@@ -113,7 +113,7 @@ extension DCFServer {
     }
 
     func addingNextNonce(to response: ServerResponse, for worker: WorkerID) -> ServerResponse {
-        guard let nonce = try? nonces.issue(for: worker) else { return response }
+        guard let nonce = try? nonces.issue(for: worker, origin: .signedResponse) else { return response }
         var response = response
         response.headers.append((DCFHeader.nextNonce, nonce))
         return response
