@@ -55,7 +55,7 @@ public final class DCFServer: Sendable {
         self.polls = LongPollRegistry(
             hold: configuration.longPollHold, currentVersion: nil, clock: clock, usesTimer: usesHoldTimer)
         self.rejections = RejectionLog(logger: logger.child("requests"))
-        self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces, logger: logger.child("auth"))
+        self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces)
     }
 
     /// Starts serving: warns about unsafe mode, calls `registerWorker` for each registered worker, and loads

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCrypto
 import DCFProtocol
-import DCFSupport
 
 /// Checks the signature, nonce and registration of a worker request.
 ///
@@ -10,7 +9,6 @@ import DCFSupport
 struct WorkerAuthenticator: Sendable {
     let registry: WorkerRegistry
     let nonces: NonceStore
-    let logger: Logger
 
     /// Returns the id of the worker that signed `request`.
     ///
@@ -19,16 +17,10 @@ struct WorkerAuthenticator: Sendable {
     func authenticate(_ request: ServerRequest, protocolVersion: Int, registering: Bool)
         throws(DCFErrorResponse) -> WorkerID
     {
+        // The caller's rejection log writes one rate-limited line per failure, naming the worker.
         let id = try workerID(request)
-        do {
-            try verify(request, id: id, protocolVersion: protocolVersion, registering: registering)
-            return id
-        } catch {
-            logger.notice(
-                "rejected worker request",
-                [("worker", id.short), ("code", error.error.code), ("target", request.target)])
-            throw error
-        }
+        try verify(request, id: id, protocolVersion: protocolVersion, registering: registering)
+        return id
     }
 
     private func verify(_ request: ServerRequest, id: WorkerID, protocolVersion: Int, registering: Bool)

@@ -15,7 +15,9 @@ extension DCFServer {
             if let code = response.errorCode {
                 metrics.recordRejection(code)
                 if route == .update { metrics.recordUpdateRejected(reason: code) }
-                rejections.record(code: code, status: response.status, method: request.method, target: request.target)
+                let worker = response.rejectedWorker ?? request.header(DCFHeader.workerID).flatMap(WorkerID.init)
+                rejections.record(
+                    code: code, status: response.status, method: request.method, target: request.target, worker: worker)
             }
             respond(response)
         }
