@@ -126,12 +126,19 @@ public final class NonceStore: Sendable {
 
     /// Returns whether `nonce` is outstanding for `worker` and unexpired, without consuming it.
     public func isOutstanding(_ nonce: String, for worker: WorkerID) -> Bool {
+        peek(nonce, for: worker) == .accepted
+    }
+
+    /// Returns what `consume(_:for:)` would return now, without consuming the nonce.
+    public func peek(_ nonce: String, for worker: WorkerID) -> Consumption {
         let now = clock.now
         return state.withLock { state in
-            Origin.allCases.contains { origin in
-                state.byPool[Pool(worker: worker, origin: origin)]?.contains { $0.nonce == nonce && $0.expiry > now }
-                    ?? false
+            for origin in Origin.allCases {
+                guard let entry = state.byPool[Pool(worker: worker, origin: origin)]?.first(where: { $0.nonce == nonce })
+                else { continue }
+                return entry.expiry > now ? .accepted : .expired
             }
+            return .unknown
         }
     }
 

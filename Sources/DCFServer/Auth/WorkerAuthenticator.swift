@@ -42,7 +42,12 @@ struct WorkerAuthenticator: Sendable {
         } else {
             try registry.checkRegistered(id)
         }
-        switch nonces.consume(nonce, for: id) {
+        try Self.check(nonces.consume(nonce, for: id))
+    }
+
+    /// Throws the error for a nonce that is not `.accepted`.
+    static func check(_ consumption: NonceStore.Consumption) throws(DCFErrorResponse) {
+        switch consumption {
         case .accepted: return
         case .expired:
             throw DCFErrorResponse(.nonceExpired, "the nonce expired; get a new one from POST \(DCFRoute.noncePath)")
@@ -54,7 +59,7 @@ struct WorkerAuthenticator: Sendable {
         }
     }
 
-    private func workerID(_ request: ServerRequest) throws(DCFErrorResponse) -> WorkerID {
+    func workerID(_ request: ServerRequest) throws(DCFErrorResponse) -> WorkerID {
         let text = try Self.requiredHeader(request, DCFHeader.workerID)
         guard let id = WorkerID(text) else {
             throw DCFErrorResponse(.badRequest, "\(DCFHeader.workerID) \"\(text.prefix(140))\" is not 8 to 128 hex digits")
@@ -62,7 +67,7 @@ struct WorkerAuthenticator: Sendable {
         return id
     }
 
-    private func signatureBytes(_ request: ServerRequest) throws(DCFErrorResponse) -> [UInt8] {
+    func signatureBytes(_ request: ServerRequest) throws(DCFErrorResponse) -> [UInt8] {
         let text = try Self.requiredHeader(request, DCFHeader.signature)
         guard text.utf8.count == Ed25519PublicKey.signatureByteCount * 2, let bytes = try? Hex.decode(text) else {
             throw DCFErrorResponse(.badSignature, "\(DCFHeader.signature) is not 128 hex digits")
