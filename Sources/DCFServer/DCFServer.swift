@@ -116,9 +116,18 @@ public final class DCFServer: Sendable {
         }
     }
 
-    /// Rereads the key list (on SIGHUP) and calls `unregisterWorker` for each worker it unregistered.
+    /// Rereads the key list and calls `unregisterWorker` for each worker it unregistered.
     public func reloadKeyList() throws -> KeyListReload {
-        let reload = try registry.reloadKeyList()
+        try reloadKeyList(mode: registry.mode)
+    }
+
+    /// Rereads the key list that `mode` names (on SIGHUP, from the reloaded configuration), keeps that file
+    /// for later reloads, and calls `unregisterWorker` for each worker it unregistered.
+    ///
+    /// - Throws: `ConfigurationError` when `mode` switches between safe and unsafe mode, which takes a
+    ///   restart, or a key-list error; on any error nothing changes.
+    public func reloadKeyList(mode: AdmissionMode) throws -> KeyListReload {
+        let reload = try registry.reloadKeyList(mode: mode)
         apply(reload.changes)
         return reload
     }
