@@ -63,16 +63,32 @@ public final class Inflater {
     /// - Throws: `CompressionError` if the output passes `maxOutputBytes` (`outputLimitExceeded`), the
     ///   input is invalid (`corruptInput`), or bytes follow the end of the stream (`trailingInput`).
     public func update(_ input: UnsafeRawBufferPointer) throws -> Data {
-        try checkUsable()
         var output = Data()
+        try update(input) { output.append(contentsOf: $0) }
+        return output
+    }
+
+    /// Decompresses `input` and passes the output to `emit` in slices of at most `maximumSliceBytes`, so the
+    /// caller can write a large output away without holding it in memory.
+    ///
+    /// Each slice is valid only during its `emit` call. An error that `emit` throws is rethrown as is and
+    /// does not mark the inflater as failed.
+    ///
+    /// - Throws: `CompressionError`, as `update(_:)` does, or the error `emit` threw.
+    public func update(
+        _ input: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try checkUsable()
         do {
-            try ZStreamBuffer.forEachSlice(of: input) { slice in try inflate(slice, into: &output) }
+            try ZStreamBuffer.forEachSlice(of: input) { slice in try inflate(slice, emit: emit) }
         } catch let error as CompressionError {
             state = .failed(error)
             throw error
         }
-        return output
     }
+
+    /// The largest slice `update(_:emit:)` passes to `emit`.
+    public static var maximumSliceBytes: Int { ZStreamBuffer.chunkSize }
 
     /// Decompresses the bytes of `input`.
     public func update(_ input: some ContiguousBytes) throws -> Data {
@@ -112,7 +128,7 @@ public final class Inflater {
         if case .failed(let error) = state { throw error }
     }
 
-    private func inflate(_ slice: UnsafeRawBufferPointer, into output: inout Data) throws {
+    private func inflate(_ slice: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         if isComplete {
             if slice.count > 0 { throw CompressionError.trailingInput(coding, count: slice.count) }
             return
@@ -123,7 +139,7 @@ public final class Inflater {
             ZStreamBuffer.setInput(stream, UnsafeRawBufferPointer(start: nil, count: 0))
         }
         while true {
-            let (status, filledChunk) = try run(into: &output)
+            let (status, filledChunk) = try run(emit: emit)
             if status == Z_STREAM_END {
                 state = .streamEnded
                 let left = Int(stream.pointee.avail_in)
@@ -135,9 +151,9 @@ public final class Inflater {
         }
     }
 
-    /// Runs one `inflate` call into a fresh chunk sized so the limit is detected, appends the output, and
-    /// returns the status and whether the chunk was filled.
-    private func run(into output: inout Data) throws -> (Int32, Bool) {
+    /// Runs one `inflate` call into a fresh chunk sized so the limit is detected, passes the output to `emit`,
+    /// and returns the status and whether the chunk was filled.
+    private func run(emit: (UnsafeRawBufferPointer) throws -> Void) throws -> (Int32, Bool) {
         // One byte more than the limit allows shows that the limit is exceeded without decompressing more.
         let remaining = maxOutputBytes - outputByteCount
         let size = remaining >= ZStreamBuffer.chunkSize ? ZStreamBuffer.chunkSize : remaining + 1
@@ -159,7 +175,9 @@ public final class Inflater {
         if outputByteCount > maxOutputBytes {
             throw CompressionError.outputLimitExceeded(coding, limit: maxOutputBytes)
         }
-        output.append(contentsOf: chunk[0..<produced])
+        if produced > 0 {
+            try chunk.withUnsafeBytes { try emit(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
+        }
         return (status, produced == chunk.count)
     }
 }

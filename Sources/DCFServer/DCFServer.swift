@@ -55,7 +55,7 @@ public final class DCFServer: Sendable {
         self.polls = LongPollRegistry(
             hold: configuration.longPollHold, currentVersion: nil, clock: clock, usesTimer: usesHoldTimer)
         self.rejections = RejectionLog(logger: logger.child("requests"))
-        self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces, logger: logger.child("auth"))
+        self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces)
     }
 
     /// Starts serving: warns about unsafe mode, calls `registerWorker` for each registered worker, and loads
@@ -116,9 +116,18 @@ public final class DCFServer: Sendable {
         }
     }
 
-    /// Rereads the key list (on SIGHUP) and calls `unregisterWorker` for each worker it unregistered.
+    /// Rereads the key list and calls `unregisterWorker` for each worker it unregistered.
     public func reloadKeyList() throws -> KeyListReload {
-        let reload = try registry.reloadKeyList()
+        try reloadKeyList(mode: registry.mode)
+    }
+
+    /// Rereads the key list that `mode` names (on SIGHUP, from the reloaded configuration), keeps that file
+    /// for later reloads, and calls `unregisterWorker` for each worker it unregistered.
+    ///
+    /// - Throws: `ConfigurationError` when `mode` switches between safe and unsafe mode, which takes a
+    ///   restart, or a key-list error; on any error nothing changes.
+    public func reloadKeyList(mode: AdmissionMode) throws -> KeyListReload {
+        let reload = try registry.reloadKeyList(mode: mode)
         apply(reload.changes)
         return reload
     }

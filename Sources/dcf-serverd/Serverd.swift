@@ -91,7 +91,7 @@ final class Serverd: Sendable {
         }
         sink.level = settings.logLevel
         do {
-            let reload = try service.server.reloadKeyList()
+            let reload = try service.server.reloadKeyList(mode: settings.server.admission)
             logger.info("reloaded worker key list", [("changes", String(reload.changes.count))])
         } catch {
             logger.error("key list reload failed; keeping the old list", [("error", String(describing: error))])

@@ -6,8 +6,11 @@ import Synchronization
 /// Single-use nonces that workers put in signed requests, so a captured request cannot be replayed.
 ///
 /// Nonces live in memory only: a restart invalidates them and each worker asks for a new one.
-/// Each worker holds at most `maximumPerWorker`; issuing one more evicts that worker's oldest, so a
-/// worker that lost its nonces is never locked out.
+///
+/// Each worker has two pools of at most `maximumPerWorker` nonces, one per `Origin`; issuing one more into a
+/// full pool evicts that pool's oldest, so a worker that lost its nonces is never locked out. `POST /dcf/nonce`
+/// is unauthenticated, so anyone who knows a worker's id can fill its `.request` pool; the separate
+/// `.signedResponse` pool keeps the nonce the worker got in `DCF-Next-Nonce` from being evicted that way.
 public final class NonceStore: Sendable {
     /// The outcome of consuming a nonce.
     public enum Consumption: Sendable, Equatable {
@@ -17,13 +20,26 @@ public final class NonceStore: Sendable {
         case expired
     }
 
+    /// How a nonce reached the worker, which picks the pool it is kept in.
+    public enum Origin: Sendable, Hashable, CaseIterable {
+        /// The body of `POST /dcf/nonce`, which any client may request for any allowed worker id.
+        case request
+        /// `DCF-Next-Nonce` of a response to a request that the worker signed.
+        case signedResponse
+    }
+
     private struct Issued {
         let nonce: String
         let expiry: ContinuousClock.Instant
     }
 
+    private struct Pool: Hashable {
+        let worker: WorkerID
+        let origin: Origin
+    }
+
     private struct State {
-        var byWorker: [WorkerID: [Issued]] = [:]
+        var byPool: [Pool: [Issued]] = [:]
         var total = 0
     }
 
@@ -46,8 +62,11 @@ public final class NonceStore: Sendable {
     private static let nonceByteCount = 16
 
     public let lifetime: Duration
+    /// Bound on the nonces of one worker in each pool.
     public let maximumPerWorker: Int
-    /// Bound on nonces across all workers, which matters in unsafe mode where any key may ask.
+    /// Bound on nonces across all workers when issuing into a `.request` pool, which matters in unsafe mode
+    /// where any key may ask. `.signedResponse` pools are not refused: only authenticated workers fill them,
+    /// and each holds at most `maximumPerWorker`.
     public let maximumTotal: Int
     private let clock: any ServerClock
     private let state = Mutex(State())
@@ -64,46 +83,62 @@ public final class NonceStore: Sendable {
     /// The number of unexpired and expired nonces not yet consumed or swept.
     public var outstandingCount: Int { state.withLock { $0.total } }
 
-    /// Issues a fresh nonce for `worker`.
+    /// Issues a fresh nonce for `worker` into the pool of `origin`.
     ///
-    /// - Throws: `too_many_nonces` when the store is full even after dropping expired nonces.
-    public func issue(for worker: WorkerID) throws -> String {
+    /// - Throws: `too_many_nonces` when `origin` is `.request` and the store is full even after dropping
+    ///   expired nonces.
+    public func issue(for worker: WorkerID, origin: Origin = .request) throws -> String {
         let nonce = Hex.encode(try randomPool.withLock { try $0.take(Self.nonceByteCount) })
         let now = clock.now
+        let pool = Pool(worker: worker, origin: origin)
         try state.withLock { state throws(DCFErrorResponse) in
             if state.total >= maximumTotal { Self.sweep(&state, now: now) }
             // Evicting before the capacity check keeps a worker at its limit from being rejected.
-            let evicts = (state.byWorker[worker]?.count ?? 0) >= maximumPerWorker
-            guard state.total - (evicts ? 1 : 0) < maximumTotal else {
+            let evicts = (state.byPool[pool]?.count ?? 0) >= maximumPerWorker
+            guard origin == .signedResponse || state.total - (evicts ? 1 : 0) < maximumTotal else {
                 throw DCFErrorResponse(
                     .tooManyNonces, "the server holds \(maximumTotal) outstanding nonces; retry after \(lifetime)")
             }
             // Mutating the array in place through the default subscript avoids copying it on every issue.
-            state.byWorker[worker, default: []].appendEvictingOldest(
+            state.byPool[pool, default: []].appendEvictingOldest(
                 Issued(nonce: nonce, expiry: now + lifetime), evicts: evicts)
             state.total += evicts ? 0 : 1
         }
         return nonce
     }
 
-    /// Consumes `nonce` for `worker`; whatever the outcome, the nonce cannot be used again.
+    /// Consumes `nonce` for `worker` from either pool; whatever the outcome, the nonce cannot be used again.
     public func consume(_ nonce: String, for worker: WorkerID) -> Consumption {
         let now = clock.now
         return state.withLock { state in
-            guard var issued = state.byWorker[worker], let index = issued.firstIndex(where: { $0.nonce == nonce })
-            else { return .unknown }
-            let entry = issued.remove(at: index)
-            state.byWorker[worker] = issued.isEmpty ? nil : issued
-            state.total -= 1
-            return entry.expiry > now ? .accepted : .expired
+            for origin in Origin.allCases {
+                let pool = Pool(worker: worker, origin: origin)
+                guard var issued = state.byPool[pool], let index = issued.firstIndex(where: { $0.nonce == nonce })
+                else { continue }
+                let entry = issued.remove(at: index)
+                state.byPool[pool] = issued.isEmpty ? nil : issued
+                state.total -= 1
+                return entry.expiry > now ? .accepted : .expired
+            }
+            return .unknown
         }
     }
 
     /// Returns whether `nonce` is outstanding for `worker` and unexpired, without consuming it.
     public func isOutstanding(_ nonce: String, for worker: WorkerID) -> Bool {
+        peek(nonce, for: worker) == .accepted
+    }
+
+    /// Returns what `consume(_:for:)` would return now, without consuming the nonce.
+    public func peek(_ nonce: String, for worker: WorkerID) -> Consumption {
         let now = clock.now
         return state.withLock { state in
-            state.byWorker[worker]?.contains { $0.nonce == nonce && $0.expiry > now } ?? false
+            for origin in Origin.allCases {
+                guard let entry = state.byPool[Pool(worker: worker, origin: origin)]?.first(where: { $0.nonce == nonce })
+                else { continue }
+                return entry.expiry > now ? .accepted : .expired
+            }
+            return .unknown
         }
     }
 
@@ -116,15 +151,17 @@ public final class NonceStore: Sendable {
     /// Drops every nonce of `worker`, for example when an admin removes it.
     public func removeAll(for worker: WorkerID) {
         state.withLock { state in
-            state.total -= state.byWorker.removeValue(forKey: worker)?.count ?? 0
+            for origin in Origin.allCases {
+                state.total -= state.byPool.removeValue(forKey: Pool(worker: worker, origin: origin))?.count ?? 0
+            }
         }
     }
 
     private static func sweep(_ state: inout State, now: ContinuousClock.Instant) {
-        for (worker, issued) in state.byWorker {
+        for (pool, issued) in state.byPool {
             let live = issued.filter { $0.expiry > now }
             state.total -= issued.count - live.count
-            state.byWorker[worker] = live.isEmpty ? nil : live
+            state.byPool[pool] = live.isEmpty ? nil : live
         }
     }
 }

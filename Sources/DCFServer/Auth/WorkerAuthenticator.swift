@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCrypto
 import DCFProtocol
-import DCFSupport
 
 /// Checks the signature, nonce and registration of a worker request.
 ///
@@ -10,7 +9,6 @@ import DCFSupport
 struct WorkerAuthenticator: Sendable {
     let registry: WorkerRegistry
     let nonces: NonceStore
-    let logger: Logger
 
     /// Returns the id of the worker that signed `request`.
     ///
@@ -19,16 +17,10 @@ struct WorkerAuthenticator: Sendable {
     func authenticate(_ request: ServerRequest, protocolVersion: Int, registering: Bool)
         throws(DCFErrorResponse) -> WorkerID
     {
+        // The caller's rejection log writes one rate-limited line per failure, naming the worker.
         let id = try workerID(request)
-        do {
-            try verify(request, id: id, protocolVersion: protocolVersion, registering: registering)
-            return id
-        } catch {
-            logger.notice(
-                "rejected worker request",
-                [("worker", id.short), ("code", error.error.code), ("target", request.target)])
-            throw error
-        }
+        try verify(request, id: id, protocolVersion: protocolVersion, registering: registering)
+        return id
     }
 
     private func verify(_ request: ServerRequest, id: WorkerID, protocolVersion: Int, registering: Bool)
@@ -50,7 +42,12 @@ struct WorkerAuthenticator: Sendable {
         } else {
             try registry.checkRegistered(id)
         }
-        switch nonces.consume(nonce, for: id) {
+        try Self.check(nonces.consume(nonce, for: id))
+    }
+
+    /// Throws the error for a nonce that is not `.accepted`.
+    static func check(_ consumption: NonceStore.Consumption) throws(DCFErrorResponse) {
+        switch consumption {
         case .accepted: return
         case .expired:
             throw DCFErrorResponse(.nonceExpired, "the nonce expired; get a new one from POST \(DCFRoute.noncePath)")
@@ -62,7 +59,7 @@ struct WorkerAuthenticator: Sendable {
         }
     }
 
-    private func workerID(_ request: ServerRequest) throws(DCFErrorResponse) -> WorkerID {
+    func workerID(_ request: ServerRequest) throws(DCFErrorResponse) -> WorkerID {
         let text = try Self.requiredHeader(request, DCFHeader.workerID)
         guard let id = WorkerID(text) else {
             throw DCFErrorResponse(.badRequest, "\(DCFHeader.workerID) \"\(text.prefix(140))\" is not 8 to 128 hex digits")
@@ -70,7 +67,7 @@ struct WorkerAuthenticator: Sendable {
         return id
     }
 
-    private func signatureBytes(_ request: ServerRequest) throws(DCFErrorResponse) -> [UInt8] {
+    func signatureBytes(_ request: ServerRequest) throws(DCFErrorResponse) -> [UInt8] {
         let text = try Self.requiredHeader(request, DCFHeader.signature)
         guard text.utf8.count == Ed25519PublicKey.signatureByteCount * 2, let bytes = try? Hex.decode(text) else {
             throw DCFErrorResponse(.badSignature, "\(DCFHeader.signature) is not 128 hex digits")

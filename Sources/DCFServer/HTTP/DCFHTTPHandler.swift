@@ -16,6 +16,7 @@ public final class DCFHTTPHandler: HTTPHandler {
     /// The backend every request goes to.
     public let server: DCFServer
     private let spool: UpdateSpool
+    private let uploads = UploadGate()
     private let requestQueue = DispatchQueue(label: "dcf.http.requests", attributes: .concurrent)
     private let updateQueue = DispatchQueue(label: "dcf.http.updates", attributes: .concurrent)
     /// Identifies each exchange to `DCFServer.connectionClosed(_:)`; one request at a time runs per connection,
@@ -73,22 +74,48 @@ public final class DCFHTTPHandler: HTTPHandler {
         }
     }
 
+    /// Checks the head of a `POST /dcf/update` and, when it passes, streams the body to the spool.
+    ///
+    /// Before any body byte is read, the head must name a registered worker and a nonce outstanding for it,
+    /// and that worker must have no other upload in flight, so a client cannot fill the state disk without
+    /// a worker's nonce and cannot open many spooling connections under one worker id.
     private func receiveUpload(
         _ head: HTTPRequestHead, _ responder: HTTPResponder, _ exchangeID: UInt64
     ) -> HTTPRequestBodyHandling {
         let limit = server.configuration.maximumUpdateBodyBytes
         if let rejection = rejectDeclaredLength(head, limit: limit, responder) { return rejection }
-        // NOTE: the signature covers the body digest, so any client can spool up to `limit` bytes per
-        // connection before it is rejected; checking the worker id and protocol header first would narrow that.
+        let headOnly = ServerRequest(head: head, body: .empty, exchangeID: exchangeID)
+        let worker: WorkerID
+        do {
+            worker = try server.screenUpdateHead(headOnly)
+        } catch {
+            server.rejectUpdateHead(headOnly, error) { responder.respond($0) }
+            return Self.unreadBody
+        }
+        guard let ticket = uploads.enter(worker) else {
+            server.rejectUpdateHead(headOnly, UploadGate.busy(worker)) { responder.respond($0) }
+            return Self.unreadBody
+        }
         let upload = UpdateUpload(
             spool: spool, limit: limit, responder: responder,
             queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue), logger: server.logger,
             onReject: { [server] error in server.metrics.recordRejection(error.error.code) },
-            onComplete: { [server] body in
+            onComplete: { [server, uploads] body in
                 let request = ServerRequest(head: head, body: body, exchangeID: exchangeID)
-                server.handle(request) { responder.respond($0) }
-            })
+                server.handle(request) { response in
+                    // Leaving before the response goes out lets the worker send its next update at once.
+                    uploads.leave(worker, ticket: ticket)
+                    responder.respond(response)
+                }
+            },
+            onFinish: { [uploads] in uploads.leave(worker, ticket: ticket) })
         return upload.handling
+    }
+
+    /// A body stream that never requests more, so the transport closes the connection after the error response
+    /// instead of reading the body only to drop it.
+    private static var unreadBody: HTTPRequestBodyHandling {
+        .stream(HTTPBodyStream(onChunk: { _, _ in }, onEnd: {}, onError: { _ in }))
     }
 
     /// Responds with `body_too_large` at once when `Content-Length` already passes `limit`, and reads no body.
@@ -101,9 +128,7 @@ public final class DCFHTTPHandler: HTTPHandler {
             .bodyTooLarge,
             "Content-Length \(declared) passes the limit of \(limit) bytes for \(head.method) \(head.path)")
         responder.respond(.error(error))
-        // A stream that never requests more leaves the body unread, so the transport closes the connection
-        // after the 413 instead of reading up to `declared` bytes only to drop them.
-        return .stream(HTTPBodyStream(onChunk: { _, _ in }, onEnd: {}, onError: { _ in }))
+        return Self.unreadBody
     }
 
     /// Parks the request on the transport, so it holds no thread while the server waits for a new version;

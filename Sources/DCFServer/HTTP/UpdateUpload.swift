@@ -20,6 +20,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     private let logger: Logger
     private let onReject: @Sendable (DCFErrorResponse) -> Void
     private let onComplete: @Sendable (RequestBody) -> Void
+    private let onFinish: @Sendable () -> Void
 
     private var file: FileHandle?
     private var fileURL: URL?
@@ -29,10 +30,13 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     /// - Parameters:
     ///   - onReject: runs on `queue` after the upload was rejected with an error response of its own.
+    ///   - onFinish: runs on `queue` once the upload ended in any way: completed and handled, rejected, or
+    ///     abandoned by the client.
     init(
         spool: UpdateSpool, limit: Int, responder: HTTPResponder, queue: DispatchQueue, logger: Logger,
         onReject: @escaping @Sendable (DCFErrorResponse) -> Void,
-        onComplete: @escaping @Sendable (RequestBody) -> Void
+        onComplete: @escaping @Sendable (RequestBody) -> Void,
+        onFinish: @escaping @Sendable () -> Void = {}
     ) {
         self.spool = spool
         self.limit = limit
@@ -41,6 +45,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         self.logger = logger
         self.onReject = onReject
         self.onComplete = onComplete
+        self.onFinish = onFinish
     }
 
     /// The body handling to return to the transport.
@@ -88,10 +93,12 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
                 "failed to finish update body in the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
             removeFile()
             respondError(DCFErrorResponse(.internalError, "the server cannot store the update; see its log"))
+            onFinish()
             return
         }
         onComplete(body)
         removeFile()
+        onFinish()
     }
 
     private func abandon(_ error: HTTPRequestError) {
@@ -99,12 +106,14 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         isFinished = true
         logger.debug("update upload ended early", [("bytes", String(byteCount)), ("reason", error.description)])
         removeFile()
+        onFinish()
     }
 
     private func reject(_ error: DCFErrorResponse) {
         isFinished = true
         removeFile()
         respondError(error)
+        onFinish()
     }
 
     private func respondError(_ error: DCFErrorResponse) {

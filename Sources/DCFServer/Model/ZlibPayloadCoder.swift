@@ -9,10 +9,18 @@ public struct ZlibPayloadCoder: PayloadCoder {
     static let fileChunkSize = 256 * 1024
 
     private let level: CompressionLevel
+    /// Receives the size of each inflated slice written by `decompress(file:from:to:maximumSize:)`, so tests
+    /// can check that the memory per step stays bounded.
+    let sliceObserver: (@Sendable (Int) -> Void)?
 
     /// - Parameter level: the deflate level for published models; they are compressed once per version.
     public init(level: CompressionLevel = .default) {
+        self.init(level: level, sliceObserver: nil)
+    }
+
+    init(level: CompressionLevel = .default, sliceObserver: (@Sendable (Int) -> Void)?) {
         self.level = level
+        self.sliceObserver = sliceObserver
     }
 
     public var compressedCodings: [DCFProtocol.ContentCoding] { [.deflate, .gzip] }
@@ -51,7 +59,14 @@ public struct ZlibPayloadCoder: PayloadCoder {
         let inflater = try Inflater(coding: zlibCoding, maxOutputBytes: maximumSize)
         do {
             while let chunk = try reader.read(upToCount: Self.fileChunkSize), !chunk.isEmpty {
-                try writer.write(contentsOf: try inflater.update(chunk))
+                // Writing each bounded slice as zlib produces it keeps a highly compressible chunk from
+                // inflating into one buffer of hundreds of megabytes.
+                try chunk.withUnsafeBytes { input in
+                    try inflater.update(input) { slice in
+                        sliceObserver?(slice.count)
+                        try writer.write(contentsOf: slice)
+                    }
+                }
             }
             try inflater.finish()
         } catch let error as CompressionError {

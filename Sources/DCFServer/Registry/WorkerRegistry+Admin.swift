@@ -22,11 +22,21 @@ extension WorkerRegistry {
         return (record, registered ? [.registered(id)] : [])
     }
 
-    /// Forgets a worker (admin `DELETE /admin/workers/<id>`). A key from the key list comes back as
-    /// allowed at the next reload unless it is also removed from the file.
+    /// Forgets a worker (admin `DELETE /admin/workers/<id>`).
+    ///
+    /// - Throws: `not_found` for an unknown id; `conflict` for a worker whose key comes from the key list,
+    ///   because the next reload would add it again. Such a worker is removed from the key list file and a
+    ///   reload, or disabled with `setRegistered(_:_:)`.
     public func removeWorker(_ id: WorkerID) throws -> (WorkerRecord, [RegistrationChange]) {
-        try state.withLock { state throws -> (WorkerRecord, [RegistrationChange]) in
+        let keyListPath: String? = if case .safe(let keyList?) = mode { keyList.url.path } else { nil }
+        return try state.withLock { state throws -> (WorkerRecord, [RegistrationChange]) in
             guard let record = state.records[id] else { throw Self.notFound(id) }
+            guard record.source != .keyList else {
+                throw DCFErrorResponse(
+                    .conflict,
+                    "worker \(id.short) comes from the key list \(keyListPath ?? "file"); remove its key from that "
+                        + "file and reload the server (SIGHUP), or disable it with PUT {\"registered\": false}")
+            }
             try state.store.apply(upserts: [], deletions: [id])
             state.records[id] = nil
             return (record, record.isRegistered ? [.unregistered(id)] : [])

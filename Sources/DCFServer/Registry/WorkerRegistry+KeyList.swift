@@ -11,15 +11,41 @@ public struct KeyListReload: Sendable, Hashable {
 
 extension WorkerRegistry {
     /// Rereads the key list: new keys become allowed, keys gone from the file are removed (unregistering them),
-    /// and admin-added keys stay. Does nothing without a key list.
+    /// and admin-added keys stay. Does nothing without a key list. Disabled workers stay disabled.
     ///
     /// - Throws: `KeyListFile.InvalidLine` or a read error, in which case nothing changes.
     public func reloadKeyList() throws -> KeyListReload {
-        guard case .safe(let keyList?) = mode else { return KeyListReload() }
+        try reloadKeyList(mode: mode)
+    }
+
+    /// Rereads the key list that `newMode` names, which may be another file than before (on SIGHUP after
+    /// `[workers] key_list` changed), and keeps using that file from then on.
+    ///
+    /// - Throws: `ConfigurationError` when `newMode` switches between safe and unsafe mode, which needs a
+    ///   restart; `KeyListFile.InvalidLine` or a read error. On any error nothing changes.
+    public func reloadKeyList(mode newMode: AdmissionMode) throws -> KeyListReload {
+        switch (mode, newMode) {
+        case (.safe, .safe(let keyList)):
+            return try reload(keyList)
+        case (.unsafe, .unsafe):
+            return KeyListReload()
+        default:
+            throw ConfigurationError(
+                "the reloaded configuration switches from \(mode.name) to \(newMode.name) mode, which takes a "
+                    + "restart; the server keeps running in \(mode.name) mode with its current key list")
+        }
+    }
+
+    private func reload(_ keyList: KeyListFile?) throws -> KeyListReload {
+        guard let keyList else {
+            currentMode.withLock { $0 = .safe(keyList: nil) }
+            return KeyListReload()
+        }
         let keys = Set(try keyList.load())
         let reload = try state.withLock { state throws -> KeyListReload in
             try Self.apply(keys: keys, to: &state)
         }
+        currentMode.withLock { $0 = .safe(keyList: keyList) }
         logger.info(
             "reloaded key list",
             [("path", keyList.url.path), ("keys", String(keys.count)), ("added", String(reload.added.count)),

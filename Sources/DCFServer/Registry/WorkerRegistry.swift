@@ -16,7 +16,9 @@ public final class WorkerRegistry: Sendable {
         var records: [WorkerID: WorkerRecord]
     }
 
-    public let mode: AdmissionMode
+    /// The admission mode; a reload may replace its key list but never switch between safe and unsafe.
+    public var mode: AdmissionMode { currentMode.withLock { $0 } }
+    let currentMode: Mutex<AdmissionMode>
     let state: Mutex<State>
     let logger: Logger
 
@@ -26,7 +28,7 @@ public final class WorkerRegistry: Sendable {
     public init(stateDirectory: URL, mode: AdmissionMode, logger: Logger) throws {
         let store = try WorkerStore(directory: stateDirectory)
         let records = try store.loadAll()
-        self.mode = mode
+        self.currentMode = Mutex(mode)
         self.logger = logger
         self.state = Mutex(State(store: store, records: Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })))
         if case .safe(let keyList) = mode {

@@ -12,7 +12,7 @@ extension DCFServer {
                     + "\(AdminCredentials.passwordVariable) or an admin credentials file")
         }
         guard credentials.accepts(authorization: request.header("Authorization")) else {
-            logger.notice("rejected admin request", [("target", request.target)])
+            // The rejection log writes the line for this 401, rate-limited like every other rejection.
             var response = ServerResponse.error(DCFErrorResponse(.unauthorized, "wrong or missing admin credentials"))
             response.headers.append(("WWW-Authenticate", "Basic realm=\"dcf admin\", charset=\"UTF-8\""))
             return response

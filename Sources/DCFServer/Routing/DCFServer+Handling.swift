@@ -9,16 +9,7 @@ extension DCFServer {
     /// another thread; `POST /dcf/update` runs the strategy's `receiveWorkerUpdate` on the calling thread,
     /// so the transport must call this off its event loop for updates.
     public func handle(_ request: ServerRequest, respond: @escaping @Sendable (ServerResponse) -> Void) {
-        let route = try? DCFRoute(method: request.method, target: request.target)
-        let reply: @Sendable (ServerResponse) -> Void = { [metrics, rejections] response in
-            metrics.recordRequest(route: route?.metricLabel ?? "unknown", status: response.status)
-            if let code = response.errorCode {
-                metrics.recordRejection(code)
-                if route == .update { metrics.recordUpdateRejected(reason: code) }
-                rejections.record(code: code, status: response.status, method: request.method, target: request.target)
-            }
-            respond(response)
-        }
+        let reply = recordingResponses(to: request, respond)
         do {
             let route = try DCFRoute(method: request.method, target: request.target)
             if route == .healthz {
@@ -34,6 +25,24 @@ extension DCFServer {
         } catch {
             logger.error("request failed", [("target", request.target), ("error", String(describing: error))])
             reply(.error(DCFErrorResponse(.internalError, "the server failed to handle the request; see its log")))
+        }
+    }
+
+    /// Wraps `respond` so each response is counted in the metrics and each rejection reaches the rejection log.
+    func recordingResponses(
+        to request: ServerRequest, _ respond: @escaping @Sendable (ServerResponse) -> Void
+    ) -> @Sendable (ServerResponse) -> Void {
+        let route = try? DCFRoute(method: request.method, target: request.target)
+        return { [metrics, rejections] response in
+            metrics.recordRequest(route: route?.metricLabel ?? "unknown", status: response.status)
+            if let code = response.errorCode {
+                metrics.recordRejection(code)
+                if route == .update { metrics.recordUpdateRejected(reason: code) }
+                let worker = response.rejectedWorker ?? request.header(DCFHeader.workerID).flatMap(WorkerID.init)
+                rejections.record(
+                    code: code, status: response.status, method: request.method, target: request.target, worker: worker)
+            }
+            respond(response)
         }
     }
 
@@ -113,7 +122,7 @@ extension DCFServer {
     }
 
     func addingNextNonce(to response: ServerResponse, for worker: WorkerID) -> ServerResponse {
-        guard let nonce = try? nonces.issue(for: worker) else { return response }
+        guard let nonce = try? nonces.issue(for: worker, origin: .signedResponse) else { return response }
         var response = response
         response.headers.append((DCFHeader.nextNonce, nonce))
         return response

@@ -10,8 +10,10 @@ extension DCFServer {
         do {
             try registry.checkNonceEligibility(message.workerID)
         } catch {
-            logger.notice("refused nonce", [("worker", message.workerID.short), ("code", error.error.code)])
-            throw error
+            // The rejection log writes the line, rate-limited, with the worker named in the body.
+            var response = ServerResponse.error(error)
+            response.rejectedWorker = message.workerID
+            return response
         }
         let nonce = try nonces.issue(for: message.workerID)
         let lifetime = Int(configuration.nonceLifetime.components.seconds)

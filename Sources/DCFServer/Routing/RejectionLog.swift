@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
 import DCFSupport
 import Foundation
 import Synchronization
@@ -7,8 +8,8 @@ import Synchronization
 ///
 /// A flood of bad requests (a misconfigured agent retrying, a scanner) would otherwise fill the journal. Lines
 /// over the limit are counted, and the first line of the next second for that code reports how many were
-/// suppressed. Only the method, the path without its query, and the error code are logged: never headers,
-/// which carry signatures and admin credentials.
+/// suppressed. Only the method, the path without its query, the error code and the worker id are logged:
+/// never other headers, which carry signatures and admin credentials.
 final class RejectionLog: Sendable {
     private struct Window {
         var second: Int64
@@ -26,7 +27,9 @@ final class RejectionLog: Sendable {
     }
 
     /// Logs one rejection unless its code already used this second's lines.
-    func record(code: String, status: Int, method: String, target: String) {
+    ///
+    /// - Parameter worker: the worker the request named, if any, logged in its short form.
+    func record(code: String, status: Int, method: String, target: String, worker: WorkerID? = nil) {
         let now = Int64(Date().timeIntervalSince1970)
         let suppressedBefore: Int? = windows.withLock { windows in
             var window = windows[code] ?? Window(second: now, written: 0, suppressed: 0)
@@ -48,6 +51,7 @@ final class RejectionLog: Sendable {
             ("code", code), ("status", String(status)), ("method", method),
             ("path", String(target.prefix { $0 != "?" }.prefix(200))),
         ]
+        if let worker { fields.append(("worker", worker.short)) }
         if suppressedBefore > 0 { fields.append(("suppressed", String(suppressedBefore))) }
         logger.notice("rejected request", fields)
     }

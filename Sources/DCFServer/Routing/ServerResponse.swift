@@ -12,6 +12,9 @@ public struct ServerResponse: Sendable {
     public var bodyBytes: [UInt8]
     /// The error code when this is an error response, for metrics.
     var errorCode: String?
+    /// The worker a rejected request named in its body, for the rejection log; a `DCF-Worker-Id` header
+    /// is logged without it.
+    var rejectedWorker: WorkerID?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: Data = Data()) {
         self.init(status: status, headers: headers, bodyBytes: [UInt8](body))

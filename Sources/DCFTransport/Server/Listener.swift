@@ -110,7 +110,11 @@ final class Listener: EventHandler {
         case EMFILE, ENFILE, ENOBUFS, ENOMEM:
             // Out of descriptors or memory: pause accepting briefly instead of spinning on a readable socket.
             // `EPOLLEXCLUSIVE` rules out `EPOLL_CTL_MOD`, so the pause removes the watch and adds it again.
-            server.context.logger.warning("cannot accept connections, pausing for 100 ms", [("error", "\(error)")])
+            if let held = Self.acceptPauseWarnings.admit() {
+                server.context.logger.warning(
+                    "cannot accept connections, pausing for 100 ms",
+                    [("error", "\(error)"), ("repeats_since_last_line", String(held))])
+            }
             unwatch()
             server.loop.schedule(after: .milliseconds(100)) { [weak self] in
                 guard let self, isOpen, !isWatching else { return }
