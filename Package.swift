@@ -29,7 +29,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         // Wrappers and shared building blocks.
-        .target(name: "DCFSupport", swiftSettings: strict),
+        .target(name: "DCFSupport", dependencies: ["CLinux"], swiftSettings: strict),
         .target(name: "DCFCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "DCFCompression", dependencies: ["CZlib"], swiftSettings: strict),
         .target(name: "DCFTransport", dependencies: ["COpenSSL", "CLinux", "DCFSupport"], swiftSettings: strict),

@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-// Linux headers that Swift's Glibc module does not include: epoll and eventfd for the event loop.
+// Linux headers that Swift's Glibc module does not include: epoll and eventfd for the event loop, and
+// glibc's allocator settings for the server.
 #ifndef DCF_CLINUX_SHIM_H
 #define DCF_CLINUX_SHIM_H
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <malloc.h>
+
+static inline int CLinux_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+}
+
+static inline int CLinux_set_arena_max(int count) {
+    return mallopt(M_ARENA_MAX, count);
+}
 
 // glibc declares accept4 only under _GNU_SOURCE. Declaring it here, instead of including <sys/socket.h> with
 // that macro, keeps the socket types and constants owned by the Glibc module.

@@ -27,6 +27,7 @@ final class Serverd: Sendable {
         strategy.onGlobalModelChange { [weak server] in
             rounds.refresh()
             server?.globalModelDidChange()
+            MemoryTuning.trim()
         }
         server.addMetricsSource { writer in rounds.write(to: &writer) }
         let started = Date().timeIntervalSince1970

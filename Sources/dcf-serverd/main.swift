@@ -13,6 +13,7 @@ let tool = CommandLineTool(
     defaultSubcommand: "run")
 
 let command = tool.parseOrExit()
+MemoryTuning.apply()
 let sink = LogSink.standardError(level: .info)
 let settings: ServerdSettings
 let daemon: Serverd

@@ -20,6 +20,13 @@ public final class PublishedModel: Sendable {
     public init(version: ModelVersion, bytes: Data, coder: any PayloadCoder) {
         var encodings: [ContentCoding: [UInt8]] = [.identity: [UInt8](bytes)]
         for coding in coder.compressedCodings {
+            // A 1 MiB sample predicts the ratio, so a large model that does not compress costs no full pass.
+            let sample = bytes.prefix(1 << 20)
+            if sample.count < bytes.count, let compressedSample = try? coder.compress(Data(sample), as: coding),
+                Double(compressedSample.count) > Double(sample.count) * Self.maximumKeptRatio
+            {
+                continue
+            }
             guard let encoded = try? coder.compress(bytes, as: coding),
                 Double(encoded.count) <= Double(bytes.count) * Self.maximumKeptRatio
             else { continue }
