@@ -67,7 +67,8 @@ final class Serverd: Sendable {
         logger.info(
             "listening",
             [("address", "\(settings.host):\(port)"), ("tls", settings.tls == nil ? "off" : "on"),
-             ("version", strategy.currentVersion.description), ("event_loops", String(settings.eventLoops))])
+             ("version", strategy.currentVersion.description), ("event_loops", String(settings.eventLoops)),
+             ("open_file_limit", String(OpenFileLimit.raiseToMaximum()))])
         if settings.tls == nil {
             logger.warning("TLS is off (server.plain_http); serve only behind a TLS-terminating proxy")
         }

@@ -14,6 +14,7 @@ let tool = CommandLineTool(
 
 let command = tool.parseOrExit()
 MemoryTuning.apply()
+OpenFileLimit.raiseToMaximum()
 let sink = LogSink.standardError(level: .info)
 let settings: ServerdSettings
 let daemon: Serverd

@@ -22,7 +22,6 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     private let onComplete: @Sendable (RequestBody) -> Void
     private let onFinish: @Sendable () -> Void
 
-    private var file: FileHandle?
     private var fileURL: URL?
     private var hasher: SHA256Hasher?
     private var byteCount = 0
@@ -68,7 +67,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         do {
             try openFileIfNeeded()
             try hasher?.update(chunk)
-            try file?.write(contentsOf: chunk)
+            try appendToFile(chunk)
         } catch {
             logger.error(
                 "failed to write update body to the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
@@ -84,8 +83,6 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         let body: RequestBody
         do {
             try openFileIfNeeded()
-            try file?.close()
-            file = nil
             let digest = try hasher?.finalize().hexString ?? ""
             body = .spooled(file: fileURL!, byteCount: byteCount, sha256: digest)
         } catch {
@@ -121,19 +118,45 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     }
 
     private func openFileIfNeeded() throws {
-        guard file == nil else { return }
+        guard fileURL == nil else { return }
         let url = try spool.makeFileURL(kind: "upload")
         guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
         }
         fileURL = url
-        file = try FileHandle(forWritingTo: url)
         hasher = try SHA256Hasher()
     }
 
+    /// Appends `chunk` to the spool file. The file is opened for each chunk rather than held open, so
+    /// thousands of uploads in flight need no descriptor each besides their socket.
+    private func appendToFile(_ chunk: [UInt8]) throws {
+        guard let path = fileURL?.path else { return }
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SpoolWriteError(call: "open", path: path, code: errno) }
+        defer { close(descriptor) }
+        try chunk.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw SpoolWriteError(call: "write", path: path, code: errno)
+                }
+                offset += written
+            }
+        }
+    }
+
     private func removeFile() {
-        try? file?.close()
-        file = nil
         if let fileURL { try? FileManager.default.removeItem(at: fileURL) }
     }
+}
+
+/// A system call on a spool file failed; the description names the call, the file and the error.
+struct SpoolWriteError: Error, CustomStringConvertible {
+    let call: String
+    let path: String
+    let code: Int32
+
+    var description: String { "\(call) \(path) failed: \(String(cString: strerror(code))) (errno \(code))" }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Foundation
+import Synchronization
 
 /// The directory `<state>/spool` holding update bodies while they arrive and their decoded payloads while the
 /// strategy runs, so an upload's size costs disk rather than memory.
@@ -12,10 +13,17 @@ public struct UpdateSpool: Sendable {
     }
 
     /// Returns a new, unused file name in the spool directory, creating the directory when missing.
+    ///
+    /// Names come from a process-wide counter, not from random UUIDs: `UUID()` reads the system's random
+    /// source, which can fail when file descriptors run out, and then returns the same all-zero UUID to
+    /// every caller.
     func makeFileURL(kind: String) throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent("\(kind)-\(UUID().uuidString)")
+        let number = Self.nextNumber.add(1, ordering: .relaxed).newValue
+        return directory.appendingPathComponent("\(kind)-\(getpid())-\(number)")
     }
+
+    private static let nextNumber = Atomic<UInt64>(0)
 
     /// Deletes every file left by an earlier process, which cannot belong to an upload still in progress.
     /// Call it before the server accepts connections.
