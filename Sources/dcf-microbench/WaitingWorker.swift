@@ -10,9 +10,13 @@ struct WaitingWorker: Sendable {
     let id: WorkerID
     static let emptyBodySHA256 = try! SHA256.hash(Data()).hexString
 
-    init() throws {
-        key = try Ed25519PrivateKey()
+    init(key: Ed25519PrivateKey) {
+        self.key = key
         id = WorkerID(key.publicKey.hexString)!
+    }
+
+    init() throws {
+        self.init(key: try Ed25519PrivateKey())
     }
 
     /// Sends the long poll for `knownVersion` and blocks until the server responds.
