@@ -20,6 +20,9 @@ enum LongPollClients {
     }
 
     /// Starts one thread per worker and returns the group that the threads leave when they finish.
+    ///
+    /// Each worker signs its next long poll with the `DCF-Next-Nonce` of the last response, as DCFWorker does, so
+    /// only its first poll fetches a nonce.
     static func start(
         _ workers: [WaitingWorker], port: Int, trustedCAFile: String, rounds: Int, hold: Duration,
         report: @escaping @Sendable (Event) -> Void
@@ -34,10 +37,13 @@ enum LongPollClients {
             group.enter()
             let thread = Thread {
                 defer { group.leave() }
+                var nextNonce: String?
                 for round in 0..<rounds {
                     do {
-                        _ = try worker.wait(client: client, knownVersion: ModelVersion(UInt64(round + 1)), hold: hold)
+                        let response = try worker.wait(
+                            client: client, knownVersion: ModelVersion(UInt64(round + 1)), hold: hold, nonce: nextNonce)
                         report(.arrival(round: round, instant: ArrivalLog.now()))
+                        nextNonce = response.headers[DCFHeader.nextNonce]
                     } catch {
                         report(.failure("\(error)"))
                         return
