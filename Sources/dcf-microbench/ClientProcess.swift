@@ -10,7 +10,8 @@ final class ClientProcess {
     /// Writes the workers' key seeds to a file in `directory` and starts the child with them.
     init(workers: [WaitingWorker], port: Int, trustedCAFile: String, directory: String, arrivals: ArrivalLog) throws {
         let keysFile = directory + "/client-keys.txt"
-        try workers.map(\.key.seedHex).joined(separator: "\n").write(toFile: keysFile, atomically: true, encoding: .utf8)
+        let seeds = workers.map(\.key.seedHex).joined(separator: "\n")
+        try seeds.write(toFile: keysFile, atomically: true, encoding: .utf8)
         // /proc/self/exe is this binary even when it was started through a relative path or a symbolic link.
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         process.arguments = [

@@ -147,7 +147,8 @@ extension HTTPConnection {
         context.metrics.recordResponse(status: status.code)
         // Built only when traced, because describing the head allocates strings on every response.
         if context.logger.isEnabled(.trace) {
-            context.logger.trace("response", [("peer", peer), ("request", "\(request.head)"), ("status", "\(status.code)")])
+            context.logger.trace(
+                "response", [("peer", peer), ("request", "\(request.head)"), ("status", "\(status.code)")])
         }
         return HTTPResponseEncoder.head(
             status: status, headers: headers, framing: framing, keepAlive: request.keepAlive

@@ -26,7 +26,8 @@ public final class HTTPResponder: Sendable {
     public func respond(_ response: HTTPResponse) -> Bool {
         guard claim() else { return false }
         if let batch = ResponseBatch.current {
-            batch.add(ResponseBatch.Item(connection: connection, requestNumber: requestNumber, response: response), on: loop)
+            let item = ResponseBatch.Item(connection: connection, requestNumber: requestNumber, response: response)
+            batch.add(item, on: loop)
             return true
         }
         let number = requestNumber
