@@ -9,6 +9,12 @@ enum BenchMachine {
             + String(format: "%.1f GiB memory", memoryGiB)
     }
 
+    /// The 1-, 5- and 15-minute load averages from /proc/loadavg, such as "3.52 4.01 4.40".
+    static var loadAverage: String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
+    }
+
     static func cpuModel() -> String {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
         let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }

@@ -12,6 +12,12 @@ struct BenchOptions {
     var batches = [1, 4, 8, 32]
     var workers = 1000
     var eventLoops = HTTPServerConfiguration.processorCount
+    var clientPlacements = LongPollClients.Placement.allCases
+    /// Set by `--longpoll-clients`: this process is the client child of a long-poll run.
+    var runsLongPollClients = false
+    var port = 0
+    var trustedCAFile = ""
+    var keysFile = ""
 
     init(arguments: [String]) throws {
         var remaining = arguments[...]
@@ -25,6 +31,11 @@ struct BenchOptions {
             case "--updates": updates = try Self.positiveInteger(flag, remaining.popFirst())
             case "--workers": workers = try Self.positiveInteger(flag, remaining.popFirst())
             case "--event-loops": eventLoops = try Self.positiveInteger(flag, remaining.popFirst())
+            case "--clients": clientPlacements = try Self.placements(remaining.popFirst())
+            case "--longpoll-clients": runsLongPollClients = true
+            case "--port": port = try Self.positiveInteger(flag, remaining.popFirst())
+            case "--ca": trustedCAFile = try Self.path(flag, remaining.popFirst())
+            case "--keys": keysFile = try Self.path(flag, remaining.popFirst())
             case "--batches":
                 let list = remaining.popFirst()
                 batches = try (list ?? "").split(separator: ",").map { try Self.positiveInteger(flag, String($0)) }
@@ -33,9 +44,26 @@ struct BenchOptions {
                 throw BenchError("unknown option '\(flag)'; use --crypto, --fedavg, --longpoll and the options in main.swift")
             }
         }
-        if !runsCrypto && !runsFedAvg && !runsLongPoll {
+        if runsLongPollClients, port == 0 || trustedCAFile.isEmpty || keysFile.isEmpty {
+            throw BenchError("--longpoll-clients needs --port, --ca and --keys; the --longpoll run passes them")
+        }
+        if !runsCrypto && !runsFedAvg && !runsLongPoll && !runsLongPollClients {
             (runsCrypto, runsFedAvg, runsLongPoll) = (true, true, true)
         }
+    }
+
+    private static func placements(_ text: String?) throws -> [LongPollClients.Placement] {
+        let names = LongPollClients.Placement.allCases.map(\.rawValue)
+        if text == "both" { return LongPollClients.Placement.allCases }
+        guard let text, let placement = LongPollClients.Placement(rawValue: text) else {
+            throw BenchError("invalid --clients '\(text ?? "")': use \(names.joined(separator: ", ")) or both")
+        }
+        return [placement]
+    }
+
+    private static func path(_ flag: String, _ text: String?) throws -> String {
+        guard let text, !text.isEmpty else { throw BenchError("\(flag) needs a file path") }
+        return text
     }
 
     private static func positiveInteger(_ flag: String, _ text: String?) throws -> Int {

@@ -4,16 +4,23 @@ import DCFServer
 import DCFSupport
 import DCFTransport
 import Foundation
-import Synchronization
 
-/// Long-poll wake-up: `workers` threads each park a signed `GET /dcf/model/wait` over TLS on an in-process
-/// `DCFHTTPService`; the benchmark publishes a new version and measures until the last worker has its response.
+/// Long-poll wake-up: `workers` threads each park a signed `GET /dcf/model/wait` over TLS on a
+/// `DCFHTTPService` in this process; the benchmark publishes a new version and measures until the last worker
+/// has its response. The client threads run either in this process or in a child process.
 enum LongPollBench {
     static let rounds = 3
     static let hold = Duration.seconds(300)
 
-    static func run(workers workerCount: Int, eventLoops: Int) throws {
-        print("\n== long-poll wake-up (\(workerCount) workers, TLS, \(eventLoops) server event loops) ==")
+    static func run(workers workerCount: Int, eventLoops: Int, placements: [LongPollClients.Placement]) throws {
+        for placement in placements {
+            try run(workers: workerCount, eventLoops: eventLoops, placement: placement)
+        }
+    }
+
+    private static func run(workers workerCount: Int, eventLoops: Int, placement: LongPollClients.Placement) throws {
+        print("\n== long-poll wake-up (\(workerCount) workers, TLS, \(eventLoops) server event loops, "
+            + "clients \(placement.rawValue)) ==")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcf-microbench-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -40,25 +47,49 @@ enum LongPollBench {
             logger: logger)
         let port = try service.start()
         defer { stopService(service) }
-        let client = try HTTPClient(
-            host: "127.0.0.1", port: port,
-            configuration: HTTPClientConfiguration(
-                transport: .tls(.client(trustedCAFile: certificate, serverName: "localhost")), connectTimeout: .seconds(60),
-                idleTimeout: hold, maximumIdleConnections: workerCount + 16))
 
         let arrivals = ArrivalLog(rounds: rounds)
-        let threads = startWorkerThreads(workers, client: client, arrivals: arrivals)
+        let finish = try startClients(
+            workers, placement: placement, port: port, certificate: certificate, directory: directory.path,
+            arrivals: arrivals)
         for round in 0..<rounds {
-            try measureRound(round, server: server, source: source, arrivals: arrivals, expected: workerCount)
+            try measureRound(round, service: service, source: source, arrivals: arrivals, expected: workerCount)
         }
-        threads.wait()
+        try finish()
         if let failure = arrivals.firstFailure { print("first failure: \(failure)") }
+    }
+
+    /// Starts the client threads where `placement` says; returns a function that waits for them to finish.
+    private static func startClients(
+        _ workers: [WaitingWorker], placement: LongPollClients.Placement, port: Int, certificate: String,
+        directory: String, arrivals: ArrivalLog
+    ) throws -> () throws -> Void {
+        switch placement {
+        case .inProcess:
+            let group = try LongPollClients.start(
+                workers, port: port, trustedCAFile: certificate, rounds: rounds, hold: hold
+            ) { event in
+                switch event {
+                case .arrival(let round, let instant): arrivals.record(round: round, at: instant)
+                case .failure(let message): arrivals.recordFailure(message)
+                }
+            }
+            return { group.wait() }
+        case .childProcess:
+            let child = try ClientProcess(
+                workers: workers, port: port, trustedCAFile: certificate, directory: directory, arrivals: arrivals)
+            return {
+                defer { child.terminate() }
+                try child.wait()
+            }
+        }
     }
 
     /// Waits for every worker to park, publishes the next version and prints how long the responses took.
     private static func measureRound(
-        _ round: Int, server: DCFServer, source: BenchModelSource, arrivals: ArrivalLog, expected: Int
+        _ round: Int, service: DCFHTTPService, source: BenchModelSource, arrivals: ArrivalLog, expected: Int
     ) throws {
+        let server = service.server
         let parkStart = ContinuousClock.now
         try waitUntil("\(expected) parked long polls (\(server.parkedLongPollCount) parked)") {
             server.parkedLongPollCount + arrivals.failureCount >= expected
@@ -66,48 +97,23 @@ enum LongPollBench {
         let parkSeconds = BenchMachine.seconds(since: parkStart)
         // A short pause lets the parked connections settle, so the figure is the wake-up alone.
         Thread.sleep(forTimeInterval: 0.5)
+        let perLoop = service.statistics.openConnectionsByLoop.map(String.init).joined(separator: "/")
 
-        let published = ContinuousClock.now
+        let published = ArrivalLog.now()
         let version = source.advance()
         server.globalModelDidChange()
-        let publishSeconds = BenchMachine.seconds(since: published)
+        let publishMilliseconds = Double(ArrivalLog.now() - published) / 1e6
         try waitUntil("responses in round \(round)") { arrivals.count(round) + arrivals.failureCount >= expected }
 
-        let latencies = arrivals.instants(round).map { BenchMachine.seconds($0 - published) * 1000 }.sorted()
+        let latencies = arrivals.instants(round).map { Double(Int64(bitPattern: $0 &- published)) / 1e6 }.sorted()
         guard let last = latencies.last else { throw BenchError("no worker received a response in round \(round)") }
         print(String(
             format: "round %d (version %@): %d responded, %d failed; last response %.1f ms after the change "
-                + "(median %.1f ms, p99 %.1f ms); globalModelDidChange() returned after %.1f ms; parking took %.1f s",
+                + "(median %.1f ms, p99 %.1f ms); globalModelDidChange() returned after %.1f ms; parking took %.1f s; "
+                + "connections per loop %@; load average %@",
             round + 1, version.description, latencies.count, arrivals.failureCount, last,
             latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
-            publishSeconds * 1000, parkSeconds))
-    }
-
-    /// Starts one thread per worker; each parks a long poll once per round and logs when its response arrived.
-    private static func startWorkerThreads(
-        _ workers: [WaitingWorker], client: HTTPClient, arrivals: ArrivalLog
-    ) -> DispatchGroup {
-        let group = DispatchGroup()
-        for (index, worker) in workers.enumerated() {
-            group.enter()
-            let thread = Thread {
-                defer { group.leave() }
-                for round in 0..<rounds {
-                    do {
-                        _ = try worker.wait(client: client, knownVersion: ModelVersion(UInt64(round + 1)), hold: hold)
-                        arrivals.record(round: round, at: .now)
-                    } catch {
-                        arrivals.recordFailure("\(error)")
-                        return
-                    }
-                }
-            }
-            thread.stackSize = 256 * 1024
-            thread.start()
-            // Starting in batches keeps the TLS handshakes from overflowing the listen backlog.
-            if index % 100 == 99 { Thread.sleep(forTimeInterval: 0.05) }
-        }
-        return group
+            publishMilliseconds, parkSeconds, perLoop, BenchMachine.loadAverage))
     }
 
     /// Polls `condition` every 5 ms for up to 120 seconds.
@@ -148,25 +154,4 @@ enum LongPollBench {
         }
         return (certificate, privateKey)
     }
-}
-
-/// When each worker received its response, per round, and the failures.
-final class ArrivalLog: Sendable {
-    private let state: Mutex<(instants: [[ContinuousClock.Instant]], failures: [String])>
-
-    init(rounds: Int) {
-        state = Mutex((Array(repeating: [], count: rounds), []))
-    }
-
-    func record(round: Int, at instant: ContinuousClock.Instant) { state.withLock { $0.instants[round].append(instant) } }
-
-    func recordFailure(_ message: String) { state.withLock { $0.failures.append(message) } }
-
-    func count(_ round: Int) -> Int { state.withLock { $0.instants[round].count } }
-
-    func instants(_ round: Int) -> [ContinuousClock.Instant] { state.withLock { $0.instants[round] } }
-
-    var failureCount: Int { state.withLock { $0.failures.count } }
-
-    var firstFailure: String? { state.withLock { $0.failures.first } }
 }

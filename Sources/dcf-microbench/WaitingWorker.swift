@@ -10,16 +10,25 @@ struct WaitingWorker: Sendable {
     let id: WorkerID
     static let emptyBodySHA256 = try! SHA256.hash(Data()).hexString
 
-    init() throws {
-        key = try Ed25519PrivateKey()
+    init(key: Ed25519PrivateKey) {
+        self.key = key
         id = WorkerID(key.publicKey.hexString)!
+    }
+
+    init() throws {
+        self.init(key: try Ed25519PrivateKey())
     }
 
     /// Sends the long poll for `knownVersion` and blocks until the server responds.
     ///
+    /// Signs with `nonce`, the `DCF-Next-Nonce` of the previous response as DCFWorker does, or with a nonce
+    /// fetched from `POST /dcf/nonce` when it is nil.
+    ///
     /// - Throws: a transport error, or `BenchError` when either response is not 200.
-    func wait(client: HTTPClient, knownVersion: ModelVersion, hold: Duration) throws -> HTTPClientResponse {
-        let nonce = try fetchNonce(client: client)
+    func wait(
+        client: HTTPClient, knownVersion: ModelVersion, hold: Duration, nonce: String? = nil
+    ) throws -> HTTPClientResponse {
+        let nonce = try nonce ?? fetchNonce(client: client)
         let target = DCFRoute.modelWaitTarget(knownVersion: knownVersion)
         let content = try SignedRequestContent(
             protocolVersion: 1, method: "GET", target: target, workerID: id, nonce: nonce, baseVersion: "",

@@ -10,6 +10,8 @@ import Foundation
 //   --batches LIST       FedAvg updates folded per pass, comma-separated (default 1,4,8,32)
 //   --workers N          parked long polls (default 1000)
 //   --event-loops N      server event loops for the long-poll part (default: processor count)
+//   --clients WHERE      long-poll client threads: in-process, process (a child dcf-microbench) or both (default)
+// The long-poll part starts its child as `dcf-microbench --longpoll-clients --port P --ca FILE --keys FILE`.
 let options: BenchOptions
 do {
     options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
@@ -18,13 +20,30 @@ do {
     exit(2)
 }
 
+if options.runsLongPollClients {
+    do {
+        try LongPollClients.runChild(
+            port: options.port, trustedCAFile: options.trustedCAFile, keysFile: options.keysFile,
+            rounds: LongPollBench.rounds, hold: LongPollBench.hold)
+        // NOTE: one run of the child aborted (signal 6) at `exit` with no message, cause not found. `_exit` skips
+        // the exit handlers, and the event lines need no flush because they go out with `write`.
+        _exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("dcf-microbench --longpoll-clients: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
 print("machine: \(BenchMachine.summary)")
 do {
     if options.runsCrypto { try CryptoBench.run(seconds: options.seconds) }
     if options.runsFedAvg {
         try FedAvgBench.run(modelMegabytes: options.modelMegabytes, updates: options.updates, batches: options.batches)
     }
-    if options.runsLongPoll { try LongPollBench.run(workers: options.workers, eventLoops: options.eventLoops) }
+    if options.runsLongPoll {
+        try LongPollBench.run(
+            workers: options.workers, eventLoops: options.eventLoops, placements: options.clientPlacements)
+    }
 } catch {
     FileHandle.standardError.write(Data("dcf-microbench: \(error)\n".utf8))
     exit(1)

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFTransport
 import Dispatch
 import Synchronization
 
 /// A thread-safe `LongPollTable` whose holds end on a timer.
 ///
-/// Responders run outside the lock, on the calling thread or the timer's queue, and must not block.
+/// Responders run outside the lock, on the calling thread or the timer's queue, and must not block. The
+/// responses they send over HTTP leave together, one transport task per event loop.
 final class LongPollRegistry: Sendable {
     typealias Responder = @Sendable (LongPollOutcome) -> Void
 
@@ -20,6 +22,7 @@ final class LongPollRegistry: Sendable {
     /// completes many polls encodes each body once.
     private let encoded = Mutex<[ModelWaitResponse: ServerResponse]>([:])
     private let clock: any ServerClock
+    private let hold: Duration
     private let timerQueue: DispatchQueue
     /// False in tests that drive expiry with `expireDue()` and a manual clock.
     private let usesTimer: Bool
@@ -27,6 +30,7 @@ final class LongPollRegistry: Sendable {
     init(hold: Duration, currentVersion: ModelVersion?, clock: any ServerClock, usesTimer: Bool = true) {
         self.state = Mutex(State(table: LongPollTable(hold: hold, currentVersion: currentVersion)))
         self.clock = clock
+        self.hold = hold
         self.usesTimer = usesTimer
         self.timerQueue = DispatchQueue(label: "dcf.long-poll-holds")
     }
@@ -41,7 +45,7 @@ final class LongPollRegistry: Sendable {
                 responder: responder)
         }
         run(completions)
-        scheduleWakeUpIfNeeded()
+        scheduleWakeUp(before: now + hold)
     }
 
     func publish(_ version: ModelVersion) {
@@ -79,16 +83,22 @@ final class LongPollRegistry: Sendable {
     }
 
     private func run(_ completions: [LongPollTable<Responder>.Completion]) {
-        for completion in completions {
-            completion.responder(.answered(completion.response))
+        guard !completions.isEmpty else { return }
+        HTTPResponder.batchingResponses {
+            for completion in completions {
+                completion.responder(.answered(completion.response))
+            }
         }
     }
 
-    /// Keeps one timer pending for the earliest deadline; a timer that fires reschedules itself.
-    private func scheduleWakeUpIfNeeded() {
-        guard usesTimer else { return }
+    /// Keeps one timer pending no later than `deadline`; a timer that fires reschedules itself for the
+    /// earliest deadline left.
+    ///
+    /// A park passes the new poll's deadline instead of scanning every poll, which would make parking
+    /// `n` polls cost `n²`.
+    private func scheduleWakeUp(before deadline: ContinuousClock.Instant?) {
+        guard usesTimer, let deadline else { return }
         let wakeUp: ContinuousClock.Instant? = state.withLock { state in
-            guard let deadline = state.table.nextDeadline else { return nil }
             if let scheduled = state.scheduledWakeUp, scheduled <= deadline { return nil }
             state.scheduledWakeUp = deadline
             return deadline
@@ -99,7 +109,7 @@ final class LongPollRegistry: Sendable {
         timerQueue.asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
             state.withLock { $0.scheduledWakeUp = nil }
             expireDue()
-            scheduleWakeUpIfNeeded()
+            scheduleWakeUp(before: state.withLock { $0.table.nextDeadline })
         }
     }
 }

@@ -58,10 +58,18 @@ struct LongPollTable<Responder> {
     mutating func publish(_ version: ModelVersion) -> [Completion] {
         currentVersion = version
         var completions: [Completion] = []
-        for (worker, poll) in polls where poll.knownVersion != version {
-            completions.append(Completion(responder: poll.responder, response: changed))
-            polls[worker] = nil
+        completions.reserveCapacity(polls.count)
+        // Building the still-waiting polls anew avoids copying the whole dictionary, which removing entries
+        // while iterating it would do.
+        var waiting: [WorkerID: Poll] = [:]
+        for (worker, poll) in polls {
+            if poll.knownVersion != version {
+                completions.append(Completion(responder: poll.responder, response: changed))
+            } else {
+                waiting[worker] = poll
+            }
         }
+        polls = waiting
         return completions
     }
 

@@ -19,6 +19,8 @@ enum TransportResult {
 protocol ConnectionTransport: AnyObject {
     /// Whether file bodies may go through `sendfile`, which bypasses the transport.
     var supportsSendfile: Bool { get }
+    /// Whether the transport holds received bytes that `read` returns without the socket becoming readable.
+    var hasBufferedInput: Bool { get }
     func handshake() -> TransportResult
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult
     func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult
@@ -35,6 +37,7 @@ final class PlainTransport: ConnectionTransport {
     }
 
     var supportsSendfile: Bool { true }
+    var hasBufferedInput: Bool { false }
 
     func handshake() -> TransportResult { .done(0) }
 

@@ -133,9 +133,10 @@ extension HTTPConnection {
             return
         }
         phaseStart = MonotonicClock.now()
-        // Read even without a readiness event: TLS may hold decrypted bytes of a pipelined request that
-        // arrived while this response was pending, and epoll cannot report those.
-        readInput()
+        // Bytes still in the socket keep it readable, so epoll reports them. Bytes already taken in, kept in
+        // `inbound` or inside TLS, raise no event, so only they are read now. Skipping the read otherwise saves
+        // a TLS read and a failing `read` call per response, which adds up when a publish wakes every poll.
+        if !inbound.isEmpty || transport?.hasBufferedInput == true { readInput() }
     }
 
     /// Shuts down the write side and drops input until the client closes, so a client still sending (a body the

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 
 extension HTTPConnection {
     /// Bodies up to this size are copied behind the head, so a small response is one write and one TLS record.
@@ -144,7 +145,11 @@ extension HTTPConnection {
         request.keepAlive = request.head.isKeepAlive && !closeAfterResponse
         if !request.keepAlive { closeAfterResponse = true }
         context.metrics.recordResponse(status: status.code)
-        context.logger.trace("response", [("peer", peer), ("request", "\(request.head)"), ("status", "\(status.code)")])
+        // Built only when traced, because describing the head allocates strings on every response.
+        if context.logger.isEnabled(.trace) {
+            context.logger.trace(
+                "response", [("peer", peer), ("request", "\(request.head)"), ("status", "\(status.code)")])
+        }
         return HTTPResponseEncoder.head(
             status: status, headers: headers, framing: framing, keepAlive: request.keepAlive
         )

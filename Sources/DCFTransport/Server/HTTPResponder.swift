@@ -25,10 +25,26 @@ public final class HTTPResponder: Sendable {
     @discardableResult
     public func respond(_ response: HTTPResponse) -> Bool {
         guard claim() else { return false }
+        if let batch = ResponseBatch.current {
+            let item = ResponseBatch.Item(connection: connection, requestNumber: requestNumber, response: response)
+            batch.add(item, on: loop)
+            return true
+        }
         let number = requestNumber
         let connection = connection
         loop.execute { connection.value?.sendResponse(response, requestNumber: number) }
         return true
+    }
+
+    /// Runs `body` and holds back every response it sends on this thread with `respond`, then sends them with
+    /// one task per event loop, so each loop writes them in one go instead of one task per response.
+    ///
+    /// Use it around code that responds to many requests at once, such as waking every parked long poll. Responses
+    /// of one loop keep their order; a nested call joins the outer batch. Streaming responses and `park` are
+    /// not held back.
+    public static func batchingResponses<Result>(_ body: () throws -> Result) rethrows -> Result {
+        if ResponseBatch.current != nil { return try body() }
+        return try ResponseBatch.collect(body)
     }
 
     /// Sends a response with `status` and a body from `bytes`; see `respond(_:)`.

@@ -31,7 +31,9 @@ public final class HTTPServer: Sendable {
         case .tls(let context): tls = TLSContextHolder(context)
         case .plaintext: tls = nil
         }
-        context = ServerContext(handler: handler, limits: configuration.limits, logger: logger, tls: tls)
+        context = ServerContext(
+            handler: handler, limits: configuration.limits, logger: logger, tls: tls,
+            loopCount: configuration.eventLoopCount)
     }
 
     /// Binds the port, starts the loops and returns the bound port.
@@ -105,16 +107,28 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// Binds one listening socket and starts the loops that share it.
+    /// Binds one listening socket, starts the loops, then lets every loop accept from the socket.
+    ///
+    /// All loops run before any accepts, because an accepting loop hands connections to the others.
     private func startLoops() throws -> (Int, [LoopUnit]) {
         let socket = try ListeningSocket(
             host: configuration.host, port: configuration.port, backlog: Int32(configuration.listenBacklog))
-        var units: [LoopUnit] = []
+        var servers: [ServerLoop] = []
         do {
             for index in 0..<configuration.eventLoopCount {
-                units.append(try LoopUnit(index: index, context: context, socket: socket))
+                servers.append(try LoopUnit.startLoop(index: index, context: context))
             }
         } catch {
+            for server in servers { server.loop.stop() }
+            throw error
+        }
+        let distributor = ConnectionDistributor(servers: servers)
+        let units = servers.map { LoopUnit(server: $0, socket: socket, distributor: distributor) }
+        do {
+            for unit in units { try unit.startListening() }
+        } catch {
+            // Every listener closes before any loop stops, so no connection is handed to a stopped loop.
+            for unit in units { unit.closeListener() }
             for unit in units { unit.stop() }
             throw error
         }

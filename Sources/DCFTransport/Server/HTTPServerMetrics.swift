@@ -7,7 +7,13 @@ final class HTTPServerMetrics: Sendable {
     let parkedRequests = Atomic<Int>(0)
     let bytesIn = Atomic<Int>(0)
     let bytesOut = Atomic<Int>(0)
+    /// Registered connections per event loop, indexed by `EventLoop.index`.
+    let loopConnections: [LoopCounter]
     private let statusCounts = Mutex<[Int: Int]>([:])
+
+    init(loopCount: Int) {
+        loopConnections = (0..<max(0, loopCount)).map { _ in LoopCounter() }
+    }
 
     func recordResponse(status: Int) {
         statusCounts.withLock { $0[status, default: 0] += 1 }
@@ -19,9 +25,15 @@ final class HTTPServerMetrics: Sendable {
             parkedRequests: parkedRequests.load(ordering: .relaxed),
             bytesIn: bytesIn.load(ordering: .relaxed),
             bytesOut: bytesOut.load(ordering: .relaxed),
-            responsesByStatus: statusCounts.withLock { $0 }
+            responsesByStatus: statusCounts.withLock { $0 },
+            openConnectionsByLoop: loopConnections.map { $0.value.load(ordering: .relaxed) }
         )
     }
+}
+
+/// One loop's connection count; a class because `Atomic` cannot be copied into an array.
+final class LoopCounter: Sendable {
+    let value = Atomic<Int>(0)
 }
 
 /// A point-in-time copy of an `HTTPServer`'s counters.
@@ -36,4 +48,7 @@ public struct HTTPServerStatistics: Sendable, Equatable {
     public var bytesOut: Int
     /// Responses started, by status code, the server's own error responses included.
     public var responsesByStatus: [Int: Int]
+    /// Connections registered on each event loop, in loop order; their sum trails `openConnections` while
+    /// an accepted connection is on its way to its loop.
+    public var openConnectionsByLoop: [Int]
 }

@@ -6,9 +6,9 @@ import Glibc
 /// One loop's watch on the server's shared listening socket.
 ///
 /// Every loop's `epoll` watches the same socket with `EPOLLEXCLUSIVE`, so a new connection wakes one loop
-/// instead of all of them. A loop busy outside `epoll_wait` does not count as woken, so under load the kernel
-/// passes connections on to the other loops. Two loops can still race for one connection, and the loser's
-/// `accept4` returns `EAGAIN`, which ends its accept round.
+/// instead of all of them. Two loops can still race for one connection, and the loser's `accept4` returns
+/// `EAGAIN`, which ends its accept round. The loop that accepts does not keep the connection: the
+/// `ConnectionDistributor` passes it to the loops in turn.
 final class Listener: EventHandler {
     /// Accepts at most this many connections per readiness event, so a burst cannot hold the loop.
     private static let acceptsPerEvent = 64
@@ -17,15 +17,17 @@ final class Listener: EventHandler {
 
     let fd: Int32
     private let server: ServerLoop
+    private let distributor: ConnectionDistributor
     /// Set to nil on `close()`; the socket closes when the last loop lets go of it.
     private var socket: ListeningSocket?
     private var isOpen: Bool { socket != nil }
     private var isWatching = false
 
-    init(socket: ListeningSocket, server: ServerLoop) {
+    init(socket: ListeningSocket, server: ServerLoop, distributor: ConnectionDistributor) {
         self.fd = socket.fd
         self.socket = socket
         self.server = server
+        self.distributor = distributor
     }
 
     func start() throws(SystemError) {
@@ -91,16 +93,7 @@ final class Listener: EventHandler {
         }
         var one: Int32 = 1
         setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let transport: ConnectionTransport? = server.tls == nil ? PlainTransport(fd: client) : nil
-        let connection = HTTPConnection(
-            fd: client, peer: peer, server: server, transport: transport, isOverCapacity: open > limit
-        )
-        do {
-            try connection.start()
-        } catch {
-            context.logger.error("cannot register connection", [("peer", peer), ("error", "\(error)")])
-            connection.close(reason: .clientDisconnected)
-        }
+        distributor.assign(client, peer: peer, isOverCapacity: open > limit, acceptedOn: server)
     }
 
     private func handleAcceptError(_ error: SystemError) {

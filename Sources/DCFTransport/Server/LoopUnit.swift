@@ -9,27 +9,38 @@ struct LoopUnit: @unchecked Sendable {  // `server` and `listener` are used only
     private let server: ServerLoop
     private let listener: Listener
 
-    init(index: Int, context: ServerContext, socket: ListeningSocket) throws {
-        loop = try EventLoop(index: index)
-        server = ServerLoop(loop: loop, context: context)
-        listener = Listener(socket: socket, server: server)
+    /// Creates an event loop, starts its thread and returns the loop's empty server state.
+    static func startLoop(index: Int, context: ServerContext) throws(SystemError) -> ServerLoop {
+        let loop = try EventLoop(index: index)
         loop.start(name: "dcf-http-loop-\(index)")
+        return ServerLoop(loop: loop, context: context)
+    }
+
+    /// Pairs a running loop with its listener on the shared socket. The listener accepts after `startListening`.
+    init(server: ServerLoop, socket: ListeningSocket, distributor: ConnectionDistributor) {
+        loop = server.loop
+        self.server = server
+        listener = Listener(socket: socket, server: server, distributor: distributor)
+    }
+
+    /// Adds the listening socket to the loop's `epoll` and waits until it is watched.
+    func startListening() throws {
         let actions = LoopActions(server: server, listener: listener)
         let startError = Mutex<SystemError?>(nil)
-        let started = DispatchSemaphore(value: 0)
-        loop.execute {
+        runAndWait {
             do throws(SystemError) {
                 try actions.listener.start()
             } catch {
                 startError.withLock { $0 = error }
             }
-            started.signal()
         }
-        started.wait()
-        if let error = startError.withLock({ $0 }) {
-            stop()
-            throw error
-        }
+        if let error = startError.withLock({ $0 }) { throw error }
+    }
+
+    /// Stops this loop's accepting and waits until it has.
+    func closeListener() {
+        let actions = LoopActions(server: server, listener: listener)
+        runAndWait { actions.listener.close() }
     }
 
     /// Runs `body` on the loop with its connections and waits for it.
@@ -55,6 +66,15 @@ struct LoopUnit: @unchecked Sendable {  // `server` and `listener` are used only
         }
     }
 
+    /// Blocks the calling thread, which must not be the loop's, until `body` has run on the loop.
+    private func runAndWait(_ body: @escaping @Sendable () -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        loop.execute {
+            body()
+            done.signal()
+        }
+        done.wait()
+    }
 }
 
 /// Operations on one loop's listener and connections; use only on that loop's thread.
@@ -70,6 +90,7 @@ struct LoopActions: @unchecked Sendable {  // Created by `LoopUnit` and used onl
 
     func closeAll() {
         listener.close()
+        server.isClosed = true
         for connection in server.connections.values { connection.close(reason: .serverStopped) }
     }
 }

@@ -6,15 +6,16 @@ import Synchronization
 final class ServerContext: Sendable {
     let handler: any HTTPHandler
     let limits: HTTPServerLimits
-    let metrics = HTTPServerMetrics()
+    let metrics: HTTPServerMetrics
     let logger: Logger
     /// Set when a graceful shutdown begins: new requests get 503 and connections close after their response.
     let isDraining = Atomic<Bool>(false)
     /// The TLS context for new connections, or nil for plain TCP.
     let tls: TLSContextHolder?
 
-    init(handler: any HTTPHandler, limits: HTTPServerLimits, logger: Logger, tls: TLSContextHolder?) {
+    init(handler: any HTTPHandler, limits: HTTPServerLimits, logger: Logger, tls: TLSContextHolder?, loopCount: Int) {
         self.handler = handler
+        self.metrics = HTTPServerMetrics(loopCount: loopCount)
         self.limits = limits
         self.logger = logger
         self.tls = tls
@@ -30,6 +31,8 @@ final class ServerLoop {
     /// holds no read buffer.
     let readBuffer: UnsafeMutableRawBufferPointer
     private(set) var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    /// Set when the loop closes all its connections for shutdown; a connection handed over later is closed.
+    var isClosed = false
 
     init(loop: EventLoop, context: ServerContext) {
         self.loop = loop
@@ -43,9 +46,11 @@ final class ServerLoop {
 
     func add(_ connection: HTTPConnection) {
         connections[ObjectIdentifier(connection)] = connection
+        context.metrics.loopConnections[loop.index].value.add(1, ordering: .relaxed)
     }
 
     func remove(_ connection: HTTPConnection) {
-        connections[ObjectIdentifier(connection)] = nil
+        guard connections.removeValue(forKey: ObjectIdentifier(connection)) != nil else { return }
+        context.metrics.loopConnections[loop.index].value.subtract(1, ordering: .relaxed)
     }
 }

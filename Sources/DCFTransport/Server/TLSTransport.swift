@@ -10,6 +10,7 @@ final class TLSTransport: ConnectionTransport {
     }
 
     var supportsSendfile: Bool { false }
+    var hasBufferedInput: Bool { session.hasBufferedInput }
 
     func handshake() -> TransportResult { convert(session.handshake()) }
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult { convert(session.read(into: buffer)) }

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+import CLinux
+import Glibc
+import Synchronization
+
+/// Spreads accepted connections over a server's loops in turn, so each loop serves about as many.
+///
+/// `EPOLLEXCLUSIVE` wakes a loop that waits in `epoll_wait`, and on a quiet server that is mostly the same
+/// loop, which would then run every TLS handshake and every write for its connections. Whichever loop accepts
+/// a connection passes it to the next loop in turn through that loop's task queue.
+final class ConnectionDistributor: @unchecked Sendable {  // Each `ServerLoop` is used only on its own loop.
+    private let servers: [ServerLoop]
+    private let nextIndex = Atomic<Int>(0)
+
+    init(servers: [ServerLoop]) {
+        precondition(!servers.isEmpty, "a server needs at least one event loop")
+        self.servers = servers
+    }
+
+    /// Serves `fd` on the next loop in turn: at once when that is `acceptingServer`'s loop, else after a hop.
+    func assign(_ fd: Int32, peer: String, isOverCapacity: Bool, acceptedOn acceptingServer: ServerLoop) {
+        let turn = nextIndex.add(1, ordering: .relaxed).oldValue
+        let target = servers[turn % servers.count]
+        if target === acceptingServer {
+            target.serve(fd, peer: peer, isOverCapacity: isOverCapacity)
+            return
+        }
+        let handover = Handover(server: target)
+        target.loop.execute { handover.server.serve(fd, peer: peer, isOverCapacity: isOverCapacity) }
+    }
+}
+
+/// A loop's server state sent to that loop's own task queue.
+private struct Handover: @unchecked Sendable {  // Dereferenced only inside a task of `server.loop`.
+    let server: ServerLoop
+}
+
+extension ServerLoop {
+    /// Registers an accepted, counted connection with this loop, or closes it when the loop has shut down.
+    func serve(_ fd: Int32, peer: String, isOverCapacity: Bool) {
+        guard !isClosed else {
+            Glibc.close(fd)
+            context.metrics.openConnections.subtract(1, ordering: .relaxed)
+            return
+        }
+        let transport: ConnectionTransport? = tls == nil ? PlainTransport(fd: fd) : nil
+        let connection = HTTPConnection(
+            fd: fd, peer: peer, server: self, transport: transport, isOverCapacity: isOverCapacity)
+        do {
+            try connection.start()
+        } catch {
+            context.logger.error("cannot register connection", [("peer", peer), ("error", "\(error)")])
+            connection.close(reason: .clientDisconnected)
+        }
+    }
+}
