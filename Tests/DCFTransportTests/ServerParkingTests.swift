@@ -122,4 +122,34 @@ import Testing
         #expect(outstanding.withLock { $0.max } == 1)
         await running.stop()
     }
+
+    @Test func slowHandlerIsNotABodyTimeout() async throws {
+        // The handler holds each chunk for longer than the body timeout before asking for more, and the client
+        // sends the rest of its body soon after that. The client was never silent for a body timeout of its
+        // own, so the request must complete instead of ending in 408.
+        let received = Mutex(0)
+        let handler = ClosureHandler { _, responder in
+            .stream(HTTPBodyStream(
+                onChunk: { chunk, demand in
+                    received.withLock { $0 += chunk.count }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 0.4) { demand.requestMore() }
+                },
+                onEnd: { responder.respond(.text(.ok, "\(received.withLock { $0 })")) },
+                onError: { _ in }
+            ))
+        }
+        var limits = HTTPServerLimits()
+        limits.bodyTimeout = .milliseconds(250)
+        let running = try RunningServer(limits: limits, handler: handler)
+        let client = try HTTPTestClient(port: running.port)
+        let body = [UInt8](repeating: 7, count: 2000)
+        try client.send("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: \(body.count)\r\n\r\n")
+        try client.send(Array(body[..<1000]))
+        try await Task.sleep(for: .milliseconds(550))
+        try client.send(Array(body[1000...]))
+        let response = try client.readResponse()
+        #expect(response.status == 200)
+        #expect(response.text == "\(body.count)")
+        await running.stop()
+    }
 }
