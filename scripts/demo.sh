@@ -5,7 +5,7 @@ set -eu
 
 usage() {
     cat <<USAGE
-Usage: scripts/demo.sh [--sites N] [--rounds N] [--shards iid|by-class] [--dir DIR] [--port PORT]
+Usage: scripts/demo.sh [--sites N] [--rounds N] [--shards iid|by-class] [--dir DIR] [--port PORT] [--epochs N]
 
 Starts dcf-serverd in safe mode over TLS and N dcf-agents on 127.0.0.1, each training the built-in
 784-128-10 MLP on its own shard of Fashion-MNIST, runs the given number of FedAvg rounds, prints one

@@ -73,6 +73,13 @@ public final class DCFServer: Sendable {
         if configuration.adminCredentials == nil {
             logger.info("admin API disabled: no admin credentials configured")
         }
+        if case .safe(keyList: nil) = configuration.admission, configuration.adminCredentials == nil,
+            registry.workers.isEmpty
+        {
+            logger.warning(
+                "no worker can join: safe mode without a key list, no admin credentials and no known workers; "
+                    + "set workers.key_list (--worker-keys) or admin credentials")
+        }
         let registered = registry.workers.filter(\.isRegistered)
         for record in registered { callbacks.registerWorker(record.id) }
         globalModelDidChange()
