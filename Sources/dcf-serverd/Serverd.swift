@@ -36,8 +36,13 @@ final class Serverd: Sendable {
             guard let stats = try? ProcessStats.current() else { return }
             writer.appendProcessMetrics(stats, startTimeSeconds: started)
         }
-        service = DCFHTTPService(
-            server: server, transportConfiguration: try settings.transportConfiguration, logger: logger)
+        let transport = try settings.transportConfiguration
+        if case .tls(let context) = transport.security, context.certificateHasExpired {
+            logger.warning(
+                "the server certificate has expired; agents will reject it. Replace tls.certificate and send SIGHUP",
+                [("file", context.configuration.certificateChainFile ?? "")])
+        }
+        service = DCFHTTPService(server: server, transportConfiguration: transport, logger: logger)
         strategy.setTransferCounter { [service] in
             let statistics = service.statistics
             return (statistics.bytesIn, statistics.bytesOut)
@@ -102,6 +107,11 @@ final class Serverd: Sendable {
             do {
                 try service.reloadTLS(tls)
                 logger.info("reloaded TLS certificate and key")
+                if try TLSContext(configuration: tls).certificateHasExpired {
+                    logger.warning(
+                        "the reloaded server certificate has expired; agents will reject it",
+                        [("file", tls.certificateChainFile ?? "")])
+                }
             } catch {
                 logger.error("TLS reload failed; keeping the old certificate", [("error", String(describing: error))])
             }
