@@ -113,7 +113,7 @@ public final class DCFServer: Sendable {
         publishLock.withLock { _ in
             guard let model = callbacks.returnGlobalModel() else { return }
             if let current = models.current, current.version >= model.version { return }
-            let published = PublishedModel(version: model.version, bytes: model.bytes, coder: coder)
+            let published = PublishedModel(version: model.version, bytes: model.bytes, file: model.file, coder: coder)
             guard models.publish(published) else { return }
             metrics.recordModelPublished()
             logger.info(

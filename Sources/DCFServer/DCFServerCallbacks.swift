@@ -39,10 +39,14 @@ extension DCFServerCallbacks {
 public struct GlobalModel: Sendable {
     public let version: ModelVersion
     public let bytes: Data
+    /// An immutable file holding exactly `bytes`, if the strategy stores versions as files. The server then
+    /// sends the uncompressed form from the file instead of keeping a copy of the model in memory.
+    public let file: URL?
 
-    public init(version: ModelVersion, bytes: Data) {
+    public init(version: ModelVersion, bytes: Data, file: URL? = nil) {
         self.version = version
         self.bytes = bytes
+        self.file = file
     }
 }
 

@@ -71,12 +71,13 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         state.withLock { _ = $0.registeredWorkers.remove(workerID) }
     }
 
-    /// Returns the current version, read from its stored file: the server keeps its own copy, so the
-    /// strategy keeps none in memory.
+    /// Returns the current version, mapped from its stored file, with the file's URL so the server can send
+    /// it from the file; no copy of the model stays in memory.
     public func returnGlobalModel() -> GlobalModel? {
         let version = state.withLock { $0.version }
         do {
-            return GlobalModel(version: ModelVersion(version), bytes: try store.read(version: version))
+            return GlobalModel(
+                version: ModelVersion(version), bytes: try store.read(version: version), file: store.url(for: version))
         } catch {
             logger.error("cannot read the current model version", [("error", String(describing: error))])
             return nil

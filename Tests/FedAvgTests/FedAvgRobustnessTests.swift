@@ -115,7 +115,8 @@ import Testing
 
         let restarted = try makeStrategy(directory)
         #expect(restarted.currentVersion == 2)
-        let model = try SafeTensors(bytes: try #require(restarted.returnGlobalModel()).bytes)
+        let global = try #require(restarted.returnGlobalModel())
+        let model = try SafeTensors(bytes: global.bytes)
         #expect(try model.tensor(named: "0.weight")?.floatValues() == [3, 3])
     }
 }

@@ -16,7 +16,7 @@ extension ServerResponse {
     var httpResponse: HTTPResponse {
         HTTPResponse(
             status: HTTPStatus(code: status), headers: HTTPHeaders(headers.map { ($0.name, $0.value) }),
-            body: bodyBytes.isEmpty ? .empty : .bytes(bodyBytes))
+            body: bodyFile.map { .file($0) } ?? (bodyBytes.isEmpty ? .empty : .bytes(bodyBytes)))
     }
 }
 

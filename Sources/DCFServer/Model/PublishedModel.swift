@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 public import DCFProtocol
+public import DCFTransport
 public import Foundation
 
 /// One global model version as served: the serialized bytes and their compressed encodings, computed once
 /// when the version is published and shared by every response.
 public final class PublishedModel: Sendable {
     public let version: ModelVersion
-    /// Bytes per coding; always contains `.identity`. Arrays, because the transport sends an array's storage
-    /// without copying it.
+    /// Bytes per compressed coding, and `.identity` unless `identityFile` is set. Arrays, because the
+    /// transport sends an array's storage without copying it.
     public let encodings: [ContentCoding: [UInt8]]
+    /// The version's file, open, when the uncompressed form is sent from it rather than from memory.
+    public let identityFile: HTTPFileRegion?
+    /// The size of the uncompressed form.
+    public let identityByteCount: Int
 
     /// The largest compressed size kept, as a fraction of the uncompressed size. Trained float32 weights
     /// shrink only by a few percent under deflate, and every kept encoding costs one more model size of
@@ -17,8 +22,14 @@ public final class PublishedModel: Sendable {
 
     /// Encodes `bytes` with every coding `coder` supports. A coding that fails, or that saves less than
     /// `1 - maximumKeptRatio` of the size, is left out and the version is served in the others.
-    public init(version: ModelVersion, bytes: Data, coder: any PayloadCoder) {
-        var encodings: [ContentCoding: [UInt8]] = [.identity: [UInt8](bytes)]
+    ///
+    /// - Parameter file: a file holding exactly `bytes`; when it can be opened, the uncompressed form is sent
+    ///   from it and not kept in memory.
+    public init(version: ModelVersion, bytes: Data, file: URL? = nil, coder: any PayloadCoder) {
+        var encodings: [ContentCoding: [UInt8]] = [:]
+        identityFile = file.flatMap { try? HTTPFileRegion(path: $0.path) }.flatMap { $0.length == bytes.count ? $0 : nil }
+        identityByteCount = bytes.count
+        if identityFile == nil { encodings[.identity] = [UInt8](bytes) }
         for coding in coder.compressedCodings {
             // A 1 MiB sample predicts the ratio, so a large model that does not compress costs no full pass.
             let sample = bytes.prefix(1 << 20)
@@ -36,15 +47,15 @@ public final class PublishedModel: Sendable {
         self.encodings = encodings
     }
 
-    /// The uncompressed bytes.
-    public var bytes: [UInt8] { encodings[.identity]! }
 
     /// The strong entity tag, `"v<version>"`; every coding shares it, and responses carry `Vary: Accept-Encoding`.
     public var entityTag: String { version.entityTag }
 
     /// Picks the coding for a client's `Accept-Encoding`, preferring the smallest available encoding.
     public func preferredCoding(acceptEncoding: String?) -> ContentCoding? {
-        let available = encodings.sorted { $0.value.count < $1.value.count }.map(\.key)
+        var sizes = encodings.mapValues(\.count)
+        sizes[.identity] = identityByteCount
+        let available = sizes.sorted { $0.value < $1.value }.map(\.key)
         return ContentCoding.negotiate(acceptEncoding: acceptEncoding, preference: available)
     }
 }

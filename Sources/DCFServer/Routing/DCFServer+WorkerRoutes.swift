@@ -72,6 +72,11 @@ extension DCFServer {
         if let tags = request.header("If-None-Match"), Self.entityTags(tags, contain: model.entityTag) {
             return ServerResponse(status: 304, headers: headers)
         }
+        if coding == .identity, let file = model.identityFile {
+            var response = ServerResponse(status: 200, headers: headers, bodyBytes: [])
+            response.bodyFile = file
+            return response
+        }
         return ServerResponse(status: 200, headers: headers, bodyBytes: model.encodings[coding]!)
     }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import DCFProtocol
+public import DCFTransport
 public import Foundation
 
 /// A response for the HTTP transport to send.
@@ -10,6 +11,8 @@ public struct ServerResponse: Sendable {
     /// The body bytes. A model download holds the cached array of its version, whose storage every response
     /// shares, so sending a model copies nothing per response.
     public var bodyBytes: [UInt8]
+    /// A file sent as the body instead of `bodyBytes`: a model version's file, shared by every response.
+    public var bodyFile: HTTPFileRegion?
     /// The error code when this is an error response, for metrics.
     var errorCode: String?
     /// The worker a rejected request named in its body, for the rejection log; a `DCF-Worker-Id` header
