@@ -74,7 +74,7 @@ package final class FedAvgAccumulator {
         record(weights)
     }
 
-    private func record(_ weights: [Double]) {
+    func record(_ weights: [Double]) {
         for weight in weights {
             totalWeight += weight
         }
@@ -114,18 +114,37 @@ package final class FedAvgAccumulator {
         }
     }
 
+    /// Adds `weights[u] × sources[u]` to the sums of tensor `tensorIndex` from element `start` on, where each
+    /// source holds the raw bytes of `count` elements; the caller records the weights once per update with
+    /// `record(_:)` after the last block.
+    func foldBlock(tensorIndex: Int, start: Int, count: Int, sources: [UnsafeRawBufferPointer], weights: [Double]) {
+        let layout = layouts[tensorIndex]
+        precondition(start >= 0 && count >= 0 && start + count <= layout.elementCount, "block outside \(layout.name)")
+        let block = UnsafeMutableBufferPointer(rebasing: sums[(offsets[tensorIndex] + start)...].prefix(count))
+        ElementKernels.fold(sources, weights: weights, kind: layout.kind, into: block)
+    }
+
     /// Returns the weighted mean of every tensor, encoded in its own element kind, in layout order.
     package func mean() -> [[UInt8]] {
+        layouts.indices.map(mean(tensorIndex:))
+    }
+
+    /// Returns the weighted mean of one tensor, encoded in its own element kind.
+    func mean(tensorIndex: Int) -> [UInt8] {
+        mean(tensorIndex: tensorIndex, elements: 0..<layouts[tensorIndex].elementCount)
+    }
+
+    /// Returns the weighted mean of a range of one tensor's elements, encoded in its own element kind.
+    func mean(tensorIndex: Int, elements: Range<Int>) -> [UInt8] {
         precondition(totalWeight > 0, "mean of an accumulator with no weight")
-        return layouts.enumerated().map { tensorIndex, layout in
-            var bytes = [UInt8](repeating: 0, count: layout.byteCount)
-            let tensorSums = UnsafeBufferPointer(
-                rebasing: sums[offsets[tensorIndex]..<(offsets[tensorIndex] + layout.elementCount)]
-            )
-            bytes.withUnsafeMutableBytes { target in
-                ElementKernels.writeMean(tensorSums, totalWeight: totalWeight, kind: layout.kind, into: target)
-            }
-            return bytes
+        let layout = layouts[tensorIndex]
+        precondition(elements.lowerBound >= 0 && elements.upperBound <= layout.elementCount, "range outside \(layout.name)")
+        var bytes = [UInt8](repeating: 0, count: elements.count * layout.kind.byteCount)
+        let start = offsets[tensorIndex] + elements.lowerBound
+        let tensorSums = UnsafeBufferPointer(rebasing: sums[start..<(start + elements.count)])
+        bytes.withUnsafeMutableBytes { target in
+            ElementKernels.writeMean(tensorSums, totalWeight: totalWeight, kind: layout.kind, into: target)
         }
+        return bytes
     }
 }

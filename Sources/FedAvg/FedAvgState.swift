@@ -47,6 +47,8 @@ struct AcceptedUpdate {
     var url: URL
     var metadata: UpdateMetadata
     var payloadBytes: Int
+    /// Where each tensor starts in the stored file, for folding it block by block.
+    var tensorOffsets: StoredUpdateFold.TensorOffsets
 
     var weight: Double { Double(metadata.numExamples) }
 }

@@ -13,20 +13,30 @@ extension FedAvgStrategy {
         let metadata = try Self.updateMetadata(model.file.metadata, signedBaseVersion: update.baseVersion)
         let (snapshotVersion, layouts) = state.withLock { ($0.version, $0.layouts) }
         let validator = UpdateValidator(globalLayouts: layouts, maxStaleness: configuration.maxStaleness)
+        // With the payload in a file, the values are scanned from the file in blocks, so the update is never
+        // resident in memory as a whole; the layout check reads only the header.
+        let payloadFile = update.payloadFile
         try validator.validate(
             model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
-            currentVersion: snapshotVersion)
+            currentVersion: snapshotVersion, checkingValues: payloadFile == nil)
+        let tensorOffsets = StoredUpdateFold.tensorOffsets(of: update.payload, file: model.file)
+        if let payloadFile,
+            let tensor = try StoredUpdateFold.firstNonFiniteTensor(in: payloadFile, offsets: tensorOffsets, layouts: layouts)
+        {
+            throw UpdateRejection.nonFinite(tensor: tensor)
+        }
 
         return try state.withLock { state in
             if state.version != snapshotVersion {
                 // A version was published while this update was validated; only its staleness can change.
                 try validator.validate(
                     model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
-                    currentVersion: state.version)
+                    currentVersion: state.version, checkingValues: false)
             }
             let url = try spool.store(
                 update.payload, payloadFile: update.payloadFile, worker: workerID, roundFrom: state.version)
-            let stored = AcceptedUpdate(url: url, metadata: metadata, payloadBytes: update.payload.count)
+            let stored = AcceptedUpdate(
+                url: url, metadata: metadata, payloadBytes: update.payload.count, tensorOffsets: tensorOffsets)
             let replaced = state.round.entries.updateValue(stored, forKey: workerID) != nil
             state.round.bytesIn += update.payload.count
             if replaced && !state.round.pending.contains(workerID) {
@@ -82,13 +92,8 @@ extension FedAvgStrategy {
     func foldPending(_ state: inout FedAvgState) throws {
         while !state.round.pending.isEmpty {
             let workers = state.round.pending.prefix(configuration.foldBatchSize)
-            var batch: [(tensors: any ModelTensors, weight: Double)] = []
-            for worker in workers {
-                guard let entry = state.round.entries[worker] else { continue }
-                let bytes = try Data(contentsOf: entry.url, options: .alwaysMapped)
-                batch.append((try SafeTensorsModel(parsing: bytes), entry.weight))
-            }
-            state.accumulator.fold(batch)
+            let batch = workers.compactMap { state.round.entries[$0] }.map { ($0.url, $0.tensorOffsets, $0.weight) }
+            try StoredUpdateFold(accumulator: state.accumulator).fold(batch)
             state.round.pending.removeFirst(workers.count)
         }
     }

@@ -9,12 +9,22 @@ extension FedAvgStrategy {
         let started = ContinuousClock.now
         try foldPending(&state)
         let nextVersion = state.version + 1
-        var writer = SafeTensorsWriter(metadata: ["dcf.version": String(nextVersion)])
-        for (layout, bytes) in zip(state.layouts, state.accumulator.mean()) {
-            try writer.add(name: layout.name, dtype: layout.kind.dtype, shape: layout.shape, bytes: bytes)
+        // The new version is written tensor by tensor, so a large model is never in memory twice.
+        let plan = SafeTensorsWriter.streamingPlan(
+            tensors: state.layouts.map { ($0.name, $0.kind.dtype, $0.shape) },
+            metadata: ["dcf.version": String(nextVersion)])
+        let indexByName = Dictionary(uniqueKeysWithValues: state.layouts.enumerated().map { ($1.name, $0) })
+        let accumulator = state.accumulator
+        // Parts of at most 1 Mi elements keep the encoded mean small whatever the tensor's size.
+        let partElements = 1 << 20
+        let parts: [() -> [UInt8]] = plan.order.flatMap { name -> [() -> [UInt8]] in
+            let index = indexByName[name]!
+            let count = accumulator.layouts[index].elementCount
+            return stride(from: 0, to: max(count, 1), by: partElements).map { start in
+                { accumulator.mean(tensorIndex: index, elements: start..<min(start + partElements, count)) }
+            }
         }
-        let serialized = writer.serialize()
-        try store.write(serialized, version: nextVersion)
+        try store.write(prefix: plan.prefix, parts: parts, version: nextVersion)
         let aggregationSeconds = Self.seconds(ContinuousClock.now - started)
 
         let transfer = transferCounter.withLock { $0 }?()

@@ -62,7 +62,9 @@ extension FedAvgStrategy {
                     model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
                     currentVersion: version)
                 state.withLock { state in
-                    state.round.entries[worker] = AcceptedUpdate(url: url, metadata: metadata, payloadBytes: payload.count)
+                    state.round.entries[worker] = AcceptedUpdate(
+                        url: url, metadata: metadata, payloadBytes: payload.count,
+                        tensorOffsets: StoredUpdateFold.tensorOffsets(of: payload, file: model.file))
                     state.round.pending.append(worker)
                 }
             } catch {

@@ -23,9 +23,10 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     let transferCounter = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
     private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
     let retryQueue = DispatchQueue(label: "dcf.fedavg.retry")
-    /// Bounds how many updates are read at once. Reading maps an update's file into memory, and the server
-    /// may hand over many finished uploads at the same moment; two keep both cores busy.
-    let readingSlots = DispatchSemaphore(value: 2)
+    /// Bounds how many updates are validated at once. Validation maps an update's file into memory, and
+    /// the server may hand over many finished uploads at the same moment. One at a time keeps the server's
+    /// memory at one update beyond the sums; validation is a fast scan next to receiving the update.
+    let readingSlots = DispatchSemaphore(value: 1)
 
     /// Opens the state directory: resumes at its newest version, or stores `initialModel` as version 1,
     /// then folds the open round's stored updates again.

@@ -32,10 +32,41 @@ struct ModelVersionStore {
         }
     }
 
+    /// Writes a version durably from `prefix` and then each of `parts` in turn, so only one part is in
+    /// memory at a time; the file appears complete or not at all.
+    func write(prefix: Data, parts: [() -> [UInt8]], version: UInt64) throws {
+        let target = url(for: version)
+        let temporary = directory.appendingPathComponent(".v\(version).safetensors.partial")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+            }
+            let handle = try FileHandle(forWritingTo: temporary)
+            do {
+                try handle.write(contentsOf: prefix)
+                for part in parts { try handle.write(contentsOf: part()) }
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+            guard rename(temporary.path, target.path) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target.path])
+            }
+            try AtomicFile.syncDirectory(directory.path)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw FedAvgError.storage("write model version", target.path, String(describing: error))
+        }
+    }
+
     func read(version: UInt64) throws -> Data {
         let path = url(for: version).path
         do {
-            return try Data(contentsOf: url(for: version))
+            // Mapped: the server sends versions from their files, so most pages are never touched here.
+            return try Data(contentsOf: url(for: version), options: .alwaysMapped)
         } catch {
             throw FedAvgError.storage("read model version", path, error.localizedDescription)
         }

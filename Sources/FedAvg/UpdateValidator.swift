@@ -8,8 +8,11 @@ struct UpdateValidator {
     /// current version. Accepted stale updates are weighted like fresh ones.
     let maxStaleness: UInt64
 
+    /// - Parameter checkingValues: false leaves the scan for NaN and infinity to the caller, which can then
+    ///   read the values from a file in blocks instead of through `update`.
     func validate(
-        _ update: any ModelTensors, examples: Int, baseVersion: UInt64, currentVersion: UInt64
+        _ update: any ModelTensors, examples: Int, baseVersion: UInt64, currentVersion: UInt64,
+        checkingValues: Bool = true
     ) throws(UpdateRejection) {
         guard baseVersion <= currentVersion, currentVersion - baseVersion <= maxStaleness else {
             throw .stale(base: baseVersion, current: currentVersion, maxStaleness: maxStaleness)
@@ -23,7 +26,7 @@ struct UpdateValidator {
             guard let layout = updateLayouts[global.name] else { throw .missingTensor(global) }
             guard layout == global else { throw .layout(update: layout, global: global) }
         }
-        for layout in globalLayouts where layout.kind.isFloatingPoint {
+        for layout in globalLayouts where checkingValues && layout.kind.isFloatingPoint {
             let finite = update.withTensorBytes(named: layout.name) { ElementKernels.isFinite($0, kind: layout.kind) }
             guard finite else { throw .nonFinite(tensor: layout.name) }
         }

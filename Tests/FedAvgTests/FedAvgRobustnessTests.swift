@@ -119,4 +119,25 @@ import Testing
         let model = try SafeTensors(bytes: global.bytes)
         #expect(try model.tensor(named: "0.weight")?.floatValues() == [3, 3])
     }
+
+    @Test func updateFromFileIsScannedAndStored() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        func fileUpdate(_ name: String, value: Float) throws -> WorkerUpdate {
+            let file = directory.appendingPathComponent(name)
+            try update(examples: 1, value: value).payload.write(to: file)
+            let payload = try Data(contentsOf: file, options: .alwaysMapped)
+            return WorkerUpdate(payload: payload, baseVersion: 1, bodySHA256: "", payloadFile: file)
+        }
+
+        #expect(throws: DCFErrorResponse.self) { try strategy.receiveWorkerUpdate(workers[0], fileUpdate("nan", value: .nan)) }
+        #expect(strategy.roundStatus()["updates"] == "0")
+        _ = try strategy.receiveWorkerUpdate(workers[0], fileUpdate("two", value: 2))
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("two").path))
+        _ = try strategy.receiveWorkerUpdate(workers[1], fileUpdate("four", value: 4))
+        let global = try #require(strategy.returnGlobalModel())
+        let model = try SafeTensors(bytes: global.bytes)
+        #expect(try model.tensor(named: "0.weight")?.floatValues() == [3, 3])
+    }
 }

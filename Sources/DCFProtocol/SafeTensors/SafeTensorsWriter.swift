@@ -76,24 +76,49 @@ public struct SafeTensorsWriter: Sendable {
 
     /// Returns the complete file.
     public func serialize() -> Data {
-        let ordered = entries.values.sorted { lhs, rhs in
-            if lhs.dtype.serializationRank != rhs.dtype.serializationRank {
-                return lhs.dtype.serializationRank > rhs.dtype.serializationRank
-            }
-            return lhs.name < rhs.name
-        }
-        var header = headerJSON(ordered)
-        header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
-        var file = Data(capacity: 8 + header.count + ordered.reduce(0) { $0 + $1.bytes.count })
-        file.append(contentsOf: ElementEncoding.littleEndian([UInt64(header.count)]))
-        file.append(contentsOf: header)
+        let ordered = entries.values.sorted { Self.precedes(($0.name, $0.dtype), ($1.name, $1.dtype)) }
+        let prefix = Self.prefix(ordered.map { ($0.name, $0.dtype, $0.shape, $0.bytes.count) }, metadata: metadata)
+        var file = Data(capacity: prefix.count + ordered.reduce(0) { $0 + $1.bytes.count })
+        file.append(prefix)
         for entry in ordered {
             file.append(entry.bytes)
         }
         return file
     }
 
-    private func headerJSON(_ ordered: [Entry]) -> [UInt8] {
+    /// Plans a file whose tensor bytes the caller writes itself, one tensor at a time, so a large model
+    /// never sits in memory twice: returns the bytes before the data (length prefix and padded header)
+    /// and the order in which the tensors' bytes must follow.
+    ///
+    /// - Precondition: names are distinct and valid, and each byte count matches its shape and dtype.
+    public static func streamingPlan(
+        tensors: [(name: String, dtype: TensorDType, shape: [Int])], metadata: [String: String]
+    ) -> (prefix: Data, order: [String]) {
+        let ordered = tensors.sorted { precedes(($0.name, $0.dtype), ($1.name, $1.dtype)) }
+        let withSizes = ordered.map { tensor in
+            (tensor.name, tensor.dtype, tensor.shape, tensor.shape.reduce(1, *) * tensor.dtype.byteSize)
+        }
+        return (prefix(withSizes, metadata: metadata), ordered.map(\.name))
+    }
+
+    /// The file order: larger elements first, then by name, as the safetensors package writes it.
+    private static func precedes(_ lhs: (name: String, dtype: TensorDType), _ rhs: (name: String, dtype: TensorDType)) -> Bool {
+        if lhs.dtype.serializationRank != rhs.dtype.serializationRank {
+            return lhs.dtype.serializationRank > rhs.dtype.serializationRank
+        }
+        return lhs.name < rhs.name
+    }
+
+    private static func prefix(_ ordered: [(String, TensorDType, [Int], Int)], metadata: [String: String]) -> Data {
+        var header = headerJSON(ordered, metadata: metadata)
+        header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
+        var prefix = Data(capacity: 8 + header.count)
+        prefix.append(contentsOf: ElementEncoding.littleEndian([UInt64(header.count)]))
+        prefix.append(contentsOf: header)
+        return prefix
+    }
+
+    private static func headerJSON(_ ordered: [(String, TensorDType, [Int], Int)], metadata: [String: String]) -> [UInt8] {
         var json = HeaderJSONWriter()
         json.beginObject()
         if !metadata.isEmpty {
@@ -106,17 +131,17 @@ public struct SafeTensorsWriter: Sendable {
             json.endObject()
         }
         var offset = 0
-        for entry in ordered {
-            json.key(entry.name)
+        for (name, dtype, shape, byteCount) in ordered {
+            json.key(name)
             json.beginObject()
             json.key("dtype")
-            json.string(entry.dtype.rawValue)
+            json.string(dtype.rawValue)
             json.key("shape")
-            json.integers(entry.shape)
+            json.integers(shape)
             json.key("data_offsets")
-            json.integers([offset, offset + entry.bytes.count])
+            json.integers([offset, offset + byteCount])
             json.endObject()
-            offset += entry.bytes.count
+            offset += byteCount
         }
         json.endObject()
         return json.bytes
