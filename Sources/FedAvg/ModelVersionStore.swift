@@ -35,30 +35,15 @@ struct ModelVersionStore {
     /// Writes a version durably from `prefix` and then each of `parts` in turn, so only one part is in
     /// memory at a time; the file appears complete or not at all.
     func write(prefix: Data, parts: [() -> [UInt8]], version: UInt64) throws {
-        let target = url(for: version)
-        let temporary = directory.appendingPathComponent(".v\(version).safetensors.partial")
+        let path = url(for: version).path
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+            try AtomicFile.write(to: path) { (file) throws(SystemCallError) in
+                try file.append(prefix)
+                for part in parts { try file.append(part()) }
             }
-            let handle = try FileHandle(forWritingTo: temporary)
-            do {
-                try handle.write(contentsOf: prefix)
-                for part in parts { try handle.write(contentsOf: part()) }
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
-            guard rename(temporary.path, target.path) == 0 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target.path])
-            }
-            try AtomicFile.syncDirectory(directory.path)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw FedAvgError.storage("write model version", target.path, String(describing: error))
+            throw FedAvgError.storage("write model version", path, String(describing: error))
         }
     }
 

@@ -16,6 +16,18 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["model.bin"])
     }
 
+    @Test func writesFileFromParts() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("parts.bin")
+        try AtomicFile.write(to: path) { (file) throws(SystemCallError) in
+            try file.append(Data([1, 2]))
+            try file.append([3] as [UInt8])
+            try file.append((4...5).map { UInt8($0) }.lazy.map { $0 })
+        }
+        #expect(try FileReader.read(path) == [1, 2, 3, 4, 5])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["parts.bin"])
+    }
+
     /// Readers racing a writer see only whole versions: each version is one repeated digit, so a mix shows.
     @Test func readersSeeOldOrNewContent() async throws {
         let directory = try TemporaryDirectory()

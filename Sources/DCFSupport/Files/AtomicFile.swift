@@ -10,12 +10,45 @@ public enum AtomicFile {
     public static func write(_ bytes: some Collection<UInt8>, to path: String, permissions: UInt32 = 0o644)
         throws(SystemCallError)
     {
+        try write(to: path, permissions: permissions) { (file) throws(SystemCallError) in try file.append(bytes) }
+    }
+
+    /// The open temporary file that ``write(to:permissions:parts:)`` hands to its producer.
+    public struct PartWriter {
+        fileprivate let descriptor: Int32
+        fileprivate let path: String
+
+        /// Appends `bytes`; contiguous collections (Data, arrays) are written in place, others copied once.
+        public func append(_ bytes: some Collection<UInt8>) throws(SystemCallError) {
+            var failure: SystemCallError?
+            let wroteInPlace = bytes.withContiguousStorageIfAvailable { buffer -> Bool in
+                do throws(SystemCallError) {
+                    try writeAll(UnsafeRawBufferPointer(buffer), to: descriptor, path: path)
+                } catch {
+                    failure = error
+                }
+                return true
+            } ?? false
+            if !wroteInPlace {
+                Array(bytes).withUnsafeBytes { buffer in
+                    do throws(SystemCallError) { try writeAll(buffer, to: descriptor, path: path) } catch { failure = error }
+                }
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    /// Writes `path` as ``write(_:to:permissions:)`` does, from parts that `produce` appends one after
+    /// another, so a large file never has to sit in memory whole.
+    public static func write(
+        to path: String, permissions: UInt32 = 0o644, parts produce: (PartWriter) throws(SystemCallError) -> Void
+    ) throws(SystemCallError) {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         let (descriptor, temporaryPath) = try createTemporary(in: directory.isEmpty ? "." : directory, name: name)
         do throws(SystemCallError) {
             defer { close(descriptor) }
-            try writeAll(Array(bytes), to: descriptor, path: temporaryPath)
+            try produce(PartWriter(descriptor: descriptor, path: temporaryPath))
             try check(fchmod(descriptor, mode_t(permissions)), "fchmod", temporaryPath)
             try check(fsync(descriptor), "fsync", temporaryPath)
         } catch {
@@ -47,12 +80,12 @@ public enum AtomicFile {
         return (descriptor, String(decoding: path, as: UTF8.self))
     }
 
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(SystemCallError) {
+    fileprivate static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32, path: String)
+        throws(SystemCallError)
+    {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { buffer in
-                Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-            }
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw SystemCallError(call: "write", subject: path, errno: errno)
