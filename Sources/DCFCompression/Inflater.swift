@@ -19,6 +19,9 @@ public final class Inflater {
     public let coding: ContentCoding
     /// Largest total number of decompressed bytes accepted.
     public let maxOutputBytes: Int
+    /// Whether a gzip stream may consist of several members one after another, as RFC 1952 allows and
+    /// `cat a.gz b.gz` produces; false rejects anything after the first member as trailing input.
+    public let allowsConcatenatedMembers: Bool
     /// Decompressed bytes returned so far.
     public private(set) var outputByteCount = 0
     /// Compressed bytes consumed so far.
@@ -30,10 +33,11 @@ public final class Inflater {
     /// Creates an inflater that throws once the output would pass `maxOutputBytes`.
     ///
     /// - Throws: `CompressionError` with code `zlibFailure` if zlib cannot allocate its state.
-    public init(coding: ContentCoding, maxOutputBytes: Int) throws {
+    public init(coding: ContentCoding, maxOutputBytes: Int, allowsConcatenatedMembers: Bool = false) throws {
         precondition(maxOutputBytes >= 0, "Inflater: negative maxOutputBytes \(maxOutputBytes)")
         self.coding = coding
         self.maxOutputBytes = maxOutputBytes
+        self.allowsConcatenatedMembers = allowsConcatenatedMembers && coding == .gzip
         stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let status = CZlib_inflateInit2(stream, coding.windowBits)
@@ -110,15 +114,15 @@ public final class Inflater {
         }
     }
 
-    /// Decompresses `input` in one call; the input must contain exactly one complete stream.
-    ///
-    /// NOTE: a gzip file of several concatenated members (RFC 1952 allows it) is rejected as trailing input.
+    /// Decompresses `input` in one call; the input must contain exactly one complete stream, or several
+    /// gzip members when `allowsConcatenatedMembers` is true.
     ///
     /// - Throws: `CompressionError`, as `update(_:)` and `finish()` do.
-    public static func decompress(_ input: some ContiguousBytes, coding: ContentCoding, maxOutputBytes: Int) throws
-        -> Data
-    {
-        let inflater = try Inflater(coding: coding, maxOutputBytes: maxOutputBytes)
+    public static func decompress(
+        _ input: some ContiguousBytes, coding: ContentCoding, maxOutputBytes: Int, allowsConcatenatedMembers: Bool = false
+    ) throws -> Data {
+        let inflater = try Inflater(
+            coding: coding, maxOutputBytes: maxOutputBytes, allowsConcatenatedMembers: allowsConcatenatedMembers)
         let output = try inflater.update(input)
         try inflater.finish()
         return output
@@ -130,8 +134,11 @@ public final class Inflater {
 
     private func inflate(_ slice: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         if isComplete {
-            if slice.count > 0 { throw CompressionError.trailingInput(coding, count: slice.count) }
-            return
+            guard slice.count > 0 else { return }
+            guard allowsConcatenatedMembers else { throw CompressionError.trailingInput(coding, count: slice.count) }
+            // The previous member ended exactly at the end of the previous input; this input starts the next.
+            inflateReset(stream)
+            state = .running
         }
         ZStreamBuffer.setInput(stream, slice)
         defer {
@@ -141,8 +148,12 @@ public final class Inflater {
         while true {
             let (status, filledChunk) = try run(emit: emit)
             if status == Z_STREAM_END {
-                state = .streamEnded
                 let left = Int(stream.pointee.avail_in)
+                if left > 0 && allowsConcatenatedMembers {
+                    inflateReset(stream)
+                    continue
+                }
+                state = .streamEnded
                 if left > 0 { throw CompressionError.trailingInput(coding, count: left) }
                 return
             }
