@@ -29,6 +29,8 @@ public final class Inflater {
     // zlib keeps pointers into the z_stream, so it lives at a fixed heap address.
     private let stream: UnsafeMutablePointer<z_stream>
     private var state = State.running
+    /// Output buffer reused by every `inflate` call; `emit` sees only the bytes one call produced.
+    private var chunk = [UInt8](repeating: 0, count: ZStreamBuffer.chunkSize)
 
     /// Creates an inflater that throws once the output would pass `maxOutputBytes`.
     ///
@@ -168,14 +170,14 @@ public final class Inflater {
         // One byte more than the limit allows shows that the limit is exceeded without decompressing more.
         let remaining = maxOutputBytes - outputByteCount
         let size = remaining >= ZStreamBuffer.chunkSize ? ZStreamBuffer.chunkSize : remaining + 1
-        var chunk = [UInt8](repeating: 0, count: size)
+        let stream = stream
         let status = chunk.withUnsafeMutableBufferPointer { buffer in
             stream.pointee.next_out = buffer.baseAddress
-            stream.pointee.avail_out = uInt(buffer.count)
+            stream.pointee.avail_out = uInt(size)
             defer { stream.pointee.next_out = nil }
             return CZlib.inflate(stream, Z_NO_FLUSH)
         }
-        let produced = chunk.count - Int(stream.pointee.avail_out)
+        let produced = size - Int(stream.pointee.avail_out)
         switch status {
         case Z_OK, Z_STREAM_END, Z_BUF_ERROR: break
         case Z_DATA_ERROR: throw CompressionError.corruptInput(coding, ZStreamBuffer.message(stream) ?? "data error")
@@ -189,6 +191,6 @@ public final class Inflater {
         if produced > 0 {
             try chunk.withUnsafeBytes { try emit(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
         }
-        return (status, produced == chunk.count)
+        return (status, produced == size)
     }
 }
