@@ -9,10 +9,11 @@ public import Foundation
 /// `DCFServer.globalModelDidChange()`, which fetches it with `returnGlobalModel()` and completes every
 /// parked long poll at once.
 public protocol DCFServerCallbacks: AnyObject, Sendable {
-    /// A worker became registered (it registered itself, or an admin registered it).
+    /// Notifies the strategy that a worker became registered (by itself or by an admin).
     func registerWorker(_ workerID: WorkerID)
 
-    /// A worker stopped being registered (an admin unregistered or removed it, or its key left the key list).
+    /// Notifies the strategy that a worker is no longer registered (an admin unregistered or removed it, or its
+    /// key left the key list).
     func unregisterWorker(_ workerID: WorkerID)
 
     /// Returns the current global model, or nil before the first one exists.

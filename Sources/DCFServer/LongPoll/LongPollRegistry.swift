@@ -114,7 +114,7 @@ final class LongPollRegistry: Sendable {
     }
 }
 
-/// How a parked long poll ends.
+/// The way a parked long poll ends.
 enum LongPollOutcome: Sendable {
     case answered(ModelWaitResponse)
     /// The worker was unregistered or the server is stopping.

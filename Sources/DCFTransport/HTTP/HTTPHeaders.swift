@@ -15,17 +15,17 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     /// The number of fields, repeated names counted once per field.
     public var count: Int { fields.count }
 
-    /// The value of the first field named `name`, or nil.
+    /// Returns the value of the first field named `name`, or nil.
     public subscript(name: String) -> String? {
         fields.first { $0.name.caseInsensitiveEquals(name) }?.value
     }
 
-    /// Every value of the fields named `name`, in order.
+    /// Returns every value of the fields named `name`, in order.
     public func values(for name: String) -> [String] {
         fields.filter { $0.name.caseInsensitiveEquals(name) }.map(\.value)
     }
 
-    /// Whether a field named `name` exists.
+    /// Returns whether a field named `name` exists.
     public func contains(_ name: String) -> Bool {
         fields.contains { $0.name.caseInsensitiveEquals(name) }
     }
@@ -46,7 +46,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         fields.removeAll { $0.name.caseInsensitiveEquals(name) }
     }
 
-    /// Whether a comma-separated field such as `Connection` lists `token`, ignoring case.
+    /// Returns whether a comma-separated field such as `Connection` lists `token`, ignoring case.
     public func containsToken(_ token: String, in name: String) -> Bool {
         values(for: name).contains { value in
             value.split(separator: ",").contains { $0.trimmingSpaces().caseInsensitiveEquals(token) }

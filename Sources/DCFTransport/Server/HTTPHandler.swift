@@ -85,7 +85,7 @@ public struct HTTPBodyDemand: Sendable {
     }
 }
 
-/// Why a request ended before its response was sent or its body was read.
+/// The reason a request ended before its response was sent or its body was read.
 public struct HTTPRequestError: Error, CustomStringConvertible, Equatable {
     private enum Code: Equatable {
         case clientDisconnected, timedOut, invalidBody(String), serverStopped, bodyAbandoned

@@ -13,7 +13,7 @@ public struct TLSConfiguration: Sendable, Equatable {
         case client
     }
 
-    /// How a server treats client certificates.
+    /// The server's treatment of client certificates.
     public enum ClientCertificateVerification: Sendable, Equatable {
         /// The server does not ask for a client certificate.
         case none
@@ -29,7 +29,7 @@ public struct TLSConfiguration: Sendable, Equatable {
         case tls1_3
     }
 
-    /// Which side of the handshake this configuration is for.
+    /// The side of the handshake this configuration is for.
     public var role: Role
     /// PEM file with the leaf certificate first, followed by any intermediates. Required for a server,
     /// optional for a client (mutual TLS).
@@ -72,12 +72,12 @@ public struct TLSConfiguration: Sendable, Equatable {
         self.minimumVersion = minimumVersion
     }
 
-    /// A server that presents `certificateChainFile` and does not ask clients for certificates.
+    /// Returns a server configuration that presents `certificateChainFile` and requests no client certificates.
     public static func server(certificateChainFile: String, privateKeyFile: String) -> TLSConfiguration {
         TLSConfiguration(role: .server, certificateChainFile: certificateChainFile, privateKeyFile: privateKeyFile)
     }
 
-    /// A server that verifies client certificates against `clientCAFile` (mutual TLS).
+    /// Returns a server configuration that verifies client certificates against `clientCAFile` (mutual TLS).
     public static func mutualTLSServer(
         certificateChainFile: String,
         privateKeyFile: String,
@@ -93,7 +93,8 @@ public struct TLSConfiguration: Sendable, Equatable {
         )
     }
 
-    /// A client that verifies the server against `trustedCAFile`, or the system trust store when it is `nil`.
+    /// Returns a client configuration that verifies the server against `trustedCAFile`, or the system trust
+    /// store when it is `nil`.
     /// Pass a certificate and key to authenticate the client for mutual TLS.
     public static func client(
         trustedCAFile: String? = nil,
