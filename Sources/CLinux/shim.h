@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Linux headers that Swift's Glibc module does not include: epoll and eventfd for the event loop, and
-// glibc's allocator settings for the server.
+// glibc's allocator settings for the server, and early writeback of spool files.
 #ifndef DCF_CLINUX_SHIM_H
 #define DCF_CLINUX_SHIM_H
 
@@ -23,6 +23,14 @@ extern int accept4(int fd, struct sockaddr *address, unsigned int *length, int f
 
 static inline int CLinux_accept4(int fd, struct sockaddr *address, unsigned int *length, int flags) {
     return accept4(fd, address, length, flags);
+}
+
+// sync_file_range is also declared only under _GNU_SOURCE.
+extern int sync_file_range(int fd, long long offset, long long count, unsigned int flags);
+
+/// Starts writeback of a file range without waiting for it (SYNC_FILE_RANGE_WRITE).
+static inline int CLinux_start_writeback(int fd, long long offset, long long count) {
+    return sync_file_range(fd, offset, count, 2);
 }
 
 #endif

@@ -41,7 +41,7 @@ extension DCFWorker {
         if let held { nonce = held } else { nonce = try await fetchNonce(for: signerID) }
         let headers = try signer.headers(
             protocolVersion: version, method: request.method, target: request.target, workerID: signerID,
-            nonce: nonce, baseVersion: request.baseVersion, body: request.body)
+            nonce: nonce, baseVersion: request.baseVersion, body: request.body, bodySHA256: request.bodySHA256)
         return (request.httpRequest(signedWith: headers), signerID)
     }
 

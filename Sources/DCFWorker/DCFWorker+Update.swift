@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCompression
+import DCFCrypto
 public import DCFProtocol
 import DCFTransport
 public import Foundation
@@ -18,10 +19,13 @@ extension DCFWorker {
     /// - Throws: `DCFWorkerError`: `invalidUpdate` for a payload without `UpdateMetadata`, `server` with
     ///   `update_rejected` when the strategy rejected it (for example a stale base version),
     ///   `isUpdateOutcomeUnknown` as described above, `unreachable` once the retries are spent.
+    /// - Parameter payloadSHA256: the SHA-256 of `payload` as lowercase hex, when the caller already has it
+    ///   (a process that sends the same bytes for many workers hashes them once). It is used only for an
+    ///   uncompressed upload; a wrong value makes the server reject the update's signature.
     @discardableResult
-    public func sendModelUpdate(_ payload: Data) async throws -> UpdateResponse {
+    public func sendModelUpdate(_ payload: Data, payloadSHA256: String? = nil) async throws -> UpdateResponse {
         let metadata = try Self.updateMetadata(payload)
-        let request = try updateRequest(payload, baseVersion: metadata.baseVersion)
+        let request = try updateRequest(payload, baseVersion: metadata.baseVersion, payloadSHA256: payloadSHA256)
         var attempt = 0
         while true {
             do {
@@ -61,16 +65,22 @@ extension DCFWorker {
         }
     }
 
-    private func updateRequest(_ payload: Data, baseVersion: ModelVersion) throws -> WorkerRequest {
+    private func updateRequest(
+        _ payload: Data, baseVersion: ModelVersion, payloadSHA256: String?
+    ) throws -> WorkerRequest {
         var headers = [("Content-Type", "application/octet-stream")]
         var body = payload
+        var digest = payloadSHA256
         if configuration.uploadCompression == .deflate {
             body = try Deflater.compress(payload, coding: .deflate)
             headers.append(("Content-Encoding", "deflate"))
+            digest = nil
         }
+        // Hashed once here, so signing again after a fresh nonce or a re-registration costs no second pass.
         return WorkerRequest(
-            method: "POST", target: DCFRoute.updatePath, body: body, baseVersion: baseVersion, extraHeaders: headers,
-            operation: "send update", resendsLostReply: true)
+            method: "POST", target: DCFRoute.updatePath, body: body,
+            bodySHA256: try digest ?? SHA256.hash(body).hexString, baseVersion: baseVersion,
+            extraHeaders: headers, operation: "send update", resendsLostReply: true)
     }
 
     /// Sends `http` again, byte for byte, until a reply arrives or the resends are spent.

@@ -13,14 +13,17 @@ struct RequestSigner: Sendable {
     /// Returns the dcf headers of a signed request: protocol, worker id, nonce, signature and, for updates,
     /// the base version.
     ///
-    /// - Parameter body: the body exactly as it goes on the wire, after any compression.
+    /// - Parameters:
+    ///   - body: the body exactly as it goes on the wire, after any compression.
+    ///   - bodySHA256: the SHA-256 of `body` as lowercase hex when already known; nil hashes `body`.
     func headers(
         protocolVersion: Int, method: String, target: String, workerID: WorkerID, nonce: String,
-        baseVersion: ModelVersion? = nil, body: Data
+        baseVersion: ModelVersion? = nil, body: Data, bodySHA256: String? = nil
     ) throws -> [(String, String)] {
+        let digest = try bodySHA256 ?? SHA256.hash(body).hexString
         let content = try SignedRequestContent(
             protocolVersion: protocolVersion, method: method, target: target, workerID: workerID, nonce: nonce,
-            baseVersion: baseVersion?.description ?? "", bodySHA256: try SHA256.hash(body).hexString)
+            baseVersion: baseVersion?.description ?? "", bodySHA256: digest)
         let signature = try key.signature(for: content.canonicalBytes)
         var headers = [
             (DCFHeader.protocolVersion, String(protocolVersion)), (DCFHeader.workerID, workerID.rawValue),

@@ -10,6 +10,9 @@ struct WorkerRequest: Sendable {
     var target: String
     /// The body as sent, after any compression.
     var body = Data()
+    /// The SHA-256 of `body` as lowercase hex when it is known before signing, so a request signed again
+    /// (after a fresh nonce, say) does not hash a large body again; nil to hash at signing.
+    var bodySHA256: String?
     var baseVersion: ModelVersion?
     var extraHeaders: [(String, String)] = []
     /// Overrides the idle timeout, for long polls.

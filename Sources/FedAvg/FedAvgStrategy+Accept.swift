@@ -26,15 +26,17 @@ extension FedAvgStrategy {
             throw UpdateRejection.nonFinite(tensor: tensor)
         }
 
-        return try state.withLock { state in
+        // Flushing before the lock lets updates that complete together reach the disk in parallel.
+        let flushedFile = payloadFile.flatMap { RoundSpool.flush($0) ? $0 : nil }
+        let (reply, published, directoryToSync) = try state.withLock { state in
             if state.version != snapshotVersion {
                 // A version was published while this update was validated; only its staleness can change.
                 try validator.validate(
                     model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
                     currentVersion: state.version, checkingValues: false)
             }
-            let url = try spool.store(
-                update.payload, payloadFile: update.payloadFile, worker: workerID, roundFrom: state.version)
+            let (url, directoryToSync) = try spool.store(
+                update.payload, flushedFile: flushedFile, worker: workerID, roundFrom: state.version)
             let stored = AcceptedUpdate(
                 url: url, metadata: metadata, payloadBytes: update.payload.count, tensorOffsets: tensorOffsets)
             let replaced = state.round.entries.updateValue(stored, forKey: workerID) != nil
@@ -50,10 +52,22 @@ extension FedAvgStrategy {
             let count = state.round.entries.count
             let reply = "accepted into the round from version \(state.version): \(count) of "
                 + "\(configuration.updateLimit) updates" + (replaced ? " (replaced this worker's earlier update)" : "")
-            guard count >= configuration.updateLimit else { return (reply, false) }
+            guard count >= configuration.updateLimit else { return (reply, false, directoryToSync) }
             // The update is stored and counted, so a failed aggregation must not reject it; it is retried.
-            return (reply, aggregateOrScheduleRetry(&state))
+            return (reply, aggregateOrScheduleRetry(&state), directoryToSync)
         }
+        // The update is counted, so a failed directory flush cannot reject it any more: its data is on disk
+        // and its name is in the page cache, which survives a crash of the process but not of the machine.
+        if let directoryToSync {
+            do {
+                try spool.syncDirectory(directoryToSync)
+            } catch {
+                logger.error(
+                    "cannot flush the round directory; the update is accepted but its name may not survive a "
+                        + "power loss", [("worker", workerID.short), ("error", String(describing: error))])
+            }
+        }
+        return (reply, published)
     }
 
     /// Reads the dcf metadata of an update and checks it against the signed `DCF-Base-Version`.

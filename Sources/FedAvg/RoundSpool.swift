@@ -21,30 +21,48 @@ struct RoundSpool {
         directory(forRoundFrom: version).appendingPathComponent("\(worker.rawValue).safetensors")
     }
 
-    /// Stores a worker's accepted update durably, replacing its earlier one of the same round.
-    /// `payloadFile`, when given, is moved instead of writing `payload` again.
-    func store(_ payload: Data, payloadFile: URL?, worker: WorkerID, roundFrom version: UInt64) throws -> URL {
+    /// Flushes a payload file to disk ahead of `store`, outside the strategy's lock, so updates that arrive
+    /// together flush in parallel. Returns false when the file cannot be opened or flushed.
+    static func flush(_ payloadFile: URL) -> Bool {
+        let descriptor = open(payloadFile.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return fsync(descriptor) == 0
+    }
+
+    /// Stores a worker's accepted update, replacing its earlier one of the same round.
+    ///
+    /// `flushedFile`, a payload file already flushed with `flush`, is renamed into the round; then the rename
+    /// is durable only after `syncDirectory(_:)` on the returned directory, which the caller runs once it has
+    /// released its lock. Without a flushed file, `payload` is written with write-fsync-rename and nothing
+    /// is left to sync.
+    func store(
+        _ payload: Data, flushedFile: URL?, worker: WorkerID, roundFrom version: UInt64
+    ) throws -> (url: URL, directoryToSync: URL?) {
         let directory = directory(forRoundFrom: version)
         let target = url(for: worker, roundFrom: version)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            if let payloadFile, Self.synchronize(payloadFile.path), rename(payloadFile.path, target.path) == 0 {
-                try AtomicFile.syncDirectory(directory.path)
-            } else {
-                try AtomicFile.write(payload, to: target.path)
+            if let flushedFile, rename(flushedFile.path, target.path) == 0 {
+                return (target, directory)
             }
+            try AtomicFile.write(payload, to: target.path)
+            return (target, nil)
         } catch {
             throw FedAvgError.storage("store update in", target.path, String(describing: error))
         }
-        return target
     }
 
-    /// Flushes a file's contents to disk; false when it cannot be opened or flushed.
-    private static func synchronize(_ path: String) -> Bool {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        return fsync(descriptor) == 0
+    /// Makes the renames of `store` in `directory` durable. A directory that is gone belonged to a round
+    /// that has since been aggregated into a version written durably, so there is nothing left to sync.
+    func syncDirectory(_ directory: URL) throws {
+        do {
+            try AtomicFile.syncDirectory(directory.path)
+        } catch let error where error.errno == ENOENT {
+            return
+        } catch {
+            throw FedAvgError.storage("flush directory", directory.path, String(describing: error))
+        }
     }
 
     /// Returns the stored updates of the round that started from `version`, by worker.

@@ -50,9 +50,10 @@ final class SimulatedWorker: Sendable {
         guard let worker = worker.withLock({ $0 }) else { return }
         do {
             let update = try updates.update(for: model, version: version)
-            events.send(WorkerEvent(kind: .uploadStart, worker: index, version: version.rawValue, bytes: update.count))
-            try await worker.sendModelUpdate(update)
-            events.send(WorkerEvent(kind: .uploadDone, worker: index, version: version.rawValue, bytes: update.count))
+            let bytes = update.payload.count
+            events.send(WorkerEvent(kind: .uploadStart, worker: index, version: version.rawValue, bytes: bytes))
+            try await worker.sendModelUpdate(update.payload, payloadSHA256: update.sha256)
+            events.send(WorkerEvent(kind: .uploadDone, worker: index, version: version.rawValue, bytes: bytes))
         } catch let error as CancellationError {
             throw error
         } catch {

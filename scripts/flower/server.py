@@ -20,12 +20,14 @@ def main():
     parser.add_argument("--json", required=True, help="file the results are written to")
     args = parser.parse_args()
 
-    # Same layout as dcf-loadgen init-model: float32 tensors of at most 1 Mi values.
+    # Same layout as dcf-loadgen init-model: float32 tensors of at most 1 Mi values, uniform in [-0.1, 0.1)
+    # with every mantissa bit varying, as in trained weights.
     remaining = max(1, args.bytes // 4)
     arrays = []
+    rng = np.random.default_rng(1)
     while remaining > 0:
         count = min(remaining, 1 << 20)
-        arrays.append((np.arange(count, dtype=np.float32) % 2000) * 1e-4 - 0.1)
+        arrays.append((rng.random(count, dtype=np.float32) * 0.2 - 0.1).astype(np.float32))
         remaining -= count
 
     times = {}

@@ -25,7 +25,13 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     private var fileURL: URL?
     private var hasher: SHA256Hasher?
     private var byteCount = 0
+    /// Bytes of the spool file whose writeback has been started.
+    private var writebackStarted = 0
     private var isFinished = false
+
+    /// Writeback of the spool file starts every this many bytes, so the disk writes while the body arrives and
+    /// the strategy's `fsync` before accepting the update finds little left to write.
+    static let writebackStep = 4 << 20
 
     /// - Parameters:
     ///   - onReject: runs on `queue` after the upload was rejected with an error response of its own.
@@ -67,7 +73,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         do {
             try openFileIfNeeded()
             try hasher?.update(chunk)
-            try appendToFile(chunk)
+            try appendToFile(chunk, endingAt: byteCount)
         } catch {
             logger.error(
                 "failed to write update body to the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
@@ -129,7 +135,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     /// Appends `chunk` to the spool file. The file is opened for each chunk rather than held open, so
     /// thousands of uploads in flight need no descriptor each besides their socket.
-    private func appendToFile(_ chunk: [UInt8]) throws {
+    private func appendToFile(_ chunk: [UInt8], endingAt end: Int) throws {
         guard let path = fileURL?.path else { return }
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard descriptor >= 0 else { throw SpoolWriteError(call: "open", path: path, code: errno) }
@@ -144,6 +150,10 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
                 }
                 offset += written
             }
+        }
+        if end - writebackStarted >= Self.writebackStep {
+            Writeback.start(descriptor: descriptor, offset: writebackStarted, count: end - writebackStarted)
+            writebackStarted = end
         }
     }
 

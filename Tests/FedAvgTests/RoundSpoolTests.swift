@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+import TestSupport
+import Testing
+@testable import FedAvg
+
+/// Storing accepted updates in the round directory: a flushed file is renamed in and its directory is left
+/// for the caller to sync; anything else is written durably in place.
+@Suite struct RoundSpoolTests {
+    private let worker = WorkerID("cccccccc03")!
+
+    @Test func flushedFileIsRenamedIntoTheRound() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+        let file = temporary.url.appendingPathComponent("upload-1")
+        try Data([1, 2, 3]).write(to: file)
+        #expect(RoundSpool.flush(file))
+
+        let (url, directoryToSync) = try spool.store(Data(), flushedFile: file, worker: worker, roundFrom: 4)
+        #expect(url == spool.url(for: worker, roundFrom: 4))
+        #expect(directoryToSync?.path == spool.directory(forRoundFrom: 4).path)
+        #expect(try Data(contentsOf: url) == Data([1, 2, 3]))
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+        try spool.syncDirectory(try #require(directoryToSync))
+    }
+
+    @Test func payloadWithoutFileIsWrittenAndNeedsNoSync() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+
+        let (url, directoryToSync) = try spool.store(Data([9, 8]), flushedFile: nil, worker: worker, roundFrom: 1)
+        #expect(directoryToSync == nil)
+        #expect(try Data(contentsOf: url) == Data([9, 8]))
+    }
+
+    @Test func missingFileFallsBackToThePayload() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+        let gone = temporary.url.appendingPathComponent("never-written")
+        #expect(!RoundSpool.flush(gone))
+
+        let (url, directoryToSync) = try spool.store(Data([7]), flushedFile: gone, worker: worker, roundFrom: 1)
+        #expect(directoryToSync == nil)
+        #expect(try Data(contentsOf: url) == Data([7]))
+    }
+
+    @Test func syncOfAnAggregatedRoundIsANoOp() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+        _ = try spool.store(Data([5]), flushedFile: nil, worker: worker, roundFrom: 2)
+        spool.removeRounds(except: 3)
+
+        #expect(!FileManager.default.fileExists(atPath: spool.directory(forRoundFrom: 2).path))
+        try spool.syncDirectory(spool.directory(forRoundFrom: 2))
+    }
+
+    @Test func syncOfAFileThatIsNotADirectoryFails() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+        let notDirectory = temporary.url.appendingPathComponent("plain-file")
+        try Data([1]).write(to: notDirectory)
+
+        #expect(throws: FedAvgError.self) { try spool.syncDirectory(notDirectory) }
+    }
+}
