@@ -67,11 +67,19 @@ public struct WorkerUpdate: Sendable {
     public let bodySHA256: String
     /// The file holding exactly the payload bytes, or nil when the payload is only in memory.
     public let payloadFile: URL?
+    /// The floating-point tensors of the payload that hold NaN or infinity, found by the server while the
+    /// body arrived (`SafeTensorsFiniteScan`); nil when it was not scanned. The scan reads the header
+    /// without validating it, so the list is meaningful only once the payload has parsed as safetensors.
+    public let nonFiniteTensors: [String]?
 
-    public init(payload: Data, baseVersion: ModelVersion, bodySHA256: String, payloadFile: URL? = nil) {
+    public init(
+        payload: Data, baseVersion: ModelVersion, bodySHA256: String, payloadFile: URL? = nil,
+        nonFiniteTensors: [String]? = nil
+    ) {
         self.payload = payload
         self.baseVersion = baseVersion
         self.bodySHA256 = bodySHA256
         self.payloadFile = payloadFile
+        self.nonFiniteTensors = nonFiniteTensors
     }
 }

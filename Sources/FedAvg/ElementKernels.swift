@@ -86,41 +86,7 @@ enum ElementKernels {
 
     /// Returns false when a floating-point tensor holds a NaN or an infinity; integer tensors are always finite.
     static func isFinite(_ source: UnsafeRawBufferPointer, kind: ElementKind) -> Bool {
-        switch kind {
-        case .float64: exponentsBelowMaximum(source, mask: UInt64(0x7FF0_0000_0000_0000))
-        case .float32: exponentsBelowMaximum(source, mask: UInt32(0x7F80_0000))
-        case .float16: exponentsBelowMaximum(source, mask: UInt16(0x7C00))
-        case .bfloat16: exponentsBelowMaximum(source, mask: UInt16(0x7F80))
-        default: true
-        }
-    }
-
-    /// Whether no little-endian element of `source` has every exponent bit of `mask` set, which is exactly
-    /// NaN or infinity for an IEEE 754 format. The largest masked value is kept lane by lane without branches
-    /// so the loop vectorizes, and it equals `mask` only when some element is NaN or infinite.
-    private static func exponentsBelowMaximum<T: FixedWidthInteger & SIMDScalar>(
-        _ source: UnsafeRawBufferPointer, mask: T
-    ) -> Bool {
-        let stride = MemoryLayout<T>.stride
-        let count = source.count / stride
-        let lanes = 16
-        var largest = SIMD16<T>(repeating: 0)
-        let vectorMask = SIMD16<T>(repeating: mask)
-        var index = 0
-        while index + lanes <= count {
-            var values = source.loadUnaligned(fromByteOffset: index * stride, as: SIMD16<T>.self)
-            #if _endian(big)
-            for lane in 0..<lanes { values[lane] = T(littleEndian: values[lane]) }
-            #endif
-            largest = pointwiseMax(largest, values & vectorMask)
-            index += lanes
-        }
-        var tail: T = 0
-        while index < count {
-            tail = max(tail, T(littleEndian: source.loadUnaligned(fromByteOffset: index * stride, as: T.self)) & mask)
-            index += 1
-        }
-        return max(largest.max(), tail) != mask
+        kind.dtype.allFinite(source)
     }
 
     /// Writes `sums[i] / totalWeight` in `kind`'s encoding. Floats round to nearest even; integers round

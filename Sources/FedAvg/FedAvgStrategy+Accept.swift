@@ -20,7 +20,12 @@ extension FedAvgStrategy {
             model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
             currentVersion: snapshotVersion, checkingValues: payloadFile == nil)
         let tensorOffsets = StoredUpdateFold.tensorOffsets(of: update.payload, file: model.file)
-        if let payloadFile,
+        if let scanned = update.nonFiniteTensors {
+            // The server scanned the body as it arrived, with the header that has just passed validation.
+            if let tensor = layouts.first(where: { scanned.contains($0.name) }) {
+                throw UpdateRejection.nonFinite(tensor: tensor.name)
+            }
+        } else if let payloadFile,
             let tensor = try StoredUpdateFold.firstNonFiniteTensor(in: payloadFile, offsets: tensorOffsets, layouts: layouts)
         {
             throw UpdateRejection.nonFinite(tensor: tensor)

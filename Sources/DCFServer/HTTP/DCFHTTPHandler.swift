@@ -96,8 +96,9 @@ public final class DCFHTTPHandler: HTTPHandler {
             server.rejectUpdateHead(headOnly, UploadGate.busy(worker)) { responder.respond($0) }
             return Self.unreadBody
         }
+        let identity = ContentCoding(contentEncoding: head.headers["Content-Encoding"]) == .identity
         let upload = UpdateUpload(
-            spool: spool, limit: limit, responder: responder,
+            spool: spool, limit: limit, scansValues: identity, responder: responder,
             queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue), logger: server.logger,
             onReject: { [server] error in server.metrics.recordRejection(error.error.code) },
             onComplete: { [server, uploads] body in

@@ -24,6 +24,8 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     private var fileURL: URL?
     private var hasher: SHA256Hasher?
+    /// Looks for NaN and infinity while each chunk is in cache; nil for a compressed body.
+    private var finiteScan: SafeTensorsFiniteScan?
     private var byteCount = 0
     /// Bytes of the spool file whose writeback has been started.
     private var writebackStarted = 0
@@ -37,14 +39,19 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     ///   - onReject: runs on `queue` after the upload was rejected with an error response of its own.
     ///   - onFinish: runs on `queue` once the upload ended in any way: completed and handled, rejected, or
     ///     abandoned by the client.
+    /// - Parameters:
+    ///   - scansValues: whether the body is an uncompressed safetensors file whose floating-point values are
+    ///     checked as they arrive; the result goes to the completed body's `nonFiniteTensors`.
     init(
-        spool: UpdateSpool, limit: Int, responder: HTTPResponder, queue: DispatchQueue, logger: Logger,
+        spool: UpdateSpool, limit: Int, scansValues: Bool, responder: HTTPResponder, queue: DispatchQueue,
+        logger: Logger,
         onReject: @escaping @Sendable (DCFErrorResponse) -> Void,
         onComplete: @escaping @Sendable (RequestBody) -> Void,
         onFinish: @escaping @Sendable () -> Void = {}
     ) {
         self.spool = spool
         self.limit = limit
+        finiteScan = scansValues ? SafeTensorsFiniteScan() : nil
         self.responder = responder
         self.queue = queue
         self.logger = logger
@@ -73,6 +80,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         do {
             try openFileIfNeeded()
             try hasher?.update(chunk)
+            chunk.withUnsafeBytes { finiteScan?.consume($0) }
             try appendToFile(chunk, endingAt: byteCount)
         } catch {
             logger.error(
@@ -90,7 +98,8 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         do {
             try openFileIfNeeded()
             let digest = try hasher?.finalize().hexString ?? ""
-            body = .spooled(file: fileURL!, byteCount: byteCount, sha256: digest)
+            body = .spooled(
+                file: fileURL!, byteCount: byteCount, sha256: digest, nonFiniteTensors: finiteScan?.nonFiniteTensors)
         } catch {
             logger.error(
                 "failed to finish update body in the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])

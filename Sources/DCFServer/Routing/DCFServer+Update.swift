@@ -26,7 +26,8 @@ extension DCFServer {
             if let payloadFile { try? FileManager.default.removeItem(at: payloadFile) }
         }
         let update = WorkerUpdate(
-            payload: payload, baseVersion: baseVersion, bodySHA256: request.body.sha256, payloadFile: payloadFile)
+            payload: payload, baseVersion: baseVersion, bodySHA256: request.body.sha256, payloadFile: payloadFile,
+            nonFiniteTensors: coding == .identity ? request.body.nonFiniteTensors : nil)
         let reply: String
         do {
             reply = try callbacks.receiveWorkerUpdate(worker, update)

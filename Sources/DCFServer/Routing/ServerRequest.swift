@@ -42,6 +42,9 @@ public struct RequestBody: Sendable {
     public let byteCount: Int
     /// Lowercase hex SHA-256 of the body, which the request signature covers.
     public let sha256: String
+    /// For a spooled uncompressed safetensors body: the floating-point tensors holding NaN or infinity, found
+    /// while the body arrived. Nil when the body was not scanned or its header could not be read.
+    public var nonFiniteTensors: [String]? = nil
 
     /// No body; its digest is the SHA-256 of zero bytes.
     public static let empty = RequestBody(storage: .memory(Data()), byteCount: 0, sha256: emptySHA256)
@@ -55,8 +58,11 @@ public struct RequestBody: Sendable {
 
     /// A body the transport streamed to `file`, with the digest it computed while streaming.
     /// The server reads the file only after the signature over `sha256` checks out.
-    public static func spooled(file: URL, byteCount: Int, sha256: String) -> RequestBody {
-        RequestBody(storage: .file(file), byteCount: byteCount, sha256: sha256.lowercased())
+    public static func spooled(
+        file: URL, byteCount: Int, sha256: String, nonFiniteTensors: [String]? = nil
+    ) -> RequestBody {
+        RequestBody(
+            storage: .file(file), byteCount: byteCount, sha256: sha256.lowercased(), nonFiniteTensors: nonFiniteTensors)
     }
 
     /// Reads the whole body.

@@ -66,6 +66,10 @@ public final class HTTPClient: Sendable {
             guard body.count + chunk.count <= limit else {
                 throw HTTPClientError.responseTooLarge("\(self.host):\(self.port)", limit: limit)
             }
+            if body.isEmpty, let length = head.headers["Content-Length"].flatMap({ Int($0) }), length <= limit {
+                // One allocation of the announced size, instead of regrowing and copying a model-sized body.
+                body.reserveCapacity(length)
+            }
             body.append(contentsOf: chunk)
         }
         response.body = body

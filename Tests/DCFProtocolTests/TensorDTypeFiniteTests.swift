@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
 import Foundation
 import Testing
-@testable import FedAvg
 
-/// The finite-value scan that rejects updates: every float encoding, every position (inside the vector
+/// The finite-value check that rejects updates: every float encoding, every position (inside the vector
 /// loop and in the tail), and the finite values closest to the limit.
-@Suite struct FiniteScanTests {
+@Suite struct TensorDTypeFiniteTests {
     /// 37 elements: two full 16-lane blocks and a tail of 5.
     private static let count = 37
 
@@ -13,8 +13,8 @@ import Testing
         values.withUnsafeBytes { Array($0) }
     }
 
-    private static func scan(_ bytes: [UInt8], _ kind: ElementKind) -> Bool {
-        bytes.withUnsafeBytes { ElementKernels.isFinite($0, kind: kind) }
+    private static func scan(_ bytes: [UInt8], _ dtype: TensorDType) -> Bool {
+        bytes.withUnsafeBytes { dtype.allFinite($0) }
     }
 
     @Test(arguments: [0, 15, 16, 31, 32, 36])
