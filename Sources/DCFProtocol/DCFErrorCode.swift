@@ -65,12 +65,15 @@ public struct DCFErrorResponse: Error, Sendable, Hashable, Codable, CustomString
     public struct Detail: Sendable, Hashable, Codable {
         public let code: String
         public let message: String
+        /// A finer machine-readable reason within `code`, such as the strategy's `non_finite_value` for an
+        /// `update_rejected`; absent from the JSON when nil.
+        public let reason: String?
     }
 
     public let error: Detail
 
-    public init(_ code: DCFErrorCode, _ message: String) {
-        self.error = Detail(code: code.rawValue, message: message)
+    public init(_ code: DCFErrorCode, _ message: String, reason: String? = nil) {
+        self.error = Detail(code: code.rawValue, message: message, reason: reason)
     }
 
     /// The code as an enum, or nil when a newer server sent a code this build does not know.

@@ -8,7 +8,12 @@ let maximumExampleCount = 1_000_000_000_000
 
 extension FedAvgStrategy {
     /// Validates, stores and folds one update; returns the reply and whether a new version was published.
-    func accept(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> (reply: String, published: Bool) {
+    ///
+    /// - Parameter flushedFile: `update.payloadFile` when `RoundSpool.flush` has written it to disk; it is then
+    ///   renamed into the round, and otherwise the payload is written again with write-fsync-rename.
+    func accept(
+        _ workerID: WorkerID, _ update: WorkerUpdate, flushedFile: URL?
+    ) throws -> (reply: String, published: Bool) {
         let model = try SafeTensorsModel(parsing: update.payload)
         let metadata = try Self.updateMetadata(model.file.metadata, signedBaseVersion: update.baseVersion)
         let (snapshotVersion, layouts) = state.withLock { ($0.version, $0.layouts) }
@@ -31,8 +36,6 @@ extension FedAvgStrategy {
             throw UpdateRejection.nonFinite(tensor: tensor)
         }
 
-        // Flushing before the lock lets updates that complete together reach the disk in parallel.
-        let flushedFile = payloadFile.flatMap { RoundSpool.flush($0) ? $0 : nil }
         let (reply, published, directoryToSync) = try state.withLock { state in
             if state.version != snapshotVersion {
                 // A version was published while this update was validated; only its staleness can change.

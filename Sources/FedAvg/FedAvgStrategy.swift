@@ -23,10 +23,11 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     let transferCounter = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
     private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
     let retryQueue = DispatchQueue(label: "dcf.fedavg.retry")
-    /// Bounds how many updates are validated at once. Validation maps an update's file into memory, and
-    /// the server may hand over many finished uploads at the same moment. One at a time keeps the server's
-    /// memory at one update beyond the sums; validation is a fast scan next to receiving the update.
-    let readingSlots = DispatchSemaphore(value: 1)
+    /// Bounds how many updates are validated at once when the server hands over many finished uploads at the
+    /// same moment. Validation reads a spooled update's header and, when the server could not scan it as it
+    /// arrived, its values in 64 KiB blocks, so two slots cost little memory and let one update be validated
+    /// while another is stored and folded under the lock.
+    let readingSlots = DispatchSemaphore(value: 2)
 
     /// Opens the state directory: resumes at its newest version, or stores `initialModel` as version 1,
     /// then folds the open round's stored updates again.
@@ -92,14 +93,17 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     public func receiveWorkerUpdate(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String {
         let published: Bool
         let reply: String
+        // Flushing before the reading slot and the lock lets updates that finish together reach the disk in
+        // parallel; an update rejected afterwards has only cost one flush.
+        let flushedFile = update.payloadFile.flatMap { RoundSpool.flush($0) ? $0 : nil }
         readingSlots.wait()
         defer { readingSlots.signal() }
         do {
-            (reply, published) = try accept(workerID, update)
+            (reply, published) = try accept(workerID, update, flushedFile: flushedFile)
         } catch let rejection as UpdateRejection {
             state.withLock { $0.round.recordRejection(.init(workerID: workerID.rawValue, reason: rejection.description)) }
             logger.notice("update rejected", [("worker", workerID.short), ("reason", rejection.code.rawValue)])
-            throw DCFErrorResponse(.updateRejected, rejection.description)
+            throw DCFErrorResponse(.updateRejected, rejection.description, reason: rejection.code.rawValue)
         } catch let error as FedAvgError {
             logger.error("cannot store an update", [("worker", workerID.short), ("error", error.description)])
             throw DCFErrorResponse(.internalError, "the server cannot store the update now; retry later")

@@ -40,6 +40,10 @@ import Testing
         #expect(try json(AdminAddWorkerRequest(publicKey: "k", registered: true))["public_key_str"] as? String == "k")
         let error = try json(DCFErrorResponse(.replayedRequest, "again"))["error"] as? [String: String]
         #expect(error == ["code": "replayed_request", "message": "again"])
+        let refused = DCFErrorResponse(.updateRejected, "NaN", reason: "non_finite_value")
+        #expect(try json(refused)["error"] as? [String: String]
+            == ["code": "update_rejected", "message": "NaN", "reason": "non_finite_value"])
+        #expect(try roundTrip(refused).error.reason == "non_finite_value")
         #expect(try json(ModelWaitResponse(changed: true, version: 7))["version"] as? Int == 7)
     }
 

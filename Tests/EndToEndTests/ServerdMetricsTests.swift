@@ -39,7 +39,7 @@ import Testing
         #expect(after["dcf_requests_total{route=\"unknown\",status=\"404\"}"] == 1)
         #expect(after["dcf_requests_rejected_total{code=\"not_found\"}"] == 1)
         #expect(after["dcf_updates_accepted_total"] == 1)
-        #expect(after["dcf_updates_rejected_total{reason=\"update_rejected\"}"] == 1)
+        #expect(after["dcf_updates_rejected_total{reason=\"stale_base_version\"}"] == 1)
         #expect(after["dcf_rounds_completed_total"] == 1)
         #expect(after["dcf_global_model_version"] == 2)
         #expect(after["dcf_workers_registered"] == 1)

@@ -37,7 +37,7 @@ extension DCFServer {
             metrics.recordRequest(route: route?.metricLabel ?? "unknown", status: response.status)
             if let code = response.errorCode {
                 metrics.recordRejection(code)
-                if route == .update { metrics.recordUpdateRejected(reason: code) }
+                if route == .update { metrics.recordUpdateRejected(reason: response.errorReason ?? code) }
                 let worker = response.rejectedWorker ?? request.header(DCFHeader.workerID).flatMap(WorkerID.init)
                 rejections.record(
                     code: code, status: response.status, method: request.method, target: request.target, worker: worker)

@@ -15,6 +15,8 @@ public struct ServerResponse: Sendable {
     public var bodyFile: HTTPFileRegion?
     /// The error code when this is an error response, for metrics.
     var errorCode: String?
+    /// The error's finer reason, when it has one, for the count of rejected updates.
+    var errorReason: String?
     /// The worker a rejected request named in its body, for the rejection log; a `DCF-Worker-Id` header
     /// is logged without it.
     var rejectedWorker: WorkerID?
@@ -45,6 +47,7 @@ public struct ServerResponse: Sendable {
     public static func error(_ error: DCFErrorResponse) -> ServerResponse {
         var response = json(error, status: error.httpStatus)
         response.errorCode = error.error.code
+        response.errorReason = error.error.reason
         return response
     }
 
