@@ -13,6 +13,10 @@ public enum DCFHeader {
     public static let signature = "DCF-Signature"
     /// The global model version an update was trained from; empty on other requests.
     public static let baseVersion = "DCF-Base-Version"
+    /// The lowercase hex SHA-256 of a request body as sent, the digest the signature covers. Required on
+    /// `POST /dcf/update`, so the server checks the signature before it reads the body; the body must then
+    /// match it.
+    public static let bodySHA256 = "DCF-Body-SHA256"
     /// A fresh nonce the server returns with every authenticated response.
     public static let nextNonce = "DCF-Next-Nonce"
     /// The global model version a model response carries.

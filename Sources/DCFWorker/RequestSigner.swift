@@ -10,8 +10,8 @@ struct RequestSigner: Sendable {
     /// The worker id in safe mode, and the id to register with in unsafe mode: the public key hex.
     var publicKeyID: WorkerID { WorkerID(key.publicKey.hexString)! }
 
-    /// Returns the dcf headers of a signed request: protocol, worker id, nonce, signature and, for updates,
-    /// the base version.
+    /// Returns the dcf headers of a signed request: protocol, worker id, nonce, signature, the body's digest
+    /// when there is a body and, for updates, the base version.
     ///
     /// - Parameters:
     ///   - body: the body exactly as it goes on the wire, after any compression.
@@ -30,6 +30,7 @@ struct RequestSigner: Sendable {
             (DCFHeader.nonce, nonce), (DCFHeader.signature, Hex.encode(signature)),
         ]
         if let baseVersion { headers.append((DCFHeader.baseVersion, baseVersion.description)) }
+        if !body.isEmpty { headers.append((DCFHeader.bodySHA256, digest)) }
         return headers
     }
 }

@@ -12,6 +12,7 @@ import Testing
     /// A header set for the update head, built from a worker's signed request.
     enum HeadCase: String, CaseIterable, Sendable {
         case noDCFHeaders, noWorkerID, unknownWorker, nonceNotIssued, noBaseVersion, badEncoding
+        case noBodyDigest, malformedBodyDigest, signedByAnotherKey, signedOverAnotherBody
     }
 
     private static let bodySize = 4 * 1024 * 1024
@@ -23,6 +24,9 @@ import Testing
         case .unknownWorker: (401, .unknownKey)
         case .nonceNotIssued: (401, .replayedRequest)
         case .badEncoding: (415, .unsupportedEncoding)
+        case .noBodyDigest: (400, .missingHeader)
+        case .malformedBodyDigest: (400, .badRequest)
+        case .signedByAnotherKey, .signedOverAnotherBody: (401, .badSignature)
         }
     }
 
@@ -49,6 +53,23 @@ import Testing
                 "POST", DCFRoute.updatePath, nonce: nonce, body: body, baseVersion: "1",
                 extraHeaders: [("Content-Encoding", "br")]
             ).headers
+        case .noBodyDigest:
+            return try worker.signed("POST", DCFRoute.updatePath, nonce: nonce, body: body, baseVersion: "1")
+                .replacingHeader(DCFHeader.bodySHA256, with: nil).headers
+        case .malformedBodyDigest:
+            return try worker.signed("POST", DCFRoute.updatePath, nonce: nonce, body: body, baseVersion: "1")
+                .replacingHeader(DCFHeader.bodySHA256, with: "not-a-digest").headers
+        case .signedByAnotherKey:
+            // Someone who knows the worker id and an outstanding nonce, but not the worker's key.
+            var impostor = try TestWorker()
+            impostor.id = worker.id
+            return try impostor.signed("POST", DCFRoute.updatePath, nonce: nonce, body: body, baseVersion: "1").headers
+        case .signedOverAnotherBody:
+            // A valid signature over another body's digest, with this body's digest declared.
+            let other = try worker.signed(
+                "POST", DCFRoute.updatePath, nonce: nonce, body: Data(repeating: 1, count: 16), baseVersion: "1")
+            let digest = try RequestBody.memory(body).sha256
+            return other.replacingHeader(DCFHeader.bodySHA256, with: digest).headers
         }
     }
 
@@ -85,6 +106,29 @@ import Testing
                 // The rejected head did not consume the nonce.
                 #expect(harness.server.nonces.isOutstanding(nonce, for: worker.id))
             }
+        }
+    }
+
+    @Test func bodyThatDiffersFromTheSignedDigestIsRejected() async throws {
+        try await HTTPHarness.run { harness in
+            let worker = try TestWorker()
+            try await harness.addWorker(worker)
+            let nonce = try await harness.nonce(for: worker)
+            let signed = try worker.signed(
+                "POST", DCFRoute.updatePath, nonce: nonce, body: Data(repeating: 3, count: 256 * 1024), baseVersion: "1")
+            // Same length, one byte changed: the head verifies, the body does not match it.
+            var tampered = Data(repeating: 3, count: 256 * 1024)
+            tampered[1000] = 4
+            let response = try await harness.send(
+                HTTPClientRequest(
+                    method: "POST", path: DCFRoute.updatePath,
+                    headers: HTTPHeaders(signed.headers.map { ($0.name, $0.value) }), body: .data(tampered)))
+            #expect(response.statusCode == 401, "\(response.text)")
+            #expect(response.code == .badSignature)
+            #expect(response.text.contains(DCFHeader.bodySHA256))
+            #expect(harness.strategy.updateCount == 0)
+            #expect(harness.server.nonces.isOutstanding(nonce, for: worker.id))
+            #expect(await harness.waitFor { harness.spoolFiles.isEmpty })
         }
     }
 

@@ -26,23 +26,33 @@ struct WorkerAuthenticator: Sendable {
     private func verify(_ request: ServerRequest, id: WorkerID, protocolVersion: Int, registering: Bool)
         throws(DCFErrorResponse)
     {
-        let nonce = try Self.requiredHeader(request, DCFHeader.nonce)
-        let signature = try signatureBytes(request)
-        let keyHex = try registry.signingKey(for: id, registering: registering)
-        let content = try SignedRequestContent(
-            protocolVersion: protocolVersion, method: request.method, target: request.target, workerID: id,
-            nonce: nonce, baseVersion: request.header(DCFHeader.baseVersion) ?? "", bodySHA256: request.body.sha256)
-        guard let key = try? Ed25519PublicKey(hex: keyHex), key.isValidSignature(signature, for: content.canonicalBytes)
-        else {
-            throw DCFErrorResponse(
-                .badSignature, "the signature does not match worker \(id.short)'s key for this request")
-        }
+        let nonce = try verifySignature(
+            request, id: id, protocolVersion: protocolVersion, registering: registering, bodySHA256: request.body.sha256)
         if registering {
             try registry.checkNonceEligibility(id)
         } else {
             try registry.checkRegistered(id)
         }
         try Self.check(nonces.consume(nonce, for: id))
+    }
+
+    /// Checks that `request`'s signature is `id`'s over the request with a body of digest `bodySHA256`, and
+    /// returns its nonce; consumes nothing.
+    func verifySignature(
+        _ request: ServerRequest, id: WorkerID, protocolVersion: Int, registering: Bool, bodySHA256: String
+    ) throws(DCFErrorResponse) -> String {
+        let nonce = try Self.requiredHeader(request, DCFHeader.nonce)
+        let signature = try signatureBytes(request)
+        let keyHex = try registry.signingKey(for: id, registering: registering)
+        let content = try SignedRequestContent(
+            protocolVersion: protocolVersion, method: request.method, target: request.target, workerID: id,
+            nonce: nonce, baseVersion: request.header(DCFHeader.baseVersion) ?? "", bodySHA256: bodySHA256)
+        guard let key = try? Ed25519PublicKey(hex: keyHex), key.isValidSignature(signature, for: content.canonicalBytes)
+        else {
+            throw DCFErrorResponse(
+                .badSignature, "the signature does not match worker \(id.short)'s key for this request")
+        }
+        return nonce
     }
 
     /// Throws the error for a nonce that is not `.accepted`.

@@ -76,40 +76,44 @@ public final class DCFHTTPHandler: HTTPHandler {
 
     /// Checks the head of a `POST /dcf/update` and, when it passes, streams the body to the spool.
     ///
-    /// Before any body byte is read, the head must name a registered worker and a nonce outstanding for it,
-    /// and that worker must have no other upload in flight, so a client cannot fill the state disk without
-    /// a worker's nonce and cannot open many spooling connections under one worker id.
+    /// Before any body byte is stored, the head must name a registered worker and a nonce outstanding for it,
+    /// its signature over the declared body digest must verify, and that worker must have no other upload in
+    /// flight. So only the holder of a worker's key can make the server store a body, and it cannot open many
+    /// spooling connections under one worker id.
     private func receiveUpload(
         _ head: HTTPRequestHead, _ responder: HTTPResponder, _ exchangeID: UInt64
     ) -> HTTPRequestBodyHandling {
         let limit = server.configuration.maximumUpdateBodyBytes
         if let rejection = rejectDeclaredLength(head, limit: limit, responder) { return rejection }
         let headOnly = ServerRequest(head: head, body: .empty, exchangeID: exchangeID)
-        let worker: WorkerID
+        let screened: DCFServer.ScreenedUpdateHead
         do {
-            worker = try server.screenUpdateHead(headOnly)
+            screened = try server.screenUpdateHead(headOnly)
         } catch {
             server.rejectUpdateHead(headOnly, error) { responder.respond($0) }
             return Self.unreadBody
         }
-        guard let ticket = uploads.enter(worker) else {
-            server.rejectUpdateHead(headOnly, UploadGate.busy(worker)) { responder.respond($0) }
-            return Self.unreadBody
-        }
+        let pass = UploadPass(gate: uploads, worker: screened.worker)
         let identity = ContentCoding(contentEncoding: head.headers["Content-Encoding"]) == .identity
         let upload = UpdateUpload(
-            spool: spool, limit: limit, scansValues: identity, responder: responder,
-            queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue), logger: server.logger,
-            onReject: { [server] error in server.metrics.recordRejection(error.error.code) },
-            onComplete: { [server, uploads] body in
+            spool: spool, limit: limit, declaredSHA256: screened.bodySHA256, scansValues: identity,
+            responder: responder, queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue),
+            logger: server.logger,
+            admit: { [server] () throws(DCFErrorResponse) in
+                // Off the event loop: one Ed25519 verification per upload, before its first byte is stored.
+                try server.verifyUpdateHead(headOnly, screened)
+                try pass.take()
+            },
+            onReject: { [server] error in server.recordingResponses(to: headOnly) { _ in }(.error(error)) },
+            onComplete: { [server] body in
                 let request = ServerRequest(head: head, body: body, exchangeID: exchangeID)
                 server.handle(request) { response in
                     // Leaving before the response goes out lets the worker send its next update at once.
-                    uploads.leave(worker, ticket: ticket)
+                    pass.giveBack()
                     responder.respond(response)
                 }
             },
-            onFinish: { [uploads] in uploads.leave(worker, ticket: ticket) })
+            onFinish: { pass.giveBack() })
         return upload.handling
     }
 

@@ -15,6 +15,8 @@ import Foundation
 final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched only on `queue`.
     private let spool: UpdateSpool
     private let limit: Int
+    private let declaredSHA256: String?
+    private let admit: @Sendable () throws(DCFErrorResponse) -> Void
     private let responder: HTTPResponder
     private let queue: DispatchQueue
     private let logger: Logger
@@ -27,6 +29,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     /// Looks for NaN and infinity while each chunk is in cache; nil for a compressed body.
     private var finiteScan: SafeTensorsFiniteScan?
     private var byteCount = 0
+    private var isAdmitted = false
     /// Bytes of the spool file whose writeback has been started.
     private var writebackStarted = 0
     private var isFinished = false
@@ -40,17 +43,23 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     ///   - onFinish: runs on `queue` once the upload ended in any way: completed and handled, rejected, or
     ///     abandoned by the client.
     /// - Parameters:
+    ///   - declaredSHA256: the digest the head declared and the signature covers; a body with another digest
+    ///     is rejected as `bad_signature` before the strategy receives it.
+    ///   - admit: runs on `queue` before the first body byte is stored; an error it throws is the response.
     ///   - scansValues: whether the body is an uncompressed safetensors file whose floating-point values are
     ///     checked as they arrive; the result goes to the completed body's `nonFiniteTensors`.
     init(
-        spool: UpdateSpool, limit: Int, scansValues: Bool, responder: HTTPResponder, queue: DispatchQueue,
-        logger: Logger,
+        spool: UpdateSpool, limit: Int, declaredSHA256: String? = nil, scansValues: Bool, responder: HTTPResponder,
+        queue: DispatchQueue, logger: Logger,
+        admit: @escaping @Sendable () throws(DCFErrorResponse) -> Void = {},
         onReject: @escaping @Sendable (DCFErrorResponse) -> Void,
         onComplete: @escaping @Sendable (RequestBody) -> Void,
         onFinish: @escaping @Sendable () -> Void = {}
     ) {
         self.spool = spool
         self.limit = limit
+        self.declaredSHA256 = declaredSHA256
+        self.admit = admit
         finiteScan = scansValues ? SafeTensorsFiniteScan() : nil
         self.responder = responder
         self.queue = queue
@@ -70,7 +79,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     }
 
     private func append(_ chunk: [UInt8], _ demand: HTTPBodyDemand) {
-        guard !isFinished else { return }
+        guard !isFinished, admitIfNeeded() else { return }
         byteCount += chunk.count
         guard byteCount <= limit else {
             reject(DCFErrorResponse(
@@ -92,12 +101,21 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     }
 
     private func complete() {
-        guard !isFinished else { return }
+        guard !isFinished, admitIfNeeded() else { return }
         isFinished = true
         let body: RequestBody
         do {
             try openFileIfNeeded()
             let digest = try hasher?.finalize().hexString ?? ""
+            if let declaredSHA256, digest != declaredSHA256 {
+                removeFile()
+                respondError(DCFErrorResponse(
+                    .badSignature,
+                    "the body's SHA-256 is \(digest) but \(DCFHeader.bodySHA256) says \(declaredSHA256); the body "
+                        + "changed after it was signed"))
+                onFinish()
+                return
+            }
             body = .spooled(
                 file: fileURL!, byteCount: byteCount, sha256: digest, nonFiniteTensors: finiteScan?.nonFiniteTensors)
         } catch {
@@ -111,6 +129,20 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         onComplete(body)
         removeFile()
         onFinish()
+    }
+
+    /// Runs `admit` once; on failure responds with its error and ends the upload. Returns whether the upload
+    /// may go on.
+    private func admitIfNeeded() -> Bool {
+        guard !isAdmitted else { return true }
+        do {
+            try admit()
+            isAdmitted = true
+            return true
+        } catch {
+            reject(error)
+            return false
+        }
     }
 
     private func abandon(_ error: HTTPRequestError) {

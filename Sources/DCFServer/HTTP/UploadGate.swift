@@ -37,3 +37,28 @@ final class UploadGate: Sendable {
                 + "sending another")
     }
 }
+
+/// One upload's place in an `UploadGate`: taken once the upload's head has proved the worker's key, and given
+/// back when the upload ends, however it ends.
+final class UploadPass: Sendable {
+    private let gate: UploadGate
+    private let worker: WorkerID
+    private let ticket = Mutex<UInt64?>(nil)
+
+    init(gate: UploadGate, worker: WorkerID) {
+        self.gate = gate
+        self.worker = worker
+    }
+
+    /// Enters the gate; throws `UploadGate.busy` when the worker has another upload in flight.
+    func take() throws(DCFErrorResponse) {
+        guard let entered = gate.enter(worker) else { throw UploadGate.busy(worker) }
+        ticket.withLock { $0 = entered }
+    }
+
+    /// Leaves the gate if `take()` entered it; calling it again changes nothing.
+    func giveBack() {
+        guard let entered = ticket.withLock({ $0 }) else { return }
+        gate.leave(worker, ticket: entered)
+    }
+}

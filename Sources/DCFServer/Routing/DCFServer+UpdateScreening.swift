@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 import DCFProtocol
 import Foundation
 
 extension DCFServer {
-    /// Checks what the head of a `POST /dcf/update` shows before any body byte is spooled, and returns the
-    /// worker it names.
-    ///
-    /// The signature covers the body digest, so it can be verified only after the whole body arrived. These
-    /// checks keep a client without a registered worker id and a nonce outstanding for it from spooling
-    /// anything. The nonce is not consumed here; authentication consumes it after the body arrived.
+    /// What the head of an update that passed `screenUpdateHead` declares.
+    struct ScreenedUpdateHead: Sendable {
+        let worker: WorkerID
+        let protocolVersion: Int
+        /// The body digest from `DCF-Body-SHA256`, lowercase.
+        let bodySHA256: String
+    }
+
+    /// Checks what the head of a `POST /dcf/update` shows before any body byte is spooled: protocol, worker,
+    /// a nonce outstanding for it, base version, coding and the declared body digest. These checks cost no
+    /// signature verification, so they run on the event loop; `verifyUpdateHead` then checks the signature
+    /// off the loop before the first body byte is stored. The nonce is not consumed here; authentication
+    /// consumes it after the body arrived.
     ///
     /// - Throws: the error response the full request would get for the same header.
-    func screenUpdateHead(_ request: ServerRequest) throws(DCFErrorResponse) -> WorkerID {
+    func screenUpdateHead(_ request: ServerRequest) throws(DCFErrorResponse) -> ScreenedUpdateHead {
         guard isRunning else { throw DCFErrorResponse(.unavailable, "the server is not running; retry later") }
-        _ = try checkProtocolVersion(request)
+        let version = try checkProtocolVersion(request)
         let worker = try authenticator.workerID(request)
         let nonce = try WorkerAuthenticator.requiredHeader(request, DCFHeader.nonce)
         _ = try authenticator.signatureBytes(request)
@@ -29,7 +37,19 @@ extension DCFServer {
                 "Content-Encoding \"\(request.header("Content-Encoding")?.prefix(40) ?? "")\" is not identity, "
                     + "deflate or gzip")
         }
-        return worker
+        let digest = try WorkerAuthenticator.requiredHeader(request, DCFHeader.bodySHA256).lowercased()
+        guard digest.utf8.count == 64, (try? Hex.decode(digest)) != nil else {
+            throw DCFErrorResponse(.badRequest, "\(DCFHeader.bodySHA256) \"\(digest.prefix(80))\" is not 64 hex digits")
+        }
+        return ScreenedUpdateHead(worker: worker, protocolVersion: version, bodySHA256: digest)
+    }
+
+    /// Verifies the signature of a screened update head over its declared body digest, so only the holder
+    /// of the worker's key can make the server store a body under that worker.
+    func verifyUpdateHead(_ request: ServerRequest, _ head: ScreenedUpdateHead) throws(DCFErrorResponse) {
+        _ = try authenticator.verifySignature(
+            request, id: head.worker, protocolVersion: head.protocolVersion, registering: false,
+            bodySHA256: head.bodySHA256)
     }
 
     /// Sends `error` for an update rejected before its body was read, counted and logged like any rejection.

@@ -39,6 +39,7 @@ struct TestWorker {
             (DCFHeader.nonce, nonce), (DCFHeader.signature, Hex.encode(signature)),
         ]
         if !baseVersion.isEmpty { headers.append((DCFHeader.baseVersion, baseVersion)) }
+        if !body.isEmpty { headers.append((DCFHeader.bodySHA256, requestBody.sha256)) }
         headers += extraHeaders.map { (name: $0.0, value: $0.1) }
         return ServerRequest(method: method, target: target, headers: headers, body: requestBody, connectionID: connectionID)
     }
