@@ -29,6 +29,9 @@ final class ClientProcess {
         reader.start()
     }
 
+    /// The child's process id.
+    var processIdentifier: Int32 { process.processIdentifier }
+
     /// Waits for the child to exit after its last round and for its output to be read.
     ///
     /// - Throws: `BenchError` when the child exits with a nonzero status.

@@ -49,21 +49,24 @@ enum LongPollBench {
         defer { stopService(service) }
 
         let arrivals = ArrivalLog(rounds: rounds)
-        let finish = try startClients(
+        let clients = try startClients(
             workers, placement: placement, port: port, certificate: certificate, directory: directory.path,
             arrivals: arrivals)
         for round in 0..<rounds {
-            try measureRound(round, service: service, source: source, arrivals: arrivals, expected: workerCount)
+            try measureRound(
+                round, service: service, source: source, arrivals: arrivals, expected: workerCount,
+                clientPID: clients.pid)
         }
-        try finish()
+        try clients.wait()
         if let failure = arrivals.firstFailure { print("first failure: \(failure)") }
     }
 
-    /// Starts the client threads where `placement` says; returns a function that waits for them to finish.
+    /// Starts the client threads where `placement` says; returns a function that waits for them to finish, and
+    /// the child's process id when they run in one.
     private static func startClients(
         _ workers: [WaitingWorker], placement: LongPollClients.Placement, port: Int, certificate: String,
         directory: String, arrivals: ArrivalLog
-    ) throws -> () throws -> Void {
+    ) throws -> (wait: () throws -> Void, pid: Int32?) {
         switch placement {
         case .inProcess:
             let group = try LongPollClients.start(
@@ -74,20 +77,22 @@ enum LongPollBench {
                 case .failure(let message): arrivals.recordFailure(message)
                 }
             }
-            return { group.wait() }
+            return ({ group.wait() }, nil)
         case .childProcess:
             let child = try ClientProcess(
                 workers: workers, port: port, trustedCAFile: certificate, directory: directory, arrivals: arrivals)
-            return {
+            let wait = {
                 defer { child.terminate() }
                 try child.wait()
             }
+            return (wait, child.processIdentifier)
         }
     }
 
     /// Waits for every worker to park, publishes the next version and prints how long the responses took.
     private static func measureRound(
-        _ round: Int, service: DCFHTTPService, source: BenchModelSource, arrivals: ArrivalLog, expected: Int
+        _ round: Int, service: DCFHTTPService, source: BenchModelSource, arrivals: ArrivalLog, expected: Int,
+        clientPID: Int32?
     ) throws {
         let server = service.server
         let parkStart = ContinuousClock.now
@@ -99,21 +104,26 @@ enum LongPollBench {
         Thread.sleep(forTimeInterval: 0.5)
         let perLoop = service.statistics.openConnectionsByLoop.map(String.init).joined(separator: "/")
 
+        let cpu = RoundCPU(clientPID: clientPID)
         let published = ArrivalLog.now()
+        let publishCPUStart = RoundCPU.threadNanoseconds()
         let version = source.advance()
         server.globalModelDidChange()
+        let publishCPU = Double(RoundCPU.threadNanoseconds() - publishCPUStart) / 1e6
         let publishMilliseconds = Double(ArrivalLog.now() - published) / 1e6
         try waitUntil("responses in round \(round)") { arrivals.count(round) + arrivals.failureCount >= expected }
+        let cpuReport = cpu.report(clientsExited: round == rounds - 1)
 
         let latencies = arrivals.instants(round).map { Double(Int64(bitPattern: $0 &- published)) / 1e6 }.sorted()
         guard let last = latencies.last else { throw BenchError("no worker received a response in round \(round)") }
         print(String(
             format: "round %d (version %@): %d responded, %d failed; last response %.1f ms after the change "
-                + "(median %.1f ms, p99 %.1f ms); globalModelDidChange() returned after %.1f ms; parking took %.1f s; "
-                + "connections per loop %@; load average %@",
+                + "(median %.1f ms, p99 %.1f ms); globalModelDidChange() returned after %.1f ms and used %.1f ms CPU; "
+                + "parking took %.1f s; connections per loop %@; load average %@",
             round + 1, version.description, latencies.count, arrivals.failureCount, last,
             latencies[latencies.count / 2], latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
-            publishMilliseconds, parkSeconds, perLoop, BenchMachine.loadAverage))
+            publishMilliseconds, publishCPU, parkSeconds, perLoop, BenchMachine.loadAverage))
+        print("  from the change to the last response, CPU used (and time runnable but waiting for a CPU): " + cpuReport)
     }
 
     /// Polls `condition` every 5 ms for up to 120 seconds.

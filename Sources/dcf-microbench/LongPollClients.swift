@@ -13,6 +13,9 @@ enum LongPollClients {
         case childProcess = "process"
     }
 
+    /// The name of every client thread, so CPU accounting can tell them from the server's threads.
+    static let threadName = "dcf-lp-client"
+
     /// What the clients of a round report.
     enum Event {
         case arrival(round: Int, instant: UInt64)
@@ -37,6 +40,7 @@ enum LongPollClients {
             group.enter()
             let thread = Thread {
                 defer { group.leave() }
+                nameThread(threadName)
                 var nextNonce: String?
                 for round in 0..<rounds {
                     do {
@@ -56,6 +60,14 @@ enum LongPollClients {
             if index % 100 == 99 { Thread.sleep(forTimeInterval: 0.05) }
         }
         return group
+    }
+
+    /// Names the calling thread in `/proc` (Foundation on Linux does not pass `Thread.name` to the kernel).
+    private static func nameThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        _ = name.withCString { Glibc.write(fd, $0, strlen($0)) }
     }
 
     /// Runs the clients of `--longpoll-clients` and writes one line per event to stdout:

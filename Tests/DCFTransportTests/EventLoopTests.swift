@@ -59,4 +59,22 @@ import Testing
         #expect(order.withLock { $0 } == [1, 2])
         await withCheckedContinuation { continuation in loop.stop { continuation.resume() } }
     }
+
+    @Test(arguments: [
+        ("dcf-http-loop-0", "dcf-http-loop-0"),
+        // The kernel keeps 15 bytes of a thread name.
+        ("dcf-http-loop-with-a-long-name", "dcf-http-loop-w"),
+    ])
+    func loopThreadCarriesItsName(name: String, expected: String) async throws {
+        let loop = try EventLoop(index: 0)
+        loop.start(name: name)
+        let seen = await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+            loop.execute {
+                let text = try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)
+                continuation.resume(returning: text?.trimmingCharacters(in: .newlines))
+            }
+        }
+        #expect(seen == expected)
+        await withCheckedContinuation { continuation in loop.stop { continuation.resume() } }
+    }
 }
