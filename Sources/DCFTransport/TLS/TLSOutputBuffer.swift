@@ -81,8 +81,9 @@ final class TLSOutputBuffer {
             end = pending
         }
         guard pending + count > capacity else { return }
-        // A first allocation fits one full batch of records, so bulk writes never reallocate.
-        let wanted = max(pending + count, capacity * 2, TLSSession.outputBatchSize + 32 * 1024)
+        // Small output (handshakes, short responses) stays small; bulk output doubles up to one batch of records
+        // plus the one record that may cross the batch size.
+        let wanted = max(pending + count, min(capacity * 2, TLSSession.outputBatchSize + 32 * 1024), 16 * 1024)
         guard let grown = realloc(storage, wanted) else { fatalError("cannot allocate \(wanted) bytes for TLS output") }
         storage = grown
         capacity = wanted

@@ -49,6 +49,8 @@ extension TLSSession {
         let status = SSL_do_handshake(ssl)
         let result = status == 1 ? TLSIOResult.done(0) : classify(status, operation: "handshake")
         let sent = flushOutput()
+        // A session that waits for its first request keeps no output storage.
+        if sent == .done(0) { output.release() }
         switch result {
         case .done, .wantRead: return sent == .done(0) ? result : sent
         default: return result
@@ -63,9 +65,9 @@ extension TLSSession {
         guard earlier == .done(0) else { return earlier }
         guard let base = buffer.baseAddress else { return .done(0) }
         var consumed = 0
+        OpenSSLErrorQueue.clear()
         while consumed < buffer.count, output.count < Self.outputBatchSize {
             let wanted = min(buffer.count - consumed, Self.outputBatchSize - output.count)
-            OpenSSLErrorQueue.clear()
             var count = 0
             let status = SSL_write_ex(ssl, base + consumed, wanted, &count)
             guard status == 1 else {
