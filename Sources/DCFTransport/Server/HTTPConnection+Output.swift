@@ -85,7 +85,20 @@ extension HTTPConnection {
                 return nil
             }
         }
+        if region.isMapped { return writeMapped(region, position: position, end: end, transport: transport) }
         return writeFileChunk(region, position: position, end: end, transport: transport)
+    }
+
+    /// Sends part of a mapped file region through the transport, which encrypts it from the page cache.
+    private func writeMapped(
+        _ region: HTTPFileRegion, position: Int, end: Int, transport: ConnectionTransport
+    ) -> (position: Int, finished: Bool)? {
+        guard let bytes = region.mappedBytes(position..<min(end, position + Self.maxWriteSize)) else {
+            failFile(region, reason: "file shorter than its response length")
+            return nil
+        }
+        guard let written = handleWriteResult(transport.write(bytes)) else { return nil }
+        return (position + written, position + written == end)
     }
 
     private func writeFileChunk(

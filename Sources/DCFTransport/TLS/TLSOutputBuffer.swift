@@ -92,7 +92,7 @@ final class TLSOutputBuffer {
 
 /// The BIO method that makes OpenSSL write records into a `TLSOutputBuffer`.
 enum TLSOutputBIO {
-    // nonisolated(unsafe): created once, never changed, and OpenSSL only reads a BIO method.
+    // nonisolated(unsafe): created once and never changed after; BIO_new only reads it.
     nonisolated(unsafe) private static let method: OpaquePointer? = makeMethod()
 
     /// Returns a new BIO writing into `buffer`, or nil if OpenSSL cannot allocate one. The caller keeps

@@ -37,7 +37,7 @@ final class TLSSession {
     ///   - serverName: client only: the host sent in SNI and checked against the server certificate;
     ///     `nil` falls back to the context's `serverName`. IP addresses are checked but not sent in SNI.
     ///   - collectsOutput: collect encrypted records in memory and send them in batches of up to
-    ///     `outputBatchSize` bytes, and let OpenSSL read ahead; the caller must then call `flushOutput` when
+    ///     `outputBatchSize` bytes; the caller must then call `flushOutput` when
     ///     `pendingOutput` is not zero and the socket is writable.
     init(context: TLSContext, fileDescriptor: Int32, serverName: String? = nil, collectsOutput: Bool = false) throws {
         guard let ssl = SSL_new(context.pointer) else {
