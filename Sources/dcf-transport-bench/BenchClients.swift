@@ -67,6 +67,38 @@ enum BenchClients {
         print("result bytes=\(bytes.load(ordering: .relaxed)) seconds=\(seconds)")
     }
 
+    /// POSTs `megabytes` MiB to `/upload` once per client, all at once, and prints the bytes and seconds.
+    static func upload(port: Int, caFile: String?, count: Int, megabytes: Int) throws {
+        let client = try makeClient(port: port, caFile: caFile)
+        let length = megabytes << 20
+        let block = Data(repeating: 0xA5, count: 1 << 20)
+        let bytes = Atomic(0)
+        let start = ContinuousClock.now
+        runThreads(count: count, batch: count) { _ in
+            let produced = Atomic(0)
+            let body = HTTPClientRequest.Body.stream(length: length) {
+                let sent = produced.load(ordering: .relaxed)
+                guard sent < length else { return nil }
+                let chunk = min(block.count, length - sent)
+                produced.store(sent + chunk, ordering: .relaxed)
+                return chunk == block.count ? block : block.prefix(chunk)
+            }
+            do {
+                let response = try client.execute(HTTPClientRequest(method: "POST", path: "/upload", body: body))
+                let received = Int(String(decoding: response.body, as: UTF8.self)) ?? 0
+                guard response.statusCode == 200, received == length else {
+                    print("failure status \(response.statusCode), server received \(received) of \(length) bytes")
+                    return
+                }
+                bytes.add(received, ordering: .relaxed)
+            } catch {
+                print("failure \(error)")
+            }
+        }
+        let seconds = seconds(since: start)
+        print("result bytes=\(bytes.load(ordering: .relaxed)) seconds=\(seconds)")
+    }
+
     /// Sends small requests on `threads` keep-alive connections for `duration` seconds; prints the count.
     static func rate(port: Int, caFile: String?, threads: Int, duration: Double) throws {
         let client = try makeClient(port: port, caFile: caFile)

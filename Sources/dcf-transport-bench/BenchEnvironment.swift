@@ -21,6 +21,12 @@ enum BenchEnvironment {
         return user + system
     }
 
+    /// The 1-minute load average from /proc/loadavg, as printed there.
+    static func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+        return String(text.split(separator: " ").first ?? "unknown")
+    }
+
     static func cpuModel() -> String {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
         let line = info.split(separator: "\n").first { $0.hasPrefix("model name") }

@@ -7,6 +7,8 @@ struct BenchSettings {
     var parked: Int
     var downloads: Int
     var modelMiB: Int
+    var uploads: Int
+    var uploadMiB: Int
     var rateThreads: Int
     var rateSeconds: Int
 }
@@ -43,8 +45,12 @@ final class BenchRunner {
         let tlsPort = try tlsServer.start()
         let plainPort = try plainServer.start()
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(BenchEnvironment.cpuModel())")
+        print("load average (1 min) at start: \(BenchEnvironment.loadAverage())")
         try measureParked(server: tlsServer, port: tlsPort, ca: certificate)
-        try measureDownload(port: tlsPort, ca: certificate)
+        let aesRate = try BenchEnvironment.opensslAESGCMBytesPerSecond()
+        print("openssl speed -evp aes-128-gcm (16 KiB blocks, one core): \(format(aesRate / 1_048_576)) MiB/s")
+        try measureDownload(port: tlsPort, ca: certificate, aesRate: aesRate)
+        try measureUpload(port: tlsPort, ca: certificate, aesRate: aesRate)
         try measureRate(port: tlsPort, ca: certificate, label: "TLS")
         try measureRate(port: plainPort, ca: nil, label: "plain TCP")
         let done = DispatchSemaphore(value: 0)
@@ -79,22 +85,35 @@ final class BenchRunner {
         print("released \(released) parked requests; clients got \(Int(result["answered"] ?? 0)) answers in \(format(BenchClients.seconds(since: releaseStart))) s")
     }
 
-    private func measureDownload(port: Int, ca: String) throws {
-        let aesRate = try BenchEnvironment.opensslAESGCMBytesPerSecond()
+    private func measureDownload(port: Int, ca: String, aesRate: Double) throws {
         let baseline = BenchEnvironment.residentKiB()
         let cpuBefore = BenchEnvironment.cpuSeconds()
         let result = try ClientProcess(["download", "--port", "\(port)", "--ca", ca, "--count", "\(settings.downloads)"])
             .waitForResult()
+        let label = "download: \(settings.downloads) clients x \(settings.modelMiB) MiB over TLS"
+        report(label, result: result, serverCPU: BenchEnvironment.cpuSeconds() - cpuBefore, aesRate: aesRate)
+        print("server RSS after downloads: \(BenchEnvironment.residentKiB() / 1024) MiB (before: \(baseline / 1024) MiB)")
+    }
+
+    private func measureUpload(port: Int, ca: String, aesRate: Double) throws {
+        let cpuBefore = BenchEnvironment.cpuSeconds()
+        let result = try ClientProcess([
+            "upload", "--port", "\(port)", "--ca", ca, "--count", "\(settings.uploads)", "--mib", "\(settings.uploadMiB)",
+        ]).waitForResult()
+        let label = "upload: \(settings.uploads) clients x \(settings.uploadMiB) MiB over TLS"
+        report(label, result: result, serverCPU: BenchEnvironment.cpuSeconds() - cpuBefore, aesRate: aesRate)
+    }
+
+    /// Prints a bulk transfer's wall-clock rate and its bytes per server CPU-second, both against `aesRate`.
+    private func report(_ label: String, result: [String: Double], serverCPU: Double, aesRate: Double) {
         let bytes = result["bytes"] ?? 0
         let seconds = result["seconds"] ?? 1
         let rate = bytes / seconds
-        print("download: \(settings.downloads) clients x \(settings.modelMiB) MiB over TLS: \(format(bytes / 1_048_576)) MiB in \(format(seconds)) s = \(format(rate / 1_048_576)) MiB/s")
-        let serverCPU = BenchEnvironment.cpuSeconds() - cpuBefore
         let perCPU = bytes / max(serverCPU, 0.001)
-        print("openssl speed -evp aes-128-gcm (16 KiB blocks, one core): \(format(aesRate / 1_048_576)) MiB/s")
-        print("  wall-clock ratio \(format(rate / aesRate)) (clients share the 2 cores and decrypt everything)")
+        print("\(label): \(format(bytes / 1_048_576)) MiB in \(format(seconds)) s = \(format(rate / 1_048_576)) MiB/s")
+        print("  wall-clock ratio \(format(rate / aesRate)) (clients share the 2 cores and do the other half of the crypto)")
         print("  server CPU \(format(serverCPU)) s: \(format(perCPU / 1_048_576)) MiB per server CPU-second, ratio \(format(perCPU / aesRate)) per core")
-        print("server RSS after downloads: \(BenchEnvironment.residentKiB() / 1024) MiB (before: \(baseline / 1024) MiB)")
+        print("  load average (1 min) after: \(BenchEnvironment.loadAverage())")
     }
 
     private func measureRate(port: Int, ca: String?, label: String) throws {

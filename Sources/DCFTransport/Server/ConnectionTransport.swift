@@ -21,9 +21,16 @@ protocol ConnectionTransport: AnyObject {
     var supportsSendfile: Bool { get }
     /// Whether the transport holds received bytes that `read` returns without the socket becoming readable.
     var hasBufferedInput: Bool { get }
+    /// The number of bytes that `write` took and that still wait to be sent; `flushOutput` sends them.
+    var pendingOutput: Int { get }
     func handshake() -> TransportResult
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult
+    /// Sends or takes part of `bytes` and returns how many; taken bytes may wait in the transport.
     func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult
+    /// Sends bytes waiting in the transport: `.done(0)` once none wait, `.wantWrite` while the socket is full.
+    func flushOutput() -> TransportResult
+    /// Frees buffers the transport holds while it has nothing to send; called when the connection goes idle.
+    func releaseIdleBuffers()
     /// Sends the end of the stream (TLS `close_notify`); the socket stays open.
     func shutdown() -> TransportResult
 }
@@ -38,8 +45,11 @@ final class PlainTransport: ConnectionTransport {
 
     var supportsSendfile: Bool { true }
     var hasBufferedInput: Bool { false }
+    var pendingOutput: Int { 0 }
 
     func handshake() -> TransportResult { .done(0) }
+    func flushOutput() -> TransportResult { .done(0) }
+    func releaseIdleBuffers() {}
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult {
         do {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
 extension HTTPConnection {
-    /// Reads at most this many times per readiness event, so one fast client cannot hold the loop.
+    /// Reads at most this many times, and this many bytes, per readiness event, so one fast client cannot hold
+    /// the loop.
     private static let readsPerEvent = 64
+    private static let bytesPerEvent = 1 << 20
 
     /// The most unparsed bytes kept while the connection cannot process them: enough for one pipelined
     /// request head plus one read.
@@ -16,21 +18,40 @@ extension HTTPConnection {
         return !request.bodyComplete && !request.awaitingDemand && !request.responseStarted
     }
 
-    var wantsToRead: Bool { canProcessInput || inbound.count < inboundLimit }
+    /// Whether to read from the socket. While a streaming handler holds a body chunk, the rest of the body stays
+    /// in the socket: reading it ahead would only copy it through `inbound`.
+    var wantsToRead: Bool {
+        if canProcessInput { return true }
+        if let request, request.awaitingDemand, parser.isReadingBody { return false }
+        return inbound.count < inboundLimit
+    }
 
     /// Processes kept bytes, then reads from the socket until it would block, the read limit is reached, or
-    /// the connection cannot take more input.
+    /// the connection cannot take more input. Consecutive reads fill the loop's read buffer before the bytes
+    /// are parsed, so a streaming handler gets up to a buffer's worth in one chunk rather than one TLS record.
     func readInput() {
         if canProcessInput { processInbound() }
         var reads = 0
-        while phase == .open, let transport, reads < Self.readsPerEvent {
+        var bytes = 0
+        while phase == .open, let transport, wantsToRead, reads < Self.readsPerEvent, bytes < Self.bytesPerEvent {
             let room = canProcessInput ? server.readBuffer.count : min(server.readBuffer.count, inboundLimit - inbound.count)
             guard room > 0 else { break }
-            reads += 1
-            let buffer = UnsafeMutableRawBufferPointer(rebasing: server.readBuffer[0..<room])
-            switch transport.read(into: buffer) {
-            case .done(let count) where count > 0:
-                received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            var filled = 0
+            var stop: TransportResult?
+            while filled < room, reads < Self.readsPerEvent {
+                reads += 1
+                let result = transport.read(into: UnsafeMutableRawBufferPointer(rebasing: server.readBuffer[filled..<room]))
+                guard case .done(let count) = result, count > 0 else {
+                    stop = result
+                    break
+                }
+                filled += count
+            }
+            bytes += filled
+            if filled > 0 { received(UnsafeRawBufferPointer(rebasing: server.readBuffer[0..<filled])) }
+            guard let stop else { continue }
+            guard phase == .open else { return }
+            switch stop {
             case .done, .wantRead:
                 return
             case .wantWrite:
@@ -45,7 +66,7 @@ extension HTTPConnection {
                 return
             }
         }
-        if reads == Self.readsPerEvent {
+        if phase == .open, wantsToRead, reads >= Self.readsPerEvent || bytes >= Self.bytesPerEvent {
             // TLS may hold decrypted bytes that epoll cannot report, so continue on the next loop iteration.
             let connection = LoopBoundReference(self)
             loop.execute { connection.value?.continueReading() }

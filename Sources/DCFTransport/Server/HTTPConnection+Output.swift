@@ -8,12 +8,15 @@ extension HTTPConnection {
 
     /// Writes queued items until the socket would block or the queue is empty.
     func flush() {
+        if !writeBlocked, (transport?.pendingOutput ?? 0) > 0 { _ = drainTransport() }
         while phase == .open, !writeBlocked, !writeWaitsForReadable, let item = outbound.first {
             switch item {
             case .completion(let completion):
                 outbound.removeFirst()
                 completion(true)
             case .responseEnd:
+                // The next request, or closing, waits until the transport has sent every byte of this response.
+                guard drainTransport() else { break }
                 outbound.removeFirst()
                 finishRequest()
             case .bytes(let bytes):
@@ -26,8 +29,24 @@ extension HTTPConnection {
             }
         }
         guard phase == .open else { return }
+        if !writeBlocked, (transport?.pendingOutput ?? 0) > 0 { _ = drainTransport() }
+        guard phase == .open else { return }
+        if outbound.isEmpty, transport?.pendingOutput == 0 { transport?.releaseIdleBuffers() }
         updateInterest()
         updateTimer()
+    }
+
+    /// Sends bytes waiting in the transport; returns true once none wait. Sets `writeBlocked` while the socket
+    /// is full, and closes the connection when sending fails.
+    private func drainTransport() -> Bool {
+        guard let transport else { return false }
+        let pending = transport.pendingOutput
+        guard pending > 0 else { return true }
+        let result = transport.flushOutput()
+        // Bytes the socket took count as progress for the write timeout, even when it then filled up.
+        if transport.pendingOutput < pending { lastWriteProgress = MonotonicClock.now() }
+        guard handleWriteResult(result) != nil else { return false }
+        return transport.pendingOutput == 0
     }
 
     /// Writes part of `bytes` after the queue's offset; nil when the socket would block or the connection closed.
@@ -66,7 +85,20 @@ extension HTTPConnection {
                 return nil
             }
         }
+        if region.isMapped { return writeMapped(region, position: position, end: end, transport: transport) }
         return writeFileChunk(region, position: position, end: end, transport: transport)
+    }
+
+    /// Sends part of a mapped file region through the transport, which encrypts it from the page cache.
+    private func writeMapped(
+        _ region: HTTPFileRegion, position: Int, end: Int, transport: ConnectionTransport
+    ) -> (position: Int, finished: Bool)? {
+        guard let bytes = region.mappedBytes(position..<min(end, position + Self.maxWriteSize)) else {
+            failFile(region, reason: "file shorter than its response length")
+            return nil
+        }
+        guard let written = handleWriteResult(transport.write(bytes)) else { return nil }
+        return (position + written, position + written == end)
     }
 
     private func writeFileChunk(

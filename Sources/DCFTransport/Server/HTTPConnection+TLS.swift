@@ -44,7 +44,7 @@ extension HTTPConnection {
             return
         }
         do {
-            transport = TLSTransport(session: try TLSSession(context: tls.context, fileDescriptor: fd))
+            transport = TLSTransport(session: try TLSSession(context: tls.context, fileDescriptor: fd, collectsOutput: true))
         } catch {
             context.logger.error("cannot create TLS session", [("peer", peer), ("error", "\(error)")])
             close(reason: .clientDisconnected)

@@ -115,7 +115,7 @@ final class HTTPConnection: EventHandler {
         switch phase {
         case .open:
             if wantsToRead || writeWaitsForReadable { wanted.insert(.readable) }
-            if writeBlocked || readWaitsForWritable { wanted.insert(.writable) }
+            if writeBlocked || readWaitsForWritable || (transport?.pendingOutput ?? 0) > 0 { wanted.insert(.writable) }
         case .handshaking:
             wanted.insert(readWaitsForWritable ? .writable : .readable)
         case .detecting, .lingering:

@@ -27,6 +27,9 @@ final class ServerLoop {
     let loop: EventLoop
     let context: ServerContext
     var tls: TLSContextHolder? { context.tls }
+    /// The size of `readBuffer`, and so the largest body chunk a streaming handler receives.
+    static let readBufferSize = 256 * 1024
+
     /// One read buffer per loop: connections copy out only the bytes they must keep, so an idle connection
     /// holds no read buffer.
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -37,7 +40,7 @@ final class ServerLoop {
     init(loop: EventLoop, context: ServerContext) {
         self.loop = loop
         self.context = context
-        readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        readBuffer = .allocate(byteCount: Self.readBufferSize, alignment: 16)
     }
 
     deinit {

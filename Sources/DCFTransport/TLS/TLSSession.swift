@@ -20,24 +20,38 @@ enum TLSIOResult: Equatable {
 ///
 /// The session never closes the file descriptor. It is not thread-safe: one thread or event loop drives it.
 final class TLSSession {
-    private let ssl: OpaquePointer
+    /// Up to this many encrypted bytes are collected before they are sent, when the session collects output.
+    static let outputBatchSize = 256 * 1024
+
+    let ssl: OpaquePointer
     /// Kept alive because the SSL object refers to it.
     let context: TLSContext
+    let fileDescriptor: Int32
+    /// Encrypted records waiting for the socket, or nil when OpenSSL writes each record to the socket itself.
+    let output: TLSOutputBuffer?
     private let expectedHost: String?
 
     /// Creates a session for `fileDescriptor`, a connected socket that may be non-blocking.
     ///
-    /// - Parameter serverName: client only: the host sent in SNI and checked against the server certificate;
-    ///   `nil` falls back to the context's `serverName`. IP addresses are checked but not sent in SNI.
-    init(context: TLSContext, fileDescriptor: Int32, serverName: String? = nil) throws {
+    /// - Parameters:
+    ///   - serverName: client only: the host sent in SNI and checked against the server certificate;
+    ///     `nil` falls back to the context's `serverName`. IP addresses are checked but not sent in SNI.
+    ///   - collectsOutput: collect encrypted records in memory and send them in batches of up to
+    ///     `outputBatchSize` bytes; the caller must then call `flushOutput` when
+    ///     `pendingOutput` is not zero and the socket is writable.
+    init(context: TLSContext, fileDescriptor: Int32, serverName: String? = nil, collectsOutput: Bool = false) throws {
         guard let ssl = SSL_new(context.pointer) else {
             throw TLSError.contextSetup("SSL_new", openSSLErrors: OpenSSLErrorQueue.drain())
         }
         self.ssl = ssl
         self.context = context
+        self.fileDescriptor = fileDescriptor
+        self.output = collectsOutput ? TLSOutputBuffer() : nil
         let configuration = context.configuration
         self.expectedHost = configuration.role == .client ? (serverName ?? configuration.serverName) : nil
-        guard SSL_set_fd(ssl, fileDescriptor) == 1 else {
+        if let output {
+            try attachCollectingBIOs(output)
+        } else if SSL_set_fd(ssl, fileDescriptor) != 1 {
             throw TLSError.contextSetup("SSL_set_fd", openSSLErrors: OpenSSLErrorQueue.drain())
         }
         if configuration.role == .client {
@@ -76,6 +90,7 @@ final class TLSSession {
 
     /// Advances the handshake; `.done(0)` once it is complete.
     func handshake() -> TLSIOResult {
+        if let output { return handshakeCollected(output) }
         OpenSSLErrorQueue.clear()
         let status = SSL_do_handshake(ssl)
         if status == 1 { return .done(0) }
@@ -88,6 +103,8 @@ final class TLSSession {
         OpenSSLErrorQueue.clear()
         var count = 0
         let status = SSL_read_ex(ssl, base, buffer.count, &count)
+        // A read can produce output (a TLS 1.3 key update answer); send it now if the socket takes it.
+        if let output, output.count > 0 { _ = output.drain(to: fileDescriptor) }
         if status == 1 { return .done(count) }
         return classify(status, operation: "read")
     }
@@ -97,6 +114,7 @@ final class TLSSession {
     /// After `.wantRead` or `.wantWrite`, call again with the same bytes (the buffer itself may move).
     func write(_ buffer: UnsafeRawBufferPointer) -> TLSIOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
+        if let output { return writeCollected(buffer, into: output) }
         OpenSSLErrorQueue.clear()
         var count = 0
         let status = SSL_write_ex(ssl, base, buffer.count, &count)
@@ -108,6 +126,8 @@ final class TLSSession {
     func shutdown() -> TLSIOResult {
         OpenSSLErrorQueue.clear()
         let status = SSL_shutdown(ssl)
+        // close_notify is a courtesy: send it if the socket takes it now.
+        if let output { _ = output.drain(to: fileDescriptor) }
         if status >= 0 { return .done(0) }
         return classify(status, operation: "shutdown")
     }
@@ -135,7 +155,7 @@ final class TLSSession {
         String(cString: SSL_get_version(ssl))
     }
 
-    private func classify(_ status: Int32, operation: String) -> TLSIOResult {
+    func classify(_ status: Int32, operation: String) -> TLSIOResult {
         let savedErrno = errno
         let code = SSL_get_error(ssl, status)
         switch code {
