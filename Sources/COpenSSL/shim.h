@@ -36,6 +36,10 @@ static inline uint64_t COpenSSL_SSL_OP_IGNORE_UNEXPECTED_EOF(void) {
     return SSL_OP_IGNORE_UNEXPECTED_EOF;
 }
 
+static inline uint64_t COpenSSL_SSL_OP_CIPHER_SERVER_PREFERENCE(void) {
+    return SSL_OP_CIPHER_SERVER_PREFERENCE;
+}
+
 static inline uint64_t COpenSSL_SSL_OP_NO_RENEGOTIATION(void) {
     return SSL_OP_NO_RENEGOTIATION;
 }

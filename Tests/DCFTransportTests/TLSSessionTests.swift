@@ -19,6 +19,9 @@ import TestSupport
         #expect(outcome.server == .done(0))
         #expect(sessions.client.protocolVersion == "TLSv1.3")
         #expect(sessions.client.peerCertificateSubject == "/CN=server")
+        // AES-128-GCM is preferred over OpenSSL's default first choice, AES-256-GCM, because it is cheaper.
+        #expect(sessions.client.cipherName == "TLS_AES_128_GCM_SHA256")
+        #expect(sessions.server.cipherName == "TLS_AES_128_GCM_SHA256")
 
         let message = Array("hello over TLS".utf8)
         let written = message.withUnsafeBytes { sessions.client.write($0) }

@@ -155,6 +155,11 @@ final class TLSSession {
         String(cString: SSL_get_version(ssl))
     }
 
+    /// The negotiated cipher suite in OpenSSL's naming, such as "TLS_AES_128_GCM_SHA256"; nil before the handshake.
+    var cipherName: String? {
+        SSL_get_current_cipher(ssl).map { String(cString: SSL_CIPHER_get_name($0)) }
+    }
+
     func classify(_ status: Int32, operation: String) -> TLSIOResult {
         let savedErrno = errno
         let code = SSL_get_error(ssl, status)
