@@ -55,7 +55,7 @@ import Testing
         let content = Self.pattern((5 << 20) + 777, seed: offset)
         let path = directory.path + "/version.bin"
         try Data(content).write(to: URL(fileURLWithPath: path))
-        let region = try HTTPFileRegion(path: path, offset: offset, length: length)
+        let region = try HTTPFileRegion(path: path, offset: offset, length: length, mapsIntoMemory: true)
         #expect(region.isMapped)
         let handler = ClosureHandler { _, responder in
             responder.respond(HTTPResponse(status: .ok, body: .file(region)))
@@ -78,7 +78,7 @@ import Testing
         defer { directory.remove() }
         let path = directory.path + "/version.bin"
         try Data(Self.pattern(2 << 20, seed: 1)).write(to: URL(fileURLWithPath: path))
-        let region = try HTTPFileRegion(path: path)
+        let region = try HTTPFileRegion(path: path, mapsIntoMemory: true)
         #expect(truncate(path, 4096) == 0)
         let handler = ClosureHandler { _, responder in
             responder.respond(HTTPResponse(status: .ok, body: .file(region)))

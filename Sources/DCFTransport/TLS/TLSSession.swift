@@ -21,7 +21,9 @@ enum TLSIOResult: Equatable {
 /// The session never closes the file descriptor. It is not thread-safe: one thread or event loop drives it.
 final class TLSSession {
     /// Up to this many encrypted bytes are collected before they are sent, when the session collects output.
-    static let outputBatchSize = 256 * 1024
+    /// A connection whose socket is full holds up to this much, so 1,000 concurrent downloads cost 1,000
+    /// times it; 64 KiB used as little CPU as 256 KiB in 100 × 13 MB FedAvg rounds.
+    static let outputBatchSize = 64 * 1024
 
     let ssl: OpaquePointer
     /// Kept alive because the SSL object refers to it.
