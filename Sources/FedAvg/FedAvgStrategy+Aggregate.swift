@@ -33,7 +33,10 @@ extension FedAvgStrategy {
         state.round = OpenRound()
         state.round.transferAtStart = transfer
         state.accumulator.reset()
-        spool.removeRounds(except: nextVersion)
+        // Deleting a round's files frees their blocks and page cache, which takes long enough with many large
+        // updates to delay the new version; the version is durable already, and start-up deletes whatever a
+        // crash leaves behind.
+        cleanupQueue.async { [spool] in spool.removeRounds(except: nextVersion) }
         do {
             try history.append(record)
         } catch {

@@ -23,6 +23,8 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     let transferCounter = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
     private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
     let retryQueue = DispatchQueue(label: "dcf.fedavg.retry")
+    /// Deletes the files of aggregated rounds, one round after another, off the path that publishes versions.
+    let cleanupQueue = DispatchQueue(label: "dcf.fedavg.cleanup", qos: .utility)
     /// Bounds how many updates are validated at once when the server hands over many finished uploads at the
     /// same moment. Validation reads a spooled update's header and, when the server could not scan it as it
     /// arrived, its values in 64 KiB blocks, so two slots cost little memory and let one update be validated

@@ -15,30 +15,37 @@ extension TensorDType {
     }
 
     /// Whether no element has every exponent bit of `mask` set, which in IEEE 754 means exactly NaN or
-    /// infinity. The largest masked value is kept lane by lane without branches, so the loop vectorizes;
-    /// it equals `mask` only when some element is NaN or infinite.
-    private static func exponentsBelowMaximum<T: FixedWidthInteger & SIMDScalar>(
+    /// infinity. Adding the lowest exponent bit to a masked exponent carries into the sign bit only when every
+    /// exponent bit is set, so ORing those sums lane by lane finds such an element with no branch or compare,
+    /// and the loop vectorizes.
+    private static func exponentsBelowMaximum<T: FixedWidthInteger & UnsignedInteger & SIMDScalar>(
         _ source: UnsafeRawBufferPointer, mask: T
     ) -> Bool {
         let stride = MemoryLayout<T>.stride
         let count = source.count / stride
+        let lowestBit = mask & (0 &- mask)
         let lanes = 16
-        var largest = SIMD16<T>(repeating: 0)
+        var carries = SIMD16<T>(repeating: 0)
         let vectorMask = SIMD16<T>(repeating: mask)
+        let vectorLowestBit = SIMD16<T>(repeating: lowestBit)
         var index = 0
         while index + lanes <= count {
             var values = source.loadUnaligned(fromByteOffset: index * stride, as: SIMD16<T>.self)
             #if _endian(big)
             for lane in 0..<lanes { values[lane] = T(littleEndian: values[lane]) }
             #endif
-            largest = pointwiseMax(largest, values & vectorMask)
+            carries |= (values & vectorMask) &+ vectorLowestBit
             index += lanes
         }
         var tail: T = 0
         while index < count {
-            tail = max(tail, T(littleEndian: source.loadUnaligned(fromByteOffset: index * stride, as: T.self)) & mask)
+            let value = T(littleEndian: source.loadUnaligned(fromByteOffset: index * stride, as: T.self))
+            tail |= (value & mask) &+ lowestBit
             index += 1
         }
-        return max(largest.max(), tail) != mask
+        let signBit = T(1) << (T.bitWidth - 1)
+        var combined = tail
+        for lane in 0..<lanes { combined |= carries[lane] }
+        return combined & signBit == 0
     }
 }
