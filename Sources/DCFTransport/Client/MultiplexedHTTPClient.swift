@@ -68,10 +68,10 @@ public final class MultiplexedHTTPClient: @unchecked Sendable {
         // Without shutdown() the loop thread would run on forever; stop it without waiting, since the last
         // reference may go away on that very thread.
         guard !isShutDown.load(ordering: .acquiring) else { return }
-        let connections = connections
+        let connections = LoopOwned(value: connections)
         let loop = loop
         loop.execute {
-            for connection in connections { connection.closeAndFail(while: "the client was released") }
+            for connection in connections.value { connection.closeAndFail(while: "the client was released") }
             loop.stop()
         }
     }
@@ -124,4 +124,9 @@ public final class MultiplexedHTTPClient: @unchecked Sendable {
         }
         stopped.wait()
     }
+}
+
+/// The connections handed from `deinit` to the loop thread, the only thread that uses them afterwards.
+private struct LoopOwned<Value>: @unchecked Sendable {  // Used only on the loop thread once handed over.
+    let value: Value
 }
