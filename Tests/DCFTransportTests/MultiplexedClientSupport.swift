@@ -4,7 +4,7 @@ import Synchronization
 import TestSupport
 @testable import DCFTransport
 
-/// A `MultiplexedHTTPClient` over TLS that trusts the test CA, with a blocking helper for single requests.
+/// A `MultiplexedHTTPClient` over TLS trusting the test CA, or over plain TCP, with a blocking helper for one request.
 struct MultiplexedTestClient {
     let client: MultiplexedHTTPClient
 

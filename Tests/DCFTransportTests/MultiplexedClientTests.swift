@@ -6,7 +6,7 @@ import TestSupport
 @testable import DCFTransport
 
 @Suite struct MultiplexedClientTests {
-    /// A TLS `HTTPServer` on 127.0.0.1 with the test certificates.
+    /// Starts a TLS `HTTPServer` on 127.0.0.1 with the test certificates.
     private func tlsServer(
         _ certificates: CertificateFactory, identity: CertificateFactory.Identity? = nil, handler: some HTTPHandler
     ) throws -> RunningServer {
