@@ -96,7 +96,7 @@ extension MultiplexedConnection {
     /// Parses received bytes; completes the exchange when the response is whole.
     private func receive(_ bytes: UnsafeRawBufferPointer) {
         lastActivity = MonotonicClock.now()
-        guard var current = exchange, current.isWritten else {
+        guard var current = exchange else {
             // Bytes without a request in flight leave the connection in an unknown state; the next request
             // gets a new one.
             closeConnection()
@@ -113,7 +113,8 @@ extension MultiplexedConnection {
         exchange = current
         guard let response = current.parser.response else { return }
         // A response the server announced as its last, or bytes beyond it, end the connection.
-        let keepAlive = current.parser.allowsKeepAlive && used == bytes.count
+        // An early response, before the whole request went out, also ends it.
+        let keepAlive = current.parser.allowsKeepAlive && used == bytes.count && current.isWritten
             && !current.request.headers.containsToken("close", in: "Connection")
         if keepAlive {
             completedRequests += 1

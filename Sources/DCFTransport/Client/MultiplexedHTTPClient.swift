@@ -91,11 +91,13 @@ public final class MultiplexedHTTPClient: @unchecked Sendable {
             return completion(.failure(.invalidRequest(
                 shared.server, "connection \(connection) is outside 0..<\(connectionCount)")))
         }
-        guard loop.inEventLoop else {
-            return loop.execute { [self] in send(request, on: connection, completion: completion) }
-        }
+        // Checked before the hop, because a stopped loop runs no more tasks.
+        // NOTE: a send from another thread that races with shutdown() may get no completion at all.
         guard !isShutDown.load(ordering: .acquiring) else {
             return completion(.failure(.connectionClosed(shared.server, while: "the client was shut down")))
+        }
+        guard loop.inEventLoop else {
+            return loop.execute { [self] in send(request, on: connection, completion: completion) }
         }
         connections[connection].send(request, completion: completion)
     }
