@@ -18,6 +18,8 @@ struct BenchOptions {
     var port = 0
     var trustedCAFile = ""
     var keysFile = ""
+    /// `--client-mode` of the client child: `threads` or `loop`.
+    var clientMode = "threads"
 
     init(arguments: [String]) throws {
         var remaining = arguments[...]
@@ -36,6 +38,11 @@ struct BenchOptions {
             case "--port": port = try Self.positiveInteger(flag, remaining.popFirst())
             case "--ca": trustedCAFile = try Self.path(flag, remaining.popFirst())
             case "--keys": keysFile = try Self.path(flag, remaining.popFirst())
+            case "--client-mode":
+                clientMode = remaining.popFirst() ?? ""
+                guard ["threads", "loop"].contains(clientMode) else {
+                    throw BenchError("invalid --client-mode '\(clientMode)': use threads or loop")
+                }
             case "--batches":
                 let list = remaining.popFirst()
                 batches = try (list ?? "").split(separator: ",").map { try Self.positiveInteger(flag, String($0)) }
@@ -54,9 +61,13 @@ struct BenchOptions {
 
     private static func placements(_ text: String?) throws -> [LongPollClients.Placement] {
         let names = LongPollClients.Placement.allCases.map(\.rawValue)
-        if text == "both" { return LongPollClients.Placement.allCases }
+        switch text {
+        case "both": return [.inProcess, .childProcess]
+        case "all": return LongPollClients.Placement.allCases
+        default: break
+        }
         guard let text, let placement = LongPollClients.Placement(rawValue: text) else {
-            throw BenchError("invalid --clients '\(text ?? "")': use \(names.joined(separator: ", ")) or both")
+            throw BenchError("invalid --clients '\(text ?? "")': use \(names.joined(separator: ", ")), both or all")
         }
         return [placement]
     }

@@ -8,14 +8,18 @@ final class ClientProcess {
     private let readerDone = DispatchSemaphore(value: 0)
 
     /// Writes the workers' key seeds to a file in `directory` and starts the child with them.
-    init(workers: [WaitingWorker], port: Int, trustedCAFile: String, directory: String, arrivals: ArrivalLog) throws {
+    /// - Parameter mode: the child's `--client-mode`, `threads` or `loop`.
+    init(
+        workers: [WaitingWorker], port: Int, trustedCAFile: String, directory: String, mode: String,
+        arrivals: ArrivalLog
+    ) throws {
         let keysFile = directory + "/client-keys.txt"
         let seeds = workers.map(\.key.seedHex).joined(separator: "\n")
         try seeds.write(toFile: keysFile, atomically: true, encoding: .utf8)
         // /proc/self/exe is this binary even when it was started through a relative path or a symbolic link.
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         process.arguments = [
-            "--longpoll-clients", "--port", String(port), "--ca", trustedCAFile, "--keys", keysFile,
+            "--longpoll-clients", "--port", String(port), "--ca", trustedCAFile, "--keys", keysFile, "--client-mode", mode,
         ]
         let pipe = Pipe()
         process.standardOutput = pipe

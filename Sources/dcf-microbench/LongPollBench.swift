@@ -78,9 +78,10 @@ enum LongPollBench {
                 }
             }
             return ({ group.wait() }, nil)
-        case .childProcess:
+        case .childProcess, .eventLoop:
             let child = try ClientProcess(
-                workers: workers, port: port, trustedCAFile: certificate, directory: directory, arrivals: arrivals)
+                workers: workers, port: port, trustedCAFile: certificate, directory: directory,
+                mode: placement.childMode, arrivals: arrivals)
             let wait = {
                 defer { child.terminate() }
                 try child.wait()

@@ -7,10 +7,15 @@ import Foundation
 /// The client side of the long-poll benchmark: one thread per worker parks a long poll each round and reports
 /// when its response arrived, either straight into an `ArrivalLog` or, in a child process, as lines on stdout.
 enum LongPollClients {
-    /// Where the client threads run: among the server's threads, or in a child `dcf-microbench` process.
+    /// Where and how the clients run: one thread per worker among the server's threads or in a child
+    /// `dcf-microbench` process, or one event-loop thread for all workers (`LongPollLoopClients`) in a child.
     enum Placement: String, CaseIterable {
         case inProcess = "in-process"
         case childProcess = "process"
+        case eventLoop = "loop"
+
+        /// The client mode the child process runs: `threads` or `loop`.
+        var childMode: String { self == .eventLoop ? "loop" : "threads" }
     }
 
     /// The name of every client thread, so CPU accounting can tell them from the server's threads.
@@ -72,9 +77,17 @@ enum LongPollClients {
 
     /// Runs the clients of `--longpoll-clients` and writes one line per event to stdout:
     /// `arrival ROUND NANOSECONDS` or `failure MESSAGE`.
-    static func runChild(port: Int, trustedCAFile: String, keysFile: String, rounds: Int, hold: Duration) throws {
+    ///
+    /// - Parameter mode: `threads` for one blocking thread per worker, `loop` for `LongPollLoopClients`.
+    static func runChild(
+        port: Int, trustedCAFile: String, keysFile: String, mode: String, rounds: Int, hold: Duration
+    ) throws {
         let seeds = try String(contentsOfFile: keysFile, encoding: .utf8).split(separator: "\n")
         let workers = try seeds.map { try WaitingWorker(key: Ed25519PrivateKey(seedHex: String($0))) }
+        if mode == "loop" {
+            return try LongPollLoopClients.run(
+                workers: workers, port: port, trustedCAFile: trustedCAFile, rounds: rounds, hold: hold)
+        }
         let group = try start(
             workers, port: port, trustedCAFile: trustedCAFile, rounds: rounds, hold: hold, report: writeLine)
         group.wait()
@@ -82,12 +95,16 @@ enum LongPollClients {
 
     /// Writes one event line with a single `write`, which a pipe keeps whole for lines under 4 KiB.
     private static func writeLine(_ event: Event) {
-        var line: String
+        var text = line(for: event)
+        _ = text.withUTF8 { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+    }
+
+    /// Returns the event line for `event`, newline included.
+    static func line(for event: Event) -> String {
         switch event {
-        case .arrival(let round, let instant): line = "arrival \(round) \(instant)\n"
-        case .failure(let message): line = "failure \(message.replacingOccurrences(of: "\n", with: " ").prefix(2000))\n"
+        case .arrival(let round, let instant): "arrival \(round) \(instant)\n"
+        case .failure(let message): "failure \(message.replacingOccurrences(of: "\n", with: " ").prefix(2000))\n"
         }
-        _ = line.withUTF8 { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
     }
 
     /// Parses a line written by `writeLine`; nil for anything else.

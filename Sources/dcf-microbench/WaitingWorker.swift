@@ -29,6 +29,13 @@ struct WaitingWorker: Sendable {
         client: HTTPClient, knownVersion: ModelVersion, hold: Duration, nonce: String? = nil
     ) throws -> HTTPClientResponse {
         let nonce = try nonce ?? fetchNonce(client: client)
+        let response = try client.execute(longPollRequest(knownVersion: knownVersion, hold: hold, nonce: nonce))
+        try Self.requireOK(response, of: "long poll")
+        return response
+    }
+
+    /// Returns the signed `GET /dcf/model/wait` for `knownVersion` with `nonce`, headers as DCFWorker sends them.
+    func longPollRequest(knownVersion: ModelVersion, hold: Duration, nonce: String) throws -> HTTPClientRequest {
         let target = DCFRoute.modelWaitTarget(knownVersion: knownVersion)
         let content = try SignedRequestContent(
             protocolVersion: 1, method: "GET", target: target, workerID: id, nonce: nonce, baseVersion: "",
@@ -37,22 +44,33 @@ struct WaitingWorker: Sendable {
             DCFHeader.protocolVersion: "1", DCFHeader.workerID: id.rawValue, DCFHeader.nonce: nonce,
             DCFHeader.signature: Hex.encode(try key.signature(for: content.canonicalBytes)),
         ]
-        let response = try client.execute(HTTPClientRequest(path: target, headers: headers, idleTimeout: hold))
+        return HTTPClientRequest(path: target, headers: headers, idleTimeout: hold)
+    }
+
+    /// Returns the `POST /dcf/nonce` request for this worker.
+    func nonceRequest() throws -> HTTPClientRequest {
+        let body = try JSONEncoder().encode(NonceRequest(workerID: id))
+        return HTTPClientRequest(
+            method: "POST", path: DCFRoute.noncePath,
+            headers: [DCFHeader.protocolVersion: "1", "Content-Type": "application/json"], body: .data(body))
+    }
+
+    /// Returns the nonce in the response to `nonceRequest()`.
+    ///
+    /// - Throws: `BenchError` when the status is not 200, or a decoding error.
+    static func nonce(from response: HTTPClientResponse) throws -> String {
+        try requireOK(response, of: "nonce request")
+        return try JSONDecoder().decode(NonceResponse.self, from: response.body).nonce
+    }
+
+    /// Throws `BenchError` with the status and body when `response` is not 200.
+    static func requireOK(_ response: HTTPClientResponse, of request: String) throws {
         guard response.statusCode == 200 else {
-            throw BenchError("long poll returned \(response.statusCode): \(String(decoding: response.body, as: UTF8.self))")
+            throw BenchError("\(request) returned \(response.statusCode): \(String(decoding: response.body, as: UTF8.self))")
         }
-        return response
     }
 
     private func fetchNonce(client: HTTPClient) throws -> String {
-        let body = try JSONEncoder().encode(NonceRequest(workerID: id))
-        let response = try client.execute(
-            HTTPClientRequest(
-                method: "POST", path: DCFRoute.noncePath,
-                headers: [DCFHeader.protocolVersion: "1", "Content-Type": "application/json"], body: .data(body)))
-        guard response.statusCode == 200 else {
-            throw BenchError("nonce request returned \(response.statusCode): \(String(decoding: response.body, as: UTF8.self))")
-        }
-        return try JSONDecoder().decode(NonceResponse.self, from: response.body).nonce
+        try Self.nonce(from: client.execute(nonceRequest()))
     }
 }

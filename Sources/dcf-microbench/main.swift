@@ -10,8 +10,11 @@ import Foundation
 //   --batches LIST       FedAvg updates folded per pass, comma-separated (default 1,4,8,32)
 //   --workers N          parked long polls (default 1000)
 //   --event-loops N      server event loops for the long-poll part (default: processor count)
-//   --clients WHERE      long-poll client threads: in-process, process (a child dcf-microbench) or both (default)
-// The long-poll part starts its child as `dcf-microbench --longpoll-clients --port P --ca FILE --keys FILE`.
+//   --clients MODE       long-poll clients: in-process (a thread per worker), process (a thread per worker in a
+//                        child dcf-microbench), loop (one event-loop thread for all workers in a child), both
+//                        (in-process and process) or all (default)
+// The long-poll part starts its child as
+// `dcf-microbench --longpoll-clients --port P --ca FILE --keys FILE --client-mode threads|loop`.
 let options: BenchOptions
 do {
     options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
@@ -24,7 +27,7 @@ if options.runsLongPollClients {
     do {
         try LongPollClients.runChild(
             port: options.port, trustedCAFile: options.trustedCAFile, keysFile: options.keysFile,
-            rounds: LongPollBench.rounds, hold: LongPollBench.hold)
+            mode: options.clientMode, rounds: LongPollBench.rounds, hold: LongPollBench.hold)
         // NOTE: one run of the child aborted (signal 6) at `exit` with no message, cause not found. `_exit` skips
         // the exit handlers, and the event lines need no flush because they go out with `write`.
         _exit(0)
