@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import Dispatch
 public import DCFSupport
 import Synchronization
 
@@ -22,6 +23,8 @@ public final class DCFServer: Sendable {
     /// The single-use nonces issued to workers.
     public let nonces: NonceStore
     let polls: LongPollRegistry
+    /// Where request handling runs: held back while the answers of a long-poll wake-up are written.
+    let requestGate: WakeGate
     let models = GlobalModelCache()
     let metrics = ServerMetrics()
     let rejections: RejectionLog
@@ -52,8 +55,10 @@ public final class DCFServer: Sendable {
         self.nonces = NonceStore(
             lifetime: configuration.nonceLifetime, maximumPerWorker: configuration.maximumNoncesPerWorker,
             maximumTotal: configuration.maximumOutstandingNonces, clock: clock)
+        self.requestGate = WakeGate(queue: DispatchQueue(label: "dcf.requests", attributes: .concurrent))
         self.polls = LongPollRegistry(
-            hold: configuration.longPollHold, currentVersion: nil, clock: clock, usesTimer: usesHoldTimer)
+            hold: configuration.longPollHold, currentVersion: nil, clock: clock, usesTimer: usesHoldTimer,
+            gate: requestGate)
         self.rejections = RejectionLog(logger: logger.child("requests"))
         self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces)
     }

@@ -124,32 +124,40 @@ import Testing
     }
 
     @Test func slowHandlerIsNotABodyTimeout() async throws {
-        // The handler holds each chunk for longer than the body timeout before asking for more, and the client
-        // sends the rest of its body soon after that. The client was never silent for a body timeout of its
-        // own, so the request must complete instead of ending in 408.
+        // The handler holds the first chunk for longer than the body timeout before asking for more. The client
+        // sends the rest of its body from the handler's own callback, before the handler asks for more, so the
+        // client is never silent; only the handler is slow, and the request must complete instead of 408.
         let received = Mutex(0)
+        let body = [UInt8](repeating: 7, count: 2000)
+        let sendRest = Mutex<(@Sendable () -> Void)?>(nil)
         let handler = ClosureHandler { _, responder in
             .stream(HTTPBodyStream(
                 onChunk: { chunk, demand in
                     received.withLock { $0 += chunk.count }
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 0.4) { demand.requestMore() }
+                    if let send = sendRest.withLock({ $0.take() }) { send() }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 0.6) { demand.requestMore() }
                 },
                 onEnd: { responder.respond(.text(.ok, "\(received.withLock { $0 })")) },
                 onError: { _ in }
             ))
         }
         var limits = HTTPServerLimits()
-        limits.bodyTimeout = .milliseconds(250)
+        limits.bodyTimeout = .milliseconds(300)
         let running = try RunningServer(limits: limits, handler: handler)
         let client = try HTTPTestClient(port: running.port)
-        let body = [UInt8](repeating: 7, count: 2000)
+        let unchecked = UncheckedClient(client: client)
+        sendRest.withLock { $0 = { try? unchecked.client.send(Array(body[1000...])) } }
         try client.send("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: \(body.count)\r\n\r\n")
         try client.send(Array(body[..<1000]))
-        try await Task.sleep(for: .milliseconds(550))
-        try client.send(Array(body[1000...]))
         let response = try client.readResponse()
         #expect(response.status == 200)
         #expect(response.text == "\(body.count)")
         await running.stop()
     }
+}
+
+/// Lets the handler's callback send on the test's client while the test waits for the response: the callback
+/// only writes and the test only reads, so they touch no shared state of the client.
+private struct UncheckedClient: @unchecked Sendable {
+    let client: HTTPTestClient
 }

@@ -17,7 +17,6 @@ public final class DCFHTTPHandler: HTTPHandler {
     public let server: DCFServer
     private let spool: UpdateSpool
     private let uploads = UploadGate()
-    private let requestQueue = DispatchQueue(label: "dcf.http.requests", attributes: .concurrent)
     private let updateQueue = DispatchQueue(label: "dcf.http.updates", attributes: .concurrent)
     /// Identifies each exchange to `DCFServer.connectionClosed(_:)`; one request at a time runs per connection,
     /// so an exchange stands for its connection while the request is parked.
@@ -59,7 +58,7 @@ public final class DCFHTTPHandler: HTTPHandler {
             server.metrics.recordRejection(DCFErrorCode.bodyTooLarge.rawValue)
         }
         return collector.handling { [self] bytes in
-            requestQueue.async { [self] in
+            server.requestGate.submit { [self] in
                 do {
                     let request = ServerRequest(head: head, body: try .memory(Data(bytes)), exchangeID: exchangeID)
                     server.handle(request) { responder.respond($0) }

@@ -26,8 +26,14 @@ final class LongPollRegistry: Sendable {
     private let timerQueue: DispatchQueue
     /// False in tests that drive expiry with `expireDue()` and a manual clock.
     private let usesTimer: Bool
+    /// Closed while the answers of a wake-up are written, so new requests wait instead of competing with them.
+    let gate: WakeGate?
 
-    init(hold: Duration, currentVersion: ModelVersion?, clock: any ServerClock, usesTimer: Bool = true) {
+    init(
+        hold: Duration, currentVersion: ModelVersion?, clock: any ServerClock, usesTimer: Bool = true,
+        gate: WakeGate? = nil
+    ) {
+        self.gate = gate
         self.state = Mutex(State(table: LongPollTable(hold: hold, currentVersion: currentVersion)))
         self.clock = clock
         self.hold = hold
@@ -84,7 +90,7 @@ final class LongPollRegistry: Sendable {
 
     private func run(_ completions: [LongPollTable<Responder>.Completion]) {
         guard !completions.isEmpty else { return }
-        HTTPResponder.batchingResponses {
+        HTTPResponder.batchingResponses(whenWritten: gate?.close()) {
             for completion in completions {
                 completion.responder(.answered(completion.response))
             }

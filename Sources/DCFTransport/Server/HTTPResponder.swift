@@ -42,9 +42,14 @@ public final class HTTPResponder: Sendable {
     /// Use it around code that responds to many requests at once, such as waking every parked long poll. Responses
     /// of one loop keep their order; a nested call joins the outer batch. Streaming responses and `park` are
     /// not held back.
-    public static func batchingResponses<Result>(_ body: () throws -> Result) rethrows -> Result {
+    ///
+    /// - Parameter whenWritten: runs on an event loop once every loop has written its share of the batch, or at
+    ///   once when `body` sent nothing. Ignored by a nested call, whose responses go with the outer batch.
+    public static func batchingResponses<Result>(
+        whenWritten: (@Sendable () -> Void)? = nil, _ body: () throws -> Result
+    ) rethrows -> Result {
         if ResponseBatch.current != nil { return try body() }
-        return try ResponseBatch.collect(body)
+        return try ResponseBatch.collect(body, whenWritten: whenWritten)
     }
 
     /// Sends a response with `status` and a body from `bytes`; see `respond(_:)`.

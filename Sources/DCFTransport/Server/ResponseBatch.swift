@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Glibc
+import Synchronization
 
 /// Responses held back on one thread by `HTTPResponder.batchingResponses`, grouped by event loop.
 ///
@@ -27,13 +28,16 @@ final class ResponseBatch {
         return key
     }()
 
-    /// Runs `body` with a new batch open on this thread, then sends what it collected.
-    static func collect<Result>(_ body: () throws -> Result) rethrows -> Result {
+    /// Runs `body` with a new batch open on this thread, then sends what it collected; `whenWritten` runs once
+    /// every loop has written its share.
+    static func collect<Result>(
+        _ body: () throws -> Result, whenWritten: (@Sendable () -> Void)? = nil
+    ) rethrows -> Result {
         let batch = ResponseBatch()
         pthread_setspecific(key, Unmanaged.passUnretained(batch).toOpaque())
         defer {
             pthread_setspecific(key, nil)
-            batch.send()
+            batch.send(whenWritten: whenWritten)
         }
         return try body()
     }
@@ -47,15 +51,34 @@ final class ResponseBatch {
         }
     }
 
-    /// Queues one task per loop that writes that loop's responses in the order they were added.
-    private func send() {
+    /// Queues one task per loop that writes that loop's responses in the order they were added, and runs
+    /// `whenWritten` after the last of those tasks (at once when nothing was collected).
+    private func send(whenWritten: (@Sendable () -> Void)?) {
+        let remaining = LoopCountdown(count: groups.count, completion: whenWritten)
         for (loop, items) in groups {
             loop.execute {
                 for item in items {
                     item.connection.value?.sendResponse(item.response, requestNumber: item.requestNumber)
                 }
+                remaining.countDown()
             }
         }
+        if groups.isEmpty { whenWritten?() }
         groups = []
+    }
+}
+
+/// Runs a completion once `count` loops have each counted down.
+private final class LoopCountdown: Sendable {
+    private let remaining: Atomic<Int>
+    private let completion: (@Sendable () -> Void)?
+
+    init(count: Int, completion: (@Sendable () -> Void)?) {
+        remaining = Atomic(count)
+        self.completion = completion
+    }
+
+    func countDown() {
+        if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { completion?() }
     }
 }
