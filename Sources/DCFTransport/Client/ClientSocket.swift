@@ -23,7 +23,8 @@ enum ClientSocket {
         throw lastError ?? HTTPClientError.hostNotFound(server, reason: "no addresses")
     }
 
-    private static func resolve(host: String, port: Int, server: String) throws -> UnsafeMutablePointer<addrinfo> {
+    /// Looks up the TCP addresses of `host`; the caller frees the list with `freeaddrinfo`.
+    static func resolve(host: String, port: Int, server: String) throws -> UnsafeMutablePointer<addrinfo> {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_ADDRCONFIG

@@ -78,14 +78,7 @@ final class MultiplexedClientShared {
     }
 
     private static func resolve(host: String, port: Int, server: String) throws -> [[UInt8]] {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_ADDRCONFIG
-        var result: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &result)
-        guard status == 0, let result else {
-            throw HTTPClientError.hostNotFound(server, reason: String(cString: gai_strerror(status)))
-        }
+        let result = try ClientSocket.resolve(host: host, port: port, server: server)
         defer { freeaddrinfo(result) }
         var addresses: [[UInt8]] = []
         var entry: UnsafeMutablePointer<addrinfo>? = result
