@@ -23,7 +23,7 @@ public final class DCFServer: Sendable {
     /// The single-use nonces issued to workers.
     public let nonces: NonceStore
     let polls: LongPollRegistry
-    /// Where request handling runs: held back while the answers of a long-poll wake-up are written.
+    /// The gate that request handling passes: closed while the responses of a long-poll wake-up are written.
     let requestGate: WakeGate
     let models = GlobalModelCache()
     let metrics = ServerMetrics()

@@ -26,7 +26,7 @@ final class LongPollRegistry: Sendable {
     private let timerQueue: DispatchQueue
     /// False in tests that drive expiry with `expireDue()` and a manual clock.
     private let usesTimer: Bool
-    /// Closed while the answers of a wake-up are written, so new requests wait instead of competing with them.
+    /// Closed while the responses of a wake-up are written, so new requests wait instead of competing with them.
     let gate: WakeGate?
 
     init(

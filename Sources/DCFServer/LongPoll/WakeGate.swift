@@ -2,15 +2,15 @@
 import Dispatch
 import Synchronization
 
-/// Holds back the handling of new requests while the answers of a long-poll wake-up are being written.
+/// Holds back the handling of new requests while the responses of a long-poll wake-up are being written.
 ///
-/// Answered workers send their next request at once. Its signature check takes about a quarter of a
+/// Workers that got a response send their next request at once. Its signature check takes about a quarter of a
 /// millisecond of CPU, so a thousand of them compete with the event loops that are still writing the other
-/// answers. Requests that arrive during a wake-up wait here until every loop has written its answers, or
+/// responses. Requests that arrive during a wake-up wait here until every loop has written its responses, or
 /// until the maximum hold has passed, whichever comes first.
 final class WakeGate: Sendable {
     private struct State {
-        /// Wake-ups whose answers are not all written yet.
+        /// Wake-ups whose responses are not all written yet.
         var openWakeUps: Set<UInt64> = []
         var nextWakeUp: UInt64 = 0
         var held: [@Sendable () -> Void] = []
@@ -50,7 +50,7 @@ final class WakeGate: Sendable {
         if runsNow { queue.async(execute: work) }
     }
 
-    /// Ends one wake-up; the second call for the same wake-up (answers written, then the time limit) does
+    /// Ends one wake-up; the second call for the same wake-up (responses written, then the time limit) does
     /// nothing.
     private func finish(_ wakeUp: UInt64) {
         let released = state.withLock { state -> [@Sendable () -> Void] in
