@@ -4,7 +4,7 @@ import Synchronization
 
 /// Holds back the handling of new requests while the responses of a long-poll wake-up are being written.
 ///
-/// Workers that got a response send their next request at once. Its signature check takes about a quarter of a
+/// Workers that got a response send their next request at once. Its signature check takes a tenth to a quarter of a
 /// millisecond of CPU, so a thousand of them compete with the event loops that are still writing the other
 /// responses. Requests that arrive during a wake-up wait here until every loop has written its responses, or
 /// until the maximum hold has passed, whichever comes first.
