@@ -128,6 +128,9 @@ print("%-6d %-9s %-9s %-10s %-8d %.2f" % (r["version"] - 1, f(r.get("evaluation_
     if ! kill -0 "$server_pid" 2>/dev/null; then
         echo "demo: dcf-serverd exited early; see $dir/logs/serverd.log" >&2
         tail -n 5 "$dir/logs/serverd.log" >&2
+        if grep -q "already in use" "$dir/logs/serverd.log"; then
+            echo "demo: port $port is taken; run scripts/demo.sh --port N with a free port N" >&2
+        fi
         exit 1
     fi
     # Agents exit by themselves after their last round; only a non-zero status is a failure.

@@ -37,7 +37,12 @@ enum ToolCommands {
 
     static func runKeygen(_ command: ParsedCommand) throws {
         let output = try requiredOption(command, "output")
-        let key = try Ed25519KeyFile.generate(at: output, overwrite: command.flag("force"))
+        let key: Ed25519PrivateKey
+        do {
+            key = try Ed25519KeyFile.generate(at: output, overwrite: command.flag("force"))
+        } catch let error as CryptoError where !command.flag("force") && error.description.contains("already exists") {
+            throw KeyFileExistsError(description: "\(error); pass --force to overwrite it")
+        }
         print("wrote \(output) and \(Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: output))")
         print("public key: \(key.publicKey.hexString)")
     }
@@ -79,4 +84,11 @@ enum ToolCommands {
         }
         return value
     }
+}
+
+/// A key file that `keygen` would overwrite without `--force`; exits with `EX_CANTCREAT` (73).
+struct KeyFileExistsError: Error, CustomStringConvertible, ExitCodeProviding {
+    let description: String
+
+    var exitCode: ExitCode { .cannotCreate }
 }

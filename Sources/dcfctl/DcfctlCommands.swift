@@ -30,7 +30,7 @@ enum DcfctlCommands {
                     .flag("register", help: "Register the worker at once instead of waiting for it to register.")
                 ], argumentsUsage: "<public-key-hex|key-file>"),
             Subcommand(
-                name: "remove", summary: "Remove a worker; it must be added again to rejoin.", options: connection,
+                name: "remove", summary: "Remove a worker added with dcfctl add; it must be added again to rejoin. A worker from the key list is removed by editing the list and reloading the server, or disabled.", options: connection,
                 argumentsUsage: "<worker-id>"),
             Subcommand(
                 name: "enable", summary: "Register a known worker so its updates count.", options: connection,
@@ -57,10 +57,11 @@ enum DcfctlCommands {
         case "add":
             let key = try publicKey(try singleArgument(command, "<public-key-hex|key-file>"))
             let request = AdminAddWorkerRequest(publicKey: key, registered: command.flag("register"))
-            return try change(client, "POST", DCFRoute.adminWorkersPath, request)
+            return "added " + (try change(client, "POST", DCFRoute.adminWorkersPath, request))
         case "remove":
             let id = try workerID(command)
-            return try change(client, "DELETE", DCFRoute.adminWorkersPath + "/" + id, nil as AdminSetRegistrationRequest?)
+            _ = try change(client, "DELETE", DCFRoute.adminWorkersPath + "/" + id, nil as AdminSetRegistrationRequest?)
+            return "removed worker \(id)\n"
         case "enable", "disable":
             let id = try workerID(command)
             let request = AdminSetRegistrationRequest(registered: command.subcommand.name == "enable")

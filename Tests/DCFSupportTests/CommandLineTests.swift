@@ -55,7 +55,7 @@ import Testing
     static let usageErrors: [(arguments: [String], message: String)] = [
         (
             ["run", "--prot", "1"],
-            #"unknown option --prot for "dcf-test run", did you mean --port? Run "dcf-test run --help" for the list."#
+            #"unknown option --prot for "dcf-test run". Did you mean --port? Run "dcf-test run --help" for the list."#
         ),
         (["run", "--server.port=80a"], #"invalid value for --server.port: expected an integer 1-65535, found "80a""#),
         (["run", "--port"], "option --port needs a value, write --port=<integer>"),
@@ -74,7 +74,7 @@ import Testing
         (["run", "extra"], #"unexpected argument "extra", "dcf-test run" takes no positional arguments"#),
         (["run", "-p"], "unknown option -p, options are written --name"),
         (["keygen", "--force=yes"], #"option --force is a flag and takes no value, remove "=yes""#),
-        (["keygn"], #"unknown command "keygn" for dcf-test, did you mean "keygen"? Run "dcf-test --help" for usage."#),
+        (["keygn"], #"unknown command "keygn" for dcf-test. Did you mean "keygen"? Run "dcf-test --help" for usage."#),
     ]
 
     @Test(arguments: usageErrors)

@@ -61,6 +61,7 @@ import Testing
 
         let remove = try dcfctl(["remove", added], server: server, fixture: fixture)
         #expect(remove.status == 0, "\(remove.output)")
+        #expect(remove.output.contains("removed worker \(added)"))
         #expect(try !server.workers().contains { $0.publicKey == added })
     }
 

@@ -35,7 +35,7 @@ extension WorkerRegistry {
                 throw DCFErrorResponse(
                     .conflict,
                     "worker \(id.short) comes from the key list \(keyListPath ?? "file"); remove its key from that "
-                        + "file and reload the server (SIGHUP), or disable it with PUT {\"registered\": false}")
+                        + "file and reload the server (SIGHUP), or disable it (dcfctl disable ID, or PUT {\"registered\": false})")
             }
             try state.store.apply(upserts: [], deletions: [id])
             state.records[id] = nil

@@ -109,9 +109,9 @@ struct CommandLineParser {
         if let schema = subcommand.schema {
             names += ["config", "example-config"] + schema.options.map(\.name) + schema.options.compactMap(\.flag)
         }
-        let hint = ConfigSchema.closest(to: name, among: names).map { "did you mean --\($0)? " } ?? ""
+        let hint = ConfigSchema.closest(to: name, among: names).map { "Did you mean --\($0)? " } ?? ""
         let helpCommand = "\(tool.name) \(subcommand.name) --help"
-        return "unknown option --\(name) for \(commandName), \(hint)Run \"\(helpCommand)\" for the list."
+        return "unknown option --\(name) for \(commandName). \(hint)Run \"\(helpCommand)\" for the list."
     }
 
     private func error(_ message: String) -> UsageError { UsageError(message) }

@@ -65,10 +65,10 @@ public struct CommandLineTool: Sendable {
         if let subcommand = subcommand(named: name) { return subcommand }
         let names = subcommands.map(\.name)
         let hint =
-            ConfigSchema.closest(to: name, among: names).map { "did you mean \"\($0)\"?" }
-            ?? "the commands are " + names.joined(separator: ", ")
+            ConfigSchema.closest(to: name, among: names).map { "Did you mean \"\($0)\"?" }
+            ?? "The commands are " + names.joined(separator: ", ") + "."
         let quoted = ConfigValue.quote(name)
-        throw UsageError("unknown command \(quoted) for \(self.name), \(hint) Run \"\(self.name) --help\" for usage.")
+        throw UsageError("unknown command \(quoted) for \(self.name). \(hint) Run \"\(self.name) --help\" for usage.")
     }
 
     private func parse(subcommand: Subcommand, _ arguments: [String]) throws(UsageError) -> CommandLineRequest {

@@ -56,7 +56,8 @@ enum HelpFormatter {
     private static func exitStatusLines() -> [String] {
         [
             "Exit status: 0 success, 1 runtime failure, 64 invalid command line,",
-            "66 missing input file, 69 service unavailable, 74 I/O error,",
+            "65 invalid data or rejected request, 66 missing input file,",
+            "69 service unavailable, 73 cannot create output file, 74 I/O error,",
             "77 permission denied, 78 invalid configuration.",
         ]
     }
