@@ -33,6 +33,8 @@ public final class DCFServer: Sendable {
     let state = Mutex(State.created)
     /// Serializes `globalModelDidChange()`, so versions reach the cache and the polls in order.
     let publishLock = Mutex(())
+    /// Set while a delayed check of a strategy that looked ahead of the cache is scheduled.
+    let staleCheckPending = Atomic(false)
 
     /// Opens the registry in the state directory and prepares the server; call `start()` to serve.
     ///

@@ -110,14 +110,21 @@ import Testing
         #expect(harness.server.parkedLongPollCount == 0)
     }
 
-    @Test func unnotifiedPublishIsNoticedAtPark() throws {
+    @Test func unnotifiedPublishIsNoticedAfterPause() async throws {
         let worker = try TestWorker()
         let harness = try keyListHarness(worker)
         _ = try harness.register(worker)
         harness.strategy.publish(GlobalModel(version: 2, bytes: Data("v2".utf8)), notify: false)
         let wait = harness.park(
             try worker.signed("GET", DCFRoute.modelWaitTarget(knownVersion: 1), nonce: try harness.nonce(for: worker)))
-        #expect(try wait.response?.decode(ModelWaitResponse.self) == ModelWaitResponse(changed: true, version: 2))
+        // A strategy that notifies a moment after publishing is given a second; this one never notifies.
+        var response = wait.response
+        for _ in 0..<1000 where response == nil {
+            try await Task.sleep(for: .milliseconds(10))
+            response = wait.response
+        }
+        #expect(try response?.decode(ModelWaitResponse.self) == ModelWaitResponse(changed: true, version: 2))
+        #expect(harness.logged("strategy has a newer model than the server was told about"))
     }
 
     @Test func unsafeModeRegistersUnderFreshID() throws {

@@ -45,14 +45,23 @@ extension DCFServer {
 
     /// Republishes when the strategy reports a newer model than the cache holds, so a strategy that forgot
     /// to call `globalModelDidChange()` cannot leave workers waiting on a stale version.
+    ///
+    /// A strategy that publishes calls `globalModelDidChange()` a moment after its version changes, and polls
+    /// that arrive in between see it ahead. So the check is repeated one second later, once for all such
+    /// polls, and only a strategy still ahead then is republished and warned about.
     private func refreshIfStrategyIsAhead(of knownVersion: ModelVersion?) {
         guard let cached = models.current?.version, cached == knownVersion,
-            !callbacks.isGlobalModelMostRecent(cached)
+            !callbacks.isGlobalModelMostRecent(cached),
+            !staleCheckPending.exchange(true, ordering: .acquiringAndReleasing)
         else { return }
-        logger.warning(
-            "strategy has a newer model than the server was told about; call globalModelDidChange() after publishing",
-            [("cached_version", cached.description)])
-        globalModelDidChange()
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) { [self] in
+            staleCheckPending.store(false, ordering: .releasing)
+            guard models.current?.version == cached, !callbacks.isGlobalModelMostRecent(cached) else { return }
+            logger.warning(
+                "strategy has a newer model than the server was told about; call globalModelDidChange() after "
+                    + "publishing", [("cached_version", cached.description)])
+            globalModelDidChange()
+        }
     }
 
     /// `GET /dcf/model` and `GET /dcf/model/<version>`: the cached bytes in the negotiated coding.
