@@ -84,6 +84,16 @@ enum ElementKernels {
         }
     }
 
+    /// Returns the largest magnitude among the little-endian float64 values of `source`; 0 when it is empty.
+    static func largestMagnitude(float64 source: UnsafeRawBufferPointer) -> Double {
+        var largest = 0.0
+        for index in 0..<(source.count / 8) {
+            let value = Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)))
+            largest = max(largest, abs(value))
+        }
+        return largest
+    }
+
     /// Returns false when a floating-point tensor holds a NaN or an infinity; integer tensors are always finite.
     static func isFinite(_ source: UnsafeRawBufferPointer, kind: ElementKind) -> Bool {
         kind.dtype.allFinite(source)

@@ -18,6 +18,12 @@ package final class FedAvgAccumulator {
     /// Elements per block; 8,192 float64 sums are 64 KiB, which stays in a core's L2 cache.
     static let blockElements = 8192
 
+    /// The largest magnitude of a float64 value times its update's example count that is folded. Sums of up to
+    /// 10^8 such terms stay below the float64 maximum (about 1.8 × 10^308), so the sums never overflow to
+    /// infinity, and infinity minus infinity never turns into NaN. Values of other element kinds cannot get
+    /// near it: float32 stops at 3.4 × 10^38 and the example count at 10^12.
+    static let maximumWeightedMagnitude = 1e300
+
     init(layouts: [TensorLayout]) {
         self.layouts = layouts
         var offsets: [Int] = []
@@ -122,6 +128,16 @@ package final class FedAvgAccumulator {
         precondition(start >= 0 && count >= 0 && start + count <= layout.elementCount, "block outside \(layout.name)")
         let block = UnsafeMutableBufferPointer(rebasing: sums[(offsets[tensorIndex] + start)...].prefix(count))
         ElementKernels.fold(sources, weights: weights, kind: layout.kind, into: block)
+    }
+
+    /// Returns the first tensor whose sums hold NaN or infinity, or nil when every sum is finite.
+    func firstNonFiniteSum() -> String? {
+        for (index, layout) in layouts.enumerated() {
+            let tensorSums = UnsafeBufferPointer(rebasing: sums[offsets[index]..<(offsets[index] + layout.elementCount)])
+            let finite = TensorDType.float64.allFinite(UnsafeRawBufferPointer(tensorSums))
+            if !finite { return layout.name }
+        }
+        return nil
     }
 
     /// Returns the weighted mean of every tensor, encoded in its own element kind, in layout order.

@@ -64,4 +64,10 @@ public struct FedAvgError: Error, Sendable, CustomStringConvertible {
     static func storage(_ action: String, _ path: String, _ detail: String) -> FedAvgError {
         FedAvgError(description: "cannot \(action) \(path): \(detail)")
     }
+
+    static func nonFiniteAggregate(tensor: String) -> FedAvgError {
+        FedAvgError(
+            description: "the weighted sum of tensor \"\(tensor)\" is not finite, so no version is published; "
+                + "this is a bug, because every update was checked before it was folded")
+    }
 }

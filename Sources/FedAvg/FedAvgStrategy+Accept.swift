@@ -35,6 +35,13 @@ extension FedAvgStrategy {
         {
             throw UpdateRejection.nonFinite(tensor: tensor)
         }
+        if let payloadFile,
+            let tensor = try StoredUpdateFold.firstFloat64Tensor(
+                in: payloadFile, offsets: tensorOffsets, layouts: layouts,
+                above: FedAvgAccumulator.maximumWeightedMagnitude / Double(metadata.numExamples))
+        {
+            throw UpdateRejection.outOfRange(tensor: tensor, examples: metadata.numExamples)
+        }
 
         let (reply, published, directoryToSync) = try state.withLock { state in
             if state.version != snapshotVersion {

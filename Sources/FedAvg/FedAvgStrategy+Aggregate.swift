@@ -8,6 +8,11 @@ extension FedAvgStrategy {
     func aggregate(_ state: inout FedAvgState) throws {
         let started = ContinuousClock.now
         try foldPending(&state)
+        // Every folded value was checked to be finite and small enough that the sums cannot overflow; a model
+        // with NaN or infinity is still never published, whatever the cause.
+        if let tensor = state.accumulator.firstNonFiniteSum() {
+            throw FedAvgError.nonFiniteAggregate(tensor: tensor)
+        }
         let nextVersion = state.version + 1
         // The new version is written tensor by tensor, so a large model is never in memory twice.
         let plan = SafeTensorsWriter.streamingPlan(

@@ -59,6 +59,28 @@ struct StoredUpdateFold {
     /// Returns the first floating-point tensor of `layouts` that holds NaN or infinity in the file, reading
     /// it block by block, or nil when every value is finite.
     static func firstNonFiniteTensor(in url: URL, offsets: TensorOffsets, layouts: [TensorLayout]) throws -> String? {
+        try firstTensor(in: url, offsets: offsets, layouts: layouts.filter(\.kind.isFloatingPoint)) { block, layout in
+            !ElementKernels.isFinite(block, kind: layout.kind)
+        }
+    }
+
+    /// Returns the first float64 tensor of `layouts` with a value whose magnitude is above `limit`, reading it
+    /// block by block, or nil when there is none.
+    static func firstFloat64Tensor(
+        in url: URL, offsets: TensorOffsets, layouts: [TensorLayout], above limit: Double
+    ) throws -> String? {
+        try firstTensor(in: url, offsets: offsets, layouts: layouts.filter { $0.kind == .float64 }) { block, _ in
+            ElementKernels.largestMagnitude(float64: block) > limit
+        }
+    }
+
+    /// Returns the first tensor of `layouts` for which `fails` is true of one of its blocks in the file, or of
+    /// which the file has no offset.
+    private static func firstTensor(
+        in url: URL, offsets: TensorOffsets, layouts: [TensorLayout],
+        failing fails: (UnsafeRawBufferPointer, TensorLayout) -> Bool
+    ) throws -> String? {
+        guard !layouts.isEmpty else { return nil }
         let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw FedAvgError.storage("open update", url.path, String(cString: strerror(errno)))
@@ -67,14 +89,14 @@ struct StoredUpdateFold {
         let blockBytes = FedAvgAccumulator.blockElements * 8
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockBytes, alignment: 16)
         defer { buffer.deallocate() }
-        for layout in layouts where layout.kind.isFloatingPoint {
+        for layout in layouts {
             guard let base = offsets[layout.name] else { return layout.name }
             var start = 0
             while start < layout.elementCount {
                 let count = min(FedAvgAccumulator.blockElements, layout.elementCount - start)
                 let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[..<(count * layout.kind.byteCount)])
                 try readFully(descriptor, into: slice, at: base + start * layout.kind.byteCount, path: url.path)
-                guard ElementKernels.isFinite(UnsafeRawBufferPointer(slice), kind: layout.kind) else { return layout.name }
+                if fails(UnsafeRawBufferPointer(slice), layout) { return layout.name }
                 start += count
             }
         }

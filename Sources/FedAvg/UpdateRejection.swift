@@ -6,6 +6,7 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case malformedModel = "malformed_model"
         case layoutMismatch = "layout_mismatch"
         case nonFiniteValue = "non_finite_value"
+        case valueOutOfRange = "value_out_of_range"
         case invalidExampleCount = "invalid_example_count"
         case invalidMetadata = "invalid_metadata"
         case staleBaseVersion = "stale_base_version"
@@ -40,6 +41,14 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
 
     static func nonFinite(tensor: String) -> UpdateRejection {
         UpdateRejection(code: .nonFiniteValue, message: "tensor \"\(tensor)\" contains NaN or infinity")
+    }
+
+    static func outOfRange(tensor: String, examples: Int) -> UpdateRejection {
+        UpdateRejection(
+            code: .valueOutOfRange,
+            message: "tensor \"\(tensor)\" has a value whose magnitude times the example count (\(examples)) is above "
+                + "\(FedAvgAccumulator.maximumWeightedMagnitude), so the weighted sum could overflow; no trained model "
+                + "has such values")
     }
 
     static func exampleCount(_ count: Int) -> UpdateRejection {
