@@ -16,6 +16,10 @@ public struct DCFWorkerConfiguration: Sendable {
     public var serverURL: URL
     /// PEM file of CA certificates that verify the server; nil means the system trust store.
     public var trustedCAFile: String?
+    /// PEM files of this site's TLS client certificate chain and its private key, for a server that requires
+    /// mutual TLS; nil sends no client certificate. Set both or neither.
+    public var clientCertificateFile: String?
+    public var clientPrivateKeyFile: String?
     /// The worker's Ed25519 private key file (64 hex digits, as dc_federated's key tool writes it).
     public var privateKeyFile: String
     /// The protocol versions this worker speaks.

@@ -24,7 +24,13 @@ final class ServerConnection: Sendable {
 
     init(endpoint: DCFWorkerConfiguration.Endpoint, configuration: DCFWorkerConfiguration) throws {
         let transport: HTTPClientConfiguration.Transport =
-            endpoint.usesTLS ? .tls(.client(trustedCAFile: configuration.trustedCAFile)) : .plainTCP
+            endpoint.usesTLS
+            ? .tls(
+                .client(
+                    trustedCAFile: configuration.trustedCAFile,
+                    certificateChainFile: configuration.clientCertificateFile,
+                    privateKeyFile: configuration.clientPrivateKeyFile))
+            : .plainTCP
         client = try HTTPClient(
             host: endpoint.host, port: endpoint.port,
             configuration: HTTPClientConfiguration(

@@ -21,6 +21,12 @@ enum AgentSchema {
         ConfigOption(
             "agent", "ca_file", type: .string, default: nil, flag: "ca-file",
             help: "PEM file of the CA that signed the server certificate; the system store when unset."),
+        ConfigOption(
+            "agent", "client_certificate", type: .string, default: nil, flag: "client-certificate",
+            help: "PEM file of this site's TLS client certificate chain, for a server with tls.client_ca set."),
+        ConfigOption(
+            "agent", "client_key", type: .string, default: nil, flag: "client-key",
+            help: "PEM file of the private key of client_certificate."),
         ConfigOption.required(
             "agent", "key", type: .string, flag: "key",
             help: "This site's Ed25519 private key file (hex seed); its .pub file sits beside it."),

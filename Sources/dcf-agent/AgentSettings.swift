@@ -37,6 +37,20 @@ struct AgentSettings {
         }
         worker = DCFWorkerConfiguration(
             serverURL: url, trustedCAFile: config.optionalString("agent.ca_file"), privateKeyFile: keyPath)
+        let clientCertificate = config.optionalString("agent.client_certificate")
+        let clientKey = config.optionalString("agent.client_key")
+        guard (clientCertificate == nil) == (clientKey == nil) else {
+            throw AgentSettingsError(
+                "agent.client_certificate and agent.client_key go together; set both (--client-certificate and "
+                    + "--client-key) or neither")
+        }
+        for (key, path) in [("agent.client_certificate", clientCertificate), ("agent.client_key", clientKey)] {
+            if let path, !FileManager.default.isReadableFile(atPath: path) {
+                throw AgentSettingsError("\(key): file \"\(path)\" does not exist or is not readable")
+            }
+        }
+        worker.clientCertificateFile = clientCertificate
+        worker.clientPrivateKeyFile = clientKey
         worker.uploadCompression = config.string("agent.upload_compression") == "deflate" ? .deflate : .none
         maxRounds = config.integer("agent.max_rounds")
         retryDelay = config.duration("agent.retry_delay")
