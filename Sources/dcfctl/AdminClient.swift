@@ -19,7 +19,8 @@ struct AdminClient {
         if scheme == "http" {
             configuration.transport = .plainTCP
         } else {
-            let caFile = command.option("ca-file") ?? environment["DCF_CA_FILE"]
+            // An empty DCF_CA_FILE counts as unset, as shells leave it after `DCF_CA_FILE=`.
+            let caFile = command.option("ca-file") ?? environment["DCF_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
             if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
                 throw DcfctlError.input("--ca-file \"\(caFile)\": the file does not exist or is not readable")
             }

@@ -59,11 +59,11 @@ enum DcfctlCommands {
             let request = AdminAddWorkerRequest(publicKey: key, registered: command.flag("register"))
             return "added " + (try change(client, "POST", DCFRoute.adminWorkersPath, request))
         case "remove":
-            let id = try workerID(command)
+            let id = try resolvedWorkerID(command, client: client)
             _ = try change(client, "DELETE", DCFRoute.adminWorkersPath + "/" + id, nil as AdminSetRegistrationRequest?)
             return "removed worker \(id)\n"
         case "enable", "disable":
-            let id = try workerID(command)
+            let id = try resolvedWorkerID(command, client: client)
             let request = AdminSetRegistrationRequest(registered: command.subcommand.name == "enable")
             return try change(client, "PUT", DCFRoute.adminWorkersPath + "/" + id, request)
         default:
@@ -96,6 +96,23 @@ enum DcfctlCommands {
                     + "arguments; run \"dcfctl help \(command.subcommand.name)\"")
         }
         return command.arguments[0]
+    }
+
+    /// Returns the worker id of `command`, completing a shorter prefix, such as the 8 digits logs show, to the
+    /// one known worker id that starts with it.
+    private static func resolvedWorkerID(_ command: ParsedCommand, client: AdminClient) throws -> String {
+        let text = try workerID(command).lowercased()
+        let workers = try decode([AdminWorkerEntry].self, try client.send("GET", DCFRoute.adminWorkersPath))
+        let ids = workers.map(\.workerID.rawValue)
+        if ids.contains(text) { return text }
+        let matches = ids.filter { $0.hasPrefix(text) }
+        guard matches.count <= 1 else {
+            throw DcfctlError.usage(
+                "worker id prefix \"\(text)\" matches \(matches.count) workers; give more digits (\"dcfctl list\" "
+                    + "shows the ids)")
+        }
+        // No match goes to the server as given, which answers that the worker is unknown.
+        return matches.first ?? text
     }
 
     private static func workerID(_ command: ParsedCommand) throws -> String {

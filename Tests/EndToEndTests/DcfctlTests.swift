@@ -49,7 +49,8 @@ import Testing
         #expect(disable.status == 0, "\(disable.output)")
         #expect(try server.workers().first { $0.publicKey == added }?.registered == false)
 
-        let enable = try dcfctl(["enable", added], server: server, fixture: fixture)
+        // The 8 digits that logs show are enough when they match one worker.
+        let enable = try dcfctl(["enable", String(added.prefix(8))], server: server, fixture: fixture)
         #expect(enable.status == 0, "\(enable.output)")
         #expect(try server.workers().first { $0.publicKey == added }?.registered == true)
 
