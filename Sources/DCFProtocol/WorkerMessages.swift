@@ -2,11 +2,23 @@
 
 /// Body of `POST /dcf/nonce`. Before registering, a worker sends its public key hex as `worker_id`.
 public struct NonceRequest: Sendable, Hashable, Codable {
+    /// How far, in seconds, `timestamp` may be from the server's clock.
+    public static let maximumClockSkewSeconds = 600
+
     public let workerID: WorkerID
+    /// Unix time in seconds when the worker signed the request. The signature covers the body, so the
+    /// timestamp limits how long a copy of the request could be sent again.
+    public let timestamp: Int?
 
-    public init(workerID: WorkerID) { self.workerID = workerID }
+    public init(workerID: WorkerID, timestamp: Int? = nil) {
+        self.workerID = workerID
+        self.timestamp = timestamp
+    }
 
-    enum CodingKeys: String, CodingKey { case workerID = "worker_id" }
+    enum CodingKeys: String, CodingKey {
+        case workerID = "worker_id"
+        case timestamp
+    }
 }
 
 /// Response to `POST /dcf/nonce`: a single-use nonce and its lifetime in seconds.

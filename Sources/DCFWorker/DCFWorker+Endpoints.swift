@@ -41,11 +41,10 @@ extension DCFWorker {
     func fetchNonce(for workerID: WorkerID) async throws -> String {
         let operation = "get nonce"
         let version = try await negotiatedProtocolVersion()
-        let body = try JSONEncoder().encode(NonceRequest(workerID: workerID))
+        // Signed with the worker's key, so nobody else can ask for this worker's nonces and push them out.
+        let (body, headers) = try signer.nonceRequest(protocolVersion: version, workerID: workerID)
         let request = HTTPClientRequest(
-            method: "POST", path: DCFRoute.noncePath,
-            headers: HTTPHeaders([(DCFHeader.protocolVersion, String(version)), ("Content-Type", "application/json")]),
-            body: .data(body))
+            method: "POST", path: DCFRoute.noncePath, headers: HTTPHeaders(headers), body: .data(body))
         let response = try await transmit(request, operation: operation)
         guard response.isSuccess else {
             throw DCFWorkerError.server(response.dcfError, status: response.statusCode, operation: operation)

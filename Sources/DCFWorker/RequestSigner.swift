@@ -10,6 +10,21 @@ struct RequestSigner: Sendable {
     /// The worker id in safe mode, and the id to register with in unsafe mode: the public key hex.
     var publicKeyID: WorkerID { WorkerID(key.publicKey.hexString)! }
 
+    /// Returns the body and headers of a signed `POST /dcf/nonce` for `workerID`, stamped with the current time.
+    func nonceRequest(protocolVersion: Int, workerID: WorkerID) throws -> (body: Data, headers: [(String, String)]) {
+        let body = try JSONEncoder().encode(
+            NonceRequest(workerID: workerID, timestamp: Int(Date().timeIntervalSince1970)))
+        let content = try SignedRequestContent(
+            protocolVersion: protocolVersion, method: "POST", target: DCFRoute.noncePath, workerID: workerID,
+            nonce: "", baseVersion: "", bodySHA256: try SHA256.hash(body).hexString)
+        let signature = try key.signature(for: content.canonicalBytes)
+        let headers = [
+            (DCFHeader.protocolVersion, String(protocolVersion)), (DCFHeader.workerID, workerID.rawValue),
+            (DCFHeader.signature, Hex.encode(signature)), ("Content-Type", "application/json"),
+        ]
+        return (body, headers)
+    }
+
     /// Returns the dcf headers of a signed request: protocol, worker id, nonce, signature, the body's digest
     /// when there is a body and, for updates, the base version.
     ///

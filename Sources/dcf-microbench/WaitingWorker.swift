@@ -49,10 +49,15 @@ struct WaitingWorker: Sendable {
 
     /// Returns the `POST /dcf/nonce` request for this worker.
     func nonceRequest() throws -> HTTPClientRequest {
-        let body = try JSONEncoder().encode(NonceRequest(workerID: id))
-        return HTTPClientRequest(
-            method: "POST", path: DCFRoute.noncePath,
-            headers: [DCFHeader.protocolVersion: "1", "Content-Type": "application/json"], body: .data(body))
+        let body = try JSONEncoder().encode(NonceRequest(workerID: id, timestamp: Int(Date().timeIntervalSince1970)))
+        let content = try SignedRequestContent(
+            protocolVersion: 1, method: "POST", target: DCFRoute.noncePath, workerID: id, nonce: "", baseVersion: "",
+            bodySHA256: try SHA256.hash(body).hexString)
+        let headers: HTTPHeaders = [
+            DCFHeader.protocolVersion: "1", "Content-Type": "application/json", DCFHeader.workerID: id.rawValue,
+            DCFHeader.signature: Hex.encode(try key.signature(for: content.canonicalBytes)),
+        ]
+        return HTTPClientRequest(method: "POST", path: DCFRoute.noncePath, headers: headers, body: .data(body))
     }
 
     /// Returns the nonce in the response to `nonceRequest()`.

@@ -59,7 +59,9 @@ import Testing
         try await expectRejection(401, .badSignature) { harness, worker in
             var impostor = try TestWorker()
             impostor.id = worker.id
-            return try await harness.signed(impostor, "GET", DCFRoute.modelPath)
+            // The nonce request itself must be signed by the worker, so the impostor uses one the worker got.
+            let nonce = try await harness.nonce(for: worker)
+            return try await harness.send(try impostor.signed("GET", DCFRoute.modelPath, nonce: nonce))
         }
     }
 

@@ -20,9 +20,9 @@ import Testing
     }
 
     private func nonce() throws -> String {
-        let body = try JSONEncoder().encode(NonceRequest(workerID: signer.publicKeyID))
+        let (body, headers) = try signer.nonceRequest(protocolVersion: 1, workerID: signer.publicKeyID)
         let request = ServerRequest(
-            method: "POST", target: DCFRoute.noncePath, headers: [(DCFHeader.protocolVersion, "1")],
+            method: "POST", target: DCFRoute.noncePath, headers: headers.map { (name: $0.0, value: $0.1) },
             body: try .memory(body))
         return try #require(harness.send(request)).decode(NonceResponse.self).nonce
     }

@@ -55,6 +55,21 @@ struct WorkerAuthenticator: Sendable {
         return nonce
     }
 
+    /// Checks that a `POST /dcf/nonce` is signed by the key of the worker it names, over the request with an
+    /// empty nonce: it comes before the worker has one. Consumes nothing.
+    func verifyNonceRequest(_ request: ServerRequest, id: WorkerID, protocolVersion: Int) throws(DCFErrorResponse) {
+        let signature = try signatureBytes(request)
+        let keyHex = try registry.signingKey(for: id, registering: true)
+        let content = try SignedRequestContent(
+            protocolVersion: protocolVersion, method: request.method, target: request.target, workerID: id,
+            nonce: "", baseVersion: "", bodySHA256: request.body.sha256)
+        guard let key = try? Ed25519PublicKey(hex: keyHex), key.isValidSignature(signature, for: content.canonicalBytes)
+        else {
+            throw DCFErrorResponse(
+                .badSignature, "the nonce request is not signed with worker \(id.short)'s key")
+        }
+    }
+
     /// Throws the error for a nonce that is not `.accepted`.
     static func check(_ consumption: NonceStore.Consumption) throws(DCFErrorResponse) {
         switch consumption {

@@ -57,8 +57,8 @@ extension DCFServer {
         case .protocolInfo: respond(.json(ProtocolInfo(range: configuration.protocolVersions, server: configuration.serverName)))
         case .metrics: respond(metricsResponse())
         case .nonce:
-            _ = try checkProtocolVersion(request)
-            respond(try issueNonce(request))
+            let version = try checkProtocolVersion(request)
+            respond(try issueNonce(request, protocolVersion: version))
         default:
             try handleWorkerRoute(route, request, respond)
         }

@@ -5,10 +5,14 @@ import Foundation
 
 extension DCFServer {
     /// `POST /dcf/nonce`: issues a nonce to an allowed worker (in unsafe mode, to any public key).
-    func issueNonce(_ request: ServerRequest) throws -> ServerResponse {
+    ///
+    /// The request must be signed by the worker's key, so nobody else can fill the worker's pool of requested
+    /// nonces and push out the one the worker is about to use.
+    func issueNonce(_ request: ServerRequest, protocolVersion: Int) throws -> ServerResponse {
         let message = try decodeJSON(NonceRequest.self, request)
         do {
             try registry.checkNonceEligibility(message.workerID)
+            try checkNonceRequestSignature(request, message, protocolVersion: protocolVersion)
         } catch {
             // The rejection log writes the line, rate-limited, with the worker named in the body.
             var response = ServerResponse.error(error)
@@ -18,6 +22,28 @@ extension DCFServer {
         let nonce = try nonces.issue(for: message.workerID)
         let lifetime = Int(configuration.nonceLifetime.components.seconds)
         return .json(NonceResponse(nonce: nonce, expiresIn: lifetime))
+    }
+
+    private func checkNonceRequestSignature(
+        _ request: ServerRequest, _ message: NonceRequest, protocolVersion: Int
+    ) throws(DCFErrorResponse) {
+        let signer = try authenticator.workerID(request)
+        guard signer == message.workerID else {
+            throw DCFErrorResponse(
+                .badRequest, "\(DCFHeader.workerID) \(signer.short) differs from worker_id \(message.workerID.short)")
+        }
+        guard let timestamp = message.timestamp else {
+            throw DCFErrorResponse(.badRequest, "the nonce request has no timestamp (Unix seconds when it was signed)")
+        }
+        let skew = Int(Date().timeIntervalSince1970) - timestamp
+        guard abs(skew) <= NonceRequest.maximumClockSkewSeconds else {
+            throw DCFErrorResponse(
+                .badRequest,
+                "the nonce request's timestamp \(timestamp) is \(abs(skew)) s \(skew > 0 ? "behind" : "ahead of") the "
+                    + "server's clock; at most \(NonceRequest.maximumClockSkewSeconds) s is accepted, so check the "
+                    + "site's clock (NTP)")
+        }
+        try authenticator.verifyNonceRequest(request, id: message.workerID, protocolVersion: protocolVersion)
     }
 
     /// `POST /dcf/register`: registers the signer and tells the strategy when its status changed.

@@ -17,11 +17,21 @@ struct TestWorker {
 
     var publicKeyHex: String { key.publicKey.hexString }
 
-    func nonceRequest(for id: WorkerID? = nil) throws -> ServerRequest {
-        let body = try JSONEncoder().encode(NonceRequest(workerID: id ?? self.id))
-        return ServerRequest(
-            method: "POST", target: DCFRoute.noncePath, headers: [(DCFHeader.protocolVersion, "1")],
-            body: try .memory(body))
+    /// Builds a `POST /dcf/nonce` for `id` (this worker's by default), signed with this worker's key as the
+    /// agent signs it; `timestamp` overrides the signing time.
+    func nonceRequest(for id: WorkerID? = nil, timestamp: Int? = nil) throws -> ServerRequest {
+        let worker = id ?? self.id
+        let body = try JSONEncoder().encode(
+            NonceRequest(workerID: worker, timestamp: timestamp ?? Int(Date().timeIntervalSince1970)))
+        let requestBody = try RequestBody.memory(body)
+        let content = try SignedRequestContent(
+            protocolVersion: 1, method: "POST", target: DCFRoute.noncePath, workerID: worker, nonce: "",
+            baseVersion: "", bodySHA256: requestBody.sha256)
+        let headers: [(name: String, value: String)] = [
+            (DCFHeader.protocolVersion, "1"), (DCFHeader.workerID, worker.rawValue),
+            (DCFHeader.signature, Hex.encode(try key.signature(for: content.canonicalBytes))),
+        ]
+        return ServerRequest(method: "POST", target: DCFRoute.noncePath, headers: headers, body: requestBody)
     }
 
     /// Builds a request signed over `SignedRequestContent`, exactly as the agent signs it.
