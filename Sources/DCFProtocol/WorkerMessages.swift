@@ -9,15 +9,20 @@ public struct NonceRequest: Sendable, Hashable, Codable {
     /// Unix time in seconds when the worker signed the request. The signature covers the body, so the
     /// timestamp limits how long a copy of the request could be sent again.
     public let timestamp: Int?
+    /// A random value that makes each signed request unique. Ed25519 signatures are deterministic, and the
+    /// server refuses a signature it has seen, so two requests in the same second need different values.
+    public let requestID: String?
 
-    public init(workerID: WorkerID, timestamp: Int? = nil) {
+    public init(workerID: WorkerID, timestamp: Int? = nil, requestID: String? = nil) {
         self.workerID = workerID
         self.timestamp = timestamp
+        self.requestID = requestID
     }
 
     enum CodingKeys: String, CodingKey {
         case workerID = "worker_id"
         case timestamp
+        case requestID = "request_id"
     }
 }
 

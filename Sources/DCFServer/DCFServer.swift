@@ -33,6 +33,8 @@ public final class DCFServer: Sendable {
     let state = Mutex(State.created)
     /// Serializes `globalModelDidChange()`, so versions reach the cache and the polls in order.
     let publishLock = Mutex(())
+    /// Signed nonce requests already answered, so copies of them are refused.
+    let nonceRequests = SeenNonceRequests()
     /// Set while a delayed check of a strategy that looked ahead of the cache is scheduled.
     let staleCheckPending = Atomic(false)
 

@@ -13,7 +13,9 @@ struct RequestSigner: Sendable {
     /// Returns the body and headers of a signed `POST /dcf/nonce` for `workerID`, stamped with the current time.
     func nonceRequest(protocolVersion: Int, workerID: WorkerID) throws -> (body: Data, headers: [(String, String)]) {
         let body = try JSONEncoder().encode(
-            NonceRequest(workerID: workerID, timestamp: Int(Date().timeIntervalSince1970)))
+            NonceRequest(
+                workerID: workerID, timestamp: Int(Date().timeIntervalSince1970),
+                requestID: Hex.encode(try SecureRandom.bytes(count: 8))))
         let content = try SignedRequestContent(
             protocolVersion: protocolVersion, method: "POST", target: DCFRoute.noncePath, workerID: workerID,
             nonce: "", baseVersion: "", bodySHA256: try SHA256.hash(body).hexString)

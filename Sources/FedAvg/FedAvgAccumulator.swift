@@ -18,11 +18,12 @@ package final class FedAvgAccumulator {
     /// Elements per block; 8,192 float64 sums are 64 KiB, which stays in a core's L2 cache.
     static let blockElements = 8192
 
-    /// The largest magnitude of a float64 value times its update's example count that is folded. Sums of up to
-    /// 10^8 such terms stay below the float64 maximum (about 1.8 × 10^308), so the sums never overflow to
-    /// infinity, and infinity minus infinity never turns into NaN. Values of other element kinds cannot get
-    /// near it: float32 stops at 3.4 × 10^38 and the example count at 10^12.
-    static let maximumWeightedMagnitude = 1e300
+    /// The largest magnitude of a float64 value that is folded. Times the largest example count (10^12) it is
+    /// 10^300, and sums of up to 10^8 such terms stay below the float64 maximum (about 1.8 × 10^308), so the
+    /// sums never overflow to infinity, and infinity minus infinity never turns into NaN. The bound does not
+    /// depend on the example count, so a mean of accepted values can always be sent back in a later update.
+    /// Values of other element kinds cannot get near it: float32 stops at 3.4 × 10^38.
+    static let maximumFloat64Magnitude = 1e288
 
     init(layouts: [TensorLayout]) {
         self.layouts = layouts

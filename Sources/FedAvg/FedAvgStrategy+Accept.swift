@@ -38,9 +38,9 @@ extension FedAvgStrategy {
         if let payloadFile,
             let tensor = try StoredUpdateFold.firstFloat64Tensor(
                 in: payloadFile, offsets: tensorOffsets, layouts: layouts,
-                above: FedAvgAccumulator.maximumWeightedMagnitude / Double(metadata.numExamples))
+                above: FedAvgAccumulator.maximumFloat64Magnitude)
         {
-            throw UpdateRejection.outOfRange(tensor: tensor, examples: metadata.numExamples)
+            throw UpdateRejection.outOfRange(tensor: tensor)
         }
 
         let (reply, published, directoryToSync) = try state.withLock { state in

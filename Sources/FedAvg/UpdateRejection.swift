@@ -43,11 +43,11 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
         UpdateRejection(code: .nonFiniteValue, message: "tensor \"\(tensor)\" contains NaN or infinity")
     }
 
-    static func outOfRange(tensor: String, examples: Int) -> UpdateRejection {
+    static func outOfRange(tensor: String) -> UpdateRejection {
         UpdateRejection(
             code: .valueOutOfRange,
-            message: "tensor \"\(tensor)\" has a value whose magnitude times the example count (\(examples)) is above "
-                + "\(FedAvgAccumulator.maximumWeightedMagnitude), so the weighted sum could overflow; no trained model "
+            message: "tensor \"\(tensor)\" has a float64 value of magnitude above "
+                + "\(FedAvgAccumulator.maximumFloat64Magnitude), so the weighted sum could overflow; no trained model "
                 + "has such values")
     }
 

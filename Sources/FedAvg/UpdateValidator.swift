@@ -30,10 +30,9 @@ struct UpdateValidator {
             let finite = update.withTensorBytes(named: layout.name) { ElementKernels.isFinite($0, kind: layout.kind) }
             guard finite else { throw .nonFinite(tensor: layout.name) }
         }
-        let limit = FedAvgAccumulator.maximumWeightedMagnitude / Double(examples)
         for layout in globalLayouts where checkingValues && layout.kind == .float64 {
             let largest = update.withTensorBytes(named: layout.name) { ElementKernels.largestMagnitude(float64: $0) }
-            guard largest <= limit else { throw .outOfRange(tensor: layout.name, examples: examples) }
+            guard largest <= FedAvgAccumulator.maximumFloat64Magnitude else { throw .outOfRange(tensor: layout.name) }
         }
     }
 }

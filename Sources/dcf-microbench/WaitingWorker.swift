@@ -49,7 +49,10 @@ struct WaitingWorker: Sendable {
 
     /// Returns the `POST /dcf/nonce` request for this worker.
     func nonceRequest() throws -> HTTPClientRequest {
-        let body = try JSONEncoder().encode(NonceRequest(workerID: id, timestamp: Int(Date().timeIntervalSince1970)))
+        let body = try JSONEncoder().encode(
+            NonceRequest(
+                workerID: id, timestamp: Int(Date().timeIntervalSince1970),
+                requestID: Hex.encode(try SecureRandom.bytes(count: 8))))
         let content = try SignedRequestContent(
             protocolVersion: 1, method: "POST", target: DCFRoute.noncePath, workerID: id, nonce: "", baseVersion: "",
             bodySHA256: try SHA256.hash(body).hexString)

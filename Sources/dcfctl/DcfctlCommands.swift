@@ -65,7 +65,8 @@ enum DcfctlCommands {
         case "enable", "disable":
             let id = try resolvedWorkerID(command, client: client)
             let request = AdminSetRegistrationRequest(registered: command.subcommand.name == "enable")
-            return try change(client, "PUT", DCFRoute.adminWorkersPath + "/" + id, request)
+            _ = try change(client, "PUT", DCFRoute.adminWorkersPath + "/" + id, request)
+            return "\(command.subcommand.name)d worker \(id)\n"
         default:
             throw DcfctlError.usage("unknown command \"\(command.subcommand.name)\"")
         }

@@ -48,7 +48,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["unsigned", "stale", "otherWorker"])
+    @Test(arguments: ["unsigned", "stale", "farPast", "otherWorker"])
     func invalidNonceRequestIsRejected(_ kind: String) throws {
         let worker = try TestWorker()
         let other = try TestWorker()
@@ -66,6 +66,10 @@ import Testing
             let hourAgo = Int(Date().timeIntervalSince1970) - 3600
             request = try worker.nonceRequest(timestamp: hourAgo)
             expected = (400, .badRequest)
+        case "farPast":
+            // Subtracting this from the current time would overflow.
+            request = try worker.nonceRequest(timestamp: Int.min + 1)
+            expected = (400, .badRequest)
         default:
             // Signed correctly, but the header names another worker than the body.
             request = request.replacingHeader(DCFHeader.workerID, with: other.id.rawValue)
@@ -75,5 +79,18 @@ import Testing
         #expect(response.status == expected.status, "\(String(decoding: response.body, as: UTF8.self))")
         #expect(response.code == expected.code)
         #expect(harness.server.nonces.outstandingCount == 0)
+    }
+
+    @Test func copiedNonceRequestIsRejected() throws {
+        let worker = try TestWorker()
+        let harness = try ServerHarness(admission: { directory in
+            .safe(keyList: KeyListFile(url: try directory.file("keys.txt", contents: worker.publicKeyHex + "\n")))
+        })
+        let request = try worker.nonceRequest()
+        #expect(harness.send(request)?.status == 200)
+        let copy = try #require(harness.send(request))
+        #expect(copy.status == 401)
+        #expect(copy.code == .replayedRequest)
+        #expect(harness.server.nonces.outstandingCount == 1)
     }
 }

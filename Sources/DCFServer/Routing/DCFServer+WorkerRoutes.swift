@@ -32,18 +32,25 @@ extension DCFServer {
             throw DCFErrorResponse(
                 .badRequest, "\(DCFHeader.workerID) \(signer.short) differs from worker_id \(message.workerID.short)")
         }
+        // The signature first, so only the worker's own requests reach the timestamp checks.
+        try authenticator.verifyNonceRequest(request, id: message.workerID, protocolVersion: protocolVersion)
         guard let timestamp = message.timestamp else {
             throw DCFErrorResponse(.badRequest, "the nonce request has no timestamp (Unix seconds when it was signed)")
         }
-        let skew = Int(Date().timeIntervalSince1970) - timestamp
-        guard abs(skew) <= NonceRequest.maximumClockSkewSeconds else {
+        let now = Int(Date().timeIntervalSince1970)
+        let limit = NonceRequest.maximumClockSkewSeconds
+        // Compared without subtracting first, so no timestamp can overflow the arithmetic.
+        guard timestamp >= now - limit, timestamp <= now + limit else {
+            let direction = timestamp < now ? "behind" : "ahead of"
             throw DCFErrorResponse(
                 .badRequest,
-                "the nonce request's timestamp \(timestamp) is \(abs(skew)) s \(skew > 0 ? "behind" : "ahead of") the "
-                    + "server's clock; at most \(NonceRequest.maximumClockSkewSeconds) s is accepted, so check the "
-                    + "site's clock (NTP)")
+                "the nonce request's timestamp \(timestamp) is more than \(limit) s \(direction) the server's clock "
+                    + "(\(now)); check the site's clock (NTP)")
         }
-        try authenticator.verifyNonceRequest(request, id: message.workerID, protocolVersion: protocolVersion)
+        guard nonceRequests.firstUse(of: request.header(DCFHeader.signature) ?? "", until: timestamp + limit) else {
+            throw DCFErrorResponse(
+                .replayedRequest, "this signed nonce request was already used; sign a new one with a fresh timestamp")
+        }
     }
 
     /// `POST /dcf/register`: registers the signer and tells the strategy when its status changed.

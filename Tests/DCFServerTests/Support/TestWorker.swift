@@ -22,7 +22,9 @@ struct TestWorker {
     func nonceRequest(for id: WorkerID? = nil, timestamp: Int? = nil) throws -> ServerRequest {
         let worker = id ?? self.id
         let body = try JSONEncoder().encode(
-            NonceRequest(workerID: worker, timestamp: timestamp ?? Int(Date().timeIntervalSince1970)))
+            NonceRequest(
+                workerID: worker, timestamp: timestamp ?? Int(Date().timeIntervalSince1970),
+                requestID: Hex.encode(try SecureRandom.bytes(count: 8))))
         let requestBody = try RequestBody.memory(body)
         let content = try SignedRequestContent(
             protocolVersion: 1, method: "POST", target: DCFRoute.noncePath, workerID: worker, nonce: "",
