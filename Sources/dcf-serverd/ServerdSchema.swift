@@ -109,7 +109,8 @@ enum ServerdSchema {
             help: "Size of a JSON request body; larger gets 413."),
         ConfigOption(
             "limits", "handshake_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
-            default: .duration(.seconds(10)), help: "Time allowed for the TLS handshake."),
+            default: .duration(.seconds(60)),
+            help: "Time allowed for the TLS handshake; long enough for every site reconnecting at once."),
         ConfigOption(
             "limits", "header_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
             default: .duration(.seconds(15)), help: "Time allowed to send a request head; slower gets 408."),
