@@ -2,7 +2,7 @@
 
 /// Body of `POST /dcf/nonce`. Before registering, a worker sends its public key hex as `worker_id`.
 public struct NonceRequest: Sendable, Hashable, Codable {
-    /// How far, in seconds, `timestamp` may be from the server's clock.
+    /// The largest accepted distance, in seconds, between `timestamp` and the server's clock.
     public static let maximumClockSkewSeconds = 600
 
     public let workerID: WorkerID

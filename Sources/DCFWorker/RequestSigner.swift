@@ -10,11 +10,14 @@ struct RequestSigner: Sendable {
     /// The worker id in safe mode, and the id to register with in unsafe mode: the public key hex.
     var publicKeyID: WorkerID { WorkerID(key.publicKey.hexString)! }
 
-    /// Returns the body and headers of a signed `POST /dcf/nonce` for `workerID`, stamped with the current time.
-    func nonceRequest(protocolVersion: Int, workerID: WorkerID) throws -> (body: Data, headers: [(String, String)]) {
+    /// Returns the body and headers of a signed `POST /dcf/nonce` for `workerID`, stamped with `timestamp`
+    /// (Unix seconds; nil means now).
+    func nonceRequest(
+        protocolVersion: Int, workerID: WorkerID, timestamp: Int? = nil
+    ) throws -> (body: Data, headers: [(String, String)]) {
         let body = try JSONEncoder().encode(
             NonceRequest(
-                workerID: workerID, timestamp: Int(Date().timeIntervalSince1970),
+                workerID: workerID, timestamp: timestamp ?? Int(Date().timeIntervalSince1970),
                 requestID: Hex.encode(try SecureRandom.bytes(count: 8))))
         let content = try SignedRequestContent(
             protocolVersion: protocolVersion, method: "POST", target: DCFRoute.noncePath, workerID: workerID,

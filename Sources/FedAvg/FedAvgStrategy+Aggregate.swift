@@ -8,7 +8,7 @@ extension FedAvgStrategy {
     func aggregate(_ state: inout FedAvgState) throws {
         let started = ContinuousClock.now
         try foldPending(&state)
-        // Every folded value was checked to be finite and small enough that the sums cannot overflow; a model
+        // Every folded value was checked to be finite and small enough that the sums cannot overflow. A model
         // with NaN or infinity is still never published, whatever the cause.
         if let tensor = state.accumulator.firstNonFiniteSum() {
             throw FedAvgError.nonFiniteAggregate(tensor: tensor)
@@ -38,8 +38,8 @@ extension FedAvgStrategy {
         state.round = OpenRound()
         state.round.transferAtStart = transfer
         state.accumulator.reset()
-        // Deleting a round's files frees their blocks and page cache, which takes long enough with many large
-        // updates to delay the new version; the version is durable already, and start-up deletes whatever a
+        // Deleting a round's files frees their blocks and page cache, which with many large updates takes long
+        // enough to delay the new version. The version is durable already, and start-up deletes whatever a
         // crash leaves behind.
         cleanupQueue.async { [spool] in spool.removeRounds(except: nextVersion) }
         do {

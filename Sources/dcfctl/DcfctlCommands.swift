@@ -112,7 +112,7 @@ enum DcfctlCommands {
                 "worker id prefix \"\(text)\" matches \(matches.count) workers; give more digits (\"dcfctl list\" "
                     + "shows the ids)")
         }
-        // No match goes to the server as given, which answers that the worker is unknown.
+        // Without a match the id goes to the server as given, which returns 404 for an unknown worker.
         return matches.first ?? text
     }
 

@@ -33,7 +33,7 @@ import Testing
             #expect(first.statusCode == 200, "\(first.text)")
             let next = try #require(first.headers[DCFHeader.nextNonce])
             let requested = try await harness.nonce(for: worker)
-            // A third party asks for more nonces than a worker may hold, for the worker's id, with its own key.
+            // A third party requests more nonces than a worker may hold, for the worker's id, with its own key.
             for _ in 0..<(harness.server.nonces.maximumPerWorker * 3) {
                 let flood = try await harness.send(try TestWorker().nonceRequest(for: worker.id))
                 #expect(flood.statusCode == 401, "\(flood.text)")

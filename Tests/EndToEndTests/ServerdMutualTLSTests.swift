@@ -31,8 +31,8 @@ import Testing
         #expect(registered.rawValue == (try fixture.publicKeyHex(0)))
 
         for client in [nil, fixture.certificates.foreignClient] {
-            let refused = try worker(server, fixture, client: client)
-            await #expect(throws: (any Error).self) { _ = try await refused.registerWorker() }
+            let rejected = try worker(server, fixture, client: client)
+            await #expect(throws: (any Error).self) { _ = try await rejected.registerWorker() }
         }
     }
 

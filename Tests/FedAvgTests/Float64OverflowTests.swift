@@ -6,8 +6,8 @@ import Foundation
 import Testing
 @testable import FedAvg
 
-/// Float64 values large enough that their weighted sum would overflow are rejected, so a published model
-/// never holds NaN or infinity.
+/// Float64 values large enough that their weighted sum could overflow are rejected, so a published model
+/// never contains NaN or infinity.
 @Suite struct Float64OverflowTests {
     private let workers = ["dddddddd04", "eeeeeeee05"].map { WorkerID($0)! }
 
@@ -27,7 +27,8 @@ import Testing
             configuration: configuration, logger: Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in }))
     }
 
-    /// An update of `values` with `examples`, in memory or, with `in: directory`, in a file as the server passes it.
+    /// Builds an update of `values` with `examples`: in memory, or with `in: directory` in a spool file as the
+    /// server passes it.
     private func update(_ values: [Double], examples: Int, in directory: URL? = nil) throws -> WorkerUpdate {
         let metadata = UpdateMetadata(numExamples: examples, baseVersion: 1)
         let payload = try model(values, metadata: metadata.safetensorsMetadata)

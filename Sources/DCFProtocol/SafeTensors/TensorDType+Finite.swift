@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 extension TensorDType {
-    /// Whether every element of `bytes`, little-endian values of this type, is finite: true for integer and
-    /// boolean types, and for floating-point types when no element is NaN or infinity. A trailing partial
-    /// element is ignored.
+    /// Returns whether every element of `bytes`, little-endian values of this type, is finite: always true for
+    /// integer and boolean types, and for floating-point types true when no element is NaN or infinity. A
+    /// trailing partial element is ignored.
     public func allFinite(_ bytes: UnsafeRawBufferPointer) -> Bool {
         switch self {
         case .float64: Self.exponentsBelowMaximum(bytes, mask: UInt64(0x7FF0_0000_0000_0000))

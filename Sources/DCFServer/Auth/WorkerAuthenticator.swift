@@ -42,31 +42,33 @@ struct WorkerAuthenticator: Sendable {
         _ request: ServerRequest, id: WorkerID, protocolVersion: Int, registering: Bool, bodySHA256: String
     ) throws(DCFErrorResponse) -> String {
         let nonce = try Self.requiredHeader(request, DCFHeader.nonce)
+        try checkSignature(
+            request, id: id, protocolVersion: protocolVersion, registering: registering, nonce: nonce,
+            baseVersion: request.header(DCFHeader.baseVersion) ?? "", bodySHA256: bodySHA256)
+        return nonce
+    }
+
+    /// Checks that a `POST /dcf/nonce` is signed by the key of the worker it names. The signed content has an
+    /// empty nonce, because the request comes before the worker has one. Consumes nothing.
+    func verifyNonceRequest(_ request: ServerRequest, id: WorkerID, protocolVersion: Int) throws(DCFErrorResponse) {
+        try checkSignature(
+            request, id: id, protocolVersion: protocolVersion, registering: true, nonce: "", baseVersion: "",
+            bodySHA256: request.body.sha256)
+    }
+
+    private func checkSignature(
+        _ request: ServerRequest, id: WorkerID, protocolVersion: Int, registering: Bool, nonce: String,
+        baseVersion: String, bodySHA256: String
+    ) throws(DCFErrorResponse) {
         let signature = try signatureBytes(request)
         let keyHex = try registry.signingKey(for: id, registering: registering)
         let content = try SignedRequestContent(
             protocolVersion: protocolVersion, method: request.method, target: request.target, workerID: id,
-            nonce: nonce, baseVersion: request.header(DCFHeader.baseVersion) ?? "", bodySHA256: bodySHA256)
+            nonce: nonce, baseVersion: baseVersion, bodySHA256: bodySHA256)
         guard let key = try? Ed25519PublicKey(hex: keyHex), key.isValidSignature(signature, for: content.canonicalBytes)
         else {
             throw DCFErrorResponse(
                 .badSignature, "the signature does not match worker \(id.short)'s key for this request")
-        }
-        return nonce
-    }
-
-    /// Checks that a `POST /dcf/nonce` is signed by the key of the worker it names, over the request with an
-    /// empty nonce: it comes before the worker has one. Consumes nothing.
-    func verifyNonceRequest(_ request: ServerRequest, id: WorkerID, protocolVersion: Int) throws(DCFErrorResponse) {
-        let signature = try signatureBytes(request)
-        let keyHex = try registry.signingKey(for: id, registering: true)
-        let content = try SignedRequestContent(
-            protocolVersion: protocolVersion, method: request.method, target: request.target, workerID: id,
-            nonce: "", baseVersion: "", bodySHA256: request.body.sha256)
-        guard let key = try? Ed25519PublicKey(hex: keyHex), key.isValidSignature(signature, for: content.canonicalBytes)
-        else {
-            throw DCFErrorResponse(
-                .badSignature, "the nonce request is not signed with worker \(id.short)'s key")
         }
     }
 

@@ -4,7 +4,7 @@ import DCFProtocol
 import Foundation
 
 extension DCFServer {
-    /// What the head of an update that passed `screenUpdateHead` declares.
+    /// The fields of an update head that passed `screenUpdateHead`.
     struct ScreenedUpdateHead: Sendable {
         let worker: WorkerID
         let protocolVersion: Int

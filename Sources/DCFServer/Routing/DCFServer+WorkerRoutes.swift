@@ -6,8 +6,8 @@ import Foundation
 extension DCFServer {
     /// `POST /dcf/nonce`: issues a nonce to an allowed worker (in unsafe mode, to any public key).
     ///
-    /// The request must be signed by the worker's key, so nobody else can fill the worker's pool of requested
-    /// nonces and push out the one the worker is about to use.
+    /// The request must be signed by the worker's key, so no other client can fill the worker's pool of
+    /// requested nonces and push out the one the worker is about to use.
     func issueNonce(_ request: ServerRequest, protocolVersion: Int) throws -> ServerResponse {
         let message = try decodeJSON(NonceRequest.self, request)
         do {

@@ -7,7 +7,7 @@ import Glibc
 /// with `mapsIntoMemory` is instead encrypted straight from a read-only mapping of the range, made once and
 /// shared by every connection that sends it.
 ///
-/// Mapping saves one copy per byte (about 3% of the server's CPU in 100 × 13 MB FedAvg rounds), but every
+/// Mapping saves one copy per byte, about 3% of the server's CPU in 100 × 13 MB FedAvg rounds. But every
 /// page sent then counts in the process's resident size (30 MB more in the same rounds), and the file must
 /// not shrink while the region exists. Reading a mapped page past the end of a truncated file raises
 /// `SIGBUS`, so before each write from the mapping the server checks the file's size with `fstat` and closes

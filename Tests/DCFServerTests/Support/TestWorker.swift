@@ -3,6 +3,7 @@ import DCFCrypto
 import DCFProtocol
 import DCFServer
 import Foundation
+@testable import DCFWorker
 
 /// A worker's key and the signed requests it sends, built with the same `SignedRequestContent` the agent uses.
 struct TestWorker {
@@ -17,23 +18,14 @@ struct TestWorker {
 
     var publicKeyHex: String { key.publicKey.hexString }
 
-    /// Builds a `POST /dcf/nonce` for `id` (this worker's by default), signed with this worker's key as the
-    /// agent signs it; `timestamp` overrides the signing time.
+    /// Builds a `POST /dcf/nonce` for `id` (this worker's by default), signed with this worker's key by the
+    /// agent's own signer; `timestamp` overrides the signing time.
     func nonceRequest(for id: WorkerID? = nil, timestamp: Int? = nil) throws -> ServerRequest {
-        let worker = id ?? self.id
-        let body = try JSONEncoder().encode(
-            NonceRequest(
-                workerID: worker, timestamp: timestamp ?? Int(Date().timeIntervalSince1970),
-                requestID: Hex.encode(try SecureRandom.bytes(count: 8))))
-        let requestBody = try RequestBody.memory(body)
-        let content = try SignedRequestContent(
-            protocolVersion: 1, method: "POST", target: DCFRoute.noncePath, workerID: worker, nonce: "",
-            baseVersion: "", bodySHA256: requestBody.sha256)
-        let headers: [(name: String, value: String)] = [
-            (DCFHeader.protocolVersion, "1"), (DCFHeader.workerID, worker.rawValue),
-            (DCFHeader.signature, Hex.encode(try key.signature(for: content.canonicalBytes))),
-        ]
-        return ServerRequest(method: "POST", target: DCFRoute.noncePath, headers: headers, body: requestBody)
+        let (body, headers) = try RequestSigner(key: key).nonceRequest(
+            protocolVersion: 1, workerID: id ?? self.id, timestamp: timestamp)
+        return ServerRequest(
+            method: "POST", target: DCFRoute.noncePath, headers: headers.map { (name: $0.0, value: $0.1) },
+            body: try .memory(body))
     }
 
     /// Builds a request signed over `SignedRequestContent`, exactly as the agent signs it.
