@@ -27,8 +27,11 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 
+# The quick subset: loadgen rounds against dcf-serverd, the transport figures and the backend micro-benchmarks.
 bench: release
 	scripts/bench.sh
+	.build/release/dcf-transport-bench
+	.build/release/dcf-microbench --crypto --longpoll --clients loop
 
 demo: release
 	scripts/demo.sh

@@ -12,7 +12,9 @@ final class ProgressPrinter {
     func show(_ tally: RoundTally, rounds: Int, elapsed: Double) {
         if !isTerminal && elapsed - lastPlainLine < 5 { return }
         lastPlainLine = elapsed
-        let current = tally.rounds.last
+        // The oldest open round: while its last workers download the new model, the first ones already upload
+        // for the next round, which would show nearly empty counts.
+        let current = tally.rounds.first(where: { !$0.isComplete }) ?? tally.rounds.last
         let text = String(
             format: "%6.1f s  registered with model %d/%d  rounds done %d/%d  uploads %d/%d  new model %d/%d  errors %d",
             elapsed, tally.workersWithModel, tally.workerCount, tally.completedRounds, rounds,

@@ -7,10 +7,12 @@ import Foundation
 /// keep-alive TLS connection, so no thread waits per worker. It runs in the child `--longpoll-clients` process
 /// and writes the same event lines as the thread modes.
 ///
-/// Ordering: a completion records its arrival time first and queues the worker's next signed poll with
-/// `execute`. Queued tasks run only after the loop has handled every readiness event of its current
-/// `epoll_wait` (up to 256 sockets), so the answers readable at that moment are all read and parsed before any
-/// next poll is signed. Real workers also poll again at once, but each on its own machine.
+/// Ordering: a completion records its arrival time first and adds the worker's next poll to a queue. One task
+/// signs and sends at most `signingSlice` queued polls and, while more wait, queues itself again with
+/// `execute`. Queued tasks run only after the loop has handled every readiness event of an `epoll_wait`, so
+/// between two slices every answer readable at that moment is read and parsed. Real workers also poll again at
+/// once, but each on its own machine, where signing its next poll delays no other worker's answer; here one
+/// thread plays them all, and a read waits behind at most one slice of signatures (about 1 ms).
 final class LongPollLoopClients: @unchecked Sendable {
     // @unchecked Sendable: every mutable property is used only on the client's loop thread.
     private let client: MultiplexedHTTPClient
@@ -18,6 +20,11 @@ final class LongPollLoopClients: @unchecked Sendable {
     private let rounds: Int
     private let hold: Duration
     private var unfinishedWorkers: Int
+    /// Next polls waiting to be signed, in the order their answers arrived.
+    private var queuedPolls: [(index: Int, round: Int, nonce: String)] = []
+    private var queuedPollsStart = 0
+    /// The most polls one task signs before the loop looks for readable answers again.
+    private static let signingSlice = 16
     /// Event lines not yet written to stdout.
     private var pendingLines: [UInt8] = []
     private let finished = DispatchSemaphore(value: 0)
@@ -90,7 +97,23 @@ final class LongPollLoopClients: @unchecked Sendable {
         guard let nonce = response.headers[DCFHeader.nextNonce] else {
             return fail(index, "the long-poll response has no \(DCFHeader.nextNonce) header")
         }
-        client.execute { [self] in poll(index, round: round + 1, nonce: nonce) }
+        if queuedPollsStart == queuedPolls.count {
+            client.execute { [self] in sendQueuedPolls() }
+        }
+        queuedPolls.append((index, round + 1, nonce))
+    }
+
+    /// Signs and sends one slice of the queued polls, then queues itself again while polls remain.
+    private func sendQueuedPolls() {
+        let end = min(queuedPolls.count, queuedPollsStart + Self.signingSlice)
+        for next in queuedPolls[queuedPollsStart..<end] { poll(next.index, round: next.round, nonce: next.nonce) }
+        queuedPollsStart = end
+        guard queuedPollsStart == queuedPolls.count else {
+            client.execute { [self] in sendQueuedPolls() }
+            return
+        }
+        queuedPolls.removeAll(keepingCapacity: true)
+        queuedPollsStart = 0
     }
 
     /// Buffers an event line; the first line after a write queues the next write, ahead of the polls that
