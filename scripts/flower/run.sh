@@ -1,22 +1,25 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Runs one Flower scenario on 127.0.0.1: the server and N clients in processes of at most 25 clients.
-# Usage: scripts/flower/run.sh PYTHON CLIENTS ROUNDS BYTES PORT JSON LOGDIR
+# Usage: scripts/flower/run.sh PYTHON CLIENTS ROUNDS BYTES PORT JSON LOGDIR [TLSDIR]
+# With TLSDIR (ca.pem, server.pem and server.key from scripts/gen-certs.sh) Flower runs gRPC over TLS.
 set -eu
-python=$1 clients=$2 rounds=$3 bytes=$4 port=$5 json=$6 logs=$7
+python=$1 clients=$2 rounds=$3 bytes=$4 port=$5 json=$6 logs=$7 tls=${8:-}
+set --
+[ -z "$tls" ] || set -- --tls-dir "$tls"
 here=$(dirname "$0")
 # Flower reports telemetry and checks for updates unless told not to; the benchmark stays on loopback.
 export FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1
 mkdir -p "$logs"
 "$python" "$here/server.py" --clients "$clients" --rounds "$rounds" --bytes "$bytes" --port "$port" \
-    --json "$json" >"$logs/flower-server.log" 2>&1 &
+    --json "$json" "$@" >"$logs/flower-server.log" 2>&1 &
 server=$!
 pids=""
 remaining=$clients
 index=0
 while [ "$remaining" -gt 0 ]; do
     count=$((remaining < 25 ? remaining : 25))
-    "$python" "$here/clients.py" --count "$count" --port "$port" >"$logs/flower-clients-$index.log" 2>&1 &
+    "$python" "$here/clients.py" --count "$count" --port "$port" "$@" >"$logs/flower-clients-$index.log" 2>&1 &
     pids="$pids $!"
     remaining=$((remaining - count))
     index=$((index + 1))

@@ -18,6 +18,8 @@ def main():
     parser.add_argument("--bytes", type=int, required=True, help="model size in bytes (float32)")
     parser.add_argument("--port", type=int, default=18700)
     parser.add_argument("--json", required=True, help="file the results are written to")
+    parser.add_argument("--tls-dir", help="directory with ca.pem, server.pem and server.key from gen-certs.sh; "
+                        "without it the server speaks plain gRPC")
     args = parser.parse_args()
 
     # Same layout as dcf-loadgen init-model: float32 tensors of at most 1 Mi values, uniform in [-0.1, 0.1)
@@ -48,16 +50,20 @@ def main():
         fraction_fit=1.0, fraction_evaluate=0.0, min_fit_clients=args.clients, min_evaluate_clients=0,
         min_available_clients=args.clients,
         initial_parameters=fl.common.ndarrays_to_parameters(arrays))
+    certificates = None
+    if args.tls_dir:
+        certificates = tuple(
+            open(os.path.join(args.tls_dir, name), "rb").read() for name in ("ca.pem", "server.pem", "server.key"))
     fl.server.start_server(
         server_address=f"127.0.0.1:{args.port}", config=fl.server.ServerConfig(num_rounds=args.rounds),
-        strategy=strategy, grpc_max_message_length=1 << 30)
+        strategy=strategy, grpc_max_message_length=1 << 30, certificates=certificates)
     rounds = [
         {"round": r, "seconds": t["end"] - t["start"], "results": t["results"], "failures": t["failures"]}
         for r, t in sorted(times.items()) if "end" in t
     ]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     with open(args.json, "w") as out:
-        json.dump({"label": "flower", "workers": args.clients, "rounds": rounds, "server_vmhwm_bytes": peak,
+        json.dump({"label": "flower", "workers": args.clients, "tls": bool(args.tls_dir), "rounds": rounds, "server_vmhwm_bytes": peak,
                    "flwr_version": fl.__version__, "pid": os.getpid()}, out, indent=1)
 
 
