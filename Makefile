@@ -10,12 +10,15 @@ CONFIGURATION ?= release
 BINDIR = $(DESTDIR)$(PREFIX)/bin
 PROGRAMS = dcf-serverd dcf-agent dcfctl
 
-.PHONY: all deps build release test bench demo install clean
+.PHONY: all deps test-deps build release test bench demo install clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --tests
 
 build: deps
 	$(SWIFT) build
@@ -23,7 +26,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 

@@ -1,11 +1,22 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Installs the Debian and PyPI packages that building, testing and the demo need.
+# Installs the Debian packages that building and the demo need; with --tests also the Python packages the
+# interoperability tests use (numpy and safetensors, from PyPI).
 # As root it installs what is missing; otherwise it prints the command to run.
 set -eu
 
-apt_packages="libssl-dev zlib1g-dev libsqlite3-dev libopenblas-dev openssl dataset-fashion-mnist python3-pip"
+apt_packages="libssl-dev zlib1g-dev libsqlite3-dev libopenblas-dev openssl dataset-fashion-mnist"
 pip_packages="numpy safetensors"
+with_tests=0
+case "${1:-}" in
+"") ;;
+--tests) with_tests=1 ;;
+*)
+    echo "install-deps: unknown option '$1'; use --tests to add the test suite's Python packages" >&2
+    exit 64
+    ;;
+esac
+[ "$with_tests" = 0 ] || apt_packages="$apt_packages python3-pip"
 
 missing=""
 for package in $apt_packages; do
@@ -26,10 +37,13 @@ if [ -n "$missing" ]; then
     fi
 fi
 
+[ "$with_tests" = 1 ] || exit 0
 if ! python3 -c "import numpy, safetensors" 2>/dev/null; then
     if [ "$(id -u)" != 0 ]; then
-        echo "install-deps: missing PyPI packages for python3: $pip_packages" >&2
-        echo "install-deps: run: python3 -m pip install --user $pip_packages" >&2
+        echo "install-deps: the tests need the PyPI packages $pip_packages for python3" >&2
+        # Debian 12 marks its Python as externally managed, so pip refuses without this flag; with --user the
+        # packages go to the home directory and leave the system's Python untouched.
+        echo "install-deps: run: python3 -m pip install --user --break-system-packages $pip_packages" >&2
         exit 1
     fi
     echo "install-deps: installing PyPI packages: $pip_packages"

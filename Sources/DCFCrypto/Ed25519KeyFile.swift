@@ -21,8 +21,15 @@ public enum Ed25519KeyFile {
     ///
     /// - Parameter warning: Receives one message if group or others may read or write the file; the key
     ///   is still returned, because a lax mode is a risk and not a corruption.
-    /// - Throws: `CryptoError` naming the file if it cannot be read or does not hold 64 hex digits.
+    /// - Throws: `CryptoError` naming the file if its name ends in `.pub`, or if it cannot be read or does not
+    ///   hold 64 hex digits. Both key files hold 64 hex digits, so the name is what tells a public key file
+    ///   passed by mistake from a private one.
     public static func readPrivateKey(at path: String, warning: (String) -> Void) throws -> Ed25519PrivateKey {
+        if path.hasSuffix(".pub") {
+            throw CryptoError.keyFile(
+                path, "is a public key file (its name ends in .pub); pass the private key file "
+                    + "\(path.dropLast(4)) instead")
+        }
         let text = try KeyFileIO.readText(path)
         if let mode = KeyFileIO.permissions(path), mode & 0o077 != 0 {
             warning(

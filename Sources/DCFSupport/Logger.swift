@@ -35,7 +35,7 @@ public final class LogSink: Sendable {
     /// Creates a sink that writes one line per event to standard error.
     public static func standardError(level: LogLevel = .info) -> LogSink {
         LogSink(level: level) { line in
-            FileHandle.standardError.write(Data(line.utf8))
+            StandardStream.error.write(line)
         }
     }
 

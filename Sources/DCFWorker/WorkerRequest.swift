@@ -67,10 +67,18 @@ extension HTTPClientResponse {
         let code: DCFErrorCode =
             switch statusCode {
             case 426: .protocolMismatch
+            case 400: .badRequest
+            case 404: .notFound
+            case 405: .methodNotAllowed
+            case 413: .bodyTooLarge
             case 502, 503, 504: .unavailable
             default: .internalError
             }
+        // The body is someone else's text (a proxy's page, the TLS port's plaintext answer); line breaks would
+        // split the log line that quotes it.
         let text = String(decoding: body.prefix(200), as: UTF8.self)
+            .split(whereSeparator: \.isNewline).joined(separator: " ")
+            .trimmingCharacters(in: .whitespaces)
         return DCFErrorResponse(code, "HTTP \(statusCode) \(reason) without a dcf error body: \(text)")
     }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 import Foundation
 import Synchronization
 
@@ -69,6 +70,6 @@ final class ProgressDisplay: Sendable {
     }
 
     private func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStream.error.write(text)
     }
 }

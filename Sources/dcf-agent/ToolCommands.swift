@@ -52,7 +52,7 @@ enum ToolCommands {
             throw UsageError("verify-key takes one private key file, e.g. dcf-agent verify-key site.key")
         }
         let key = try Ed25519KeyFile.readVerifiedPair(at: path) { warning in
-            FileHandle.standardError.write(Data("dcf-agent: warning: \(warning)\n".utf8))
+            StandardStream.error.write("dcf-agent: warning: \(warning)\n")
         }
         print("ok: \(path) matches \(Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: path)) (public key \(key.publicKey.hexString))")
     }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 import Foundation
 import Glibc
 import Synchronization
@@ -44,7 +45,7 @@ final class Coordinator: Sendable {
             if let sample = ServerSample.read(pid: settings.serverPID) {
                 tally.withLock { $0.observe(sample) }
             } else {
-                FileHandle.standardError.write(Data("dcf-loadgen: the server process exited\n".utf8))
+                StandardStream.error.write("dcf-loadgen: the server process exited\n")
                 break
             }
             let snapshot = tally.withLock { $0 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 import Foundation
 
 /// Shows progress on standard error: one line rewritten in place on a terminal, otherwise a plain line
@@ -28,6 +29,6 @@ final class ProgressPrinter {
     }
 
     private func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStream.error.write(text)
     }
 }

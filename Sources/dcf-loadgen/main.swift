@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Load generator for dcf-serverd: plays many workers from a few processes and measures FedAvg rounds.
 import DCFCrypto
+import DCFSupport
 import Foundation
 
 let usage = """
@@ -55,13 +56,13 @@ do {
     case "workers": try await WorkerProcess.run(try rest.init(commandLine.dropFirst()))
     case "-h", "--help": print(usage)
     default:
-        FileHandle.standardError.write(Data((usage + "\n").utf8))
+        StandardStream.error.write(usage + "\n")
         exit(64)
     }
 } catch let error as UsageError {
-    FileHandle.standardError.write(Data("dcf-loadgen: \(error)\n".utf8))
+    StandardStream.error.write("dcf-loadgen: \(error)\n")
     exit(64)
 } catch {
-    FileHandle.standardError.write(Data("dcf-loadgen: \(error)\n".utf8))
+    StandardStream.error.write("dcf-loadgen: \(error)\n")
     exit(1)
 }

@@ -132,6 +132,12 @@ enum DcfctlCommands {
             throw DcfctlError.usage(
                 "\"\(argument)\" is neither a 64-digit hex public key nor an existing key file")
         }
+        // Private and public key files both hold 64 hex digits; a .pub file beside this one marks it as private.
+        if !argument.hasSuffix(".pub"), FileManager.default.fileExists(atPath: argument + ".pub") {
+            throw DcfctlError.usage(
+                "\"\(argument)\" is a private key file (\(argument).pub sits beside it); pass \(argument).pub, "
+                    + "and keep private keys on the sites")
+        }
         guard let text = try? String(contentsOfFile: argument, encoding: .utf8) else {
             throw DcfctlError.input("key file \"\(argument)\" is not readable")
         }

@@ -7,7 +7,7 @@ let command = tool.parseOrExit()
 do {
     let client = try AdminClient(command: command, environment: ProcessInfo.processInfo.environment)
     let output = try DcfctlCommands.run(command, client: client)
-    FileHandle.standardOutput.write(Data(output.utf8))
+    StandardStream.output.write(output)
 } catch {
     exitPrinting(error, programName: tool.name)
 }

@@ -37,7 +37,7 @@ struct CompressionInteropTests {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
         try #require(
-            process.terminationStatus == 0, "python3 check failed; run scripts/install-deps.sh if it is missing")
+            process.terminationStatus == 0, "python3 check failed; run scripts/install-deps.sh --tests if it is missing")
 
         for coding in ContentCoding.allCases {
             let compressed = try Data(contentsOf: URL(fileURLWithPath: directory.file("python.\(coding)")))

@@ -121,6 +121,18 @@ struct KeyFileTests {
         #expect(error?.description.contains(expected) == true, "\(String(describing: error))")
     }
 
+    @Test func publicKeyFileRefusedAsPrivateKey() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("site-a")
+        _ = try Ed25519KeyFile.generate(at: path)
+        let error = #expect(throws: CryptoError.self) {
+            try Ed25519KeyFile.readPrivateKey(at: path + ".pub") { _ in }
+        }
+        #expect(error?.description.contains("is a public key file") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("pass the private key file \(path) instead") == true)
+    }
+
     @Test func missingFileNamed() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

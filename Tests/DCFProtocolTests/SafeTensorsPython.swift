@@ -5,7 +5,7 @@ import Testing
 
 /// Runs scripts/make-safetensors-fixtures.py, which uses the safetensors and numpy packages from PyPI.
 enum SafeTensorsPython {
-    static let hint = "python3 with numpy and safetensors (0.8 or later) is required; run scripts/install-deps.sh"
+    static let hint = "python3 with numpy and safetensors (0.8 or later) is required; run scripts/install-deps.sh --tests"
 
     static var scriptPath: String {
         // This file is Tests/DCFProtocolTests/<name>.swift, so the repository root is two levels up.

@@ -7,7 +7,7 @@ import TestSupport
 
 /// Runs examples/python/numpy_trainer.py through `ExternalCommandTrainer` on a small Fashion-MNIST subset.
 @Suite struct ExternalNumpyTrainerTests {
-    static let installHint = "python3 with numpy and safetensors is required; run scripts/install-deps.sh"
+    static let installHint = "python3 with numpy and safetensors is required; run scripts/install-deps.sh --tests"
 
     @Test func numpyExampleProducesValidUpdate() async throws {
         try Self.requirePythonPackages()

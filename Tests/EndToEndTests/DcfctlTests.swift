@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 import Foundation
 import TestSupport
 import Testing
@@ -82,6 +83,12 @@ import Testing
         let removeUnknown = try dcfctl(["remove", unknown], server: server, fixture: fixture)
         #expect(removeUnknown.status == 65, "\(removeUnknown.output)")
         #expect(removeUnknown.output.contains("404"))
+
+        let privateKeyFile = fixture.directory.file("site-x")
+        _ = try Ed25519KeyFile.generate(at: privateKeyFile)
+        let addPrivate = try dcfctl(["add", privateKeyFile], server: server, fixture: fixture)
+        #expect(addPrivate.status == 64, "\(addPrivate.output)")
+        #expect(addPrivate.output.contains("pass \(privateKeyFile).pub"))
 
         let badID = try dcfctl(["enable", "xyz"], server: server, fixture: fixture)
         #expect(badID.status == 64)

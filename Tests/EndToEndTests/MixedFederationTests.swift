@@ -7,7 +7,7 @@ import TestSupport
 /// Runs `dcf-serverd` with one `dcf-agent` that trains with examples/python/numpy_trainer.py and one with
 /// the built-in trainer, over TLS on loopback, and loads the final model with safetensors.numpy.
 @Suite struct MixedFederationTests {
-    static let installHint = "python3 with numpy and safetensors is required; run scripts/install-deps.sh"
+    static let installHint = "python3 with numpy and safetensors is required; run scripts/install-deps.sh --tests"
 
     @Test func numpyAndBuiltinAgentsTwoRounds() throws {
         try Self.python(["-c", "import numpy, safetensors.numpy"])

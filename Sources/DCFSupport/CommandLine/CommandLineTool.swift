@@ -49,7 +49,7 @@ public struct CommandLineTool: Sendable {
             switch try parse(arguments) {
             case .run(let command): return command
             case .help(let text), .version(let text), .exampleConfig(let text):
-                FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+                StandardStream.output.write(text.hasSuffix("\n") ? text : text + "\n")
                 exit(ExitCode.success.rawValue)
             }
         } catch {
@@ -91,6 +91,6 @@ public enum CommandLineRequest: Sendable {
 
 /// Prints `error` to standard error prefixed with the program name and exits with its exit code.
 public func exitPrinting(_ error: any Error, programName: String) -> Never {
-    FileHandle.standardError.write(Data("\(programName): \(error)\n".utf8))
+    StandardStream.error.write("\(programName): \(error)\n")
     exit(ExitCode.of(error).rawValue)
 }
