@@ -21,8 +21,13 @@ final class ServerConnection: Sendable {
     static let requestThreadStackSize = 512 << 10
 
     let client: HTTPClient
+    /// Added to a certificate verification failure, which retrying cannot fix until the configuration changes.
+    private let verificationHint: String
 
     init(endpoint: DCFWorkerConfiguration.Endpoint, configuration: DCFWorkerConfiguration) throws {
+        let trusted = configuration.trustedCAFile.map { "the CA file \($0)" } ?? "the system's CA certificates"
+        verificationHint = "the server's certificate is not trusted by \(trusted); check the CA file the agent "
+            + "uses (--ca-file) and the server address"
         let transport: HTTPClientConfiguration.Transport =
             endpoint.usesTLS
             ? .tls(
@@ -51,8 +56,10 @@ final class ServerConnection: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 completion.install(continuation)
-                let thread = Thread { [client] in
-                    completion.resume(with: Result { try Self.execute(request, on: client) })
+                let thread = Thread { [client, verificationHint] in
+                    completion.resume(with: Result {
+                        try Self.execute(request, on: client, verificationHint: verificationHint)
+                    })
                 }
                 thread.name = "dcf.worker.http"
                 thread.stackSize = Self.requestThreadStackSize
@@ -63,12 +70,15 @@ final class ServerConnection: Sendable {
         }
     }
 
-    private static func execute(_ request: HTTPClientRequest, on client: HTTPClient) throws -> HTTPClientResponse {
+    private static func execute(
+        _ request: HTTPClientRequest, on client: HTTPClient, verificationHint: String
+    ) throws -> HTTPClientResponse {
         do {
             return try client.execute(request)
         } catch let error as HTTPClientError {
+            let hint = error.tlsError?.verificationFailure == nil ? "" : "; " + verificationHint
             throw ConnectionFailure(
-                description: error.description, requestMayHaveArrived: !Self.failedBeforeSending(error))
+                description: error.description + hint, requestMayHaveArrived: !Self.failedBeforeSending(error))
         }
     }
 

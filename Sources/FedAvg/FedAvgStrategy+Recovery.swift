@@ -10,7 +10,13 @@ extension FedAvgStrategy {
         store: ModelVersionStore, configuration: FedAvgConfiguration, logger: Logger
     ) throws -> (UInt64, Data) {
         if let latest = try store.latestVersion() {
-            logger.info("resuming at stored model version", [("version", String(latest))])
+            var fields = [("version", String(latest))]
+            // A model file given for a fresh start is easy to mistake for the one in use after a restart.
+            if let initial = configuration.initialModel {
+                fields.append(("unused_initial_model", initial.path))
+                fields.append(("note", "the initial model is read only when the state directory holds no version"))
+            }
+            logger.info("resuming at stored model version", fields)
             return (latest, try store.read(version: latest))
         }
         guard let initial = configuration.initialModel else {

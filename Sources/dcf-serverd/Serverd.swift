@@ -20,6 +20,14 @@ final class Serverd: Sendable {
         self.sink = sink
         logger = Logger(component: "serverd", sink: sink)
         stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
+        // The strategy stores the initial model in the state directory, so the checks that can still fail run
+        // first and a failed start leaves the directory as it was.
+        if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
+        do {
+            try HTTPServer.checkAddressIsFree(host: settings.host, port: settings.port)
+        } catch {
+            throw StartupError(error, exitCode: .unavailable)
+        }
         strategy = try FedAvgStrategy(configuration: settings.fedAvg, logger: logger.child("fedavg"))
         let server = try DCFServer(
             configuration: settings.server, callbacks: strategy, logger: logger.child("server"))

@@ -65,6 +65,15 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Binds `host:port` and closes the socket again, so a daemon learns that the address is taken before it
+    /// changes any state of its own. Another process may still take the address before `start()`.
+    ///
+    /// - Throws: `HTTPServerError` naming the address, as `start()` would; port 0 is never checked.
+    public static func checkAddressIsFree(host: String, port: Int) throws(HTTPServerError) {
+        guard port != 0 else { return }
+        _ = try ListeningSocket(host: host, port: port, backlog: 1)
+    }
+
     /// The bound port while running, else nil.
     public var port: Int? {
         state.withLock { state in
