@@ -12,7 +12,7 @@ extension SiteDataSelection {
             throw DatasetError.invalidSelection("shard \"\(text)\" is not of the form index/count, such as 0/4")
         }
         guard count >= 1 && index >= 0 && index < count else {
-            throw DatasetError.invalidSelection("shard \"\(text)\" needs count >= 1 and 0 <= index < count")
+            throw DatasetError.invalidSelection("shard \"\(text)\" needs count >= 1 and 0 <= index < count; indexes start at 0, so the shards of 4 are 0/4 to 3/4")
         }
         shardIndex = index
         shardCount = count

@@ -18,7 +18,9 @@ enum AgentMain {
             sink.level = settings.logLevel
             trainer = try makeTrainer(settings, logger: logger)
         } catch {
-            exitPrinting(error, programName: "dcf-agent")
+            // Everything read here is named by a setting (data directory, key and certificate files, shard), so a
+            // failure is the configuration's unless the error says otherwise.
+            exitPrinting(error, programName: "dcf-agent", fallback: .config)
         }
 
         let runner = AgentRunner(settings: settings, trainer: trainer, logger: logger)
@@ -42,6 +44,8 @@ enum AgentMain {
     static func makeTrainer(_ settings: AgentSettings, logger: Logger) throws -> any AgentTrainer {
         if settings.trainerKind == "command", let command = settings.command {
             try FileManager.default.createDirectory(at: settings.workDirectory, withIntermediateDirectories: true)
+            logger.info(
+                "training with an external command", [("work_directory", settings.workDirectory.path), ("command", command)])
             let key = try Ed25519KeyFile.readPrivateKey(at: settings.worker.privateKeyFile) { _ in }
             let configuration = ExternalTrainerConfiguration(
                 command: command, timeout: settings.commandTimeout, workDirectory: settings.workDirectory,

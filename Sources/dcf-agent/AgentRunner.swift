@@ -40,7 +40,7 @@ final class AgentRunner: Sendable {
         logger.info(
             "agent starting",
             [("server", settings.worker.serverURL.absoluteString), ("worker", String(worker.publicKeyHex.prefix(8))),
-             ("trainer", settings.trainerKind)])
+             ("public_key", worker.publicKeyHex), ("trainer", settings.trainerKind)])
         do {
             try await worker.run()
         } catch is CancellationError {

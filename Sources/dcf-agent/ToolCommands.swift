@@ -51,8 +51,15 @@ enum ToolCommands {
         guard command.arguments.count == 1, let path = command.arguments.first else {
             throw UsageError("verify-key takes one private key file, e.g. dcf-agent verify-key site.key")
         }
-        let key = try Ed25519KeyFile.readVerifiedPair(at: path) { warning in
-            StandardStream.error.write("dcf-agent: warning: \(warning)\n")
+        let key: Ed25519PrivateKey
+        do {
+            key = try Ed25519KeyFile.readVerifiedPair(at: path) { warning in
+                StandardStream.error.write("dcf-agent: warning: \(warning)\n")
+            }
+        } catch let error as CryptoError {
+            // A missing file is a missing input; anything else is a file whose contents are wrong.
+            let missing = error.description.contains("No such file")
+            throw ToolError(description: error.description, exitCode: missing ? .noInput : .dataError)
         }
         print("ok: \(path) matches \(Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: path)) (public key \(key.publicKey.hexString))")
     }
@@ -84,6 +91,12 @@ enum ToolCommands {
         }
         return value
     }
+}
+
+/// A tool command failure with the exit status it ends the process with.
+struct ToolError: Error, CustomStringConvertible, ExitCodeProviding {
+    let description: String
+    let exitCode: ExitCode
 }
 
 /// A key file that `keygen` would overwrite without `--force`; exits with `EX_CANTCREAT` (73).

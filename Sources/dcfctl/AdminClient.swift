@@ -41,6 +41,10 @@ struct AdminClient {
         let response: HTTPClientResponse
         do {
             response = try client.execute(request)
+        } catch let error as HTTPClientError where error.tlsError?.verificationFailure != nil {
+            throw DcfctlError.unreachable(
+                "the server at \(server) presented a certificate that dcfctl does not trust: \(error); check "
+                    + "--ca-file and --server")
         } catch {
             throw DcfctlError.unreachable(
                 "cannot reach the server at \(server): \(error); check --server and --ca-file")
@@ -52,7 +56,7 @@ struct AdminClient {
     }
 
     private static func failure(_ response: HTTPClientResponse, method: String, path: String) -> DcfctlError {
-        let detail = ServerErrorBody.message(in: response.body) ?? "HTTP \(response.statusCode) \(response.reason)"
+        let detail = ServerErrorBody.message(in: response.body) ?? plainText(response)
         switch response.statusCode {
         case 401:
             return .denied(
@@ -63,6 +67,17 @@ struct AdminClient {
         default:
             return .rejected("\(method) \(path) failed with HTTP \(response.statusCode): \(detail)")
         }
+    }
+
+    /// The status and, for a short text body such as the TLS port's answer to plain HTTP, its first line.
+    private static func plainText(_ response: HTTPClientResponse) -> String {
+        let status = "HTTP \(response.statusCode) \(response.reason)"
+        let firstLine = String(decoding: response.body.prefix(200), as: UTF8.self)
+            .split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces)
+        guard let firstLine, !firstLine.isEmpty, firstLine.allSatisfy({ $0.isASCII && !$0.isNewline }),
+            !firstLine.hasPrefix("<")
+        else { return status }
+        return status + ": " + firstLine
     }
 
     /// Splits `http(s)://host:port` into its parts; the port defaults to 8443 for https and 80 for http.

@@ -13,11 +13,14 @@ struct AdminCredentialSource {
     /// else from the two environment variables.
     static func load(file: String?, environment: [String: String]) throws -> AdminCredentialSource {
         if let file { return try load(file: file) }
-        guard let username = environment[usernameVariable], let password = environment[passwordVariable],
-            !username.isEmpty
-        else {
+        let username = environment[usernameVariable] ?? ""
+        let password = environment[passwordVariable]
+        guard !username.isEmpty, let password else {
+            let missing =
+                username.isEmpty && password == nil
+                ? "no admin credentials" : username.isEmpty ? "\(usernameVariable) is not set" : "\(passwordVariable) is not set"
             throw DcfctlError.usage(
-                "no admin credentials: set \(usernameVariable) and \(passwordVariable), or pass "
+                "\(missing): set \(usernameVariable) and \(passwordVariable), or pass "
                     + "--credentials-file <file> holding one 'username:password' line")
         }
         return AdminCredentialSource(username: username, password: password)
@@ -31,10 +34,15 @@ struct AdminCredentialSource {
             let trimmed = $0.trimmingCharacters(in: .whitespaces)
             return !trimmed.isEmpty && !trimmed.hasPrefix("#")
         }
-        guard lines.count == 1, let colon = lines[0].firstIndex(of: ":"), colon != lines[0].startIndex else {
-            throw DcfctlError.input(
+        guard lines.count == 1 else {
+            throw DcfctlError.invalidData(
                 "--credentials-file \"\(file)\": expected exactly one 'username:password' line, found \(lines.count) "
                     + "lines that are not comments")
+        }
+        guard let colon = lines[0].firstIndex(of: ":"), colon != lines[0].startIndex else {
+            throw DcfctlError.invalidData(
+                "--credentials-file \"\(file)\": its line is not 'username:password' (a name, a colon, then the "
+                    + "password)")
         }
         return AdminCredentialSource(
             username: String(lines[0][..<colon]), password: String(lines[0][lines[0].index(after: colon)...]))

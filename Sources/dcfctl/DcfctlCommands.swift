@@ -57,7 +57,10 @@ enum DcfctlCommands {
         case "add":
             let key = try publicKey(try singleArgument(command, "<public-key-hex|key-file>"))
             let request = AdminAddWorkerRequest(publicKey: key, registered: command.flag("register"))
-            return "added " + (try change(client, "POST", DCFRoute.adminWorkersPath, request))
+            let added = try change(client, "POST", DCFRoute.adminWorkersPath, request)
+            guard !added.registered else { return "added worker \(added.workerID), registered\n" }
+            return "added worker \(added.workerID), not registered yet; \"dcfctl enable \(added.workerID.short)\" "
+                + "registers it\n"
         case "remove":
             let id = try resolvedWorkerID(command, client: client)
             _ = try change(client, "DELETE", DCFRoute.adminWorkersPath + "/" + id, nil as AdminSetRegistrationRequest?)
@@ -74,10 +77,9 @@ enum DcfctlCommands {
 
     private static func change(
         _ client: AdminClient, _ method: String, _ path: String, _ message: (some Encodable)?
-    ) throws -> String {
+    ) throws -> AdminWorkerResult {
         let body = try message.map { try JSONEncoder().encode($0) }
-        let result = try decode(AdminWorkerResult.self, try client.send(method, path, json: body))
-        return "worker \(result.workerID) \(result.registered ? "registered" : "not registered")\n"
+        return try decode(AdminWorkerResult.self, try client.send(method, path, json: body))
     }
 
     private static func decode<Message: Decodable>(_ type: Message.Type, _ body: Data) throws -> Message {

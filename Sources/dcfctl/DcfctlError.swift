@@ -14,8 +14,11 @@ struct DcfctlError: Error, CustomStringConvertible, ExitCodeProviding {
     /// A bad argument or option value (exit 64).
     static func usage(_ message: String) -> DcfctlError { DcfctlError(message, exitCode: .usage) }
 
-    /// A file named by an option that cannot be read or is malformed (exit 66).
+    /// A file named by an option that cannot be read (exit 66).
     static func input(_ message: String) -> DcfctlError { DcfctlError(message, exitCode: .noInput) }
+
+    /// A file named by an option whose contents are malformed (exit 65).
+    static func invalidData(_ message: String) -> DcfctlError { DcfctlError(message, exitCode: .dataError) }
 
     /// The server cannot be reached or the TLS handshake failed (exit 69).
     static func unreachable(_ message: String) -> DcfctlError { DcfctlError(message, exitCode: .unavailable) }

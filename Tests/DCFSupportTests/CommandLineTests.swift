@@ -105,6 +105,17 @@ import Testing
         #expect(text.split(separator: "\n").allSatisfy { $0.count <= 80 }, "help lines exceed 80 columns")
     }
 
+    @Test func noSubcommandWithoutDefaultIsAUsageError() throws {
+        let tool = CommandLineTool(
+            name: "dcfctl-like", version: "1", summary: "A tool without a default command.",
+            subcommands: Fixtures.tool.subcommands)
+        guard case .missingSubcommand(let help) = try tool.parse([]) else {
+            Issue.record("an empty command line did not report a missing subcommand")
+            return
+        }
+        #expect(help.contains("keygen"))
+    }
+
     @Test func toolHelpVersionAndExample() throws {
         guard case .help(let text) = try Fixtures.tool.parse(["--help"]) else {
             Issue.record("--help did not return tool help")

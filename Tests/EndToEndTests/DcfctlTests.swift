@@ -43,7 +43,10 @@ import Testing
         let publicKeyFile = fixture.workerKeyFiles[1] + ".pub"
         let add = try dcfctl(["add", publicKeyFile, "--register"], server: server, fixture: fixture)
         #expect(add.status == 0, "\(add.output)")
-        #expect(add.output.contains("worker \(added) registered"))
+        #expect(add.output.contains("added worker \(added), registered"), "\(add.output)")
+        let addAgain = try dcfctl(["add", added], server: server, fixture: fixture)
+        #expect(addAgain.status == 65, "\(addAgain.output)")
+        #expect(addAgain.output.contains("dcfctl enable or disable"), "\(addAgain.output)")
         #expect(try server.workers().first { $0.publicKey == added }?.registered == true)
 
         let disable = try dcfctl(["disable", added], server: server, fixture: fixture)
@@ -89,6 +92,11 @@ import Testing
         let addPrivate = try dcfctl(["add", privateKeyFile], server: server, fixture: fixture)
         #expect(addPrivate.status == 64, "\(addPrivate.output)")
         #expect(addPrivate.output.contains("pass \(privateKeyFile).pub"))
+
+        let plainURL = server.url.replacingOccurrences(of: "https://", with: "http://")
+        let plainHTTP = try dcfctl(["list", "--server", plainURL], server: nil, fixture: fixture)
+        #expect(plainHTTP.status == 65, "\(plainHTTP.output)")
+        #expect(plainHTTP.output.contains("use https://"), "\(plainHTTP.output)")
 
         let badID = try dcfctl(["enable", "xyz"], server: server, fixture: fixture)
         #expect(badID.status == 64)

@@ -15,7 +15,8 @@ extension WorkerRegistry {
             id: id, publicKey: key, status: registered ? .registered : .allowed, source: .admin)
         try state.withLock { state in
             guard state.records[id] == nil else {
-                throw DCFErrorResponse(.conflict, "worker \(id.short) already exists; use PUT to change its status")
+                throw DCFErrorResponse(.conflict, "worker \(id.short) already exists; change its registration status instead (PUT /admin/workers/ID, "
+                        + "or dcfctl enable or disable)")
             }
             try Self.save(record, in: &state)
         }
@@ -60,6 +61,6 @@ extension WorkerRegistry {
     }
 
     private static func notFound(_ id: WorkerID) -> DCFErrorResponse {
-        DCFErrorResponse(.notFound, "no worker with id \(id.rawValue); GET /admin/workers lists the known ids")
+        DCFErrorResponse(.notFound, "no worker with id \(id.rawValue); GET /admin/workers (dcfctl list) shows the known ids")
     }
 }

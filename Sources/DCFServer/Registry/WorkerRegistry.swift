@@ -138,7 +138,8 @@ public final class WorkerRegistry: Sendable {
 
     static func unknownKey(_ id: WorkerID) -> DCFErrorResponse {
         DCFErrorResponse(
-            .unknownKey, "worker \(id.short) is not in the allowed keys; ask the admin to add its public key")
+            .unknownKey, "worker \(id.short) is not in the allowed keys; ask the admin to add its public key (the agent logs it "
+                + "as public_key when it starts)")
     }
 
     static func disabled(_ id: WorkerID) -> DCFErrorResponse {

@@ -28,7 +28,7 @@ public struct CommandLineTool: Sendable {
     public func parse(_ arguments: [String]) throws(UsageError) -> CommandLineRequest {
         if arguments.contains("--version") { return .version("\(name) \(version)") }
         guard let first = arguments.first else {
-            guard let defaultSubcommand else { return .help(HelpFormatter.toolHelp(self)) }
+            guard let defaultSubcommand else { return .missingSubcommand(HelpFormatter.toolHelp(self)) }
             return try parse(subcommand: subcommand(named: defaultSubcommand)!, Array(arguments))
         }
         if first == "--help" || first == "-h" { return .help(HelpFormatter.toolHelp(self)) }
@@ -51,6 +51,9 @@ public struct CommandLineTool: Sendable {
             case .help(let text), .version(let text), .exampleConfig(let text):
                 StandardStream.output.write(text.hasSuffix("\n") ? text : text + "\n")
                 exit(ExitCode.success.rawValue)
+            case .missingSubcommand(let help):
+                StandardStream.error.write(help.hasSuffix("\n") ? help : help + "\n")
+                exit(ExitCode.usage.rawValue)
             }
         } catch {
             exitPrinting(error, programName: name)
@@ -81,6 +84,8 @@ public struct CommandLineTool: Sendable {
 public enum CommandLineRequest: Sendable {
     /// Print this help text and exit 0.
     case help(String)
+    /// No subcommand was given and the tool has no default: print this help text to standard error and exit 64.
+    case missingSubcommand(String)
     /// Print this version line and exit 0.
     case version(String)
     /// Print this example config file and exit 0.
@@ -89,8 +94,9 @@ public enum CommandLineRequest: Sendable {
     case run(ParsedCommand)
 }
 
-/// Prints `error` to standard error prefixed with the program name and exits with its exit code.
-public func exitPrinting(_ error: any Error, programName: String) -> Never {
+/// Prints `error` to standard error prefixed with the program name and exits with its exit code, or with
+/// `fallback` when the error names none.
+public func exitPrinting(_ error: any Error, programName: String, fallback: ExitCode = .failure) -> Never {
     StandardStream.error.write("\(programName): \(error)\n")
-    exit(ExitCode.of(error).rawValue)
+    exit(((error as? any ExitCodeProviding)?.exitCode ?? fallback).rawValue)
 }
