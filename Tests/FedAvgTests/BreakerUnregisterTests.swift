@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFServer
+import DCFSupport
+import Foundation
+import Testing
+@testable import FedAvg
+
+/// A worker the server stops trusting (an admin disables or removes it, or its key leaves the key list) must not
+/// shape the next global model through an update it sent earlier in the open round.
+@Suite struct BreakerUnregisterTests {
+    private func payload(_ value: Float, examples: Int) throws -> Data {
+        let metadata = UpdateMetadata(numExamples: examples, baseVersion: 1).safetensorsMetadata
+        var writer = SafeTensorsWriter(metadata: metadata)
+        try writer.add(name: "w", shape: [2], values: [value, value])
+        return writer.serialize()
+    }
+
+    @Test func unregisteredUpdateNotAveraged() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("breaker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let initial = directory.appendingPathComponent("initial.safetensors")
+        var writer = SafeTensorsWriter()
+        try writer.add(name: "w", shape: [2], values: [Float](repeating: 0, count: 2))
+        try writer.serialize().write(to: initial)
+        var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
+        configuration.initialModel = initial
+        configuration.updateLimit = 2
+        let strategy = try FedAvgStrategy(
+            configuration: configuration, logger: Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in }))
+        let removed = WorkerID("aaaaaaaa")!
+        let honest = [WorkerID("bbbbbbbb")!, WorkerID("cccccccc")!]
+        for worker in [removed] + honest { strategy.registerWorker(worker) }
+
+        _ = try strategy.receiveWorkerUpdate(
+            removed, WorkerUpdate(payload: try payload(1000, examples: 1), baseVersion: 1, bodySHA256: ""))
+        strategy.unregisterWorker(removed)
+        #expect(strategy.roundStatus()["updates"] == "0", "the unregistered worker's update is still in the round")
+
+        // With the removed worker's update still counted, the round closes after the first honest update and the
+        // second one is stale, so these calls may throw. The model checked below shows the outcome.
+        for worker in honest {
+            _ = try? strategy.receiveWorkerUpdate(
+                worker, WorkerUpdate(payload: try payload(1, examples: 1), baseVersion: 1, bodySHA256: ""))
+        }
+        let global = try #require(strategy.returnGlobalModel())
+        let values = try #require(try SafeTensors(bytes: global.bytes).tensor(named: "w")).floatValues()
+        #expect(values == [1, 1], "the next version averaged in the unregistered worker's update: \(values)")
+    }
+}
