@@ -110,6 +110,28 @@ extension FedAvgStrategy {
         return parsed
     }
 
+    /// Removes `workerID`'s update from the open round: its stored file goes, so a restart does not fold it
+    /// again, and the sums are folded again without it if it was already in them.
+    func dropUpdate(of workerID: WorkerID, from state: inout FedAvgState) {
+        guard let dropped = state.round.entries.removeValue(forKey: workerID) else { return }
+        state.round.bytesIn -= dropped.payloadBytes
+        let wasFolded = !state.round.pending.contains(workerID)
+        state.round.pending.removeAll { $0 == workerID }
+        do {
+            try FileManager.default.removeItem(at: dropped.url)
+            try spool.syncDirectory(dropped.url.deletingLastPathComponent())
+            if wasFolded { try refoldRound(&state) }
+            logger.info(
+                "dropped the update of a worker that is no longer registered", [
+                    ("worker", workerID.short), ("updates", String(state.round.entries.count)),
+                ])
+        } catch {
+            logger.error(
+                "cannot drop the update of a worker that is no longer registered from the open round",
+                [("worker", workerID.short), ("error", String(describing: error))])
+        }
+    }
+
     /// Clears the sums and folds every stored update of the open round again.
     func refoldRound(_ state: inout FedAvgState) throws {
         state.accumulator.reset()

@@ -71,8 +71,13 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         state.withLock { _ = $0.registeredWorkers.insert(workerID) }
     }
 
+    /// Forgets the worker and drops its update from the open round: a worker the server no longer trusts (an
+    /// admin disabled or removed it, or its key left the key list) must not shape the next version.
     public func unregisterWorker(_ workerID: WorkerID) {
-        state.withLock { _ = $0.registeredWorkers.remove(workerID) }
+        state.withLock { state in
+            state.registeredWorkers.remove(workerID)
+            dropUpdate(of: workerID, from: &state)
+        }
     }
 
     /// Returns the current version, mapped from its stored file, with the file's URL so the server can send

@@ -62,6 +62,19 @@ import Testing
         }
     }
 
+    @Test func smallOrderKeyInKeyListIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let identityPoint = "01" + String(repeating: "00", count: 31)
+        let list = try directory.file("keys.txt", contents: "\(try key())\n\(identityPoint)\n")
+        #expect {
+            _ = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)), logger: logger)
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("keys.txt:2:") && text.contains("small order") && text.contains("keygen")
+        }
+    }
+
     @Test func failedReloadChangesNothing() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -13,9 +13,15 @@ public struct KeyListFile: Sendable {
         public let path: String
         public let line: Int
         public let text: String
+        /// Why a well-formed key cannot be used; nil when the line is not 64 hex digits at all.
+        public var unusableReason: String?
 
         public var description: String {
-            "\(path):\(line): \"\(text.prefix(80))\" is not an Ed25519 public key; "
+            if let unusableReason {
+                return "\(path):\(line): \(text) cannot be a worker key: \(unusableReason); remove the line and "
+                    + "make a key pair with dcf-agent keygen"
+            }
+            return "\(path):\(line): \"\(text.prefix(80))\" is not an Ed25519 public key; "
                 + "expected 64 hex digits (a .pub file's contents), a blank line or a # comment"
         }
     }
@@ -36,6 +42,9 @@ public struct KeyListFile: Sendable {
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let key = PublicKeyHex.normalize(line) else {
                 throw InvalidLine(path: path, line: index + 1, text: line)
+            }
+            if let reason = PublicKeyHex.unusableReason(key) {
+                throw InvalidLine(path: path, line: index + 1, text: key, unusableReason: reason)
             }
             if seen.insert(key).inserted { keys.append(key) }
         }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 import Foundation
 
 /// Validation of Ed25519 public keys written as hex, the format of dc_federated's key files.
@@ -11,5 +12,11 @@ enum PublicKeyHex {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard trimmed.count == length, trimmed.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
         return trimmed.lowercased()
+    }
+
+    /// Why a well-formed key cannot protect a worker (not a curve point, or a point of small order with which
+    /// anyone can forge its signatures), or nil when it can.
+    static func unusableReason(_ key: String) -> String? {
+        Ed25519PublicKey.unusableReason(hex: key)
     }
 }

@@ -4,19 +4,25 @@ public import DCFProtocol
 extension WorkerRegistry {
     /// Allows a key (admin `POST /admin/workers`), registering it at once when `registered` is true.
     ///
-    /// - Throws: `bad_request` for a malformed key, `conflict` when the key is already known.
+    /// - Throws: `bad_request` for a malformed or unusable key, `conflict` when the key is already known.
     public func addWorker(publicKey: String, registered: Bool) throws -> (WorkerRecord, [RegistrationChange]) {
         guard let key = PublicKeyHex.normalize(publicKey) else {
             throw DCFErrorResponse(
                 .badRequest, "public_key_str \"\(publicKey.prefix(80))\" is not 64 hex digits (an Ed25519 public key)")
+        }
+        if let reason = PublicKeyHex.unusableReason(key) {
+            throw DCFErrorResponse(
+                .badRequest, "public_key_str \(key) cannot be a worker key: \(reason); make a key pair with "
+                    + "dcf-agent keygen")
         }
         let id = WorkerID(key)!
         let record = WorkerRecord(
             id: id, publicKey: key, status: registered ? .registered : .allowed, source: .admin)
         try state.withLock { state in
             guard state.records[id] == nil else {
-                throw DCFErrorResponse(.conflict, "worker \(id.short) already exists; change its registration status instead (PUT /admin/workers/ID, "
-                        + "or dcfctl enable or disable)")
+                throw DCFErrorResponse(
+                    .conflict, "worker \(id.short) already exists; change its registration status instead "
+                        + "(PUT /admin/workers/ID, or dcfctl enable or disable)")
             }
             try Self.save(record, in: &state)
         }

@@ -31,6 +31,7 @@ public final class WorkerRegistry: Sendable {
         self.currentMode = Mutex(mode)
         self.logger = logger
         self.state = Mutex(State(store: store, records: Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })))
+        try dropUnusableKeys()
         if case .safe(let keyList) = mode {
             try dropUnsafeRecords()
             if keyList != nil { _ = try reloadKeyList() }
@@ -53,7 +54,8 @@ public final class WorkerRegistry: Sendable {
             guard record.status != .disabled else { throw Self.disabled(id) }
             return
         }
-        guard case .unsafe = mode, PublicKeyHex.normalize(id.rawValue) != nil else { throw Self.unknownKey(id) }
+        guard case .unsafe = mode, let key = PublicKeyHex.normalize(id.rawValue) else { throw Self.unknownKey(id) }
+        if let reason = PublicKeyHex.unusableReason(key) { throw Self.unusableKey(id, reason) }
     }
 
     /// Returns the public key that must have signed a request from `id`.
@@ -61,7 +63,10 @@ public final class WorkerRegistry: Sendable {
     /// On `POST /dcf/register` in unsafe mode the id is the key itself, so any well-formed key is returned.
     public func signingKey(for id: WorkerID, registering: Bool) throws(DCFErrorResponse) -> String {
         if let record = record(for: id) { return record.publicKey }
-        if registering, case .unsafe = mode, let key = PublicKeyHex.normalize(id.rawValue) { return key }
+        if registering, case .unsafe = mode, let key = PublicKeyHex.normalize(id.rawValue) {
+            if let reason = PublicKeyHex.unusableReason(key) { throw Self.unusableKey(id, reason) }
+            return key
+        }
         throw Self.unknownKey(id)
     }
 
@@ -126,6 +131,22 @@ public final class WorkerRegistry: Sendable {
         }
     }
 
+    /// Removes workers whose stored key no signature can be trusted from, which older versions admitted.
+    private func dropUnusableKeys() throws {
+        let dropped = try state.withLock { state throws -> [WorkerID] in
+            let ids = state.records.values.filter { PublicKeyHex.unusableReason($0.publicKey) != nil }.map(\.id)
+            guard !ids.isEmpty else { return [] }
+            try state.store.apply(upserts: [], deletions: ids)
+            for id in ids { state.records[id] = nil }
+            return ids
+        }
+        for id in dropped {
+            logger.error(
+                "removed a worker whose public key is not a usable Ed25519 key; signatures for it could be forged",
+                [("worker", id.short)])
+        }
+    }
+
     static func save(_ record: WorkerRecord, in state: inout State) throws {
         try state.store.apply(upserts: [record])
         state.records[record.id] = record
@@ -138,8 +159,16 @@ public final class WorkerRegistry: Sendable {
 
     static func unknownKey(_ id: WorkerID) -> DCFErrorResponse {
         DCFErrorResponse(
-            .unknownKey, "worker \(id.short) is not in the allowed keys; ask the admin to add its public key (the agent logs it "
+            .unknownKey,
+            "worker \(id.short) is not in the allowed keys; ask the admin to add its public key (the agent logs it "
                 + "as public_key when it starts)")
+    }
+
+    /// A key that no signature can be trusted from; unsafe mode admits any key but this kind.
+    static func unusableKey(_ id: WorkerID, _ reason: String) -> DCFErrorResponse {
+        DCFErrorResponse(
+            .unknownKey, "worker \(id.short) cannot be admitted: its public key \(reason); make a key pair with "
+                + "dcf-agent keygen")
     }
 
     static func disabled(_ id: WorkerID) -> DCFErrorResponse {

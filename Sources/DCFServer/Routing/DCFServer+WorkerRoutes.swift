@@ -47,9 +47,18 @@ extension DCFServer {
                 "the nonce request's timestamp \(timestamp) is more than \(limit) s \(direction) the server's clock "
                     + "(\(now)); check the site's clock (NTP)")
         }
-        guard nonceRequests.firstUse(of: request.header(DCFHeader.signature) ?? "", until: timestamp + limit) else {
+        let signature = request.header(DCFHeader.signature) ?? ""
+        switch nonceRequests.record(signature, of: message.workerID, until: timestamp + limit) {
+        case .firstUse:
+            return
+        case .replayed:
             throw DCFErrorResponse(
                 .replayedRequest, "this signed nonce request was already used; sign a new one with a fresh timestamp")
+        case .tooMany:
+            throw DCFErrorResponse(
+                .tooManyNonces,
+                "worker \(message.workerID.short) sent \(nonceRequests.maximumPerWorker) nonce requests within "
+                    + "\(limit * 2) s; use the nonces it already has, or wait")
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
 
 /// A worker the server stops trusting (an admin disables or removes it, or its key leaves the key list) must not
 /// shape the next global model through an update it sent earlier in the open round.
-@Suite struct BreakerUnregisterTests {
+@Suite struct UnregisteredWorkerUpdateTests {
     private func payload(_ value: Float, examples: Int) throws -> Data {
         let metadata = UpdateMetadata(numExamples: examples, baseVersion: 1).safetensorsMetadata
         var writer = SafeTensorsWriter(metadata: metadata)
@@ -17,7 +17,8 @@ import Testing
     }
 
     @Test func unregisteredUpdateNotAveraged() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("breaker-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("unregistered-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let initial = directory.appendingPathComponent("initial.safetensors")

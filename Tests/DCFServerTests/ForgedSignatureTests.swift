@@ -4,9 +4,8 @@ import DCFServer
 import Foundation
 import Testing
 
-/// Adversarial checks of request signatures and worker keys. Each test states what the server must do, so a
-/// failure is a defect in the server, not in the test.
-@Suite struct BreakerSignatureTests {
+/// Keys and signatures an attacker could use to act as a worker without its private key.
+@Suite struct ForgedSignatureTests {
     /// The identity point of edwards25519, a point of small order. With it as the public key, the signature
     /// R = identity, S = 0 satisfies the verification equation for every message.
     static let identityPointKey = "01" + String(repeating: "00", count: 31)
