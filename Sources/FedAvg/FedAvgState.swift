@@ -27,6 +27,8 @@ struct OpenRound {
     /// The first `maximumRecordedRejections` rejections of the round, for its record.
     var rejections: [RoundRecord.Rejection] = []
     var rejectedCount = 0
+    /// How often each worker replaced its update in this round; each replacement folds the round again.
+    var replacements: [WorkerID: Int] = [:]
     /// True once the deadline passed without `minUpdates` updates; reported by the round status.
     var deadlinePassed = false
     var bytesIn = 0
@@ -49,6 +51,9 @@ struct AcceptedUpdate {
     var payloadBytes: Int
     /// Where each tensor starts in the stored file, for folding it block by block.
     var tensorOffsets: StoredUpdateFold.TensorOffsets
+    /// The SHA-256 of the request body as hex, so a resend of the same bytes is recognised; empty for updates
+    /// recovered after a restart.
+    var bodySHA256 = ""
 
     var weight: Double { Double(metadata.numExamples) }
 }

@@ -14,6 +14,7 @@ extension FedAvgStrategy {
     func accept(
         _ workerID: WorkerID, _ update: WorkerUpdate, flushedFile: URL?
     ) throws -> (reply: String, published: Bool) {
+        if let resent = try checkReplacement(workerID, update) { return (resent, false) }
         let model = try SafeTensorsModel(parsing: update.payload)
         let metadata = try Self.updateMetadata(model.file.metadata, signedBaseVersion: update.baseVersion)
         let (snapshotVersion, layouts) = state.withLock { ($0.version, $0.layouts) }
@@ -53,8 +54,10 @@ extension FedAvgStrategy {
             let (url, directoryToSync) = try spool.store(
                 update.payload, flushedFile: flushedFile, worker: workerID, roundFrom: state.version)
             let stored = AcceptedUpdate(
-                url: url, metadata: metadata, payloadBytes: update.payload.count, tensorOffsets: tensorOffsets)
+                url: url, metadata: metadata, payloadBytes: update.payload.count, tensorOffsets: tensorOffsets,
+                bodySHA256: update.bodySHA256)
             let replaced = state.round.entries.updateValue(stored, forKey: workerID) != nil
+            if replaced { state.round.replacements[workerID, default: 0] += 1 }
             state.round.bytesIn += update.payload.count
             if replaced && !state.round.pending.contains(workerID) {
                 // The earlier update is in the sums; refolding from the stored files gives the exact sums
@@ -83,6 +86,23 @@ extension FedAvgStrategy {
             }
         }
         return (reply, published)
+    }
+
+    /// The reply for a resend of the bytes already in the round (its first reply was lost), which changes nothing;
+    /// nil for an update to accept. A replacement with other bytes folds the whole round again from disk under the
+    /// lock, so each worker may replace its update `maximumReplacementsPerRound` times per round.
+    private func checkReplacement(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String? {
+        let (held, replacements, version) = state.withLock { state in
+            (state.round.entries[workerID]?.bodySHA256, state.round.replacements[workerID, default: 0], state.version)
+        }
+        guard let held else { return nil }
+        if !held.isEmpty, held == update.bodySHA256 {
+            return "already accepted into the round from version \(version); this resend changed nothing"
+        }
+        guard replacements < Self.maximumReplacementsPerRound else {
+            throw UpdateRejection.tooManyReplacements(replacements)
+        }
+        return nil
     }
 
     /// Reads the dcf metadata of an update and checks it against the signed `DCF-Base-Version`.

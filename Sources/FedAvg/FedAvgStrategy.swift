@@ -13,6 +13,9 @@ import Synchronization
 /// and every new version is stored before it is published, so after `kill -9` a new instance resumes
 /// at the last version with the open round's updates.
 public final class FedAvgStrategy: DCFServerCallbacks {
+    /// How often a worker may replace its update within one round.
+    static let maximumReplacementsPerRound = 2
+
     let configuration: FedAvgConfiguration
     let logger: Logger
     let store: ModelVersionStore

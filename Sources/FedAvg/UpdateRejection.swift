@@ -10,6 +10,7 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidExampleCount = "invalid_example_count"
         case invalidMetadata = "invalid_metadata"
         case staleBaseVersion = "stale_base_version"
+        case tooManyReplacements = "too_many_replacements"
     }
 
     let code: Code
@@ -66,5 +67,12 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
             code: .staleBaseVersion,
             message: "the update was trained from version \(base), the current version is \(current), and \(accepted)"
         )
+    }
+
+    static func tooManyReplacements(_ count: Int) -> UpdateRejection {
+        UpdateRejection(
+            code: .tooManyReplacements,
+            message: "this worker already replaced its update \(count) times in the open round; the update in the "
+                + "round stays, send the next one after the new version")
     }
 }

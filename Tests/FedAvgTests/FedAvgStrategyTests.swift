@@ -132,6 +132,39 @@ import Testing
         #expect(values["0.weight"] == [2, 2, 2, 2])
     }
 
+    @Test func resendOfAcceptedBytesChangesNothing() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        let plain = try update([5, 5, 5, 5], [5, 5], examples: 1)
+        let first = WorkerUpdate(payload: plain.payload, baseVersion: plain.baseVersion, bodySHA256: "ab12")
+        _ = try strategy.receiveWorkerUpdate(workers[0], first)
+        let reply = try strategy.receiveWorkerUpdate(workers[0], first)
+        #expect(reply.contains("changed nothing"), "\(reply)")
+        #expect(strategy.roundStatus()["updates"] == "1")
+    }
+
+    @Test func replacementsPerRoundAreBounded() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        for value in 0...FedAvgStrategy.maximumReplacementsPerRound {
+            let values = [Float](repeating: Float(value), count: 4)
+            let reply = try strategy.receiveWorkerUpdate(
+                workers[0], update(values, Array(values.prefix(2)), examples: 1))
+            #expect(reply.contains("accepted"), "\(reply)")
+        }
+        let error = #expect(throws: DCFErrorResponse.self) {
+            _ = try strategy.receiveWorkerUpdate(workers[0], update([9, 9, 9, 9], [9, 9], examples: 1))
+        }
+        #expect(error?.error.reason == "too_many_replacements")
+        // The last accepted replacement is the one in the round.
+        _ = try strategy.receiveWorkerUpdate(workers[1], update([4, 4, 4, 4], [4, 4], examples: 1))
+        let values = try tensors(of: try #require(strategy.returnGlobalModel()).bytes)
+        let last = Float(FedAvgStrategy.maximumReplacementsPerRound)
+        #expect(values["0.bias"] == [(last + 4) / 2, (last + 4) / 2])
+    }
+
     @Test func restartResumesVersionAndOpenRound() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

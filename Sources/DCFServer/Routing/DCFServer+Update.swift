@@ -39,9 +39,12 @@ extension DCFServer {
             throw DCFErrorResponse(.updateRejected, "the strategy rejected the update: \(error)")
         }
         metrics.recordUpdateAccepted()
+        // Logged after the strategy returns, so the last update of a round follows the strategy's own lines about
+        // aggregating and publishing; the reply says where the update went.
         logger.info(
-            "received update",
-            [("worker", worker.short), ("base_version", baseVersion.description), ("bytes", String(payload.count))])
+            "accepted update",
+            [("worker", worker.short), ("base_version", baseVersion.description), ("bytes", String(payload.count)),
+             ("reply", reply)])
         return .json(UpdateResponse(accepted: true, message: reply))
     }
 
