@@ -71,6 +71,12 @@ public struct DCFErrorResponse: Error, Sendable, Hashable, Codable, CustomString
     }
 
     public let error: Detail
+    /// For `method_not_allowed`, the methods the path takes, as the `Allow` header lists them; not in the JSON.
+    public var allowedMethods: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case error
+    }
 
     public init(_ code: DCFErrorCode, _ message: String, reason: String? = nil) {
         self.error = Detail(code: code.rawValue, message: message, reason: reason)

@@ -84,7 +84,9 @@ extension DCFRoute {
         throws(DCFErrorResponse) -> DCFRoute
     {
         guard method == expected else {
-            throw DCFErrorResponse(.methodNotAllowed, "method \(method) not allowed here; use \(allowed ?? expected)")
+            var error = DCFErrorResponse(.methodNotAllowed, "method \(method) not allowed here; use \(allowed ?? expected)")
+            error.allowedMethods = allowed ?? expected
+            throw error
         }
         return route
     }

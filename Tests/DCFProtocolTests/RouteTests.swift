@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import Foundation
 import Testing
 
 @Suite struct RouteTests {
@@ -29,6 +30,14 @@ import Testing
         } throws: { error in
             (error as? DCFErrorResponse)?.code == expected
         }
+    }
+
+    @Test(arguments: [("PATCH", "/admin/workers/abcdef12", "DELETE, PUT"), ("GET", "/dcf/nonce", "POST")])
+    func wrongMethodNamesAllowedOnes(method: String, target: String, allowed: String) throws {
+        let error = #expect(throws: DCFErrorResponse.self) { _ = try DCFRoute(method: method, target: target) }
+        #expect(error?.allowedMethods == allowed)
+        let json = String(decoding: try JSONEncoder().encode(try #require(error)), as: UTF8.self)
+        #expect(!json.contains("allowedMethods"), "the Allow value is a header, not part of the JSON body: \(json)")
     }
 
     @Test func waitTargetRoundTrips() throws {

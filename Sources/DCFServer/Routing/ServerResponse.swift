@@ -46,6 +46,7 @@ public struct ServerResponse: Sendable {
     /// The error body `{"error":{"code","message"}}` with the code's HTTP status.
     public static func error(_ error: DCFErrorResponse) -> ServerResponse {
         var response = json(error, status: error.httpStatus)
+        if let allowed = error.allowedMethods { response.headers.append(("Allow", allowed)) }
         response.errorCode = error.error.code
         response.errorReason = error.error.reason
         return response
