@@ -57,6 +57,10 @@ import Testing
             ["run", "--prot", "1"],
             #"unknown option --prot for "dcf-test run". Did you mean --port? Run "dcf-test run --help" for the list."#
         ),
+        (
+            ["run", "--learning_rate", "1"],
+            #"unknown option --learning_rate for "dcf-test run". Did you mean --strategy.learning-rate? Run "dcf-test run --help" for the list."#
+        ),
         (["run", "--server.port=80a"], #"invalid value for --server.port: expected an integer 1-65535, found "80a""#),
         (["run", "--port"], "option --port needs a value, write --port=<integer>"),
         (

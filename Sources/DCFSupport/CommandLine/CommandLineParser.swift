@@ -105,7 +105,7 @@ struct CommandLineParser {
     }
 
     private func unknownOptionMessage(_ name: String) -> String {
-        var names = subcommand.options.map(\.name) + ["help"]
+        var names = subcommand.options.map(\.name) + ["help", "version"]
         if let schema = subcommand.schema {
             names += ["config", "example-config"] + schema.options.map(\.name) + schema.options.compactMap(\.flag)
         }

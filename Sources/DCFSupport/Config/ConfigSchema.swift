@@ -41,10 +41,22 @@ public struct ConfigSchema: Sendable {
     }
 
     /// Returns the declared name closest to `name` by edit distance, if it is close enough to be a likely typo.
+    ///
+    /// When no full name is close, a dotted candidate such as `limits.long_poll_hold` is compared by its key
+    /// alone with `-` for `_`, so `long-poll-hold` finds it.
     static func closest(to name: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, EditDistance.between(name, $0)) }
-        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
-        return best.1 <= max(1, min(3, name.count / 3)) ? best.0 : nil
+        let limit = max(1, min(3, name.count / 3))
+        func best(_ distance: (String) -> Int) -> String? {
+            let scored = candidates.map { ($0, distance($0)) }
+            guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= limit else { return nil }
+            return best.0
+        }
+        if let match = best({ EditDistance.between(name, $0) }) { return match }
+        let plainName = name.replacingOccurrences(of: "_", with: "-")
+        return best { candidate in
+            guard let key = candidate.split(separator: ".").last, key.count < candidate.count else { return Int.max }
+            return EditDistance.between(plainName, key.replacingOccurrences(of: "_", with: "-"))
+        }
     }
 }
 
