@@ -10,11 +10,14 @@ extension HTTPConnection {
     /// request head plus one read.
     var inboundLimit: Int { limits.maxHeaderBytes + server.readBuffer.count }
 
-    /// Whether received bytes may be parsed now: no request is in progress, or its body is being read and
-    /// the handler is ready for more.
+    /// Whether received bytes may be parsed now: no request is in progress and the connection stays open for
+    /// another, or a request's body is being read and the handler is ready for more.
+    ///
+    /// A body is read even when the connection closes after the response, so a graceful drain lets an upload in
+    /// progress finish.
     var canProcessInput: Bool {
-        guard phase == .open, !closeAfterResponse else { return false }
-        guard let request else { return true }
+        guard phase == .open else { return false }
+        guard let request else { return !closeAfterResponse }
         return !request.bodyComplete && !request.awaitingDemand && !request.responseStarted
     }
 
