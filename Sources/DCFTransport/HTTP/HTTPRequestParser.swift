@@ -48,6 +48,12 @@ struct HTTPRequestParser {
         }
     }
 
+    /// Whether the current request is complete and `takeEnd` will return `.end`.
+    var isAtRequestEnd: Bool {
+        if case .complete = state { return true }
+        return false
+    }
+
     /// Prepares for the next request on the connection after `.end`.
     mutating func reset() {
         state = .head
