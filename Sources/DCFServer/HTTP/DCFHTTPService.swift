@@ -13,9 +13,10 @@ public final class DCFHTTPService: Sendable {
     private let logger: Logger
 
     /// - Parameters:
-    ///   - transportConfiguration: address, TLS and limits of the listener. Keep its `limits.maxBodyBytes` at or
-    ///     above the server's `maximumUpdateBodyBytes`: the transport answers larger bodies with a plain-text 413
-    ///     before the DCF error body can be sent.
+    ///   - transportConfiguration: address, TLS and limits of the listener. Keep its `limits.maxBodyBytes`
+    ///     strictly above the server's `maximumUpdateBodyBytes` and `maximumControlBodyBytes`, for example at
+    ///     `transportBodyLimit(for:)`: the transport answers a `Content-Length` over its own limit with a
+    ///     plain-text 413 before the handler can send the JSON `body_too_large` error.
     public init(server: DCFServer, transportConfiguration: HTTPServerConfiguration, logger: Logger) {
         self.server = server
         self.logger = logger
@@ -25,6 +26,17 @@ public final class DCFHTTPService: Sendable {
         server.addMetricsSource { [http] writer in
             Self.writeTransportMetrics(http.statistics, to: &writer)
         }
+    }
+
+    /// Returns a transport body limit for `configuration`: twice the larger of its update and control body
+    /// limits, so a body declared up to twice too large gets the JSON `body_too_large` error from the handler.
+    ///
+    /// NOTE: a `Content-Length` above this limit still gets the transport's plain-text 413, because the
+    /// transport checks it before it passes the request head to the handler.
+    public static func transportBodyLimit(for configuration: DCFServerConfiguration) -> Int {
+        let handlerLimit = max(configuration.maximumUpdateBodyBytes, configuration.maximumControlBodyBytes)
+        let (doubled, overflow) = handlerLimit.multipliedReportingOverflow(by: 2)
+        return overflow ? Int.max : doubled
     }
 
     private static func writeTransportMetrics(_ statistics: HTTPServerStatistics, to writer: inout PrometheusTextWriter) {

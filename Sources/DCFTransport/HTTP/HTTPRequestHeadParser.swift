@@ -7,7 +7,7 @@ enum HTTPBodyFraming: Equatable {
     case chunked
 }
 
-/// Parses a complete request head (request line and fields, without the final empty line) into a value.
+/// Parses a complete request head (request line, fields and the empty line that ends them) into a value.
 enum HTTPRequestHeadParser {
     static func parse(
         _ bytes: UnsafeRawBufferPointer,
@@ -15,10 +15,10 @@ enum HTTPRequestHeadParser {
     ) throws(HTTPParseError) -> (HTTPRequestHead, HTTPBodyFraming) {
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).makeIterator()
         guard let requestLine = lines.next() else { throw .malformed("empty request") }
-        var head = try parseRequestLine(stripCR(requestLine), limits: limits)
+        var head = try parseRequestLine(try removingCR(requestLine), limits: limits)
         var count = 0
         while let rawLine = lines.next() {
-            let line = stripCR(rawLine)
+            let line = try removingCR(rawLine)
             if line.isEmpty { break }
             count += 1
             if count > limits.maxHeaderCount {
@@ -33,8 +33,15 @@ enum HTTPRequestHeadParser {
         return (head, try framing(of: head, limits: limits))
     }
 
-    private static func stripCR(_ line: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
-        line.last == UInt8(ascii: "\r") ? line.dropLast() : line
+    /// Returns `line` without its final CR. A line ended by a bare LF is an error, because a proxy that does not
+    /// take a bare LF as a line end would see other fields than this server.
+    private static func removingCR(
+        _ line: Slice<UnsafeRawBufferPointer>
+    ) throws(HTTPParseError) -> Slice<UnsafeRawBufferPointer> {
+        guard line.last == UInt8(ascii: "\r") else {
+            throw .malformed("line feed without a carriage return in the request head; end each line with CRLF")
+        }
+        return line.dropLast()
     }
 
     private static func parseRequestLine(

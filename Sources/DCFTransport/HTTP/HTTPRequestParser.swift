@@ -48,6 +48,12 @@ struct HTTPRequestParser {
         }
     }
 
+    /// Whether the current request is complete and `takeEnd` will return `.end`.
+    var isAtRequestEnd: Bool {
+        if case .complete = state { return true }
+        return false
+    }
+
     /// Prepares for the next request on the connection after `.end`.
     mutating func reset() {
         state = .head
@@ -94,7 +100,10 @@ struct HTTPRequestParser {
         let previous = pending.count
         let room = limits.maxHeaderBytes - pending.count
         pending.append(contentsOf: input.prefix(max(0, room) + 1))
-        guard let end = findEmptyLine(in: pending, from: searchStart) else {
+        let headEnd = findEmptyLine(in: pending, from: searchStart)
+        // Checked as bytes arrive, so a head ended by bare LFs only is rejected now rather than at the timeout.
+        try rejectBareLineFeed(in: pending, from: previous, to: headEnd ?? pending.count)
+        guard let end = headEnd else {
             if pending.count > limits.maxHeaderBytes { throw tooLargeError() }
             return (pending.count - previous, nil)
         }
@@ -123,17 +132,29 @@ struct HTTPRequestParser {
 
     private mutating func parseChunkSize(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (Int, HTTPParseEvent?) {
         guard let (line, consumed) = try takeLine(input, limit: 1024) else { return (input.count, nil) }
-        let digits = line.prefix { $0 != UInt8(ascii: ";") }.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
-        // Int(_:radix:) accepts a leading sign, which is not valid in a chunk size.
-        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy(Self.isHexDigit),
-            let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
-        else {
-            throw .malformed("invalid chunk size line")
-        }
+        let size = try Self.chunkSize(in: line)
         bodyBytes += size
         guard bodyBytes <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
         state = size == 0 ? .trailers : .chunkData(remaining: size)
         return (consumed, nil)
+    }
+
+    /// Reads the size from a chunk-size line. RFC 9112, section 7.1, allows only hex digits there, followed by
+    /// nothing or by optional whitespace and a `;` extension. So "1 0" is an error and not 0x10, because a proxy
+    /// in front of this server could read that line differently and split the body elsewhere.
+    private static func chunkSize(in line: [UInt8]) throws(HTTPParseError) -> Int {
+        let digits = line.prefix(while: isHexDigit)
+        let afterDigits = line.dropFirst(digits.count)
+        let extensionStart = afterDigits.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        // At most 15 hex digits keep the size below 2^60, so adding it to `bodyBytes` cannot overflow.
+        guard !digits.isEmpty, digits.count <= 15, afterDigits.isEmpty || extensionStart.first == UInt8(ascii: ";"),
+            let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
+        else {
+            throw .malformed(
+                "invalid chunk size line \(printable(line)); send the size in hex digits, optionally followed by ';'"
+                    + " and chunk extensions")
+        }
+        return size
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {
@@ -174,6 +195,20 @@ struct HTTPRequestParser {
         return (line, newline + 1)
     }
 
+    /// Throws when a line feed in `bytes[start..<end]` is not preceded by a carriage return.
+    ///
+    /// RFC 9112, section 2.2, lets a server accept a bare LF as a line end, but a proxy that does not would see
+    /// other field boundaries. An empty line made of a bare LF would then end the field section early here and
+    /// drop the fields after it, such as `Transfer-Encoding`.
+    private func rejectBareLineFeed(in bytes: [UInt8], from start: Int, to end: Int) throws(HTTPParseError) {
+        for index in start..<end where bytes[index] == UInt8(ascii: "\n") {
+            guard index > 0, bytes[index - 1] == UInt8(ascii: "\r") else {
+                throw .malformed(
+                    "line feed without a carriage return at byte \(index) of the request head; end each line with CRLF")
+            }
+        }
+    }
+
     private func findEmptyLine(in bytes: [UInt8], from start: Int) -> Int? {
         guard bytes.count >= 4 else { return nil }
         var index = start
@@ -184,5 +219,19 @@ struct HTTPRequestParser {
             index += 1
         }
         return nil
+    }
+
+    /// Renders up to 40 bytes of `line` in quotes for an error message. Bytes outside printable ASCII become
+    /// `\xNN`, because the message goes into the response body and the log.
+    private static func printable(_ line: [UInt8]) -> String {
+        var text = line.prefix(40).map { byte in
+            guard (0x20..<0x7F).contains(byte) else {
+                let hex = String(byte, radix: 16, uppercase: true)
+                return byte < 0x10 ? "\\x0" + hex : "\\x" + hex
+            }
+            return String(UnicodeScalar(byte))
+        }.joined()
+        if line.count > 40 { text += "..." }
+        return "'\(text)'"
     }
 }

@@ -10,11 +10,14 @@ extension HTTPConnection {
     /// request head plus one read.
     var inboundLimit: Int { limits.maxHeaderBytes + server.readBuffer.count }
 
-    /// Whether received bytes may be parsed now: no request is in progress, or its body is being read and
-    /// the handler is ready for more.
+    /// Whether received bytes may be parsed now: no request is in progress and the connection stays open for
+    /// another, or a request's body is being read and the handler is ready for more.
+    ///
+    /// A body is read even when the connection closes after the response, so a graceful drain lets an upload in
+    /// progress finish.
     var canProcessInput: Bool {
-        guard phase == .open, !closeAfterResponse else { return false }
-        guard let request else { return true }
+        guard phase == .open else { return false }
+        guard let request else { return !closeAfterResponse }
         return !request.bodyComplete && !request.awaitingDemand && !request.responseStarted
     }
 
@@ -101,9 +104,19 @@ extension HTTPConnection {
     }
 
     /// Parses as much of `bytes` as the connection can act on now and returns how many bytes it used.
+    ///
+    /// Body bytes are gathered across chunk boundaries and passed to the handler when the request ends, when
+    /// `bytes` ends, or when they fill a read buffer, whichever comes first.
     private func process(_ bytes: UnsafeRawBufferPointer) -> Int {
         var offset = 0
+        var body = PendingBody()
         while canProcessInput {
+            if !body.isEmpty,
+                parser.isAtRequestEnd || offset == bytes.count || body.count >= server.readBuffer.count
+            {
+                body.deliver(from: bytes) { deliverBody($0) }
+                continue
+            }
             if parser.takeEnd() != nil {
                 handleRequestEnd()
                 continue
@@ -112,14 +125,15 @@ extension HTTPConnection {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             do {
                 let (consumed, event) = try parser.parse(rest)
-                offset += consumed
                 switch event {
                 case .head(let head, let framing): handleHead(head, framing: framing)
-                case .body(let range): deliverBody(UnsafeRawBufferPointer(rebasing: rest[range]))
+                case .body(let range): body.add((offset + range.lowerBound)..<(offset + range.upperBound), of: bytes)
                 case .end: handleRequestEnd()
                 case nil: if consumed == 0 { return offset }
                 }
+                offset += consumed
             } catch {
+                // Body bytes gathered before the error are dropped: the handler gets `onError` instead.
                 handleParseError(error)
                 return bytes.count
             }
@@ -144,52 +158,6 @@ extension HTTPConnection {
         if head.expectsContinue, framing != .none, !state.responseStarted {
             if case .discard = state.handling { return }
             queueInterimContinue()
-        }
-    }
-
-    private func deliverBody(_ chunk: UnsafeRawBufferPointer) {
-        guard let request else { return }
-        switch request.handling {
-        case .discard:
-            return
-        case .collect(let maxBytes, _):
-            guard request.collected.count + chunk.count <= maxBytes else {
-                sendServerError(.contentTooLarge, "request body larger than \(maxBytes) bytes")
-                return
-            }
-            request.collected.append(contentsOf: chunk)
-        case .stream(let stream):
-            request.awaitingDemand = true
-            let number = request.number
-            let connection = LoopBoundReference(self)
-            let loop = loop
-            stream.onChunk(Array(chunk), HTTPBodyDemand { loop.execute { connection.value?.resumeBody(number) } })
-        }
-    }
-
-    private func resumeBody(_ number: UInt64) {
-        guard phase == .open, let request, request.number == number, request.awaitingDemand else { return }
-        request.awaitingDemand = false
-        // The body timeout measures the client's silence; time the handler spent on the last chunk is not
-        // the client's, so the clock starts again when the handler asks for more.
-        lastReadProgress = MonotonicClock.now()
-        readInput()
-        updateInterest()
-        updateTimer()
-    }
-
-    private func handleRequestEnd() {
-        guard let request else { return }
-        request.bodyComplete = true
-        switch request.handling {
-        case .discard:
-            break
-        case .collect(_, let onComplete):
-            let body = request.collected
-            request.collected = []
-            onComplete(body)
-        case .stream(let stream):
-            stream.onEnd()
         }
     }
 

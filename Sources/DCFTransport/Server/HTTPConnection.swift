@@ -133,12 +133,16 @@ final class HTTPConnection: EventHandler {
         }
     }
 
-    /// Closes the connection if it has no request in progress; otherwise it closes after its response.
+    /// Starts a graceful close: closes the connection now if no request is in progress, otherwise after the
+    /// response to that request. A request whose body is still arriving has the rest of its body read first.
+    ///
+    /// A partial head or a pipelined request that was received but not started counts as no request. It would
+    /// get a 503 response anyway, and a close before any response lets the client retry it.
     func closeIfIdle() {
         switch phase {
         case .detecting, .handshaking:
             close(reason: .serverStopped)
-        case .open where request == nil && outbound.isEmpty && inbound.isEmpty && !parser.hasPartialHead:
+        case .open where request == nil:
             close(reason: .serverStopped)
         case .open:
             closeAfterResponse = true

@@ -9,7 +9,9 @@ public struct HTTPServerLimits: Sendable {
     /// Maximum length of the request target; longer targets get 414.
     public var maxURILength = 8 * 1024
     /// Maximum request body bytes, checked against `Content-Length` and while reading chunked bodies; larger
-    /// bodies get 413. A handler collecting a body in memory sets its own, smaller maximum.
+    /// bodies get a plain-text 413. A handler collecting a body in memory sets its own, smaller maximum. The
+    /// `Content-Length` check runs before the handler gets the head, so keep this limit above any limit a handler
+    /// checks itself when the handler's own error response should be the one sent.
     public var maxBodyBytes = 4 * 1024 * 1024 * 1024
     /// Maximum open connections; connections beyond it get 503 and close, and past 1.1 times it they are
     /// closed at once without a response.

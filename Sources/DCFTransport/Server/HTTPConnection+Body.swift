@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+
+extension HTTPConnection {
+    /// Passes body bytes to the current request's handler as its `HTTPRequestBodyHandling` requests: drops,
+    /// collects or streams them. A streamed piece stops input until the handler calls `requestMore()`.
+    func deliverBody(_ chunk: UnsafeRawBufferPointer) {
+        guard let request else { return }
+        switch request.handling {
+        case .discard:
+            return
+        case .collect(let maxBytes, _):
+            guard request.collected.count + chunk.count <= maxBytes else {
+                sendServerError(.contentTooLarge, "request body larger than \(maxBytes) bytes")
+                return
+            }
+            request.collected.append(contentsOf: chunk)
+        case .stream(let stream):
+            request.awaitingDemand = true
+            let number = request.number
+            let connection = LoopBoundReference(self)
+            let loop = loop
+            stream.onChunk(Array(chunk), HTTPBodyDemand { loop.execute { connection.value?.resumeBody(number) } })
+        }
+    }
+
+    private func resumeBody(_ number: UInt64) {
+        guard phase == .open, let request, request.number == number, request.awaitingDemand else { return }
+        request.awaitingDemand = false
+        // The body timeout measures the client's silence; time the handler spent on the last chunk is not
+        // the client's, so the clock starts again when the handler asks for more.
+        lastReadProgress = MonotonicClock.now()
+        readInput()
+        updateInterest()
+        updateTimer()
+    }
+
+    /// Marks the current request's body complete and calls the handler's `onComplete` or `onEnd`.
+    func handleRequestEnd() {
+        guard let request else { return }
+        request.bodyComplete = true
+        switch request.handling {
+        case .discard:
+            break
+        case .collect(_, let onComplete):
+            let body = request.collected
+            request.collected = []
+            onComplete(body)
+        case .stream(let stream):
+            stream.onEnd()
+        }
+    }
+}
