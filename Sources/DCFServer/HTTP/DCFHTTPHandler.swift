@@ -48,12 +48,25 @@ public final class DCFHTTPHandler: HTTPHandler {
         server.stop()
     }
 
+    /// The transport's own errors in the dcf JSON error format, so clients parse every error one way.
+    public func errorResponse(_ status: HTTPStatus, detail: String) -> HTTPResponse {
+        let code: DCFErrorCode =
+            switch status.code {
+            case 413: .bodyTooLarge
+            case 503: .unavailable
+            case 500..<600: .internalError
+            default: .badRequest
+            }
+        let body = (try? JSONEncoder().encode(DCFErrorResponse(code, detail))) ?? Data("{}".utf8)
+        return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: .bytes(Array(body)))
+    }
+
     private func collectBody(
         _ head: HTTPRequestHead, _ responder: HTTPResponder, _ exchangeID: UInt64,
         afterHandling: @escaping @Sendable () -> Void = {}
     ) -> HTTPRequestBodyHandling {
         let limit = server.configuration.maximumControlBodyBytes
-        if let rejection = rejectDeclaredLength(head, limit: limit, responder) { return rejection }
+        if let rejection = rejectDeclaredLength(head, limit: limit, responder, exchangeID) { return rejection }
         let collector = ControlBodyCollector(limit: limit, responder: responder) { [server] in
             server.metrics.recordRejection(DCFErrorCode.bodyTooLarge.rawValue)
         }
@@ -83,7 +96,7 @@ public final class DCFHTTPHandler: HTTPHandler {
         _ head: HTTPRequestHead, _ responder: HTTPResponder, _ exchangeID: UInt64
     ) -> HTTPRequestBodyHandling {
         let limit = server.configuration.maximumUpdateBodyBytes
-        if let rejection = rejectDeclaredLength(head, limit: limit, responder) { return rejection }
+        if let rejection = rejectDeclaredLength(head, limit: limit, responder, exchangeID) { return rejection }
         let headOnly = ServerRequest(head: head, body: .empty, exchangeID: exchangeID)
         let screened: DCFServer.ScreenedUpdateHead
         do {
@@ -123,15 +136,17 @@ public final class DCFHTTPHandler: HTTPHandler {
     }
 
     /// Responds with `body_too_large` at once when `Content-Length` already passes `limit`, and reads no body.
+    /// The response goes through the server's recording, so it counts like any other rejection (for an update,
+    /// under `dcf_updates_rejected_total` too).
     private func rejectDeclaredLength(
-        _ head: HTTPRequestHead, limit: Int, _ responder: HTTPResponder
+        _ head: HTTPRequestHead, limit: Int, _ responder: HTTPResponder, _ exchangeID: UInt64
     ) -> HTTPRequestBodyHandling? {
         guard let declared = head.headers["Content-Length"].flatMap({ Int($0) }), declared > limit else { return nil }
-        server.metrics.recordRejection(DCFErrorCode.bodyTooLarge.rawValue)
         let error = DCFErrorResponse(
             .bodyTooLarge,
             "Content-Length \(declared) passes the limit of \(limit) bytes for \(head.method) \(head.path)")
-        responder.respond(.error(error))
+        let request = ServerRequest(head: head, body: .empty, exchangeID: exchangeID)
+        server.recordingResponses(to: request) { responder.respond($0) }(.error(error))
         return Self.unreadBody
     }
 

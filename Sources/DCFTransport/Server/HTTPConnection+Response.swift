@@ -115,7 +115,7 @@ extension HTTPConnection {
             beginLingeringClose()
             return
         }
-        sendResponse(.text(status, detail + "\n"), requestNumber: request.number)
+        sendResponse(context.handler.errorResponse(status, detail: detail), requestNumber: request.number)
     }
 
     func queueInterimContinue() {

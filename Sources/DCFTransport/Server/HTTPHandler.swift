@@ -34,10 +34,20 @@ public protocol HTTPHandler: Sendable {
     /// Called once when `HTTPServer.shutdown` begins; respond to parked requests now, because they are
     /// closed when the grace period ends. Runs on the thread that called `shutdown`.
     func serverWillStop()
+
+    /// The response for an error the server answers itself, before or instead of the handler: a malformed
+    /// request (400), a limit passed (408, 413, 414, 431), a full server or a drain (503). `detail` says what
+    /// was wrong in one line. The default is a plain-text body; a handler whose clients expect one error format
+    /// returns it here. Runs on an event loop, so it must be quick.
+    func errorResponse(_ status: HTTPStatus, detail: String) -> HTTPResponse
 }
 
 extension HTTPHandler {
     public func serverWillStop() {}
+
+    public func errorResponse(_ status: HTTPStatus, detail: String) -> HTTPResponse {
+        .text(status, detail + "\n")
+    }
 }
 
 /// How the server delivers a request body to the handler.
