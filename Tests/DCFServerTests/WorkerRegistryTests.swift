@@ -50,28 +50,22 @@ import Testing
         #expect(registry.record(for: WorkerID(adminKey)!)?.isRegistered == true)
     }
 
-    @Test func invalidKeyListLineNamesFileAndLine() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let list = try directory.file("keys.txt", contents: "\(try key())\n# note\nnot-a-key\n")
-        #expect {
-            _ = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)), logger: logger)
-        } throws: { error in
-            let text = String(describing: error)
-            return text.contains("keys.txt:3:") && text.contains("not-a-key") && text.contains("64 hex digits")
-        }
-    }
+    /// A bad line after a good key, and the parts the error must name.
+    static let badKeyListLines: [(line: String, expected: [String])] = [
+        ("not-a-key", ["keys.txt:2:", "not-a-key", "64 hex digits"]),
+        ("01" + String(repeating: "00", count: 31), ["keys.txt:2:", "small order", "keygen"]),
+    ]
 
-    @Test func smallOrderKeyInKeyListIsRefused() throws {
+    @Test(arguments: badKeyListLines)
+    func invalidKeyListLineNamesFileAndLine(_ line: String, _ expected: [String]) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let identityPoint = "01" + String(repeating: "00", count: 31)
-        let list = try directory.file("keys.txt", contents: "\(try key())\n\(identityPoint)\n")
+        let list = try directory.file("keys.txt", contents: "\(try key())\n\(line)\n# note\n")
         #expect {
             _ = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)), logger: logger)
         } throws: { error in
             let text = String(describing: error)
-            return text.contains("keys.txt:2:") && text.contains("small order") && text.contains("keygen")
+            return expected.allSatisfy { text.contains($0) }
         }
     }
 
