@@ -12,7 +12,9 @@ import Synchronization
 /// `connectionClosed(_:)`.
 public final class DCFServer: Sendable {
     enum State: Sendable, Equatable {
-        case created, running, stopped
+        /// `draining`: parked polls were answered and no new one parks, but requests in flight, an upload whose
+        /// body is still arriving among them, are still handled.
+        case created, running, draining, stopped
     }
 
     public let configuration: DCFServerConfiguration
@@ -91,6 +93,9 @@ public final class DCFServer: Sendable {
         }
         let registered = registry.workers.filter(\.isRegistered)
         for record in registered { callbacks.registerWorker(record.id) }
+        // The registry may have dropped workers while the server was down (a key left the key list, a switch
+        // from unsafe mode), so the strategy forgets whatever else it recovered.
+        callbacks.retainOnlyRegisteredWorkers(Set(registered.map(\.id)))
         globalModelDidChange()
         logger.info(
             "server backend started",
@@ -106,14 +111,29 @@ public final class DCFServer: Sendable {
 
     /// Stops serving: completes every parked long poll with `unavailable`, which later requests also get.
     public func stop() {
-        let wasRunning = state.withLock { state in
+        let previous = state.withLock { state in
             defer { state = .stopped }
-            return state == .running
+            return state
         }
-        guard wasRunning else { return }
+        guard previous == .running || previous == .draining else { return }
+        answerParkedPolls()
+        logger.info("server backend stopped")
+    }
+
+    /// Starts a graceful stop: answers every parked long poll and parks no new one, but keeps handling the
+    /// requests in flight, so an upload whose body is still arriving is stored and answered.
+    public func beginDrain() {
+        let wasRunning = state.withLock { state in
+            guard state == .running else { return false }
+            state = .draining
+            return true
+        }
+        if wasRunning { answerParkedPolls() }
+    }
+
+    private func answerParkedPolls() {
         let unavailable = DCFErrorResponse(.unavailable, "the server is shutting down; retry later")
         for responder in polls.drain() { responder(.rejected(unavailable)) }
-        logger.info("server backend stopped")
     }
 
     /// Fetches the strategy's global model and, when its version is newer than the cached one, encodes it
@@ -169,6 +189,9 @@ public final class DCFServer: Sendable {
     public var parkedLongPollCount: Int { polls.parkedCount }
 
     var isRunning: Bool { state.withLock { $0 == .running } }
+
+    /// Whether requests are still handled: running, or draining the ones in flight.
+    var isHandlingRequests: Bool { state.withLock { $0 == .running || $0 == .draining } }
 
     /// Passes registration changes to the strategy and completes a removed worker's parked poll with an error.
     func apply(_ changes: [RegistrationChange]) {

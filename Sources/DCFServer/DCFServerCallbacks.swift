@@ -16,6 +16,11 @@ public protocol DCFServerCallbacks: AnyObject, Sendable {
     /// key left the key list).
     func unregisterWorker(_ workerID: WorkerID)
 
+    /// Called once at `start()`, after `registerWorker` for each registered worker, with all of them. Anything
+    /// the strategy recovered from workers outside the set (updates stored before a restart by a worker whose
+    /// key has since left the key list, say) must no longer count.
+    func retainOnlyRegisteredWorkers(_ registered: Set<WorkerID>)
+
     /// Returns the current global model, or nil before the first one exists.
     func returnGlobalModel() -> GlobalModel?
 
@@ -34,6 +39,8 @@ public protocol DCFServerCallbacks: AnyObject, Sendable {
 
 extension DCFServerCallbacks {
     public func roundStatus() -> [String: String] { [:] }
+
+    public func retainOnlyRegisteredWorkers(_ registered: Set<WorkerID>) {}
 }
 
 /// A global model version and its serialized bytes (safetensors).

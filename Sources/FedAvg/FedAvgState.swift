@@ -9,6 +9,9 @@ struct FedAvgState {
     let accumulator: FedAvgAccumulator
     var round = OpenRound()
     var registeredWorkers: Set<WorkerID> = []
+    /// Workers unregistered since they last registered. An update of theirs still being checked when that
+    /// happened is refused once it reaches the lock, instead of entering the round after the drop.
+    var unregisteredWorkers: Set<WorkerID> = []
 
     init(version: UInt64, layouts: [TensorLayout]) {
         self.version = version

@@ -45,6 +45,10 @@ extension FedAvgStrategy {
         }
 
         let (reply, published, directoryToSync) = try state.withLock { state in
+            guard !state.unregisteredWorkers.contains(workerID) else {
+                throw DCFErrorResponse(
+                    .unregisteredWorker, "worker \(workerID.short) was unregistered while its update was checked")
+            }
             if state.version != snapshotVersion {
                 // A version was published while this update was validated; only its staleness can change.
                 try validator.validate(

@@ -71,7 +71,10 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     // MARK: DCFServerCallbacks
 
     public func registerWorker(_ workerID: WorkerID) {
-        state.withLock { _ = $0.registeredWorkers.insert(workerID) }
+        state.withLock { state in
+            state.registeredWorkers.insert(workerID)
+            state.unregisteredWorkers.remove(workerID)
+        }
     }
 
     /// Forgets the worker and drops its update from the open round: a worker the server no longer trusts (an
@@ -79,7 +82,19 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     public func unregisterWorker(_ workerID: WorkerID) {
         state.withLock { state in
             state.registeredWorkers.remove(workerID)
+            state.unregisteredWorkers.insert(workerID)
             dropUpdate(of: workerID, from: &state)
+        }
+    }
+
+    /// Drops the recovered updates of workers the server no longer registers, such as those whose keys left
+    /// the key list while the server was down.
+    public func retainOnlyRegisteredWorkers(_ registered: Set<WorkerID>) {
+        state.withLock { state in
+            for workerID in state.round.entries.keys where !registered.contains(workerID) {
+                state.unregisteredWorkers.insert(workerID)
+                dropUpdate(of: workerID, from: &state)
+            }
         }
     }
 

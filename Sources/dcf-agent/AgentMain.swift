@@ -9,6 +9,8 @@ import Foundation
 /// signal supervisor.
 enum AgentMain {
     static func run(_ command: ParsedCommand) async -> ExitCode {
+        // Before the first log line: a closed log pipe must cost the lines, not the process.
+        SignalSupervisor.ignoreBrokenPipe()
         let sink = LogSink.standardError(level: .info)
         let logger = Logger(component: "agent", sink: sink)
         let settings: AgentSettings
@@ -24,7 +26,6 @@ enum AgentMain {
         }
 
         let runner = AgentRunner(settings: settings, trainer: trainer, logger: logger)
-        SignalSupervisor.ignoreBrokenPipe()
         let supervisor = SignalSupervisor(drainDeadline: .seconds(10), logger: logger.child("signals"))
         supervisor.start(.init(drain: { runner.stop() }, cancel: {}, reload: {
             logger.info("SIGHUP ignored: restart the agent to apply new settings")

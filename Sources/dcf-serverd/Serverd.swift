@@ -23,6 +23,7 @@ final class Serverd: Sendable {
         // The strategy stores the initial model in the state directory, so the checks that can still fail run
         // first and a failed start leaves the directory as it was.
         if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
+        let transport = try settings.transportConfiguration
         do {
             try HTTPServer.checkAddressIsFree(host: settings.host, port: settings.port)
         } catch {
@@ -44,7 +45,6 @@ final class Serverd: Sendable {
             guard let stats = try? ProcessStats.current() else { return }
             writer.appendProcessMetrics(stats, startTimeSeconds: started)
         }
-        let transport = try settings.transportConfiguration
         if case .tls(let context) = transport.security, context.certificateHasExpired {
             logger.warning(
                 "the server certificate has expired; agents will reject it. Replace tls.certificate and send SIGHUP",
@@ -60,7 +60,6 @@ final class Serverd: Sendable {
     /// Serves until a signal ends the run; returns the process exit code.
     func run(settings: ServerdSettings) async -> ExitCode {
         let notifier = SystemdNotifier.takeFromEnvironment(logger: logger)
-        SignalSupervisor.ignoreBrokenPipe()
         let supervisor = SignalSupervisor(drainDeadline: .seconds(20), logger: logger.child("signals"))
         supervisor.start(
             .init(

@@ -13,6 +13,8 @@ let tool = CommandLineTool(
     defaultSubcommand: "run")
 
 let command = tool.parseOrExit()
+// Before the first log line: a closed log pipe must cost the lines, not the process.
+SignalSupervisor.ignoreBrokenPipe()
 MemoryTuning.apply()
 OpenFileLimit.raiseToMaximum()
 let sink = LogSink.standardError(level: .info)

@@ -26,6 +26,14 @@ struct SeenNonceRequestsTests {
         #expect(seen.record("signature-8", of: WorkerID("bbbbbbbb")!, until: expiry) == .firstUse)
     }
 
+    @Test func allWorkersTogetherAreBounded() {
+        let seen = SeenNonceRequests(maximumPerWorker: 8, maximumTotal: 4)
+        for index in 0..<4 {
+            #expect(seen.record("signature-\(index)", of: WorkerID("0000000\(index)")!, until: expiry) == .firstUse)
+        }
+        #expect(seen.record("signature-4", of: WorkerID("00000004")!, until: expiry) == .tooMany)
+    }
+
     @Test func expiredEntriesMakeRoomAgain() {
         let seen = SeenNonceRequests(maximumPerWorker: 2)
         let past = Int(Date().timeIntervalSince1970) - 1

@@ -49,4 +49,60 @@ import Testing
         let values = try #require(try SafeTensors(bytes: global.bytes).tensor(named: "w")).floatValues()
         #expect(values == [1, 1], "the next version averaged in the unregistered worker's update: \(values)")
     }
+
+    private func makeStrategy(_ directory: URL) throws -> FedAvgStrategy {
+        let initial = directory.appendingPathComponent("initial.safetensors")
+        if !FileManager.default.fileExists(atPath: initial.path) {
+            var writer = SafeTensorsWriter()
+            try writer.add(name: "w", shape: [2], values: [Float](repeating: 0, count: 2))
+            try writer.serialize().write(to: initial)
+        }
+        var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
+        configuration.initialModel = initial
+        configuration.updateLimit = 2
+        return try FedAvgStrategy(
+            configuration: configuration, logger: Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in }))
+    }
+
+    /// A key that left the key list while the server was down: the restarted server registers every worker but
+    /// that one, and its stored update must not count, then or after another restart.
+    @Test func restartDropsUpdatesOfWorkersNoLongerRegistered() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("retain-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let gone = WorkerID("aaaaaaaa")!
+        let kept = WorkerID("bbbbbbbb")!
+        do {
+            let strategy = try makeStrategy(directory)
+            _ = try strategy.receiveWorkerUpdate(
+                gone, WorkerUpdate(payload: try payload(1000, examples: 1), baseVersion: 1, bodySHA256: ""))
+        }
+        let restarted = try makeStrategy(directory)
+        #expect(restarted.roundStatus()["updates"] == "1")
+        restarted.registerWorker(kept)
+        restarted.retainOnlyRegisteredWorkers([kept])
+        #expect(restarted.roundStatus()["updates"] == "0")
+        #expect(try makeStrategy(directory).roundStatus()["updates"] == "0")
+    }
+
+    /// The update was authenticated before the worker was unregistered and reaches the strategy after.
+    @Test func updateArrivingAfterUnregisterIsRefused() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("race-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        let worker = WorkerID("aaaaaaaa")!
+        strategy.registerWorker(worker)
+        strategy.unregisterWorker(worker)
+        let error = #expect(throws: DCFErrorResponse.self) {
+            _ = try strategy.receiveWorkerUpdate(
+                worker, WorkerUpdate(payload: try payload(5, examples: 1), baseVersion: 1, bodySHA256: ""))
+        }
+        #expect(error?.code == .unregisteredWorker)
+        #expect(strategy.roundStatus()["updates"] == "0")
+        strategy.registerWorker(worker)
+        _ = try strategy.receiveWorkerUpdate(
+            worker, WorkerUpdate(payload: try payload(5, examples: 1), baseVersion: 1, bodySHA256: ""))
+        #expect(strategy.roundStatus()["updates"] == "1")
+    }
 }

@@ -15,7 +15,8 @@ final class SeenNonceRequests: Sendable {
     enum Outcome: Equatable {
         case firstUse
         case replayed
-        /// The worker already has `maximumPerWorker` requests whose timestamps are still valid.
+        /// The worker already has `maximumPerWorker` requests whose timestamps are still valid, or all workers
+        /// together have `maximumTotal`.
         case tooMany
     }
 
@@ -29,10 +30,13 @@ final class SeenNonceRequests: Sendable {
     /// Far more than a worker needs: every answer carries its next nonce, so it asks for one only when it starts
     /// and after a failed request.
     let maximumPerWorker: Int
+    /// The bound over all workers, which matters in unsafe mode, where every fresh key is a worker.
+    let maximumTotal: Int
     private let state = Mutex(State())
 
-    init(maximumPerWorker: Int = 256) {
+    init(maximumPerWorker: Int = 256, maximumTotal: Int = 100_000) {
         self.maximumPerWorker = maximumPerWorker
+        self.maximumTotal = maximumTotal
     }
 
     /// Records `signature` of `worker`'s request until `expiry` (Unix seconds) unless it was recorded before or the
@@ -50,6 +54,10 @@ final class SeenNonceRequests: Sendable {
             if state.countsByWorker[worker, default: 0] >= maximumPerWorker {
                 Self.sweep(&state, now: now) { $0 == worker }
                 guard state.countsByWorker[worker, default: 0] < maximumPerWorker else { return .tooMany }
+            }
+            if state.expiries.count >= maximumTotal {
+                Self.sweep(&state, now: now) { _ in true }
+                guard state.expiries.count < maximumTotal else { return .tooMany }
             }
             state.expiries[key] = (worker, expiry)
             state.countsByWorker[worker, default: 0] += 1

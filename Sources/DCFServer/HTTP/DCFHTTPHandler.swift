@@ -45,19 +45,26 @@ public final class DCFHTTPHandler: HTTPHandler {
 
     /// Responds to every parked long poll, because the transport closes them when its grace period ends.
     public func serverWillStop() {
-        server.stop()
+        server.beginDrain()
     }
 
-    /// The transport's own errors in the dcf JSON error format, so clients parse every error one way.
+    /// The transport's own errors in the dcf JSON error format, so clients parse every error one way, counted
+    /// under `dcf_requests_rejected_total` like the server's own.
     public func errorResponse(_ status: HTTPStatus, detail: String) -> HTTPResponse {
         let code: DCFErrorCode =
             switch status.code {
             case 413: .bodyTooLarge
+            case 501: .unsupportedEncoding
             case 503: .unavailable
             case 500..<600: .internalError
             default: .badRequest
             }
-        let body = (try? JSONEncoder().encode(DCFErrorResponse(code, detail))) ?? Data("{}".utf8)
+        // The transport's body limit sits above every limit of the server's own, so its figure would mislead.
+        let message =
+            code == .bodyTooLarge
+            ? "the request body is larger than this server accepts (its max_update_bytes for updates)" : detail
+        server.metrics.recordRejection(code.rawValue)
+        let body = (try? JSONEncoder().encode(DCFErrorResponse(code, message))) ?? Data("{}".utf8)
         return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: .bytes(Array(body)))
     }
 

@@ -167,8 +167,8 @@ public final class WorkerRegistry: Sendable {
     /// A key that no signature can be trusted from; unsafe mode admits any key but this kind.
     static func unusableKey(_ id: WorkerID, _ reason: String) -> DCFErrorResponse {
         DCFErrorResponse(
-            .unknownKey, "worker \(id.short) cannot be admitted: its public key \(reason); make a key pair with "
-                + "dcf-agent keygen")
+            .unknownKey, "worker \(id.short) cannot be admitted because of its public key: \(reason); make a key "
+                + "pair with dcf-agent keygen")
     }
 
     static func disabled(_ id: WorkerID) -> DCFErrorResponse {

@@ -16,7 +16,7 @@ extension DCFServer {
                 reply(healthResponse())
                 return
             }
-            guard isRunning else {
+            guard isHandlingRequests else {
                 throw DCFErrorResponse(.unavailable, "the server is not running; retry later")
             }
             try dispatch(route, request, reply)
@@ -84,6 +84,8 @@ extension DCFServer {
         let registering = route == .register
         let signer = try authenticator.authenticate(request, protocolVersion: version, registering: registering)
         if case .modelWait(let known) = route {
+            // A drain has answered the parked polls; one parked now would only wait for the grace period's end.
+            guard isRunning else { throw DCFErrorResponse(.unavailable, "the server is shutting down; retry later") }
             parkLongPoll(worker: signer, knownVersion: known, request: request, respond: respond)
             return
         }

@@ -20,7 +20,9 @@ extension DCFServer {
     ///
     /// - Throws: the error response the full request would get for the same header.
     func screenUpdateHead(_ request: ServerRequest) throws(DCFErrorResponse) -> ScreenedUpdateHead {
-        guard isRunning else { throw DCFErrorResponse(.unavailable, "the server is not running; retry later") }
+        guard isHandlingRequests else {
+            throw DCFErrorResponse(.unavailable, "the server is not running; retry later")
+        }
         let version = try checkProtocolVersion(request)
         let worker = try authenticator.workerID(request)
         let nonce = try WorkerAuthenticator.requiredHeader(request, DCFHeader.nonce)

@@ -57,8 +57,8 @@ extension DCFServer {
         case .tooMany:
             throw DCFErrorResponse(
                 .tooManyNonces,
-                "worker \(message.workerID.short) sent \(nonceRequests.maximumPerWorker) nonce requests within "
-                    + "\(limit * 2) s; use the nonces it already has, or wait")
+                "too many nonce requests within \(limit * 2) s, from worker \(message.workerID.short) (at most "
+                    + "\(nonceRequests.maximumPerWorker)) or from all workers; use the nonces already issued, or wait")
         }
     }
 
