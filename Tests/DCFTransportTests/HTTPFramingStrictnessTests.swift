@@ -86,6 +86,13 @@ import Testing
         #expect(error.detail.contains("line feed without a carriage return"))
     }
 
+    /// HTTP/1.0 has no chunked coding; an intermediary could read such a body as the start of the next request.
+    @Test func transferEncodingInHTTP10Rejected() throws {
+        let error = try #require(parseError("POST /a HTTP/1.0\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        #expect(error.status == .badRequest)
+        #expect(error.detail.contains("HTTP/1.0"))
+    }
+
     /// A head that ends in bare LFs only has no CRLFCRLF, so it is rejected as it arrives rather than left to
     /// wait for the header timeout.
     @Test func bareLineFeedRejectedBeforeHeadEnds() throws {

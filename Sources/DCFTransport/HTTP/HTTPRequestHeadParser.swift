@@ -90,6 +90,8 @@ enum HTTPRequestHeadParser {
         let codings = head.headers.values(for: "Transfer-Encoding")
         if !codings.isEmpty {
             guard lengths.isEmpty else { throw .malformed("both Transfer-Encoding and Content-Length") }
+            // HTTP/1.0 has no Transfer-Encoding, so an intermediary may frame such a request differently.
+            guard head.minorVersion >= 1 else { throw .malformed("Transfer-Encoding in an HTTP/1.0 request") }
             let list = codings.flatMap { $0.split(separator: ",").map { $0.trimmingSpaces().lowercased() } }
             guard list == ["chunked"] else {
                 throw HTTPParseError(status: .notImplemented, detail: "unsupported Transfer-Encoding \(list)")
