@@ -18,23 +18,11 @@ import Testing
     }
 
     private func makeStrategy(_ directory: URL) throws -> FedAvgStrategy {
-        let initial = directory.appendingPathComponent("initial.safetensors")
-        if !FileManager.default.fileExists(atPath: initial.path) {
-            var writer = SafeTensorsWriter()
-            try writer.add(name: "0.weight", shape: [2], values: [Float(0), 0])
-            try writer.serialize().write(to: initial)
-        }
-        var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
-        configuration.initialModel = initial
-        configuration.updateLimit = 2
-        return try FedAvgStrategy(
-            configuration: configuration, logger: Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in }))
+        try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
     }
 
     private func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fedavg-robust-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try SmallModelFixture.temporaryDirectory("fedavg-robust")
     }
 
     @Test func hugeExampleCountIsRejected() throws {

@@ -16,20 +16,14 @@ import Testing
         return writer.serialize()
     }
 
+    private func temporaryDirectory(_ prefix: String) throws -> URL {
+        try SmallModelFixture.temporaryDirectory(prefix)
+    }
+
     @Test func unregisteredUpdateNotAveraged() throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("unregistered-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try temporaryDirectory("unregistered")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let initial = directory.appendingPathComponent("initial.safetensors")
-        var writer = SafeTensorsWriter()
-        try writer.add(name: "w", shape: [2], values: [Float](repeating: 0, count: 2))
-        try writer.serialize().write(to: initial)
-        var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
-        configuration.initialModel = initial
-        configuration.updateLimit = 2
-        let strategy = try FedAvgStrategy(
-            configuration: configuration, logger: Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in }))
+        let strategy = try makeStrategy(directory)
         let removed = WorkerID("aaaaaaaa")!
         let honest = [WorkerID("bbbbbbbb")!, WorkerID("cccccccc")!]
         for worker in [removed] + honest { strategy.registerWorker(worker) }
@@ -51,24 +45,13 @@ import Testing
     }
 
     private func makeStrategy(_ directory: URL) throws -> FedAvgStrategy {
-        let initial = directory.appendingPathComponent("initial.safetensors")
-        if !FileManager.default.fileExists(atPath: initial.path) {
-            var writer = SafeTensorsWriter()
-            try writer.add(name: "w", shape: [2], values: [Float](repeating: 0, count: 2))
-            try writer.serialize().write(to: initial)
-        }
-        var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
-        configuration.initialModel = initial
-        configuration.updateLimit = 2
-        return try FedAvgStrategy(
-            configuration: configuration, logger: Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in }))
+        try SmallModelFixture.strategy(in: directory, tensor: "w")
     }
 
     /// A key that left the key list while the server was down: the restarted server registers every worker but
     /// that one, and its stored update must not count, then or after another restart.
     @Test func restartDropsUpdatesOfWorkersNoLongerRegistered() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("retain-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try temporaryDirectory("retain")
         defer { try? FileManager.default.removeItem(at: directory) }
         let gone = WorkerID("aaaaaaaa")!
         let kept = WorkerID("bbbbbbbb")!
@@ -87,8 +70,7 @@ import Testing
 
     /// The update was authenticated before the worker was unregistered and reaches the strategy after.
     @Test func updateArrivingAfterUnregisterIsRefused() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("race-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try temporaryDirectory("race")
         defer { try? FileManager.default.removeItem(at: directory) }
         let strategy = try makeStrategy(directory)
         let worker = WorkerID("aaaaaaaa")!
