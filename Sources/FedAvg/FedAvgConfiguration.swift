@@ -16,6 +16,9 @@ public struct FedAvgConfiguration: Sendable {
     /// How many accepted updates are folded in one pass over the sums. Larger batches fold faster but map
     /// that many update files at once, so peak memory grows by about this many model sizes.
     public var foldBatchSize: Int = 4
+    /// How many of the newest model versions stay on disk; older ones are deleted after each round and at
+    /// start-up. 0 keeps every version.
+    public var keepVersions: Int = 0
     /// The safetensors file that becomes version 1 when the state directory contains no model yet.
     public var initialModel: URL?
     /// Directory holding model versions, the open round's updates and the round history.
@@ -35,6 +38,9 @@ public struct FedAvgConfiguration: Sendable {
         }
         guard (1...64).contains(foldBatchSize) else {
             throw FedAvgError.invalidSetting("fold_batch", "\(foldBatchSize)", "1 to 64")
+        }
+        guard keepVersions >= 0 else {
+            throw FedAvgError.invalidSetting("keep_versions", "\(keepVersions)", "0 (keep all) or more")
         }
         if let roundDeadline, roundDeadline <= .zero {
             throw FedAvgError.invalidSetting("round_deadline", "\(roundDeadline)", "a positive duration")

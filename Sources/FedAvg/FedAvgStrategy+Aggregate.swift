@@ -41,7 +41,10 @@ extension FedAvgStrategy {
         // Deleting a round's files frees their blocks and page cache, which with many large updates takes long
         // enough to delay the new version. The version is durable already, and start-up deletes whatever a
         // crash leaves behind.
-        cleanupQueue.async { [spool] in spool.removeRounds(except: nextVersion) }
+        cleanupQueue.async { [self] in
+            spool.removeRounds(except: nextVersion)
+            removeOldVersions(upTo: nextVersion)
+        }
         do {
             try history.append(record)
         } catch {

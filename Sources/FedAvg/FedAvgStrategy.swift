@@ -49,7 +49,24 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
         state = Mutex(FedAvgState(version: version, layouts: model.layouts))
         try recoverOpenRound()
+        removeOldVersions(upTo: version)
         scheduleDeadline(forRoundFrom: version)
+    }
+
+    /// Deletes the versions that `keepVersions` no longer keeps, logging what went; a failure is logged and
+    /// leaves the files for the next round to try again.
+    func removeOldVersions(upTo latest: UInt64) {
+        do {
+            let removed = try store.removeVersions(keepingNewest: configuration.keepVersions, upTo: latest)
+            guard let first = removed.first, let last = removed.last else { return }
+            logger.info(
+                "deleted old model versions", [
+                    ("versions", first == last ? "v\(first)" : "v\(first) to v\(last)"),
+                    ("keep_versions", String(configuration.keepVersions)),
+                ])
+        } catch {
+            logger.error("cannot delete old model versions", [("error", String(describing: error))])
+        }
     }
 
     /// Sets the function called after each new version is stored, normally `DCFServer.globalModelDidChange`.

@@ -57,6 +57,25 @@ struct ModelVersionStore {
         }
     }
 
+    /// Deletes every stored version older than the newest `count` up to `latest`; returns the versions it
+    /// deleted. A download already sending a deleted version keeps its open file and finishes.
+    func removeVersions(keepingNewest count: Int, upTo latest: UInt64) throws -> [UInt64] {
+        guard count > 0, latest > UInt64(count) else { return [] }
+        let oldestKept = latest - UInt64(count) + 1
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        var removed: [UInt64] = []
+        for version in names.compactMap(Self.version(fromFileName:)).sorted() where version < oldestKept {
+            let path = url(for: version).path
+            do {
+                try FileManager.default.removeItem(atPath: path)
+            } catch {
+                throw FedAvgError.storage("delete old model version", path, error.localizedDescription)
+            }
+            removed.append(version)
+        }
+        return removed
+    }
+
     static func version(fromFileName name: String) -> UInt64? {
         guard name.hasPrefix("v"), name.hasSuffix(".safetensors") else { return nil }
         return UInt64(name.dropFirst().dropLast(".safetensors".count))

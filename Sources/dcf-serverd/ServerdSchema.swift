@@ -83,6 +83,11 @@ enum ServerdSchema {
             flag: "max-staleness",
             help: "Accept updates trained from up to this many versions before the current one; 0 accepts "
                 + "only the current version."),
+        ConfigOption(
+            "fedavg", "keep_versions", type: .integer(0...1_000_000), default: .integer(0), unit: "versions",
+            flag: "keep-versions",
+            help: "Keep this many of the newest model versions on disk and delete older ones after each round; "
+                + "0 keeps every version."),
     ]
 
     private static let limits = [

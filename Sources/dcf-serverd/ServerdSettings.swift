@@ -63,6 +63,7 @@ struct ServerdSettings {
         let deadline = config.duration("fedavg.round_deadline")
         fedAvg.roundDeadline = deadline == .zero ? nil : deadline
         fedAvg.maxStaleness = UInt64(config.integer("fedavg.max_staleness"))
+        fedAvg.keepVersions = config.integer("fedavg.keep_versions")
         try fedAvg.validate()
         self.fedAvg = fedAvg
     }

@@ -183,6 +183,30 @@ import Testing
         #expect(values["0.bias"] == [15, 15])
     }
 
+    @Test func oldVersionsBeyondKeepVersionsAreDeleted() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let models = directory.appendingPathComponent("state/models")
+        func storedVersions() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: models.path).sorted()
+        }
+        do {
+            let strategy = try makeStrategy(directory, updateLimit: 1) { $0.keepVersions = 2 }
+            for base in UInt64(1)...3 {
+                _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1, base: base))
+            }
+            #expect(strategy.returnGlobalModel()?.version == 4)
+            strategy.cleanupQueue.sync {}
+            #expect(try storedVersions() == ["v3.safetensors", "v4.safetensors"])
+        }
+        // A restart with a smaller setting deletes the surplus before serving; 0 keeps everything.
+        _ = try makeStrategy(directory, updateLimit: 1) { $0.keepVersions = 0 }
+        #expect(try storedVersions() == ["v3.safetensors", "v4.safetensors"])
+        let restarted = try makeStrategy(directory, updateLimit: 1) { $0.keepVersions = 1 }
+        #expect(try storedVersions() == ["v4.safetensors"])
+        #expect(restarted.returnGlobalModel()?.version == 4)
+    }
+
     @Test func deadlineWaitsForMinUpdatesThenAggregates() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
