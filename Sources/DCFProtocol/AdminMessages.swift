@@ -78,11 +78,11 @@ public struct AdminStatusResponse: Sendable, Hashable, Codable {
     /// `safe` or `unsafe`.
     public let admissionMode: String
     /// Round details the strategy reports, such as updates received so far.
-    public let round: [String: String]
+    public let round: [String: StatusValue]
 
     public init(
         modelVersion: ModelVersion?, registeredWorkers: Int, knownWorkers: Int, waitingWorkers: Int,
-        admissionMode: String, round: [String: String]
+        admissionMode: String, round: [String: StatusValue]
     ) {
         self.modelVersion = modelVersion
         self.registeredWorkers = registeredWorkers

@@ -34,11 +34,11 @@ public protocol DCFServerCallbacks: AnyObject, Sendable {
     func receiveWorkerUpdate(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String
 
     /// Returns round details for `GET /admin/status`, such as updates received so far.
-    func roundStatus() -> [String: String]
+    func roundStatus() -> [String: StatusValue]
 }
 
 extension DCFServerCallbacks {
-    public func roundStatus() -> [String: String] { [:] }
+    public func roundStatus() -> [String: StatusValue] { [:] }
 
     public func retainOnlyRegisteredWorkers(_ registered: Set<WorkerID>) {}
 }

@@ -154,16 +154,16 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         return reply
     }
 
-    public func roundStatus() -> [String: String] {
+    public func roundStatus() -> [String: StatusValue] {
         state.withLock { state in
             [
-                "version": String(state.version),
-                "updates": String(state.round.entries.count),
-                "update_lim": String(configuration.updateLimit),
-                "min_updates": String(configuration.minUpdates),
-                "rejected": String(state.round.rejectedCount),
-                "registered_workers": String(state.registeredWorkers.count),
-                "waiting_for_min_updates": String(state.round.deadlinePassed),
+                "version": .integer(Int(state.version)),
+                "updates": .integer(state.round.entries.count),
+                "update_lim": .integer(configuration.updateLimit),
+                "min_updates": .integer(configuration.minUpdates),
+                "rejected": .integer(state.round.rejectedCount),
+                "registered_workers": .integer(state.registeredWorkers.count),
+                "waiting_for_min_updates": .bool(state.round.deadlinePassed),
             ]
         }
     }

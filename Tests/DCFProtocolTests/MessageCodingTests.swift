@@ -29,9 +29,28 @@ import Testing
         #expect(try roundTrip(entry) == entry)
         let status = AdminStatusResponse(
             modelVersion: 3, registeredWorkers: 1, knownWorkers: 2, waitingWorkers: 0, admissionMode: "safe",
-            round: ["updates": "1"])
+            round: ["updates": 1, "waiting_for_min_updates": false, "note": "text", "share": .number(0.5)])
         #expect(try roundTrip(status) == status)
         #expect(try roundTrip(DCFErrorResponse(.badSignature, "no")) == DCFErrorResponse(.badSignature, "no"))
+    }
+
+    @Test func roundStatusValuesAreJSONScalars() throws {
+        let status = AdminStatusResponse(
+            modelVersion: nil, registeredWorkers: 0, knownWorkers: 0, waitingWorkers: 0, admissionMode: "unsafe",
+            round: ["updates": 12, "waiting_for_min_updates": true, "note": "7", "share": .number(0.25)])
+        let round = try #require(try json(status)["round"] as? [String: Any])
+        #expect(round["updates"] as? Int == 12)
+        #expect(round["waiting_for_min_updates"] as? Bool == true)
+        #expect(round["note"] as? String == "7")
+        #expect(round["share"] as? Double == 0.25)
+        let text = String(decoding: try JSONEncoder().encode(status.round), as: UTF8.self)
+        #expect(text.contains(#""waiting_for_min_updates":true"#) && text.contains(#""updates":12"#))
+        let decoded = try JSONDecoder().decode(
+            [String: StatusValue].self, from: Data(#"{"a": 3, "b": false, "c": "x", "d": 1.5}"#.utf8))
+        #expect(decoded == ["a": 3, "b": false, "c": "x", "d": .number(1.5)])
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([String: StatusValue].self, from: Data(#"{"a": [1]}"#.utf8))
+        }
     }
 
     @Test func wireKeysMatchProtocol() throws {

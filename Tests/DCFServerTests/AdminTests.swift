@@ -144,7 +144,7 @@ import Testing
         let status = try response.decode(AdminStatusResponse.self)
         #expect(status.modelVersion == 1)
         #expect(status.admissionMode == "safe")
-        #expect(status.round == ["updates": "0"])
+        #expect(status.round == ["updates": 0])
     }
 
     @Test func metricsCountRejections() throws {

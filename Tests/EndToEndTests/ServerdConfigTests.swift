@@ -69,15 +69,15 @@ import Testing
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
         let fromFile = try fixture.launch()
-        #expect(try fromFile.status().round["update_lim"] == "1")
+        #expect(try fromFile.status().round["update_lim"] == 1)
         #expect(try fromFile.stop() == 0)
 
         let overridden = try fixture.launch(["--update-lim", "7"], logName: "override.log")
-        #expect(try overridden.status().round["update_lim"] == "7")
+        #expect(try overridden.status().round["update_lim"] == 7)
         #expect(try overridden.stop() == 0)
 
         let dotted = try fixture.launch(["--fedavg.update_lim=9"], logName: "dotted.log")
-        #expect(try dotted.status().round["update_lim"] == "9")
+        #expect(try dotted.status().round["update_lim"] == 9)
         #expect(try dotted.stop() == 0)
     }
 

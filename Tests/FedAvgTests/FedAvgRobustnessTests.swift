@@ -30,7 +30,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let strategy = try makeStrategy(directory)
         #expect(throws: DCFErrorResponse.self) { try strategy.receiveWorkerUpdate(workers[0], update(examples: .max)) }
-        #expect(strategy.roundStatus()["updates"] == "0")
+        #expect(strategy.roundStatus()["updates"] == 0)
     }
 
     @Test func overflowingMetricsLeaveRecordWritable() throws {
@@ -78,7 +78,7 @@ import Testing
         let reply = try strategy.receiveWorkerUpdate(workers[1], update(examples: 1, value: 4))
         #expect(reply.contains("2 of 2"))
         #expect(strategy.returnGlobalModel() == nil || strategy.currentVersion == 1)
-        #expect(strategy.roundStatus()["updates"] == "2")
+        #expect(strategy.roundStatus()["updates"] == 2)
 
         try FileManager.default.removeItem(at: models)
         try FileManager.default.moveItem(at: directory.appendingPathComponent("models-aside"), to: models)
@@ -120,7 +120,7 @@ import Testing
         }
 
         #expect(throws: DCFErrorResponse.self) { try strategy.receiveWorkerUpdate(workers[0], fileUpdate("nan", value: .nan)) }
-        #expect(strategy.roundStatus()["updates"] == "0")
+        #expect(strategy.roundStatus()["updates"] == 0)
         _ = try strategy.receiveWorkerUpdate(workers[0], fileUpdate("two", value: 2))
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("two").path))
         _ = try strategy.receiveWorkerUpdate(workers[1], fileUpdate("four", value: 4))

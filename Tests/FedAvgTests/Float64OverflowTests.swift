@@ -64,7 +64,7 @@ import Testing
         let second = try update([-1e308, 1], examples: 2, in: fileDirectory)
         #expect(rejectionReason { try strategy.receiveWorkerUpdate(workers[0], first) } == "value_out_of_range")
         #expect(rejectionReason { try strategy.receiveWorkerUpdate(workers[1], second) } == "value_out_of_range")
-        #expect(strategy.roundStatus()["updates"] == "0")
+        #expect(strategy.roundStatus()["updates"] == 0)
 
         // Values at the bound are taken with any example count, so a published mean can always be sent back.
         let limit = FedAvgAccumulator.maximumFloat64Magnitude

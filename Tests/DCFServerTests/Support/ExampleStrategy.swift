@@ -65,7 +65,7 @@ final class ExampleStrategy: DCFServerCallbacks {
         if notify { server.withLock { $0 }?.globalModelDidChange() }
     }
 
-    func roundStatus() -> [String: String] {
-        ["updates": String(updateCount)]
+    func roundStatus() -> [String: StatusValue] {
+        ["updates": .integer(updateCount)]
     }
 }
