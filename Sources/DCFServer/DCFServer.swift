@@ -45,7 +45,7 @@ public final class DCFServer: Sendable {
     /// - Parameters:
     ///   - clock: the time source for nonce expiry and long-poll holds.
     ///   - usesHoldTimer: false only in tests that end each hold by calling `expireLongPolls()`.
-    /// - Throws: `ConfigurationError`, `KeyListFile.InvalidLine`, or an error opening the state directory.
+    /// - Throws: `ConfigurationError`, `KeyListFile.InvalidLines`, or an error opening the state directory.
     public init(
         configuration: DCFServerConfiguration, callbacks: any DCFServerCallbacks, logger: Logger,
         clock: any ServerClock = SystemServerClock(), payloadCoder: any PayloadCoder = ZlibPayloadCoder(),

@@ -9,8 +9,6 @@ import Foundation
 /// signal supervisor.
 enum AgentMain {
     static func run(_ command: ParsedCommand) async -> ExitCode {
-        // Before the first log line: a closed log pipe must cost the lines, not the process.
-        SignalSupervisor.ignoreBrokenPipe()
         let sink = LogSink.standardError(level: .info)
         let logger = Logger(component: "agent", sink: sink)
         let settings: AgentSettings

@@ -14,6 +14,8 @@ let tool = CommandLineTool(
     ],
     defaultSubcommand: "run")
 
+// Before any output, --help included: a closed pipe must cost the lines, not the process.
+SignalSupervisor.ignoreBrokenPipe()
 let command = tool.parseOrExit()
 do {
     switch command.subcommand.name {

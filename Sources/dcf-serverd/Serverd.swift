@@ -19,11 +19,11 @@ final class Serverd: Sendable {
         self.command = command
         self.sink = sink
         logger = Logger(component: "serverd", sink: sink)
-        stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
-        // The strategy stores the initial model in the state directory, so the checks that can still fail run
-        // first and a failed start leaves the directory as it was.
+        // The lock creates the state directory and the strategy stores the initial model in it, so the checks
+        // that can still fail run first and a failed start leaves the directory as it was.
         if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
         let transport = try settings.transportConfiguration
+        stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
         do {
             try HTTPServer.checkAddressIsFree(host: settings.host, port: settings.port)
         } catch {

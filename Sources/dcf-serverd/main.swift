@@ -12,9 +12,9 @@ let tool = CommandLineTool(
     ],
     defaultSubcommand: "run")
 
-let command = tool.parseOrExit()
-// Before the first log line: a closed log pipe must cost the lines, not the process.
+// Before any output, --help included: a closed pipe must cost the lines, not the process.
 SignalSupervisor.ignoreBrokenPipe()
+let command = tool.parseOrExit()
 MemoryTuning.apply()
 OpenFileLimit.raiseToMaximum()
 let sink = LogSink.standardError(level: .info)

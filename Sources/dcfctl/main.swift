@@ -3,6 +3,8 @@ import DCFSupport
 import Foundation
 
 let tool = DcfctlCommands.tool
+// Before any output, --help included: a closed pipe must cost the lines, not the process.
+SignalSupervisor.ignoreBrokenPipe()
 let command = tool.parseOrExit()
 do {
     let client = try AdminClient(command: command, environment: ProcessInfo.processInfo.environment)

@@ -69,6 +69,25 @@ import Testing
         }
     }
 
+    @Test func everyBadKeyListLineIsNamed() throws {
+        let smallOrder = "01" + String(repeating: "00", count: 31)
+        let contents = "\(try key())\nfirst-bad\n# note\n\(smallOrder)\n\(try key())\n"
+            + (0..<12).map { "junk\($0)\n" }.joined()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let list = try directory.file("keys.txt", contents: contents)
+        #expect {
+            _ = try KeyListFile(url: list).load()
+        } throws: { error in
+            let text = String(describing: error)
+            let lines = (error as? KeyListFile.InvalidLines)?.lines.map(\.line)
+            return lines == [2, 4] + Array(6...17) && text.contains("keys.txt:2: \"first-bad\"")
+                && text.contains("keys.txt:4: \(smallOrder) cannot be a worker key")
+                && text.contains("keys.txt:13: \"junk7\"") && !text.contains("junk8")
+                && text.hasSuffix("and 4 more bad lines")
+        }
+    }
+
     @Test func failedReloadChangesNothing() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -77,7 +96,7 @@ import Testing
         let registry = try WorkerRegistry(
             stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)), logger: logger)
         try "zz\n".write(to: list, atomically: true, encoding: .utf8)
-        #expect(throws: KeyListFile.InvalidLine.self) { try registry.reloadKeyList() }
+        #expect(throws: KeyListFile.InvalidLines.self) { try registry.reloadKeyList() }
         #expect(registry.workers.map(\.publicKey) == [first])
     }
 

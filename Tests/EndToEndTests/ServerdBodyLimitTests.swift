@@ -40,7 +40,8 @@ import Testing
         #expect(beyond.statusCode == 413)
         let beyondError = try JSONDecoder().decode(DCFErrorResponse.self, from: beyond.body)
         #expect(beyondError.code == .bodyTooLarge, "\(beyondError)")
-        #expect(beyondError.message.contains("max_update_bytes"), "\(beyondError)")
+        #expect(beyondError.message.contains("\(Self.updateLimit) bytes for an update"), "\(beyondError)")
+        #expect(beyondError.message.contains("65536 bytes for other requests"), "\(beyondError)")
 
         let metrics = try server.metrics()
         #expect(metrics["dcf_requests_rejected_total{code=\"body_too_large\"}"] == 3)

@@ -59,10 +59,15 @@ public final class DCFHTTPHandler: HTTPHandler {
             case 500..<600: .internalError
             default: .badRequest
             }
-        // The transport's body limit sits above every limit of the server's own, so its figure would mislead.
+        // The transport's body limit sits above every limit of the server's own, so its figure would mislead;
+        // the route is not known here, so both of the server's limits are named.
+        let configuration = server.configuration
         let message =
             code == .bodyTooLarge
-            ? "the request body is larger than this server accepts (its max_update_bytes for updates)" : detail
+            ? "the request body is larger than this server accepts: at most \(configuration.maximumUpdateBodyBytes) "
+                + "bytes for an update (max_update_bytes) and \(configuration.maximumControlBodyBytes) bytes for "
+                + "other requests (max_control_bytes)"
+            : detail
         server.metrics.recordRejection(code.rawValue)
         let body = (try? JSONEncoder().encode(DCFErrorResponse(code, message))) ?? Data("{}".utf8)
         return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: .bytes(Array(body)))

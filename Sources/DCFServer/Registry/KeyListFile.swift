@@ -26,9 +26,23 @@ public struct KeyListFile: Sendable {
         }
     }
 
+    /// Every bad line of a key list, in file order, so one edit can fix them all.
+    public struct InvalidLines: Error, CustomStringConvertible {
+        public let lines: [InvalidLine]
+
+        /// How many lines the description names; the rest are counted.
+        static let describedLines = 10
+
+        public var description: String {
+            let named = lines.prefix(Self.describedLines).map(\.description)
+            let rest = lines.count - named.count
+            return (named + (rest > 0 ? ["and \(rest) more bad lines"] : [])).joined(separator: "; ")
+        }
+    }
+
     /// Reads the keys, lowercased and in file order, without duplicates.
     ///
-    /// - Throws: `InvalidLine` for the first bad line, or the file system's error when the file cannot be read.
+    /// - Throws: `InvalidLines` naming every bad line, or the file system's error when the file cannot be read.
     public func load() throws -> [String] {
         let contents = try String(contentsOf: url, encoding: .utf8)
         return try Self.parse(contents, path: url.path)
@@ -37,17 +51,21 @@ public struct KeyListFile: Sendable {
     static func parse(_ contents: String, path: String) throws -> [String] {
         var keys: [String] = []
         var seen: Set<String> = []
+        var invalid: [InvalidLine] = []
         for (index, rawLine) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let key = PublicKeyHex.normalize(line) else {
-                throw InvalidLine(path: path, line: index + 1, text: line)
+                invalid.append(InvalidLine(path: path, line: index + 1, text: line))
+                continue
             }
             if let reason = PublicKeyHex.unusableReason(key) {
-                throw InvalidLine(path: path, line: index + 1, text: key, unusableReason: reason)
+                invalid.append(InvalidLine(path: path, line: index + 1, text: key, unusableReason: reason))
+                continue
             }
             if seen.insert(key).inserted { keys.append(key) }
         }
+        guard invalid.isEmpty else { throw InvalidLines(lines: invalid) }
         return keys
     }
 }

@@ -13,7 +13,7 @@ extension WorkerRegistry {
     /// Rereads the key list: new keys become allowed, keys gone from the file are removed (unregistering them),
     /// and admin-added keys stay. Does nothing without a key list. Disabled workers stay disabled.
     ///
-    /// - Throws: `KeyListFile.InvalidLine` or a read error, in which case nothing changes.
+    /// - Throws: `KeyListFile.InvalidLines` or a read error, in which case nothing changes.
     public func reloadKeyList() throws -> KeyListReload {
         try reloadKeyList(mode: mode)
     }
@@ -22,7 +22,7 @@ extension WorkerRegistry {
     /// `[workers] key_list` changed), and keeps using that file from then on.
     ///
     /// - Throws: `ConfigurationError` when `newMode` switches between safe and unsafe mode, which needs a
-    ///   restart; `KeyListFile.InvalidLine` or a read error. On any error nothing changes.
+    ///   restart; `KeyListFile.InvalidLines` or a read error. On any error nothing changes.
     public func reloadKeyList(mode newMode: AdmissionMode) throws -> KeyListReload {
         switch (mode, newMode) {
         case (.safe, .safe(let keyList)):

@@ -24,7 +24,7 @@ public final class WorkerRegistry: Sendable {
 
     /// Opens the registry in `stateDirectory` and, in safe mode, applies the key list.
     ///
-    /// - Throws: `KeyListFile.InvalidLine`, a file system error, or an SQLite error naming the database.
+    /// - Throws: `KeyListFile.InvalidLines`, a file system error, or an SQLite error naming the database.
     public init(stateDirectory: URL, mode: AdmissionMode, logger: Logger) throws {
         let store = try WorkerStore(directory: stateDirectory)
         let records = try store.loadAll()
