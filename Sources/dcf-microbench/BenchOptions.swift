@@ -1,8 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFTransport
 
-/// The command-line flags of `dcf-microbench`; see main.swift for the list.
+/// The command-line flags of `dcf-microbench`.
 struct BenchOptions {
+    static let usage = """
+        Usage: dcf-microbench [--crypto] [--fedavg] [--longpoll] [options]
+        Measures parts of the server on their own; with no part flag it runs all three.
+
+        Parts:
+          --crypto             Ed25519 verifications and signatures per second, SHA-256 throughput
+          --fedavg             folding updates into the FedAvg sums, against memory read bandwidth
+          --longpoll           time from a version change until every parked worker has its answer
+        Options:
+          --seconds S          time per crypto measurement (default 2)
+          --model-mb N         FedAvg model size in MB of float32 (default 13)
+          --updates N          FedAvg updates per round (default 32)
+          --batches LIST       FedAvg updates folded per pass, comma-separated (default 1,4,8,32)
+          --workers N          parked long polls (default 1000)
+          --event-loops N      server event loops for the long-poll part (default: processor count)
+          --clients MODE       long-poll clients: in-process (a thread per worker), process (a thread per
+                               worker in a child dcf-microbench), loop (one event-loop thread for all workers
+                               in a child), both (in-process and process) or all (default)
+          -h, --help           print this text
+
+        The long-poll part starts its child as
+        dcf-microbench --longpoll-clients --port P --ca FILE --keys FILE --client-mode threads|loop
+        """
+
     var runsCrypto = false
     var runsFedAvg = false
     var runsLongPoll = false
@@ -48,7 +72,7 @@ struct BenchOptions {
                 batches = try (list ?? "").split(separator: ",").map { try Self.positiveInteger(flag, String($0)) }
                 if batches.isEmpty { throw BenchError("--batches needs a comma-separated list such as 1,4,32") }
             default:
-                throw BenchError("unknown option '\(flag)'; use --crypto, --fedavg, --longpoll and the options in main.swift")
+                throw BenchError("unknown option '\(flag)'")
             }
         }
         if runsLongPollClients, port == 0 || trustedCAFile.isEmpty || keysFile.isEmpty {

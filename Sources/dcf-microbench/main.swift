@@ -1,25 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 
-// Usage:
-//   dcf-microbench [--crypto] [--fedavg] [--longpoll] [options]    (no part flag runs all three)
-// Options:
-//   --seconds S          time per crypto measurement (default 2)
-//   --model-mb N         FedAvg model size in MB of float32 (default 13)
-//   --updates N          FedAvg updates per round (default 32)
-//   --batches LIST       FedAvg updates folded per pass, comma-separated (default 1,4,8,32)
-//   --workers N          parked long polls (default 1000)
-//   --event-loops N      server event loops for the long-poll part (default: processor count)
-//   --clients MODE       long-poll clients: in-process (a thread per worker), process (a thread per worker in a
-//                        child dcf-microbench), loop (one event-loop thread for all workers in a child), both
-//                        (in-process and process) or all (default)
-// The long-poll part starts its child as
-// `dcf-microbench --longpoll-clients --port P --ca FILE --keys FILE --client-mode threads|loop`.
+// The options are listed in `BenchOptions.usage`.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(BenchOptions.usage)
+    exit(0)
+}
 let options: BenchOptions
 do {
-    options = try BenchOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+    options = try BenchOptions(arguments: arguments)
 } catch {
-    FileHandle.standardError.write(Data("dcf-microbench: \(error)\n".utf8))
+    FileHandle.standardError.write(Data("dcf-microbench: \(error)\n\n\(BenchOptions.usage)\n".utf8))
     exit(2)
 }
 
