@@ -74,7 +74,10 @@ extension FedAvgStrategy {
             let count = state.round.entries.count
             let reply = "accepted into the round from version \(state.version): \(count) of "
                 + "\(configuration.updateLimit) updates" + (replaced ? " (replaced this worker's earlier update)" : "")
-            guard count >= configuration.updateLimit else { return (reply, false, directoryToSync) }
+            // Past the round deadline, min_updates suffice; the deadline timer only checks when it fires.
+            let closes = count >= configuration.updateLimit
+                || (state.round.deadlinePassed && count >= configuration.minUpdates)
+            guard closes else { return (reply, false, directoryToSync) }
             // The update is stored and counted, so a failed aggregation must not reject it; it is retried.
             return (reply, aggregateOrScheduleRetry(&state), directoryToSync)
         }

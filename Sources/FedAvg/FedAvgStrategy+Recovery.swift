@@ -34,13 +34,29 @@ extension FedAvgStrategy {
         return (1, bytes)
     }
 
+    /// Reads and checks the configured initial model when the state directory holds no version yet, without
+    /// creating anything, so a bad file stops the server before it touches the state directory.
+    public static func checkInitialModel(_ configuration: FedAvgConfiguration) throws {
+        let store = ModelVersionStore(stateDirectory: configuration.stateDirectory)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: store.directory.path)) ?? []
+        guard !names.contains(where: { ModelVersionStore.version(fromFileName: $0) != nil }) else { return }
+        guard let initial = configuration.initialModel else { throw FedAvgError.noInitialModel(store.directory) }
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: initial)
+        } catch {
+            throw FedAvgError.unreadableModel(initial.path, error.localizedDescription)
+        }
+        _ = try parseGlobalModel(bytes, path: initial.path)
+    }
+
     /// Parses a global model and checks that its floating-point tensors are finite.
     static func parseGlobalModel(_ bytes: Data, path: String) throws -> SafeTensorsModel {
         let model: SafeTensorsModel
         do {
-            model = try SafeTensorsModel(parsing: bytes)
+            model = SafeTensorsModel(try SafeTensors(bytes: bytes))
         } catch {
-            throw FedAvgError.unreadableModel(path, error.message)
+            throw FedAvgError.unreadableModel(path, String(describing: error))
         }
         guard !model.layouts.isEmpty else { throw FedAvgError.unreadableModel(path, "it contains no tensors") }
         for layout in model.layouts where layout.kind.isFloatingPoint {

@@ -45,6 +45,13 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         store = ModelVersionStore(stateDirectory: configuration.stateDirectory)
         spool = RoundSpool(stateDirectory: configuration.stateDirectory)
         history = RoundHistory(directory: configuration.stateDirectory)
+        try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+        let leftovers = store.removeLeftovers() + AtomicFile.removeLeftovers(in: configuration.stateDirectory.path)
+        if !leftovers.isEmpty {
+            logger.notice(
+                "deleted the temporary files of writes interrupted by a crash",
+                [("files", leftovers.sorted().joined(separator: " "))])
+        }
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
         let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
         state = Mutex(FedAvgState(version: version, layouts: model.layouts))
@@ -57,16 +64,33 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     /// leaves the files for the next round to try again.
     func removeOldVersions(upTo latest: UInt64) {
         do {
-            let removed = try store.removeVersions(keepingNewest: configuration.keepVersions, upTo: latest)
-            guard let first = removed.first, let last = removed.last else { return }
+            let (removed, failures) = try store.removeVersions(keepingNewest: configuration.keepVersions, upTo: latest)
+            for failure in failures {
+                logger.error("cannot delete an old model version", [("error", failure.description)])
+            }
+            guard !removed.isEmpty else { return }
             logger.info(
                 "deleted old model versions", [
-                    ("versions", first == last ? "v\(first)" : "v\(first) to v\(last)"),
+                    ("versions", Self.versionList(removed)),
                     ("keep_versions", String(configuration.keepVersions)),
                 ])
         } catch {
             logger.error("cannot delete old model versions", [("error", String(describing: error))])
         }
+    }
+
+    /// Lists sorted versions compactly, runs of consecutive versions as ranges: `v1, v5 to v7`.
+    static func versionList(_ versions: [UInt64]) -> String {
+        var runs: [(first: UInt64, last: UInt64)] = []
+        for version in versions {
+            if let last = runs.last?.last, version == last + 1 {
+                runs[runs.count - 1].last = version
+            } else {
+                runs.append((version, version))
+            }
+        }
+        return runs.map { $0.first == $0.last ? "v\($0.first)" : "v\($0.first) to v\($0.last)" }
+            .joined(separator: ", ")
     }
 
     /// Sets the function called after each new version is stored, normally `DCFServer.globalModelDidChange`.

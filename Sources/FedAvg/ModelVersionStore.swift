@@ -57,27 +57,43 @@ struct ModelVersionStore {
         }
     }
 
-    /// Deletes every stored version older than the newest `count` up to `latest`; returns the versions it
-    /// deleted. A download already sending a deleted version keeps its open file and finishes.
-    func removeVersions(keepingNewest count: Int, upTo latest: UInt64) throws -> [UInt64] {
-        guard count > 0, latest > UInt64(count) else { return [] }
+    /// Deletes every stored version older than the newest `count` up to `latest`. A file that cannot be
+    /// deleted is skipped and reported, so the others still go. A download already sending a deleted version
+    /// keeps its open file and finishes.
+    func removeVersions(
+        keepingNewest count: Int, upTo latest: UInt64
+    ) throws -> (removed: [UInt64], failures: [FedAvgError]) {
+        guard count > 0, latest > UInt64(count) else { return ([], []) }
         let oldestKept = latest - UInt64(count) + 1
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        let old = names.compactMap { name in Self.version(fromFileName: name).map { (version: $0, name: name) } }
+            .filter { $0.version < oldestKept }.sorted { $0.version < $1.version }
         var removed: [UInt64] = []
-        for version in names.compactMap(Self.version(fromFileName:)).sorted() where version < oldestKept {
-            let path = url(for: version).path
+        var failures: [FedAvgError] = []
+        for file in old {
+            let path = directory.appendingPathComponent(file.name).path
             do {
                 try FileManager.default.removeItem(atPath: path)
+                removed.append(file.version)
             } catch {
-                throw FedAvgError.storage("delete old model version", path, error.localizedDescription)
+                failures.append(FedAvgError.storage("delete old model version", path, error.localizedDescription))
             }
-            removed.append(version)
         }
-        return removed
+        return (removed, failures)
     }
 
+    /// Deletes the temporary files of version writes that a killed process left behind; returns their names.
+    func removeLeftovers() -> [String] {
+        AtomicFile.removeLeftovers(in: directory.path)
+    }
+
+    /// The version of a file named `v<N>.safetensors`, with N in decimal digits and no leading zero.
     static func version(fromFileName name: String) -> UInt64? {
         guard name.hasPrefix("v"), name.hasSuffix(".safetensors") else { return nil }
-        return UInt64(name.dropFirst().dropLast(".safetensors".count))
+        let digits = name.dropFirst().dropLast(".safetensors".count)
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+            let version = UInt64(digits), String(version) == digits
+        else { return nil }
+        return version
     }
 }

@@ -47,6 +47,8 @@ func initModelCommand(_ arguments: Arguments) throws {
     print("wrote \(path): \(model.count) bytes of safetensors")
 }
 
+// Before any output: with its output piped into a program that exits early, the tool ends with its own status.
+signal(SIGPIPE, SIG_IGN)
 let commandLine = CommandLine.arguments.dropFirst()
 do {
     let rest = Arguments.self

@@ -2,6 +2,8 @@
 import Foundation
 
 // The options are listed in `BenchOptions.usage`.
+// Before any output: with its output piped into a program that exits early, the tool ends with its own status.
+signal(SIGPIPE, SIG_IGN)
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains("--help") || arguments.contains("-h") {
     print(BenchOptions.usage)

@@ -14,21 +14,32 @@ final class Serverd: Sendable {
     let strategy: FedAvgStrategy
     let service: DCFHTTPService
     let stateLock: StateDirectoryLock
+    /// The settings the server started with, to tell which changed ones a reload cannot apply.
+    let startConfiguration: Configuration
 
-    init(command: ParsedCommand, settings: ServerdSettings, sink: LogSink) throws {
+    /// The options SIGHUP applies; `workers.unsafe_mode` is refused with its own error.
+    static let reloadableOptions: Set<String> = [
+        "log.level", "workers.key_list", "workers.unsafe_mode", "tls.certificate", "tls.private_key", "tls.client_ca",
+        "tls.require_client_certificate",
+    ]
+
+    init(command: ParsedCommand, configuration: Configuration, settings: ServerdSettings, sink: LogSink) throws {
         self.command = command
+        startConfiguration = configuration
         self.sink = sink
         logger = Logger(component: "serverd", sink: sink)
         // The lock creates the state directory and the strategy stores the initial model in it, so the checks
-        // that can still fail run first and a failed start leaves the directory as it was.
+        // that can still fail run first and a failed start leaves the directory as it was. A second server on
+        // the same state directory and port is told about the port.
         if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
         let transport = try settings.transportConfiguration
-        stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
+        try FedAvgStrategy.checkInitialModel(settings.fedAvg)
         do {
             try HTTPServer.checkAddressIsFree(host: settings.host, port: settings.port)
         } catch {
             throw StartupError(error, exitCode: .unavailable)
         }
+        stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
         strategy = try FedAvgStrategy(configuration: settings.fedAvg, logger: logger.child("fedavg"))
         let server = try DCFServer(
             configuration: settings.server, callbacks: strategy, logger: logger.child("server"))
@@ -97,13 +108,22 @@ final class Serverd: Sendable {
         notifier.reloading()
         defer { notifier.ready() }
         let settings: ServerdSettings
+        let configuration: Configuration
         do {
-            settings = try ServerdSettings(try command.loadConfiguration(), environment: ProcessInfo.processInfo.environment)
+            configuration = try command.loadConfiguration()
+            settings = try ServerdSettings(configuration, environment: ProcessInfo.processInfo.environment)
         } catch {
             logger.error("reload failed; keeping the running settings", [("error", String(describing: error))])
             return
         }
         sink.level = settings.logLevel
+        let needRestart = configuration.changedOptions(since: startConfiguration)
+            .filter { !Self.reloadableOptions.contains($0) }
+        if !needRestart.isEmpty {
+            logger.warning(
+                "changed settings take effect only after a restart; running with the values from the start",
+                [("settings", needRestart.joined(separator: " "))])
+        }
         do {
             let reload = try service.server.reloadKeyList(mode: settings.server.admission)
             logger.info("reloaded worker key list", [("changes", String(reload.changes.count))])

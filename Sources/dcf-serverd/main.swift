@@ -24,7 +24,7 @@ do {
     let configuration = try command.loadConfiguration()
     settings = try ServerdSettings(configuration, environment: ProcessInfo.processInfo.environment)
     sink.level = settings.logLevel
-    daemon = try Serverd(command: command, settings: settings, sink: sink)
+    daemon = try Serverd(command: command, configuration: configuration, settings: settings, sink: sink)
 } catch {
     exitPrinting(StartupError(error), programName: tool.name)
 }

@@ -56,8 +56,15 @@ func trainEpochs(_ model: inout MultilayerPerceptron, on train: Dataset, options
     return totalSeconds
 }
 
+// Before any output: with its output piped into a program that exits early, the tool ends with its own status.
+signal(SIGPIPE, SIG_IGN)
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(BenchmarkOptions.usage)
+    exit(0)
+}
 do {
-    try run(try BenchmarkOptions.parse(Array(CommandLine.arguments.dropFirst())))
+    try run(try BenchmarkOptions.parse(arguments))
 } catch let error as UsageError {
     FileHandle.standardError.write(Data("dcf-train-bench: \(error.message)\n\(BenchmarkOptions.usage)\n".utf8))
     exit(2)

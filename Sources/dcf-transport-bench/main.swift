@@ -19,6 +19,8 @@ let usage = """
     The client child runs as
     dcf-transport-bench clients parked|download|upload|rate --port P [--ca FILE] [--count N] [--mib N] [--seconds S]
     """
+// Before any output: with its output piped into a program that exits early, the tool ends with its own status.
+signal(SIGPIPE, SIG_IGN)
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains("--help") || arguments.contains("-h") {
     print(usage)

@@ -88,6 +88,21 @@ import Testing
         }
     }
 
+    @Test func keyListWithCRLFLineEnds() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let keys = [try key(), try key(), try key()]
+        let list = try directory.file("keys.txt", contents: "# sites\r\n" + keys.joined(separator: "\r\n") + "\r\n")
+        #expect(try KeyListFile(url: list).load() == keys)
+
+        let bad = try directory.file("bad.txt", contents: "\(keys[0])\r\nnot-a-key\r\n\(keys[1])\r\n")
+        #expect {
+            _ = try KeyListFile(url: bad).load()
+        } throws: { error in
+            (error as? KeyListFile.InvalidLines)?.lines.map(\.line) == [2]
+        }
+    }
+
     @Test func failedReloadChangesNothing() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -21,6 +21,10 @@ import Testing
         Run(program: "dcf-agent", arguments: ["--version"], status: 0),
         Run(program: "dcfctl", arguments: ["--help"], status: 0),
         Run(program: "dcfctl", arguments: ["status", "--server", "https://127.0.0.1:1"], status: 69),
+        Run(program: "dcf-loadgen", arguments: ["--help"], status: 0),
+        Run(program: "dcf-microbench", arguments: ["--help"], status: 0),
+        Run(program: "dcf-transport-bench", arguments: ["--help"], status: 0),
+        Run(program: "dcf-train-bench", arguments: ["--help"], status: 0),
     ]
 
     @Test(arguments: runs)

@@ -68,6 +68,23 @@ import Testing
         #expect(process.output.contains("serverd.conf:"), "\(process.output)")
     }
 
+    @Test func badInitialModelLeavesNoStateDirectory() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let model = fixture.directory.file("not-a-model.safetensors")
+        try ServerdFixture.write("-----BEGIN CERTIFICATE-----\n", to: model)
+        let freshState = fixture.directory.file("fresh-state")
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: ["run", "--config", fixture.configFile, "--state-dir", freshState, "--initial-model", model],
+            logFile: fixture.directory.file("model.log"))
+        #expect(process.waitForExit() == 78)
+        #expect(process.output.contains(model), "\(process.output)")
+        #expect(process.output.contains("not a safetensors file"), "\(process.output)")
+        #expect(!process.output.contains("update"), "\(process.output)")
+        #expect(!FileManager.default.fileExists(atPath: freshState), "a failed start created \(freshState)")
+    }
+
     @Test func commandLineOverridesFile() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

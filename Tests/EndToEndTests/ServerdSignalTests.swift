@@ -69,6 +69,25 @@ import Testing
         loop.cancel()
     }
 
+    @Test func reloadNamesSettingsThatNeedRestart() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch()
+        defer { server.process.terminate(signal: SIGKILL) }
+
+        let config = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
+        #expect(config.contains("update_lim = 1\n"))
+        try ServerdFixture.write(
+            config.replacingOccurrences(of: "update_lim = 1\n", with: "update_lim = 5\nkeep_versions = 3\n"),
+            to: fixture.configFile)
+        kill(server.process.pid, SIGHUP)
+        let line = try server.process.waitForLine(containing: "take effect only after a restart", timeout: 30)
+        #expect(line.contains("fedavg.update_lim fedavg.keep_versions"), "\(line)")
+        #expect(!line.contains("key_list"), "\(line)")
+        // The running round still closes at the limit the server started with.
+        #expect(try server.status().round["update_lim"] == 1)
+    }
+
     @Test func terminateDrainsAndStateSurvives() async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

@@ -66,8 +66,8 @@ extension SafeTensorsError {
     static func headerTooLarge(size: UInt64, limit: Int) -> Self {
         Self(
             .headerTooLarge,
-            "safetensors header is \(size) bytes, more than the maximum of \(limit) bytes; "
-                + "raise the header size limit if the file is trusted")
+            "safetensors header is \(size) bytes, more than the maximum of \(limit) bytes; the file is not a "
+                + "safetensors file, or its header is larger than this reader accepts")
     }
 
     static func headerOutOfBounds(size: Int, fileSize: Int) -> Self {

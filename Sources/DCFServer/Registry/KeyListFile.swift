@@ -52,7 +52,9 @@ public struct KeyListFile: Sendable {
         var keys: [String] = []
         var seen: Set<String> = []
         var invalid: [InvalidLine] = []
-        for (index, rawLine) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Splitting on every newline character handles LF, CRLF (one Character in Swift) and CR line ends.
+        let lines = contents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        for (index, rawLine) in lines.enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let key = PublicKeyHex.normalize(line) else {

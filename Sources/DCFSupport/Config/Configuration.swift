@@ -38,6 +38,11 @@ public struct Configuration: Sendable {
         self.settings = settings
     }
 
+    /// Returns the names of the options whose values differ from those in `other`, in schema order.
+    public func changedOptions(since other: Configuration) -> [String] {
+        schema.options.map(\.name).filter { settings[$0]?.value != other.settings[$0]?.value }
+    }
+
     /// Returns the value and source of option `name`.
     public func setting(_ name: String) -> ConfigSetting {
         guard let setting = settings[name] else { preconditionFailure("option \(name) is not declared in the schema") }

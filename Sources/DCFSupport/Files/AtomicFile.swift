@@ -68,6 +68,19 @@ public enum AtomicFile {
         try write(Array(text.utf8), to: path, permissions: permissions)
     }
 
+    /// Deletes the temporary files that writes into `directory` left when their process was killed before the
+    /// rename, and returns their names. Call it only while no other process writes there.
+    @discardableResult
+    public static func removeLeftovers(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards),
+                name[marker.upperBound...].count == 6
+            else { return false }
+            return unlink("\(directory)/\(name)") == 0
+        }
+    }
+
     /// Creates `.<name>.tmp-XXXXXX` next to the target, so the final `rename` stays within one filesystem.
     private static func createTemporary(in directory: String, name: String) throws(SystemCallError) -> (Int32, String) {
         var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
