@@ -10,7 +10,7 @@ public enum StatusValue: Sendable, Hashable, Codable, CustomStringConvertible {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        // Booleans first: some decoders read true and false as integers.
+        // Booleans first, in case a decoder converts `true` to an integer.
         if let value = try? container.decode(Bool.self) {
             self = .bool(value)
         } else if let value = try? container.decode(Int.self) {

@@ -34,7 +34,7 @@ extension FedAvgStrategy {
         return (1, bytes)
     }
 
-    /// Reads and checks the configured initial model when the state directory holds no version yet, without
+    /// Reads and checks the configured initial model when the state directory contains no version yet, without
     /// creating anything, so a bad file stops the server before it touches the state directory.
     public static func checkInitialModel(_ configuration: FedAvgConfiguration) throws {
         let store = ModelVersionStore(stateDirectory: configuration.stateDirectory)

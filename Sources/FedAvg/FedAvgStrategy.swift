@@ -60,8 +60,8 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         scheduleDeadline(forRoundFrom: version)
     }
 
-    /// Deletes the versions that `keepVersions` no longer keeps, logging what went; a failure is logged and
-    /// leaves the files for the next round to try again.
+    /// Deletes the versions that `keepVersions` no longer keeps and logs them. A failure is logged, and the
+    /// file stays for the next round to try again.
     func removeOldVersions(upTo latest: UInt64) {
         do {
             let (removed, failures) = try store.removeVersions(keepingNewest: configuration.keepVersions, upTo: latest)

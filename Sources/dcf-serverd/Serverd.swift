@@ -30,7 +30,7 @@ final class Serverd: Sendable {
         logger = Logger(component: "serverd", sink: sink)
         // The lock creates the state directory and the strategy stores the initial model in it, so the checks
         // that can still fail run first and a failed start leaves the directory as it was. A second server on
-        // the same state directory and port is told about the port.
+        // the same state directory and port fails on the port.
         if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
         let transport = try settings.transportConfiguration
         try FedAvgStrategy.checkInitialModel(settings.fedAvg)
