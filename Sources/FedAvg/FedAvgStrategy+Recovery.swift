@@ -19,16 +19,7 @@ extension FedAvgStrategy {
             logger.info("resuming at stored model version", fields)
             return (latest, try store.read(version: latest))
         }
-        guard let initial = configuration.initialModel else {
-            throw FedAvgError.noInitialModel(store.directory)
-        }
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: initial)
-        } catch {
-            throw FedAvgError.unreadableModel(initial.path, error.localizedDescription)
-        }
-        _ = try parseGlobalModel(bytes, path: initial.path)
+        let (initial, bytes) = try readInitialModel(configuration, store: store)
         try store.write(bytes, version: 1)
         logger.info("stored the initial model as version 1", [("source", initial.path), ("bytes", String(bytes.count))])
         return (1, bytes)
@@ -40,6 +31,13 @@ extension FedAvgStrategy {
         let store = ModelVersionStore(stateDirectory: configuration.stateDirectory)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: store.directory.path)) ?? []
         guard !names.contains(where: { ModelVersionStore.version(fromFileName: $0) != nil }) else { return }
+        _ = try readInitialModel(configuration, store: store)
+    }
+
+    /// Reads the configured initial model and checks that it is a usable global model.
+    private static func readInitialModel(
+        _ configuration: FedAvgConfiguration, store: ModelVersionStore
+    ) throws -> (url: URL, bytes: Data) {
         guard let initial = configuration.initialModel else { throw FedAvgError.noInitialModel(store.directory) }
         let bytes: Data
         do {
@@ -48,6 +46,7 @@ extension FedAvgStrategy {
             throw FedAvgError.unreadableModel(initial.path, error.localizedDescription)
         }
         _ = try parseGlobalModel(bytes, path: initial.path)
+        return (initial, bytes)
     }
 
     /// Parses a global model and checks that its floating-point tensors are finite.
