@@ -107,7 +107,7 @@ import TestSupport
 
         let upload = try client.execute(HTTPClientRequest(method: "POST", path: "/update", body: .data(Data(count: 1000))))
         #expect(String(decoding: upload.body, as: UTF8.self) == "stored 1000")
-        #expect(await pollResult.wait(seconds: 10) == "new version")
+        #expect(await pollResult.wait(seconds: 30) == "new version")
         #expect(client.openedConnectionCount == 2)
         await running.stop()
     }

@@ -39,7 +39,11 @@ import Testing
     /// Connections between requests, or with only part of a head received, are closed while an unfinished upload
     /// keeps the drain waiting, so they never wait for the grace period.
     @Test func drainClosesConnectionsWithoutRequestAtOnce() async throws {
-        let (running, stopping) = try Self.startServer()
+        // Timeouts far beyond the test, so only the drain can close the partial head's connection.
+        var limits = HTTPServerLimits()
+        limits.headerTimeout = .seconds(300)
+        limits.idleTimeout = .seconds(300)
+        let (running, stopping) = try Self.startServer(limits: limits)
         let idle = try HTTPTestClient(port: running.port)
         try idle.send("GET /first HTTP/1.1\r\nHost: test\r\n\r\n")
         #expect(try idle.readResponse().status == 200)

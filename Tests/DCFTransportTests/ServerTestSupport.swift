@@ -41,9 +41,11 @@ struct RunningServer {
         await server.shutdown(gracePeriod: gracePeriod)
     }
 
-    /// Waits until `condition` holds for the server's statistics, up to five seconds; returns whether it held.
+    /// Waits until `condition` holds for the server's statistics and returns whether it did. The limit of 30 s
+    /// is generous because the whole suite shares two cores.
     func waitFor(_ condition: (HTTPServerStatistics) -> Bool) async -> Bool {
-        for _ in 0..<500 {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
             if condition(server.statistics) { return true }
             try? await Task.sleep(for: .milliseconds(10))
         }
@@ -68,8 +70,10 @@ final class Signal<Value: Sendable>: Sendable {
         value.withLock { $0 = newValue }
     }
 
-    func wait(seconds: Double = 5) async -> Value? {
-        for _ in 0..<Int(seconds * 100) {
+    /// Returns the value once set, or nil after `seconds`.
+    func wait(seconds: Double = 30) async -> Value? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
             if let current = value.withLock({ $0 }) { return current }
             try? await Task.sleep(for: .milliseconds(10))
         }

@@ -46,7 +46,7 @@ public final class LaunchedProcess: @unchecked Sendable {
     ///
     /// - Throws: `LaunchedProcessError` when `timeout` seconds pass first or the process exits first.
     @discardableResult
-    public func waitForLine(containing text: String, timeout: Double = 10) throws -> String {
+    public func waitForLine(containing text: String, timeout: Double = 30) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let line = output.split(separator: "\n").first(where: { $0.contains(text) }) {
