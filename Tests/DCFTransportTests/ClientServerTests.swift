@@ -86,7 +86,9 @@ import TestSupport
         let handler = ClosureHandler { head, responder in
             if head.target == "/poll" {
                 parked.withLock { $0 = responder }
-                responder.park(timeout: .seconds(20), onTimeout: { $0.respond(.text(.ok, "no change")) }) {}
+                // Far longer than the suite, whose hundreds of concurrent tests can keep this one waiting for a
+                // while on two cores; only the upload may answer the poll.
+                responder.park(timeout: .seconds(600), onTimeout: { $0.respond(.text(.ok, "no change")) }) {}
                 return .discard
             }
             return .collect(maxBytes: 1 << 20) { body in
@@ -99,15 +101,20 @@ import TestSupport
         let client = try plainClient(port: running.port)
         let pollResult = Signal<String>()
         Thread {
-            let text = (try? client.execute(HTTPClientRequest(path: "/poll")))
-                .map { String(decoding: $0.body, as: UTF8.self) } ?? "failed"
-            pollResult.set(text)
+            do {
+                pollResult.set(String(decoding: try client.execute(HTTPClientRequest(path: "/poll")).body, as: UTF8.self))
+            } catch {
+                pollResult.set("failed: \(error)")
+            }
         }.start()
-        #expect(await running.waitFor { $0.parkedRequests == 1 })
+        let parkedOne = await running.waitFor { $0.parkedRequests == 1 }
+        let early = await pollResult.wait(seconds: 0)
+        #expect(parkedOne, "the poll was not parked; its result: \(early ?? "none yet")")
 
         let upload = try client.execute(HTTPClientRequest(method: "POST", path: "/update", body: .data(Data(count: 1000))))
         #expect(String(decoding: upload.body, as: UTF8.self) == "stored 1000")
-        #expect(await pollResult.wait(seconds: 30) == "new version")
+        let answer = await pollResult.wait(seconds: 30)
+        #expect(answer == "new version")
         #expect(client.openedConnectionCount == 2)
         await running.stop()
     }

@@ -11,7 +11,7 @@ import Testing
     /// Starts an echo server whose `serverWillStop` sets the returned signal, which happens after every loop
     /// has begun its drain.
     private static func startServer(
-        limits: HTTPServerLimits = HTTPServerLimits()
+        limits: HTTPServerLimits = .patient
     ) throws -> (RunningServer, Signal<Bool>) {
         let stopping = Signal<Bool>()
         var handler = echoHandler()
@@ -39,11 +39,7 @@ import Testing
     /// Connections between requests, or with only part of a head received, are closed while an unfinished upload
     /// keeps the drain waiting, so they never wait for the grace period.
     @Test func drainClosesConnectionsWithoutRequestAtOnce() async throws {
-        // Timeouts far beyond the test, so only the drain can close the partial head's connection.
-        var limits = HTTPServerLimits()
-        limits.headerTimeout = .seconds(300)
-        limits.idleTimeout = .seconds(300)
-        let (running, stopping) = try Self.startServer(limits: limits)
+        let (running, stopping) = try Self.startServer()
         let idle = try HTTPTestClient(port: running.port)
         try idle.send("GET /first HTTP/1.1\r\nHost: test\r\n\r\n")
         #expect(try idle.readResponse().status == 200)

@@ -13,7 +13,7 @@ import Testing
         let running: RunningServer
         let clientContext: TLSContext
 
-        init(limits: HTTPServerLimits = HTTPServerLimits(), handler: some HTTPHandler) throws {
+        init(limits: HTTPServerLimits = .patient, handler: some HTTPHandler) throws {
             certificates = try CertificateFactory()
             let serverContext = try TLSContext(configuration: .server(
                 certificateChainFile: certificates.server.certificateFile,
