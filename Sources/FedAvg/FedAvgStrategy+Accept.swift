@@ -74,12 +74,14 @@ extension FedAvgStrategy {
             let count = state.round.entries.count
             let reply = "accepted into the round from version \(state.version): \(count) of "
                 + "\(configuration.updateLimit) updates" + (replaced ? " (replaced this worker's earlier update)" : "")
-            // Past the round deadline, min_updates suffice; the deadline timer only checks when it fires.
+            // Past the round deadline, min_updates suffice.
             let closes = count >= configuration.updateLimit
                 || (state.round.deadlinePassed && count >= configuration.minUpdates)
             guard closes else { return (reply, false, directoryToSync) }
             // The update is stored and counted, so a failed aggregation must not reject it; it is retried.
-            return (reply, aggregateOrScheduleRetry(&state), directoryToSync)
+            let published = aggregateOrScheduleRetry(&state)
+            let outcome = published ? "; this update closed the round, now version \(state.version)" : ""
+            return (reply + outcome, published, directoryToSync)
         }
         // The update is counted, so a failed directory flush cannot reject it any more: its data is on disk
         // and its name is in the page cache, which survives a crash of the process but not of the machine.

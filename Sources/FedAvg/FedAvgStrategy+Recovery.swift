@@ -39,11 +39,18 @@ extension FedAvgStrategy {
         _ configuration: FedAvgConfiguration, store: ModelVersionStore
     ) throws -> (url: URL, bytes: Data) {
         guard let initial = configuration.initialModel else { throw FedAvgError.noInitialModel(store.directory) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: initial.path, isDirectory: &isDirectory) else {
+            throw FedAvgError.unreadableModel(initial.path, "the file does not exist")
+        }
+        guard !isDirectory.boolValue else {
+            throw FedAvgError.unreadableModel(initial.path, "it is a directory; give a safetensors file")
+        }
         let bytes: Data
         do {
             bytes = try Data(contentsOf: initial)
         } catch {
-            throw FedAvgError.unreadableModel(initial.path, error.localizedDescription)
+            throw FedAvgError.unreadableModel(initial.path, "cannot read it: \(error.localizedDescription)")
         }
         _ = try parseGlobalModel(bytes, path: initial.path)
         return (initial, bytes)

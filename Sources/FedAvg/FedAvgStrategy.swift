@@ -46,7 +46,8 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         spool = RoundSpool(stateDirectory: configuration.stateDirectory)
         history = RoundHistory(directory: configuration.stateDirectory)
         try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
-        let leftovers = store.removeLeftovers() + AtomicFile.removeLeftovers(in: configuration.stateDirectory.path)
+        let leftovers = store.removeLeftovers().map { "models/\($0)" }
+            + AtomicFile.removeLeftovers(in: configuration.stateDirectory.path)
         if !leftovers.isEmpty {
             logger.notice(
                 "deleted the temporary files of writes interrupted by a crash",
@@ -220,11 +221,11 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         case .roundAlreadyClosed:
             return
         case .waiting(let count):
+            // Logged once: the update that reaches min_updates closes the round, so no timer runs again.
             logger.warning(
-                "round deadline passed with too few updates; still waiting",
+                "round deadline passed with too few updates; the round closes when min_updates have arrived",
                 [("round_from", String(version)), ("updates", String(count)),
                  ("min_updates", String(configuration.minUpdates))])
-            scheduleDeadline(forRoundFrom: version)
         case .aggregate(.success):
             notifyGlobalModelChange()
         case .aggregate(.failure(let error)):

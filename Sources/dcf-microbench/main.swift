@@ -14,7 +14,7 @@ do {
     options = try BenchOptions(arguments: arguments)
 } catch {
     FileHandle.standardError.write(Data("dcf-microbench: \(error)\n\n\(BenchOptions.usage)\n".utf8))
-    exit(2)
+    exit(64)
 }
 
 if options.runsLongPollClients {

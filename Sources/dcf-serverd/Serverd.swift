@@ -126,7 +126,11 @@ final class Serverd: Sendable {
         }
         do {
             let reload = try service.server.reloadKeyList(mode: settings.server.admission)
-            logger.info("reloaded worker key list", [("changes", String(reload.changes.count))])
+            logger.info(
+                "reloaded worker key list", [
+                    ("added", String(reload.added.count)), ("removed", String(reload.removed.count)),
+                    ("unregistered", String(reload.changes.count)),
+                ])
         } catch {
             logger.error("key list reload failed; keeping the old list", [("error", String(describing: error))])
         }

@@ -27,7 +27,11 @@ struct BenchmarkOptions {
     static func parse(_ arguments: [String]) throws(UsageError) -> BenchmarkOptions {
         var options = BenchmarkOptions()
         var remaining = arguments[...]
+        let known: Set = [
+            "--data-dir", "--layers", "--epochs", "--batch-size", "--learning-rate", "--seed", "--max-examples", "--save",
+        ]
         while let flag = remaining.popFirst() {
+            guard known.contains(flag) else { throw UsageError("unknown option \(flag)") }
             guard let value = remaining.popFirst() else { throw UsageError("\(flag) needs a value") }
             switch flag {
             case "--data-dir": options.dataDirectory = value

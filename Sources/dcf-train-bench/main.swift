@@ -67,7 +67,7 @@ do {
     try run(try BenchmarkOptions.parse(arguments))
 } catch let error as UsageError {
     FileHandle.standardError.write(Data("dcf-train-bench: \(error.message)\n\(BenchmarkOptions.usage)\n".utf8))
-    exit(2)
+    exit(64)
 } catch {
     FileHandle.standardError.write(Data("dcf-train-bench: \(error)\n".utf8))
     exit(1)

@@ -34,7 +34,7 @@ func checkOptions(_ known: Set<String>, from start: Int) {
         guard known.contains(arguments[index]), index + 1 < arguments.count else {
             let problem = known.contains(arguments[index]) ? "needs a value" : "is not an option"
             FileHandle.standardError.write(Data("dcf-transport-bench: '\(arguments[index])' \(problem)\n\n\(usage)\n".utf8))
-            exit(2)
+            exit(64)
         }
         index += 2
     }
@@ -49,7 +49,7 @@ func intOption(_ name: String, _ defaultValue: Int) -> Int {
     guard let text = option(name, nil) else { return defaultValue }
     guard let value = Int(text), value > 0 else {
         FileHandle.standardError.write(Data("invalid \(name) '\(text)': use a positive integer\n".utf8))
-        exit(2)
+        exit(64)
     }
     return value
 }

@@ -245,8 +245,9 @@ import Testing
         #expect(strategy.returnGlobalModel()?.version == 1)
         // Past the deadline the update that reaches min_updates closes the round itself, without waiting for
         // the deadline timer to fire again.
-        _ = try strategy.receiveWorkerUpdate(workers[1], update([3, 3, 3, 3], [3, 3], examples: 1))
+        let reply = try strategy.receiveWorkerUpdate(workers[1], update([3, 3, 3, 3], [3, 3], examples: 1))
         #expect(strategy.returnGlobalModel()?.version == 2)
+        #expect(reply.hasSuffix("this update closed the round, now version 2"), "\(reply)")
         let values = try tensors(of: try #require(strategy.returnGlobalModel()).bytes)
         #expect(values["0.weight"] == [2, 2, 2, 2])
     }
