@@ -85,6 +85,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: freshState), "a failed start created \(freshState)")
     }
 
+    @Test func directoryAsInitialModelIsNamed() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let model = fixture.directory.file("models-dir")
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        let freshState = fixture.directory.file("fresh-state")
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: ["run", "--config", fixture.configFile, "--state-dir", freshState, "--initial-model", model],
+            logFile: fixture.directory.file("dir-model.log"))
+        #expect(process.waitForExit() == 78)
+        #expect(process.output.contains("\(model): it is a directory"), "\(process.output)")
+        #expect(!FileManager.default.fileExists(atPath: freshState))
+    }
+
     @Test func commandLineOverridesFile() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

@@ -43,6 +43,8 @@ import Testing
         try replace(fixture.privateKeyFile, with: replacement.privateKeyFile)
         kill(server.process.pid, SIGHUP)
         try server.process.waitForLine(containing: "reloaded TLS certificate and key", timeout: 30)
+        let keyListLine = try server.process.waitForLine(containing: "reloaded worker key list")
+        #expect(keyListLine.contains("added=1 removed=0 unregistered=0"), "\(keyListLine)")
 
         let replacementCA = replacement.certificateFile
         let afterReload = try server.request("GET", "/healthz", trusting: replacementCA)

@@ -26,7 +26,8 @@ import Testing
     }
 
     private func makeStrategy(
-        _ directory: URL, updateLimit: Int = 2, configure: (inout FedAvgConfiguration) -> Void = { _ in }
+        _ directory: URL, updateLimit: Int = 2, logSink: LogSink = LogSink(level: .critical) { _ in },
+        configure: (inout FedAvgConfiguration) -> Void = { _ in }
     ) throws -> FedAvgStrategy {
         let initial = directory.appendingPathComponent("initial.safetensors")
         if !FileManager.default.fileExists(atPath: initial.path) {
@@ -36,8 +37,7 @@ import Testing
         configuration.initialModel = initial
         configuration.updateLimit = updateLimit
         configure(&configuration)
-        let logger = Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in })
-        return try FedAvgStrategy(configuration: configuration, logger: logger)
+        return try FedAvgStrategy(configuration: configuration, logger: Logger(component: "fedavg", sink: logSink))
     }
 
     private func temporaryDirectory() throws -> URL {
@@ -250,6 +250,23 @@ import Testing
         #expect(reply.hasSuffix("this update closed the round, now version 2"), "\(reply)")
         let values = try tensors(of: try #require(strategy.returnGlobalModel()).bytes)
         #expect(values["0.weight"] == [2, 2, 2, 2])
+    }
+
+    @Test func deadlineWarningIsLoggedOnce() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .warning) { line in lines.withLock { $0.append(line) } }
+        let strategy = try makeStrategy(directory, updateLimit: 3, logSink: sink) { configuration in
+            configuration.minUpdates = 2
+            configuration.roundDeadline = .milliseconds(20)
+        }
+        _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
+        try await waitUntil { strategy.roundStatus()["waiting_for_min_updates"] == true }
+        // Ten deadline periods more: the old timer logged once per period.
+        try await Task.sleep(for: .milliseconds(200))
+        let warnings = lines.withLock { $0 }.filter { $0.contains("round deadline passed") }
+        #expect(warnings.count == 1, "\(warnings)")
     }
 
     private func waitUntil(_ condition: () -> Bool) async throws {
