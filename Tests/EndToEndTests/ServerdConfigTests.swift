@@ -68,36 +68,32 @@ import Testing
         #expect(process.output.contains("serverd.conf:"), "\(process.output)")
     }
 
-    @Test func badInitialModelLeavesNoStateDirectory() throws {
+    /// An initial model that cannot be used: the file the option names, and whether it is a directory.
+    static let badInitialModels: [(name: String, isDirectory: Bool, expected: String)] = [
+        ("not-a-model.safetensors", false, "not a safetensors file"),
+        ("models-dir", true, "it is a directory"),
+    ]
+
+    @Test(arguments: badInitialModels)
+    func badInitialModelLeavesNoStateDirectory(_ name: String, _ isDirectory: Bool, _ expected: String) throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
-        let model = fixture.directory.file("not-a-model.safetensors")
-        try ServerdFixture.write("-----BEGIN CERTIFICATE-----\n", to: model)
+        let model = fixture.directory.file(name)
+        if isDirectory {
+            try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        } else {
+            try ServerdFixture.write("-----BEGIN CERTIFICATE-----\n", to: model)
+        }
         let freshState = fixture.directory.file("fresh-state")
         let process = try LaunchedProcess(
             executable: try BuiltProducts.path("dcf-serverd"),
             arguments: ["run", "--config", fixture.configFile, "--state-dir", freshState, "--initial-model", model],
             logFile: fixture.directory.file("model.log"))
         #expect(process.waitForExit() == 78)
-        #expect(process.output.contains(model), "\(process.output)")
-        #expect(process.output.contains("not a safetensors file"), "\(process.output)")
+        #expect(process.output.contains("\(model): "), "\(process.output)")
+        #expect(process.output.contains(expected), "\(process.output)")
         #expect(!process.output.contains("update"), "\(process.output)")
         #expect(!FileManager.default.fileExists(atPath: freshState), "a failed start created \(freshState)")
-    }
-
-    @Test func directoryAsInitialModelIsNamed() throws {
-        let fixture = try ServerdFixture()
-        defer { fixture.remove() }
-        let model = fixture.directory.file("models-dir")
-        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
-        let freshState = fixture.directory.file("fresh-state")
-        let process = try LaunchedProcess(
-            executable: try BuiltProducts.path("dcf-serverd"),
-            arguments: ["run", "--config", fixture.configFile, "--state-dir", freshState, "--initial-model", model],
-            logFile: fixture.directory.file("dir-model.log"))
-        #expect(process.waitForExit() == 78)
-        #expect(process.output.contains("\(model): it is a directory"), "\(process.output)")
-        #expect(!FileManager.default.fileExists(atPath: freshState))
     }
 
     @Test func commandLineOverridesFile() throws {
