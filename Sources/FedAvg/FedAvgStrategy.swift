@@ -45,7 +45,6 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         store = ModelVersionStore(stateDirectory: configuration.stateDirectory)
         spool = RoundSpool(stateDirectory: configuration.stateDirectory)
         history = RoundHistory(directory: configuration.stateDirectory)
-        try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
         let leftovers = store.removeLeftovers().map { "models/\($0)" }
             + AtomicFile.removeLeftovers(in: configuration.stateDirectory.path)
         if !leftovers.isEmpty {

@@ -58,7 +58,8 @@ enum ToolCommands {
             }
         } catch let error as CryptoError {
             // A missing file is a missing input; anything else is a file whose contents are wrong.
-            let missing = error.description.contains("No such file")
+            let files = [path, Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: path)]
+            let missing = files.contains { !FileManager.default.fileExists(atPath: $0) }
             throw ToolError(description: error.description, exitCode: missing ? .noInput : .dataError)
         }
         print("ok: \(path) matches \(Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: path)) (public key \(key.publicKey.hexString))")

@@ -15,10 +15,10 @@ enum HTTPRequestHeadParser {
     ) throws(HTTPParseError) -> (HTTPRequestHead, HTTPBodyFraming) {
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).makeIterator()
         guard let requestLine = lines.next() else { throw .malformed("empty request") }
-        var head = try parseRequestLine(try removingCR(requestLine), limits: limits)
+        var head = try parseRequestLine(removingCR(requestLine), limits: limits)
         var count = 0
         while let rawLine = lines.next() {
-            let line = try removingCR(rawLine)
+            let line = removingCR(rawLine)
             if line.isEmpty { break }
             count += 1
             if count > limits.maxHeaderCount {
@@ -33,15 +33,10 @@ enum HTTPRequestHeadParser {
         return (head, try framing(of: head, limits: limits))
     }
 
-    /// Returns `line` without its final CR. A line ended by a bare LF is an error, because a proxy that does not
-    /// take a bare LF as a line end would see other fields than this server.
-    private static func removingCR(
-        _ line: Slice<UnsafeRawBufferPointer>
-    ) throws(HTTPParseError) -> Slice<UnsafeRawBufferPointer> {
-        guard line.last == UInt8(ascii: "\r") else {
-            throw .malformed("line feed without a carriage return in the request head; end each line with CRLF")
-        }
-        return line.dropLast()
+    /// Returns `line` without its final CR. `HTTPRequestParser` has already rejected a head with a bare LF, so
+    /// every line here ends with CRLF.
+    private static func removingCR(_ line: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        line.last == UInt8(ascii: "\r") ? line.dropLast() : line
     }
 
     private static func parseRequestLine(
