@@ -41,8 +41,8 @@ fi
 if ! python3 -c "import numpy, safetensors" 2>/dev/null; then
     if [ "$(id -u)" != 0 ]; then
         echo "install-deps: the tests need the PyPI packages $pip_packages for python3" >&2
-        # Debian 12 marks its Python as externally managed, so pip refuses without this flag; with --user the
-        # packages go to the home directory and leave the system's Python untouched.
+        # Debian 12 marks its Python as externally managed, so pip rejects the install without this flag. With
+        # --user the packages go to the home directory and leave the system's Python untouched.
         echo "install-deps: run: python3 -m pip install --user --break-system-packages $pip_packages" >&2
         exit 1
     fi

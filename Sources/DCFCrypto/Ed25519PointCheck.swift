@@ -16,7 +16,7 @@ enum Ed25519PointCheck {
     /// Returned when OpenSSL cannot do the arithmetic; the key then counts as unusable.
     static let arithmeticFailed = "it could not be checked (OpenSSL big-number arithmetic failed)"
 
-    /// Why `raw` cannot serve as a public key, or nil when it can.
+    /// Returns why `raw` cannot serve as a public key, or nil when it can.
     static func problem(with raw: [UInt8]) -> String? {
         guard raw.count == 32 else { return "it is \(raw.count) bytes, not 32" }
         guard let context = BN_CTX_new() else { return arithmeticFailed }
@@ -66,8 +66,9 @@ enum Ed25519PointCheck {
 }
 
 extension Ed25519PublicKey {
-    /// Why these 32 bytes cannot serve as a worker's public key (not a canonical curve point, or a point of
-    /// small order, with which signatures can be forged), or nil when they can.
+    /// Returns why these 32 bytes cannot serve as a worker's public key, or nil when they can. A key is unusable
+    /// when it is not a canonical curve point, or when it is a point of small order, with which signatures can
+    /// be forged.
     ///
     /// The check costs a modular exponentiation, so run it when a key is admitted, not on each verification.
     public static func unusableReason(rawRepresentation raw: [UInt8]) -> String? {

@@ -12,8 +12,8 @@ import Synchronization
 /// `connectionClosed(_:)`.
 public final class DCFServer: Sendable {
     enum State: Sendable, Equatable {
-        /// `draining`: parked polls were answered and no new one parks, but requests in flight, an upload whose
-        /// body is still arriving among them, are still handled.
+        /// `draining`: parked polls got their responses and no new one parks. Requests in flight are still handled,
+        /// including an upload whose body is still arriving.
         case created, running, draining, stopped
     }
 
@@ -94,7 +94,7 @@ public final class DCFServer: Sendable {
         let registered = registry.workers.filter(\.isRegistered)
         for record in registered { callbacks.registerWorker(record.id) }
         // The registry may have dropped workers while the server was down (a key left the key list, a switch
-        // from unsafe mode), so the strategy forgets whatever else it recovered.
+        // from unsafe mode), so the strategy drops what it recovered for any other worker.
         callbacks.retainOnlyRegisteredWorkers(Set(registered.map(\.id)))
         globalModelDidChange()
         logger.info(
@@ -120,8 +120,8 @@ public final class DCFServer: Sendable {
         logger.info("server backend stopped")
     }
 
-    /// Starts a graceful stop: answers every parked long poll and parks no new one, but keeps handling the
-    /// requests in flight, so an upload whose body is still arriving is stored and answered.
+    /// Starts a graceful stop: responds to every parked long poll and parks no new one. Requests in flight are
+    /// still handled, so an upload whose body is still arriving is stored and gets its response.
     public func beginDrain() {
         let wasRunning = state.withLock { state in
             guard state == .running else { return false }

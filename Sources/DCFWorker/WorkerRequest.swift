@@ -74,7 +74,7 @@ extension HTTPClientResponse {
             case 502, 503, 504: .unavailable
             default: .internalError
             }
-        // The body is someone else's text (a proxy's page, the TLS port's plaintext answer); line breaks would
+        // The body is someone else's text (a proxy's page, the TLS port's plaintext response). Line breaks would
         // split the log line that quotes it.
         let text = String(decoding: body.prefix(200), as: UTF8.self)
             .split(whereSeparator: \.isNewline).joined(separator: " ")

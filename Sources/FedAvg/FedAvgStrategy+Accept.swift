@@ -97,9 +97,9 @@ extension FedAvgStrategy {
         return (reply, published)
     }
 
-    /// The reply for a resend of the bytes already in the round (its first reply was lost), which changes nothing;
-    /// nil for an update to accept. A replacement with other bytes folds the whole round again from disk under the
-    /// lock, so each worker may replace its update `maximumReplacementsPerRound` times per round.
+    /// Returns the reply for a resend of the bytes already in the round (its first reply was lost), which changes
+    /// nothing, or nil for an update to accept. A replacement with other bytes folds the whole round again from
+    /// disk under the lock, so each worker may replace its update `maximumReplacementsPerRound` times per round.
     private func checkReplacement(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String? {
         let (held, replacements, version) = state.withLock { state in
             (state.round.entries[workerID]?.bodySHA256, state.round.replacements[workerID, default: 0], state.version)

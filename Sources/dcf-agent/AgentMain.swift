@@ -19,7 +19,7 @@ enum AgentMain {
             trainer = try makeTrainer(settings, logger: logger)
         } catch {
             // Everything read here is named by a setting (data directory, key and certificate files, shard), so a
-            // failure is the configuration's unless the error says otherwise.
+            // failure is the configuration's unless the error names another cause.
             exitPrinting(error, programName: "dcf-agent", fallback: .config)
         }
 

@@ -10,8 +10,8 @@ import Foundation
 /// Ordering: a completion records its arrival time first and adds the worker's next poll to a queue. One task
 /// signs and sends at most `signingSlice` queued polls and, while more wait, queues itself again with
 /// `execute`. Queued tasks run only after the loop has handled every readiness event of an `epoll_wait`, so
-/// between two slices every answer readable at that moment is read and parsed. Real workers also poll again at
-/// once, but each on its own machine, where signing its next poll delays no other worker's answer; here one
+/// between two slices every response readable at that moment is read and parsed. Real workers also poll again at
+/// once, but each on its own machine, where signing its next poll delays no other worker's response; here one
 /// thread plays them all, and a read waits behind at most one slice of signatures (about 1 ms).
 final class LongPollLoopClients: @unchecked Sendable {
     // @unchecked Sendable: every mutable property is used only on the client's loop thread.
@@ -20,10 +20,10 @@ final class LongPollLoopClients: @unchecked Sendable {
     private let rounds: Int
     private let hold: Duration
     private var unfinishedWorkers: Int
-    /// Next polls waiting to be signed, in the order their answers arrived.
+    /// Next polls waiting to be signed, in the order their responses arrived.
     private var queuedPolls: [(index: Int, round: Int, nonce: String)] = []
     private var queuedPollsStart = 0
-    /// The most polls one task signs before the loop looks for readable answers again.
+    /// The maximum number of polls one task signs before the loop looks for readable responses again.
     private static let signingSlice = 16
     /// Event lines not yet written to stdout.
     private var pendingLines: [UInt8] = []

@@ -69,7 +69,7 @@ struct AdminClient {
         }
     }
 
-    /// The status and, for a short text body such as the TLS port's answer to plain HTTP, its first line.
+    /// The status and, for a short text body such as the TLS port's response to plain HTTP, its first line.
     private static func plainText(_ response: HTTPClientResponse) -> String {
         let status = "HTTP \(response.statusCode) \(response.reason)"
         let firstLine = String(decoding: response.body.prefix(200), as: UTF8.self)

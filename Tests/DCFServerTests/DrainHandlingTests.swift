@@ -4,7 +4,7 @@ import DCFServer
 import Foundation
 import Testing
 
-/// A drain answers the parked long polls and parks no new one, but still handles the requests in flight.
+/// A drain responds to the parked long polls and parks no new one, but still handles the requests in flight.
 struct DrainHandlingTests {
     @Test func drainAnswersPollsAndKeepsHandlingUpdates() throws {
         let worker = try TestWorker()
@@ -21,7 +21,7 @@ struct DrainHandlingTests {
         let answered = try #require(wait.response)
         #expect(answered.status == 503)
 
-        // An update whose body was still arriving when the drain began is stored and answered.
+        // An update whose body was still arriving when the drain began is stored and gets its response.
         let update = try #require(
             harness.send(
                 try worker.signed(

@@ -134,7 +134,7 @@ final class HTTPHarness: Sendable {
         return try await send(request, idleTimeout: idleTimeout)
     }
 
-    /// Waits until `condition` holds and returns whether it did. It checks 3,000 times, 10 ms apart: at least
+    /// Waits until `condition` is true and returns whether it became true. It checks 3,000 times, 10 ms apart: at least
     /// 30 s, and longer when the whole suite keeps this task from running.
     func waitFor(_ condition: () -> Bool) async -> Bool {
         for _ in 0..<3000 {

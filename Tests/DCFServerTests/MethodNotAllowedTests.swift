@@ -4,7 +4,7 @@ import DCFServer
 import Foundation
 import Testing
 
-/// A 405 answer names the methods the path takes in an `Allow` header.
+/// A 405 response names the methods the path takes in an `Allow` header.
 struct MethodNotAllowedTests {
     @Test func wrongMethodGetsAllowHeader() throws {
         let harness = try ServerHarness()

@@ -61,7 +61,7 @@ import Testing
         #expect(message.contains("loading data"), "\(message)")
         let sleeper = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingWhitespace()))
         // The sleep closes its end of the output pipes, which ends the trainer's wait, just before it becomes a
-        // zombie; on a busy machine that step can lag, so the check allows it a few seconds.
+        // zombie. On a busy machine that step can lag, so the check allows it a few seconds.
         for _ in 0..<100 where isRunning(sleeper) {
             try await Task.sleep(for: .milliseconds(50))
         }

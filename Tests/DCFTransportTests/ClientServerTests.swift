@@ -87,7 +87,7 @@ import TestSupport
             if head.target == "/poll" {
                 parked.withLock { $0 = responder }
                 // Far longer than the suite, whose hundreds of concurrent tests can keep this one waiting for a
-                // while on two cores; only the upload may answer the poll.
+                // while on two cores. Only the upload may respond to the poll.
                 responder.park(timeout: .seconds(600), onTimeout: { $0.respond(.text(.ok, "no change")) }) {}
                 return .discard
             }

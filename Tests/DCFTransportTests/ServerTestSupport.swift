@@ -82,7 +82,7 @@ final class Signal<Value: Sendable>: Sendable {
 
 extension HTTPServerLimits {
     /// The defaults with header, body and idle timeouts far beyond the suite's run, for tests that do not test
-    /// those timeouts: with hundreds of tests on two cores, a test may wait tens of seconds before it sends its
+    /// those timeouts. With hundreds of tests on two cores, a test may wait tens of seconds before it sends its
     /// next bytes.
     static var patient: HTTPServerLimits {
         var limits = HTTPServerLimits()

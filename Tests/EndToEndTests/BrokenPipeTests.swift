@@ -28,7 +28,7 @@ import Testing
     ]
 
     @Test(arguments: runs)
-    func exitsWithItsStatusWhenOutputPipeIsClosed(_ run: Run) throws {
+    func closedPipeKeepsExitStatus(_ run: Run) throws {
         let output = Pipe()
         try output.fileHandleForReading.close()
         let process = Process()

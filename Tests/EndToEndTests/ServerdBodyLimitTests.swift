@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// An update body over `max_update_bytes` gets the real server's JSON `body_too_large` error, also past the
-/// transport's own limit, where the transport answers in the handler's error format.
+/// transport's own limit, where the transport responds in the handler's error format.
 @Suite struct ServerdBodyLimitTests {
     private static let updateLimit = 1 << 20
 

@@ -199,7 +199,7 @@ import Testing
             strategy.cleanupQueue.sync {}
             #expect(try storedVersions() == ["v3.safetensors", "v4.safetensors"])
         }
-        // A restart with a smaller setting deletes the surplus before serving; 0 keeps everything.
+        // A restart with a smaller setting deletes the surplus before serving. A setting of 0 keeps everything.
         _ = try makeStrategy(directory, updateLimit: 1) { $0.keepVersions = 0 }
         #expect(try storedVersions() == ["v3.safetensors", "v4.safetensors"])
         let restarted = try makeStrategy(directory, updateLimit: 1) { $0.keepVersions = 1 }
@@ -263,7 +263,7 @@ import Testing
         }
         _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
         try await waitUntil { strategy.roundStatus()["waiting_for_min_updates"] == true }
-        // Ten deadline periods more: the old timer logged once per period.
+        // Ten more deadline periods pass. A timer that ran again would log once per period.
         try await Task.sleep(for: .milliseconds(200))
         let warnings = lines.withLock { $0 }.filter { $0.contains("round deadline passed") }
         #expect(warnings.count == 1, "\(warnings)")

@@ -7,7 +7,7 @@ import Foundation
 
 /// A FedAvg strategy over a model of one float32 tensor of two zeros, kept in a test's own directory.
 enum SmallModelFixture {
-    /// A fresh directory for one test's state; the caller removes it.
+    /// Creates a fresh directory for one test's state, which the caller removes.
     static func temporaryDirectory(_ prefix: String) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

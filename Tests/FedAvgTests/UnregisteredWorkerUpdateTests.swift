@@ -53,17 +53,17 @@ import Testing
     @Test func restartDropsUpdatesOfWorkersNoLongerRegistered() throws {
         let directory = try temporaryDirectory("retain")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let gone = WorkerID("aaaaaaaa")!
-        let kept = WorkerID("bbbbbbbb")!
+        let removedWorker = WorkerID("aaaaaaaa")!
+        let registeredWorker = WorkerID("bbbbbbbb")!
         do {
             let strategy = try makeStrategy(directory)
             _ = try strategy.receiveWorkerUpdate(
-                gone, WorkerUpdate(payload: try payload(1000, examples: 1), baseVersion: 1, bodySHA256: ""))
+                removedWorker, WorkerUpdate(payload: try payload(1000, examples: 1), baseVersion: 1, bodySHA256: ""))
         }
         let restarted = try makeStrategy(directory)
         #expect(restarted.roundStatus()["updates"] == 1)
-        restarted.registerWorker(kept)
-        restarted.retainOnlyRegisteredWorkers([kept])
+        restarted.registerWorker(registeredWorker)
+        restarted.retainOnlyRegisteredWorkers([registeredWorker])
         #expect(restarted.roundStatus()["updates"] == 0)
         #expect(try makeStrategy(directory).roundStatus()["updates"] == 0)
     }

@@ -11,7 +11,7 @@ import Synchronization
 /// fresh requests cannot grow the table without bound. The table lives in memory: after a restart, a copy of a
 /// request signed before it is accepted once more while its timestamp is valid.
 final class SeenNonceRequests: Sendable {
-    /// How a nonce request's signature compares with those seen before.
+    /// The result of comparing a nonce request's signature with those seen before.
     enum Outcome: Equatable {
         case firstUse
         case replayed
@@ -27,8 +27,8 @@ final class SeenNonceRequests: Sendable {
         var nextSweep = 0
     }
 
-    /// Far more than a worker needs: every answer carries its next nonce, so it asks for one only when it starts
-    /// and after a failed request.
+    /// Far more than a worker needs: every response carries its next nonce, so a worker requests one only when it
+    /// starts and after a failed request.
     let maximumPerWorker: Int
     /// The bound over all workers, which matters in unsafe mode, where every fresh key is a worker.
     let maximumTotal: Int
@@ -40,7 +40,7 @@ final class SeenNonceRequests: Sendable {
     }
 
     /// Records `signature` of `worker`'s request until `expiry` (Unix seconds) unless it was recorded before or the
-    /// worker holds `maximumPerWorker` live entries. Expired entries are dropped at most once a minute, and a
+    /// worker has `maximumPerWorker` live entries. Expired entries are dropped at most once a minute, and a
     /// worker at its bound drops its own expired entries at once.
     func record(_ signature: String, of worker: WorkerID, until expiry: Int) -> Outcome {
         let key = signature.lowercased()

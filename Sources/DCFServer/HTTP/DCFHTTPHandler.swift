@@ -48,8 +48,8 @@ public final class DCFHTTPHandler: HTTPHandler {
         server.beginDrain()
     }
 
-    /// The transport's own errors in the dcf JSON error format, so clients parse every error one way, counted
-    /// under `dcf_requests_rejected_total` like the server's own.
+    /// Returns the transport's own errors in the dcf JSON error format, so clients parse every error one way, and
+    /// counts them under `dcf_requests_rejected_total` like the server's own.
     public func errorResponse(_ status: HTTPStatus, detail: String) -> HTTPResponse {
         let code: DCFErrorCode =
             switch status.code {
@@ -59,8 +59,8 @@ public final class DCFHTTPHandler: HTTPHandler {
             case 500..<600: .internalError
             default: .badRequest
             }
-        // The transport's body limit sits above every limit of the server's own, so its figure would mislead;
-        // the route is not known here, so both of the server's limits are named.
+        // The transport's body limit is above each of the server's own, so its figure would mislead. The route is
+        // not known here, so the message names both of the server's limits.
         let configuration = server.configuration
         let message =
             code == .bodyTooLarge

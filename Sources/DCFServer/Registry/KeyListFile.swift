@@ -13,7 +13,7 @@ public struct KeyListFile: Sendable {
         public let path: String
         public let line: Int
         public let text: String
-        /// Why a well-formed key cannot be used; nil when the line is not 64 hex digits at all.
+        /// The reason a well-formed key cannot be used, or nil when the line is not 64 hex digits at all.
         public var unusableReason: String?
 
         public var description: String {

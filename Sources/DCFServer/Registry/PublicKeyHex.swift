@@ -14,8 +14,8 @@ enum PublicKeyHex {
         return trimmed.lowercased()
     }
 
-    /// Why a well-formed key cannot protect a worker (not a curve point, or a point of small order with which
-    /// anyone can forge its signatures), or nil when it can.
+    /// Returns why a well-formed key cannot protect a worker, or nil when it can. Such a key is not a curve
+    /// point, or is a point of small order with which anyone can forge its signatures.
     static func unusableReason(_ key: String) -> String? {
         Ed25519PublicKey.unusableReason(hex: key)
     }

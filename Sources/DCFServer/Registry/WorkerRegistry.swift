@@ -165,7 +165,7 @@ public final class WorkerRegistry: Sendable {
                 + "as public_key when it starts)")
     }
 
-    /// A key that no signature can be trusted from; unsafe mode admits any key but this kind.
+    /// Returns the error for a key that no signature can be trusted from. Unsafe mode admits any key but this kind.
     static func unusableKey(_ id: WorkerID, _ reason: String) -> DCFErrorResponse {
         DCFErrorResponse(
             .unknownKey, "worker \(id.short) cannot be admitted because of its public key: \(reason); make a key "

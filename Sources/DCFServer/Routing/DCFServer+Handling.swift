@@ -84,7 +84,7 @@ extension DCFServer {
         let registering = route == .register
         let signer = try authenticator.authenticate(request, protocolVersion: version, registering: registering)
         if case .modelWait(let known) = route {
-            // A drain has answered the parked polls; one parked now would only wait for the grace period's end.
+            // A drain has responded to the parked polls, so one parked now would only wait for the grace period.
             guard isRunning else { throw DCFErrorResponse(.unavailable, "the server is shutting down; retry later") }
             parkLongPoll(worker: signer, knownVersion: known, request: request, respond: respond)
             return

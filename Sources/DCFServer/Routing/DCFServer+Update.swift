@@ -40,7 +40,7 @@ extension DCFServer {
         }
         metrics.recordUpdateAccepted()
         // Logged after the strategy returns, so the last update of a round follows the strategy's own lines about
-        // aggregating and publishing; the reply says where the update went.
+        // aggregating and publishing. The reply names where the update went.
         logger.info(
             "accepted update",
             [("worker", worker.short), ("base_version", baseVersion.description), ("bytes", String(payload.count)),

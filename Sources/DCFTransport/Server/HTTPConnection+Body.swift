@@ -26,8 +26,8 @@ extension HTTPConnection {
     private func resumeBody(_ number: UInt64) {
         guard phase == .open, let request, request.number == number, request.awaitingDemand else { return }
         request.awaitingDemand = false
-        // The body timeout measures the client's silence; time the handler spent on the last chunk is not
-        // the client's, so the clock starts again when the handler asks for more.
+        // The body timeout measures the client's silence. Time the handler spent on the last chunk is not the
+        // client's, so the clock starts again when the handler requests more.
         lastReadProgress = MonotonicClock.now()
         readInput()
         updateInterest()

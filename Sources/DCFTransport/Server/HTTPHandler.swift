@@ -35,9 +35,9 @@ public protocol HTTPHandler: Sendable {
     /// closed when the grace period ends. Runs on the thread that called `shutdown`.
     func serverWillStop()
 
-    /// The response for an error the server answers itself, before or instead of the handler: a malformed
-    /// request (400), a limit passed (408, 413, 414, 431), a full server or a drain (503). `detail` says what
-    /// was wrong in one line. The default is a plain-text body; a handler whose clients expect one error format
+    /// Returns the response for an error the server sends itself, before or instead of the handler: a malformed
+    /// request (400), a limit passed (408, 413, 414, 431), a full server or a drain (503). `detail` describes
+    /// what was wrong in one line. The default is a plain-text body; a handler whose clients expect one error format
     /// returns it here. Runs on an event loop, so it must be quick.
     func errorResponse(_ status: HTTPStatus, detail: String) -> HTTPResponse
 }
