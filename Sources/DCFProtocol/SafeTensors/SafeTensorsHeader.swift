@@ -26,8 +26,21 @@ struct SafeTensorsHeader: Decodable {
         } catch DecodingError.typeMismatch {
             throw SafeTensorsError.invalidHeader("the JSON value is not an object")
         } catch {
-            throw SafeTensorsError.invalidHeader("not valid UTF-8 JSON (\(error))")
+            throw SafeTensorsError.invalidHeader("not valid UTF-8 JSON: \(jsonProblem(in: bytes))")
         }
+    }
+
+    /// Says where `bytes` stop being JSON, as Foundation's parser reports it ("Invalid value around character
+    /// 12"); the decoder's own error names no position.
+    private static func jsonProblem(in bytes: Data) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
+        } catch {
+            if let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String, !detail.isEmpty {
+                return detail.hasSuffix(".") ? String(detail.dropLast()) : detail
+            }
+        }
+        return "the JSON decoder rejected it"
     }
 
     init(from decoder: any Decoder) throws {
