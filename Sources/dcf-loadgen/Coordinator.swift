@@ -100,13 +100,21 @@ final class Coordinator: Sendable {
         let pid = settings.serverPID
         tally.withLock { tally in
             let (started, completed) = tally.apply(event)
-            if let started { tally.record(start: ServerSample.read(pid: pid), round: started) }
+            if let started {
+                tally.record(start: ServerSample.read(pid: pid), loadGeneratorCPU: workerCPUSeconds(), round: started)
+            }
             if let completed {
                 let sample = ServerSample.read(pid: pid)
                 if let sample { tally.observe(sample) }
-                tally.record(end: sample, round: completed)
+                tally.record(end: sample, loadGeneratorCPU: workerCPUSeconds(), round: completed)
             }
         }
+    }
+
+    /// CPU seconds used so far by the worker processes, which share the machine's cores with the server.
+    private func workerCPUSeconds() -> Double {
+        let pids = children.withLock { $0.map(\.processIdentifier) }
+        return pids.reduce(0) { $0 + (ServerSample.read(pid: $1)?.cpuSeconds ?? 0) }
     }
 
     private func stopChildren() {

@@ -11,14 +11,14 @@ struct Report {
 
     func printTable() {
         print("\(settings.label): \(settings.workerCount) workers, \(settings.rounds) rounds, server pid \(settings.serverPID)")
-        print("round  base  seconds  server_cpu_s  server_peak_rss_MB  peak_anon_MB  server_in_MB  server_out_MB  uploads  errors")
+        print("round  base  seconds  server_cpu_s  server_peak_rss_MB  peak_anon_MB  server_in_MB  server_out_MB  loadgen_cpu_s  uploads  errors")
         for (number, round) in tally.rounds.enumerated() where round.isComplete {
             let (cpu, read, written) = deltas(round)
             print(String(
-                format: "%5d %5d %8.3f %13.2f %19.1f %13.1f %13.1f %14.1f %8d %7d", number + 1, round.baseVersion,
-                round.seconds, cpu, Double(round.serverPeakResidentBytes) / Self.megabyte,
-                Double(round.serverPeakAnonymousBytes) / Self.megabyte,
-                Double(read) / Self.megabyte, Double(written) / Self.megabyte, round.uploadsDone, round.errors))
+                format: "%5d %5d %8.3f %13.2f %19.1f %13.1f %13.1f %14.1f %14.2f %8d %7d", number + 1,
+                round.baseVersion, round.seconds, cpu, Double(round.serverPeakResidentBytes) / Self.megabyte,
+                Double(round.serverPeakAnonymousBytes) / Self.megabyte, Double(read) / Self.megabyte,
+                Double(written) / Self.megabyte, loadGeneratorCPU(round), round.uploadsDone, round.errors))
         }
         let complete = tally.completedRounds
         print("complete rounds \(complete)/\(settings.rounds), errors \(tally.errors)"
@@ -35,6 +35,7 @@ struct Report {
                 "server_peak_anon_bytes": round.serverPeakAnonymousBytes, "server_read_bytes": read,
                 "server_written_bytes": written, "uploads": round.uploadsDone, "errors": round.errors,
                 "uploaded_bytes": round.uploadedBytes, "downloaded_bytes": round.downloadedBytes,
+                "loadgen_cpu_seconds": loadGeneratorCPU(round),
             ]
         }
         let object: [String: Any] = [
@@ -45,6 +46,12 @@ struct Report {
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    /// CPU seconds the worker processes used during the round.
+    private func loadGeneratorCPU(_ round: RoundRecord) -> Double {
+        guard let start = round.loadGeneratorCPUAtStart, let end = round.loadGeneratorCPUAtEnd else { return 0 }
+        return end - start
     }
 
     private func deltas(_ round: RoundRecord) -> (cpu: Double, read: Int, written: Int) {

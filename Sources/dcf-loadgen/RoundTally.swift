@@ -14,6 +14,9 @@ struct RoundRecord: Sendable {
     var downloadedBytes = 0
     var serverAtStart: ServerSample?
     var serverAtEnd: ServerSample?
+    /// CPU seconds the worker processes had used when the round started and when it ended.
+    var loadGeneratorCPUAtStart: Double?
+    var loadGeneratorCPUAtEnd: Double?
     var serverPeakResidentBytes = 0
     var serverPeakAnonymousBytes = 0
 
@@ -74,9 +77,15 @@ struct RoundTally {
         return completed
     }
 
-    mutating func record(start sample: ServerSample?, round index: Int) { rounds[index].serverAtStart = sample }
+    mutating func record(start sample: ServerSample?, loadGeneratorCPU: Double, round index: Int) {
+        rounds[index].serverAtStart = sample
+        rounds[index].loadGeneratorCPUAtStart = loadGeneratorCPU
+    }
 
-    mutating func record(end sample: ServerSample?, round index: Int) { rounds[index].serverAtEnd = sample }
+    mutating func record(end sample: ServerSample?, loadGeneratorCPU: Double, round index: Int) {
+        rounds[index].serverAtEnd = sample
+        rounds[index].loadGeneratorCPUAtEnd = loadGeneratorCPU
+    }
 
     /// Raises the peak resident size of every open round to `sample`'s, if larger.
     mutating func observe(_ sample: ServerSample) {
