@@ -8,7 +8,8 @@ usage() {
     cat <<USAGE
 Usage: scripts/bench.sh [--scenarios "N:SIZE[:plain] ..."] [--rounds R] [--dir DIR] [--port PORT]
 
-Each scenario starts a fresh dcf-serverd (FedAvg, --update-lim N, unsafe mode, TLS unless ":plain")
+Each scenario starts a fresh dcf-serverd (FedAvg, --update-lim N, unsafe mode, TLS unless ":plain",
+a 256 KiB receive buffer per connection as advised for hundreds of concurrent uploads)
 and runs dcf-loadgen with N workers and a model of SIZE (1MB, 13MB, ...) for R rounds (default 3).
 Results go to DIR (default bench-run): one JSON file per scenario and results.txt.
 Default scenarios, about 4 minutes in total: "10:1MB 10:1MB:plain 10:13MB 100:1MB 100:13MB".
@@ -64,7 +65,8 @@ sha=$(speed sha256)
         "$(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "$(openssl version); AES-128-GCM $((aes / 1000000)) MB/s, SHA-256 $((sha / 1000000)) MB/s (one core, 16 KiB blocks)"
     echo "$(swift --version 2>/dev/null | head -1)"
-    printf '%-22s %8s %10s %10s %8s %12s %12s %8s\n' scenario rounds median_s floor_s x_floor peak_rss_MB peak_anon_MB errors
+    printf '%-22s %8s %10s %10s %8s %12s %12s %8s %13s %14s\n' scenario rounds median_s floor_s x_floor peak_rss_MB \
+        peak_anon_MB errors server_cpu_s loadgen_cpu_s
 } | tee "$dir/results.txt"
 
 for scenario in $scenarios; do
@@ -90,7 +92,7 @@ for scenario in $scenarios; do
     fi
     "$bin/dcf-serverd" run --listen "127.0.0.1:$port" "$@" --unsafe-mode --state-dir "$run/state" \
         --initial-model "$run/model.safetensors" --update-lim "$workers" --log-level warning \
-        --limits.max_connections=$((workers + 1000)) >"$run/server.log" 2>&1 &
+        --limits.max_connections=$((workers + 1000)) --limits.receive_buffer=256KiB >"$run/server.log" 2>&1 &
     server=$!
     sleep 1
     # shellcheck disable=SC2086 # $ca is empty or two words.
@@ -103,12 +105,19 @@ for scenario in $scenarios; do
     # upload (SHA-256), on one core.
     awk -v name="$name" -v n="$workers" -v s="$bytes" -v aes="$aes" -v sha="$sha" -v transport="$transport" '
         / seconds / { next }
-        /^ *[0-9]+ +[0-9]+ +[0-9.]+ / { t[++count] = $3; if ($5 > rss) rss = $5; if ($6 > anon) anon = $6; errors += $NF }
+        /^ *[0-9]+ +[0-9]+ +[0-9.]+ / {
+            t[++count] = $3; c[count] = $4; l[count] = $(NF - 2)
+            if ($5 > rss) rss = $5; if ($6 > anon) anon = $6; errors += $NF
+        }
+        function median(v,    i, j, x) {
+            for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+            return count ? (count % 2 ? v[(count + 1) / 2] : (v[count / 2] + v[count / 2 + 1]) / 2) : 0
+        }
         END {
-            for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (t[j] < t[i]) { x = t[i]; t[i] = t[j]; t[j] = x }
-            median = count ? (count % 2 ? t[(count + 1) / 2] : (t[count / 2] + t[count / 2 + 1]) / 2) : 0
+            round = median(t)
             floor = 2 * n * s / aes + n * s / sha
-            ratio = (transport == "tls" && floor > 0) ? sprintf("%.1f", median / floor) : "-"
-            printf "%-22s %8d %10.3f %10.3f %8s %12.1f %12.1f %8d\n", name, count, median, floor, ratio, rss, anon, errors
+            ratio = (transport == "tls" && floor > 0) ? sprintf("%.1f", round / floor) : "-"
+            printf "%-22s %8d %10.3f %10.3f %8s %12.1f %12.1f %8d %13.2f %14.2f\n", name, count, round, floor, ratio, rss,
+                anon, errors, median(c), median(l)
         }' "$run/loadgen.txt" | tee -a "$dir/results.txt"
 done

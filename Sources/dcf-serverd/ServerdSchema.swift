@@ -113,6 +113,12 @@ enum ServerdSchema {
             "limits", "max_control_bytes", type: .byteCount(256...(16 << 20)), default: .byteCount(64 * 1024),
             help: "Size of a JSON request body; larger gets 413."),
         ConfigOption(
+            "limits", "receive_buffer", type: .byteCount(0...(64 << 20)), default: .byteCount(0),
+            help: "Kernel receive buffer of each connection; 0 leaves its size to the kernel. With hundreds of "
+                + "workers uploading at once, 256 KiB keeps their buffers from using up the kernel's TCP memory, "
+                + "which drops packets and stalls uploads for seconds; it also limits one upload to about 256 KiB "
+                + "per round trip."),
+        ConfigOption(
             "limits", "handshake_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
             default: .duration(.seconds(60)),
             help: "Time allowed for the TLS handshake; long enough for every site reconnecting at once."),

@@ -17,18 +17,7 @@ import Testing
                 DispatchQueue.global().async { streamDownload(responder) }
                 return .discard
             }
-            let queue = DispatchQueue(label: "upload-hash")
-            let digest = UncheckedDigest()
-            return .stream(HTTPBodyStream(
-                onChunk: { chunk, demand in
-                    queue.async {
-                        digest.value.update(chunk)
-                        demand.requestMore()
-                    }
-                },
-                onEnd: { queue.async { responder.respond(.text(.ok, digest.value.finish())) } },
-                onError: { _ in }
-            ))
+            return HashingUploadHandler.handling(responder)
         }
     }
 
@@ -73,9 +62,4 @@ import Testing
         #expect(digest.finish() == expected)
         await running.stop()
     }
-}
-
-/// A digest touched only from one serial queue.
-private final class UncheckedDigest: @unchecked Sendable {  // Used only on the upload's serial queue.
-    let value = SHA256Digest()
 }

@@ -91,8 +91,7 @@ final class Listener: EventHandler {
             Glibc.close(client)
             return
         }
-        var one: Int32 = 1
-        setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        AcceptedSocketOptions.apply(to: client, receiveBufferBytes: context.limits.receiveBufferBytes, logger: context.logger)
         distributor.assign(client, peer: peer, isOverCapacity: open > limit, acceptedOn: server)
     }
 

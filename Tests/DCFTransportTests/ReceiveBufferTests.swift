@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Glibc
+import Testing
+
+@testable import DCFTransport
+
+/// The fixed kernel receive buffer of `HTTPServerLimits.receiveBufferBytes`.
+@Suite struct ReceiveBufferTests {
+    private static func withTCPSocket(_ body: (Int32) -> Void) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0, "socket failed: \(String(cString: strerror(errno)))")
+        defer { close(fd) }
+        body(fd)
+    }
+
+    @Test func grantedSizeIsReadBack() throws {
+        try Self.withTCPSocket { fd in
+            #expect(AcceptedSocketOptions.setReceiveBuffer(fd, bytes: 65536) == 65536)
+        }
+    }
+
+    @Test func kernelCapShowsAsSmallerGrant() throws {
+        // net.core.rmem_max is far below 1 GiB on any machine this runs on.
+        try Self.withTCPSocket { fd in
+            let granted = AcceptedSocketOptions.setReceiveBuffer(fd, bytes: 1 << 30)
+            #expect(granted > 0)
+            #expect(granted < 1 << 30)
+        }
+    }
+
+    /// A 32 MiB upload through a 16 KiB window arrives whole, checked by SHA-256.
+    @Test func uploadThroughSmallReceiveBuffer() async throws {
+        var limits = HTTPServerLimits.patient
+        limits.receiveBufferBytes = 16 * 1024
+        let blocks = 32
+        let running = try RunningServer(limits: limits, handler: HashingUploadHandler.make())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("PUT /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: \(blocks * TestBody.blockSize)\r\n\r\n")
+        for index in 0..<blocks { try client.send(TestBody.block(index)) }
+        let response = try client.readResponse()
+        #expect(response.status == 200)
+        #expect(response.text == TestBody.digest(blocks: blocks))
+        await running.stop()
+    }
+}
+
+/// Answers an upload with the SHA-256 of its body, hashing each chunk on a serial queue before asking for more.
+enum HashingUploadHandler {
+    static func make() -> ClosureHandler {
+        ClosureHandler { _, responder in handling(responder) }
+    }
+
+    static func handling(_ responder: HTTPResponder) -> HTTPRequestBodyHandling {
+        let queue = DispatchQueue(label: "upload-hash")
+        let digest = QueueBoundDigest()
+        return .stream(HTTPBodyStream(
+            onChunk: { chunk, demand in
+                queue.async {
+                    digest.value.update(chunk)
+                    demand.requestMore()
+                }
+            },
+            onEnd: { queue.async { responder.respond(.text(.ok, digest.value.finish())) } },
+            onError: { _ in }
+        ))
+    }
+}
+
+/// A digest touched only from one serial queue.
+private final class QueueBoundDigest: @unchecked Sendable {  // Used only on the upload's serial queue.
+    let value = SHA256Digest()
+}
