@@ -106,7 +106,7 @@ for scenario in $scenarios; do
     awk -v name="$name" -v n="$workers" -v s="$bytes" -v aes="$aes" -v sha="$sha" -v transport="$transport" '
         / seconds / { next }
         /^ *[0-9]+ +[0-9]+ +[0-9.]+ / {
-            t[++count] = $3; c[count] = $4; l[count] = $(NF - 2)
+            seconds[++count] = $3; server_cpu[count] = $4; loadgen_cpu[count] = $(NF - 2)
             if ($5 > rss) rss = $5; if ($6 > anon) anon = $6; errors += $NF
         }
         function median(v,    i, j, x) {
@@ -114,10 +114,10 @@ for scenario in $scenarios; do
             return count ? (count % 2 ? v[(count + 1) / 2] : (v[count / 2] + v[count / 2 + 1]) / 2) : 0
         }
         END {
-            round = median(t)
+            round = median(seconds)
             floor = 2 * n * s / aes + n * s / sha
             ratio = (transport == "tls" && floor > 0) ? sprintf("%.1f", round / floor) : "-"
             printf "%-22s %8d %10.3f %10.3f %8s %12.1f %12.1f %8d %13.2f %14.2f\n", name, count, round, floor, ratio, rss,
-                anon, errors, median(c), median(l)
+                anon, errors, median(server_cpu), median(loadgen_cpu)
         }' "$run/loadgen.txt" | tee -a "$dir/results.txt"
 done

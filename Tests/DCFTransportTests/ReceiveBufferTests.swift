@@ -45,7 +45,7 @@ import Testing
     }
 }
 
-/// Answers an upload with the SHA-256 of its body, hashing each chunk on a serial queue before asking for more.
+/// Responds to an upload with the SHA-256 of its body, hashing each chunk on a serial queue before asking for more.
 enum HashingUploadHandler {
     static func make() -> ClosureHandler {
         ClosureHandler { _, responder in handling(responder) }

@@ -30,8 +30,8 @@ struct SafeTensorsHeader: Decodable {
         }
     }
 
-    /// Says where `bytes` stop being JSON, as Foundation's parser reports it ("Invalid value around character
-    /// 12"); the decoder's own error names no position.
+    /// Returns where `bytes` stop being JSON, as Foundation's parser reports it ("Invalid value around character
+    /// 12"), because the decoder's own error names no position.
     private static func jsonProblem(in bytes: Data) -> String {
         do {
             _ = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])

@@ -29,10 +29,10 @@ public struct HTTPServerLimits: Sendable {
     /// Time a response may make no progress because the client does not read; then the connection closes.
     public var writeTimeout: Duration = .seconds(60)
     /// Kernel receive buffer (`SO_RCVBUF`) of each accepted connection, in bytes; 0 keeps the kernel's automatic
-    /// sizing. An automatic buffer grows to megabytes while a client sends faster than the server reads, and
-    /// with hundreds of uploads at once these buffers together can use up the kernel's TCP memory: it then drops
-    /// packets, and senders wait out retransmission timeouts of up to seconds. A fixed buffer bounds each
-    /// connection's share, and with it a single upload's rate to about this many bytes per round trip. The kernel
+    /// sizing. An automatic buffer grows to megabytes while a client sends faster than the server reads. With
+    /// hundreds of uploads at once, these buffers together can use up the kernel's TCP memory, so the kernel
+    /// drops packets and senders wait out retransmission timeouts of seconds. A fixed buffer bounds each
+    /// connection's share, and also limits a single upload to about this many bytes per round trip. The kernel
     /// doubles the value for its bookkeeping and caps it at `net.core.rmem_max`.
     public var receiveBufferBytes = 0
 
