@@ -57,6 +57,32 @@ import TestSupport
         #expect(digest.finish() == Self.expectedDigest(base: base))
     }
 
+    /// `execute` without a sink reads a `Content-Length` body straight into memory of its size.
+    @Test func download64MiBCollectedWhole() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let base = Self.baseBlock()
+        let blocks = 64
+        let server = try ClientTestServer(tls: certificates.serverConfiguration(certificates.server)) { request, connection in
+            guard request.path == "/model" else { return try connection.respond(body: Data("next".utf8)) }
+            try connection.write(Data("HTTP/1.1 200 OK\r\nContent-Length: \(Self.blockSize * blocks)\r\n\r\n".utf8))
+            for index in 0..<blocks { try connection.write(Self.block(index, base: base)) }
+        }
+        defer { server.stop() }
+        let client = try tlsClient(certificates, port: server.port)
+
+        let response = try client.execute(HTTPClientRequest(path: "/model"))
+        let expected = ClientDigest()
+        for index in 0..<blocks { expected.update(Self.block(index, base: base)) }
+        let received = ClientDigest()
+        received.update(response.body)
+        #expect(response.body.count == Self.blockSize * blocks)
+        #expect(received.finish() == expected.finish())
+        // The same connection serves the next request, so the body read stopped at its last byte.
+        #expect(try client.execute(HTTPClientRequest(path: "/next")).body == Data("next".utf8))
+        #expect(client.openedConnectionCount == 1)
+    }
+
     @Test func upload256MiBChunked() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }
