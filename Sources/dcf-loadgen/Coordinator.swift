@@ -37,6 +37,8 @@ final class Coordinator: Sendable {
         }
         try FileManager.default.createDirectory(atPath: settings.keyDirectory, withIntermediateDirectories: true)
         defer { stopChildren() }
+        let signalSources = stopChildrenOnSignals()
+        defer { signalSources.forEach { $0.cancel() } }
         try startChildren()
         let progress = ProgressPrinter(isTerminal: isatty(STDERR_FILENO) == 1)
         let deadline = startTime + UInt64(settings.timeoutSeconds) * 1_000_000_000
@@ -115,6 +117,21 @@ final class Coordinator: Sendable {
     private func workerCPUSeconds() -> Double {
         let pids = children.withLock { $0.map(\.processIdentifier) }
         return pids.reduce(0) { $0 + (ServerSample.read(pid: $1)?.cpuSeconds ?? 0) }
+    }
+
+    /// On SIGINT or SIGTERM, stops the worker processes and exits with 128 plus the signal number, so no worker
+    /// keeps loading the server after the coordinator is gone.
+    private func stopChildrenOnSignals() -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                stopChildren()
+                exit(128 + number)
+            }
+            source.resume()
+            return source
+        }
     }
 
     private func stopChildren() {

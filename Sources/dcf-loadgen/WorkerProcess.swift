@@ -16,12 +16,25 @@ enum WorkerProcess {
         dcf-loadgen workers --url URL [--ca FILE] --key-dir DIR --first INDEX --count N
         """
 
+    /// Ends this process once its coordinator is gone, even after `kill -9`, by checking every second whether
+    /// the parent process has changed.
+    private static func exitWhenParentExits() {
+        let parent = getppid()
+        let thread = Thread {
+            while getppid() == parent { Thread.sleep(forTimeInterval: 1) }
+            exit(0)
+        }
+        thread.stackSize = 64 << 10
+        thread.start()
+    }
+
     static func run(_ arguments: Arguments) async throws {
         let url = try arguments.string("url")
         guard let serverURL = URL(string: url) else { throw UsageError("--url \"\(url)\" is not a URL") }
         let keyDirectory = try arguments.string("key-dir")
         let first = try arguments.integer("first")
         let count = try arguments.integer("count", range: 1...maximumCount)
+        exitWhenParentExits()
         let events = EventWriter()
         let updates = UpdateCache()
         var workers: [SimulatedWorker] = []

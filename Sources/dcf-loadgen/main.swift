@@ -14,8 +14,9 @@ let usage = """
           Starts N simulated workers in processes of K (default 500, at most 5000) against the dcf-serverd
           with process id PID, which must run FedAvg with --update-lim N. Each worker registers, long-polls,
           downloads the global model and uploads an update of the same size, for R rounds. Prints per-round
-          time, server CPU, server memory and bytes moved; --json also writes them to FILE. Stops after
-          --timeout seconds in total (default 1800) even if rounds are missing.
+          time, server CPU, server memory, bytes moved and the worker processes' own CPU; --json also writes
+          them to FILE. Stops after --timeout seconds in total (default 1800) even if rounds are missing.
+          SIGINT or SIGTERM stops the worker processes too.
       dcf-loadgen workers ...
           The worker process that `run` starts.
     """
@@ -52,11 +53,14 @@ signal(SIGPIPE, SIG_IGN)
 let commandLine = CommandLine.arguments.dropFirst()
 do {
     let rest = Arguments.self
+    if commandLine.contains("-h") || commandLine.contains("--help") {
+        print(usage)
+        exit(0)
+    }
     switch commandLine.first {
     case "init-model": try initModelCommand(try rest.init(commandLine.dropFirst()))
     case "run": try runCommand(try rest.init(commandLine.dropFirst()))
     case "workers": try await WorkerProcess.run(try rest.init(commandLine.dropFirst()))
-    case "-h", "--help": print(usage)
     default:
         StandardStream.error.write(usage + "\n")
         exit(64)

@@ -113,11 +113,11 @@ enum ServerdSchema {
             "limits", "max_control_bytes", type: .byteCount(256...(16 << 20)), default: .byteCount(64 * 1024),
             help: "Size of a JSON request body; larger gets 413."),
         ConfigOption(
-            "limits", "receive_buffer", type: .byteCount(0...(64 << 20)), default: .byteCount(0),
-            help: "Kernel receive buffer of each connection; 0 leaves its size to the kernel. With hundreds of "
+            "limits", "receive_buffer", type: .byteCount((64 << 10)...(64 << 20)), default: nil,
+            help: "Kernel receive buffer of each connection; unset leaves its size to the kernel. With hundreds of "
                 + "workers uploading at once, 256 KiB keeps their buffers from using up the kernel's TCP memory, "
-                + "which drops packets and stalls uploads for seconds; it also limits one upload to about 256 KiB "
-                + "per round trip."),
+                + "which drops packets and stalls uploads for seconds. It also limits one upload to about this much "
+                + "per round trip. The kernel caps it at net.core.rmem_max (208 KiB on a default Debian)."),
         ConfigOption(
             "limits", "handshake_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
             default: .duration(.seconds(60)),

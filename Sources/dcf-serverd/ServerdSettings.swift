@@ -47,7 +47,7 @@ struct ServerdSettings {
         limits.maxHeaderBytes = config.byteCount("limits.max_header_bytes")
         limits.maxHeaderCount = config.integer("limits.max_header_count")
         limits.maxURILength = config.byteCount("limits.max_url_bytes")
-        limits.receiveBufferBytes = config.byteCount("limits.receive_buffer")
+        limits.receiveBufferBytes = config.optionalByteCount("limits.receive_buffer") ?? 0
         // Above the handler's own limits, so an oversized body gets the JSON error and not the transport's 413.
         limits.maxBodyBytes = DCFHTTPService.transportBodyLimit(for: server)
         limits.handshakeTimeout = config.duration("limits.handshake_timeout")

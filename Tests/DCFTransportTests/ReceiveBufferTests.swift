@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import DCFSupport
 import Glibc
+import Synchronization
 import Testing
 
 @testable import DCFTransport
@@ -29,10 +31,10 @@ import Testing
         }
     }
 
-    /// A 32 MiB upload through a 16 KiB window arrives whole, checked by SHA-256.
+    /// A 32 MiB upload through the smallest buffer dcf-serverd accepts arrives whole, checked by SHA-256.
     @Test func uploadThroughSmallReceiveBuffer() async throws {
         var limits = HTTPServerLimits.patient
-        limits.receiveBufferBytes = 16 * 1024
+        limits.receiveBufferBytes = 64 * 1024
         let blocks = 32
         let running = try RunningServer(limits: limits, handler: HashingUploadHandler.make())
         let client = try HTTPTestClient(port: running.port)
@@ -42,6 +44,22 @@ import Testing
         #expect(response.status == 200)
         #expect(response.text == TestBody.digest(blocks: blocks))
         await running.stop()
+    }
+
+    /// A buffer above the kernel's cap is reported once, at start, with the cap and the fix.
+    @Test func cappedBufferWarnsAtStart() async throws {
+        var limits = HTTPServerLimits.patient
+        limits.receiveBufferBytes = 1 << 30
+        let lines = Mutex<[String]>([])
+        let logger = Logger(component: "test", sink: LogSink(level: .warning) { line in lines.withLock { $0.append(line) } })
+        let configuration = HTTPServerConfiguration(port: 0, security: .plaintext, eventLoopCount: 1, limits: limits)
+        let server = HTTPServer(configuration: configuration, handler: echoHandler(), logger: logger)
+        _ = try server.start()
+        await server.shutdown(gracePeriod: .seconds(1))
+        let warnings = lines.withLock { $0 }.filter { $0.contains("smaller receive buffer") }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("net.core.rmem_max") == true)
+        #expect(warnings.first?.contains("receive_buffer=1073741824") == true)
     }
 }
 

@@ -25,6 +25,9 @@ import Testing
             name: "unknown key", linePrefix: "long_poll_hold =", replacement: "long_pol_hold = \"5s\"",
             expected: ["long_pol_hold", "long_poll_hold"]),
         BadConfig(
+            name: "receive buffer below minimum", linePrefix: "long_poll_hold =",
+            replacement: "receive_buffer = \"16KiB\"", expected: ["receive_buffer", "at least 64KiB", "16KiB"]),
+        BadConfig(
             name: "missing certificate file", linePrefix: "certificate =",
             replacement: "certificate = \"/nonexistent/server.crt\"",
             expected: ["tls.certificate", "/nonexistent/server.crt", "does not exist"]),

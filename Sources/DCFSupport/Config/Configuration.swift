@@ -88,6 +88,11 @@ public struct Configuration: Sendable {
         return Int(bytes)
     }
 
+    /// Returns a size option's value in bytes, or `nil` when the option has no default and is not set.
+    public func optionalByteCount(_ name: String) -> Int? {
+        value(name) == nil ? nil : byteCount(name)
+    }
+
     public func strings(_ name: String) -> [String] {
         guard case .array(let elements) = required(name) else { typeMismatch(name, "stringArray") }
         return elements.map { element in

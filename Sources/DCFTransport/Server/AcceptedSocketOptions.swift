@@ -1,23 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-import DCFSupport
 import Glibc
-import Synchronization
 
 /// Socket options set on each accepted connection before a loop takes it.
 enum AcceptedSocketOptions {
     /// Turns off Nagle's algorithm, so a response's last segment leaves at once, and fixes the kernel receive
-    /// buffer when `receiveBufferBytes` is positive (see `HTTPServerLimits.receiveBufferBytes`). When the kernel
-    /// caps the buffer below the setting, the first connection logs a warning that names the cap.
-    static func apply(to fd: Int32, receiveBufferBytes: Int, logger: Logger) {
+    /// buffer when `receiveBufferBytes` is positive (see `HTTPServerLimits.receiveBufferBytes`).
+    static func apply(to fd: Int32, receiveBufferBytes: Int) {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        guard receiveBufferBytes > 0 else { return }
-        let granted = setReceiveBuffer(fd, bytes: receiveBufferBytes)
-        guard granted < receiveBufferBytes, !reportedCap.exchange(true, ordering: .relaxed) else { return }
-        logger.warning(
-            "the kernel caps the receive buffer of connections below limits.receive_buffer",
-            [("receive_buffer", String(receiveBufferBytes)), ("granted", String(max(granted, 0))),
-             ("fix", "raise net.core.rmem_max or lower limits.receive_buffer")])
+        if receiveBufferBytes > 0 { _ = setReceiveBuffer(fd, bytes: receiveBufferBytes) }
     }
 
     /// Sets `SO_RCVBUF` and returns the usable size the kernel granted (half of what it reports, since it
@@ -32,5 +23,12 @@ enum AcceptedSocketOptions {
         return Int(reported) / 2
     }
 
-    private static let reportedCap = Atomic<Bool>(false)
+    /// Returns the receive buffer the kernel grants a new TCP socket that requests `bytes`, or -1 when the test
+    /// socket cannot be made. The kernel caps requests at `net.core.rmem_max`.
+    static func grantedReceiveBuffer(_ bytes: Int) -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        defer { close(fd) }
+        return setReceiveBuffer(fd, bytes: bytes)
+    }
 }

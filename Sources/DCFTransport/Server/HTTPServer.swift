@@ -58,11 +58,24 @@ public final class HTTPServer: Sendable {
                 [("host", configuration.host), ("port", "\(port)"), ("tls", context.tls == nil ? "off" : "on"),
                  ("loops", "\(units.count)")]
             )
+            warnIfReceiveBufferIsCapped()
             return port
         } catch {
             state.withLock { $0 = .stopped }
             throw error
         }
+    }
+
+    /// Logs a warning when the kernel grants connections a smaller receive buffer than the limits request.
+    private func warnIfReceiveBufferIsCapped() {
+        let requested = configuration.limits.receiveBufferBytes
+        guard requested > 0 else { return }
+        let granted = AcceptedSocketOptions.grantedReceiveBuffer(requested)
+        guard granted < requested else { return }
+        context.logger.warning(
+            "the kernel grants connections a smaller receive buffer than configured",
+            [("receive_buffer", "\(requested)"), ("granted", "\(max(granted, 0))"),
+             ("fix", "raise the cap with sysctl -w net.core.rmem_max=\(requested), or configure at most \(max(granted, 0))")])
     }
 
     /// Binds `host:port` and closes the socket again, so a daemon learns that the address is taken before it

@@ -33,7 +33,8 @@ public struct HTTPServerLimits: Sendable {
     /// hundreds of uploads at once, these buffers together can use up the kernel's TCP memory, so the kernel
     /// drops packets and senders wait out retransmission timeouts of seconds. A fixed buffer bounds each
     /// connection's share, and also limits a single upload to about this many bytes per round trip. The kernel
-    /// doubles the value for its bookkeeping and caps it at `net.core.rmem_max`.
+    /// doubles the value for its bookkeeping and caps it at `net.core.rmem_max`. Keep it at 64 KiB or more: on
+    /// loopback, whose segments are 64 KiB, uploads through a 16 KiB buffer slowed to about 40 KB/s.
     public var receiveBufferBytes = 0
 
     public init() {}

@@ -91,7 +91,7 @@ final class Listener: EventHandler {
             Glibc.close(client)
             return
         }
-        AcceptedSocketOptions.apply(to: client, receiveBufferBytes: context.limits.receiveBufferBytes, logger: context.logger)
+        AcceptedSocketOptions.apply(to: client, receiveBufferBytes: context.limits.receiveBufferBytes)
         distributor.assign(client, peer: peer, isOverCapacity: open > limit, acceptedOn: server)
     }
 
