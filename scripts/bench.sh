@@ -101,6 +101,10 @@ for scenario in $scenarios; do
         >"$run/loadgen.txt" || echo "bench: $name did not complete; see $run/loadgen.txt" >&2
     cleanup
     server=""
+    if grep -q "smaller receive buffer" "$run/server.log"; then
+        echo "bench: $name ran with a smaller receive buffer than 256 KiB; see $run/server.log" \
+            "(raise net.core.rmem_max to 262144 to match the published runs)" | tee -a "$dir/results.txt" >&2
+    fi
     # The floor: the server encrypts every download and decrypts every upload (AES-128-GCM) and hashes every
     # upload (SHA-256), on one core.
     awk -v name="$name" -v n="$workers" -v s="$bytes" -v aes="$aes" -v sha="$sha" -v transport="$transport" '
