@@ -38,6 +38,9 @@ public struct DCFWorkerConfiguration: Sendable {
     public var uploadCompression: UploadCompression = .none
     /// How many times an update whose reply was lost is sent again, byte for byte, before giving up. Default 5.
     public var maximumUpdateResends: Int = 5
+    /// Kernel receive and send buffer of each connection in bytes, 0 for the kernel's automatic sizing.
+    /// Default 0; see `HTTPClientConfiguration.socketBufferBytes`.
+    public var socketBufferBytes = 0
 
     /// Creates a configuration with the documented defaults.
     public init(serverURL: URL, trustedCAFile: String? = nil, privateKeyFile: String) {

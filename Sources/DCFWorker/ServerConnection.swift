@@ -36,12 +36,12 @@ final class ServerConnection: Sendable {
                     certificateChainFile: configuration.clientCertificateFile,
                     privateKeyFile: configuration.clientPrivateKeyFile))
             : .plainTCP
-        client = try HTTPClient(
-            host: endpoint.host, port: endpoint.port,
-            configuration: HTTPClientConfiguration(
-                transport: transport, connectTimeout: configuration.connectTimeout,
-                idleTimeout: configuration.requestIdleTimeout,
-                maximumResponseBodySize: configuration.maximumModelBytes, userAgent: "dcf-worker"))
+        var clientConfiguration = HTTPClientConfiguration(
+            transport: transport, connectTimeout: configuration.connectTimeout,
+            idleTimeout: configuration.requestIdleTimeout,
+            maximumResponseBodySize: configuration.maximumModelBytes, userAgent: "dcf-worker")
+        clientConfiguration.socketBufferBytes = configuration.socketBufferBytes
+        client = try HTTPClient(host: endpoint.host, port: endpoint.port, configuration: clientConfiguration)
     }
 
     /// Sends `request` and returns the reply, whatever its status.

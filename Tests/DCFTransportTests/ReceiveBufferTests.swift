@@ -46,6 +46,22 @@ import Testing
         await running.stop()
     }
 
+    /// `HTTPClientConfiguration.socketBufferBytes` fixes both buffers of the client's connections.
+    @Test func clientConnectionGetsFixedBuffers() async throws {
+        let running = try RunningServer(handler: echoHandler())
+        let connection = try HTTPClientConnection(
+            host: "127.0.0.1", port: running.port, tlsContext: nil, connectTimeout: .seconds(10),
+            deadlines: RequestDeadlines(idleTimeout: .seconds(10), totalTimeout: nil), socketBufferBytes: 96 * 1024)
+        for option in [SO_RCVBUF, SO_SNDBUF] {
+            var reported: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            #expect(getsockopt(connection.descriptor, SOL_SOCKET, option, &reported, &length) == 0)
+            #expect(reported == 2 * 96 * 1024, "option \(option)")
+        }
+        connection.close()
+        await running.stop()
+    }
+
     /// A buffer above the kernel's cap is reported once, at start, with the cap and the fix.
     @Test func cappedBufferWarnsAtStart() async throws {
         var limits = HTTPServerLimits.patient

@@ -113,7 +113,7 @@ public final class HTTPClient: Sendable {
     private func openConnection(deadlines: RequestDeadlines) throws -> HTTPClientConnection {
         let connection = try HTTPClientConnection(
             host: host, port: port, tlsContext: tlsContext, connectTimeout: configuration.connectTimeout,
-            deadlines: deadlines
+            deadlines: deadlines, socketBufferBytes: configuration.socketBufferBytes
         )
         openedConnections.add(1, ordering: .relaxed)
         return connection

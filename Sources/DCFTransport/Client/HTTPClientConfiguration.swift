@@ -30,6 +30,10 @@ public struct HTTPClientConfiguration: Sendable {
     public var idleConnectionLifetime: Duration
     /// Value of the `User-Agent` header, or `nil` to send none.
     public var userAgent: String?
+    /// Kernel receive and send buffer (`SO_RCVBUF`, `SO_SNDBUF`) of each connection, in bytes; 0 keeps the
+    /// kernel's automatic sizing. Default 0. Set it when many clients share one host, as in a load generator,
+    /// because their automatic buffers together can use up the kernel's TCP memory.
+    public var socketBufferBytes = 0
 
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(

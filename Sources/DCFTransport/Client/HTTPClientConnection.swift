@@ -24,13 +24,16 @@ final class HTTPClientConnection: @unchecked Sendable {
     private static let initialBufferSize = 64 << 10
 
     /// Connects to `host:port` and, for TLS, completes the handshake, verifying the server certificate.
-    init(host: String, port: Int, tlsContext: TLSContext?, connectTimeout: Duration, deadlines: RequestDeadlines)
-        throws
-    {
+    /// - Parameter socketBufferBytes: see `HTTPClientConfiguration.socketBufferBytes`.
+    init(
+        host: String, port: Int, tlsContext: TLSContext?, connectTimeout: Duration, deadlines: RequestDeadlines,
+        socketBufferBytes: Int = 0
+    ) throws {
         let server = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let descriptor = try ClientSocket.connect(
             host: host, port: port, server: server, deadlines: deadlines, timeout: connectTimeout
         )
+        if socketBufferBytes > 0 { ClientSocket.setBuffers(descriptor, bytes: socketBufferBytes) }
         do {
             session = try tlsContext.map { try TLSSession(context: $0, fileDescriptor: descriptor, serverName: host) }
         } catch let error as TLSError {
