@@ -13,9 +13,10 @@ public struct FedAvgConfiguration: Sendable {
     /// How many versions behind the current one an update's base version may be; 0 accepts only
     /// updates trained from the current version. Stale updates that are accepted count fully.
     public var maxStaleness: UInt64 = 0
-    /// How many accepted updates are folded in one pass over the sums. Larger batches fold faster but map
-    /// that many update files at once, so peak memory grows by about this many model sizes.
-    public var foldBatchSize: Int = 4
+    /// How many accepted updates are folded in one pass over the sums. Each pass reads and writes every sum, so
+    /// larger batches move less memory per update. Updates wait in their files until a batch is full, and the
+    /// round's last batch is folded when it closes. Files are read in 64 KiB blocks, so the size costs no memory.
+    public var foldBatchSize: Int = 16
     /// How many of the newest model versions stay on disk; older ones are deleted after each round and at
     /// start-up. 0 keeps every version.
     public var keepVersions: Int = 0
