@@ -113,14 +113,15 @@ final class Coordinator: Sendable {
         }
     }
 
-    /// CPU seconds used so far by the worker processes, which share the machine's cores with the server.
+    /// Returns the CPU seconds the worker processes have used so far; they share the machine's cores with the
+    /// server.
     private func workerCPUSeconds() -> Double {
         let pids = children.withLock { $0.map(\.processIdentifier) }
         return pids.reduce(0) { $0 + (ServerSample.read(pid: $1)?.cpuSeconds ?? 0) }
     }
 
-    /// On SIGINT or SIGTERM, stops the worker processes and exits with 128 plus the signal number, so no worker
-    /// keeps loading the server after the coordinator is gone.
+    /// Returns signal sources that, on SIGINT or SIGTERM, stop the worker processes and exit with 128 plus the
+    /// signal number, so no worker keeps loading the server after the coordinator is gone.
     private func stopChildrenOnSignals() -> [any DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)

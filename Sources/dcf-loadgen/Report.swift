@@ -48,7 +48,7 @@ struct Report {
         try data.write(to: URL(fileURLWithPath: path))
     }
 
-    /// CPU seconds the worker processes used during the round.
+    /// Returns the CPU seconds the worker processes used during the round.
     private func loadGeneratorCPU(_ round: RoundRecord) -> Double {
         guard let start = round.loadGeneratorCPUAtStart, let end = round.loadGeneratorCPUAtEnd else { return 0 }
         return end - start

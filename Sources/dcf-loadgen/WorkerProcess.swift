@@ -49,8 +49,8 @@ enum WorkerProcess {
             // The load generator shares two cores with the server, so replies can be slow under full load.
             configuration.requestIdleTimeout = .seconds(600)
             configuration.connectTimeout = .seconds(60)
-            // Every simulated worker shares this host's kernel TCP memory with the others and with the server, so
-            // fixed buffers keep a thousand of them from using it up, as the server's receive_buffer does.
+            // Simulated workers share this host's kernel TCP memory with each other and the server, so fixed
+            // buffers keep a thousand of them from using it up.
             configuration.socketBufferBytes = 256 << 10
             workers.append(
                 try SimulatedWorker(index: index, configuration: configuration, events: events, updates: updates))

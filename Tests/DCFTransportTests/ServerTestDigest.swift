@@ -2,6 +2,8 @@
 import COpenSSL
 import Foundation
 
+@testable import DCFTransport
+
 /// Incremental SHA-256 through OpenSSL's EVP interface, for checking large bodies in tests.
 final class SHA256Digest {
     private let context: OpaquePointer
@@ -54,4 +56,32 @@ enum TestBody {
         for index in 0..<blocks { digest.update(block(index)) }
         return digest.finish()
     }
+}
+
+/// Responds to an upload with the SHA-256 of its body, hashing each chunk on a serial queue before
+/// requesting the next.
+enum HashingUploadHandler {
+    static func make() -> ClosureHandler {
+        ClosureHandler { _, responder in handling(responder) }
+    }
+
+    static func handling(_ responder: HTTPResponder) -> HTTPRequestBodyHandling {
+        let queue = DispatchQueue(label: "upload-hash")
+        let digest = QueueBoundDigest()
+        return .stream(HTTPBodyStream(
+            onChunk: { chunk, demand in
+                queue.async {
+                    digest.value.update(chunk)
+                    demand.requestMore()
+                }
+            },
+            onEnd: { queue.async { responder.respond(.text(.ok, digest.value.finish())) } },
+            onError: { _ in }
+        ))
+    }
+}
+
+/// A digest touched only from one serial queue.
+private final class QueueBoundDigest: @unchecked Sendable {  // Used only on the upload's serial queue.
+    let value = SHA256Digest()
 }

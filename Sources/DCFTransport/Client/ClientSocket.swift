@@ -60,15 +60,6 @@ enum ClientSocket {
         }
     }
 
-    /// Fixes the kernel receive and send buffers of `descriptor`; the kernel caps them at `net.core.rmem_max`
-    /// and `net.core.wmem_max`.
-    static func setBuffers(_ descriptor: Int32, bytes: Int) {
-        var size = Int32(clamping: bytes)
-        let length = socklen_t(MemoryLayout<Int32>.size)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, length)
-        setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &size, length)
-    }
-
     private static func connectError(_ server: String, _ code: Int32) -> HTTPClientError {
         code == ECONNREFUSED ? .connectionRefused(server) : .connectFailed(server, errno: code)
     }

@@ -33,7 +33,10 @@ final class HTTPClientConnection: @unchecked Sendable {
         let descriptor = try ClientSocket.connect(
             host: host, port: port, server: server, deadlines: deadlines, timeout: connectTimeout
         )
-        if socketBufferBytes > 0 { ClientSocket.setBuffers(descriptor, bytes: socketBufferBytes) }
+        if socketBufferBytes > 0 {
+            SocketBuffer.receive.set(descriptor, bytes: socketBufferBytes)
+            SocketBuffer.send.set(descriptor, bytes: socketBufferBytes)
+        }
         do {
             session = try tlsContext.map { try TLSSession(context: $0, fileDescriptor: descriptor, serverName: host) }
         } catch let error as TLSError {

@@ -70,12 +70,12 @@ public final class HTTPServer: Sendable {
     private func warnIfReceiveBufferIsCapped() {
         let requested = configuration.limits.receiveBufferBytes
         guard requested > 0 else { return }
-        let granted = AcceptedSocketOptions.grantedReceiveBuffer(requested)
+        let granted = max(SocketBuffer.receive.granted(forRequest: requested), 0)
         guard granted < requested else { return }
         context.logger.warning(
             "the kernel grants connections a smaller receive buffer than configured",
-            [("receive_buffer", "\(requested)"), ("granted", "\(max(granted, 0))"),
-             ("fix", "raise the cap with sysctl -w net.core.rmem_max=\(requested), or configure at most \(max(granted, 0))")])
+            [("receive_buffer", "\(requested)"), ("granted", "\(granted)"),
+             ("fix", "raise the cap with sysctl -w net.core.rmem_max=\(requested), or configure at most \(granted)")])
     }
 
     /// Binds `host:port` and closes the socket again, so a daemon learns that the address is taken before it
