@@ -12,6 +12,10 @@ Each scenario starts a fresh dcf-serverd (FedAvg, --update-lim N, unsafe mode, T
 a 256 KiB receive buffer per connection as advised for hundreds of concurrent uploads)
 and runs dcf-loadgen with N workers and a model of SIZE (1MB, 13MB, ...) for R rounds (default 3).
 Results go to DIR (default bench-run): one JSON file per scenario and results.txt.
+Columns: median_s is a round's time from its first upload to the moment the last worker holds the new model;
+interval_s is the time between two new models reaching every worker. Rounds overlap, since the first workers
+to get a model upload again while the others still download it, so interval_s is the shorter. x_floor and
+ix_floor show both as multiples of the floor_s the server's cryptography alone costs.
 Default scenarios, about 4 minutes in total: "10:1MB 10:1MB:plain 10:13MB 100:1MB 100:13MB".
 USAGE
 }
@@ -65,8 +69,8 @@ sha=$(speed sha256)
         "$(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "$(openssl version); AES-128-GCM $((aes / 1000000)) MB/s, SHA-256 $((sha / 1000000)) MB/s (one core, 16 KiB blocks)"
     echo "$(swift --version 2>/dev/null | head -1)"
-    printf '%-22s %8s %10s %10s %8s %12s %12s %8s %13s %14s\n' scenario rounds median_s floor_s x_floor peak_rss_MB \
-        peak_anon_MB errors server_cpu_s loadgen_cpu_s
+    printf '%-22s %8s %10s %10s %8s %11s %10s %12s %12s %8s %13s %14s\n' scenario rounds median_s floor_s x_floor \
+        interval_s ix_floor peak_rss_MB peak_anon_MB errors server_cpu_s loadgen_cpu_s
 } | tee "$dir/results.txt"
 
 for scenario in $scenarios; do
@@ -110,18 +114,22 @@ for scenario in $scenarios; do
     awk -v name="$name" -v n="$workers" -v s="$bytes" -v aes="$aes" -v sha="$sha" -v transport="$transport" '
         / seconds / { next }
         /^ *[0-9]+ +[0-9]+ +[0-9.]+ / {
-            seconds[++count] = $3; server_cpu[count] = $4; loadgen_cpu[count] = $(NF - 2)
-            if ($5 > rss) rss = $5; if ($6 > anon) anon = $6; errors += $NF
+            seconds[++count] = $3; server_cpu[count] = $5; loadgen_cpu[count] = $(NF - 2)
+            if ($4 != "-") intervals[++interval_count] = $4
+            if ($6 > rss) rss = $6; if ($7 > anon) anon = $7; errors += $NF
         }
-        function median(v,    i, j, x) {
+        function median(v, count,    i, j, x) {
             for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
             return count ? (count % 2 ? v[(count + 1) / 2] : (v[count / 2] + v[count / 2 + 1]) / 2) : 0
         }
         END {
-            round = median(seconds)
+            round = median(seconds, count)
             floor = 2 * n * s / aes + n * s / sha
-            ratio = (transport == "tls" && floor > 0) ? sprintf("%.1f", round / floor) : "-"
-            printf "%-22s %8d %10.3f %10.3f %8s %12.1f %12.1f %8d %13.2f %14.2f\n", name, count, round, floor, ratio, rss,
-                anon, errors, median(server_cpu), median(loadgen_cpu)
+            tls = transport == "tls" && floor > 0
+            ratio = tls ? sprintf("%.1f", round / floor) : "-"
+            interval = interval_count ? sprintf("%.3f", median(intervals, interval_count)) : "-"
+            interval_ratio = (tls && interval_count) ? sprintf("%.1f", interval / floor) : "-"
+            printf "%-22s %8d %10.3f %10.3f %8s %11s %10s %12.1f %12.1f %8d %13.2f %14.2f\n", name, count, round, floor,
+                ratio, interval, interval_ratio, rss, anon, errors, median(server_cpu, count), median(loadgen_cpu, count)
         }' "$run/loadgen.txt" | tee -a "$dir/results.txt"
 done

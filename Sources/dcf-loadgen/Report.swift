@@ -11,14 +11,17 @@ struct Report {
 
     func printTable() {
         print("\(settings.label): \(settings.workerCount) workers, \(settings.rounds) rounds, server pid \(settings.serverPID)")
-        print("round  base  seconds  server_cpu_s  server_peak_rss_MB  peak_anon_MB  server_in_MB  server_out_MB  loadgen_cpu_s  uploads  errors")
+        print("round  base  seconds  interval_s  server_cpu_s  server_peak_rss_MB  peak_anon_MB  server_in_MB  server_out_MB  loadgen_cpu_s  uploads  errors")
         for (number, round) in tally.rounds.enumerated() where round.isComplete {
             let (cpu, read, written) = deltas(round)
-            print(String(
-                format: "%5d %5d %8.3f %13.2f %19.1f %13.1f %13.1f %14.1f %14.2f %8d %7d", number + 1,
-                round.baseVersion, round.seconds, cpu, Double(round.serverPeakResidentBytes) / Self.megabyte,
+            let interval = tally.interval(before: number).map { String(format: "%.3f", $0) } ?? "-"
+            let head = String(format: "%5d %5d %8.3f ", number + 1, round.baseVersion, round.seconds)
+            let tail = String(
+                format: " %13.2f %19.1f %13.1f %13.1f %14.1f %14.2f %8d %7d", cpu,
+                Double(round.serverPeakResidentBytes) / Self.megabyte,
                 Double(round.serverPeakAnonymousBytes) / Self.megabyte, Double(read) / Self.megabyte,
-                Double(written) / Self.megabyte, loadGeneratorCPU(round), round.uploadsDone, round.errors))
+                Double(written) / Self.megabyte, loadGeneratorCPU(round), round.uploadsDone, round.errors)
+            print(head + String(repeating: " ", count: max(0, 11 - interval.count)) + interval + tail)
         }
         let complete = tally.completedRounds
         print("complete rounds \(complete)/\(settings.rounds), errors \(tally.errors)"
@@ -27,9 +30,10 @@ struct Report {
     }
 
     func writeJSON(to path: String) throws {
-        let rounds: [[String: Any]] = tally.rounds.filter(\.isComplete).map { round in
+        let rounds: [[String: Any]] = tally.rounds.indices.filter { tally.rounds[$0].isComplete }.map { index in
+            let round = tally.rounds[index]
             let (cpu, read, written) = deltas(round)
-            return [
+            var entry: [String: Any] = [
                 "base_version": round.baseVersion, "seconds": round.seconds, "server_cpu_seconds": cpu,
                 "server_peak_rss_bytes": round.serverPeakResidentBytes,
                 "server_peak_anon_bytes": round.serverPeakAnonymousBytes, "server_read_bytes": read,
@@ -37,6 +41,8 @@ struct Report {
                 "uploaded_bytes": round.uploadedBytes, "downloaded_bytes": round.downloadedBytes,
                 "loadgen_cpu_seconds": loadGeneratorCPU(round),
             ]
+            if let interval = tally.interval(before: index) { entry["interval_seconds"] = interval }
+            return entry
         }
         let object: [String: Any] = [
             "label": settings.label, "workers": settings.workerCount, "rounds_requested": settings.rounds,

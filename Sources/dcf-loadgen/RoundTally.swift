@@ -77,6 +77,15 @@ struct RoundTally {
         return completed
     }
 
+    /// Seconds between the end of the round before `index` and the end of round `index`: how often a new
+    /// global model reaches every worker. Rounds overlap, because the first workers to hold a new model upload
+    /// their next update while the others still download it, so a round's own `seconds` is longer than this.
+    /// Nil for the first round and when either round is incomplete.
+    func interval(before index: Int) -> Double? {
+        guard index > 0, rounds[index].isComplete, rounds[index - 1].isComplete else { return nil }
+        return Double(rounds[index].endTime &- rounds[index - 1].endTime) / 1e9
+    }
+
     mutating func record(start sample: ServerSample?, loadGeneratorCPU: Double, round index: Int) {
         rounds[index].serverAtStart = sample
         rounds[index].loadGeneratorCPUAtStart = loadGeneratorCPU
