@@ -23,6 +23,9 @@ public final class PublishedModel: Sendable {
     /// Encodes `bytes` with every coding `coder` supports. A coding that fails, or that saves less than
     /// `1 - maximumKeptRatio` of the size, is left out and the version is served in the others.
     ///
+    /// The encoding runs before the new version is announced. A model larger than the sample is first judged by
+    /// one compression of the sample, and when that saves too little, no coding is tried on the whole model.
+    ///
     /// - Parameter file: a file holding exactly `bytes`; when it can be opened, the uncompressed form is sent
     ///   from it and not kept in memory.
     public init(version: ModelVersion, bytes: Data, file: URL? = nil, coder: any PayloadCoder) {
@@ -30,16 +33,14 @@ public final class PublishedModel: Sendable {
         identityFile = file.flatMap { try? HTTPFileRegion(path: $0.path) }.flatMap { $0.length == bytes.count ? $0 : nil }
         identityByteCount = bytes.count
         if identityFile == nil { encodings[.identity] = [UInt8](bytes) }
-        for coding in coder.compressedCodings {
-            // A 1 MiB sample predicts the ratio, so a large model that does not compress costs no full pass.
-            let sample = bytes.prefix(1 << 20)
-            if sample.count < bytes.count, let compressedSample = try? coder.compress(Data(sample), as: coding),
-                Double(compressedSample.count) > Double(sample.count) * Self.maximumKeptRatio
-            {
-                continue
-            }
-            guard let encoded = try? coder.compress(bytes, as: coding),
-                Double(encoded.count) <= Double(bytes.count) * Self.maximumKeptRatio
+        var codings = coder.compressedCodings
+        if let first = codings.first, let sample = Self.sample(of: bytes),
+            !Self.savesEnough(try? coder.compress(sample, as: first), of: sample.count)
+        {
+            codings = []
+        }
+        for coding in codings {
+            guard let encoded = try? coder.compress(bytes, as: coding), Self.savesEnough(encoded, of: bytes.count)
             else { continue }
             encodings[coding] = [UInt8](encoded)
         }
@@ -47,6 +48,30 @@ public final class PublishedModel: Sendable {
         self.encodings = encodings
     }
 
+    /// Slices in a sample.
+    static let sampleSlices = 8
+    /// Bytes in each slice of a sample.
+    static let sampleSliceBytes = 16 * 1024
+
+    /// Returns slices spread evenly over `bytes`, joined, or nil when `bytes` is no larger than the sample.
+    /// Unlike a prefix, spread slices also see a compressible part in the middle or at the end: any part longer
+    /// than a seventh of the model holds a whole slice.
+    static func sample(of bytes: Data) -> Data? {
+        let total = sampleSlices * sampleSliceBytes
+        guard bytes.count > total else { return nil }
+        var sample = Data(capacity: total)
+        let step = (bytes.count - sampleSliceBytes) / (sampleSlices - 1)
+        for index in 0..<sampleSlices {
+            let start = bytes.startIndex + index * step
+            sample.append(bytes[start..<(start + sampleSliceBytes)])
+        }
+        return sample
+    }
+
+    private static func savesEnough(_ encoded: Data?, of size: Int) -> Bool {
+        guard let encoded else { return false }
+        return Double(encoded.count) <= Double(size) * maximumKeptRatio
+    }
 
     /// The strong entity tag, `"v<version>"`; every coding shares it, and responses carry `Vary: Accept-Encoding`.
     public var entityTag: String { version.entityTag }
