@@ -15,7 +15,7 @@ enum HistoryChart {
         var points: [(x: Double, y: Double)]
     }
 
-    static func render(_ records: [RoundRecord]) -> String {
+    static func render(_ records: [HistoryChartSample.Point]) -> String {
         let accuracy = Series(
             label: "evaluation accuracy", color: "#1f77b4",
             points: records.compactMap { record in record.evaluationAccuracy.map { (Double(record.baseVersion), $0) } }

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Foundation
+import Synchronization
 
-/// The round history of one state directory: `history.jsonl` (one `RoundRecord` per line) and
-/// `history.svg` (accuracy and loss per round), both rewritten after every round.
-public struct RoundHistory: Sendable {
+/// The round history of one state directory: `history.jsonl` (one `RoundRecord` per line), appended after
+/// every round, and `history.svg` (accuracy and loss per round), redrawn after every round.
+///
+/// The file is read whole only for the first append. Later appends add to the chart's rounds in memory, so a
+/// round costs the same however long the history is.
+public final class RoundHistory: Sendable {
     public let historyURL: URL
     public let chartURL: URL
+    /// The rounds the chart draws; nil until the first append reads the file.
+    private let chartSample = Mutex<HistoryChartSample?>(nil)
 
     public init(directory: URL) {
         historyURL = directory.appendingPathComponent("history.jsonl")
@@ -43,8 +49,33 @@ public struct RoundHistory: Sendable {
         try Self.dropTornTail(handle)
         try handle.write(contentsOf: line)
         try handle.synchronize()
-        let chart = HistoryChart.render(try load())
-        try Data(chart.utf8).write(to: chartURL, options: .atomic)
+        let points = try chartSample.withLock { sample in
+            if sample == nil {
+                sample = HistoryChartSample(records: try load())
+            } else {
+                sample?.add(record)
+            }
+            return sample?.points ?? []
+        }
+        try Data(HistoryChart.render(points).utf8).write(to: chartURL, options: .atomic)
+    }
+
+    /// Reads the records of the complete lines from byte `offset` on, for a reader that follows the file as it
+    /// grows. Returns them with the offset after the last complete line, where the next call starts. A line
+    /// still without its newline is left for that call. A missing file has no records.
+    ///
+    /// - Throws: a file error, or a decoding error for a complete line that is not a record.
+    public func records(from offset: UInt64) throws -> (records: [RoundRecord], end: UInt64) {
+        guard let handle = FileHandle(forReadingAtPath: historyURL.path) else { return ([], 0) }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        let tail = try handle.readToEnd() ?? Data()
+        guard let lastNewline = tail.lastIndex(of: UInt8(ascii: "\n")) else { return ([], offset) }
+        let complete = tail[tail.startIndex...lastNewline]
+        let records = try complete.split(separator: UInt8(ascii: "\n")).map {
+            try Self.decoder.decode(RoundRecord.self, from: Data($0))
+        }
+        return (records, offset + UInt64(complete.count))
     }
 
     /// Positions `handle` at the end of the last complete line, cutting off a line that a crash left

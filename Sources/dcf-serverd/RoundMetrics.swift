@@ -7,13 +7,17 @@ import Synchronization
 /// Round metrics for `/metrics`, read from the FedAvg round history of the state directory.
 ///
 /// The history survives restarts, so `dcf_rounds_completed_total` counts every round of the state directory,
-/// not only those of this process. It is reread after each new global model version, never per scrape.
+/// not only those of this process. Only the lines appended since the last read are read, after each new global
+/// model version and never per scrape.
 final class RoundMetrics: Sendable {
     private struct Totals {
         var rounds = 0
         var aggregationSeconds = 0.0
         var lastAggregationSeconds = 0.0
         var lastRoundSeconds = 0.0
+        /// The history file's inode and how far it has been read.
+        var file: UInt64?
+        var offset: UInt64 = 0
     }
 
     private let history: RoundHistory
@@ -26,21 +30,36 @@ final class RoundMetrics: Sendable {
         refresh()
     }
 
-    /// Rereads the history file; on failure the previous figures stay.
+    /// Reads the records appended to the history file since the last call, or the whole file when it was
+    /// replaced or shortened. On failure the previous figures stay.
     func refresh() {
-        let records: [RoundRecord]
-        do {
-            records = try history.load()
-        } catch {
-            logger.warning("cannot read the round history for metrics", [("error", String(describing: error))])
-            return
+        totals.withLock { totals in
+            var info = stat()
+            let exists = stat(history.historyURL.path, &info) == 0
+            let file = exists ? UInt64(info.st_ino) : nil
+            var next = totals
+            if file != totals.file || (exists && UInt64(info.st_size) < totals.offset) {
+                next = Totals()
+                next.file = file
+            }
+            guard exists else {
+                totals = next
+                return
+            }
+            do {
+                let (records, end) = try history.records(from: next.offset)
+                for record in records {
+                    next.rounds += 1
+                    next.aggregationSeconds += record.aggregationSeconds
+                    next.lastAggregationSeconds = record.aggregationSeconds
+                    next.lastRoundSeconds = record.roundSeconds
+                }
+                next.offset = end
+                totals = next
+            } catch {
+                logger.warning("cannot read the round history for metrics", [("error", String(describing: error))])
+            }
         }
-        var next = Totals()
-        next.rounds = records.count
-        next.aggregationSeconds = records.reduce(0) { $0 + $1.aggregationSeconds }
-        next.lastAggregationSeconds = records.last?.aggregationSeconds ?? 0
-        next.lastRoundSeconds = records.last?.roundSeconds ?? 0
-        totals.withLock { $0 = next }
     }
 
     func write(to writer: inout PrometheusTextWriter) {

@@ -51,7 +51,7 @@ public final class PublishedModel: Sendable {
     /// Slices in a sample.
     static let sampleSlices = 8
     /// Bytes in each slice of a sample.
-    static let sampleSliceBytes = 16 * 1024
+    static let sampleSliceBytes = 8 * 1024
 
     /// Returns slices spread evenly over `bytes`, joined, or nil when `bytes` is no larger than the sample.
     /// Unlike a prefix, spread slices also see a compressible part in the middle or at the end: any part longer
@@ -60,9 +60,9 @@ public final class PublishedModel: Sendable {
         let total = sampleSlices * sampleSliceBytes
         guard bytes.count > total else { return nil }
         var sample = Data(capacity: total)
-        let step = (bytes.count - sampleSliceBytes) / (sampleSlices - 1)
         for index in 0..<sampleSlices {
-            let start = bytes.startIndex + index * step
+            // Multiplying first puts the last slice exactly at the end.
+            let start = bytes.startIndex + index * (bytes.count - sampleSliceBytes) / (sampleSlices - 1)
             sample.append(bytes[start..<(start + sampleSliceBytes)])
         }
         return sample

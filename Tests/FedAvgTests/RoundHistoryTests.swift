@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+@testable import FedAvg
+import Foundation
+import Testing
+
+struct RoundHistoryTests {
+    private static func record(_ version: Int, accuracy: Double? = nil) -> RoundRecord {
+        RoundRecord(
+            version: version, baseVersion: version - 1, updatesUsed: 1, rejected: [], evaluationLoss: nil,
+            evaluationAccuracy: accuracy, trainingLoss: nil, trainingExamples: 1, bytesIn: 0, bytesOut: 0,
+            aggregationSeconds: 0.5, roundSeconds: 1, finishedAt: Date(timeIntervalSince1970: 0))
+    }
+
+    private static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dcf-history-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func chartSampleKeepsEveryRoundUnderLimit() {
+        let sample = HistoryChartSample(limit: 10, records: (1...8).map { Self.record($0) })
+        #expect(sample.points.map(\.baseVersion) == Array(0...7))
+        #expect(sample.step == 1)
+    }
+
+    @Test func chartSampleThinsEvenlyOverLimit() {
+        let sample = HistoryChartSample(limit: 10, records: (1...1000).map { Self.record($0) })
+        let versions = sample.points.map(\.baseVersion)
+
+        #expect(versions.count <= 11)
+        #expect(versions.first == 0)
+        #expect(versions.last == 999)
+        let gaps = Set(zip(versions.dropLast(2), versions.dropFirst().dropLast()).map { $1 - $0 })
+        #expect(gaps == [sample.step])
+    }
+
+    @Test func chartSampleMatchesOneByOneAdds() {
+        var added = HistoryChartSample(limit: 6)
+        (1...50).forEach { added.add(Self.record($0)) }
+        let built = HistoryChartSample(limit: 6, records: (1...50).map { Self.record($0) })
+        #expect(added.points == built.points)
+        #expect(added.count == 50)
+    }
+
+    @Test func appendsKeepChartCurrent() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.append(Self.record(2, accuracy: 0.25))
+        try history.append(Self.record(3, accuracy: 0.75))
+
+        // A new instance reads the file once, then follows its own appends.
+        let reopened = RoundHistory(directory: directory)
+        try reopened.append(Self.record(4, accuracy: 0.5))
+        let chart = try String(contentsOf: reopened.chartURL, encoding: .utf8)
+
+        #expect(try reopened.load().map(\.version) == [2, 3, 4])
+        #expect(chart.contains("round 1"))
+        #expect(chart.contains("round 3"))
+        #expect(chart.components(separatedBy: "<circle").count - 1 == 3)
+    }
+
+    @Test func recordsFromOffsetFollowGrowth() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        #expect(try history.records(from: 0).records.isEmpty)
+
+        try history.append(Self.record(2))
+        try history.append(Self.record(3))
+        let first = try history.records(from: 0)
+        #expect(first.records.map(\.version) == [2, 3])
+
+        let handle = try FileHandle(forWritingTo: history.historyURL)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"version\":4,\"base_ver".utf8))
+        try handle.close()
+        let torn = try history.records(from: first.end)
+        #expect(torn.records.isEmpty)
+        #expect(torn.end == first.end)
+
+        try history.append(Self.record(4))
+        let next = try history.records(from: torn.end)
+        #expect(next.records.map(\.version) == [4])
+        #expect(try history.records(from: next.end).records.isEmpty)
+    }
+}
