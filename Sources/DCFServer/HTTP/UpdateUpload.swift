@@ -166,11 +166,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     private func openFileIfNeeded() throws {
         guard fileURL == nil else { return }
-        let url = try spool.makeFileURL(kind: "upload")
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-        }
-        fileURL = url
+        fileURL = try spool.createFile(kind: "upload")
         hasher = try SHA256Hasher()
     }
 

@@ -25,6 +25,18 @@ public struct UpdateSpool: Sendable {
 
     private static let nextNumber = Atomic<UInt64>(0)
 
+    /// Creates a new, empty file in the spool directory and returns its URL.
+    ///
+    /// The file is created with one `open`: `FileManager.createFile` writes a temporary file and renames it,
+    /// which costs a second directory update for every upload.
+    func createFile(kind: String) throws -> URL {
+        let url = try makeFileURL(kind: kind)
+        let descriptor = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw SpoolWriteError(call: "create", path: url.path, code: errno) }
+        close(descriptor)
+        return url
+    }
+
     /// Deletes every file left by an earlier process, which cannot belong to an upload still in progress.
     /// Call it before the server accepts connections.
     public func removeLeftovers() throws {
