@@ -18,21 +18,10 @@ public final class RoundHistory: Sendable {
         chartURL = directory.appendingPathComponent("history.svg")
     }
 
-    /// Reads every record; a missing file is an empty history. A torn last line (from a crash during
-    /// an append) is ignored, because the records before it are complete.
+    /// Reads every record; a missing file is an empty history. Lines that are not records are skipped: a torn
+    /// last line from a crash during an append, or a torn line that a later append ended with a newline.
     public func load() throws -> [RoundRecord] {
-        guard FileManager.default.fileExists(atPath: historyURL.path) else { return [] }
-        let text = try String(contentsOf: historyURL, encoding: .utf8)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        var records: [RoundRecord] = []
-        for (index, line) in lines.enumerated() {
-            do {
-                records.append(try Self.decoder.decode(RoundRecord.self, from: Data(line.utf8)))
-            } catch where index == lines.count - 1 {
-                break
-            }
-        }
-        return records
+        try records(from: 0).records
     }
 
     /// Appends `record` to the history file (flushed to disk) and redraws the chart.
@@ -46,9 +35,15 @@ public final class RoundHistory: Sendable {
         }
         let handle = try FileHandle(forUpdating: historyURL)
         defer { try? handle.close() }
-        try Self.dropTornTail(handle)
-        try handle.write(contentsOf: line)
-        try handle.synchronize()
+        do {
+            try Self.dropTornTail(handle)
+            try handle.write(contentsOf: line)
+            try handle.synchronize()
+        } catch {
+            // The record may or may not be in the file now, so the next append rereads it for the chart.
+            chartSample.withLock { $0 = nil }
+            throw error
+        }
         let points = try chartSample.withLock { sample in
             if sample == nil {
                 sample = HistoryChartSample(records: try load())
@@ -60,22 +55,45 @@ public final class RoundHistory: Sendable {
         try Data(HistoryChart.render(points).utf8).write(to: chartURL, options: .atomic)
     }
 
+    /// The result of `records(from:)`.
+    public struct Reading: Sendable {
+        /// The records of the complete lines read.
+        public var records: [RoundRecord] = []
+        /// The offset after the last complete line, where the next read starts.
+        public var end: UInt64
+        /// Complete lines that were not records and were skipped.
+        public var skippedLines = 0
+        /// The inode and size of the file read, or nil when there is no file.
+        public var file: (inode: UInt64, size: UInt64)?
+    }
+
     /// Reads the records of the complete lines from byte `offset` on, for a reader that follows the file as it
-    /// grows. Returns them with the offset after the last complete line, where the next call starts. A line
-    /// still without its newline is left for that call. A missing file has no records.
+    /// grows. A line still without its newline is left for the next read, and a complete line that is not a
+    /// record is counted and skipped. A missing file has no records.
     ///
-    /// - Throws: a file error, or a decoding error for a complete line that is not a record.
-    public func records(from offset: UInt64) throws -> (records: [RoundRecord], end: UInt64) {
-        guard let handle = FileHandle(forReadingAtPath: historyURL.path) else { return ([], 0) }
+    /// - Throws: a file error.
+    public func records(from offset: UInt64) throws -> Reading {
+        guard let handle = FileHandle(forReadingAtPath: historyURL.path) else { return Reading(end: 0) }
         defer { try? handle.close() }
+        var info = stat()
+        guard fstat(handle.fileDescriptor, &info) == 0 else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: historyURL.path])
+        }
+        var reading = Reading(end: offset, file: (UInt64(info.st_ino), UInt64(info.st_size)))
+        guard UInt64(info.st_size) > offset else { return reading }
         try handle.seek(toOffset: offset)
         let tail = try handle.readToEnd() ?? Data()
-        guard let lastNewline = tail.lastIndex(of: UInt8(ascii: "\n")) else { return ([], offset) }
+        guard let lastNewline = tail.lastIndex(of: UInt8(ascii: "\n")) else { return reading }
         let complete = tail[tail.startIndex...lastNewline]
-        let records = try complete.split(separator: UInt8(ascii: "\n")).map {
-            try Self.decoder.decode(RoundRecord.self, from: Data($0))
+        for line in complete.split(separator: UInt8(ascii: "\n")) {
+            if let record = try? Self.decoder.decode(RoundRecord.self, from: Data(line)) {
+                reading.records.append(record)
+            } else {
+                reading.skippedLines += 1
+            }
         }
-        return (records, offset + UInt64(complete.count))
+        reading.end = offset + UInt64(complete.count)
+        return reading
     }
 
     /// Positions `handle` at the end of the last complete line, cutting off a line that a crash left

@@ -34,6 +34,10 @@ enum WorkerProcess {
         let keyDirectory = try arguments.string("key-dir")
         let first = try arguments.integer("first")
         let count = try arguments.integer("count", range: 1...maximumCount)
+        // The coordinator ignores SIGINT and SIGTERM to handle them itself, and an ignored signal stays ignored
+        // across exec. Restoring the default lets the coordinator stop this process with SIGTERM.
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
         exitWhenParentExits()
         let events = EventWriter()
         let updates = UpdateCache()

@@ -34,27 +34,28 @@ final class RoundMetrics: Sendable {
     /// replaced or shortened. On failure the previous figures stay.
     func refresh() {
         totals.withLock { totals in
-            var info = stat()
-            let exists = stat(history.historyURL.path, &info) == 0
-            let file = exists ? UInt64(info.st_ino) : nil
-            var next = totals
-            if file != totals.file || (exists && UInt64(info.st_size) < totals.offset) {
-                next = Totals()
-                next.file = file
-            }
-            guard exists else {
-                totals = next
-                return
-            }
             do {
-                let (records, end) = try history.records(from: next.offset)
-                for record in records {
+                var next = totals
+                var reading = try history.records(from: totals.offset)
+                if let file = reading.file, file.inode != totals.file || file.size < totals.offset {
+                    next = Totals()
+                    next.file = file.inode
+                    reading = try history.records(from: 0)
+                } else if reading.file == nil {
+                    next = Totals()
+                }
+                for record in reading.records {
                     next.rounds += 1
                     next.aggregationSeconds += record.aggregationSeconds
                     next.lastAggregationSeconds = record.aggregationSeconds
                     next.lastRoundSeconds = record.roundSeconds
                 }
-                next.offset = end
+                next.offset = reading.end
+                if reading.skippedLines > 0 {
+                    logger.warning(
+                        "skipped lines of the round history that are not round records",
+                        [("file", history.historyURL.path), ("lines", String(reading.skippedLines))])
+                }
                 totals = next
             } catch {
                 logger.warning("cannot read the round history for metrics", [("error", String(describing: error))])

@@ -84,4 +84,24 @@ struct RoundHistoryTests {
         #expect(next.records.map(\.version) == [4])
         #expect(try history.records(from: next.end).records.isEmpty)
     }
+
+    @Test func lineThatIsNotRecordIsSkipped() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.append(Self.record(2))
+        let handle = try FileHandle(forWritingTo: history.historyURL)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"version\":3,\"torn\n".utf8))
+        try handle.close()
+        try history.append(Self.record(4))
+
+        let reading = try history.records(from: 0)
+        #expect(reading.records.map(\.version) == [2, 4])
+        #expect(reading.skippedLines == 1)
+        #expect(try history.load().map(\.version) == [2, 4])
+        let size = try FileManager.default.attributesOfItem(atPath: history.historyURL.path)[.size] as? Int
+        #expect(reading.file?.size == size.map(UInt64.init))
+        #expect(reading.end == reading.file?.size)
+    }
 }
