@@ -55,7 +55,9 @@ final class Coordinator: Sendable {
             if snapshot.completedRounds >= settings.rounds { break }
         }
         progress.finish()
-        return tally.withLock { $0 }
+        var result = tally.withLock { $0 }
+        result.keepFirstRounds(settings.rounds)
+        return result
     }
 
     private var elapsed: Double { Double(MonotonicClock.nanoseconds() - startTime) / 1e9 }

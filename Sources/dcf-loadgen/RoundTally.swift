@@ -77,6 +77,12 @@ struct RoundTally {
         return completed
     }
 
+    /// Drops every round after the first `count`. Rounds complete in the order they start, so this keeps the
+    /// first `count` complete rounds and drops one that finished while the workers were being stopped.
+    mutating func keepFirstRounds(_ count: Int) {
+        if rounds.count > count { rounds.removeSubrange(count...) }
+    }
+
     /// Seconds between the end of the round before `index` and the end of round `index`: how often a new
     /// global model reaches every worker. Rounds overlap, because the first workers to hold a new model upload
     /// their next update while the others still download it, so a round's own `seconds` is longer than this.
