@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFServer
 import DCFSupport
 import Foundation
 
@@ -8,9 +9,12 @@ import Foundation
 /// only the open round's updates are folded again and older ones are dropped.
 struct RoundSpool {
     let roundsDirectory: URL
+    /// The spool of the same state directory, which takes the files of aggregated rounds for reuse.
+    let updateSpool: UpdateSpool
 
     init(stateDirectory: URL) {
         roundsDirectory = stateDirectory.appendingPathComponent("rounds")
+        updateSpool = UpdateSpool(stateDirectory: stateDirectory)
     }
 
     func directory(forRoundFrom version: UInt64) -> URL {
@@ -77,12 +81,18 @@ struct RoundSpool {
         }
     }
 
-    /// Deletes every round directory except the one of the round that starts from `version`.
+    /// Deletes every round directory except the one of the round that starts from `version`. Their update files
+    /// go to the spool's pool of emptied files, so the next round's uploads need no new inodes.
     func removeRounds(except version: UInt64) {
         let keep = "from-v\(version)"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: roundsDirectory.path)) ?? []
+        let manager = FileManager.default
+        let names = (try? manager.contentsOfDirectory(atPath: roundsDirectory.path)) ?? []
         for name in names where name != keep {
-            try? FileManager.default.removeItem(at: roundsDirectory.appendingPathComponent(name))
+            let directory = roundsDirectory.appendingPathComponent(name)
+            for file in (try? manager.contentsOfDirectory(atPath: directory.path)) ?? [] {
+                updateSpool.recycle(directory.appendingPathComponent(file))
+            }
+            try? manager.removeItem(at: directory)
         }
     }
 }

@@ -68,4 +68,25 @@ import Testing
 
         #expect(throws: FedAvgError.self) { try spool.syncDirectory(notDirectory) }
     }
+
+    @Test func aggregatedRoundFilesGoToTheSpoolPool() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+        let file = temporary.url.appendingPathComponent("upload-1")
+        try Data(repeating: 1, count: 4096).write(to: file)
+        _ = try spool.store(Data(), flushedFile: file, worker: worker, roundFrom: 4)
+        try FileManager.default.createDirectory(at: spool.directory(forRoundFrom: 5), withIntermediateDirectories: true)
+
+        spool.removeRounds(except: 5)
+
+        #expect(!FileManager.default.fileExists(atPath: spool.directory(forRoundFrom: 4).path))
+        #expect(FileManager.default.fileExists(atPath: spool.directory(forRoundFrom: 5).path))
+        let pooled = try FileManager.default.contentsOfDirectory(atPath: spool.updateSpool.directory.path)
+        #expect(pooled.count == 1)
+        #expect(pooled.allSatisfy { $0.hasPrefix("free-") })
+        let size = try FileManager.default.attributesOfItem(
+            atPath: spool.updateSpool.directory.appendingPathComponent(pooled[0]).path)[.size] as? Int
+        #expect(size == 0)
+    }
 }
