@@ -49,9 +49,16 @@ extension DCFWorker {
         }
     }
 
-    /// Whether `error` proves the server's strategy never saw the update: no connection, or a 503 reply.
-    private static func updateNotSent(_ error: DCFWorkerError) -> Bool {
-        error.isUnreachable || error.serverErrorCode == .unavailable
+    /// Whether `error` proves the server's strategy never saw the update. That is the case for no connection, a
+    /// 503 reply, a 408 reply (the server stopped waiting for the body), and a nonce that expired again after the
+    /// request's own retry with a fresh one. The last two happen when an overloaded server or worker takes
+    /// minutes to get an upload through.
+    static func updateNotSent(_ error: DCFWorkerError) -> Bool {
+        if error.isUnreachable || error.httpStatus == 408 { return true }
+        switch error.serverErrorCode {
+        case .unavailable, .nonceExpired: return true
+        default: return false
+        }
     }
 
     private static func updateMetadata(_ payload: Data) throws(DCFWorkerError) -> UpdateMetadata {

@@ -76,6 +76,12 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
         return nil
     }
 
+    /// The HTTP status of the server's error reply, or nil when the failure did not come from a server reply.
+    public var httpStatus: Int? {
+        if case .server(_, let status) = code { return status }
+        return nil
+    }
+
     /// The server's error reply, or nil when the failure did not come from a server reply.
     var serverError: DCFErrorResponse? {
         if case .server(let error, _) = code { return error }

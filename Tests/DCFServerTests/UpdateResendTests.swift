@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+@testable import DCFWorker
+import Testing
+
+/// Which failed uploads the worker sends again: only those that prove the strategy never saw the update.
+@Suite struct UpdateResendTests {
+    private static func reply(_ code: DCFErrorCode, status: Int) -> DCFWorkerError {
+        .server(DCFErrorResponse(code, "test reply"), status: status, operation: "send update")
+    }
+
+    @Test func resendsWhenServerNeverHandedItOn() {
+        #expect(DCFWorker.updateNotSent(.unreachable("connection refused", operation: "send update")))
+        #expect(DCFWorker.updateNotSent(Self.reply(.unavailable, status: 503)))
+        #expect(DCFWorker.updateNotSent(Self.reply(.badRequest, status: 408)))
+        #expect(DCFWorker.updateNotSent(Self.reply(.nonceExpired, status: 401)))
+    }
+
+    @Test func keepsWhatTheServerMayHaveCounted() {
+        #expect(!DCFWorker.updateNotSent(.updateOutcomeUnknown(baseVersion: ModelVersion(2))))
+        #expect(!DCFWorker.updateNotSent(Self.reply(.updateRejected, status: 422)))
+        #expect(!DCFWorker.updateNotSent(Self.reply(.replayedRequest, status: 401)))
+        #expect(!DCFWorker.updateNotSent(Self.reply(.badSignature, status: 401)))
+        #expect(!DCFWorker.updateNotSent(Self.reply(.badRequest, status: 400)))
+    }
+}
