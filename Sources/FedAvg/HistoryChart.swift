@@ -15,20 +15,20 @@ enum HistoryChart {
         var points: [(x: Double, y: Double)]
     }
 
-    static func render(_ records: [HistoryChartSample.Point]) -> String {
+    static func render(_ points: [HistoryChartSample.Point]) -> String {
         let accuracy = Series(
             label: "evaluation accuracy", color: "#1f77b4",
-            points: records.compactMap { record in record.evaluationAccuracy.map { (Double(record.baseVersion), $0) } }
+            points: points.compactMap { point in point.evaluationAccuracy.map { (Double(point.baseVersion), $0) } }
         )
         let evaluationLoss = Series(
             label: "evaluation loss", color: "#d62728",
-            points: records.compactMap { record in record.evaluationLoss.map { (Double(record.baseVersion), $0) } }
+            points: points.compactMap { point in point.evaluationLoss.map { (Double(point.baseVersion), $0) } }
         )
         let trainingLoss = Series(
             label: "training loss", color: "#ff7f0e",
-            points: records.compactMap { record in record.trainingLoss.map { (Double(record.baseVersion), $0) } }
+            points: points.compactMap { point in point.trainingLoss.map { (Double(point.baseVersion), $0) } }
         )
-        let versions = records.map { Double($0.baseVersion) }
+        let versions = points.map { Double($0.baseVersion) }
         let xRange = (versions.min() ?? 0, max(versions.max() ?? 1, (versions.min() ?? 0) + 1))
         let losses = (evaluationLoss.points + trainingLoss.points).map(\.y)
         let lossRange = (0.0, max(losses.max() ?? 1, 1e-9) * 1.1)

@@ -37,12 +37,13 @@ final class RoundMetrics: Sendable {
             do {
                 var next = totals
                 var reading = try history.records(from: totals.offset)
-                if let file = reading.file, file.inode != totals.file || file.size < totals.offset {
+                let replaced = reading.file.map { $0.inode != totals.file || $0.size < totals.offset } ?? true
+                if replaced {
+                    // A new, shortened or missing file: count from its start, which the read above already did
+                    // when the offset was 0.
                     next = Totals()
-                    next.file = file.inode
-                    reading = try history.records(from: 0)
-                } else if reading.file == nil {
-                    next = Totals()
+                    next.file = reading.file?.inode
+                    if totals.offset > 0 { reading = try history.records(from: 0) }
                 }
                 for record in reading.records {
                     next.rounds += 1
