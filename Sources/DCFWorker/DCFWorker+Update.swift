@@ -49,8 +49,8 @@ extension DCFWorker {
         }
     }
 
-    /// Whether `error` proves the server's strategy never saw the update. That is the case for no connection, a
-    /// 503 reply, a 408 reply (the server stopped waiting for the body), and a nonce that expired again after the
+    /// Returns whether `error` proves the server's strategy never saw the update. That is the case for no
+    /// connection, a 503 reply, a 408 reply (the server stopped waiting for the body), and a nonce that expired again after the
     /// request's own retry with a fresh one. The last two happen when an overloaded server or worker takes
     /// minutes to get an upload through.
     static func updateNotSent(_ error: DCFWorkerError) -> Bool {

@@ -3,8 +3,8 @@
 /// The rounds the history chart draws: every round while there are few, then an evenly thinned selection,
 /// so drawing the chart after each round costs the same on the thousandth round as on the millionth.
 ///
-/// Rounds are kept at multiples of `step`. When more than `limit` are kept, every other one is dropped and
-/// `step` doubles. The latest round is always drawn, kept or not.
+/// The selection contains the rounds at multiples of `step`. When it grows past `limit`, every other one is
+/// dropped and `step` doubles. The latest round is always drawn, selected or not.
 struct HistoryChartSample {
     /// The figures of one round that the chart draws.
     struct Point: Equatable {
@@ -24,7 +24,7 @@ struct HistoryChartSample {
     let limit: Int
     private(set) var step = 1
     /// The rounds at multiples of `step`.
-    private var kept: [Point] = []
+    private var selected: [Point] = []
     private var latest: Point?
     /// Rounds added so far.
     private(set) var count = 0
@@ -37,18 +37,18 @@ struct HistoryChartSample {
 
     mutating func add(_ record: RoundRecord) {
         let point = Point(record)
-        if count % step == 0 { kept.append(point) }
+        if count % step == 0 { selected.append(point) }
         count += 1
         latest = point
-        if kept.count > limit {
-            kept = kept.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        if selected.count > limit {
+            selected = selected.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
             step *= 2
         }
     }
 
     /// The rounds to draw, in the order they were added.
     var points: [Point] {
-        guard let latest, kept.last != latest else { return kept }
-        return kept + [latest]
+        guard let latest, selected.last != latest else { return selected }
+        return selected + [latest]
     }
 }

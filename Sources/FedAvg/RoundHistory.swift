@@ -10,7 +10,7 @@ import Synchronization
 public final class RoundHistory: Sendable {
     public let historyURL: URL
     public let chartURL: URL
-    /// The rounds the chart draws; nil until the first append reads the file.
+    /// The rounds the chart draws, or nil until the first append reads the file.
     private let chartSample = Mutex<HistoryChartSample?>(nil)
 
     public init(directory: URL) {
@@ -18,8 +18,8 @@ public final class RoundHistory: Sendable {
         chartURL = directory.appendingPathComponent("history.svg")
     }
 
-    /// Reads every record; a missing file is an empty history. Lines that are not records are skipped: a torn
-    /// last line from a crash during an append, or a torn line that a later append ended with a newline.
+    /// Reads every record. A missing file is an empty history. Lines that are not records are skipped, such as a
+    /// torn last line from a crash during an append, or a torn line that a later append ended with a newline.
     public func load() throws -> [RoundRecord] {
         try records(from: 0).records
     }

@@ -83,10 +83,10 @@ struct RoundTally {
         if rounds.count > count { rounds.removeSubrange(count...) }
     }
 
-    /// Seconds between the end of the round before `index` and the end of round `index`: how often a new
-    /// global model reaches every worker. Rounds overlap, because the first workers to hold a new model upload
-    /// their next update while the others still download it, so a round's own `seconds` is longer than this.
-    /// Nil for the first round and when either round is incomplete.
+    /// Returns the seconds between the end of the round before `index` and the end of round `index`, which is
+    /// how often a new global model reaches every worker. Rounds overlap, because the first workers to get a
+    /// new model upload their next update while the others still download it, so a round's own `seconds` is
+    /// longer than this. Returns nil for the first round and when either round is incomplete.
     func interval(before index: Int) -> Double? {
         guard index > 0, rounds[index].isComplete, rounds[index - 1].isComplete else { return nil }
         return Double(rounds[index].endTime &- rounds[index - 1].endTime) / 1e9

@@ -7,16 +7,17 @@ import Synchronization
 /// Round metrics for `/metrics`, read from the FedAvg round history of the state directory.
 ///
 /// The history survives restarts, so `dcf_rounds_completed_total` counts every round of the state directory,
-/// not only those of this process. Only the lines appended since the last read are read, after each new global
-/// model version and never per scrape.
+/// not only those of this process. After each new global model version, never per scrape, it reads only the
+/// lines appended since its last read.
 final class RoundMetrics: Sendable {
     private struct Totals {
         var rounds = 0
         var aggregationSeconds = 0.0
         var lastAggregationSeconds = 0.0
         var lastRoundSeconds = 0.0
-        /// The history file's inode and how far it has been read.
+        /// The history file's inode.
         var file: UInt64?
+        /// The offset up to which the history file has been read.
         var offset: UInt64 = 0
     }
 

@@ -3,7 +3,8 @@ import DCFProtocol
 @testable import DCFWorker
 import Testing
 
-/// Which failed uploads the worker sends again: only those that prove the strategy never saw the update.
+/// Tests of the resend decision: the worker sends a failed upload again only when the failure proves the
+/// strategy never saw it.
 @Suite struct UpdateResendTests {
     private static func reply(_ code: DCFErrorCode, status: Int) -> DCFWorkerError {
         .server(DCFErrorResponse(code, "test reply"), status: status, operation: "send update")

@@ -33,10 +33,10 @@ struct UpdateSpoolRecycleTests {
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }
         let spool = UpdateSpool(stateDirectory: temporary.url)
-        let kept = try spool.createFile(kind: "upload")
-        try FileManager.default.removeItem(at: kept)
+        let removed = try spool.createFile(kind: "upload")
+        try FileManager.default.removeItem(at: removed)
 
-        spool.recycle(kept)
+        spool.recycle(removed)
         let fresh = try spool.createFile(kind: "upload")
 
         #expect(try Data(contentsOf: fresh).isEmpty)

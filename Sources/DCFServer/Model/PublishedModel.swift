@@ -55,7 +55,7 @@ public final class PublishedModel: Sendable {
 
     /// Returns slices spread evenly over `bytes`, joined, or nil when `bytes` is no larger than the sample.
     /// Unlike a prefix, spread slices also see a compressible part in the middle or at the end: any part longer
-    /// than a seventh of the model holds a whole slice.
+    /// than a seventh of the model contains a whole slice.
     static func sample(of bytes: Data) -> Data? {
         let total = sampleSlices * sampleSliceBytes
         guard bytes.count > total else { return nil }

@@ -44,7 +44,7 @@ public struct UpdateSpool: Sendable {
     /// Empty files kept for reuse, by spool directory path.
     private static let freeFiles = Mutex<[String: [String]]>([:])
 
-    /// The most emptied files kept per spool directory; more are deleted.
+    /// The maximum number of emptied files kept per spool directory. Files beyond it are deleted.
     public static let maximumFreeFiles = 20_000
 
     /// Disposes of `file`, a spool or round file on the same file system that nothing needs any more: empties
