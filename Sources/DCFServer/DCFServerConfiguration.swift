@@ -27,6 +27,9 @@ public struct DCFServerConfiguration: Sendable {
     public var maximumUpdateBodyBytes: Int = 1 << 30
     /// Largest update after decompression, in bytes.
     public var maximumInflatedUpdateBytes: Int = 2 << 30
+    /// Update bodies received at once; later uploads wait in arrival order, their bodies unsent, until a
+    /// place frees up. Bounds the kernel memory that uploads hold however many workers send at once.
+    public var maximumConcurrentUploads: Int = 64
 
     public init(stateDirectory: URL, admission: AdmissionMode, adminCredentials: AdminCredentials? = nil) {
         self.stateDirectory = stateDirectory

@@ -110,6 +110,11 @@ enum ServerdSchema {
             "limits", "max_inflated_update_bytes", type: .byteCount(1024...(1 << 40)), default: .byteCount(2 << 30),
             help: "Size of a compressed update after inflating; larger gets 413."),
         ConfigOption(
+            "limits", "max_concurrent_uploads", type: .integer(1...100_000), default: .integer(64), unit: "uploads",
+            help: "Update bodies received at once. Later uploads wait in arrival order, and their workers hold the "
+                + "body until the server sends 100 Continue, so the kernel's TCP memory stays bounded however many "
+                + "workers upload at once."),
+        ConfigOption(
             "limits", "max_control_bytes", type: .byteCount(256...(16 << 20)), default: .byteCount(64 * 1024),
             help: "Size of a JSON request body; larger gets 413."),
         ConfigOption(

@@ -39,6 +39,7 @@ struct ServerdSettings {
         server.longPollHold = config.duration("limits.long_poll_hold")
         server.maximumControlBodyBytes = config.byteCount("limits.max_control_bytes")
         server.maximumUpdateBodyBytes = config.byteCount("limits.max_update_bytes")
+        server.maximumConcurrentUploads = config.integer("limits.max_concurrent_uploads")
         server.maximumInflatedUpdateBytes = config.byteCount("limits.max_inflated_update_bytes")
         self.server = server
 

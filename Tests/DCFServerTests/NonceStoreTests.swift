@@ -83,3 +83,54 @@ import Testing
         #expect(issued.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) })
     }
 }
+
+/// A nonce held by an upload whose signed head arrived in time.
+@Suite struct NonceHoldTests {
+    let clock = ManualClock()
+    let worker = WorkerID("aaaaaaaa")!
+
+    private func store(perWorker: Int = 4) -> NonceStore {
+        NonceStore(lifetime: .seconds(120), maximumPerWorker: perWorker, maximumTotal: 100, clock: clock)
+    }
+
+    @Test func heldNonceOutlivesItsLifetimeUntilConsumed() throws {
+        let nonces = store()
+        let nonce = try nonces.issue(for: worker)
+        #expect(nonces.hold(nonce, for: worker) == .accepted)
+        clock.advance(by: .seconds(600))
+        nonces.removeExpired()
+        #expect(nonces.peek(nonce, for: worker) == .accepted)
+        #expect(nonces.consume(nonce, for: worker) == .accepted)
+        #expect(nonces.consume(nonce, for: worker) == .unknown)
+    }
+
+    @Test func expiredOrUnknownNonceCannotBeHeld() throws {
+        let nonces = store()
+        let nonce = try nonces.issue(for: worker)
+        clock.advance(by: .seconds(120))
+        #expect(nonces.hold(nonce, for: worker) == .expired)
+        #expect(nonces.hold(String(repeating: "0", count: 32), for: worker) == .unknown)
+    }
+
+    @Test func releasedNonceGetsAFullLifetimeFromTheRelease() throws {
+        let nonces = store()
+        let nonce = try nonces.issue(for: worker)
+        #expect(nonces.hold(nonce, for: worker) == .accepted)
+        clock.advance(by: .seconds(300))
+        nonces.release(nonce, for: worker)
+        clock.advance(by: .seconds(119))
+        #expect(nonces.peek(nonce, for: worker) == .accepted)
+        clock.advance(by: .seconds(1))
+        #expect(nonces.consume(nonce, for: worker) == .expired)
+    }
+
+    @Test func issuingIntoAFullPoolEvictsAnUnheldNonceFirst() throws {
+        let nonces = store(perWorker: 2)
+        let held = try nonces.issue(for: worker)
+        let free = try nonces.issue(for: worker)
+        #expect(nonces.hold(held, for: worker) == .accepted)
+        _ = try nonces.issue(for: worker)
+        #expect(nonces.peek(held, for: worker) == .accepted)
+        #expect(nonces.peek(free, for: worker) == .unknown)
+    }
+}

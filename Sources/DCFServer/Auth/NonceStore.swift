@@ -28,9 +28,14 @@ public final class NonceStore: Sendable {
         case signedResponse
     }
 
-    private struct Issued {
+    fileprivate struct IssuedEntry {
         let nonce: String
-        let expiry: ContinuousClock.Instant
+        var expiry: ContinuousClock.Instant
+        /// Held by an upload whose signed head was verified in time: it does not expire and is not evicted
+        /// until the upload consumes or releases it.
+        var isHeld = false
+
+        func isLive(at now: ContinuousClock.Instant) -> Bool { isHeld || expiry > now }
     }
 
     private struct Pool: Hashable {
@@ -39,7 +44,7 @@ public final class NonceStore: Sendable {
     }
 
     private struct State {
-        var byPool: [Pool: [Issued]] = [:]
+        var byPool: [Pool: [IssuedEntry]] = [:]
         var total = 0
     }
 
@@ -101,7 +106,7 @@ public final class NonceStore: Sendable {
             }
             // Mutating the array in place through the default subscript avoids copying it on every issue.
             state.byPool[pool, default: []].appendEvictingOldest(
-                Issued(nonce: nonce, expiry: now + lifetime), evicts: evicts)
+                IssuedEntry(nonce: nonce, expiry: now + lifetime), evicts: evicts)
             state.total += evicts ? 0 : 1
         }
         return nonce
@@ -118,7 +123,7 @@ public final class NonceStore: Sendable {
                 let entry = issued.remove(at: index)
                 state.byPool[pool] = issued.isEmpty ? nil : issued
                 state.total -= 1
-                return entry.expiry > now ? .accepted : .expired
+                return entry.isLive(at: now) ? .accepted : .expired
             }
             return .unknown
         }
@@ -136,9 +141,43 @@ public final class NonceStore: Sendable {
             for origin in Origin.allCases {
                 guard let entry = state.byPool[Pool(worker: worker, origin: origin)]?.first(where: { $0.nonce == nonce })
                 else { continue }
-                return entry.expiry > now ? .accepted : .expired
+                return entry.isLive(at: now) ? .accepted : .expired
             }
             return .unknown
+        }
+    }
+
+    /// Holds `nonce` for `worker` when it is outstanding and unexpired, and returns what `peek(_:for:)` returned
+    /// before. A held nonce neither expires nor is evicted until `consume(_:for:)` or `release(_:for:)`, so an
+    /// upload whose signed head arrived in time keeps its nonce while the body waits its turn and arrives.
+    public func hold(_ nonce: String, for worker: WorkerID) -> Consumption {
+        let now = clock.now
+        return state.withLock { state in
+            for origin in Origin.allCases {
+                let pool = Pool(worker: worker, origin: origin)
+                guard let index = state.byPool[pool]?.firstIndex(where: { $0.nonce == nonce }) else { continue }
+                guard state.byPool[pool]![index].isLive(at: now) else { return .expired }
+                state.byPool[pool]![index].isHeld = true
+                return .accepted
+            }
+            return .unknown
+        }
+    }
+
+    /// Ends a hold that `hold(_:for:)` placed and gives the nonce a full lifetime from now, so the worker may
+    /// send the request again with it. Does nothing when the nonce was consumed meanwhile.
+    public func release(_ nonce: String, for worker: WorkerID) {
+        let now = clock.now
+        state.withLock { state in
+            for origin in Origin.allCases {
+                let pool = Pool(worker: worker, origin: origin)
+                guard let index = state.byPool[pool]?.firstIndex(where: { $0.nonce == nonce }),
+                    state.byPool[pool]![index].isHeld
+                else { continue }
+                state.byPool[pool]![index].isHeld = false
+                state.byPool[pool]![index].expiry = now + lifetime
+                return
+            }
         }
     }
 
@@ -159,17 +198,18 @@ public final class NonceStore: Sendable {
 
     private static func sweep(_ state: inout State, now: ContinuousClock.Instant) {
         for (pool, issued) in state.byPool {
-            let live = issued.filter { $0.expiry > now }
+            let live = issued.filter { $0.isLive(at: now) }
             state.total -= issued.count - live.count
             state.byPool[pool] = live.isEmpty ? nil : live
         }
     }
 }
 
-extension Array {
-    /// Appends `element`, first removing the oldest (first) element when `evicts` is true.
+extension Array where Element == NonceStore.IssuedEntry {
+    /// Appends `element`, first removing the oldest element not held by an upload (the oldest of all when every
+    /// one is held) when `evicts` is true.
     fileprivate mutating func appendEvictingOldest(_ element: Element, evicts: Bool) {
-        if evicts { removeFirst() }
+        if evicts { remove(at: firstIndex { !$0.isHeld } ?? startIndex) }
         append(element)
     }
 }

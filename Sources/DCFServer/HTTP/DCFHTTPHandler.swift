@@ -17,6 +17,7 @@ public final class DCFHTTPHandler: HTTPHandler {
     public let server: DCFServer
     private let spool: UpdateSpool
     private let uploads = UploadGate()
+    private let admission: UploadAdmission
     private let updateQueue = DispatchQueue(label: "dcf.http.updates", attributes: .concurrent)
     /// Identifies each exchange to `DCFServer.connectionClosed(_:)`; one request at a time runs per connection,
     /// so an exchange stands for its connection while the request is parked.
@@ -25,6 +26,7 @@ public final class DCFHTTPHandler: HTTPHandler {
     public init(server: DCFServer) {
         self.server = server
         self.spool = UpdateSpool(stateDirectory: server.configuration.stateDirectory)
+        self.admission = UploadAdmission(limit: server.configuration.maximumConcurrentUploads)
     }
 
     public func handleRequest(_ head: HTTPRequestHead, responder: HTTPResponder) -> HTTPRequestBodyHandling {
@@ -127,7 +129,9 @@ public final class DCFHTTPHandler: HTTPHandler {
                 // Off the event loop: one Ed25519 verification per upload, before its first byte is stored.
                 try server.verifyUpdateHead(headOnly, screened)
                 try pass.take()
+                try server.holdUpdateNonce(screened)
             },
+            admission: admission,
             onReject: { [server] error in server.recordingResponses(to: headOnly) { _ in }(.error(error)) },
             onComplete: { [server] body in
                 let request = ServerRequest(head: head, body: body, exchangeID: exchangeID)
@@ -137,7 +141,10 @@ public final class DCFHTTPHandler: HTTPHandler {
                     responder.respond(response)
                 }
             },
-            onFinish: { pass.giveBack() })
+            onFinish: { [server] in
+                pass.giveBack()
+                server.releaseUpdateNonce(screened)
+            })
         return upload.handling
     }
 

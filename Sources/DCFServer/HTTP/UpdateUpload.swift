@@ -23,6 +23,8 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     private let onReject: @Sendable (DCFErrorResponse) -> Void
     private let onComplete: @Sendable (RequestBody) -> Void
     private let onFinish: @Sendable () -> Void
+    private let admission: UploadAdmission?
+    private var slot: UploadSlot?
 
     private var fileURL: URL?
     private var hasher: SHA256Hasher?
@@ -46,12 +48,14 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     ///   - declaredSHA256: the digest the head declared and the signature covers; a body with another digest
     ///     is rejected as `bad_signature` before the strategy receives it.
     ///   - admit: runs on `queue` before the first body byte is stored; an error it throws is the response.
+    ///   - admission: when given, the body is read only once the upload's turn in it comes, after `admit`.
     ///   - scansValues: whether the body is an uncompressed safetensors file whose floating-point values are
     ///     checked as they arrive; the result goes to the completed body's `nonFiniteTensors`.
     init(
         spool: UpdateSpool, limit: Int, declaredSHA256: String? = nil, scansValues: Bool, responder: HTTPResponder,
         queue: DispatchQueue, logger: Logger,
         admit: @escaping @Sendable () throws(DCFErrorResponse) -> Void = {},
+        admission: UploadAdmission? = nil,
         onReject: @escaping @Sendable (DCFErrorResponse) -> Void,
         onComplete: @escaping @Sendable (RequestBody) -> Void,
         onFinish: @escaping @Sendable () -> Void = {}
@@ -60,6 +64,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         self.limit = limit
         self.declaredSHA256 = declaredSHA256
         self.admit = admit
+        self.admission = admission
         finiteScan = scansValues ? SafeTensorsFiniteScan() : nil
         self.responder = responder
         self.queue = queue
@@ -71,11 +76,34 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     /// The body handling to return to the transport.
     var handling: HTTPRequestBodyHandling {
-        .stream(
+        var onStart: (@Sendable (HTTPBodyDemand) -> Void)?
+        if admission != nil {
+            onStart = { [self] demand in queue.async { self.start(demand) } }
+        }
+        return .stream(
             HTTPBodyStream(
+                onStart: onStart,
                 onChunk: { [self] chunk, demand in queue.async { self.append(chunk, demand) } },
                 onEnd: { [self] in queue.async { self.complete() } },
                 onError: { [self] error in queue.async { self.abandon(error) } }))
+    }
+
+    /// Checks the head, then waits for the upload's turn before the first body byte is read.
+    private func start(_ demand: HTTPBodyDemand) {
+        guard !isFinished, admitIfNeeded(), let admission else { return }
+        slot = admission.enter { [self] in queue.async { self.granted(demand) } }
+    }
+
+    private func granted(_ demand: HTTPBodyDemand) {
+        guard !isFinished else { return }
+        demand.requestMore()
+    }
+
+    /// Gives back the upload's place in `admission`, then runs `onFinish`.
+    private func finished() {
+        slot?.release()
+        slot = nil
+        onFinish()
     }
 
     private func append(_ chunk: [UInt8], _ demand: HTTPBodyDemand) {
@@ -113,7 +141,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
                     .badSignature,
                     "the body's SHA-256 is \(digest) but \(DCFHeader.bodySHA256) says \(declaredSHA256); the body "
                         + "changed after it was signed"))
-                onFinish()
+                finished()
                 return
             }
             body = .spooled(
@@ -123,12 +151,12 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
                 "failed to finish update body in the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
             removeFile()
             respondError(DCFErrorResponse(.internalError, "the server cannot store the update; see its log"))
-            onFinish()
+            finished()
             return
         }
         onComplete(body)
         removeFile()
-        onFinish()
+        finished()
     }
 
     /// Runs `admit` once; on failure responds with its error and ends the upload. Returns whether the upload
@@ -150,14 +178,14 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         isFinished = true
         logger.debug("update upload ended early", [("bytes", String(byteCount)), ("reason", error.description)])
         removeFile()
-        onFinish()
+        finished()
     }
 
     private func reject(_ error: DCFErrorResponse) {
         isFinished = true
         removeFile()
         respondError(error)
-        onFinish()
+        finished()
     }
 
     private func respondError(_ error: DCFErrorResponse) {

@@ -24,7 +24,7 @@ extension WorkerRegistry {
                     .conflict, "worker \(id.short) already exists; change its registration status instead "
                         + "(PUT /admin/workers/ID, or dcfctl enable or disable)")
             }
-            try Self.save(record, in: &state)
+            try state.commit(upserts: [record])
         }
         return (record, registered ? [.registered(id)] : [])
     }
@@ -44,8 +44,7 @@ extension WorkerRegistry {
                     "worker \(id.short) comes from the key list \(keyListPath ?? "file"); remove its key from that "
                         + "file and reload the server (SIGHUP), or disable it (dcfctl disable ID, or PUT {\"registered\": false})")
             }
-            try state.store.apply(upserts: [], deletions: [id])
-            state.records[id] = nil
+            try state.commit(deletions: [id])
             return (record, record.isRegistered ? [.unregistered(id)] : [])
         }
     }
@@ -57,7 +56,7 @@ extension WorkerRegistry {
             guard var record = state.records[id] else { throw Self.notFound(id) }
             let wasRegistered = record.isRegistered
             record.status = registered ? .registered : .disabled
-            if record != state.records[id] { try Self.save(record, in: &state) }
+            if record != state.records[id] { try state.commit(upserts: [record]) }
             switch (wasRegistered, registered) {
             case (false, true): return (record, [.registered(id)])
             case (true, false): return (record, [.unregistered(id)])

@@ -43,7 +43,7 @@ extension WorkerRegistry {
         }
         let keys = Set(try keyList.load())
         let reload = try state.withLock { state throws -> KeyListReload in
-            try Self.apply(keys: keys, to: &state)
+            try Self.apply(keys: keys, to: state)
         }
         currentMode.withLock { $0 = .safe(keyList: keyList) }
         logger.info(
@@ -53,7 +53,7 @@ extension WorkerRegistry {
         return reload
     }
 
-    private static func apply(keys: Set<String>, to state: inout State) throws -> KeyListReload {
+    private static func apply(keys: Set<String>, to state: State) throws -> KeyListReload {
         var reload = KeyListReload()
         var upserts: [WorkerRecord] = []
         for key in keys.sorted() {
@@ -62,14 +62,12 @@ extension WorkerRegistry {
             upserts.append(WorkerRecord(id: id, publicKey: key, status: .allowed, source: .keyList))
             reload.added.append(id)
         }
-        for record in state.records.values where record.source == .keyList && !keys.contains(record.publicKey) {
+        for record in state.records.all where record.source == .keyList && !keys.contains(record.publicKey) {
             reload.removed.append(record.id)
             if record.isRegistered { reload.changes.append(.unregistered(record.id)) }
         }
         reload.removed.sort()
-        try state.store.apply(upserts: upserts, deletions: reload.removed)
-        for record in upserts { state.records[record.id] = record }
-        for id in reload.removed { state.records[id] = nil }
+        try state.commit(upserts: upserts, deletions: reload.removed)
         return reload
     }
 }

@@ -11,15 +11,25 @@ import Synchronization
 /// status that was not stored. Methods that change status return the `RegistrationChange`s
 /// the caller must pass to the strategy, so callbacks fire exactly when a status changes.
 public final class WorkerRegistry: Sendable {
+    /// The writer's side: held for each change from the check before it to its SQLite commit, so changes apply
+    /// one at a time. Readers never take it and so never wait for the database.
     struct State {
         let store: WorkerStore
-        var records: [WorkerID: WorkerRecord]
+        let records: RecordTable
+
+        /// Stores the changes in SQLite, then makes them visible to readers.
+        func commit(upserts: [WorkerRecord] = [], deletions: [WorkerID] = []) throws {
+            try store.apply(upserts: upserts, deletions: deletions)
+            records.apply(upserts: upserts, deletions: deletions)
+        }
     }
 
     /// The admission mode; a reload may replace its key list but never switch between safe and unsafe.
     public var mode: AdmissionMode { currentMode.withLock { $0 } }
     let currentMode: Mutex<AdmissionMode>
     let state: Mutex<State>
+    /// The records as request handling reads them, under a lock held only for a lookup or a copy.
+    let records: RecordTable
     let logger: Logger
 
     /// Opens the registry in `stateDirectory` and, in safe mode, applies the key list.
@@ -30,7 +40,9 @@ public final class WorkerRegistry: Sendable {
         let records = try store.loadAll()
         self.currentMode = Mutex(mode)
         self.logger = logger
-        self.state = Mutex(State(store: store, records: Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })))
+        let table = RecordTable(records)
+        self.records = table
+        self.state = Mutex(State(store: store, records: table))
         try dropUnusableKeys()
         if case .safe(let keyList) = mode {
             try dropUnsafeRecords()
@@ -40,11 +52,11 @@ public final class WorkerRegistry: Sendable {
 
     /// Every known worker, sorted by id.
     public var workers: [WorkerRecord] {
-        state.withLock { $0.records.values.sorted { $0.id < $1.id } }
+        records.all.sorted { $0.id < $1.id }
     }
 
     public func record(for id: WorkerID) -> WorkerRecord? {
-        state.withLock { $0.records[id] }
+        records[id]
     }
 
     /// Checks that `id` may receive a nonce: a known, not disabled worker, or in unsafe mode any well-formed public
@@ -99,7 +111,7 @@ public final class WorkerRegistry: Sendable {
             case .registered: return (record, [])
             case .allowed:
                 record.status = .registered
-                try Self.save(record, in: &state)
+                try state.commit(upserts: [record])
                 return (record, [.registered(id)])
             }
         }
@@ -114,17 +126,16 @@ public final class WorkerRegistry: Sendable {
             throw DCFErrorResponse(.badRequest, "public_key in the body does not match \(DCFHeader.workerID)")
         }
         let record = WorkerRecord(id: try Self.freshWorkerID(), publicKey: key, status: .registered, source: .unsafe)
-        try state.withLock { state in try Self.save(record, in: &state) }
+        try state.withLock { state in try state.commit(upserts: [record]) }
         return (record, [.registered(record.id)])
     }
 
     /// Removes workers admitted by an earlier run in unsafe mode, which safe mode must not admit.
     private func dropUnsafeRecords() throws {
         let dropped = try state.withLock { state throws -> [WorkerID] in
-            let ids = state.records.values.filter { $0.source == .unsafe }.map(\.id)
+            let ids = state.records.all.filter { $0.source == .unsafe }.map(\.id)
             guard !ids.isEmpty else { return [] }
-            try state.store.apply(upserts: [], deletions: ids)
-            for id in ids { state.records[id] = nil }
+            try state.commit(deletions: ids)
             return ids
         }
         if !dropped.isEmpty {
@@ -135,10 +146,9 @@ public final class WorkerRegistry: Sendable {
     /// Removes workers whose stored key no signature can be trusted from, which older versions admitted.
     private func dropUnusableKeys() throws {
         let dropped = try state.withLock { state throws -> [WorkerID] in
-            let ids = state.records.values.filter { PublicKeyHex.unusableReason($0.publicKey) != nil }.map(\.id)
+            let ids = state.records.all.filter { PublicKeyHex.unusableReason($0.publicKey) != nil }.map(\.id)
             guard !ids.isEmpty else { return [] }
-            try state.store.apply(upserts: [], deletions: ids)
-            for id in ids { state.records[id] = nil }
+            try state.commit(deletions: ids)
             return ids
         }
         for id in dropped {
@@ -146,11 +156,6 @@ public final class WorkerRegistry: Sendable {
                 "removed a worker whose public key is not a usable Ed25519 key; signatures for it could be forged",
                 [("worker", id.short)])
         }
-    }
-
-    static func save(_ record: WorkerRecord, in state: inout State) throws {
-        try state.store.apply(upserts: [record])
-        state.records[record.id] = record
     }
 
     /// Returns 32 random hex digits; 128 bits make a collision with an existing id negligible.
@@ -176,5 +181,29 @@ public final class WorkerRegistry: Sendable {
         DCFErrorResponse(
             .unregisteredWorker,
             "worker \(id.short) was unregistered by an admin; ask the server's admin to register it again")
+    }
+}
+
+/// Worker records by id behind a lock that is held only to look one up, copy them or apply a committed change.
+final class RecordTable: Sendable {
+    private let records: Mutex<[WorkerID: WorkerRecord]>
+
+    init(_ records: [WorkerRecord]) {
+        self.records = Mutex(Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) }))
+    }
+
+    subscript(id: WorkerID) -> WorkerRecord? {
+        records.withLock { $0[id] }
+    }
+
+    var all: [WorkerRecord] {
+        records.withLock { Array($0.values) }
+    }
+
+    func apply(upserts: [WorkerRecord], deletions: [WorkerID]) {
+        records.withLock { records in
+            for record in upserts { records[record.id] = record }
+            for id in deletions { records[id] = nil }
+        }
     }
 }

@@ -10,6 +10,8 @@ extension DCFServer {
         let protocolVersion: Int
         /// The body digest from `DCF-Body-SHA256`, lowercase.
         let bodySHA256: String
+        /// The nonce from `DCF-Nonce`, outstanding for `worker` when the head arrived.
+        let nonce: String
     }
 
     /// Checks what the head of a `POST /dcf/update` shows before any body byte is spooled: protocol, worker,
@@ -43,7 +45,7 @@ extension DCFServer {
         guard digest.utf8.count == 64, (try? Hex.decode(digest)) != nil else {
             throw DCFErrorResponse(.badRequest, "\(DCFHeader.bodySHA256) \"\(digest.prefix(80))\" is not 64 hex digits")
         }
-        return ScreenedUpdateHead(worker: worker, protocolVersion: version, bodySHA256: digest)
+        return ScreenedUpdateHead(worker: worker, protocolVersion: version, bodySHA256: digest, nonce: nonce)
     }
 
     /// Verifies the signature of a screened update head over its declared body digest, so only the holder
@@ -52,6 +54,20 @@ extension DCFServer {
         _ = try authenticator.verifySignature(
             request, id: head.worker, protocolVersion: head.protocolVersion, registering: false,
             bodySHA256: head.bodySHA256)
+    }
+
+    /// Holds a screened update's nonce for its upload, called once the head's signature is verified: the nonce
+    /// then stays valid while the body waits for its turn and arrives, and authentication consumes it at the end.
+    ///
+    /// - Throws: `nonce_expired` or `replayed_request` when the nonce is no longer outstanding.
+    func holdUpdateNonce(_ head: ScreenedUpdateHead) throws(DCFErrorResponse) {
+        try WorkerAuthenticator.check(nonces.hold(head.nonce, for: head.worker))
+    }
+
+    /// Ends the hold of `holdUpdateNonce(_:)` after an upload that did not reach authentication, so the worker may
+    /// send the update again with the same nonce.
+    func releaseUpdateNonce(_ head: ScreenedUpdateHead) {
+        nonces.release(head.nonce, for: head.worker)
     }
 
     /// Sends `error` for an update rejected before its body was read, counted and logged like any rejection.

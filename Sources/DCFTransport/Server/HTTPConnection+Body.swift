@@ -16,16 +16,24 @@ extension HTTPConnection {
             request.collected.append(contentsOf: chunk)
         case .stream(let stream):
             request.awaitingDemand = true
-            let number = request.number
-            let connection = LoopBoundReference(self)
-            let loop = loop
-            stream.onChunk(Array(chunk), HTTPBodyDemand { loop.execute { connection.value?.resumeBody(number) } })
+            stream.onChunk(Array(chunk), bodyDemand(for: request.number))
         }
+    }
+
+    /// Returns the demand that lets request `number` read its next body chunk.
+    func bodyDemand(for number: UInt64) -> HTTPBodyDemand {
+        let connection = LoopBoundReference(self)
+        let loop = loop
+        return HTTPBodyDemand { loop.execute { connection.value?.resumeBody(number) } }
     }
 
     private func resumeBody(_ number: UInt64) {
         guard phase == .open, let request, request.number == number, request.awaitingDemand else { return }
         request.awaitingDemand = false
+        if request.continuePending {
+            request.continuePending = false
+            if !request.responseStarted { queueInterimContinue() }
+        }
         // The body timeout measures the client's silence. Time the handler spent on the last chunk is not the
         // client's, so the clock starts again when the handler requests more.
         lastReadProgress = MonotonicClock.now()

@@ -155,6 +155,15 @@ extension HTTPConnection {
         }
         let responder = HTTPResponder(loop: loop, connection: self, requestNumber: state.number)
         state.handling = context.handler.handleRequest(head, responder: responder)
+        if case .stream(let stream) = state.handling, let onStart = stream.onStart, framing != .none,
+            !state.responseStarted
+        {
+            // Nothing of the body is read, and no 100 Continue sent, until the handler asks for the first chunk.
+            state.awaitingDemand = true
+            state.continuePending = head.expectsContinue
+            onStart(bodyDemand(for: state.number))
+            return
+        }
         if head.expectsContinue, framing != .none, !state.responseStarted {
             if case .discard = state.handling { return }
             queueInterimContinue()

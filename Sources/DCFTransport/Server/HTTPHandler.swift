@@ -63,11 +63,17 @@ public enum HTTPRequestBodyHandling: Sendable {
 
 /// Callbacks receiving a request body as it arrives, all called on the connection's loop thread.
 public struct HTTPBodyStream: Sendable {
+    let onStart: (@Sendable (HTTPBodyDemand) -> Void)?
     let onChunk: @Sendable ([UInt8], HTTPBodyDemand) -> Void
     let onEnd: @Sendable () -> Void
     let onError: @Sendable (HTTPRequestError) -> Void
 
     /// - Parameters:
+    ///   - onStart: when given, the server reads no body byte until the handler calls `requestMore()` on the
+    ///     demand passed here. A client that sent `Expect: 100-continue` gets its `100 Continue` only then, so
+    ///     it holds the body until the handler is ready, which lets a handler admit a limited number of bodies
+    ///     at once. No body timeout runs meanwhile; the handler bounds the wait or responds instead. Called on
+    ///     the connection's loop thread, right after `handleRequest` returns.
     ///   - onChunk: receives each chunk with a demand. The server reads no further until
     ///     `HTTPBodyDemand.requestMore()` has been called, from any thread, for example after the chunk was
     ///     written to disk.
@@ -75,10 +81,12 @@ public struct HTTPBodyStream: Sendable {
     ///   - onError: called instead of `onEnd` when the body cannot complete (client gone, timeout, invalid
     ///     chunked framing). No further callbacks follow.
     public init(
+        onStart: (@Sendable (HTTPBodyDemand) -> Void)? = nil,
         onChunk: @escaping @Sendable ([UInt8], HTTPBodyDemand) -> Void,
         onEnd: @escaping @Sendable () -> Void,
         onError: @escaping @Sendable (HTTPRequestError) -> Void
     ) {
+        self.onStart = onStart
         self.onChunk = onChunk
         self.onEnd = onEnd
         self.onError = onError

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFTransport
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+@testable import DCFServer
+
+/// At most `maximumConcurrentUploads` update bodies are received at once; the rest wait in arrival order.
+@Suite struct UploadAdmissionTests {
+    /// The order in which uploads were granted.
+    final class Grants: Sendable {
+        let order = Mutex<[Int]>([])
+
+        func grant(_ number: Int) -> @Sendable () -> Void {
+            { [self] in order.withLock { $0.append(number) } }
+        }
+
+        var granted: [Int] { order.withLock { $0 } }
+    }
+
+    @Test func placesGoToWaitingUploadsInArrivalOrder() {
+        let admission = UploadAdmission(limit: 2)
+        let grants = Grants()
+        let slots = (0..<5).map { admission.enter(grants.grant($0)) }
+        #expect(grants.granted == [0, 1])
+        #expect(admission.activeCount == 2)
+        #expect(admission.waitingCount == 3)
+        slots[1].release()
+        #expect(grants.granted == [0, 1, 2])
+        slots[0].release()
+        slots[2].release()
+        #expect(grants.granted == [0, 1, 2, 3, 4])
+        #expect(admission.waitingCount == 0)
+        slots[3].release()
+        slots[4].release()
+        #expect(admission.activeCount == 0)
+        #expect(admission.admittedTotal == 5)
+    }
+
+    @Test func waitingUploadThatEndsLeavesTheQueue() {
+        let admission = UploadAdmission(limit: 1)
+        let grants = Grants()
+        let first = admission.enter(grants.grant(0))
+        let gone = admission.enter(grants.grant(1))
+        let next = admission.enter(grants.grant(2))
+        gone.release()
+        gone.release()
+        #expect(admission.waitingCount == 1)
+        first.release()
+        #expect(grants.granted == [0, 2])
+        #expect(admission.activeCount == 1)
+        next.release()
+        #expect(admission.activeCount == 0)
+    }
+
+    @Test func longQueueIsCompactedAndKeepsItsOrder() {
+        let admission = UploadAdmission(limit: 1)
+        let grants = Grants()
+        var slots = [admission.enter(grants.grant(0))]
+        for number in 1...5000 { slots.append(admission.enter(grants.grant(number))) }
+        for number in stride(from: 1, through: 5000, by: 2) { slots[number].release() }
+        for number in stride(from: 0, through: 5000, by: 2) { slots[number].release() }
+        #expect(grants.granted == [0] + Array(stride(from: 2, through: 5000, by: 2)))
+        #expect(admission.activeCount == 0)
+        #expect(admission.waitingCount == 0)
+    }
+
+    /// With one place, a second worker's upload waits, unread, while the first is held mid-body, then completes.
+    /// Both nonces would expire meanwhile, but the uploads hold them.
+    @Test func secondUploadWaitsForThePlaceAndKeepsItsNonce() async throws {
+        try await HTTPHarness.run(configure: {
+            $0.maximumConcurrentUploads = 1
+            $0.nonceLifetime = .seconds(2)
+        }) { harness in
+            let first = try TestWorker()
+            let second = try TestWorker()
+            try await harness.addWorker(first)
+            try await harness.addWorker(second)
+            let payload = Data(repeating: 5, count: 512 * 1024)
+            let firstRequest = try first.signed(
+                "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: first), body: payload,
+                baseVersion: "1")
+            let release = DispatchSemaphore(value: 0)
+            let sent = Mutex(0)
+            let firstResponse = Task {
+                try await harness.send(
+                    HTTPClientRequest(
+                        method: "POST", path: DCFRoute.updatePath,
+                        headers: HTTPHeaders(firstRequest.headers.map { ($0.name, $0.value) }),
+                        body: .stream(length: payload.count) {
+                            let offset = sent.withLock { $0 }
+                            guard offset < payload.count else { return nil }
+                            // Hold the upload open after its first half, at most 20 s.
+                            if offset == payload.count / 2 { _ = release.wait(timeout: .now() + 20) }
+                            let end = min(offset + 64 * 1024, payload.count)
+                            sent.withLock { $0 = end }
+                            return payload.subdata(in: offset..<end)
+                        }))
+            }
+            #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
+            // The second update builds on the version the first one publishes, so it succeeds only after it.
+            let secondRequest = try second.signed(
+                "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: second), body: payload,
+                baseVersion: "2")
+            let secondClient = try HTTPClient(
+                host: "127.0.0.1", port: harness.port,
+                configuration: HTTPClientConfiguration(
+                    transport: .tls(.client(trustedCAFile: try HTTPHarness.certificates.get().ca.certificateFile))))
+            let secondResponse = Task {
+                try await withCheckedThrowingContinuation { continuation in
+                    DispatchQueue.global().async {
+                        continuation.resume(with: Result {
+                            try secondClient.execute(
+                                HTTPClientRequest(
+                                    method: "POST", path: DCFRoute.updatePath,
+                                    headers: HTTPHeaders(secondRequest.headers.map { ($0.name, $0.value) }),
+                                    body: .data(payload)))
+                        })
+                    }
+                }
+            }
+            // Longer than the nonce lifetime; the second upload's body stays unread meanwhile.
+            try await Task.sleep(for: .seconds(3))
+            #expect(harness.spoolFiles.count == 1)
+            #expect(harness.strategy.updateCount == 0)
+            release.signal()
+            let firstResult = try await firstResponse.value
+            #expect(firstResult.statusCode == 200, "\(firstResult.text)")
+            let secondResult = try await secondResponse.value
+            #expect(secondResult.statusCode == 200, "\(secondResult.text)")
+            #expect(harness.strategy.updateCount == 2)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Synchronization
+import Testing
+
+@testable import DCFTransport
+
+/// A streamed body whose handler starts reading only when it chooses (`HTTPBodyStream(onStart:)`).
+@Suite struct ServerDeferredBodyTests {
+    /// Records what a deferred-start handler saw and keeps the demand that starts the body.
+    final class Probe: Sendable {
+        private struct State {
+            var start: HTTPBodyDemand?
+            var received: [UInt8] = []
+            var chunks = 0
+            var ended = false
+            var error: HTTPRequestError?
+        }
+
+        private let state = Mutex(State())
+
+        var start: HTTPBodyDemand? { state.withLock { $0.start } }
+        var received: [UInt8] { state.withLock { $0.received } }
+        var chunks: Int { state.withLock { $0.chunks } }
+        var ended: Bool { state.withLock { $0.ended } }
+        var error: HTTPRequestError? { state.withLock { $0.error } }
+
+        /// A handler that defers every body, answers "got N" at its end, and answers 403 at once for /refuse.
+        func handler() -> ClosureHandler {
+            ClosureHandler { [self] head, responder in
+                .stream(
+                    HTTPBodyStream(
+                        onStart: { [self] demand in
+                            if head.path == "/refuse" {
+                                responder.respond(.text(.forbidden, "not admitted\n"))
+                                return
+                            }
+                            state.withLock { $0.start = demand }
+                        },
+                        onChunk: { [self] chunk, demand in
+                            state.withLock {
+                                $0.received += chunk
+                                $0.chunks += 1
+                            }
+                            demand.requestMore()
+                        },
+                        onEnd: { [self] in
+                            state.withLock { $0.ended = true }
+                            responder.respond(.text(.ok, "got \(received.count)"))
+                        },
+                        onError: { [self] error in state.withLock { $0.error = error } }))
+            }
+        }
+
+        /// Waits up to about 10 s for `condition`.
+        func waitFor(_ condition: (Probe) -> Bool) async -> Bool {
+            for _ in 0..<1000 {
+                if condition(self) { return true }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return condition(self)
+        }
+    }
+
+    /// Returns whether the server sent anything within `milliseconds`, without consuming it for good.
+    private static func serverSentSomething(_ client: HTTPTestClient, within milliseconds: Int32) -> Bool {
+        var descriptor = pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, milliseconds) > 0
+    }
+
+    @Test func continueWaitsForTheHandlerToStartTheBody() async throws {
+        let probe = Probe()
+        let running = try RunningServer(handler: probe.handler())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("PUT /data HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        #expect(await probe.waitFor { $0.start != nil })
+        #expect(!Self.serverSentSomething(client, within: 200), "100 Continue went out before the handler started")
+        probe.start?.requestMore()
+        let interim = try client.readResponse()
+        #expect(interim.status == 100)
+        try client.send("hello")
+        let final = try client.readResponse()
+        #expect(final.status == 200)
+        #expect(final.text == "got 5")
+        #expect(probe.received == Array("hello".utf8))
+        await running.stop()
+    }
+
+    @Test func bodySentWithoutExpectWaitsUnreadUntilStarted() async throws {
+        let probe = Probe()
+        let running = try RunningServer(handler: probe.handler())
+        let client = try HTTPTestClient(port: running.port)
+        let body = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try client.send("PUT /data HTTP/1.1\r\nHost: test\r\nContent-Length: \(body.count)\r\n\r\n")
+        #expect(await probe.waitFor { $0.start != nil })
+        // The client may push the whole body into the socket buffers; the handler must see none of it yet.
+        let descriptor = client.fd
+        let sender = Thread {
+            var offset = 0
+            while offset < body.count {
+                let sent = body[offset...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard sent > 0 else { return }
+                offset += sent
+            }
+        }
+        sender.start()
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(probe.chunks == 0)
+        probe.start?.requestMore()
+        let final = try client.readResponse()
+        #expect(final.text == "got \(body.count)")
+        #expect(probe.received == body)
+        await running.stop()
+    }
+
+    @Test func responseBeforeStartClosesWithoutReadingTheBody() async throws {
+        let probe = Probe()
+        let running = try RunningServer(handler: probe.handler())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("PUT /refuse HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        let final = try client.readResponse()
+        #expect(final.status == 403)
+        #expect(final.headers["connection"] == "close")
+        #expect(try client.receiveUntilClosed().isEmpty)
+        #expect(probe.chunks == 0)
+        await running.stop()
+    }
+
+    @Test func clientGoneWhileWaitingFailsTheBodyOnStart() async throws {
+        let probe = Probe()
+        let running = try RunningServer(handler: probe.handler())
+        do {
+            let client = try HTTPTestClient(port: running.port)
+            try client.send("PUT /data HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            #expect(await probe.waitFor { $0.start != nil })
+        }
+        #expect(await running.waitFor { $0.openConnections == 1 })
+        probe.start?.requestMore()
+        #expect(await probe.waitFor { $0.error != nil })
+        #expect(probe.error == .clientDisconnected)
+        #expect(!probe.ended)
+        #expect(await running.waitFor { $0.openConnections == 0 })
+        await running.stop()
+    }
+}
