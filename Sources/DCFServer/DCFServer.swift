@@ -37,6 +37,8 @@ public final class DCFServer: Sendable {
     let publishLock = Mutex(())
     /// Signed nonce requests already answered, so copies of them are refused.
     let nonceRequests = SeenNonceRequests()
+    /// The update bodies being received and the uploads waiting for their turn.
+    let uploadAdmission: UploadAdmission
     /// Set while a delayed check of a strategy that looked ahead of the cache is scheduled.
     let staleCheckPending = Atomic(false)
 
@@ -67,6 +69,7 @@ public final class DCFServer: Sendable {
             gate: requestGate)
         self.rejections = RejectionLog(logger: logger.child("requests"))
         self.authenticator = WorkerAuthenticator(registry: registry, nonces: nonces)
+        self.uploadAdmission = UploadAdmission(limit: configuration.maximumConcurrentUploads)
     }
 
     /// Starts serving: warns about unsafe mode, calls `registerWorker` for each registered worker, and loads

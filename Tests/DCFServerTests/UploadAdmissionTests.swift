@@ -126,12 +126,15 @@ import Testing
             try await Task.sleep(for: .seconds(3))
             #expect(harness.spoolFiles.count == 1)
             #expect(harness.strategy.updateCount == 0)
+            #expect(harness.server.uploadAdmission.activeCount == 1)
+            #expect(harness.server.uploadAdmission.waitingCount == 1)
             release.signal()
             let firstResult = try await firstResponse.value
             #expect(firstResult.statusCode == 200, "\(firstResult.text)")
             let secondResult = try await secondResponse.value
             #expect(secondResult.statusCode == 200, "\(secondResult.text)")
             #expect(harness.strategy.updateCount == 2)
+            #expect(await harness.waitFor { harness.server.uploadAdmission.activeCount == 0 })
         }
     }
 }

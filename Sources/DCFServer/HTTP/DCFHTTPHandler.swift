@@ -17,7 +17,6 @@ public final class DCFHTTPHandler: HTTPHandler {
     public let server: DCFServer
     private let spool: UpdateSpool
     private let uploads = UploadGate()
-    private let admission: UploadAdmission
     private let updateQueue = DispatchQueue(label: "dcf.http.updates", attributes: .concurrent)
     /// Identifies each exchange to `DCFServer.connectionClosed(_:)`; one request at a time runs per connection,
     /// so an exchange stands for its connection while the request is parked.
@@ -26,7 +25,6 @@ public final class DCFHTTPHandler: HTTPHandler {
     public init(server: DCFServer) {
         self.server = server
         self.spool = UpdateSpool(stateDirectory: server.configuration.stateDirectory)
-        self.admission = UploadAdmission(limit: server.configuration.maximumConcurrentUploads)
     }
 
     public func handleRequest(_ head: HTTPRequestHead, responder: HTTPResponder) -> HTTPRequestBodyHandling {
@@ -131,7 +129,7 @@ public final class DCFHTTPHandler: HTTPHandler {
                 try pass.take()
                 try server.holdUpdateNonce(screened)
             },
-            admission: admission,
+            admission: server.uploadAdmission,
             onReject: { [server] error in server.recordingResponses(to: headOnly) { _ in }(.error(error)) },
             onComplete: { [server] body in
                 let request = ServerRequest(head: head, body: body, exchangeID: exchangeID)

@@ -161,6 +161,8 @@ extension DCFServer {
             ("dcf_workers_registered", "Registered workers.", workers.filter(\.isRegistered).count),
             ("dcf_long_polls_parked", "Long polls waiting for a new model.", polls.parkedCount),
             ("dcf_nonces_outstanding", "Issued nonces not yet used or swept.", nonces.outstandingCount),
+            ("dcf_uploads_receiving", "Update bodies being received.", uploadAdmission.activeCount),
+            ("dcf_uploads_waiting", "Update uploads waiting for their turn, bodies unread.", uploadAdmission.waitingCount),
             ("dcf_global_model_version", "The published global model version.", Int(models.current?.version.rawValue ?? 0)),
         ])
         return ServerResponse(
