@@ -7,6 +7,13 @@ import Synchronization
 /// and a handler that sees each parsed request and writes raw response bytes.
 final class ClientTestServer: @unchecked Sendable {
     // @unchecked Sendable: the listening socket and handler are constants, and mutable state sits in Mutex/Atomic.
+    /// A request line and header fields, before the body is read.
+    struct RequestHead {
+        var method: String
+        var path: String
+        var headers: HTTPHeaders
+    }
+
     struct Request {
         var method: String
         var path: String
@@ -18,19 +25,31 @@ final class ClientTestServer: @unchecked Sendable {
     }
 
     typealias Handler = @Sendable (Request, ClientTestServerConnection) throws -> Void
+    /// Serves one whole connection and reads the requests itself. The server closes the socket when it returns.
+    typealias ConnectionHandler = @Sendable (ClientTestServerConnection) throws -> Void
 
     let port: Int
     private let listener: Int32
     private let context: TLSContext?
-    private let handler: Handler
+    private let serveConnection: ConnectionHandler
     private let openConnections = Mutex<[Int32]>([])
     private let accepted = Atomic<Int>(0)
     /// Errors the server side saw, such as failed TLS handshakes.
     let serverErrors = Mutex<[String]>([])
 
-    init(tls: TLSConfiguration? = nil, handler: @escaping Handler) throws {
+    /// Starts a server that reads each request with its whole body and passes it to `handler`.
+    convenience init(tls: TLSConfiguration? = nil, handler: @escaping Handler) throws {
+        try self.init(tls: tls) { (connection: ClientTestServerConnection) in
+            while let request = try connection.readRequest() {
+                try handler(request, connection)
+            }
+        }
+    }
+
+    /// Starts a server that passes each accepted connection to `serveConnection`.
+    init(tls: TLSConfiguration? = nil, serveConnection: @escaping ConnectionHandler) throws {
         context = try tls.map { try TLSContext(configuration: $0) }
-        self.handler = handler
+        self.serveConnection = serveConnection
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var address = sockaddr_in()
@@ -80,9 +99,7 @@ final class ClientTestServer: @unchecked Sendable {
         }
         do {
             let connection = try ClientTestServerConnection(descriptor: descriptor, context: context)
-            while let request = try connection.readRequest() {
-                try handler(request, connection)
-            }
+            try serveConnection(connection)
         } catch {
             serverErrors.withLock { $0.append("\(error)") }
         }

@@ -23,6 +23,12 @@ final class ClientTestServerConnection {
 
     /// Reads the next request with its whole body, or returns nil when the client closed the connection.
     func readRequest() throws -> ClientTestServer.Request? {
+        guard let head = try readRequestHead() else { return nil }
+        return try readRequestBody(for: head)
+    }
+
+    /// Reads the next request head, without its body, or returns nil when the client closed the connection.
+    func readRequestHead() throws -> ClientTestServer.RequestHead? {
         guard let headEnd = try readUntil(Data("\r\n\r\n".utf8)) else { return nil }
         let head = String(decoding: pending.prefix(headEnd), as: UTF8.self)
         pending.removeFirst(headEnd + 4)
@@ -37,16 +43,50 @@ final class ClientTestServerConnection {
                 value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             )
         }
+        return ClientTestServer.RequestHead(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers)
+    }
+
+    /// Reads the body that `head` announces and returns the whole request.
+    func readRequestBody(for head: ClientTestServer.RequestHead) throws -> ClientTestServer.Request {
         var body = BodyCollector()
-        if headers["Transfer-Encoding"]?.lowercased() == "chunked" {
+        if head.headers["Transfer-Encoding"]?.lowercased() == "chunked" {
             try readChunkedBody(into: &body)
         } else {
-            try readBody(count: Int(headers["Content-Length"] ?? "0") ?? 0, into: &body)
+            try readBody(count: Int(head.headers["Content-Length"] ?? "0") ?? 0, into: &body)
         }
         return ClientTestServer.Request(
-            method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: body.stored,
+            method: head.method, path: head.path, headers: head.headers, body: body.stored,
             bodyCount: body.count, bodyDigest: body.digest.finish()
         )
+    }
+
+    /// Whether a byte the server has not read yet is buffered here or waits in the socket. Plain TCP only,
+    /// because a TLS session may hold bytes that `poll` does not report.
+    var hasUnreadInput: Bool {
+        if !pending.isEmpty { return true }
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0 && entry.revents & Int16(POLLIN) != 0 && peekByte()
+    }
+
+    private func peekByte() -> Bool {
+        var byte: UInt8 = 0
+        return recv(descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) == 1
+    }
+
+    /// Reads and drops input until the client closes the connection, for at most `limit`, and returns the number
+    /// of bytes dropped, or nil when the client kept the connection open for all of `limit`.
+    func discardUntilClosed(limit: Duration) throws -> Int? {
+        let deadline = ContinuousClock.now + limit
+        var count = pending.count
+        pending.removeAll()
+        while ContinuousClock.now < deadline {
+            var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&entry, 1, 100) > 0 else { continue }
+            guard try receive() else { return count }
+            count += pending.count
+            pending.removeAll()
+        }
+        return nil
     }
 
     /// Keeps up to 16 MiB of a body in memory and hashes all of it, so huge uploads need no memory.

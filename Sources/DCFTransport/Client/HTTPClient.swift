@@ -95,10 +95,12 @@ public final class HTTPClient: Sendable {
             do {
                 return try exchange(request, on: reused, receiveBody: receiveBody)
             } catch let error as HTTPClientError
-                where error.isStaleConnection && request.isReplayable && !reused.receivedResponseBytes
+                where error.isStaleConnection && (request.isReplayable || request.waitsForContinue)
+                && !reused.receivedResponseBytes
             {
                 // The server may close an idle keep-alive connection just as it is reused; a replayable request
-                // goes out again once on a new connection.
+                // goes out again once on a new connection. A request that waits for 100 Continue has sent no body
+                // byte before the first response byte, so even a streamed body is still unread.
             }
         }
         let connection = try openConnection(deadlines: deadlines)
@@ -127,13 +129,22 @@ public final class HTTPClient: Sendable {
             let writer = HTTPRequestWriter(
                 connection: connection, hostHeader: hostHeader, userAgent: configuration.userAgent
             )
-            try writer.send(request)
             let reader = HTTPResponseReader(connection: connection, maximumHeadSize: configuration.maximumResponseHeadSize)
-            let head = try reader.readFinalHead()
+            // The final response that arrived instead of 100 Continue. When it is set, the body was not sent.
+            var headBeforeBody: HTTPResponseReader.Head?
+            if request.expectsContinue {
+                try writer.send(request) {
+                    headBeforeBody = try reader.readContinueOrFinalHead()
+                    return headBeforeBody == nil
+                }
+            } else {
+                try writer.send(request)
+            }
+            let head = try headBeforeBody ?? reader.readFinalHead()
             let framing = try reader.framing(of: head, method: request.method)
             let response = HTTPClientResponse(statusCode: head.statusCode, reason: head.reason, headers: head.headers)
             try reader.readBody(framing) { chunk in try receiveBody(response, chunk) }
-            finish(connection, head: head, framing: framing, request: request)
+            finish(connection, head: head, framing: framing, request: request, bodyUnsent: headBeforeBody != nil)
             return response
         } catch let error as HTTPClientError
             where error.isConnectionClosed && tlsContext != nil && connection.completedRequests == 0
@@ -151,9 +162,11 @@ public final class HTTPClient: Sendable {
 
     private func finish(
         _ connection: HTTPClientConnection, head: HTTPResponseReader.Head, framing: HTTPResponseReader.Framing,
-        request: HTTPClientRequest
+        request: HTTPClientRequest, bodyUnsent: Bool
     ) {
-        let keepAlive = head.minorVersion == 1 && framing != .untilClose
+        // After a response to a head whose body was never sent, the server may still wait for that body, so it
+        // could take the next request for body bytes.
+        let keepAlive = !bodyUnsent && head.minorVersion == 1 && framing != .untilClose
             && !head.headers.containsToken("close", in: "Connection")
             && !request.headers.containsToken("close", in: "Connection")
         guard keepAlive else {

@@ -15,7 +15,7 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         case connectionRefused
         case connectFailed(errno: Int32)
         case hostNotFound(String)
-        case timedOut(TimeoutPhase, Duration)
+        case timedOut(TimeoutPhase, Duration, step: String?)
         case tls(TLSError)
         case connectionClosed(String)
         case io(operation: String, errno: Int32)
@@ -41,7 +41,7 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     static func connectFailed(_ server: String, errno: Int32) -> Self { Self(.connectFailed(errno: errno), server: server) }
     static func hostNotFound(_ server: String, reason: String) -> Self { Self(.hostNotFound(reason), server: server) }
     static func timedOut(_ server: String, _ phase: TimeoutPhase, after limit: Duration) -> Self {
-        Self(.timedOut(phase, limit), server: server)
+        Self(.timedOut(phase, limit, step: nil), server: server)
     }
     static func tls(_ server: String, _ error: TLSError) -> Self { Self(.tls(error), server: server) }
     static func connectionClosed(_ server: String, while step: String) -> Self {
@@ -72,7 +72,7 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
 
     /// The phase that timed out, or `nil` when this is not a timeout.
     public var timeoutPhase: TimeoutPhase? {
-        if case .timedOut(let phase, _) = code { return phase }
+        if case .timedOut(let phase, _, _) = code { return phase }
         return nil
     }
 
@@ -89,6 +89,15 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         case .connectionClosed, .io: true
         default: false
         }
+    }
+
+    /// Returns this timeout error with `step` naming what the client waited for. Other errors are returned
+    /// unchanged.
+    func withTimeoutStep(_ step: String) -> Self {
+        guard case .timedOut(let phase, let limit, _) = code else { return self }
+        var copy = Self(.timedOut(phase, limit, step: step), server: server)
+        copy.hint = hint
+        return copy
     }
 
     /// Returns this error with `hint` as the likely cause.
@@ -118,8 +127,10 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
             "connect failed: \(errnoText(errno))"
         case .hostNotFound(let reason):
             "host name lookup failed: \(reason)"
-        case .timedOut(let phase, let limit):
+        case .timedOut(let phase, let limit, nil):
             "timed out during \(phase.rawValue) after \(limit)"
+        case .timedOut(let phase, let limit, let step?):
+            "timed out during \(phase.rawValue) after \(limit), while \(step)"
         case .tls(let error):
             error.description
         case .connectionClosed(let step):

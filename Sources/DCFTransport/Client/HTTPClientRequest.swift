@@ -2,6 +2,11 @@
 public import Foundation
 
 /// One HTTP request for `HTTPClient`.
+///
+/// With the header `Expect: 100-continue` and a body that is not empty, `HTTPClient` sends the head alone and
+/// waits for the server's `100 Continue` before it sends the body. The idle and total timeouts bound that wait,
+/// and the client never sends the body without the `100 Continue`. When a final response arrives first, the client
+/// returns it without sending the body and then closes the connection. Other interim (1xx) responses are skipped.
 public struct HTTPClientRequest: Sendable {
     /// Where the request body comes from.
     public enum Body: Sendable {
@@ -47,5 +52,22 @@ public struct HTTPClientRequest: Sendable {
     var isReplayable: Bool {
         if case .stream = body { return false }
         return true
+    }
+
+    /// Whether the headers contain `Expect: 100-continue`, compared without regard to case.
+    var expectsContinue: Bool {
+        headers.containsToken("100-continue", in: "Expect")
+    }
+
+    /// Whether the client waits for `100 Continue` before it starts the body. It does when the request expects it
+    /// and the body is not known to be empty. The writer checks the size of a file body again when it opens the file.
+    var waitsForContinue: Bool {
+        guard expectsContinue else { return false }
+        switch body {
+        case .none: return false
+        case .data(let data): return !data.isEmpty
+        case .file: return true
+        case .stream(let length, _): return length != 0
+        }
     }
 }

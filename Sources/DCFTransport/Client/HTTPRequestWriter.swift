@@ -14,7 +14,11 @@ struct HTTPRequestWriter {
     private var server: String { connection.server }
 
     /// Sends `request`; `Content-Length` or chunked framing follows from its body.
-    func send(_ request: HTTPClientRequest) throws {
+    ///
+    /// - Parameter awaitContinue: for a request with `Expect: 100-continue`, called after the head of a body that
+    ///   is not empty. It waits for the server and returns whether to send the body. When it returns false, only
+    ///   the head has been sent. With `nil`, the head and body go out without waiting.
+    func send(_ request: HTTPClientRequest, awaitContinue: (() throws -> Bool)? = nil) throws {
         try validate(request)
         switch request.body {
         case .none:
@@ -22,7 +26,11 @@ struct HTTPRequestWriter {
             try connection.write(head(request, framing: needsLength ? "Content-Length: 0" : nil))
         case .data(let data):
             var message = head(request, framing: "Content-Length: \(data.count)")
-            if data.count <= Self.coalesceLimit {
+            if let awaitContinue, !data.isEmpty {
+                try connection.write(message)
+                guard try awaitContinue() else { return }
+                try connection.write(data)
+            } else if data.count <= Self.coalesceLimit {
                 message.append(data)
                 try connection.write(message)
             } else {
@@ -30,10 +38,18 @@ struct HTTPRequestWriter {
                 try connection.write(data)
             }
         case .file(let path):
-            try sendFile(request, path: path)
+            try sendFile(request, path: path, awaitContinue: awaitContinue)
         case .stream(let length, let nextChunk):
-            try sendStream(request, length: length, nextChunk: nextChunk)
+            try sendStream(request, length: length, nextChunk: nextChunk, awaitContinue: awaitContinue)
         }
+    }
+
+    /// Writes `head` and, for a body that is not empty, calls `awaitContinue`. Returns false, so the body stays
+    /// unsent, only when `awaitContinue` does.
+    private func writeHead(_ head: Data, bodyIsEmpty: Bool, awaitContinue: (() throws -> Bool)?) throws -> Bool {
+        try connection.write(head)
+        guard let awaitContinue, !bodyIsEmpty else { return true }
+        return try awaitContinue()
     }
 
     private func validate(_ request: HTTPClientRequest) throws {
@@ -64,7 +80,7 @@ struct HTTPRequestWriter {
         return Data(text.utf8)
     }
 
-    private func sendFile(_ request: HTTPClientRequest, path: String) throws {
+    private func sendFile(_ request: HTTPClientRequest, path: String, awaitContinue: (() throws -> Bool)?) throws {
         guard let file = FileHandle(forReadingAtPath: path) else {
             throw HTTPClientError.bodySource(server, "cannot open file '\(path)'; check that it exists and is readable")
         }
@@ -76,7 +92,8 @@ struct HTTPRequestWriter {
         } catch {
             throw HTTPClientError.bodySource(server, "cannot read the size of '\(path)': \(error)")
         }
-        try connection.write(head(request, framing: "Content-Length: \(size)"))
+        let message = head(request, framing: "Content-Length: \(size)")
+        guard try writeHead(message, bodyIsEmpty: size == 0, awaitContinue: awaitContinue) else { return }
         var sent = 0
         while sent < size {
             let chunk = try readChunk(file, path: path, count: min(Self.fileChunkSize, size - sent))
@@ -97,10 +114,12 @@ struct HTTPRequestWriter {
     }
 
     private func sendStream(
-        _ request: HTTPClientRequest, length: Int?, nextChunk: @Sendable () throws -> Data?
+        _ request: HTTPClientRequest, length: Int?, nextChunk: @Sendable () throws -> Data?,
+        awaitContinue: (() throws -> Bool)?
     ) throws {
         if let length {
-            try connection.write(head(request, framing: "Content-Length: \(length)"))
+            let message = head(request, framing: "Content-Length: \(length)")
+            guard try writeHead(message, bodyIsEmpty: length == 0, awaitContinue: awaitContinue) else { return }
             var sent = 0
             while let chunk = try providedChunk(nextChunk) {
                 guard sent + chunk.count <= length else {
@@ -114,7 +133,9 @@ struct HTTPRequestWriter {
             }
             return
         }
-        try connection.write(head(request, framing: "Transfer-Encoding: chunked"))
+        // A chunked stream may turn out empty, but its length is unknown when the head goes out.
+        let message = head(request, framing: "Transfer-Encoding: chunked")
+        guard try writeHead(message, bodyIsEmpty: false, awaitContinue: awaitContinue) else { return }
         while let chunk = try providedChunk(nextChunk) {
             guard !chunk.isEmpty else { continue }
             var frame = Data(String(chunk.count, radix: 16).utf8)

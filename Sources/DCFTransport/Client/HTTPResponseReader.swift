@@ -27,11 +27,34 @@ struct HTTPResponseReader {
     func readFinalHead() throws -> Head {
         while true {
             let head = try readHead()
-            if head.statusCode >= 200 || head.statusCode == 101 { return head }
+            if Self.isFinal(head) { return head }
         }
     }
 
-    private func readHead() throws -> Head {
+    /// Reads heads after a request head sent with `Expect: 100-continue`, skipping interim heads other than 100.
+    ///
+    /// - Returns: `nil` on `100 Continue`, so the body may follow, or the final head that arrived instead.
+    /// - Throws: `HTTPClientError`. A timeout error names the wait for `100 Continue` in its description.
+    func readContinueOrFinalHead() throws -> Head? {
+        let step = "waiting for 100 Continue"
+        do {
+            while true {
+                let head = try readHead(step: step)
+                if head.statusCode == 100 { return nil }
+                if Self.isFinal(head) { return head }
+            }
+        } catch let error as HTTPClientError {
+            throw error.withTimeoutStep(step)
+        }
+    }
+
+    /// Returns whether `head` is final, with a status of 200 or more or 101 Switching Protocols.
+    private static func isFinal(_ head: Head) -> Bool {
+        head.statusCode >= 200 || head.statusCode == 101
+    }
+
+    /// Reads one head. The error names `step` when the server closes the connection first.
+    private func readHead(step: String = "waiting for the response head") throws -> Head {
         var searchedUpTo = 0
         while true {
             let bytes = connection.buffered
@@ -43,7 +66,7 @@ struct HTTPResponseReader {
             searchedUpTo = max(0, bytes.count - 3)
             let overflow = HTTPClientError.invalidResponse(server, "response head exceeds \(maximumHeadSize) bytes")
             guard try connection.fill(maximumBuffered: maximumHeadSize, overflow: overflow) else {
-                throw HTTPClientError.connectionClosed(server, while: "waiting for the response head")
+                throw HTTPClientError.connectionClosed(server, while: step)
             }
             if connection.buffered.count > maximumHeadSize { throw overflow }
         }
