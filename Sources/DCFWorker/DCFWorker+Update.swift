@@ -75,7 +75,8 @@ extension DCFWorker {
     private func updateRequest(
         _ payload: Data, baseVersion: ModelVersion, payloadSHA256: String?
     ) throws -> WorkerRequest {
-        var headers = [("Content-Type", "application/octet-stream")]
+        // The server may be receiving as many bodies as it takes at once; the body waits here for its turn.
+        var headers = [("Content-Type", "application/octet-stream"), ("Expect", "100-continue")]
         var body = payload
         var digest = payloadSHA256
         if configuration.uploadCompression == .deflate {
@@ -84,10 +85,12 @@ extension DCFWorker {
             digest = nil
         }
         // Hashed once here, so signing again after a fresh nonce or a re-registration costs no second pass.
-        return WorkerRequest(
+        var request = WorkerRequest(
             method: "POST", target: DCFRoute.updatePath, body: body,
             bodySHA256: try digest ?? SHA256.hash(body).hexString, baseVersion: baseVersion,
             extraHeaders: headers, operation: "send update", resendsLostReply: true)
+        request.continueTimeout = configuration.uploadTurnTimeout
+        return request
     }
 
     /// Sends `http` again, byte for byte, until a reply arrives or the resends are spent.

@@ -17,6 +17,8 @@ struct WorkerRequest: Sendable {
     var extraHeaders: [(String, String)] = []
     /// Overrides the idle timeout, for long polls.
     var idleTimeout: Duration?
+    /// Longest wait for `100 Continue`, for a request that sends `Expect: 100-continue`.
+    var continueTimeout: Duration?
     /// Names the operation in errors and logs, such as `register`.
     var operation: String
     /// True for `POST /dcf/register`, which is signed as the public key and never triggers re-registration.
@@ -27,9 +29,11 @@ struct WorkerRequest: Sendable {
 
     /// Returns the HTTP request with `headers` (the signature headers) and the fixed extras.
     func httpRequest(signedWith headers: [(String, String)]) -> HTTPClientRequest {
-        HTTPClientRequest(
+        var request = HTTPClientRequest(
             method: method, path: target, headers: HTTPHeaders(headers + extraHeaders),
             body: body.isEmpty ? .none : .data(body), idleTimeout: idleTimeout)
+        request.continueTimeout = continueTimeout
+        return request
     }
 }
 

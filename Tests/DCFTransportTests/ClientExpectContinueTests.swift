@@ -211,6 +211,35 @@ import TestSupport
         #expect(body.source?.chunksTaken ?? 0 == 0)
     }
 
+    @Test func continueTimeoutReplacesTheIdleTimeoutForTheWaitOnly() async throws {
+        let server = try ClientTestServer(serveConnection: { connection in
+            while let head = try connection.readRequestHead() {
+                if head.path == "/upload" {
+                    // Longer than the idle timeout, shorter than the continue timeout.
+                    usleep(900_000)
+                    try connection.write(Self.interimContinue)
+                    try Self.respondWithDigest(head, connection)
+                } else {
+                    // Silent for longer than the idle timeout, which the continue timeout does not extend.
+                    usleep(900_000)
+                    try Self.respondWithDigest(head, connection)
+                }
+            }
+        })
+        defer { server.stop() }
+        let client = try plainClient(port: server.port)
+        let body = try UploadBody(.data, count: 100_000, seed: 8)
+        defer { body.remove() }
+        var request = upload(body, idleTimeout: .milliseconds(300))
+        request.continueTimeout = .seconds(30)
+        let response = try client.execute(request)
+        #expect(String(decoding: response.body, as: UTF8.self) == body.summary)
+        let slow = HTTPClientRequest(
+            method: "POST", path: "/slow", body: .data(Data(count: 3)), idleTimeout: .milliseconds(300))
+        let error = try #require(throws: HTTPClientError.self) { try client.execute(slow) }
+        #expect(error.timeoutPhase == .idle)
+    }
+
     @Test func interimResponsesBeforeContinueAreSkipped() async throws {
         let inputBeforeContinue = Signal<Bool>()
         let server = try ClientTestServer(serveConnection: { connection in

@@ -134,6 +134,9 @@ public final class HTTPClient: Sendable {
             var headBeforeBody: HTTPResponseReader.Head?
             if request.expectsContinue {
                 try writer.send(request) {
+                    let deadlines = connection.deadlines
+                    defer { connection.deadlines = deadlines }
+                    if let wait = request.continueTimeout { connection.deadlines = deadlines.replacingIdleTimeout(wait) }
                     headBeforeBody = try reader.readContinueOrFinalHead()
                     return headBeforeBody == nil
                 }

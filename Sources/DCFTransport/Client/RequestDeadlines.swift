@@ -19,6 +19,17 @@ struct RequestDeadlines {
         self.totalDeadline = totalTimeout.map { ContinuousClock.now + $0 }
     }
 
+    private init(idleTimeout: Duration, totalTimeout: Duration?, totalDeadline: ContinuousClock.Instant?) {
+        self.idleTimeout = idleTimeout
+        self.totalTimeout = totalTimeout
+        self.totalDeadline = totalDeadline
+    }
+
+    /// The same total deadline with another idle timeout.
+    func replacingIdleTimeout(_ idleTimeout: Duration) -> RequestDeadlines {
+        RequestDeadlines(idleTimeout: idleTimeout, totalTimeout: totalTimeout, totalDeadline: totalDeadline)
+    }
+
     /// Returns the next wait: at most `limit` (the idle or connect timeout), cut short by the total deadline.
     func nextWait(limit: Duration, phase: HTTPClientError.TimeoutPhase) -> Wait {
         guard let totalDeadline, let totalTimeout else {
