@@ -17,6 +17,8 @@ interval_s is the time between two new models reaching every worker. Rounds over
 to get a model upload again while the others still download it, so interval_s is the shorter. x_floor and
 ix_floor show both as multiples of the floor_s the server's cryptography alone costs.
 Default scenarios, about 4 minutes in total: "10:1MB 10:1MB:plain 10:13MB 100:1MB 100:13MB".
+BENCH_SERVER_ARGS adds options to every dcf-serverd run, split at spaces, for example
+BENCH_SERVER_ARGS="--limits.max_concurrent_uploads=1000".
 USAGE
 }
 
@@ -94,9 +96,11 @@ for scenario in $scenarios; do
         url="https://127.0.0.1:$port"
         ca="--ca $dir/tls/ca.pem"
     fi
+    # shellcheck disable=SC2086 # BENCH_SERVER_ARGS is split into options on purpose.
     "$bin/dcf-serverd" run --listen "127.0.0.1:$port" "$@" --unsafe-mode --state-dir "$run/state" \
         --initial-model "$run/model.safetensors" --update-lim "$workers" --log-level warning \
-        --limits.max_connections=$((workers + 1000)) --limits.receive_buffer=256KiB >"$run/server.log" 2>&1 &
+        --limits.max_connections=$((workers + 1000)) --limits.receive_buffer=256KiB ${BENCH_SERVER_ARGS:-} \
+        >"$run/server.log" 2>&1 &
     server=$!
     sleep 1
     # shellcheck disable=SC2086 # $ca is empty or two words.

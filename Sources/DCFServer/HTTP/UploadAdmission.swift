@@ -4,9 +4,9 @@ import Synchronization
 /// Lets at most `limit` update bodies be received at once; the others wait in arrival order.
 ///
 /// A waiting upload's body stays with its client: the server sends `100 Continue` and reads the body only when
-/// the upload is admitted. So the kernel's TCP memory holds at most `limit` bodies in flight however many
-/// workers upload at once, instead of a full receive buffer per connection, which with thousands of
-/// simultaneous uploads runs past `net.ipv4.tcp_mem` and makes the kernel drop packets.
+/// the upload is admitted. So the kernel buffers at most `limit` bodies in flight, however many workers upload
+/// at once. Without the limit each connection fills a receive buffer, and thousands of simultaneous uploads run
+/// past `net.ipv4.tcp_mem`, where the kernel drops packets.
 final class UploadAdmission: Sendable {
     private struct State {
         var active = 0
@@ -34,8 +34,8 @@ final class UploadAdmission: Sendable {
     var admittedTotal: UInt64 { state.withLock { $0.admittedTotal } }
 
     /// Queues an upload and calls `grant` once it may receive its body, at once when fewer than `limit` are
-    /// active. `grant` runs on the thread that freed the place, after the lock is released. The returned slot
-    /// must be released when the upload ends, however it ends.
+    /// active. `grant` runs after the lock is released, on this thread or on the one that freed the place. The
+    /// returned slot must be released when the upload ends, however it ends.
     func enter(_ grant: @escaping @Sendable () -> Void) -> UploadSlot {
         let (ticket, grantNow) = state.withLock { state -> (UInt64, Bool) in
             state.nextTicket += 1
