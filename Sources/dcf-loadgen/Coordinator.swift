@@ -21,6 +21,8 @@ final class Coordinator: Sendable {
     }
 
     let settings: Settings
+    /// The first SIGINT or SIGTERM received, or 0; the run then stops and reports what it measured so far.
+    private let interruption = Atomic<Int32>(0)
     private let tally: Mutex<RoundTally>
     private let children = Mutex<[Process]>([])
     private let startTime = MonotonicClock.nanoseconds()
@@ -52,12 +54,18 @@ final class Coordinator: Sendable {
             }
             let snapshot = tally.withLock { $0 }
             progress.show(snapshot, rounds: settings.rounds, elapsed: elapsed)
-            if snapshot.completedRounds >= settings.rounds { break }
+            if snapshot.completedRounds >= settings.rounds || interruptingSignal != nil { break }
         }
         progress.finish()
         var result = tally.withLock { $0 }
         result.keepFirstRounds(settings.rounds)
         return result
+    }
+
+    /// The signal that stopped the run early, if one did.
+    var interruptingSignal: Int32? {
+        let number = interruption.load(ordering: .acquiring)
+        return number == 0 ? nil : number
     }
 
     private var elapsed: Double { Double(MonotonicClock.nanoseconds() - startTime) / 1e9 }
@@ -122,15 +130,20 @@ final class Coordinator: Sendable {
         return pids.reduce(0) { $0 + (ServerSample.read(pid: $1)?.cpuSeconds ?? 0) }
     }
 
-    /// Returns signal sources that, on SIGINT or SIGTERM, stop the worker processes and exit with 128 plus the
-    /// signal number, so no worker keeps loading the server after the coordinator is gone.
+    /// Returns signal sources for SIGINT and SIGTERM. The first one ends the run, which stops the worker processes
+    /// and reports the rounds measured so far; a second one stops the worker processes and exits with 128 plus
+    /// its number at once. Either way no worker keeps loading the server after the coordinator is gone.
     private func stopChildrenOnSignals() -> [any DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
-                stopChildren()
-                exit(128 + number)
+                guard interruption.compareExchange(expected: 0, desired: number, ordering: .acquiringAndReleasing)
+                    .exchanged
+                else {
+                    stopChildren()
+                    exit(128 + number)
+                }
             }
             source.resume()
             return source

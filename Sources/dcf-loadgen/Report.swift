@@ -6,6 +6,8 @@ struct Report {
     let settings: Coordinator.Settings
     let tally: RoundTally
     let finalSample: ServerSample?
+    /// The signal that stopped the run early, if one did.
+    var interruptedBy: Int32? = nil
 
     private static let megabyte = 1_000_000.0
 
@@ -49,6 +51,7 @@ struct Report {
             "rounds_complete": tally.completedRounds, "errors": tally.errors, "rounds": rounds,
             "server_vmhwm_bytes": finalSample?.peakResidentBytes ?? 0,
             "error_messages": tally.errorMessages,
+            "interrupted_by_signal": interruptedBy.map { Int($0) } ?? 0,
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))

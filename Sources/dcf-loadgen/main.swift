@@ -16,7 +16,8 @@ let usage = """
           downloads the global model and uploads an update of the same size, for R rounds. Prints per-round
           time, server CPU, server memory, bytes moved and the worker processes' own CPU; --json also writes
           them to FILE. Stops after --timeout seconds in total (default 1800) even if rounds are missing.
-          SIGINT or SIGTERM stops the worker processes too.
+          SIGINT or SIGTERM stops the run: the worker processes end, the rounds measured so far are printed
+          and written, and the exit status is 128 plus the signal number. A second signal exits at once.
       dcf-loadgen workers ...
           The worker process that `run` starts.
     """
@@ -33,10 +34,19 @@ func runCommand(_ arguments: Arguments) throws {
         timeoutSeconds: try arguments.integer("timeout", default: 1800, range: 1...86_400),
         resultFile: arguments.optionalString("json"),
         label: arguments.optionalString("label") ?? "dcf")
-    let tally = try Coordinator(settings: settings).run()
-    let report = Report(settings: settings, tally: tally, finalSample: ServerSample.read(pid: settings.serverPID))
+    let coordinator = Coordinator(settings: settings)
+    let tally = try coordinator.run()
+    let interruption = coordinator.interruptingSignal
+    if let interruption {
+        StandardStream.error.write(
+            "dcf-loadgen: stopped by \(interruption == SIGINT ? "SIGINT" : "SIGTERM"); results so far follow\n")
+    }
+    let report = Report(
+        settings: settings, tally: tally, finalSample: ServerSample.read(pid: settings.serverPID),
+        interruptedBy: interruption)
     report.printTable()
     if let path = settings.resultFile { try report.writeJSON(to: path) }
+    if let interruption { exit(128 + interruption) }
     if tally.completedRounds < settings.rounds { exit(1) }
 }
 

@@ -32,4 +32,48 @@ struct LoadgenSignalTests {
         while worker.isRunning, Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.02) }
         #expect(!worker.isRunning, "the worker process ignored SIGTERM")
     }
+
+    /// A run stopped by SIGINT still prints and writes what it measured, stops its workers, and exits with 130.
+    @Test func interruptedRunReportsAndStopsItsWorkers() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let keys = directory.file("keys")
+        let json = directory.file("result.json")
+        // Port 1 on loopback refuses connections, so the workers retry until they are stopped. The test process
+        // stands in for the server whose /proc entry the coordinator samples.
+        let run = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-loadgen"),
+            arguments: [
+                "run", "--url", "https://127.0.0.1:1", "--workers", "2", "--rounds", "1", "--server-pid",
+                String(getpid()), "--key-dir", keys, "--json", json,
+            ],
+            logFile: directory.file("run.log"))
+        defer { run.terminate(signal: SIGKILL) }
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: keys + "/worker-1"), run.isRunning, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(FileManager.default.fileExists(atPath: keys + "/worker-1"), "no key file; output:\n\(run.output)")
+
+        kill(run.pid, SIGINT)
+        #expect(run.waitForExit() == 130, "output:\n\(run.output)")
+        #expect(run.output.contains("stopped by SIGINT"), "output:\n\(run.output)")
+        #expect(run.output.contains("complete rounds 0/1"), "output:\n\(run.output)")
+        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        #expect(result?["interrupted_by_signal"] as? Int == Int(SIGINT))
+        #expect(result?["rounds_complete"] as? Int == 0)
+        #expect(Self.processes(mentioning: keys).isEmpty, "worker processes left running")
+    }
+
+    /// Returns the PIDs of running processes whose command line contains `text`.
+    private static func processes(mentioning text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = Int32(entry),
+                let commandLine = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
+            let arguments = String(decoding: commandLine.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return arguments.contains(text) ? pid : nil
+        }
+    }
 }
