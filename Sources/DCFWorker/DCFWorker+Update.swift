@@ -12,7 +12,8 @@ extension DCFWorker {
     /// `DCF-Base-Version`, and the signature covers the SHA-256 of the body as sent (after compression).
     ///
     /// The update reaches the server's strategy at most once. While the server is unreachable, the request
-    /// is signed again and retried with backoff, because nothing was sent. When the connection fails after
+    /// is signed again and retried with backoff, because nothing was sent. The same applies when the connection
+    /// fails before the server sends `100 Continue`, because the body never went out. When the connection fails after
     /// the request went out, the same signed bytes are sent again: the server consumes a nonce before it
     /// looks at the update, so a second copy of an update it already took is rejected as a replay. A replay
     /// or expired-nonce reply to such a copy leaves the outcome unknown, and the update is not sent again.

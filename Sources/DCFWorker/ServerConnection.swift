@@ -7,7 +7,8 @@ import Synchronization
 struct ConnectionFailure: Error, CustomStringConvertible {
     let description: String
     /// False when the failure happened before the request could reach the server (refused connection,
-    /// connect or handshake failure), so sending it again cannot make the server see it twice.
+    /// connect or handshake failure) or before its body went out after `Expect: 100-continue`, so sending it
+    /// again cannot make the server see it twice.
     let requestMayHaveArrived: Bool
 }
 
@@ -82,9 +83,10 @@ final class ServerConnection: Sendable {
         }
     }
 
-    /// Whether `error` proves that no byte of the request reached the server's application.
+    /// Whether `error` proves that the server's application cannot have acted on the request: no byte of it
+    /// arrived, or only the head of a request whose body waited for `100 Continue`.
     private static func failedBeforeSending(_ error: HTTPClientError) -> Bool {
-        if error.isConnectionRefused || error.tlsError != nil { return true }
+        if error.isConnectionRefused || error.tlsError != nil || error.failedBeforeBody { return true }
         switch error.timeoutPhase {
         case .connect, .tlsHandshake: return true
         case .idle, .total, nil: return false

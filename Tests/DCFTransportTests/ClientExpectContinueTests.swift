@@ -207,8 +207,24 @@ import TestSupport
         }
         #expect(error.timeoutPhase == .idle)
         #expect(error.description.contains("while waiting for 100 Continue"), "\(error)")
+        #expect(error.failedBeforeBody)
         #expect(await bodyBytesSeen.wait() == 0)
         #expect(body.source?.chunksTaken ?? 0 == 0)
+    }
+
+    /// A connection closed before `100 Continue` took no body byte, and the error reports that. One closed after it
+    /// may have taken the whole body.
+    @Test(arguments: [false, true])
+    func closeReportsWhetherBodyWentOut(afterContinue: Bool) throws {
+        let server = try ClientTestServer(serveConnection: { connection in
+            guard try connection.readRequestHead() != nil else { return }
+            if afterContinue { try connection.write(Self.interimContinue) }
+        })
+        defer { server.stop() }
+        let client = try plainClient(port: server.port)
+        let body = try UploadBody(.data, count: 500_000, seed: 8)
+        let error = try #require(throws: HTTPClientError.self) { try client.execute(upload(body)) }
+        #expect(error.failedBeforeBody == !afterContinue, "\(error)")
     }
 
     @Test func continueTimeoutReplacesTheIdleTimeoutForTheWaitOnly() async throws {

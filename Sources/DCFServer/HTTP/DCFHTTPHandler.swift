@@ -118,6 +118,9 @@ public final class DCFHTTPHandler: HTTPHandler {
             return Self.unreadBody
         }
         let pass = UploadPass(gate: uploads, worker: screened.worker)
+        // Another upload may carry the same nonce: a copy rejected by the gate or by its signature check. Only the
+        // upload whose hold succeeded may release it.
+        let holdsNonce = SetOnceFlag()
         let identity = ContentCoding(contentEncoding: head.headers["Content-Encoding"]) == .identity
         let upload = UpdateUpload(
             spool: spool, limit: limit, declaredSHA256: screened.bodySHA256, scansValues: identity,
@@ -128,6 +131,7 @@ public final class DCFHTTPHandler: HTTPHandler {
                 try server.verifyUpdateHead(headOnly, screened)
                 try pass.take()
                 try server.holdUpdateNonce(screened)
+                holdsNonce.set()
             },
             admission: server.uploadAdmission,
             onReject: { [server] error in server.recordingResponses(to: headOnly) { _ in }(.error(error)) },
@@ -141,7 +145,7 @@ public final class DCFHTTPHandler: HTTPHandler {
             },
             onFinish: { [server] in
                 pass.giveBack()
-                server.releaseUpdateNonce(screened)
+                if holdsNonce.isSet { server.releaseUpdateNonce(screened) }
             })
         return upload.handling
     }
@@ -169,8 +173,8 @@ public final class DCFHTTPHandler: HTTPHandler {
 
     /// Parks the request on the transport, so it holds no thread while the server waits for a new version;
     /// returns the flag a client disconnect sets.
-    private func parkUntilAnswered(_ responder: HTTPResponder, _ exchangeID: UInt64) -> DisconnectFlag {
-        let disconnect = DisconnectFlag()
+    private func parkUntilAnswered(_ responder: HTTPResponder, _ exchangeID: UInt64) -> SetOnceFlag {
+        let disconnect = SetOnceFlag()
         responder.park(timeout: nil) { [server] in
             // Set before dropping, so a poll parked after this call is dropped by the check after handling.
             disconnect.set()
@@ -180,8 +184,8 @@ public final class DCFHTTPHandler: HTTPHandler {
     }
 }
 
-/// Whether the client of a long poll disconnected.
-private final class DisconnectFlag: Sendable {
+/// A flag set on one thread and read on others: a long poll's client disconnected, or an upload's nonce hold succeeded.
+private final class SetOnceFlag: Sendable {
     private let value = Atomic<Bool>(false)
 
     var isSet: Bool { value.load(ordering: .acquiring) }

@@ -137,7 +137,11 @@ public final class HTTPClient: Sendable {
                     let deadlines = connection.deadlines
                     defer { connection.deadlines = deadlines }
                     if let wait = request.continueTimeout { connection.deadlines = deadlines.replacingIdleTimeout(wait) }
-                    headBeforeBody = try reader.readContinueOrFinalHead()
+                    do {
+                        headBeforeBody = try reader.readContinueOrFinalHead()
+                    } catch let error as HTTPClientError {
+                        throw error.beforeBody()
+                    }
                     return headBeforeBody == nil
                 }
             } else {

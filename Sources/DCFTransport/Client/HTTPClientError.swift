@@ -31,6 +31,9 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     public let server: String
     /// A likely cause, appended to the description.
     private var hint: String?
+    /// Whether the request waited for `100 Continue` and failed before it came, so no body byte went out and the
+    /// server cannot have acted on the request.
+    public private(set) var failedBeforeBody = false
 
     private init(_ code: Code, server: String) {
         self.code = code
@@ -97,6 +100,14 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         guard case .timedOut(let phase, let limit, _) = code else { return self }
         var copy = Self(.timedOut(phase, limit, step: step), server: server)
         copy.hint = hint
+        copy.failedBeforeBody = failedBeforeBody
+        return copy
+    }
+
+    /// Returns a copy of this error with `failedBeforeBody` set.
+    func beforeBody() -> Self {
+        var copy = self
+        copy.failedBeforeBody = true
         return copy
     }
 

@@ -164,7 +164,9 @@ extension HTTPConnection {
             onStart(bodyDemand(for: state.number))
             return
         }
-        if head.expectsContinue, framing != .none, !state.responseStarted {
+        // A response sent inside `handleRequest` is queued but not yet started. It replaces the 100 Continue, so
+        // the client keeps its body.
+        if head.expectsContinue, framing != .none, !state.responseStarted, !responder.isCompleted {
             if case .discard = state.handling { return }
             queueInterimContinue()
         }
