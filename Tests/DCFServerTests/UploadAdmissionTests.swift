@@ -73,7 +73,7 @@ import Testing
     @Test func secondUploadWaitsForThePlaceAndKeepsItsNonce() async throws {
         try await HTTPHarness.run(configure: {
             $0.maximumConcurrentUploads = 1
-            $0.nonceLifetime = .seconds(2)
+            $0.nonceLifetime = .seconds(5)
         }) { harness in
             let first = try TestWorker()
             let second = try TestWorker()
@@ -123,7 +123,7 @@ import Testing
                 }
             }
             // Longer than the nonce lifetime; the second upload's body stays unread meanwhile.
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .seconds(6))
             #expect(harness.spoolFiles.count == 1)
             #expect(harness.strategy.updateCount == 0)
             #expect(harness.server.uploadAdmission.activeCount == 1)
@@ -135,6 +135,81 @@ import Testing
             #expect(secondResult.statusCode == 200, "\(secondResult.text)")
             #expect(harness.strategy.updateCount == 2)
             #expect(await harness.waitFor { harness.server.uploadAdmission.activeCount == 0 })
+        }
+    }
+
+    /// Starts an upload of `payload` that stops after half its body until `release` is signalled or 20 s pass.
+    private static func stalledUpload(
+        _ harness: HTTPHarness, _ worker: TestWorker, payload: Data, release: DispatchSemaphore
+    ) async throws -> Task<HTTPClientResponse, any Error> {
+        let request = try worker.signed(
+            "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: worker), body: payload, baseVersion: "1")
+        let sent = Mutex(0)
+        return Task {
+            try await harness.send(
+                HTTPClientRequest(
+                    method: "POST", path: DCFRoute.updatePath,
+                    headers: HTTPHeaders(request.headers.map { ($0.name, $0.value) }),
+                    body: .stream(length: payload.count) {
+                        let offset = sent.withLock { $0 }
+                        guard offset < payload.count else { return nil }
+                        if offset == payload.count / 2 { _ = release.wait(timeout: .now() + 20) }
+                        let end = min(offset + 64 * 1024, payload.count)
+                        sent.withLock { $0 = end }
+                        return payload.subdata(in: offset..<end)
+                    }))
+        }
+    }
+
+    /// With another upload waiting, a stalled body loses its place after a pace window; the waiting one goes on.
+    @Test func stalledUploadLosesItsPlaceToAWaitingOne() async throws {
+        try await HTTPHarness.run(configure: {
+            $0.maximumConcurrentUploads = 1
+            $0.minimumUploadRate = 1024
+            $0.uploadPaceWindow = .milliseconds(500)
+        }) { harness in
+            let slow = try TestWorker()
+            let waiting = try TestWorker()
+            try await harness.addWorker(slow)
+            try await harness.addWorker(waiting)
+            let payload = Data(repeating: 7, count: 512 * 1024)
+            let release = DispatchSemaphore(value: 0)
+            defer { release.signal() }
+            let slowResponse = try await Self.stalledUpload(harness, slow, payload: payload, release: release)
+            #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
+            let waitingRequest = try waiting.signed(
+                "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: waiting), body: payload,
+                baseVersion: "1")
+            let waitingResponse = try await harness.send(waitingRequest, idleTimeout: .seconds(30))
+            #expect(waitingResponse.statusCode == 200, "\(waitingResponse.text)")
+            release.signal()
+            let slowResult = try await slowResponse.value
+            #expect(slowResult.statusCode == 503, "\(slowResult.text)")
+            #expect(slowResult.code == .unavailable)
+            #expect(slowResult.text.contains("min_upload_rate"), "\(slowResult.text)")
+            #expect(harness.strategy.updateCount == 1)
+            #expect(await harness.waitFor { harness.server.uploadAdmission.activeCount == 0 })
+        }
+    }
+
+    /// Without uploads waiting, a stalled body keeps its place past several pace windows and then completes.
+    @Test func stalledUploadKeepsItsPlaceWhenNoneWait() async throws {
+        try await HTTPHarness.run(configure: {
+            $0.maximumConcurrentUploads = 1
+            $0.minimumUploadRate = 1024
+            $0.uploadPaceWindow = .milliseconds(300)
+        }) { harness in
+            let worker = try TestWorker()
+            try await harness.addWorker(worker)
+            let release = DispatchSemaphore(value: 0)
+            let response = try await Self.stalledUpload(
+                harness, worker, payload: Data(repeating: 7, count: 512 * 1024), release: release)
+            #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
+            try await Task.sleep(for: .seconds(2))
+            release.signal()
+            let result = try await response.value
+            #expect(result.statusCode == 200, "\(result.text)")
+            #expect(harness.strategy.updateCount == 1)
         }
     }
 }

@@ -134,6 +134,7 @@ public final class DCFHTTPHandler: HTTPHandler {
                 holdsNonce.set()
             },
             admission: server.uploadAdmission,
+            pace: uploadPace,
             onReject: { [server] error in server.recordingResponses(to: headOnly) { _ in }(.error(error)) },
             onComplete: { [server] body in
                 let request = ServerRequest(head: head, body: body, exchangeID: exchangeID)
@@ -148,6 +149,13 @@ public final class DCFHTTPHandler: HTTPHandler {
                 if holdsNonce.isSet { server.releaseUpdateNonce(screened) }
             })
         return upload.handling
+    }
+
+    /// The least rate of an admitted body while others wait, or nil when the check is off.
+    private var uploadPace: UploadPace? {
+        let configuration = server.configuration
+        guard configuration.minimumUploadRate > 0 else { return nil }
+        return UploadPace(bytesPerSecond: configuration.minimumUploadRate, window: configuration.uploadPaceWindow)
     }
 
     /// A body stream that never requests more, so the transport closes the connection after the error response

@@ -24,7 +24,10 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     private let onComplete: @Sendable (RequestBody) -> Void
     private let onFinish: @Sendable () -> Void
     private let admission: UploadAdmission?
+    private let pace: UploadPace?
     private var slot: UploadSlot?
+    /// `byteCount` at the last pace check.
+    private var bytesAtPaceCheck = 0
 
     private var fileURL: URL?
     private var hasher: SHA256Hasher?
@@ -49,6 +52,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     ///     is rejected as `bad_signature` before the strategy receives it.
     ///   - admit: runs on `queue` before the first body byte is stored; an error it throws is the response.
     ///   - admission: when given, the body is read only once the upload's turn in it comes, after `admit`.
+    ///   - pace: with `admission`, the least rate an admitted body must keep while other uploads wait.
     ///   - scansValues: whether the body is an uncompressed safetensors file whose floating-point values are
     ///     checked as they arrive; the result goes to the completed body's `nonFiniteTensors`.
     init(
@@ -56,6 +60,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         queue: DispatchQueue, logger: Logger,
         admit: @escaping @Sendable () throws(DCFErrorResponse) -> Void = {},
         admission: UploadAdmission? = nil,
+        pace: UploadPace? = nil,
         onReject: @escaping @Sendable (DCFErrorResponse) -> Void,
         onComplete: @escaping @Sendable (RequestBody) -> Void,
         onFinish: @escaping @Sendable () -> Void = {}
@@ -65,6 +70,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         self.declaredSHA256 = declaredSHA256
         self.admit = admit
         self.admission = admission
+        self.pace = pace
         finiteScan = scansValues ? SafeTensorsFiniteScan() : nil
         self.responder = responder
         self.queue = queue
@@ -96,7 +102,35 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     private func granted(_ demand: HTTPBodyDemand) {
         guard !isFinished else { return }
+        schedulePaceCheck()
         demand.requestMore()
+    }
+
+    private func schedulePaceCheck() {
+        guard let pace else { return }
+        queue.asyncAfter(deadline: .now() + pace.window.timeInterval) { [self] in checkPace() }
+    }
+
+    /// Refuses the upload when, with other uploads waiting, its body arrived slower than `pace` during the last
+    /// window, so a few slow or stalling clients cannot hold every place.
+    private func checkPace() {
+        guard !isFinished, let pace, let admission else { return }
+        let received = byteCount - bytesAtPaceCheck
+        bytesAtPaceCheck = byteCount
+        let waiting = admission.waitingCount
+        guard waiting == 0 || received >= pace.minimumBytesPerWindow else {
+            logger.info(
+                "refused a slow update upload to free its place",
+                [("bytes_in_window", String(received)), ("window_s", String(pace.window.components.seconds)),
+                 ("waiting", String(waiting))])
+            reject(DCFErrorResponse(
+                .unavailable,
+                "the update body arrived at \(received) bytes in \(pace.window.components.seconds) s while \(waiting) "
+                    + "other uploads waited; the server needs at least \(pace.bytesPerSecond) bytes/s then "
+                    + "(limits.min_upload_rate); send the update again"))
+            return
+        }
+        schedulePaceCheck()
     }
 
     /// Gives back the upload's place in `admission`, then runs `onFinish`.
@@ -234,4 +268,23 @@ struct SpoolWriteError: Error, CustomStringConvertible {
     let code: Int32
 
     var description: String { "\(call) \(path) failed: \(String(cString: strerror(code))) (errno \(code))" }
+}
+
+/// The least rate at which an admitted update body must arrive while other uploads wait for a place.
+struct UploadPace: Sendable {
+    let bytesPerSecond: Int
+    /// How often the rate is checked, over the bytes received since the last check.
+    let window: Duration
+
+    var minimumBytesPerWindow: Int {
+        Int((Double(bytesPerSecond) * window.timeInterval).rounded(.up))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as dispatch deadlines take it.
+    var timeInterval: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
 }
