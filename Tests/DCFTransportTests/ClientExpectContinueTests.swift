@@ -256,6 +256,32 @@ import TestSupport
         #expect(error.timeoutPhase == .idle)
     }
 
+    /// A server that refuses the expectation with 417 gets the request again without it, body and all.
+    @Test(arguments: BodyKind.allCases)
+    func expectationFailedSendsTheRequestAgainWithoutIt(kind: BodyKind) async throws {
+        let sawExpect = Mutex<[Bool]>([])
+        let server = try ClientTestServer(serveConnection: { connection in
+            while let head = try connection.readRequestHead() {
+                let expects = head.headers["Expect"] != nil
+                sawExpect.withLock { $0.append(expects) }
+                if expects {
+                    try connection.write(Data("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 4\r\n\r\nnope".utf8))
+                } else {
+                    try Self.respondWithDigest(head, connection)
+                }
+            }
+        })
+        defer { server.stop() }
+        let client = try plainClient(port: server.port)
+        let body = try UploadBody(kind, count: 300_000, seed: 9)
+        defer { body.remove() }
+        let response = try client.execute(upload(body))
+        #expect(response.statusCode == 200)
+        #expect(String(decoding: response.body, as: UTF8.self) == body.summary)
+        #expect(sawExpect.withLock { $0 } == [true, false])
+        #expect(server.acceptedConnections == 2)
+    }
+
     @Test func interimResponsesBeforeContinueAreSkipped() async throws {
         let inputBeforeContinue = Signal<Bool>()
         let server = try ClientTestServer(serveConnection: { connection in

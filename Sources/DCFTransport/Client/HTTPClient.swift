@@ -85,6 +85,21 @@ public final class HTTPClient: Sendable {
         _ request: HTTPClientRequest,
         receiveBody: (HTTPClientResponse, UnsafeRawBufferPointer) throws -> Void
     ) throws -> HTTPClientResponse {
+        do {
+            return try executeOnce(request, receiveBody: receiveBody)
+        } catch is ExpectationRefused {
+            // A server or proxy that does not take `Expect: 100-continue` answers 417 before the body; the request
+            // goes out again without the expectation, as RFC 9110 asks.
+            var plain = request
+            plain.headers.remove(name: "Expect")
+            return try executeOnce(plain, receiveBody: receiveBody)
+        }
+    }
+
+    private func executeOnce(
+        _ request: HTTPClientRequest,
+        receiveBody: (HTTPClientResponse, UnsafeRawBufferPointer) throws -> Void
+    ) throws -> HTTPClientResponse {
         let deadlines = RequestDeadlines(
             idleTimeout: request.idleTimeout ?? configuration.idleTimeout,
             totalTimeout: request.totalTimeout ?? configuration.totalTimeout
@@ -149,6 +164,11 @@ public final class HTTPClient: Sendable {
             }
             let head = try headBeforeBody ?? reader.readFinalHead()
             let framing = try reader.framing(of: head, method: request.method)
+            if headBeforeBody != nil, head.statusCode == 417 {
+                try reader.readBody(framing) { _ in }
+                connection.close()
+                throw ExpectationRefused()
+            }
             let response = HTTPClientResponse(statusCode: head.statusCode, reason: head.reason, headers: head.headers)
             try reader.readBody(framing) { chunk in try receiveBody(response, chunk) }
             finish(connection, head: head, framing: framing, request: request, bodyUnsent: headBeforeBody != nil)
@@ -191,3 +211,6 @@ public final class HTTPClient: Sendable {
         return port == defaultPort ? name : "\(name):\(port)"
     }
 }
+
+/// The server answered `417 Expectation Failed` before the body of a request with `Expect: 100-continue`.
+private struct ExpectationRefused: Error {}

@@ -6,7 +6,8 @@ public import Foundation
 /// With the header `Expect: 100-continue` and a body that is not empty, `HTTPClient` sends the head alone and
 /// waits for the server's `100 Continue` before it sends the body. `continueTimeout` (else the idle timeout) and the
 /// total timeout bound that wait, and the client never sends the body without the `100 Continue`. When a final response arrives first, the client
-/// returns it without sending the body and then closes the connection. Other interim (1xx) responses are skipped.
+/// returns it without sending the body and then closes the connection; a `417 Expectation Failed` instead makes
+/// the client send the request again without the expectation. Other interim (1xx) responses are skipped.
 public struct HTTPClientRequest: Sendable {
     /// Where the request body comes from.
     public enum Body: Sendable {
