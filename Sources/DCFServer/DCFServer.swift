@@ -123,15 +123,19 @@ public final class DCFServer: Sendable {
         logger.info("server backend stopped")
     }
 
-    /// Starts a graceful stop: responds to every parked long poll and parks no new one. Requests in flight are
-    /// still handled, so an upload whose body is still arriving is stored and gets its response.
+    /// Starts a graceful stop: responds to every parked long poll and parks no new one, and answers 503 to the
+    /// uploads waiting for their turn. Requests in flight are still handled, so an upload whose body is still
+    /// arriving is stored and gets its response.
     public func beginDrain() {
         let wasRunning = state.withLock { state in
             guard state == .running else { return false }
             state = .draining
             return true
         }
-        if wasRunning { answerParkedPolls() }
+        if wasRunning {
+            answerParkedPolls()
+            uploadAdmission.refuseWaiting()
+        }
     }
 
     private func answerParkedPolls() {

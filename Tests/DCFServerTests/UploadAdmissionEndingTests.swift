@@ -286,8 +286,7 @@ import Testing
         }
     }
 
-    /// Uploads waiting when the service stops get their connection closed at the end of the grace period, and
-    /// leave no place taken.
+    /// Uploads waiting when the service stops are answered 503 at once, and leave no place taken.
     @Test func stopWithWaitingUploadsFreesPlaces() async throws {
         let harness = try PlainUploadHarness(configure: { $0.maximumConcurrentUploads = 1 })
         let first = try TestWorker()
@@ -301,7 +300,9 @@ import Testing
         #expect(await harness.waitFor { harness.admission == (1, 1) })
         await harness.stop()
         #expect(harness.admission == (0, 0))
-        #expect(try waiting.receiveUntilClosed().isEmpty)
+        let answer = String(decoding: try waiting.receiveUntilClosed(), as: UTF8.self)
+        #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
+        #expect(answer.contains("shutting down"), "\(answer)")
         _ = holder
     }
 

@@ -56,6 +56,29 @@ import Testing
         #expect(admission.activeCount == 0)
     }
 
+    @Test func refusingWaitingUploadsLeavesActiveOnesAndRefusesNewWaiters() {
+        let admission = UploadAdmission(limit: 1)
+        let grants = Grants()
+        let refusals = Grants()
+        let active = admission.enter(grants.grant(0), refuse: refusals.grant(0))
+        let waiting = (1...3).map { admission.enter(grants.grant($0), refuse: refusals.grant($0)) }
+        admission.refuseWaiting()
+        #expect(refusals.granted == [1, 2, 3])
+        #expect(admission.waitingCount == 0)
+        let late = admission.enter(grants.grant(4), refuse: refusals.grant(4))
+        #expect(refusals.granted == [1, 2, 3, 4])
+        for slot in waiting + [late] { slot.release() }
+        #expect(admission.activeCount == 1)
+        active.release()
+        #expect(admission.activeCount == 0)
+        #expect(grants.granted == [0])
+        // With a place free, an upload is still admitted during the drain.
+        let after = admission.enter(grants.grant(5), refuse: refusals.grant(5))
+        #expect(grants.granted == [0, 5])
+        after.release()
+        #expect(admission.activeCount == 0)
+    }
+
     @Test func longQueueIsCompactedAndKeepsItsOrder() {
         let admission = UploadAdmission(limit: 1)
         let grants = Grants()
@@ -158,6 +181,34 @@ import Testing
                         sent.withLock { $0 = end }
                         return payload.subdata(in: offset..<end)
                     }))
+        }
+    }
+
+    /// A drain answers the uploads waiting for their turn at once; the one receiving its body completes.
+    @Test func drainRefusesWaitingUploadsAndFinishesTheActiveOne() async throws {
+        try await HTTPHarness.run(configure: { $0.maximumConcurrentUploads = 1 }) { harness in
+            let active = try TestWorker()
+            let waiting = try TestWorker()
+            try await harness.addWorker(active)
+            try await harness.addWorker(waiting)
+            let payload = Data(repeating: 7, count: 512 * 1024)
+            let release = DispatchSemaphore(value: 0)
+            defer { release.signal() }
+            let activeResponse = try await Self.stalledUpload(harness, active, payload: payload, release: release)
+            #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
+            let waitingRequest = try waiting.signed(
+                "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: waiting), body: payload,
+                baseVersion: "1")
+            let waitingResponse = Task { try await harness.send(waitingRequest, idleTimeout: .seconds(30)) }
+            #expect(await harness.waitFor { harness.server.uploadAdmission.waitingCount == 1 })
+            harness.server.beginDrain()
+            let refused = try await waitingResponse.value
+            #expect(refused.statusCode == 503, "\(refused.text)")
+            #expect(refused.text.contains("shutting down"), "\(refused.text)")
+            release.signal()
+            let completed = try await activeResponse.value
+            #expect(completed.statusCode == 200, "\(completed.text)")
+            #expect(harness.strategy.updateCount == 1)
         }
     }
 

@@ -97,7 +97,15 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     /// Checks the head, then waits for the upload's turn before the first body byte is read.
     private func start(_ demand: HTTPBodyDemand) {
         guard !isFinished, admitIfNeeded(), let admission else { return }
-        slot = admission.enter { [self] in queue.async { self.granted(demand) } }
+        slot = admission.enter(
+            { [self] in queue.async { self.granted(demand) } },
+            refuse: { [self] in
+                queue.async {
+                    guard !self.isFinished else { return }
+                    self.reject(DCFErrorResponse(
+                        .unavailable, "the server is shutting down before this upload's turn; send it again later"))
+                }
+            })
     }
 
     private func granted(_ demand: HTTPBodyDemand) {

@@ -9,13 +9,22 @@ import Synchronization
 /// past `net.ipv4.tcp_mem`, where the kernel drops packets.
 final class UploadAdmission: Sendable {
     private struct State {
-        var active = 0
+        /// Tickets of the uploads receiving their body now.
+        var active: Set<UInt64> = []
         /// Waiting uploads in arrival order from `head`; entries before `head` were admitted or withdrawn.
-        var queue: [(ticket: UInt64, grant: @Sendable () -> Void)?] = []
+        var queue: [Waiting?] = []
         var head = 0
         var waiting: [UInt64: Int] = [:]
         var nextTicket: UInt64 = 0
         var admittedTotal: UInt64 = 0
+        /// Set by `refuseWaiting()`: no upload waits any more, and new ones are refused at once.
+        var isClosed = false
+    }
+
+    private struct Waiting {
+        let ticket: UInt64
+        let grant: @Sendable () -> Void
+        let refuse: @Sendable () -> Void
     }
 
     let limit: Int
@@ -27,35 +36,58 @@ final class UploadAdmission: Sendable {
     }
 
     /// Uploads receiving their body now.
-    var activeCount: Int { state.withLock { $0.active } }
+    var activeCount: Int { state.withLock { $0.active.count } }
     /// Uploads waiting for their turn.
     var waitingCount: Int { state.withLock { $0.waiting.count } }
     /// Uploads admitted since the server started.
     var admittedTotal: UInt64 { state.withLock { $0.admittedTotal } }
 
     /// Queues an upload and calls `grant` once it may receive its body, at once when fewer than `limit` are
-    /// active. `grant` runs after the lock is released, on this thread or on the one that freed the place. The
-    /// returned slot must be released when the upload ends, however it ends.
-    func enter(_ grant: @escaping @Sendable () -> Void) -> UploadSlot {
-        let (ticket, grantNow) = state.withLock { state -> (UInt64, Bool) in
+    /// active, or `refuse` when `refuseWaiting()` ends the wait first. Each runs after the lock is released, on
+    /// this thread or on the one that freed the place or refused. The returned slot must be released when the
+    /// upload ends, however it ends.
+    func enter(
+        _ grant: @escaping @Sendable () -> Void, refuse: @escaping @Sendable () -> Void = {}
+    ) -> UploadSlot {
+        enum Outcome { case granted, waiting, refused }
+        let (ticket, outcome) = state.withLock { state -> (UInt64, Outcome) in
             state.nextTicket += 1
             let ticket = state.nextTicket
-            if state.active < limit {
-                state.active += 1
+            if state.active.count < limit {
+                state.active.insert(ticket)
                 state.admittedTotal += 1
-                return (ticket, true)
+                return (ticket, .granted)
             }
+            if state.isClosed { return (ticket, .refused) }
             state.waiting[ticket] = state.queue.count
-            state.queue.append((ticket, grant))
-            return (ticket, false)
+            state.queue.append(Waiting(ticket: ticket, grant: grant, refuse: refuse))
+            return (ticket, .waiting)
         }
         let slot = UploadSlot(admission: self, ticket: ticket)
-        if grantNow { grant() }
+        switch outcome {
+        case .granted: grant()
+        case .refused: refuse()
+        case .waiting: break
+        }
         return slot
     }
 
-    /// Withdraws the upload with `ticket` if it still waits; otherwise frees its place, handing it to the oldest
-    /// waiting upload.
+    /// Empties the queue, calling each waiting upload's `refuse`, and refuses uploads that would have to wait
+    /// from now on; a draining server cannot promise them a place before it stops. Active uploads go on.
+    func refuseWaiting() {
+        let refused = state.withLock { state -> [Waiting] in
+            state.isClosed = true
+            let waiting = state.queue[state.head...].compactMap { $0 }
+            state.queue = []
+            state.head = 0
+            state.waiting = [:]
+            return waiting
+        }
+        for entry in refused { entry.refuse() }
+    }
+
+    /// Withdraws the upload with `ticket` if it still waits; otherwise frees its place, if it has one, handing it
+    /// to the oldest waiting upload. A refused upload has neither.
     fileprivate func release(ticket: UInt64) {
         let next = state.withLock { state -> (@Sendable () -> Void)? in
             if let index = state.waiting.removeValue(forKey: ticket) {
@@ -63,17 +95,18 @@ final class UploadAdmission: Sendable {
                 Self.compact(&state)
                 return nil
             }
+            guard state.active.remove(ticket) != nil else { return nil }
             while state.head < state.queue.count {
                 let entry = state.queue[state.head]
                 state.queue[state.head] = nil
                 state.head += 1
                 guard let entry else { continue }
                 state.waiting[entry.ticket] = nil
+                state.active.insert(entry.ticket)
                 state.admittedTotal += 1
                 Self.compact(&state)
                 return entry.grant
             }
-            state.active -= 1
             Self.compact(&state)
             return nil
         }
