@@ -39,6 +39,9 @@ public final class DCFServer: Sendable {
     let nonceRequests = SeenNonceRequests()
     /// The update bodies being received and the uploads waiting for their turn.
     let uploadAdmission: UploadAdmission
+    /// Held from each registry change to the end of its callbacks, so the strategy hears of a worker's changes in
+    /// the order the registry made them, also when an admin and the worker change it at once.
+    let registrationOrder = Mutex(())
     /// Set while a delayed check of a strategy that looked ahead of the cache is scheduled.
     let staleCheckPending = Atomic(false)
 
@@ -170,8 +173,11 @@ public final class DCFServer: Sendable {
     /// - Throws: `ConfigurationError` when `mode` switches between safe and unsafe mode, which takes a
     ///   restart, or a key-list error; on any error nothing changes.
     public func reloadKeyList(mode: AdmissionMode) throws -> KeyListReload {
-        let reload = try registry.reloadKeyList(mode: mode)
-        apply(reload.changes)
+        let reload = try registrationOrder.withLock { _ throws -> KeyListReload in
+            let reload = try registry.reloadKeyList(mode: mode)
+            apply(reload.changes)
+            return reload
+        }
         return reload
     }
 
@@ -200,8 +206,18 @@ public final class DCFServer: Sendable {
     /// Whether requests are still handled: running, or draining the ones in flight.
     var isHandlingRequests: Bool { state.withLock { $0 == .running || $0 == .draining } }
 
+    /// Runs `change` on the registry and passes its registration changes to the strategy, one change with its
+    /// callbacks at a time.
+    func changeRegistration(_ change: () throws -> (WorkerRecord, [RegistrationChange])) throws -> WorkerRecord {
+        try registrationOrder.withLock { _ throws -> WorkerRecord in
+            let (record, changes) = try change()
+            apply(changes)
+            return record
+        }
+    }
+
     /// Passes registration changes to the strategy and completes a removed worker's parked poll with an error.
-    func apply(_ changes: [RegistrationChange]) {
+    private func apply(_ changes: [RegistrationChange]) {
         for change in changes {
             switch change {
             case .registered(let id):

@@ -22,15 +22,15 @@ extension DCFServer {
             return .json(registry.workers.map(\.adminEntry))
         case .adminAddWorker:
             let message = try decodeJSON(AdminAddWorkerRequest.self, request)
-            return try adminResult(registry.addWorker(publicKey: message.publicKey, registered: message.registered))
+            return adminResult(
+                try changeRegistration { try registry.addWorker(publicKey: message.publicKey, registered: message.registered) })
         case .adminRemoveWorker(let id):
-            let (record, changes) = try registry.removeWorker(id)
-            apply(changes)
+            let record = try changeRegistration { try registry.removeWorker(id) }
             logger.info("admin removed worker", [("worker", id.short)])
             return .json(AdminWorkerResult(workerID: record.id, registered: false))
         case .adminSetRegistration(let id):
             let message = try decodeJSON(AdminSetRegistrationRequest.self, request)
-            return try adminResult(registry.setRegistered(id, message.registered))
+            return adminResult(try changeRegistration { try registry.setRegistered(id, message.registered) })
         case .adminStatus:
             return .json(status())
         default:
@@ -38,10 +38,9 @@ extension DCFServer {
         }
     }
 
-    private func adminResult(_ result: (WorkerRecord, [RegistrationChange])) -> ServerResponse {
-        apply(result.1)
-        logger.info("admin changed worker", [("worker", result.0.id.short), ("status", result.0.status.rawValue)])
-        return .json(AdminWorkerResult(workerID: result.0.id, registered: result.0.isRegistered))
+    private func adminResult(_ record: WorkerRecord) -> ServerResponse {
+        logger.info("admin changed worker", [("worker", record.id.short), ("status", record.status.rawValue)])
+        return .json(AdminWorkerResult(workerID: record.id, registered: record.isRegistered))
     }
 
     /// The round status for `GET /admin/status`.

@@ -65,9 +65,7 @@ extension DCFServer {
     /// `POST /dcf/register`: registers the signer and tells the strategy when its status changed.
     func register(_ signer: WorkerID, _ request: ServerRequest) throws -> WorkerRecord {
         let message = try decodeJSON(RegisterRequest.self, request)
-        let (record, changes) = try registry.register(signer, bodyKey: message.publicKey)
-        apply(changes)
-        return record
+        return try changeRegistration { try registry.register(signer, bodyKey: message.publicKey) }
     }
 
     /// `GET /dcf/model/wait`: parks until the model differs from `knownVersion` or the hold ends.
