@@ -70,7 +70,12 @@ extension HTTPConnection {
             close(reason: .clientDisconnected)
             return
         case .failed(let message):
-            context.logger.debug("TLS handshake failed", [("peer", peer), ("error", message)])
+            if let held = Self.handshakeFailures.admit() {
+                context.logger.info(
+                    "TLS handshake failed", [("peer", peer), ("error", message), ("repeats_since_last_line", String(held))])
+            } else {
+                context.logger.debug("TLS handshake failed", [("peer", peer), ("error", message)])
+            }
             close(reason: .clientDisconnected)
             return
         }

@@ -56,7 +56,13 @@ extension HTTPConnection {
             updateTimer()
             return
         }
-        context.logger.debug("connection timed out", [("peer", peer), ("timeout", kind.rawValue)])
+        if kind == .handshake, let held = Self.handshakeFailures.admit() {
+            context.logger.info(
+                "TLS handshake timed out",
+                [("peer", peer), ("limit", "\(limits.handshakeTimeout)"), ("repeats_since_last_line", String(held))])
+        } else {
+            context.logger.debug("connection timed out", [("peer", peer), ("timeout", kind.rawValue)])
+        }
         switch kind {
         case .handshake, .idle, .write, .linger:
             close(reason: .timedOut)

@@ -36,3 +36,9 @@ extension Listener {
     /// exhausted, the pause repeats every 100 ms.
     static let acceptPauseWarnings = LogRepeatLimit(interval: .seconds(10))
 }
+
+extension HTTPConnection {
+    /// Limits `TLS handshake failed` and handshake timeouts to one info line per 10 s across all loops, so an
+    /// expired certificate or an overload shows in the log without a line per client.
+    static let handshakeFailures = LogRepeatLimit(interval: .seconds(10))
+}
