@@ -3,6 +3,7 @@ import DCFProtocol
 import DCFServer
 import DCFSupport
 import DCFTransport
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -86,6 +87,30 @@ final class HTTPHarness: Sendable {
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try client.execute(request) })
             }
+        }
+    }
+
+    /// Starts an update of `payload` from `worker`, built on `baseVersion`, that stops after half its body until
+    /// `release` is signalled or 20 s pass.
+    func stalledUpload(
+        _ worker: TestWorker, payload: Data, baseVersion: String = "1", release: DispatchSemaphore
+    ) async throws -> Task<HTTPClientResponse, any Error> {
+        let request = try worker.signed(
+            "POST", DCFRoute.updatePath, nonce: try await nonce(for: worker), body: payload, baseVersion: baseVersion)
+        let sent = Mutex(0)
+        return Task {
+            try await send(
+                HTTPClientRequest(
+                    method: "POST", path: DCFRoute.updatePath,
+                    headers: HTTPHeaders(request.headers.map { ($0.name, $0.value) }),
+                    body: .stream(length: payload.count) {
+                        let offset = sent.withLock { $0 }
+                        guard offset < payload.count else { return nil }
+                        if offset == payload.count / 2 { _ = release.wait(timeout: .now() + 20) }
+                        let end = min(offset + 64 * 1024, payload.count)
+                        sent.withLock { $0 = end }
+                        return payload.subdata(in: offset..<end)
+                    }))
         }
     }
 

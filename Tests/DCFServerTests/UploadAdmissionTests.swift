@@ -103,26 +103,9 @@ import Testing
             try await harness.addWorker(first)
             try await harness.addWorker(second)
             let payload = Data(repeating: 5, count: 512 * 1024)
-            let firstRequest = try first.signed(
-                "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: first), body: payload,
-                baseVersion: "1")
             let release = DispatchSemaphore(value: 0)
-            let sent = Mutex(0)
-            let firstResponse = Task {
-                try await harness.send(
-                    HTTPClientRequest(
-                        method: "POST", path: DCFRoute.updatePath,
-                        headers: HTTPHeaders(firstRequest.headers.map { ($0.name, $0.value) }),
-                        body: .stream(length: payload.count) {
-                            let offset = sent.withLock { $0 }
-                            guard offset < payload.count else { return nil }
-                            // Hold the upload open after its first half, at most 20 s.
-                            if offset == payload.count / 2 { _ = release.wait(timeout: .now() + 20) }
-                            let end = min(offset + 64 * 1024, payload.count)
-                            sent.withLock { $0 = end }
-                            return payload.subdata(in: offset..<end)
-                        }))
-            }
+            defer { release.signal() }
+            let firstResponse = try await harness.stalledUpload(first, payload: payload, release: release)
             #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
             // The second update builds on the version the first one publishes, so it succeeds only after it.
             let secondRequest = try second.signed(
@@ -161,29 +144,6 @@ import Testing
         }
     }
 
-    /// Starts an upload of `payload` that stops after half its body until `release` is signalled or 20 s pass.
-    private static func stalledUpload(
-        _ harness: HTTPHarness, _ worker: TestWorker, payload: Data, release: DispatchSemaphore
-    ) async throws -> Task<HTTPClientResponse, any Error> {
-        let request = try worker.signed(
-            "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: worker), body: payload, baseVersion: "1")
-        let sent = Mutex(0)
-        return Task {
-            try await harness.send(
-                HTTPClientRequest(
-                    method: "POST", path: DCFRoute.updatePath,
-                    headers: HTTPHeaders(request.headers.map { ($0.name, $0.value) }),
-                    body: .stream(length: payload.count) {
-                        let offset = sent.withLock { $0 }
-                        guard offset < payload.count else { return nil }
-                        if offset == payload.count / 2 { _ = release.wait(timeout: .now() + 20) }
-                        let end = min(offset + 64 * 1024, payload.count)
-                        sent.withLock { $0 = end }
-                        return payload.subdata(in: offset..<end)
-                    }))
-        }
-    }
-
     /// A drain answers the uploads waiting for their turn at once; the one receiving its body completes.
     @Test func drainRefusesWaitingUploadsAndFinishesTheActiveOne() async throws {
         try await HTTPHarness.run(configure: { $0.maximumConcurrentUploads = 1 }) { harness in
@@ -194,7 +154,7 @@ import Testing
             let payload = Data(repeating: 7, count: 512 * 1024)
             let release = DispatchSemaphore(value: 0)
             defer { release.signal() }
-            let activeResponse = try await Self.stalledUpload(harness, active, payload: payload, release: release)
+            let activeResponse = try await harness.stalledUpload(active, payload: payload, release: release)
             #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
             let waitingRequest = try waiting.signed(
                 "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: waiting), body: payload,
@@ -226,7 +186,7 @@ import Testing
             let payload = Data(repeating: 7, count: 512 * 1024)
             let release = DispatchSemaphore(value: 0)
             defer { release.signal() }
-            let slowResponse = try await Self.stalledUpload(harness, slow, payload: payload, release: release)
+            let slowResponse = try await harness.stalledUpload(slow, payload: payload, release: release)
             #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
             let waitingRequest = try waiting.signed(
                 "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: waiting), body: payload,
@@ -253,8 +213,8 @@ import Testing
             let worker = try TestWorker()
             try await harness.addWorker(worker)
             let release = DispatchSemaphore(value: 0)
-            let response = try await Self.stalledUpload(
-                harness, worker, payload: Data(repeating: 7, count: 512 * 1024), release: release)
+            let response = try await harness.stalledUpload(
+                worker, payload: Data(repeating: 7, count: 512 * 1024), release: release)
             #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
             try await Task.sleep(for: .seconds(2))
             release.signal()

@@ -137,26 +137,9 @@ import Testing
             let worker = try TestWorker()
             try await harness.addWorker(worker)
             let payload = Data(repeating: 3, count: 512 * 1024)
-            let first = try worker.signed(
-                "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: worker), body: payload,
-                baseVersion: "1")
             let release = DispatchSemaphore(value: 0)
-            let sent = Mutex(0)
-            let firstResponse = Task {
-                try await harness.send(
-                    HTTPClientRequest(
-                        method: "POST", path: DCFRoute.updatePath,
-                        headers: HTTPHeaders(first.headers.map { ($0.name, $0.value) }),
-                        body: .stream(length: payload.count) {
-                            let offset = sent.withLock { $0 }
-                            guard offset < payload.count else { return nil }
-                            // Hold the upload open after its first half, at most 10 s.
-                            if offset == payload.count / 2 { _ = release.wait(timeout: .now() + 10) }
-                            let end = min(offset + 64 * 1024, payload.count)
-                            sent.withLock { $0 = end }
-                            return payload.subdata(in: offset..<end)
-                        }))
-            }
+            defer { release.signal() }
+            let firstResponse = try await harness.stalledUpload(worker, payload: payload, release: release)
             #expect(await harness.waitFor { !harness.spoolFiles.isEmpty })
             let second = try await Self.sendOnNewConnection(
                 harness,
