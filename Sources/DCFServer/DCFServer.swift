@@ -126,7 +126,7 @@ public final class DCFServer: Sendable {
         logger.info("server backend stopped")
     }
 
-    /// Starts a graceful stop: responds to every parked long poll and parks no new one, and answers 503 to the
+    /// Starts a graceful stop: responds to every parked long poll and parks no new one, and responds 503 to the
     /// uploads waiting for their turn. Requests in flight are still handled, so an upload whose body is still
     /// arriving is stored and gets its response.
     public func beginDrain() {

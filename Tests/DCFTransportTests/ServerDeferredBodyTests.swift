@@ -25,7 +25,7 @@ import Testing
         var ended: Bool { state.withLock { $0.ended } }
         var error: HTTPRequestError? { state.withLock { $0.error } }
 
-        /// A handler that defers every body, answers "got N" at its end, and answers 403 at once for /refuse.
+        /// A handler that defers every body, responds "got N" at its end, and responds 403 at once for /refuse.
         func handler() -> ClosureHandler {
             ClosureHandler { [self] head, responder in
                 .stream(

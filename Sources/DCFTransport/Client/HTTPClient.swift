@@ -88,7 +88,7 @@ public final class HTTPClient: Sendable {
         do {
             return try executeOnce(request, receiveBody: receiveBody)
         } catch is ExpectationRefused {
-            // A server or proxy that does not take `Expect: 100-continue` answers 417 before the body; the request
+            // A server or proxy that does not take `Expect: 100-continue` responds 417 before the body; the request
             // goes out again without the expectation, as RFC 9110 asks.
             var plain = request
             plain.headers.remove(name: "Expect")
@@ -212,5 +212,5 @@ public final class HTTPClient: Sendable {
     }
 }
 
-/// The server answered `417 Expectation Failed` before the body of a request with `Expect: 100-continue`.
+/// The server responded `417 Expectation Failed` before the body of a request with `Expect: 100-continue`.
 private struct ExpectationRefused: Error {}
