@@ -137,7 +137,7 @@ public final class DCFServer: Sendable {
         }
         if wasRunning {
             answerParkedPolls()
-            uploadAdmission.refuseWaiting()
+            uploadAdmission.rejectWaiting()
         }
     }
 

@@ -93,7 +93,7 @@ import Testing
         NonceStore(lifetime: .seconds(120), maximumPerWorker: perWorker, maximumTotal: 100, clock: clock)
     }
 
-    @Test func heldNonceOutlivesItsLifetimeUntilConsumed() throws {
+    @Test func heldNonceOutlivesLifetime() throws {
         let nonces = store()
         let nonce = try nonces.issue(for: worker)
         #expect(nonces.hold(nonce, for: worker) == .accepted)
@@ -104,7 +104,7 @@ import Testing
         #expect(nonces.consume(nonce, for: worker) == .unknown)
     }
 
-    @Test func expiredOrUnknownNonceCannotBeHeld() throws {
+    @Test func expiredNonceCannotBeHeld() throws {
         let nonces = store()
         let nonce = try nonces.issue(for: worker)
         clock.advance(by: .seconds(120))
@@ -112,7 +112,7 @@ import Testing
         #expect(nonces.hold(String(repeating: "0", count: 32), for: worker) == .unknown)
     }
 
-    @Test func releasedNonceGetsAFullLifetimeFromTheRelease() throws {
+    @Test func releaseRestartsLifetime() throws {
         let nonces = store()
         let nonce = try nonces.issue(for: worker)
         #expect(nonces.hold(nonce, for: worker) == .accepted)
@@ -124,7 +124,7 @@ import Testing
         #expect(nonces.consume(nonce, for: worker) == .expired)
     }
 
-    @Test func issuingIntoAFullPoolEvictsAnUnheldNonceFirst() throws {
+    @Test func evictionSkipsHeldNonce() throws {
         let nonces = store(perWorker: 2)
         let held = try nonces.issue(for: worker)
         let free = try nonces.issue(for: worker)

@@ -43,7 +43,7 @@ import Testing
 
     /// An admin unregisters a worker while the callback of its registration is still running: the strategy must
     /// hear "registered" before "unregistered", as the registry made the changes.
-    @Test func adminChangeWaitsForTheCallbacksOfTheChangeBeforeIt() async throws {
+    @Test func adminChangeWaitsForCallbacks() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let strategy = OrderStrategy()

@@ -21,7 +21,7 @@ import Testing
         var granted: [Int] { order.withLock { $0 } }
     }
 
-    @Test func placesGoToWaitingUploadsInArrivalOrder() {
+    @Test func placesFollowArrivalOrder() {
         let admission = UploadAdmission(limit: 2)
         let grants = Grants()
         let slots = (0..<5).map { admission.enter(grants.grant($0)) }
@@ -40,7 +40,7 @@ import Testing
         #expect(admission.admittedTotal == 5)
     }
 
-    @Test func waitingUploadThatEndsLeavesTheQueue() {
+    @Test func endedWaiterLeavesQueue() {
         let admission = UploadAdmission(limit: 1)
         let grants = Grants()
         let first = admission.enter(grants.grant(0))
@@ -56,30 +56,30 @@ import Testing
         #expect(admission.activeCount == 0)
     }
 
-    @Test func refusingWaitingUploadsLeavesActiveOnesAndRefusesNewWaiters() {
+    @Test func rejectingWaitersKeepsActiveUploads() {
         let admission = UploadAdmission(limit: 1)
         let grants = Grants()
-        let refusals = Grants()
-        let active = admission.enter(grants.grant(0), refuse: refusals.grant(0))
-        let waiting = (1...3).map { admission.enter(grants.grant($0), refuse: refusals.grant($0)) }
-        admission.refuseWaiting()
-        #expect(refusals.granted == [1, 2, 3])
+        let rejections = Grants()
+        let active = admission.enter(grants.grant(0), reject: rejections.grant(0))
+        let waiting = (1...3).map { admission.enter(grants.grant($0), reject: rejections.grant($0)) }
+        admission.rejectWaiting()
+        #expect(rejections.granted == [1, 2, 3])
         #expect(admission.waitingCount == 0)
-        let late = admission.enter(grants.grant(4), refuse: refusals.grant(4))
-        #expect(refusals.granted == [1, 2, 3, 4])
+        let late = admission.enter(grants.grant(4), reject: rejections.grant(4))
+        #expect(rejections.granted == [1, 2, 3, 4])
         for slot in waiting + [late] { slot.release() }
         #expect(admission.activeCount == 1)
         active.release()
         #expect(admission.activeCount == 0)
         #expect(grants.granted == [0])
         // With a place free, an upload is still admitted during the drain.
-        let after = admission.enter(grants.grant(5), refuse: refusals.grant(5))
+        let after = admission.enter(grants.grant(5), reject: rejections.grant(5))
         #expect(grants.granted == [0, 5])
         after.release()
         #expect(admission.activeCount == 0)
     }
 
-    @Test func longQueueIsCompactedAndKeepsItsOrder() {
+    @Test func longQueueKeepsOrder() {
         let admission = UploadAdmission(limit: 1)
         let grants = Grants()
         var slots = [admission.enter(grants.grant(0))]
@@ -93,7 +93,7 @@ import Testing
 
     /// With one place, a second worker's upload waits, unread, while the first is held mid-body, then completes.
     /// Both nonces would expire meanwhile, but the uploads hold them.
-    @Test func secondUploadWaitsForThePlaceAndKeepsItsNonce() async throws {
+    @Test func waitingUploadKeepsItsNonce() async throws {
         try await HTTPHarness.run(configure: {
             $0.maximumConcurrentUploads = 1
             $0.nonceLifetime = .seconds(5)
@@ -145,7 +145,7 @@ import Testing
     }
 
     /// A drain answers the uploads waiting for their turn at once; the one receiving its body completes.
-    @Test func drainRefusesWaitingUploadsAndFinishesTheActiveOne() async throws {
+    @Test func drainRejectsWaitingUploads() async throws {
         try await HTTPHarness.run(configure: { $0.maximumConcurrentUploads = 1 }) { harness in
             let active = try TestWorker()
             let waiting = try TestWorker()
@@ -162,9 +162,9 @@ import Testing
             let waitingResponse = Task { try await harness.send(waitingRequest, idleTimeout: .seconds(30)) }
             #expect(await harness.waitFor { harness.server.uploadAdmission.waitingCount == 1 })
             harness.server.beginDrain()
-            let refused = try await waitingResponse.value
-            #expect(refused.statusCode == 503, "\(refused.text)")
-            #expect(refused.text.contains("shutting down"), "\(refused.text)")
+            let rejected = try await waitingResponse.value
+            #expect(rejected.statusCode == 503, "\(rejected.text)")
+            #expect(rejected.text.contains("shutting down"), "\(rejected.text)")
             release.signal()
             let completed = try await activeResponse.value
             #expect(completed.statusCode == 200, "\(completed.text)")
@@ -173,7 +173,7 @@ import Testing
     }
 
     /// With another upload waiting, a stalled body loses its place after a pace window; the waiting one goes on.
-    @Test func stalledUploadLosesItsPlaceToAWaitingOne() async throws {
+    @Test func stalledUploadLosesItsPlace() async throws {
         try await HTTPHarness.run(configure: {
             $0.maximumConcurrentUploads = 1
             $0.minimumUploadRate = 1024
@@ -204,7 +204,7 @@ import Testing
     }
 
     /// Without uploads waiting, a stalled body keeps its place past several pace windows and then completes.
-    @Test func stalledUploadKeepsItsPlaceWhenNoneWait() async throws {
+    @Test func stalledUploadKeepsPlaceWhenAlone() async throws {
         try await HTTPHarness.run(configure: {
             $0.maximumConcurrentUploads = 1
             $0.minimumUploadRate = 1024

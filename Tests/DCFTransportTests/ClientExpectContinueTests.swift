@@ -227,7 +227,7 @@ import TestSupport
         #expect(error.failedBeforeBody == !afterContinue, "\(error)")
     }
 
-    @Test func continueTimeoutReplacesTheIdleTimeoutForTheWaitOnly() async throws {
+    @Test func continueTimeoutBoundsOnlyTheWait() async throws {
         let server = try ClientTestServer(serveConnection: { connection in
             while let head = try connection.readRequestHead() {
                 if head.path == "/upload" {
@@ -258,7 +258,7 @@ import TestSupport
 
     /// A server that refuses the expectation with 417 gets the request again without it, body and all.
     @Test(arguments: BodyKind.allCases)
-    func expectationFailedSendsTheRequestAgainWithoutIt(kind: BodyKind) async throws {
+    func expectationFailedRetriesWithoutIt(kind: BodyKind) async throws {
         let sawExpect = Mutex<[Bool]>([])
         let server = try ClientTestServer(serveConnection: { connection in
             while let head = try connection.readRequestHead() {

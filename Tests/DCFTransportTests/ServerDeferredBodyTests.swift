@@ -68,7 +68,7 @@ import Testing
         return poll(&descriptor, 1, milliseconds) > 0
     }
 
-    @Test func continueWaitsForTheHandlerToStartTheBody() async throws {
+    @Test func continueWaitsForStart() async throws {
         let probe = Probe()
         let running = try RunningServer(handler: probe.handler())
         let client = try HTTPTestClient(port: running.port)
@@ -86,7 +86,7 @@ import Testing
         await running.stop()
     }
 
-    @Test func bodySentWithoutExpectWaitsUnreadUntilStarted() async throws {
+    @Test func earlyBodyStaysUnread() async throws {
         let probe = Probe()
         let running = try RunningServer(handler: probe.handler())
         let client = try HTTPTestClient(port: running.port)
@@ -113,7 +113,7 @@ import Testing
         await running.stop()
     }
 
-    @Test func responseBeforeStartClosesWithoutReadingTheBody() async throws {
+    @Test func responseBeforeStartCloses() async throws {
         let probe = Probe()
         let running = try RunningServer(handler: probe.handler())
         let client = try HTTPTestClient(port: running.port)

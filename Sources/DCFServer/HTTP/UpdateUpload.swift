@@ -99,7 +99,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         guard !isFinished, admitIfNeeded(), let admission else { return }
         slot = admission.enter(
             { [self] in queue.async { self.granted(demand) } },
-            refuse: { [self] in
+            reject: { [self] in
                 queue.async {
                     guard !self.isFinished else { return }
                     self.reject(DCFErrorResponse(

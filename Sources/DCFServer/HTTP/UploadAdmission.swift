@@ -17,14 +17,14 @@ final class UploadAdmission: Sendable {
         var waiting: [UInt64: Int] = [:]
         var nextTicket: UInt64 = 0
         var admittedTotal: UInt64 = 0
-        /// Set by `refuseWaiting()`: no upload waits any more, and new ones are refused at once.
+        /// Set by `rejectWaiting()`: no upload waits any more, and new ones are rejected at once.
         var isClosed = false
     }
 
     private struct Waiting {
         let ticket: UInt64
         let grant: @Sendable () -> Void
-        let refuse: @Sendable () -> Void
+        let reject: @Sendable () -> Void
     }
 
     let limit: Int
@@ -43,13 +43,13 @@ final class UploadAdmission: Sendable {
     var admittedTotal: UInt64 { state.withLock { $0.admittedTotal } }
 
     /// Queues an upload and calls `grant` once it may receive its body, at once when fewer than `limit` are
-    /// active, or `refuse` when `refuseWaiting()` ends the wait first. Each runs after the lock is released, on
-    /// this thread or on the one that freed the place or refused. The returned slot must be released when the
+    /// active, or `reject` when `rejectWaiting()` ends the wait first. Each runs after the lock is released, on
+    /// this thread or on the one that freed the place or rejected. The returned slot must be released when the
     /// upload ends, however it ends.
     func enter(
-        _ grant: @escaping @Sendable () -> Void, refuse: @escaping @Sendable () -> Void = {}
+        _ grant: @escaping @Sendable () -> Void, reject: @escaping @Sendable () -> Void = {}
     ) -> UploadSlot {
-        enum Outcome { case granted, waiting, refused }
+        enum Outcome { case granted, waiting, rejected }
         let (ticket, outcome) = state.withLock { state -> (UInt64, Outcome) in
             state.nextTicket += 1
             let ticket = state.nextTicket
@@ -58,24 +58,24 @@ final class UploadAdmission: Sendable {
                 state.admittedTotal += 1
                 return (ticket, .granted)
             }
-            if state.isClosed { return (ticket, .refused) }
+            if state.isClosed { return (ticket, .rejected) }
             state.waiting[ticket] = state.queue.count
-            state.queue.append(Waiting(ticket: ticket, grant: grant, refuse: refuse))
+            state.queue.append(Waiting(ticket: ticket, grant: grant, reject: reject))
             return (ticket, .waiting)
         }
         let slot = UploadSlot(admission: self, ticket: ticket)
         switch outcome {
         case .granted: grant()
-        case .refused: refuse()
+        case .rejected: reject()
         case .waiting: break
         }
         return slot
     }
 
-    /// Empties the queue, calling each waiting upload's `refuse`, and refuses uploads that would have to wait
+    /// Empties the queue, calling each waiting upload's `reject`, and rejects uploads that would have to wait
     /// from now on; a draining server cannot promise them a place before it stops. Active uploads go on.
-    func refuseWaiting() {
-        let refused = state.withLock { state -> [Waiting] in
+    func rejectWaiting() {
+        let rejected = state.withLock { state -> [Waiting] in
             state.isClosed = true
             let waiting = state.queue[state.head...].compactMap { $0 }
             state.queue = []
@@ -83,11 +83,11 @@ final class UploadAdmission: Sendable {
             state.waiting = [:]
             return waiting
         }
-        for entry in refused { entry.refuse() }
+        for entry in rejected { entry.reject() }
     }
 
     /// Withdraws the upload with `ticket` if it still waits; otherwise frees its place, if it has one, handing it
-    /// to the oldest waiting upload. A refused upload has neither.
+    /// to the oldest waiting upload. A rejected upload has neither.
     fileprivate func release(ticket: UInt64) {
         let next = state.withLock { state -> (@Sendable () -> Void)? in
             if let index = state.waiting.removeValue(forKey: ticket) {
