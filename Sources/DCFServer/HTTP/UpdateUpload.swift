@@ -128,7 +128,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         let waiting = admission.waitingCount
         guard waiting == 0 || received >= pace.minimumBytesPerWindow else {
             logger.info(
-                "refused a slow update upload to free its place",
+                "rejected a slow update upload to free its place",
                 [("bytes_in_window", String(received)), ("window_s", String(pace.window.components.seconds)),
                  ("waiting", String(waiting))])
             reject(DCFErrorResponse(
