@@ -17,6 +17,8 @@ public final class DCFHTTPHandler: HTTPHandler {
     public let server: DCFServer
     private let spool: UpdateSpool
     private let uploads = UploadGate()
+    /// The minimum rate of an admitted body while others wait, or nil when the check is off.
+    private let uploadPace: UploadPace?
     private let updateQueue = DispatchQueue(label: "dcf.http.updates", attributes: .concurrent)
     /// Identifies each exchange to `DCFServer.connectionClosed(_:)`; one request at a time runs per connection,
     /// so an exchange stands for its connection while the request is parked.
@@ -25,6 +27,10 @@ public final class DCFHTTPHandler: HTTPHandler {
     public init(server: DCFServer) {
         self.server = server
         self.spool = UpdateSpool(stateDirectory: server.configuration.stateDirectory)
+        let configuration = server.configuration
+        uploadPace =
+            configuration.minimumUploadRate > 0
+            ? UploadPace(bytesPerSecond: configuration.minimumUploadRate, window: configuration.uploadPaceWindow) : nil
     }
 
     public func handleRequest(_ head: HTTPRequestHead, responder: HTTPResponder) -> HTTPRequestBodyHandling {
@@ -149,13 +155,6 @@ public final class DCFHTTPHandler: HTTPHandler {
                 if holdsNonce.isSet { server.releaseUpdateNonce(screened) }
             })
         return upload.handling
-    }
-
-    /// The least rate of an admitted body while others wait, or nil when the check is off.
-    private var uploadPace: UploadPace? {
-        let configuration = server.configuration
-        guard configuration.minimumUploadRate > 0 else { return nil }
-        return UploadPace(bytesPerSecond: configuration.minimumUploadRate, window: configuration.uploadPaceWindow)
     }
 
     /// A body stream that never requests more, so the transport closes the connection after the error response

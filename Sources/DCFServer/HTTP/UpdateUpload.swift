@@ -23,7 +23,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     private let onReject: @Sendable (DCFErrorResponse) -> Void
     private let onComplete: @Sendable (RequestBody) -> Void
     private let onFinish: @Sendable () -> Void
-    private let admission: UploadAdmission?
+    private let admission: UploadAdmission
     private let pace: UploadPace?
     private var slot: UploadSlot?
     /// `byteCount` at the last pace check.
@@ -51,15 +51,15 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     ///   - declaredSHA256: the digest the head declared and the signature covers; a body with another digest
     ///     is rejected as `bad_signature` before the strategy receives it.
     ///   - admit: runs on `queue` before the first body byte is stored; an error it throws is the response.
-    ///   - admission: when given, the body is read only once the upload's turn in it comes, after `admit`.
-    ///   - pace: with `admission`, the least rate an admitted body must keep while other uploads wait.
+    ///   - admission: the queue of uploads; the body is read only once this upload's turn comes, after `admit`.
+    ///   - pace: the minimum rate an admitted body must keep while other uploads wait; nil turns the check off.
     ///   - scansValues: whether the body is an uncompressed safetensors file whose floating-point values are
     ///     checked as they arrive; the result goes to the completed body's `nonFiniteTensors`.
     init(
         spool: UpdateSpool, limit: Int, declaredSHA256: String? = nil, scansValues: Bool, responder: HTTPResponder,
         queue: DispatchQueue, logger: Logger,
         admit: @escaping @Sendable () throws(DCFErrorResponse) -> Void = {},
-        admission: UploadAdmission? = nil,
+        admission: UploadAdmission,
         pace: UploadPace? = nil,
         onReject: @escaping @Sendable (DCFErrorResponse) -> Void,
         onComplete: @escaping @Sendable (RequestBody) -> Void,
@@ -82,13 +82,9 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     /// The body handling to return to the transport.
     var handling: HTTPRequestBodyHandling {
-        var onStart: (@Sendable (HTTPBodyDemand) -> Void)?
-        if admission != nil {
-            onStart = { [self] demand in queue.async { self.start(demand) } }
-        }
-        return .stream(
+        .stream(
             HTTPBodyStream(
-                onStart: onStart,
+                onStart: { [self] demand in queue.async { self.start(demand) } },
                 onChunk: { [self] chunk, demand in queue.async { self.append(chunk, demand) } },
                 onEnd: { [self] in queue.async { self.complete() } },
                 onError: { [self] error in queue.async { self.abandon(error) } }))
@@ -96,7 +92,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     /// Checks the head, then waits for the upload's turn before the first body byte is read.
     private func start(_ demand: HTTPBodyDemand) {
-        guard !isFinished, admitIfNeeded(), let admission else { return }
+        guard !isFinished, admitIfNeeded() else { return }
         slot = admission.enter(
             { [self] in queue.async { self.granted(demand) } },
             reject: { [self] in
@@ -116,13 +112,13 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     private func schedulePaceCheck() {
         guard let pace else { return }
-        queue.asyncAfter(deadline: .now() + pace.window.timeInterval) { [self] in checkPace() }
+        queue.asyncAfter(deadline: .now() + pace.window.secondsDouble) { [self] in checkPace() }
     }
 
-    /// Refuses the upload when, with other uploads waiting, its body arrived slower than `pace` during the last
+    /// Rejects the upload when, with other uploads waiting, its body arrived slower than `pace` during the last
     /// window, so a few slow or stalling clients cannot hold every place.
     private func checkPace() {
-        guard !isFinished, let pace, let admission else { return }
+        guard !isFinished, let pace else { return }
         let received = byteCount - bytesAtPaceCheck
         bytesAtPaceCheck = byteCount
         let waiting = admission.waitingCount
@@ -278,21 +274,13 @@ struct SpoolWriteError: Error, CustomStringConvertible {
     var description: String { "\(call) \(path) failed: \(String(cString: strerror(code))) (errno \(code))" }
 }
 
-/// The least rate at which an admitted update body must arrive while other uploads wait for a place.
+/// The minimum rate at which an admitted update body must arrive while other uploads wait for a place.
 struct UploadPace: Sendable {
     let bytesPerSecond: Int
     /// How often the rate is checked, over the bytes received since the last check.
     let window: Duration
 
     var minimumBytesPerWindow: Int {
-        Int((Double(bytesPerSecond) * window.timeInterval).rounded(.up))
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as dispatch deadlines take it.
-    var timeInterval: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        Int((Double(bytesPerSecond) * window.secondsDouble).rounded(.up))
     }
 }
