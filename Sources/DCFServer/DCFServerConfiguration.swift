@@ -30,9 +30,9 @@ public struct DCFServerConfiguration: Sendable {
     /// Update bodies received at once; later uploads wait in arrival order, their bodies unsent, until a
     /// place frees up. Bounds the kernel memory that uploads hold however many workers send at once.
     public var maximumConcurrentUploads: Int = 64
-    /// While uploads wait for a place, an admitted body must arrive at least this fast, in bytes per second,
-    /// averaged over `uploadPaceWindow`; a slower one is refused with `unavailable` and its place goes to the
-    /// next. 0 turns the check off.
+    /// Minimum rate of an admitted body in bytes per second, averaged over `uploadPaceWindow`, while uploads wait
+    /// for a place. A slower body is rejected with `unavailable`, and its place goes to the next. 0 turns the
+    /// check off.
     public var minimumUploadRate: Int = 64 * 1024
     /// How often the rate of an admitted body is checked.
     public var uploadPaceWindow: Duration = .seconds(30)

@@ -30,8 +30,8 @@ public struct DCFWorkerConfiguration: Sendable {
     public var longPollTimeout: Duration = .seconds(90)
     /// Longest wait for the socket while any other request runs. Default 60 s.
     public var requestIdleTimeout: Duration = .seconds(60)
-    /// Longest wait for the server to take an update's body. The server receives a limited number of bodies at
-    /// once and answers the others' `Expect: 100-continue` in turn. Default 10 minutes.
+    /// Maximum wait for the server to take an update's body. The server receives a limited number of bodies at
+    /// once and responds to the others' `Expect: 100-continue` in turn. Default 10 minutes.
     public var uploadTurnTimeout: Duration = .seconds(600)
     /// Time allowed to open the connection, and separately the TLS handshake. Default 10 s.
     public var connectTimeout: Duration = .seconds(10)

@@ -17,7 +17,7 @@ struct WorkerRequest: Sendable {
     var extraHeaders: [(String, String)] = []
     /// Overrides the idle timeout, for long polls.
     var idleTimeout: Duration?
-    /// Longest wait for `100 Continue`, for a request that sends `Expect: 100-continue`.
+    /// Maximum wait for `100 Continue`, for a request that sends `Expect: 100-continue`.
     var continueTimeout: Duration?
     /// Names the operation in errors and logs, such as `register`.
     var operation: String

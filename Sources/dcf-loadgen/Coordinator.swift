@@ -130,9 +130,9 @@ final class Coordinator: Sendable {
         return pids.reduce(0) { $0 + (ServerSample.read(pid: $1)?.cpuSeconds ?? 0) }
     }
 
-    /// Returns signal sources for SIGINT and SIGTERM. The first one ends the run, which stops the worker processes
-    /// and reports the rounds measured so far; a second one stops the worker processes and exits with 128 plus
-    /// its number at once. Either way no worker keeps loading the server after the coordinator is gone.
+    /// Returns signal sources for SIGINT and SIGTERM. The first signal ends the run, which stops the worker
+    /// processes and reports the rounds measured so far. A second one stops the worker processes and exits at once
+    /// with 128 plus its number. Either way no worker keeps loading the server after the coordinator is gone.
     private func stopChildrenOnSignals() -> [any DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)

@@ -126,11 +126,11 @@ import Testing
 
     @Test func evictionSkipsHeldNonce() throws {
         let nonces = store(perWorker: 2)
-        let held = try nonces.issue(for: worker)
-        let free = try nonces.issue(for: worker)
-        #expect(nonces.hold(held, for: worker) == .accepted)
+        let heldNonce = try nonces.issue(for: worker)
+        let freeNonce = try nonces.issue(for: worker)
+        #expect(nonces.hold(heldNonce, for: worker) == .accepted)
         _ = try nonces.issue(for: worker)
-        #expect(nonces.peek(held, for: worker) == .accepted)
-        #expect(nonces.peek(free, for: worker) == .unknown)
+        #expect(nonces.peek(heldNonce, for: worker) == .accepted)
+        #expect(nonces.peek(freeNonce, for: worker) == .unknown)
     }
 }

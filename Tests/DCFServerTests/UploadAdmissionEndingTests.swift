@@ -51,7 +51,7 @@ import Testing
             let secondConnection = try RawConnection(port: harness.port)
             try secondConnection.send(PlainUploadHarness.updateHead(secondRequest, bodyCount: Self.payload.count))
             #expect(await harness.waitFor { harness.admission == (1, 1) })
-            #expect(!secondConnection.hasInput(within: 200), "a waiting upload got an answer")
+            #expect(!secondConnection.hasInput(within: 200), "a waiting upload got a response")
             secondConnection.close()
             #expect(await harness.waitFor { harness.admission == (1, 0) })
             let firstResponse = try Self.sendRest(firstConnection)
@@ -162,7 +162,7 @@ import Testing
             let connection = try RawConnection(port: harness.port)
             try connection.send(PlainUploadHarness.updateHead(request, bodyCount: 0, chunked: true))
             #expect(try connection.readResponse().status == 100)
-            // Chunks of 16 KiB until the server answers; it stops reading at the limit.
+            // Chunks of 16 KiB until the server responds, because it stops reading at the limit.
             let chunk = Array("4000\r\n".utf8) + Array(Self.payload.prefix(16 * 1024)) + Array("\r\n".utf8)
             for _ in 0..<16 where !connection.hasInput(within: 0) {
                 guard (try? connection.send(chunk)) != nil else { break }
@@ -219,7 +219,7 @@ import Testing
             try waiting.send(PlainUploadHarness.updateHead(request, bodyCount: Self.payload.count))
             #expect(await harness.waitFor { harness.admission == (1, 1) })
             // A byte every 500 ms keeps the first upload alive for about two body timeouts, then it goes silent.
-            // On a busy machine a gap may pass the timeout early, and the server's answer ends the trickle.
+            // On a busy machine a gap may pass the timeout early, and the server's response ends the trickle.
             for byte in Self.payload.prefix(8) where !silent.hasInput(within: 0) {
                 guard (try? silent.send([byte])) != nil else { break }
                 try await Task.sleep(for: .milliseconds(500))
@@ -234,8 +234,8 @@ import Testing
         }
     }
 
-    /// A request pipelined behind a waiting upload whose body was sent without waiting for 100 Continue is
-    /// answered after the upload, on the same connection.
+    /// A request pipelined behind a waiting upload, whose body was sent without waiting for 100 Continue, gets
+    /// its response after the upload's, on the same connection.
     @Test func pipelinedRequestAfterWaitingUpload() async throws {
         try await PlainUploadHarness.run(configure: { $0.maximumConcurrentUploads = 1 }) { harness in
             let first = try TestWorker()
@@ -286,7 +286,7 @@ import Testing
         }
     }
 
-    /// Uploads waiting when the service stops are answered 503 at once, and leave no place taken.
+    /// Uploads waiting when the service stops get 503 at once and leave no place taken.
     @Test func stopWithWaitingUploadsFreesPlaces() async throws {
         let harness = try PlainUploadHarness(configure: { $0.maximumConcurrentUploads = 1 })
         let first = try TestWorker()

@@ -44,10 +44,10 @@ import Testing
         let admission = UploadAdmission(limit: 1)
         let grants = Grants()
         let first = admission.enter(grants.grant(0))
-        let gone = admission.enter(grants.grant(1))
+        let withdrawn = admission.enter(grants.grant(1))
         let next = admission.enter(grants.grant(2))
-        gone.release()
-        gone.release()
+        withdrawn.release()
+        withdrawn.release()
         #expect(admission.waitingCount == 1)
         first.release()
         #expect(grants.granted == [0, 2])
@@ -144,7 +144,7 @@ import Testing
         }
     }
 
-    /// A drain answers the uploads waiting for their turn at once; the one receiving its body completes.
+    /// A drain rejects the uploads waiting for their turn with 503 at once. The one receiving its body completes.
     @Test func drainRejectsWaitingUploads() async throws {
         try await HTTPHarness.run(configure: { $0.maximumConcurrentUploads = 1 }) { harness in
             let active = try TestWorker()

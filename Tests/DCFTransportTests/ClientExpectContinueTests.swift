@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 @testable import DCFTransport
 
-/// `HTTPClient` with `Expect: 100-continue`, which holds the body back until the server sends `100 Continue`.
+/// `HTTPClient` with `Expect: 100-continue`, which sends the body only after the server sends `100 Continue`.
 @Suite struct ClientExpectContinueTests {
     static let expectContinue: HTTPHeaders = ["Expect": "100-continue"]
     static let interimContinue = Data("HTTP/1.1 100 Continue\r\n\r\n".utf8)

@@ -40,7 +40,7 @@ struct LoadgenSignalTests {
         let keys = directory.file("keys")
         let json = directory.file("result.json")
         // Port 1 on loopback refuses connections, so the workers retry until they are stopped. The test process
-        // stands in for the server whose /proc entry the coordinator samples.
+        // plays the server whose /proc entry the coordinator samples.
         let run = try LaunchedProcess(
             executable: try BuiltProducts.path("dcf-loadgen"),
             arguments: [

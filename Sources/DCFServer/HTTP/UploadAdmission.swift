@@ -72,8 +72,8 @@ final class UploadAdmission: Sendable {
         return slot
     }
 
-    /// Empties the queue, calling each waiting upload's `reject`, and rejects uploads that would have to wait
-    /// from now on; a draining server cannot promise them a place before it stops. Active uploads go on.
+    /// Empties the queue, calling each waiting upload's `reject`, and rejects every later upload that would have
+    /// to wait, because a draining server cannot promise it a place before it stops. Active uploads go on.
     func rejectWaiting() {
         let rejected = state.withLock { state -> [Waiting] in
             state.isClosed = true

@@ -87,9 +87,9 @@ public final class HTTPClient: Sendable {
     ) throws -> HTTPClientResponse {
         do {
             return try executeOnce(request, receiveBody: receiveBody)
-        } catch is ExpectationRefused {
+        } catch is ExpectationFailed {
             // A server or proxy that does not take `Expect: 100-continue` responds 417 before the body; the request
-            // goes out again without the expectation, as RFC 9110 asks.
+            // goes out again without the expectation, as RFC 9110 recommends.
             var plain = request
             plain.headers.remove(name: "Expect")
             return try executeOnce(plain, receiveBody: receiveBody)
@@ -167,7 +167,7 @@ public final class HTTPClient: Sendable {
             if headBeforeBody != nil, head.statusCode == 417 {
                 try reader.readBody(framing) { _ in }
                 connection.close()
-                throw ExpectationRefused()
+                throw ExpectationFailed()
             }
             let response = HTTPClientResponse(statusCode: head.statusCode, reason: head.reason, headers: head.headers)
             try reader.readBody(framing) { chunk in try receiveBody(response, chunk) }
@@ -213,4 +213,4 @@ public final class HTTPClient: Sendable {
 }
 
 /// The server responded `417 Expectation Failed` before the body of a request with `Expect: 100-continue`.
-private struct ExpectationRefused: Error {}
+private struct ExpectationFailed: Error {}

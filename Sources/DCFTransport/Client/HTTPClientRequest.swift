@@ -4,10 +4,12 @@ public import Foundation
 /// One HTTP request for `HTTPClient`.
 ///
 /// With the header `Expect: 100-continue` and a body that is not empty, `HTTPClient` sends the head alone and
-/// waits for the server's `100 Continue` before it sends the body. `continueTimeout` (else the idle timeout) and the
-/// total timeout bound that wait, and the client never sends the body without the `100 Continue`. When a final response arrives first, the client
-/// returns it without sending the body and then closes the connection; a `417 Expectation Failed` instead makes
-/// the client send the request again without the expectation. Other interim (1xx) responses are skipped.
+/// waits for the server's `100 Continue` before it sends the body. `continueTimeout` (else the idle timeout) and
+/// the total timeout bound that wait, and the client never sends the body without the `100 Continue`.
+///
+/// When a final response arrives first, the client returns it without sending the body and closes the connection.
+/// A `417 Expectation Failed` instead makes the client send the request again without the expectation. Other
+/// interim (1xx) responses are skipped.
 public struct HTTPClientRequest: Sendable {
     /// Where the request body comes from.
     public enum Body: Sendable {
@@ -35,7 +37,7 @@ public struct HTTPClientRequest: Sendable {
     public var idleTimeout: Duration?
     /// Overrides the configuration's total timeout for this request.
     public var totalTimeout: Duration?
-    /// Longest wait for `100 Continue` after the head of a request with `Expect: 100-continue`; nil uses the idle
+    /// Maximum wait for `100 Continue` after the head of a request with `Expect: 100-continue`; nil uses the idle
     /// timeout. A server that admits a limited number of bodies at once may hold the 100 while others upload.
     public var continueTimeout: Duration?
 

@@ -25,7 +25,7 @@ struct RequestDeadlines {
         self.totalDeadline = totalDeadline
     }
 
-    /// The same total deadline with another idle timeout.
+    /// Returns these deadlines with `idleTimeout` in place of the idle timeout and the same total deadline.
     func replacingIdleTimeout(_ idleTimeout: Duration) -> RequestDeadlines {
         RequestDeadlines(idleTimeout: idleTimeout, totalTimeout: totalTimeout, totalDeadline: totalDeadline)
     }

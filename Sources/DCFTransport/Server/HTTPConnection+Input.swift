@@ -158,7 +158,7 @@ extension HTTPConnection {
         if case .stream(let stream) = state.handling, let onStart = stream.onStart, framing != .none,
             !state.responseStarted
         {
-            // Nothing of the body is read, and no 100 Continue sent, until the handler asks for the first chunk.
+            // Nothing of the body is read, and no 100 Continue sent, until the handler requests the first chunk.
             state.awaitingDemand = true
             state.continuePending = head.expectsContinue
             onStart(bodyDemand(for: state.number))

@@ -71,7 +71,7 @@ public struct HTTPBodyStream: Sendable {
     /// - Parameters:
     ///   - onStart: when given, the server reads no body byte until the handler calls `requestMore()` on the
     ///     demand passed here. A client that sent `Expect: 100-continue` gets its `100 Continue` only then, so
-    ///     it holds the body until the handler is ready, which lets a handler admit a limited number of bodies
+    ///     it keeps the body until the handler is ready, which lets a handler admit a limited number of bodies
     ///     at once. No body timeout runs meanwhile; the handler bounds the wait or responds instead. Called on
     ///     the connection's loop thread, right after `handleRequest` returns.
     ///   - onChunk: receives each chunk with a demand. The server reads no further until

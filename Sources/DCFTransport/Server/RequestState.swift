@@ -19,7 +19,7 @@ final class RequestState {
     var bodyComplete = false
     /// A chunk was passed to a streaming handler, which has not yet asked for more.
     var awaitingDemand = false
-    /// The client expects `100 Continue`, which is sent when the handler asks for the first body chunk.
+    /// The client expects `100 Continue`, which is sent when the handler requests the first body chunk.
     var continuePending = false
     var response = Response.notStarted
     var keepAlive = false
