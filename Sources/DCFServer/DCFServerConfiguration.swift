@@ -36,6 +36,9 @@ public struct DCFServerConfiguration: Sendable {
     public var minimumUploadRate: Int = 64 * 1024
     /// How often the rate of an admitted body is checked.
     public var uploadPaceWindow: Duration = .seconds(30)
+    /// Bytes that the update files of aggregated rounds may keep on disk, for later uploads to overwrite
+    /// (`UpdateSpool.setReuseLimit`). 0 empties every file it keeps.
+    public var spoolReuseLimit: Int = UpdateSpool.defaultReuseLimit
 
     public init(stateDirectory: URL, admission: AdmissionMode, adminCredentials: AdminCredentials? = nil) {
         self.stateDirectory = stateDirectory

@@ -105,6 +105,12 @@ extension DCFWorker {
     /// Downloads one global model version, or the current one for nil, asking for compression and inflating
     /// the reply within `maximumModelBytes`.
     func downloadModel(_ version: ModelVersion?) async throws -> DownloadedModel {
+        let (bytes, served) = try await downloadModelParts(version)
+        return DownloadedModel(version: served, bytes: bytes)
+    }
+
+    /// `downloadModel` as separate values, so a caller can hand the bytes on without keeping a reference.
+    func downloadModelParts(_ version: ModelVersion?) async throws -> (bytes: Data, version: ModelVersion) {
         let target = version.map { DCFRoute.modelPath + "/\($0)" } ?? DCFRoute.modelPath
         let operation = "download model " + (version?.description ?? "(current)")
         let request = WorkerRequest(
@@ -114,8 +120,7 @@ extension DCFWorker {
             throw DCFWorkerError.invalidResponse(
                 "missing or invalid \(DCFHeader.modelVersion) header", operation: operation)
         }
-        let bytes = try inflate(response, operation: operation)
-        return DownloadedModel(version: served, bytes: bytes)
+        return (try inflate(response, operation: operation), served)
     }
 
     private func inflate(_ response: HTTPClientResponse, operation: String) throws(DCFWorkerError) -> Data {

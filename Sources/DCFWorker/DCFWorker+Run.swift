@@ -38,17 +38,18 @@ extension DCFWorker {
             logger.debug("no new global model", [idField, ("version", known?.description ?? "none")])
             return
         }
-        let model = try await downloadModel(version)
+        let (bytes, served) = try await downloadModelParts(version)
         logger.info(
             "received global model",
-            [idField, ("version", model.version.description), ("previous", known?.description ?? "none"),
-             ("bytes", String(model.bytes.count))])
+            [idField, ("version", served.description), ("previous", known?.description ?? "none"),
+             ("bytes", String(bytes.count))])
         do {
-            try await callbacks.globalModelVersionChanged(model.bytes, model.version)
+            // Handed over, not shared: the callback may free the bytes before it returns.
+            try await callbacks.globalModelVersionChanged(consume bytes, served)
         } catch let error as CancellationError {
             throw error
         } catch {
-            throw CallbackFailure(version: model.version, error: error)
+            throw CallbackFailure(version: served, error: error)
         }
     }
 

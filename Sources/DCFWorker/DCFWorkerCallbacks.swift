@@ -7,14 +7,18 @@ public struct DCFWorkerCallbacks: Sendable {
     /// Receives a new global model: its serialized bytes (safetensors) and its version. `run()` awaits it
     /// before polling again, so it may train and call `DCFWorker.sendModelUpdate(_:)` before returning.
     /// An error it throws is logged and the model is offered again after a backoff delay.
-    public var globalModelVersionChanged: @Sendable (_ model: Data, _ version: ModelVersion) async throws -> Void
+    ///
+    /// The callback owns `model`: the worker keeps no reference, so the bytes are freed as soon as the
+    /// callback drops them, for example before it uploads its update.
+    public var globalModelVersionChanged: @Sendable (_ model: consuming Data, _ version: ModelVersion) async throws -> Void
     /// Returns the global model version the worker holds, or nil before it has one. The long poll asks the
     /// server for a model newer than this, so it should return the version last passed to
     /// `globalModelVersionChanged` once that model is in use.
     public var getWorkerVersionOfGlobalModel: @Sendable () -> ModelVersion?
 
     public init(
-        globalModelVersionChanged: @escaping @Sendable (_ model: Data, _ version: ModelVersion) async throws -> Void,
+        globalModelVersionChanged: @escaping @Sendable (_ model: consuming Data, _ version: ModelVersion) async throws
+            -> Void,
         getWorkerVersionOfGlobalModel: @escaping @Sendable () -> ModelVersion?
     ) {
         self.globalModelVersionChanged = globalModelVersionChanged

@@ -26,7 +26,7 @@ final class SimulatedWorker: Sendable {
         }
         let callbacks = DCFWorkerCallbacks(
             globalModelVersionChanged: { [weak self] model, version in
-                try await self?.received(model, version: version)
+                try await self?.received(consume model, version: version)
             },
             getWorkerVersionOfGlobalModel: { [weak self] in self?.held.withLock { $0 } })
         let worker = try DCFWorker(
@@ -45,11 +45,14 @@ final class SimulatedWorker: Sendable {
         }
     }
 
-    private func received(_ model: Data, version: ModelVersion) async throws {
+    private func received(_ model: consuming Data, version: ModelVersion) async throws {
         events.send(WorkerEvent(kind: .model, worker: index, version: version.rawValue, bytes: model.count))
         guard let worker = worker.withLock({ $0 }) else { return }
         do {
             let update = try updates.update(for: model, version: version)
+            // A site's model is done with once it has trained. Freeing it here keeps the process at one model
+            // per downloading worker, not one per worker waiting for its upload turn.
+            _ = consume model
             let bytes = update.payload.count
             events.send(WorkerEvent(kind: .uploadStart, worker: index, version: version.rawValue, bytes: bytes))
             try await worker.sendModelUpdate(update.payload, payloadSHA256: update.sha256)

@@ -63,6 +63,11 @@ enum ServerdSchema {
         ConfigOption(
             "state", "directory", type: .string, default: .string("/var/lib/dcf"), flag: "state-dir",
             help: "Directory for the worker registry, model versions, the open round and the history."),
+        ConfigOption(
+            "state", "spool_reuse_limit", type: .byteCount(0...(1 << 50)), default: .byteCount(16 << 30),
+            help: "Disk space that the update files of aggregated rounds may keep for later uploads to overwrite. "
+                + "Overwriting a file whose pages are still cached costs less CPU than writing a new one; the "
+                + "space stays taken between rounds. 0 empties the kept files."),
     ]
 
     private static let fedavg = [

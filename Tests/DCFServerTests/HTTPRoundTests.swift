@@ -107,6 +107,29 @@ import Testing
         }
     }
 
+    @Test func uploadIntoLongerReusedFileIsByteExact() async throws {
+        try await HTTPHarness.run { harness in
+            let worker = try TestWorker()
+            try await harness.addWorker(worker)
+            // A kept file from an earlier round, longer than the next upload, which the upload takes over.
+            let spool = UpdateSpool(stateDirectory: harness.directory.url.appendingPathComponent("state"))
+            try FileManager.default.createDirectory(at: spool.directory, withIntermediateDirectories: true)
+            let earlier = spool.directory.appendingPathComponent("earlier-update")
+            try Data(repeating: 0xEE, count: 5 << 20).write(to: earlier)
+            spool.recycle(earlier)
+
+            var generator = SystemRandomNumberGenerator()
+            let payload = Data((0..<(3 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let response = try await harness.signed(
+                worker, "POST", DCFRoute.updatePath, body: payload, baseVersion: "1")
+            #expect(response.statusCode == 200, "\(response.text)")
+            let update = try #require(harness.strategy.lastUpdate)
+            // Digests, not the bytes: a failed comparison of megabytes would spend minutes listing differences.
+            #expect(update.payload.count == payload.count)
+            #expect(try SHA256.hash(update.payload).hexString == (try SHA256.hash(payload).hexString))
+        }
+    }
+
     @Test(arguments: [DCFCompression.ContentCoding.gzip, .deflate])
     func compressedUploadIsInflated(_ coding: DCFCompression.ContentCoding) async throws {
         try await HTTPHarness.run { harness in

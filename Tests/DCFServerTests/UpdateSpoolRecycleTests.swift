@@ -4,7 +4,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Spool files that are no longer needed are emptied and reused, so uploads need no new inodes.
+/// Spool files that are no longer needed are reused, with their bytes up to a limit, so uploads need no new
+/// inodes and overwrite cached pages.
 struct UpdateSpoolRecycleTests {
     private static func inode(_ url: URL) throws -> UInt64 {
         var info = stat()
@@ -12,7 +13,11 @@ struct UpdateSpoolRecycleTests {
         return UInt64(info.st_ino)
     }
 
-    @Test func recycledFileIsEmptiedAndReused() throws {
+    private static func size(_ url: URL) throws -> Int {
+        try url.resourceValues(forKeys: [.fileSizeKey]).fileSize ?? -1
+    }
+
+    @Test func recycledFileKeepsItsBytesAndInode() throws {
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }
         let spool = UpdateSpool(stateDirectory: temporary.url)
@@ -26,7 +31,48 @@ struct UpdateSpoolRecycleTests {
 
         #expect(reused != used)
         #expect(try Self.inode(reused) == usedInode)
+        #expect(try Data(contentsOf: reused) == Data(repeating: 7, count: 100_000))
+    }
+
+    @Test func recycledFileIsEmptiedWithNoRoomForItsBytes() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = UpdateSpool(stateDirectory: temporary.url)
+        spool.setReuseLimit(0)
+        let used = try spool.createFile(kind: "upload")
+        try Data(repeating: 7, count: 100_000).write(to: used)
+        let usedInode = try Self.inode(used)
+
+        spool.recycle(used)
+        let reused = try spool.createFile(kind: "upload")
+
+        #expect(try Self.inode(reused) == usedInode)
         #expect(try Data(contentsOf: reused).isEmpty)
+    }
+
+    @Test func limitCountsTheBytesOfEveryKeptFile() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = UpdateSpool(stateDirectory: temporary.url)
+        spool.setReuseLimit(150_000)
+        var files: [URL] = []
+        for _ in 0..<3 {
+            let file = try spool.createFile(kind: "upload")
+            try Data(repeating: 1, count: 100_000).write(to: file)
+            files.append(file)
+        }
+
+        // The first fits; the second would pass the limit, so it is emptied.
+        spool.recycle(files[0])
+        spool.recycle(files[1])
+        let emptied = try spool.createFile(kind: "upload")
+        #expect(try Self.size(emptied) == 0)
+        let full = try spool.createFile(kind: "upload")
+        #expect(try Self.size(full) == 100_000)
+
+        // Taking the full file gave its bytes back to the pool, so the next one keeps its bytes.
+        spool.recycle(files[2])
+        #expect(try Self.size(try spool.createFile(kind: "upload")) == 100_000)
     }
 
     @Test func recyclingMissingFileKeepsNothing() throws {

@@ -67,7 +67,9 @@ public final class DCFHTTPService: Sendable {
     ///   `HTTPServerError` or `SystemError` when the port cannot be bound.
     @discardableResult
     public func start() throws -> Int {
-        try UpdateSpool(stateDirectory: server.configuration.stateDirectory).removeLeftovers()
+        let spool = UpdateSpool(stateDirectory: server.configuration.stateDirectory)
+        try spool.removeLeftovers()
+        spool.setReuseLimit(server.configuration.spoolReuseLimit)
         server.startIfCreated()
         return try http.start()
     }

@@ -156,7 +156,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
             try openFileIfNeeded()
             try hasher?.update(chunk)
             chunk.withUnsafeBytes { finiteScan?.consume($0) }
-            try appendToFile(chunk, endingAt: byteCount)
+            try writeToFile(chunk, endingAt: byteCount)
         } catch {
             logger.error(
                 "failed to write update body to the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
@@ -172,6 +172,10 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         let body: RequestBody
         do {
             try openFileIfNeeded()
+            // A reused spool file may be longer than this body.
+            if let path = fileURL?.path, truncate(path, off_t(byteCount)) != 0 {
+                throw SpoolWriteError(call: "truncate", path: path, code: errno)
+            }
             let digest = try hasher?.finalize().hexString ?? ""
             if let declaredSHA256, digest != declaredSHA256 {
                 removeFile()
@@ -236,17 +240,20 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         hasher = try SHA256Hasher()
     }
 
-    /// Appends `chunk` to the spool file. The file is opened for each chunk rather than held open, so
-    /// thousands of uploads in flight need no descriptor each besides their socket.
-    private func appendToFile(_ chunk: [UInt8], endingAt end: Int) throws {
+    /// Writes `chunk` to the spool file at its place in the body, overwriting what a reused file held there.
+    /// The file is opened for each chunk rather than held open, so thousands of uploads in flight need no
+    /// descriptor each besides their socket.
+    private func writeToFile(_ chunk: [UInt8], endingAt end: Int) throws {
         guard let path = fileURL?.path else { return }
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        let descriptor = open(path, O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw SpoolWriteError(call: "open", path: path, code: errno) }
         defer { close(descriptor) }
+        let start = end - chunk.count
         try chunk.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = pwrite(
+                    descriptor, buffer.baseAddress! + offset, buffer.count - offset, off_t(start + offset))
                 if written < 0 {
                     if errno == EINTR { continue }
                     throw SpoolWriteError(call: "write", path: path, code: errno)
