@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <malloc.h>
+#include <sys/ioctl.h>
 
 static inline int CLinux_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
@@ -31,6 +32,12 @@ extern int sync_file_range(int fd, long long offset, long long count, unsigned i
 /// Starts writeback of a file range without waiting for it (SYNC_FILE_RANGE_WRITE).
 static inline int CLinux_start_writeback(int fd, long long offset, long long count) {
     return sync_file_range(fd, offset, count, 2);
+}
+
+/// Returns the bytes in a socket's receive queue that no read has taken yet (FIONREAD), or -1 with errno set.
+static inline int CLinux_unread_bytes(int fd) {
+    int count = 0;
+    return ioctl(fd, FIONREAD, &count) == 0 ? count : -1;
 }
 
 #endif

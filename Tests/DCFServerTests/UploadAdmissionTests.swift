@@ -203,6 +203,39 @@ import Testing
         }
     }
 
+    /// A body below the minimum rate keeps its place while bytes the server has not read wait in its socket:
+    /// the server is behind, not the client. The rate here is one no upload reaches.
+    @Test func bodyWaitingOnServerKeepsPlace() async throws {
+        try await HTTPHarness.run(configure: {
+            $0.maximumConcurrentUploads = 1
+            $0.minimumUploadRate = 1 << 40
+            $0.uploadPaceWindow = .milliseconds(200)
+        }) { harness in
+            let first = try TestWorker()
+            let second = try TestWorker()
+            try await harness.addWorker(first)
+            try await harness.addWorker(second)
+            // Large enough that the server, which hashes, scans and stores each chunk, is still reading it when
+            // the second upload arrives; the client sends faster than that, so its socket stays full.
+            let large = Data(count: 256 << 20)
+            let firstRequest = try first.signed(
+                "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: first), body: large, baseVersion: "1")
+            let firstResponse = Task { try await harness.send(firstRequest, idleTimeout: .seconds(60)) }
+            #expect(await harness.waitFor { harness.server.uploadAdmission.activeCount == 1 })
+            let secondRequest = try second.signed(
+                "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: second), body: Data([1, 2, 3]),
+                baseVersion: "1")
+            let secondResponse = try await harness.send(secondRequest, idleTimeout: .seconds(60))
+
+            let firstResult = try await firstResponse.value
+            #expect(firstResult.statusCode == 200, "\(firstResult.text)")
+            // The first update made version 2, so the second, based on version 1, may be refused as stale; it
+            // must not be the pace check's 503.
+            #expect(secondResponse.code != .unavailable, "\(secondResponse.text)")
+            #expect(harness.server.uploadAdmission.slowUploadsKept > 0)
+        }
+    }
+
     /// Without uploads waiting, a stalled body keeps its place past several pace windows and then completes.
     @Test func stalledUploadKeepsPlaceWhenAlone() async throws {
         try await HTTPHarness.run(configure: {

@@ -113,6 +113,43 @@ import Testing
         await running.stop()
     }
 
+    private static func unreadInput(_ demand: HTTPBodyDemand?) async -> Bool {
+        guard let demand else { return false }
+        return await withCheckedContinuation { continuation in
+            demand.checkUnreadInput { continuation.resume(returning: $0) }
+        }
+    }
+
+    @Test func unreadInputSeenUntilRead() async throws {
+        let probe = Probe()
+        let running = try RunningServer(handler: probe.handler())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("PUT /data HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n")
+        #expect(await probe.waitFor { $0.start != nil })
+        #expect(await Self.unreadInput(probe.start) == false)
+
+        // Sent but not read: the handler has not started the body.
+        try client.send("01234")
+        var seen = false
+        for _ in 0..<100 where !seen {
+            seen = await Self.unreadInput(probe.start)
+            if !seen { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(seen)
+
+        // Once read, nothing is left; the client has not sent the rest.
+        probe.start?.requestMore()
+        #expect(await probe.waitFor { $0.received.count == 5 })
+        #expect(await Self.unreadInput(probe.start) == false)
+
+        try client.send("56789")
+        #expect(try client.readResponse().text == "got 10")
+        // The request has ended, so nothing counts as its input any more.
+        try client.send("GET /other HTTP/1.1\r\nHost: test\r\n")
+        #expect(await Self.unreadInput(probe.start) == false)
+        await running.stop()
+    }
+
     @Test func responseBeforeStartCloses() async throws {
         let probe = Probe()
         let running = try RunningServer(handler: probe.handler())

@@ -28,6 +28,8 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     private var slot: UploadSlot?
     /// `byteCount` at the last pace check.
     private var bytesAtPaceCheck = 0
+    /// The demand of the last chunk, through which the pace check finds out whether the body waits on the server.
+    private var latestDemand: HTTPBodyDemand?
 
     private var fileURL: URL?
     private var hasher: SHA256Hasher?
@@ -106,6 +108,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     private func granted(_ demand: HTTPBodyDemand) {
         guard !isFinished else { return }
+        latestDemand = demand
         schedulePaceCheck()
         demand.requestMore()
     }
@@ -116,25 +119,40 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     }
 
     /// Rejects the upload when, with other uploads waiting, its body arrived slower than `pace` during the last
-    /// window, so a few slow or stalling clients cannot hold every place.
+    /// window, so a few slow or stalling clients cannot hold every place. A body that the server has not read
+    /// as fast as it arrived keeps its place: the server, not the client, is behind.
     private func checkPace() {
         guard !isFinished, let pace else { return }
         let received = byteCount - bytesAtPaceCheck
         bytesAtPaceCheck = byteCount
         let waiting = admission.waitingCount
-        guard waiting == 0 || received >= pace.minimumBytesPerWindow else {
-            logger.info(
-                "rejected a slow update upload to free its place",
-                [("bytes_in_window", String(received)), ("window_s", String(pace.window.components.seconds)),
-                 ("waiting", String(waiting))])
-            reject(DCFErrorResponse(
-                .unavailable,
-                "the update body arrived at \(received) bytes in \(pace.window.components.seconds) s while \(waiting) "
-                    + "other uploads waited; the server needs at least \(pace.bytesPerSecond) bytes/s then "
-                    + "(limits.min_upload_rate); send the update again"))
+        guard waiting > 0, received < pace.minimumBytesPerWindow, let latestDemand else {
+            schedulePaceCheck()
             return
         }
-        schedulePaceCheck()
+        latestDemand.checkUnreadInput { [self] unread in
+            queue.async { self.finishPaceCheck(received: received, waiting: waiting, serverBehind: unread) }
+        }
+    }
+
+    private func finishPaceCheck(received: Int, waiting: Int, serverBehind: Bool) {
+        guard !isFinished, let pace else { return }
+        let fields = [
+            ("bytes_in_window", String(received)), ("window_s", String(pace.window.components.seconds)),
+            ("waiting", String(waiting)),
+        ]
+        if serverBehind {
+            admission.recordSlowUploadKept()
+            logger.debug("kept a slow update upload: its unread bytes show that the server is behind", fields)
+            schedulePaceCheck()
+            return
+        }
+        logger.info("rejected a slow update upload to free its place", fields)
+        reject(DCFErrorResponse(
+            .unavailable,
+            "the update body arrived at \(received) bytes in \(pace.window.components.seconds) s while \(waiting) "
+                + "other uploads waited; the server needs at least \(pace.bytesPerSecond) bytes/s then "
+                + "(limits.min_upload_rate); send the update again"))
     }
 
     /// Gives back the upload's place in `admission`, then runs `onFinish`.
@@ -146,6 +164,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
 
     private func append(_ chunk: [UInt8], _ demand: HTTPBodyDemand) {
         guard !isFinished, admitIfNeeded() else { return }
+        latestDemand = demand
         byteCount += chunk.count
         guard byteCount <= limit else {
             reject(DCFErrorResponse(

@@ -29,6 +29,7 @@ final class UploadAdmission: Sendable {
 
     let limit: Int
     private let state = Mutex(State())
+    private let slowKept = Atomic<Int>(0)
 
     init(limit: Int) {
         precondition(limit >= 1, "the upload limit must be at least 1")
@@ -41,6 +42,14 @@ final class UploadAdmission: Sendable {
     var waitingCount: Int { state.withLock { $0.waiting.count } }
     /// Uploads admitted since the server started.
     var admittedTotal: UInt64 { state.withLock { $0.admittedTotal } }
+    /// Pace checks that found a body below the minimum rate but kept it, because the server had not read all
+    /// that had arrived.
+    var slowUploadsKept: Int { slowKept.load(ordering: .relaxed) }
+
+    /// Counts one pace check of `slowUploadsKept`.
+    func recordSlowUploadKept() {
+        slowKept.add(1, ordering: .relaxed)
+    }
 
     /// Queues an upload and calls `grant` once it may receive its body, at once when fewer than `limit` are
     /// active, or `reject` when `rejectWaiting()` ends the wait first. Each runs after the lock is released, on

@@ -162,6 +162,11 @@ extension DCFServer {
             ("dcf_uploads_receiving", "Update bodies being received.", uploadAdmission.activeCount),
             ("dcf_uploads_waiting", "Update uploads waiting for their turn, bodies unread.", uploadAdmission.waitingCount),
             ("dcf_global_model_version", "The published global model version.", Int(models.current?.version.rawValue ?? 0)),
+        ], counters: [
+            ("dcf_slow_uploads_kept_total",
+             "Pace checks that found an update body below limits.min_upload_rate but kept it, because the server "
+                + "had not read all that had arrived.",
+             uploadAdmission.slowUploadsKept),
         ])
         return ServerResponse(
             status: 200, headers: [("Content-Type", PrometheusTextWriter.contentType)], body: Data(text.utf8))

@@ -48,8 +48,10 @@ final class ServerMetrics: Sendable {
         sources.withLock { $0.append(source) }
     }
 
-    /// Renders the gauges passed in, the counters, then every added source.
-    func render(gauges: [(name: String, help: String, value: Int)]) -> String {
+    /// Renders the gauges passed in, the counters passed in and its own, then every added source.
+    func render(
+        gauges: [(name: String, help: String, value: Int)], counters extra: [(name: String, help: String, value: Int)] = []
+    ) -> String {
         let counters = counters.withLock { $0 }
         var writer = PrometheusTextWriter()
         for gauge in gauges {
@@ -71,6 +73,9 @@ final class ServerMetrics: Sendable {
         writer.counter(
             "dcf_models_published_total", help: "Global model versions published since start.",
             value: Double(counters.modelsPublished))
+        for counter in extra {
+            writer.counter(counter.name, help: counter.help, value: Double(counter.value))
+        }
         for source in sources.withLock({ $0 }) {
             source(&writer)
         }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import CLinux
 
 extension HTTPConnection {
     /// Passes body bytes to the current request's handler as its `HTTPRequestBodyHandling` requests: drops,
@@ -24,7 +25,16 @@ extension HTTPConnection {
     func bodyDemand(for number: UInt64) -> HTTPBodyDemand {
         let connection = LoopBoundReference(self)
         let loop = loop
-        return HTTPBodyDemand { loop.execute { connection.value?.resumeBody(number) } }
+        return HTTPBodyDemand(
+            resume: { loop.execute { connection.value?.resumeBody(number) } },
+            probe: { reply in loop.execute { reply(connection.value?.hasUnreadInput(number) ?? false) } })
+    }
+
+    /// Whether request `number` is current and bytes have arrived that the server has not passed on yet.
+    private func hasUnreadInput(_ number: UInt64) -> Bool {
+        guard phase == .open, let request, request.number == number else { return false }
+        if !inbound.isEmpty || transport?.hasBufferedInput == true { return true }
+        return CLinux_unread_bytes(fd) > 0
     }
 
     private func resumeBody(_ number: UInt64) {

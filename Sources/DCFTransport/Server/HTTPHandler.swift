@@ -96,10 +96,19 @@ public struct HTTPBodyStream: Sendable {
 /// Permission for the server to deliver the next body chunk; call `requestMore` once per chunk.
 public struct HTTPBodyDemand: Sendable {
     let resume: @Sendable () -> Void
+    let probe: @Sendable (@escaping @Sendable (Bool) -> Void) -> Void
 
     /// Lets the server read and deliver the next chunk. Callable from any thread.
     public func requestMore() {
         resume()
+    }
+
+    /// Calls `reply` on the connection's loop thread with whether request bytes have arrived that the server
+    /// has not passed on yet: in the socket's receive queue, in the TLS session or in the connection's buffer.
+    /// When they have, a slow body is the server's doing (busy CPU, a handler that waits), not the client's.
+    /// `reply` gets false once the request or its connection has ended. Callable from any thread.
+    public func checkUnreadInput(_ reply: @escaping @Sendable (Bool) -> Void) {
+        probe(reply)
     }
 }
 
