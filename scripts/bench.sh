@@ -109,6 +109,8 @@ for scenario in $scenarios; do
         >"$run/loadgen.txt" || echo "bench: $name did not complete; see $run/loadgen.txt" >&2
     cleanup
     server=""
+    # Update files take up to N x S of disk; the results do not need them.
+    rm -rf "$run/state/spool" "$run/state/rounds"
     if grep -q "smaller receive buffer" "$run/server.log"; then
         echo "bench: $name ran with a smaller receive buffer than 256 KiB; see $run/server.log" \
             "(raise net.core.rmem_max to 262144 to match the published runs)" | tee -a "$dir/results.txt" >&2

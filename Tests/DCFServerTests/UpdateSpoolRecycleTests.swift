@@ -75,6 +75,25 @@ struct UpdateSpoolRecycleTests {
         #expect(try Self.size(try spool.createFile(kind: "upload")) == 100_000)
     }
 
+    @Test func removingKeptFilesFreesTheirSpace() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = UpdateSpool(stateDirectory: temporary.url)
+        var files: [URL] = []
+        for _ in 0..<3 {
+            let file = try spool.createFile(kind: "upload")
+            try Data(repeating: 1, count: 10_000).write(to: file)
+            files.append(file)
+        }
+        files.forEach(spool.recycle)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.directory.path).count == 3)
+
+        spool.removeKeptFiles()
+
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.directory.path).isEmpty)
+        #expect(try Self.size(try spool.createFile(kind: "upload")) == 0)
+    }
+
     @Test func recyclingMissingFileKeepsNothing() throws {
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }

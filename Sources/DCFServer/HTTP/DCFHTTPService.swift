@@ -93,5 +93,7 @@ public final class DCFHTTPService: Sendable {
     public func stop(gracePeriod: Duration = .seconds(5)) async {
         await http.shutdown(gracePeriod: gracePeriod)
         server.stop()
+        // Kept update files would hold their disk space until the next start.
+        UpdateSpool(stateDirectory: server.configuration.stateDirectory).removeKeptFiles()
     }
 }

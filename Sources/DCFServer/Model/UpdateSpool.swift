@@ -92,6 +92,17 @@ public struct UpdateSpool: Sendable {
         Self.pools.withLock { $0[directory.path, default: FreeFilePool()].add(target.path, bytes: keptSize) }
     }
 
+    /// Deletes the files kept for reuse, which a server that stops no longer needs: the next start deletes
+    /// every spool file anyway. Call it once no upload runs.
+    public func removeKeptFiles() {
+        let paths = Self.pools.withLock { pools -> [String] in
+            var taken: [String] = []
+            while let path = pools[directory.path]?.take() { taken.append(path) }
+            return taken
+        }
+        for path in paths { unlink(path) }
+    }
+
     /// Deletes every file left by an earlier process, which cannot belong to an upload still in progress.
     /// Call it before the server accepts connections.
     public func removeLeftovers() throws {

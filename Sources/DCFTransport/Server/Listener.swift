@@ -87,7 +87,14 @@ final class Listener: EventHandler {
         // overload cannot make the server spend handshakes on connections it rejects.
         guard open <= limit + max(1, limit / 10) else {
             context.metrics.openConnections.subtract(1, ordering: .relaxed)
-            context.logger.debug("rejected connection over the limit", [("peer", peer), ("limit", "\(limit)")])
+            let fields = [("peer", peer), ("limit", "\(limit)"), ("open", "\(open - 1)")]
+            if let held = Self.overLimitCloses.admit() {
+                context.logger.warning(
+                    "closed a new connection over the connection limit; raise limits.max_connections if workers "
+                        + "retry", fields + [("repeats_since_last_line", String(held))])
+            } else {
+                context.logger.debug("closed a new connection over the connection limit", fields)
+            }
             Glibc.close(client)
             return
         }

@@ -35,6 +35,9 @@ extension Listener {
     /// Limits `cannot accept connections` to one line per 10 s across all loops; while descriptors stay
     /// exhausted, the pause repeats every 100 ms.
     static let acceptPauseWarnings = LogRepeatLimit(interval: .seconds(10))
+
+    /// Limits the warning about connections closed over `maxConnections` to one line per 10 s.
+    static let overLimitCloses = LogRepeatLimit(interval: .seconds(10))
 }
 
 extension HTTPConnection {
