@@ -63,4 +63,36 @@ import TestSupport
         #expect(outcome.server == .done(0))
         #expect(sessions.server.protocolVersion == "TLSv1.3")
     }
+
+    /// A partial record is buffered input but not decrypted input; the rest of the record makes it readable.
+    @Test func partialRecordIsNotDecryptedInput() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let sessions = try TLSConnectedSessions(
+            client: .client(trustedCAFile: certificates.ca.certificateFile),
+            server: certificates.serverConfiguration(certificates.server)
+        )
+        defer { sessions.sockets.close() }
+        #expect(runHandshake(client: sessions.client, server: sessions.server).server == .done(0))
+
+        // Take the client's record off the server's socket, then hand it back in two parts.
+        let message = [UInt8](repeating: 7, count: 1000)
+        #expect(message.withUnsafeBytes { sessions.client.write($0) } == .done(message.count))
+        var record = [UInt8](repeating: 0, count: 4096)
+        let recordLength = record.withUnsafeMutableBytes { recv(sessions.sockets.serverSide, $0.baseAddress, $0.count, 0) }
+        #expect(recordLength > 10)
+        guard recordLength > 10 else { return }
+        #expect(record.withUnsafeBytes { send(sessions.sockets.clientSide, $0.baseAddress, 10, 0) } == 10)
+
+        var buffer = [UInt8](repeating: 0, count: 64)
+        #expect(buffer.withUnsafeMutableBytes { sessions.server.read(into: $0) } == .wantRead)
+        #expect(sessions.server.hasBufferedInput)
+        #expect(!sessions.server.hasDecryptedInput)
+
+        let rest = record.withUnsafeBytes { send(sessions.sockets.clientSide, $0.baseAddress! + 10, recordLength - 10, 0) }
+        #expect(rest == recordLength - 10)
+        // The first read takes 64 of the 1000 bytes; the rest waits decrypted in OpenSSL.
+        #expect(buffer.withUnsafeMutableBytes { sessions.server.read(into: $0) } == .done(64))
+        #expect(sessions.server.hasDecryptedInput)
+    }
 }

@@ -21,6 +21,9 @@ protocol ConnectionTransport: AnyObject {
     var supportsSendfile: Bool { get }
     /// Whether the transport holds received bytes that `read` returns without the socket becoming readable.
     var hasBufferedInput: Bool { get }
+    /// Whether the transport holds decrypted bytes that `read` returns at once. Unlike `hasBufferedInput`, a
+    /// partial TLS record does not count: only the client can complete it.
+    var hasDecryptedInput: Bool { get }
     /// The number of bytes that `write` took and that still wait to be sent; `flushOutput` sends them.
     var pendingOutput: Int { get }
     func handshake() -> TransportResult
@@ -45,6 +48,7 @@ final class PlainTransport: ConnectionTransport {
 
     var supportsSendfile: Bool { true }
     var hasBufferedInput: Bool { false }
+    var hasDecryptedInput: Bool { false }
     var pendingOutput: Int { 0 }
 
     func handshake() -> TransportResult { .done(0) }

@@ -30,10 +30,15 @@ extension HTTPConnection {
             probe: { reply in loop.execute { reply(connection.value?.hasUnreadInput(number) ?? false) } })
     }
 
-    /// Whether request `number` is current and bytes have arrived that the server has not passed on yet.
+    /// Returns whether request `number` is current and bytes have arrived that the server has not passed on yet.
+    ///
+    /// Only bytes the server could pass on count. A partial TLS record, or the start of a chunk-size line in
+    /// `inbound` while the handler waits for more, can only be completed by the client, so a client that stops
+    /// after sending one cannot make the server look behind.
     private func hasUnreadInput(_ number: UInt64) -> Bool {
         guard phase == .open, let request, request.number == number else { return false }
-        if !inbound.isEmpty || transport?.hasBufferedInput == true { return true }
+        if request.awaitingDemand, !inbound.isEmpty { return true }
+        if transport?.hasDecryptedInput == true { return true }
         return CLinux_unread_bytes(fd) > 0
     }
 

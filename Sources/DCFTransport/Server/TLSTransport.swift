@@ -12,6 +12,7 @@ final class TLSTransport: ConnectionTransport {
 
     var supportsSendfile: Bool { false }
     var hasBufferedInput: Bool { session.hasBufferedInput }
+    var hasDecryptedInput: Bool { session.hasDecryptedInput }
     var pendingOutput: Int { session.pendingOutput }
 
     func handshake() -> TransportResult { convert(session.handshake()) }

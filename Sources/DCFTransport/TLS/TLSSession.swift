@@ -152,6 +152,12 @@ final class TLSSession {
         SSL_has_pending(ssl) == 1
     }
 
+    /// Whether OpenSSL holds decrypted application data that `read` returns at once. A partial record that
+    /// waits for the rest of its bytes does not count.
+    var hasDecryptedInput: Bool {
+        SSL_pending(ssl) > 0
+    }
+
     /// The negotiated protocol, such as "TLSv1.3".
     var protocolVersion: String {
         String(cString: SSL_get_version(ssl))
