@@ -40,9 +40,9 @@ extension FedAvgStrategy {
         state.accumulator.reset()
         // Deleting a round's files frees their blocks and page cache, which with many large updates takes long
         // enough to delay the new version. The version is durable already, and start-up deletes whatever a
-        // crash leaves behind.
+        // crash leaves behind. Later rounds may have opened by the time this runs, so only older ones go.
         cleanupQueue.async { [self] in
-            spool.removeRounds(except: nextVersion)
+            spool.removeRounds(before: nextVersion)
             removeOldVersions(upTo: nextVersion)
         }
         do {

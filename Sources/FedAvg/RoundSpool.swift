@@ -82,12 +82,26 @@ struct RoundSpool {
     }
 
     /// Deletes every round directory except the one of the round that starts from `version`. Their update files
-    /// go to the spool's pool of emptied files, so the next round's uploads need no new inodes.
+    /// go to the spool's pool for reuse, so the next round's uploads need no new inodes.
     func removeRounds(except version: UInt64) {
         let keep = "from-v\(version)"
+        removeRounds { $0 != keep }
+    }
+
+    /// Deletes the directories of the rounds that started from a version below `version`, and sends their update
+    /// files to the spool's pool. Later rounds stay, because this runs on a queue that may fall behind while
+    /// the next rounds open and store updates.
+    func removeRounds(before version: UInt64) {
+        removeRounds { name in
+            guard name.hasPrefix("from-v"), let start = UInt64(name.dropFirst("from-v".count)) else { return false }
+            return start < version
+        }
+    }
+
+    private func removeRounds(where shouldRemove: (String) -> Bool) {
         let manager = FileManager.default
         let names = (try? manager.contentsOfDirectory(atPath: roundsDirectory.path)) ?? []
-        for name in names where name != keep {
+        for name in names where shouldRemove(name) {
             let directory = roundsDirectory.appendingPathComponent(name)
             for file in (try? manager.contentsOfDirectory(atPath: directory.path)) ?? [] {
                 updateSpool.recycle(directory.appendingPathComponent(file))

@@ -2,6 +2,7 @@
 import DCFProtocol
 import DCFServer
 import DCFSupport
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -181,6 +182,33 @@ import Testing
         let values = try tensors(of: try #require(restarted.returnGlobalModel()).bytes)
         #expect(restarted.returnGlobalModel()?.version == 3)
         #expect(values["0.bias"] == [15, 15])
+    }
+
+    /// The files of aggregated rounds are cleaned up on a queue of their own. When that queue falls a round
+    /// behind, the cleanup of an older round must leave the open round's stored updates alone.
+    @Test func lateCleanupKeepsOpenRound() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        let release = DispatchSemaphore(value: 0)
+        defer { release.signal() }
+        strategy.cleanupQueue.async { _ = release.wait(timeout: .now() + 20) }
+        _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
+        _ = try strategy.receiveWorkerUpdate(workers[1], update([1, 1, 1, 1], [1, 1], examples: 1))
+        _ = try strategy.receiveWorkerUpdate(workers[0], update([2, 2, 2, 2], [2, 2], examples: 1, base: 2))
+        _ = try strategy.receiveWorkerUpdate(workers[1], update([2, 2, 2, 2], [2, 2], examples: 1, base: 2))
+        #expect(strategy.returnGlobalModel()?.version == 3)
+        _ = try strategy.receiveWorkerUpdate(workers[0], update([4, 4, 4, 4], [4, 4], examples: 1, base: 3))
+
+        // Both cleanups run now, after the round from version 3 has stored an update.
+        release.signal()
+        strategy.cleanupQueue.sync {}
+        let stored = directory.appendingPathComponent("state/rounds/from-v3/\(workers[0].rawValue).safetensors")
+        #expect(FileManager.default.fileExists(atPath: stored.path))
+        _ = try strategy.receiveWorkerUpdate(workers[1], update([6, 6, 6, 6], [6, 6], examples: 1, base: 3))
+        let global = try #require(strategy.returnGlobalModel())
+        #expect(global.version == 4)
+        #expect(try tensors(of: global.bytes)["0.bias"] == [5, 5])
     }
 
     @Test func oldVersionsBeyondKeepVersionsAreDeleted() throws {
