@@ -123,8 +123,9 @@ enum ServerdSchema {
             "limits", "min_upload_rate", type: .byteCount(0...(1 << 30)), default: .byteCount(64 * 1024),
             help: "While uploads wait for a place, an admitted update body slower than this many bytes per second "
                 + "over 30 s is rejected with 503 and its place goes to the next upload, so slow or stalling "
-                + "workers cannot hold every place. Write the rate as a size without /s, such as 64KiB. 0 turns "
-                + "the check off."),
+                + "workers cannot hold every place. A body whose bytes wait unread in the server keeps its place, "
+                + "because then the server is behind, not the worker. Write the rate as a size without /s, such as "
+                + "64KiB. 0 turns the check off."),
         ConfigOption(
             "limits", "max_control_bytes", type: .byteCount(256...(16 << 20)), default: .byteCount(64 * 1024),
             help: "Size of a JSON request body; larger gets 413."),
