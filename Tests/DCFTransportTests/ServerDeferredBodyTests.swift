@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import DCFTransport
@@ -147,6 +148,44 @@ import Testing
         // The request has ended, so nothing counts as its input any more.
         try client.send("GET /other HTTP/1.1\r\nHost: test\r\n")
         #expect(await Self.unreadInput(probe.start) == false)
+        await running.stop()
+    }
+
+    /// Part of a TLS record is no input that the server could pass on, so until the rest arrives the client is
+    /// the one behind. A client that sends a record header and a few bytes and then stops must not look like a
+    /// busy server, or the pace check would keep its upload's place for good.
+    @Test func partialTLSRecordIsNotUnreadInput() async throws {
+        let probe = Probe()
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let serverContext = try TLSContext(configuration: certificates.serverConfiguration(certificates.server))
+        let running = try RunningServer(security: .tls(serverContext), handler: probe.handler())
+        let client = try HTTPTestClient(
+            port: running.port, tls: try TLSContext(configuration: .client(trustedCAFile: certificates.ca.certificateFile)))
+        try client.send("PUT /data HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\n")
+        #expect(await probe.waitFor { $0.start != nil })
+        probe.start?.requestMore()
+
+        // One segment: a record with 5 body bytes, then the header of a 16 KiB application-data record and 100
+        // of its bytes, written past the session. The rest of that record never comes.
+        var cork: Int32 = 1
+        setsockopt(client.fd, Int32(IPPROTO_TCP), TCP_CORK, &cork, socklen_t(MemoryLayout<Int32>.size))
+        try client.send("01234")
+        let partial: [UInt8] = [0x17, 0x03, 0x03, 0x40, 0x00] + [UInt8](repeating: 0x5A, count: 100)
+        #expect(partial.withUnsafeBytes { send(client.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == partial.count)
+        cork = 0
+        setsockopt(client.fd, Int32(IPPROTO_TCP), TCP_CORK, &cork, socklen_t(MemoryLayout<Int32>.size))
+        #expect(await probe.waitFor { $0.received.count == 5 })
+
+        // Once the server has read the partial record into its TLS session, nothing it could act on waits.
+        var unread = true
+        for _ in 0..<500 where unread {
+            unread = await Self.unreadInput(probe.start)
+            if unread { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(!unread)
+        #expect(probe.error == nil)
+        #expect(running.server.statistics.openConnections == 1)
         await running.stop()
     }
 

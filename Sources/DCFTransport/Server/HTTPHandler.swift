@@ -104,8 +104,9 @@ public struct HTTPBodyDemand: Sendable {
     }
 
     /// Calls `reply` on the connection's loop thread with whether request bytes have arrived that the server
-    /// has not passed on yet: in the socket's receive queue, in the TLS session or in the connection's buffer.
-    /// When they have, a slow body is the server's doing (busy CPU, a handler that waits), not the client's.
+    /// has not passed on yet: in the socket's receive queue, decrypted in the TLS session or in the connection's
+    /// buffer. When they have, a slow body is the server's doing (busy CPU, a handler that waits), not the
+    /// client's. Part of a TLS record does not count, because nothing of it can be read before the rest arrives.
     /// `reply` gets false once the request or its connection has ended. Callable from any thread.
     public func checkUnreadInput(_ reply: @escaping @Sendable (Bool) -> Void) {
         probe(reply)
