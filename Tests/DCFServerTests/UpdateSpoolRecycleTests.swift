@@ -94,6 +94,20 @@ struct UpdateSpoolRecycleTests {
         #expect(try Self.size(try spool.createFile(kind: "upload")) == 0)
     }
 
+    @Test func spellingsOfOneDirectoryShareThePool() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = UpdateSpool(stateDirectory: temporary.url)
+        let other = UpdateSpool(
+            stateDirectory: URL(fileURLWithPath: temporary.url.path + "/./sub/..", isDirectory: true))
+        let used = try spool.createFile(kind: "upload")
+        let usedInode = try Self.inode(used)
+
+        other.recycle(used)
+
+        #expect(try Self.inode(try spool.createFile(kind: "upload")) == usedInode)
+    }
+
     @Test func recyclingMissingFileKeepsNothing() throws {
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }

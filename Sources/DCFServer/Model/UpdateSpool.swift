@@ -8,8 +8,9 @@ public struct UpdateSpool: Sendable {
     /// The spool directory.
     public let directory: URL
 
+    /// The path is standardized (no `.` or `..` parts), because the pool of kept files is shared by path.
     public init(stateDirectory: URL) {
-        directory = stateDirectory.appendingPathComponent("spool", isDirectory: true)
+        directory = stateDirectory.standardizedFileURL.appendingPathComponent("spool", isDirectory: true)
     }
 
     /// Returns a new, unused file name in the spool directory, creating the directory when missing.
