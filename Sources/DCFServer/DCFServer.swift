@@ -123,6 +123,7 @@ public final class DCFServer: Sendable {
         }
         guard previous == .running || previous == .draining else { return }
         answerParkedPolls()
+        callbacks.serverDidStop()
         logger.info("server backend stopped")
     }
 

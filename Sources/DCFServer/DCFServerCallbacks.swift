@@ -35,10 +35,16 @@ public protocol DCFServerCallbacks: AnyObject, Sendable {
 
     /// Returns round details for `GET /admin/status`, such as updates received so far.
     func roundStatus() -> [String: StatusValue]
+
+    /// Called once by `DCFServer.stop()`, which `DCFHTTPService.stop` calls after the last request. The strategy
+    /// finishes background work on its files before it returns, so the service can then clear the spool.
+    func serverDidStop()
 }
 
 extension DCFServerCallbacks {
     public func roundStatus() -> [String: StatusValue] { [:] }
+
+    public func serverDidStop() {}
 
     public func retainOnlyRegisteredWorkers(_ registered: Set<WorkerID>) {}
 }

@@ -192,6 +192,12 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         }
     }
 
+    /// Waits until the cleanup of aggregated rounds has run, so no update file joins the spool's pool after
+    /// the service deletes the pool's files.
+    public func serverDidStop() {
+        cleanupQueue.sync {}
+    }
+
     func notifyGlobalModelChange() {
         notifier.withLock { $0 }?()
     }

@@ -211,6 +211,26 @@ import Testing
         #expect(try tensors(of: global.bytes)["0.bias"] == [5, 5])
     }
 
+    @Test func serverStopWaitsForCleanup() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        let release = DispatchSemaphore(value: 0)
+        defer { release.signal() }
+        strategy.cleanupQueue.async { _ = release.wait(timeout: .now() + 20) }
+        _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
+        _ = try strategy.receiveWorkerUpdate(workers[1], update([1, 1, 1, 1], [1, 1], examples: 1))
+        #expect(strategy.returnGlobalModel()?.version == 2)
+        let aggregated = directory.appendingPathComponent("state/rounds/from-v1")
+        #expect(FileManager.default.fileExists(atPath: aggregated.path))
+
+        // The cleanup is held until after serverDidStop has started waiting; it must not return before that.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(200)) { release.signal() }
+        strategy.serverDidStop()
+
+        #expect(!FileManager.default.fileExists(atPath: aggregated.path))
+    }
+
     @Test func oldVersionsBeyondKeepVersionsAreDeleted() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -94,9 +94,7 @@ public struct UpdateSpool: Sendable {
     }
 
     /// Deletes the files kept for reuse, which a server that stops no longer needs: the next start deletes
-    /// every spool file anyway. Call it once no upload runs.
-    ///
-    /// NOTE: a strategy's cleanup that still runs may keep more files after this; they stay until the next start.
+    /// every spool file anyway. Call it once no upload runs and the strategy's `serverDidStop` has returned.
     public func removeKeptFiles() {
         let paths = Self.pools.withLock { pools -> [String] in
             var taken: [String] = []
