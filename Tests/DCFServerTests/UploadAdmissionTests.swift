@@ -215,8 +215,8 @@ import Testing
             let second = try TestWorker()
             try await harness.addWorker(first)
             try await harness.addWorker(second)
-            // Large enough that the server, which hashes, scans and stores each chunk, is still reading it when
-            // the second upload arrives; the client sends faster than that, so its socket stays full.
+            // The server hashes, scans and stores each chunk, so it reads slower than the client sends. At this
+            // size it is still reading when the second upload arrives, and the client's socket stays full.
             let large = Data(count: 256 << 20)
             let firstRequest = try first.signed(
                 "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: first), body: large, baseVersion: "1")
@@ -229,8 +229,8 @@ import Testing
 
             let firstResult = try await firstResponse.value
             #expect(firstResult.statusCode == 200, "\(firstResult.text)")
-            // The first update made version 2, so the second, based on version 1, may be refused as stale; it
-            // must not be the pace check's 503.
+            // The first update made version 2, so the second, based on version 1, may be rejected as stale. It
+            // must not get the pace check's 503.
             #expect(secondResponse.code != .unavailable, "\(secondResponse.text)")
             #expect(harness.server.uploadAdmission.slowUploadsKept > 0)
         }

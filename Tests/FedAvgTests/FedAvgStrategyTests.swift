@@ -184,15 +184,21 @@ import Testing
         #expect(values["0.bias"] == [15, 15])
     }
 
+    /// Blocks the strategy's cleanup queue until the returned semaphore is signalled, for at most 20 s.
+    private func holdCleanup(of strategy: FedAvgStrategy) -> DispatchSemaphore {
+        let release = DispatchSemaphore(value: 0)
+        strategy.cleanupQueue.async { _ = release.wait(timeout: .now() + 20) }
+        return release
+    }
+
     /// The files of aggregated rounds are cleaned up on a queue of their own. When that queue falls a round
     /// behind, the cleanup of an older round must leave the open round's stored updates alone.
     @Test func lateCleanupKeepsOpenRound() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let strategy = try makeStrategy(directory)
-        let release = DispatchSemaphore(value: 0)
+        let release = holdCleanup(of: strategy)
         defer { release.signal() }
-        strategy.cleanupQueue.async { _ = release.wait(timeout: .now() + 20) }
         _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
         _ = try strategy.receiveWorkerUpdate(workers[1], update([1, 1, 1, 1], [1, 1], examples: 1))
         _ = try strategy.receiveWorkerUpdate(workers[0], update([2, 2, 2, 2], [2, 2], examples: 1, base: 2))
@@ -215,16 +221,15 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let strategy = try makeStrategy(directory)
-        let release = DispatchSemaphore(value: 0)
+        let release = holdCleanup(of: strategy)
         defer { release.signal() }
-        strategy.cleanupQueue.async { _ = release.wait(timeout: .now() + 20) }
         _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
         _ = try strategy.receiveWorkerUpdate(workers[1], update([1, 1, 1, 1], [1, 1], examples: 1))
         #expect(strategy.returnGlobalModel()?.version == 2)
         let aggregated = directory.appendingPathComponent("state/rounds/from-v1")
         #expect(FileManager.default.fileExists(atPath: aggregated.path))
 
-        // The cleanup is held until after serverDidStop has started waiting; it must not return before that.
+        // The cleanup is held until after serverDidStop has started waiting, and it must not return before that.
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(200)) { release.signal() }
         strategy.serverDidStop()
 

@@ -97,9 +97,9 @@ public struct UpdateSpool: Sendable {
     /// every spool file anyway. Call it once no upload runs and the strategy's `serverDidStop` has returned.
     public func removeKeptFiles() {
         let paths = Self.pools.withLock { pools -> [String] in
-            var taken: [String] = []
-            while let path = pools[directory.path]?.take() { taken.append(path) }
-            return taken
+            var paths: [String] = []
+            while let path = pools[directory.path]?.take() { paths.append(path) }
+            return paths
         }
         for path in paths { unlink(path) }
     }

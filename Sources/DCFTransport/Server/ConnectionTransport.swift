@@ -21,8 +21,8 @@ protocol ConnectionTransport: AnyObject {
     var supportsSendfile: Bool { get }
     /// Whether the transport holds received bytes that `read` returns without the socket becoming readable.
     var hasBufferedInput: Bool { get }
-    /// Whether the transport holds decrypted bytes that `read` returns at once. Unlike `hasBufferedInput`, a
-    /// partial TLS record does not count: only the client can complete it.
+    /// Whether the transport has decrypted bytes that `read` returns at once. Unlike `hasBufferedInput`, a
+    /// partial TLS record does not count, because only the client can complete it.
     var hasDecryptedInput: Bool { get }
     /// The number of bytes that `write` took and that still wait to be sent; `flushOutput` sends them.
     var pendingOutput: Int { get }

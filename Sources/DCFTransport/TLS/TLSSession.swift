@@ -152,7 +152,7 @@ final class TLSSession {
         SSL_has_pending(ssl) == 1
     }
 
-    /// Whether OpenSSL holds decrypted application data that `read` returns at once. A partial record that
+    /// Whether OpenSSL has decrypted application data that `read` returns at once. A partial record that
     /// waits for the rest of its bytes does not count.
     var hasDecryptedInput: Bool {
         SSL_pending(ssl) > 0
