@@ -56,7 +56,7 @@ struct TLSConnectedSessions {
 
     init(
         client clientConfiguration: TLSConfiguration, server serverConfiguration: TLSConfiguration,
-        serverName: String? = "localhost"
+        serverName: String? = "localhost", serverCollectsOutput: Bool = false
     ) throws {
         sockets = try TLSSocketPair()
         client = try TLSSession(
@@ -64,7 +64,8 @@ struct TLSConnectedSessions {
             serverName: serverName
         )
         server = try TLSSession(
-            context: TLSContext(configuration: serverConfiguration), fileDescriptor: sockets.serverSide
+            context: TLSContext(configuration: serverConfiguration), fileDescriptor: sockets.serverSide,
+            collectsOutput: serverCollectsOutput
         )
     }
 }

@@ -23,6 +23,16 @@ public struct TLSConfiguration: Sendable, Equatable {
         case required
     }
 
+    /// Which code seals and opens application-data records once a TLS 1.3 handshake is done.
+    public enum RecordLayer: String, Sendable, Equatable, CaseIterable {
+        /// dcf's own record layer: records are sealed from and opened into the connection's buffers, with one
+        /// copy fewer per byte in each direction than OpenSSL's, by the same OpenSSL cipher code. A server
+        /// context then sends no session tickets. TLS 1.2 connections always use OpenSSL's record layer.
+        case dcf
+        /// OpenSSL's record layer for every record.
+        case openSSL = "openssl"
+    }
+
     /// The lowest protocol version accepted.
     public enum ProtocolVersion: Sendable, Equatable {
         case tls1_2
@@ -50,6 +60,8 @@ public struct TLSConfiguration: Sendable, Equatable {
     public var clientCertificateVerification: ClientCertificateVerification
     /// The lowest protocol version accepted. Default `.tls1_2`.
     public var minimumVersion: ProtocolVersion
+    /// The record layer used after a TLS 1.3 handshake. Default `.dcf`.
+    public var recordLayer: RecordLayer
 
     /// Creates a configuration with every field given; prefer the named presets.
     public init(
@@ -60,7 +72,8 @@ public struct TLSConfiguration: Sendable, Equatable {
         verifyServerCertificate: Bool = true,
         serverName: String? = nil,
         clientCertificateVerification: ClientCertificateVerification = .none,
-        minimumVersion: ProtocolVersion = .tls1_2
+        minimumVersion: ProtocolVersion = .tls1_2,
+        recordLayer: RecordLayer = .dcf
     ) {
         self.role = role
         self.certificateChainFile = certificateChainFile
@@ -70,6 +83,7 @@ public struct TLSConfiguration: Sendable, Equatable {
         self.serverName = serverName
         self.clientCertificateVerification = clientCertificateVerification
         self.minimumVersion = minimumVersion
+        self.recordLayer = recordLayer
     }
 
     /// Returns a server configuration that presents `certificateChainFile` and requests no client certificates.

@@ -24,6 +24,12 @@ public final class TLSContext: @unchecked Sendable {
         self.pointer = context
         self.configuration = configuration
         try configureProtocol()
+        if configuration.recordLayer == .dcf {
+            TLSTrafficSecrets.installCallback(on: pointer)
+            // A session's own record layer must know every record sent before it takes over; tickets would
+            // be records that OpenSSL sends after the handshake. dcf's clients do not resume sessions.
+            if configuration.role == .server { _ = SSL_CTX_set_num_tickets(pointer, 0) }
+        }
         try loadCertificateAndKey()
         switch configuration.role {
         case .server: try configureClientVerification()

@@ -40,6 +40,18 @@ final class TLSOutputBuffer {
         end += count
     }
 
+    /// Returns room for `count` more bytes behind the buffered ones; `commit` then counts what was written there.
+    func reserve(_ count: Int) -> UnsafeMutableRawPointer {
+        if end + count > capacity { grow(toFit: count) }
+        return storage! + end
+    }
+
+    /// Counts `count` bytes written to the room that `reserve` returned.
+    func commit(_ count: Int) {
+        precondition(end + count <= capacity)
+        end += count
+    }
+
     /// Sends buffered bytes to the socket `fd` until they are all sent or the socket would block.
     func drain(to fd: Int32) -> DrainResult {
         // Each pass sends all that is left or stops at a short count, so two passes cover the usual cases;

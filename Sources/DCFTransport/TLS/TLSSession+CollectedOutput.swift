@@ -22,6 +22,7 @@ extension TLSSession {
     /// Frees the output storage when nothing waits in it; call when the connection goes idle.
     func releaseIdleBuffers() {
         output?.release()
+        recordInput?.releaseIfEmpty()
     }
 
     func attachCollectingBIOs(_ output: TLSOutputBuffer) throws {
@@ -43,6 +44,7 @@ extension TLSSession {
         guard earlier == .done(0) else { return earlier }
         OpenSSLErrorQueue.clear()
         let status = SSL_do_handshake(ssl)
+        if status == 1 { adoptRecordLayer() }
         let result = status == 1 ? TLSIOResult.done(0) : classify(status, operation: "handshake")
         let sent = flushOutput()
         // A session that waits for its first request keeps no output storage.

@@ -32,6 +32,14 @@ final class TLSSession {
     /// Encrypted records waiting for the socket, or nil when OpenSSL writes each record to the socket itself.
     let output: TLSOutputBuffer?
     private let expectedHost: String?
+    /// Collects the traffic secrets during the handshake, when the configuration asks for dcf's record layer.
+    let secrets: TLSTrafficSecrets?
+    /// Opens received records once the handshake is done, in place of OpenSSL; see `adoptRecordLayer`.
+    var recordInput: TLSRecordInput?
+    /// Seals sent records once the handshake is done, in place of OpenSSL; only with collected output.
+    var recordSealer: TLSRecordCipher?
+    /// Records sealed with one key before the session moves to the next; lowered only by tests.
+    var recordsPerWriteKey = TLSSession.defaultRecordsPerWriteKey
 
     /// Creates a session for `fileDescriptor`, a connected socket that may be non-blocking.
     ///
@@ -51,6 +59,11 @@ final class TLSSession {
         self.output = collectsOutput ? TLSOutputBuffer() : nil
         let configuration = context.configuration
         self.expectedHost = configuration.role == .client ? (serverName ?? configuration.serverName) : nil
+        self.secrets = configuration.recordLayer == .dcf ? TLSTrafficSecrets() : nil
+        if let secrets, !secrets.attach(to: ssl) {
+            SSL_free(ssl)
+            throw TLSError.contextSetup("SSL_set_ex_data", openSSLErrors: OpenSSLErrorQueue.drain())
+        }
         if let output {
             try attachCollectingBIOs(output)
         } else if SSL_set_fd(ssl, fileDescriptor) != 1 {
@@ -95,13 +108,20 @@ final class TLSSession {
         if let output { return handshakeCollected(output) }
         OpenSSLErrorQueue.clear()
         let status = SSL_do_handshake(ssl)
-        if status == 1 { return .done(0) }
+        if status == 1 {
+            adoptRecordLayer()
+            return .done(0)
+        }
         return classify(status, operation: "handshake")
     }
 
     /// Reads decrypted bytes into `buffer`; `.done(n)` with n > 0 on success.
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
+        if let recordInput {
+            let result = recordInput.read(into: buffer)
+            return answerKeyUpdate(recordInput) ?? result
+        }
         OpenSSLErrorQueue.clear()
         var count = 0
         let status = SSL_read_ex(ssl, base, buffer.count, &count)
@@ -116,7 +136,10 @@ final class TLSSession {
     /// After `.wantRead` or `.wantWrite`, call again with the same bytes (the buffer itself may move).
     func write(_ buffer: UnsafeRawBufferPointer) -> TLSIOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
-        if let output { return writeCollected(buffer, into: output) }
+        if let output {
+            if let recordSealer { return sealCollected(buffer, with: recordSealer, into: output) }
+            return writeCollected(buffer, into: output)
+        }
         OpenSSLErrorQueue.clear()
         var count = 0
         let status = SSL_write_ex(ssl, base, buffer.count, &count)
@@ -126,6 +149,7 @@ final class TLSSession {
 
     /// Sends close_notify; `.done(0)` once it is sent. Does not wait for the peer's close_notify.
     func shutdown() -> TLSIOResult {
+        if let recordSealer, let output { return sealCloseNotify(with: recordSealer, into: output) }
         OpenSSLErrorQueue.clear()
         let status = SSL_shutdown(ssl)
         // close_notify is a courtesy: send it if the socket takes it now.
@@ -149,13 +173,13 @@ final class TLSSession {
     /// Whether OpenSSL holds received bytes not yet returned by `read`, decrypted or not. Such bytes never make
     /// the socket readable again, so an event loop must keep reading while this is true.
     var hasBufferedInput: Bool {
-        SSL_has_pending(ssl) == 1
+        recordInput?.hasBufferedInput ?? (SSL_has_pending(ssl) == 1)
     }
 
     /// Whether OpenSSL has decrypted application data that `read` returns at once. A partial record that
     /// waits for the rest of its bytes does not count.
     var hasDecryptedInput: Bool {
-        SSL_pending(ssl) > 0
+        recordInput?.hasDecryptedInput ?? (SSL_pending(ssl) > 0)
     }
 
     /// The negotiated protocol, such as "TLSv1.3".

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+import COpenSSL
+import Glibc
+
+/// The receiving half of a TLS 1.3 connection after the handshake: reads protected records from the socket,
+/// opens them, and hands out their application data.
+///
+/// OpenSSL reads a record's header and its body with two `recv` calls, decrypts into its own buffer and copies
+/// the plaintext out. This reader receives up to `capacity` bytes in one call and decrypts each record straight
+/// into the caller's buffer when the record fits there. It also handles what may follow the handshake: alerts,
+/// KeyUpdate, and NewSessionTicket (a client ignores tickets; dcf does not resume sessions).
+final class TLSRecordInput {
+    /// Bytes received in one call at most: about five full records.
+    static let capacity = 80 * 1024
+    /// The most handshake bytes kept while a post-handshake message is incomplete.
+    private static let handshakeLimit = 64 * 1024
+    /// The most records in a row that carry no application data (empty records, KeyUpdate, tickets) before the
+    /// connection fails, so a peer cannot keep the event loop busy with them. OpenSSL allows 32 empty records.
+    private static let controlRecordLimit = 32
+
+    let opener: TLSRecordCipher
+    private let fileDescriptor: Int32
+    private let isClient: Bool
+    private var storage: UnsafeMutableRawPointer?
+    /// Received bytes not yet opened: `storage[start..<end]`.
+    private var start = 0
+    private var end = 0
+    /// Application data opened in place and not yet handed out: `storage[plainStart..<plainEnd]`.
+    private var plainStart = 0
+    private var plainEnd = 0
+    private var handshakeBytes: [UInt8] = []
+    private var controlRecords = 0
+    /// Set when the peer sent KeyUpdate asking for ours; the session sends it and clears the flag.
+    var peerRequestedKeyUpdate = false
+    /// How the stream ended (close_notify or a failure) when data read before the end was still handed out;
+    /// every later read returns it.
+    private var ending: TLSIOResult?
+
+    init(opener: TLSRecordCipher, fileDescriptor: Int32, isClient: Bool) {
+        self.opener = opener
+        self.fileDescriptor = fileDescriptor
+        self.isClient = isClient
+    }
+
+    deinit {
+        free(storage)
+    }
+
+    /// Whether received bytes wait here, opened or not; the socket does not report them as readable.
+    var hasBufferedInput: Bool { start < end || plainStart < plainEnd }
+
+    /// Whether `read` returns data without waiting for the peer: opened data, or a whole record not yet opened.
+    var hasDecryptedInput: Bool { plainStart < plainEnd || nextRecordLength != nil }
+
+    /// Frees the storage if nothing waits in it.
+    func releaseIfEmpty() {
+        guard start == end, plainStart == plainEnd, let storage else { return }
+        free(storage)
+        self.storage = nil
+        start = 0
+        end = 0
+        plainStart = 0
+        plainEnd = 0
+    }
+
+    /// Reads application data into `buffer`: `.done(n)` with n > 0, `.wantRead`, `.closed` after close_notify
+    /// or the end of the stream, or `.failed` for a record that does not authenticate or breaks the protocol.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult {
+        guard let destination = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
+        var filled = 0
+        while true {
+            if plainStart == plainEnd, let ending { return ending }
+            if plainStart < plainEnd {
+                let count = min(plainEnd - plainStart, buffer.count - filled)
+                (destination + filled).copyMemory(from: storage! + plainStart, byteCount: count)
+                plainStart += count
+                filled += count
+            }
+            if filled == buffer.count || (filled > 0 && plainStart < plainEnd) { return .done(filled) }
+            if let length = nextRecordLength {
+                let opened: TLSIOResult?
+                do {
+                    opened = try openRecord(payloadLength: length, room: buffer.count - filled, destination: destination + filled)
+                } catch let error as TLSError {
+                    opened = .failed(error)
+                } catch {
+                    opened = .failed(.protocolFailure("read", openSSLErrors: ["\(error)"]))
+                }
+                switch opened {
+                case .done(let count)?: filled += count
+                case let other?:
+                    ending = other
+                    if filled > 0 { return .done(filled) }
+                case nil: break
+                }
+                continue
+            }
+            if filled > 0 { return .done(filled) }
+            if let stop = receive() { return stop }
+        }
+    }
+
+    /// The payload length of the whole record at `start`, or nil while its bytes have not all arrived.
+    private var nextRecordLength: Int? {
+        guard end - start >= TLSRecordCipher.headerLength, let storage else { return nil }
+        let header = (storage + start).assumingMemoryBound(to: UInt8.self)
+        let length = Int(header[3]) << 8 | Int(header[4])
+        // An oversized length is reported as soon as the header is here, by `openRecord`.
+        if length > TLSRecordCipher.maxCiphertext { return length }
+        return end - start >= TLSRecordCipher.headerLength + length ? length : nil
+    }
+
+    /// Opens the record at `start`. Returns `.done(n)` for n bytes of application data written to `destination`,
+    /// nil for a record that leaves nothing to hand out directly (in-place data, a handshake message, an empty
+    /// record), `.closed` for close_notify, or `.failed`.
+    private func openRecord(payloadLength: Int, room: Int, destination: UnsafeMutableRawPointer) throws -> TLSIOResult? {
+        let header = storage! + start
+        let bytes = header.assumingMemoryBound(to: UInt8.self)
+        guard bytes[0] == 23, bytes[1] == 3 else {
+            return .failed(.protocolFailure("read", openSSLErrors: ["unexpected record type \(bytes[0]) after the handshake"]))
+        }
+        guard payloadLength <= TLSRecordCipher.maxCiphertext, payloadLength > TLSRecordCipher.tagLength else {
+            return .failed(.protocolFailure("read", openSSLErrors: ["record payload of \(payloadLength) bytes is out of range"]))
+        }
+        let payload = header + TLSRecordCipher.headerLength
+        let contentRoom = payloadLength - TLSRecordCipher.tagLength
+        let direct = room >= contentRoom
+        let target = direct ? destination : payload
+        let ciphertext = UnsafeRawBufferPointer(start: payload, count: payloadLength)
+        guard let (type, length) = try opener.open(header: header, ciphertext: ciphertext, into: target) else {
+            return .failed(.protocolFailure("read", openSSLErrors: ["record failed authentication (bad record MAC)"]))
+        }
+        start += TLSRecordCipher.headerLength + payloadLength
+        guard length <= TLSRecordCipher.maxPlaintext else {
+            return .failed(.protocolFailure("read", openSSLErrors: ["record content of \(length) bytes is over 16 KiB"]))
+        }
+        if type == 23 && length > 0 {
+            controlRecords = 0
+        } else {
+            controlRecords += 1
+            guard controlRecords <= Self.controlRecordLimit else {
+                return .failed(.protocolFailure("read", openSSLErrors: ["too many records without application data"]))
+            }
+        }
+        switch type {
+        case 23:
+            if length == 0 { return nil }
+            if direct { return .done(length) }
+            plainStart = payload - storage!
+            plainEnd = plainStart + length
+            return nil
+        case 21:
+            return alert(UnsafeRawBufferPointer(start: target, count: length))
+        case 22:
+            return try handshake(UnsafeRawBufferPointer(start: target, count: length))
+        default:
+            return .failed(.protocolFailure("read", openSSLErrors: ["unexpected content type \(type) after the handshake"]))
+        }
+    }
+
+    private func alert(_ content: UnsafeRawBufferPointer) -> TLSIOResult {
+        guard content.count == 2 else {
+            return .failed(.protocolFailure("read", openSSLErrors: ["malformed alert of \(content.count) bytes"]))
+        }
+        if content[1] == 0 { return .closed }
+        return .failed(.protocolFailure("read", openSSLErrors: ["peer sent TLS alert \(content[1])"]))
+    }
+
+    /// Collects post-handshake messages and acts on each whole one.
+    private func handshake(_ content: UnsafeRawBufferPointer) throws -> TLSIOResult? {
+        guard handshakeBytes.count + content.count <= Self.handshakeLimit else {
+            return .failed(.protocolFailure("read", openSSLErrors: ["post-handshake message over 64 KiB"]))
+        }
+        handshakeBytes.append(contentsOf: content)
+        while handshakeBytes.count >= 4 {
+            let type = handshakeBytes[0]
+            let length = Int(handshakeBytes[1]) << 16 | Int(handshakeBytes[2]) << 8 | Int(handshakeBytes[3])
+            guard handshakeBytes.count >= 4 + length else { break }
+            switch type {
+            case 24:
+                // KeyUpdate; RFC 8446 section 4.6.3.
+                guard length == 1, handshakeBytes[4] <= 1 else {
+                    return .failed(.protocolFailure("read", openSSLErrors: ["malformed KeyUpdate message"]))
+                }
+                if handshakeBytes[4] == 1 { peerRequestedKeyUpdate = true }
+                try opener.updateKey()
+            case 4 where isClient:
+                break
+            default:
+                return .failed(.protocolFailure("read", openSSLErrors: ["unexpected handshake message \(type) after the handshake"]))
+            }
+            handshakeBytes.removeFirst(4 + length)
+        }
+        return nil
+    }
+
+    /// Receives more bytes; returns nil when some arrived, or how the read ends.
+    private func receive() -> TLSIOResult? {
+        if start == end {
+            start = 0
+            end = 0
+        }
+        if storage == nil {
+            guard let allocated = malloc(Self.capacity) else { fatalError("cannot allocate \(Self.capacity) bytes for TLS input") }
+            storage = allocated
+        }
+        if end == Self.capacity || (start > 0 && Self.capacity - end < TLSRecordCipher.headerLength + TLSRecordCipher.maxCiphertext) {
+            storage!.copyMemory(from: storage! + start, byteCount: end - start)
+            end -= start
+            start = 0
+        }
+        while true {
+            let received = recv(fileDescriptor, storage! + end, Self.capacity - end, 0)
+            if received > 0 {
+                end += received
+                return nil
+            }
+            if received == 0 { return .closed }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK:
+                releaseIfEmpty()
+                return .wantRead
+            case ECONNRESET, EPIPE: return .closed
+            case let code: return .failed(.systemCall("read", errno: code))
+            }
+        }
+    }
+}
