@@ -22,13 +22,20 @@ enum TLSRecordSuite: Sendable, Equatable {
     /// The length of a traffic secret: the output length of the suite's hash.
     var secretLength: Int { self == .aes256GCM ? 48 : 32 }
 
+    /// The cipher, fetched from OpenSSL's default provider once per process: passing `EVP_aes_128_gcm()` and
+    /// the like to an init call fetches it again on every call.
     var cipher: OpaquePointer? {
         switch self {
-        case .aes128GCM: EVP_aes_128_gcm()
-        case .aes256GCM: EVP_aes_256_gcm()
-        case .chaCha20Poly1305: EVP_chacha20_poly1305()
+        case .aes128GCM: Self.fetchedAES128GCM
+        case .aes256GCM: Self.fetchedAES256GCM
+        case .chaCha20Poly1305: Self.fetchedChaCha20Poly1305
         }
     }
+
+    // nonisolated(unsafe): fetched once and never changed; OpenSSL allows a fetched cipher in many threads.
+    nonisolated(unsafe) private static let fetchedAES128GCM = EVP_CIPHER_fetch(nil, "AES-128-GCM", nil)
+    nonisolated(unsafe) private static let fetchedAES256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
+    nonisolated(unsafe) private static let fetchedChaCha20Poly1305 = EVP_CIPHER_fetch(nil, "ChaCha20-Poly1305", nil)
 
     var digest: OpaquePointer? { self == .aes256GCM ? EVP_sha384() : EVP_sha256() }
 }
@@ -37,6 +44,8 @@ enum TLSRecordSuite: Sendable, Equatable {
 /// record sequence number derived from one traffic secret (RFC 8446, sections 5.2, 5.3 and 7.3).
 ///
 /// A sealing cipher encrypts records for the peer, an opening one decrypts and authenticates the peer's records.
+/// OpenSSL's cipher context (about 1 KiB with the AES key schedule and GHASH table) exists only while in use:
+/// `releaseContext` frees it, for instance while a long poll is parked, and the next record sets it up again.
 /// Not thread-safe: the connection's event loop owns it.
 final class TLSRecordCipher {
     static let tagLength = 16
@@ -50,8 +59,9 @@ final class TLSRecordCipher {
 
     let suite: TLSRecordSuite
     let sealing: Bool
-    private let context: OpaquePointer
+    private var context: OpaquePointer?
     private var secret: [UInt8]
+    private var key: [UInt8] = []
     private var iv = [UInt8](repeating: 0, count: 12)
     private var nonce = [UInt8](repeating: 0, count: 12)
     /// The number of records sealed or opened with the current key.
@@ -61,20 +71,43 @@ final class TLSRecordCipher {
 
     /// Derives the key and IV from `secret`, which the cipher keeps (and wipes on deinit) for key updates.
     init(suite: TLSRecordSuite, secret: [UInt8], sealing: Bool) throws {
-        guard secret.count == suite.secretLength, let context = EVP_CIPHER_CTX_new() else {
+        guard secret.count == suite.secretLength, suite.cipher != nil else {
             throw TLSError.contextSetup("setting up the record cipher", openSSLErrors: OpenSSLErrorQueue.drain())
         }
         self.suite = suite
         self.sealing = sealing
-        self.context = context
         self.secret = secret
         try installKeys()
     }
 
     deinit {
-        EVP_CIPHER_CTX_free(context)
+        releaseContext()
         wipe(&secret)
+        wipe(&key)
         wipe(&iv)
+    }
+
+    /// Frees OpenSSL's cipher context; the next record sets up a new one from the kept key.
+    func releaseContext() {
+        guard let context else { return }
+        EVP_CIPHER_CTX_free(context)
+        self.context = nil
+    }
+
+    /// Returns the cipher context, set up with the current key.
+    private func activeContext() throws -> OpaquePointer {
+        if let context { return context }
+        guard let created = EVP_CIPHER_CTX_new() else { throw failure("allocating a cipher context") }
+        let installed =
+            sealing
+            ? EVP_EncryptInit_ex(created, suite.cipher, nil, key, nil) == 1
+            : EVP_DecryptInit_ex(created, suite.cipher, nil, key, nil) == 1
+        guard installed else {
+            EVP_CIPHER_CTX_free(created)
+            throw failure("installing a record key")
+        }
+        context = created
+        return created
     }
 
     /// Moves to the next traffic secret after a KeyUpdate message, and starts counting records at zero.
@@ -97,7 +130,7 @@ final class TLSRecordCipher {
         header[2] = 3
         header[3] = UInt8(payload >> 8)
         header[4] = UInt8(payload & 0xFF)
-        try startRecord(header: UnsafeRawPointer(header))
+        let context = try startRecord(header: UnsafeRawPointer(header))
         var written: Int32 = 0
         let body = header + Self.headerLength
         if let base = plaintext.baseAddress, plaintext.count > 0 {
@@ -125,7 +158,7 @@ final class TLSRecordCipher {
         header: UnsafeRawPointer, ciphertext: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer
     ) throws -> (contentType: UInt8, length: Int)? {
         precondition(!sealing && ciphertext.count >= Self.tagLength)
-        try startRecord(header: header)
+        let context = try startRecord(header: header)
         let inner = ciphertext.count - Self.tagLength
         let output = destination.assumingMemoryBound(to: UInt8.self)
         var written: Int32 = 0
@@ -150,14 +183,15 @@ final class TLSRecordCipher {
         return (output[end - 1], end - 1)
     }
 
-    /// Sets the nonce for the next record and feeds its header as additional data.
-    private func startRecord(header: UnsafeRawPointer) throws {
+    /// Sets the nonce for the next record, feeds its header as additional data, and returns the context.
+    private func startRecord(header: UnsafeRawPointer) throws -> OpaquePointer {
         guard sequence < UInt64.max else { throw TLSError.protocolFailure("record sequence number exhausted", openSSLErrors: []) }
         for index in 0..<4 { nonce[index] = iv[index] }
         for index in 0..<8 {
             nonce[4 + index] = iv[4 + index] ^ UInt8(truncatingIfNeeded: sequence >> (56 - 8 * UInt64(index)))
         }
         sequence += 1
+        let context = try activeContext()
         var ignored: Int32 = 0
         let started =
             sealing
@@ -166,17 +200,17 @@ final class TLSRecordCipher {
             : EVP_DecryptInit_ex(context, nil, nil, nil, nonce) == 1
                 && EVP_DecryptUpdate(context, nil, &ignored, header, Int32(Self.headerLength)) == 1
         guard started else { throw failure("starting a record") }
+        return context
     }
 
     private func installKeys() throws {
-        var key = try Self.expandLabel(secret: secret, label: "key", length: suite.keyLength, suite: suite)
-        defer { wipe(&key) }
-        iv = try Self.expandLabel(secret: secret, label: "iv", length: 12, suite: suite)
-        let installed =
-            sealing
-            ? EVP_EncryptInit_ex(context, suite.cipher, nil, key, nil) == 1
-            : EVP_DecryptInit_ex(context, suite.cipher, nil, key, nil) == 1
-        guard installed else { throw failure("installing a record key") }
+        let newKey = try Self.expandLabel(secret: secret, label: "key", length: suite.keyLength, suite: suite)
+        let newIV = try Self.expandLabel(secret: secret, label: "iv", length: 12, suite: suite)
+        releaseContext()
+        wipe(&key)
+        wipe(&iv)
+        key = newKey
+        iv = newIV
         sequence = 0
     }
 

@@ -52,11 +52,12 @@ final class TLSRecordInput {
     /// Whether `read` returns data without waiting for the peer: opened data, or a whole record not yet opened.
     var hasDecryptedInput: Bool { plainStart < plainEnd || nextRecordLength != nil }
 
-    /// Frees the storage if nothing waits in it.
+    /// Frees the storage and the opener's cipher context if nothing waits in the storage.
     func releaseIfEmpty() {
-        guard start == end, plainStart == plainEnd, let storage else { return }
+        guard start == end, plainStart == plainEnd else { return }
+        opener.releaseContext()
         free(storage)
-        self.storage = nil
+        storage = nil
         start = 0
         end = 0
         plainStart = 0

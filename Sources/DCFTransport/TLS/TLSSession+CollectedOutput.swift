@@ -23,6 +23,7 @@ extension TLSSession {
     func releaseIdleBuffers() {
         output?.release()
         recordInput?.releaseIfEmpty()
+        if pendingOutput == 0 { recordSealer?.releaseContext() }
     }
 
     func attachCollectingBIOs(_ output: TLSOutputBuffer) throws {
