@@ -5,7 +5,8 @@ import Testing
 import TestSupport
 @testable import DCFTransport
 
-/// 256 MiB bodies each way over TLS, compared by SHA-256, so neither side needs the body in memory.
+/// 256 MiB bodies each way over TLS, compared by SHA-256, so neither side needs the body in memory. The
+/// 256 MiB test servers use OpenSSL's record layer, so the client's own records are checked against OpenSSL's.
 @Suite struct ClientLargeBodyTests {
     static let blockSize = 1 << 20
     static let blockCount = 256
@@ -28,6 +29,12 @@ import TestSupport
         return digest.finish()
     }
 
+    private func openSSLRecordServer(_ certificates: CertificateFactory) -> TLSConfiguration {
+        var configuration = certificates.serverConfiguration(certificates.server)
+        configuration.recordLayer = .openSSL
+        return configuration
+    }
+
     private func tlsClient(_ certificates: CertificateFactory, port: Int) throws -> HTTPClient {
         let configuration = HTTPClientConfiguration(
             transport: .tls(.client(trustedCAFile: certificates.ca.certificateFile))
@@ -39,7 +46,7 @@ import TestSupport
         let certificates = try CertificateFactory()
         defer { certificates.remove() }
         let base = Self.baseBlock()
-        let server = try ClientTestServer(tls: certificates.serverConfiguration(certificates.server)) { _, connection in
+        let server = try ClientTestServer(tls: openSSLRecordServer(certificates)) { _, connection in
             let length = Self.blockSize * Self.blockCount
             try connection.write(Data("HTTP/1.1 200 OK\r\nContent-Length: \(length)\r\n\r\n".utf8))
             for index in 0..<Self.blockCount { try connection.write(Self.block(index, base: base)) }
@@ -86,7 +93,7 @@ import TestSupport
     @Test func upload256MiBChunked() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }
-        let server = try ClientTestServer(tls: certificates.serverConfiguration(certificates.server)) { request, connection in
+        let server = try ClientTestServer(tls: openSSLRecordServer(certificates)) { request, connection in
             try connection.respond(body: Data("\(request.bodyCount) \(request.bodyDigest)".utf8))
         }
         defer { server.stop() }

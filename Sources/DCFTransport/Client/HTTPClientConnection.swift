@@ -38,7 +38,11 @@ final class HTTPClientConnection: @unchecked Sendable {
             SocketBuffer.send.set(descriptor, bytes: socketBufferBytes)
         }
         do {
-            session = try tlsContext.map { try TLSSession(context: $0, fileDescriptor: descriptor, serverName: host) }
+            // Collected output lets the session seal records into batches of its own (see TLSSession+RecordLayer),
+            // so `write` sends what the session holds before it returns.
+            session = try tlsContext.map {
+                try TLSSession(context: $0, fileDescriptor: descriptor, serverName: host, collectsOutput: true)
+            }
         } catch let error as TLSError {
             // deinit does not run for a partly initialized object, so the socket is closed here.
             Foundation.close(descriptor)
@@ -101,6 +105,21 @@ final class HTTPClientConnection: @unchecked Sendable {
         while offset < bytes.count {
             let remaining = UnsafeRawBufferPointer(rebasing: bytes[offset...])
             offset += try writeSome(remaining)
+        }
+        try flushSession()
+    }
+
+    /// Sends the records that the TLS session took and still holds.
+    private func flushSession() throws {
+        guard let session else { return }
+        while session.pendingOutput > 0 {
+            switch session.flushOutput() {
+            case .done: return
+            case .wantRead: try wait(Int16(POLLIN))
+            case .wantWrite: try wait(Int16(POLLOUT))
+            case .closed: throw HTTPClientError.connectionClosed(server, while: "sending the request")
+            case .failed(let error): throw HTTPClientError.tls(server, error)
+            }
         }
     }
 
