@@ -61,7 +61,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "dcf-agent",
-            dependencies: ["DCFWorker", "DCFTraining", "DCFCrypto", "DCFProtocol", "DCFSupport"],
+            dependencies: ["DCFWorker", "DCFTraining", "DCFCrypto", "DCFProtocol", "DCFSupport", "DCFTransport"],
             swiftSettings: strict
         ),
         .executableTarget(

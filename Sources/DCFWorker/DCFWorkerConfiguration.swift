@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import DCFProtocol
+public import DCFTransport
 public import Foundation
 
 /// Settings of a `DCFWorker`; every limit and timeout is explicit.
@@ -44,6 +45,8 @@ public struct DCFWorkerConfiguration: Sendable {
     /// Kernel receive and send buffer of each connection in bytes, 0 for the kernel's automatic sizing.
     /// Default 0; see `HTTPClientConfiguration.socketBufferBytes`.
     public var socketBufferBytes = 0
+    /// The record layer after a TLS 1.3 handshake; see `TLSConfiguration.RecordLayer`. Default `.dcf`.
+    public var tlsRecordLayer: TLSConfiguration.RecordLayer = .dcf
 
     /// Creates a configuration with the documented defaults.
     public init(serverURL: URL, trustedCAFile: String? = nil, privateKeyFile: String) {

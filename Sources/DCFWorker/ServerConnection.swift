@@ -29,14 +29,12 @@ final class ServerConnection: Sendable {
         let trusted = configuration.trustedCAFile.map { "the CA file \($0)" } ?? "the system's CA certificates"
         verificationHint = "the server's certificate is not trusted by \(trusted); check the CA file the agent "
             + "uses (--ca-file) and the server address"
-        let transport: HTTPClientConfiguration.Transport =
-            endpoint.usesTLS
-            ? .tls(
-                .client(
-                    trustedCAFile: configuration.trustedCAFile,
-                    certificateChainFile: configuration.clientCertificateFile,
-                    privateKeyFile: configuration.clientPrivateKeyFile))
-            : .plainTCP
+        var tls = TLSConfiguration.client(
+            trustedCAFile: configuration.trustedCAFile,
+            certificateChainFile: configuration.clientCertificateFile,
+            privateKeyFile: configuration.clientPrivateKeyFile)
+        tls.recordLayer = configuration.tlsRecordLayer
+        let transport: HTTPClientConfiguration.Transport = endpoint.usesTLS ? .tls(tls) : .plainTCP
         var clientConfiguration = HTTPClientConfiguration(
             transport: transport, connectTimeout: configuration.connectTimeout,
             idleTimeout: configuration.requestIdleTimeout,

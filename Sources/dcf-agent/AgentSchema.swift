@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFSupport
+import DCFTransport
 import DCFTraining
 
 /// Every setting of `dcf-agent run`: the config file keys, their command-line flags and help.
@@ -33,6 +34,11 @@ enum AgentSchema {
         ConfigOption(
             "agent", "max_rounds", type: .integer(0...1_000_000), default: .integer(0), unit: "rounds",
             flag: "max-rounds", help: "Exit after sending this many updates; 0 runs until stopped."),
+        ConfigOption(
+            "agent", "tls_record_layer", type: .choice(TLSConfiguration.RecordLayer.allCases.map(\.rawValue)),
+            default: .string("dcf"),
+            help: "Code that seals and opens records after a TLS 1.3 handshake: dcf's own, which copies each byte "
+                + "once less, or openssl. The handshake and the ciphers are OpenSSL's either way."),
         ConfigOption(
             "agent", "upload_compression", type: .choice(["none", "deflate"]), default: .string("none"),
             flag: "upload-compression", help: "Compress updates before sending them."),

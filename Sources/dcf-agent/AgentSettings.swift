@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFSupport
+import DCFTransport
 import DCFTraining
 import DCFWorker
 import Foundation
@@ -52,6 +53,8 @@ struct AgentSettings {
         worker.clientCertificateFile = clientCertificate
         worker.clientPrivateKeyFile = clientKey
         worker.uploadCompression = config.string("agent.upload_compression") == "deflate" ? .deflate : .none
+        // The schema accepts only the names of `RecordLayer` cases.
+        worker.tlsRecordLayer = TLSConfiguration.RecordLayer(rawValue: config.string("agent.tls_record_layer")) ?? .dcf
         maxRounds = config.integer("agent.max_rounds")
         retryDelay = config.duration("agent.retry_delay")
 

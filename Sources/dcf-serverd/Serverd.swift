@@ -20,7 +20,7 @@ final class Serverd: Sendable {
     /// The options SIGHUP applies; `workers.unsafe_mode` is refused with its own error.
     static let reloadableOptions: Set<String> = [
         "log.level", "workers.key_list", "workers.unsafe_mode", "tls.certificate", "tls.private_key", "tls.client_ca",
-        "tls.require_client_certificate",
+        "tls.require_client_certificate", "tls.record_layer",
     ]
 
     init(command: ParsedCommand, configuration: Configuration, settings: ServerdSettings, sink: LogSink) throws {
@@ -90,6 +90,7 @@ final class Serverd: Sendable {
         logger.info(
             "listening",
             [("address", "\(settings.host):\(port)"), ("tls", settings.tls == nil ? "off" : "on"),
+             ("tls_record_layer", settings.tls?.recordLayer.rawValue ?? "none"),
              ("version", strategy.currentVersion.description), ("event_loops", String(settings.eventLoops)),
              ("open_file_limit", String(OpenFileLimit.raiseToMaximum()))])
         if settings.tls == nil {

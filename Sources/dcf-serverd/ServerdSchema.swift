@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFSupport
+import DCFTransport
 
 /// Every setting of `dcf-serverd`: the config file keys, their command-line flags and help.
 enum ServerdSchema {
@@ -41,6 +42,11 @@ enum ServerdSchema {
         ConfigOption(
             "tls", "require_client_certificate", type: .boolean, default: .boolean(true),
             help: "With client_ca set: reject clients without a certificate (false makes it optional)."),
+        ConfigOption(
+            "tls", "record_layer", type: .choice(TLSConfiguration.RecordLayer.allCases.map(\.rawValue)),
+            default: .string("dcf"),
+            help: "Code that seals and opens records after a TLS 1.3 handshake: dcf's own, which copies each byte "
+                + "once less, or openssl. The handshake and the ciphers are OpenSSL's either way."),
     ]
 
     private static let workers = [

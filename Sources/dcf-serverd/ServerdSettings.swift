@@ -110,13 +110,18 @@ struct ServerdSettings {
         }
         let chain = try existingFile(config, "tls.certificate", certificate).path
         let privateKey = try existingFile(config, "tls.private_key", key).path
-        guard let clientCA = try optionalFile(config, "tls.client_ca") else {
-            return .server(certificateChainFile: chain, privateKeyFile: privateKey)
+        var configuration: TLSConfiguration
+        if let clientCA = try optionalFile(config, "tls.client_ca") {
+            configuration = .mutualTLSServer(
+                certificateChainFile: chain, privateKeyFile: privateKey,
+                clientCAFile: clientCA.path,
+                verification: config.bool("tls.require_client_certificate") ? .required : .optional)
+        } else {
+            configuration = .server(certificateChainFile: chain, privateKeyFile: privateKey)
         }
-        return .mutualTLSServer(
-            certificateChainFile: chain, privateKeyFile: privateKey,
-            clientCAFile: clientCA.path,
-            verification: config.bool("tls.require_client_certificate") ? .required : .optional)
+        // The schema accepts only the names of `RecordLayer` cases.
+        configuration.recordLayer = TLSConfiguration.RecordLayer(rawValue: config.string("tls.record_layer")) ?? .dcf
+        return configuration
     }
 
     static func listenAddress(_ text: String) throws -> (String, Int) {

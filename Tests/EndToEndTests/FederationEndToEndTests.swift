@@ -4,7 +4,8 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Runs the real `dcf-serverd` and two `dcf-agent`s with the built-in trainer over TLS on loopback.
+/// Runs the real `dcf-serverd` and two `dcf-agent`s with the built-in trainer over TLS on loopback. The second
+/// agent leaves its TLS records to OpenSSL, so the server's own record layer meets OpenSSL's as well.
 @Suite struct FederationEndToEndTests {
     @Test func twoAgentsTwoRoundsBeatChance() throws {
         let federation = try FederationFixture(sites: 2, updateLimit: 2, prefix: "dcf-e2e")
@@ -14,6 +15,7 @@ import TestSupport
             try federation.startAgent(
                 federation.agentArguments(site: site) + [
                     "--shard", "\(site)/2", "--max-examples", "1500", "--max-rounds", "2", "--learning-rate", "0.1",
+                    "--agent.tls_record_layer=\(site == 0 ? "dcf" : "openssl")",
                 ],
                 name: "agent-\(site)")
         }

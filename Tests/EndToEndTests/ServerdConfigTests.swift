@@ -99,6 +99,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: freshState), "a failed start created \(freshState)")
     }
 
+    @Test func recordLayerChoiceServesRequests() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let ownRecords = try fixture.launch()
+        #expect(ownRecords.process.output.contains("tls_record_layer=dcf"), "\(ownRecords.process.output)")
+        #expect(try ownRecords.status().round["update_lim"] == 1)
+        #expect(try ownRecords.stop() == 0)
+
+        let openSSLRecords = try fixture.launch(["--tls.record_layer=openssl"], logName: "openssl-records.log")
+        #expect(openSSLRecords.process.output.contains("tls_record_layer=openssl"), "\(openSSLRecords.process.output)")
+        #expect(try openSSLRecords.status().round["update_lim"] == 1)
+        #expect(try openSSLRecords.stop() == 0)
+    }
+
     @Test func commandLineOverridesFile() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
