@@ -135,6 +135,10 @@ final class TLSRecordInput {
         guard length <= TLSRecordCipher.maxPlaintext else {
             return .failed(.protocolFailure("read", openSSLErrors: ["record content of \(length) bytes is over 16 KiB"]))
         }
+        // RFC 8446, section 5.1: a handshake message split across records has no other records between its parts.
+        if type != 22 && !handshakeBytes.isEmpty {
+            return .failed(.protocolFailure("read", openSSLErrors: ["handshake message interleaved with other records"]))
+        }
         if type == 23 && length > 0 {
             controlRecords = 0
         } else {
@@ -169,6 +173,9 @@ final class TLSRecordInput {
 
     /// Collects post-handshake messages and acts on each whole one.
     private func handshake(_ content: UnsafeRawBufferPointer) throws -> TLSIOResult? {
+        guard content.count > 0 else {
+            return .failed(.protocolFailure("read", openSSLErrors: ["empty handshake record"]))
+        }
         guard handshakeBytes.count + content.count <= Self.handshakeLimit else {
             return .failed(.protocolFailure("read", openSSLErrors: ["post-handshake message over 64 KiB"]))
         }
@@ -182,6 +189,10 @@ final class TLSRecordInput {
                 // KeyUpdate; RFC 8446 section 4.6.3.
                 guard length == 1, handshakeBytes[4] <= 1 else {
                     return .failed(.protocolFailure("read", openSSLErrors: ["malformed KeyUpdate message"]))
+                }
+                // The next record comes under the new key, so nothing of this record may follow the message.
+                guard handshakeBytes.count == 5 else {
+                    return .failed(.protocolFailure("read", openSSLErrors: ["KeyUpdate is not at the end of its record"]))
                 }
                 if handshakeBytes[4] == 1 { peerRequestedKeyUpdate = true }
                 try opener.updateKey()

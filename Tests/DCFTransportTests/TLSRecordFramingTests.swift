@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+import COpenSSL
+import Foundation
+import Testing
+import TestSupport
+@testable import DCFTransport
+
+/// Records that a peer may send but neither OpenSSL nor dcf produce, sealed by `RecordForger` with the client's
+/// traffic secret and sent to a server that opens its records itself.
+@Suite struct TLSRecordFramingTests {
+    struct ForgingPeers {
+        let sessions: TLSConnectedSessions
+        let forger: RecordForger
+        var server: TLSSession { sessions.server }
+
+        /// Sends `records` to the server as the client.
+        func send(_ records: [UInt8]) {
+            sendAll(records, on: sessions.sockets.clientSide)
+        }
+    }
+
+    /// Connects a server with dcf's record layer to a client, and returns them with a forger that seals records
+    /// as that client.
+    func connectForging(_ certificates: CertificateFactory) throws -> ForgingPeers {
+        var client = TLSConfiguration.client(trustedCAFile: certificates.ca.certificateFile)
+        client.recordLayer = .openSSL
+        let sessions = try TLSConnectedSessions(
+            client: client, server: certificates.serverConfiguration(certificates.server), serverCollectsOutput: true
+        )
+        CapturedSecrets.install(on: sessions.client.context)
+        let outcome = runHandshake(client: sessions.client, server: sessions.server)
+        #expect(outcome.client == .done(0))
+        #expect(outcome.server == .done(0))
+        #expect(sessions.server.recordInput != nil)
+        let secret = try #require(CapturedSecrets.secret("CLIENT_TRAFFIC_SECRET_0", of: sessions.client.ssl))
+        let cipher = try #require(SSL_get_current_cipher(sessions.client.ssl))
+        let suite = try #require(TLSRecordSuite(openSSLCipherID: UInt(SSL_CIPHER_get_id(cipher))))
+        return ForgingPeers(sessions: sessions, forger: try RecordForger(suite: suite, secret: secret))
+    }
+
+    /// Reads everything the server has, and expects the read to fail with a message containing `reason`.
+    private func expectFailure(_ peers: ForgingPeers, containing reason: String) {
+        let (bytes, stop) = readUntilStop(peers.server)
+        #expect(bytes.isEmpty)
+        guard case .failed(let error) = stop else {
+            Issue.record("expected a failure about \(reason), read \(bytes.count) bytes and then \(stop)")
+            return
+        }
+        #expect(error.description.contains(reason))
+    }
+
+    @Test func keyUpdateMustEndItsRecord() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let peers = try connectForging(certificates)
+        defer { peers.sessions.sockets.close() }
+        // The start of a second KeyUpdate follows the first in its record, and its rest comes under the new key.
+        peers.send(peers.forger.record([24, 0, 0, 1, 0, 24, 0], type: 22))
+        try peers.forger.updateKey()
+        peers.send(peers.forger.record([0, 1, 0], type: 22))
+        try peers.forger.updateKey()
+        peers.send(peers.forger.record(Array("data".utf8), type: 23))
+        expectFailure(peers, containing: "KeyUpdate is not at the end of its record")
+    }
+
+    @Test func handshakeFragmentBeforeDataFails() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let peers = try connectForging(certificates)
+        defer { peers.sessions.sockets.close() }
+        // Application data between two parts of one KeyUpdate message.
+        peers.send(peers.forger.record([24, 0], type: 22))
+        peers.send(peers.forger.record(Array("data".utf8), type: 23))
+        peers.send(peers.forger.record([0, 1, 0], type: 22))
+        expectFailure(peers, containing: "interleaved")
+    }
+
+    @Test func emptyHandshakeRecordFails() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let peers = try connectForging(certificates)
+        defer { peers.sessions.sockets.close() }
+        peers.send(peers.forger.record([], type: 22))
+        peers.send(peers.forger.record(Array("data".utf8), type: 23))
+        expectFailure(peers, containing: "empty handshake record")
+    }
+
+    @Test func keyUpdateSplitAcrossRecordsIsFollowed() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let peers = try connectForging(certificates)
+        defer { peers.sessions.sockets.close() }
+        peers.send(peers.forger.record(Array("one".utf8), type: 23))
+        peers.send(peers.forger.record([24, 0], type: 22))
+        peers.send(peers.forger.record([0, 1], type: 22))
+        peers.send(peers.forger.record([0], type: 22))
+        try peers.forger.updateKey()
+        peers.send(peers.forger.record(Array("two".utf8), type: 23))
+        let (bytes, stop) = readUntilStop(peers.server)
+        #expect(String(decoding: bytes, as: UTF8.self) == "onetwo")
+        #expect(stop == .wantRead)
+        #expect(peers.server.recordInput?.opener.generation == 1)
+    }
+}
