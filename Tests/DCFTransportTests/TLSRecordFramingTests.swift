@@ -85,6 +85,25 @@ import TestSupport
         expectFailure(peers, containing: "empty handshake record")
     }
 
+    @Test func handshakeHeaderIsCheckedAtOnce() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        // A KeyUpdate that announces 60 KiB, and a NewSessionTicket sent to a server: the first 1,000 bytes show
+        // that neither can be valid, so the server keeps none of the rest.
+        let headers: [[UInt8]] = [[24, 0, 0xF0, 0], [4, 0, 0xF0, 0]]
+        for header in headers {
+            let peers = try connectForging(certificates)
+            defer { peers.sessions.sockets.close() }
+            peers.send(peers.forger.record(header + [UInt8](repeating: 1, count: 1000), type: 22))
+            let (bytes, stop) = readUntilStop(peers.server)
+            #expect(bytes.isEmpty)
+            guard case .failed = stop else {
+                Issue.record("a handshake message of type \(header[0]) and 61,440 bytes was kept: \(stop)")
+                continue
+            }
+        }
+    }
+
     @Test func keyUpdateSplitAcrossRecordsIsFollowed() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }

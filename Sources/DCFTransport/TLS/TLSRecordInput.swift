@@ -183,11 +183,21 @@ final class TLSRecordInput {
         while handshakeBytes.count >= 4 {
             let type = handshakeBytes[0]
             let length = Int(handshakeBytes[1]) << 16 | Int(handshakeBytes[2]) << 8 | Int(handshakeBytes[3])
-            guard handshakeBytes.count >= 4 + length else { break }
+            // The header alone rules out most messages, so the bytes of a message that fails anyway are not kept.
             switch type {
             case 24:
                 // KeyUpdate; RFC 8446 section 4.6.3.
-                guard length == 1, handshakeBytes[4] <= 1 else {
+                guard length == 1 else {
+                    return .failed(.protocolFailure("read", openSSLErrors: ["malformed KeyUpdate message"]))
+                }
+            case 4 where isClient:
+                break
+            default:
+                return .failed(.protocolFailure("read", openSSLErrors: ["unexpected handshake message \(type) after the handshake"]))
+            }
+            guard handshakeBytes.count >= 4 + length else { break }
+            if type == 24 {
+                guard handshakeBytes[4] <= 1 else {
                     return .failed(.protocolFailure("read", openSSLErrors: ["malformed KeyUpdate message"]))
                 }
                 // The next record comes under the new key, so nothing of this record may follow the message.
@@ -196,10 +206,6 @@ final class TLSRecordInput {
                 }
                 if handshakeBytes[4] == 1 { peerRequestedKeyUpdate = true }
                 try opener.updateKey()
-            case 4 where isClient:
-                break
-            default:
-                return .failed(.protocolFailure("read", openSSLErrors: ["unexpected handshake message \(type) after the handshake"]))
             }
             handshakeBytes.removeFirst(4 + length)
         }
