@@ -30,7 +30,7 @@ final class TLSRecordInput {
     private var plainEnd = 0
     private var handshakeBytes: [UInt8] = []
     private var controlRecords = 0
-    /// Set when the peer sent KeyUpdate asking for ours; the session sends it and clears the flag.
+    /// Set when the peer sent KeyUpdate requesting ours; the session clears it once its KeyUpdate is queued.
     var peerRequestedKeyUpdate = false
     /// How the stream ended (close_notify or a failure) when data read before the end was still handed out;
     /// every later read returns it.

@@ -85,24 +85,29 @@ extension TLSSession {
 
     /// Answers a peer's KeyUpdate that asked for ours, before any more data is sent.
     func answerKeyUpdate(_ input: TLSRecordInput) -> TLSIOResult? {
-        guard input.peerRequestedKeyUpdate else { return nil }
+        guard input.peerRequestedKeyUpdate, let recordSealer, let output else { return nil }
         input.peerRequestedKeyUpdate = false
-        if let recordSealer, let output {
-            do {
-                try sealKeyUpdate(requested: false, with: recordSealer, into: output)
-            } catch let error as TLSError {
-                return .failed(error)
-            } catch {
-                return .failed(.protocolFailure("key update", openSSLErrors: ["\(error)"]))
-            }
-            _ = output.drain(to: fileDescriptor)
-            return nil
+        do {
+            try sealKeyUpdate(requested: false, with: recordSealer, into: output)
+        } catch let error as TLSError {
+            return .failed(error)
+        } catch {
+            return .failed(.protocolFailure("key update", openSSLErrors: ["\(error)"]))
         }
-        // OpenSSL seals what this session sends; it sends the KeyUpdate before its next record.
-        guard SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) == 1 else {
-            return .failed(.protocolFailure("key update", openSSLErrors: OpenSSLErrorQueue.drain()))
-        }
+        _ = output.drain(to: fileDescriptor)
         return nil
+    }
+
+    /// Has OpenSSL, which seals what this session sends, put the KeyUpdate that the peer requested ahead of its
+    /// next record. Call only while no write is unfinished: OpenSSL cannot send a KeyUpdate in the middle of a
+    /// record, and 3.0.19 rejects the call then. A rejected request stays for the next write.
+    func requestKeyUpdateFromOpenSSL() {
+        guard let recordInput, recordInput.peerRequestedKeyUpdate, recordSealer == nil else { return }
+        if SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) == 1 {
+            recordInput.peerRequestedKeyUpdate = false
+        } else {
+            OpenSSLErrorQueue.clear()
+        }
     }
 
     /// Queues close_notify sealed with the session's own key, and sends what the socket takes now.
