@@ -104,6 +104,46 @@ import TestSupport
         }
     }
 
+    @Test func keyUpdateRequestsQueueOneAnswer() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let peers = try connectForging(certificates)
+        defer { peers.sessions.sockets.close() }
+        // The server's output fills the socket, so anything it seals from now on stays in its memory.
+        let download = [UInt8](repeating: 1, count: 4 << 20)
+        var taken = 0
+        for _ in 0..<1_000 {
+            guard case .done(let count) = download.withUnsafeBytes({ peers.server.write(UnsafeRawBufferPointer(rebasing: $0[taken...])) })
+            else { break }
+            taken += count
+        }
+        let waiting = peers.server.pendingOutput
+        #expect(waiting > 0)
+
+        // A client that does not read asks for the server's KeyUpdate again and again, one data byte in between.
+        for _ in 0..<200 {
+            peers.send(peers.forger.record([24, 0, 0, 1, 1], type: 22))
+            try peers.forger.updateKey()
+            peers.send(peers.forger.record([7], type: 23))
+            #expect(readUntilStop(peers.server).bytes == [7])
+        }
+        #expect(peers.server.pendingOutput == waiting)
+        #expect(peers.server.recordSealer?.generation == 0)
+
+        // The server's next record follows the one KeyUpdate it owes, and OpenSSL on the client opens both.
+        var received = 0
+        for _ in 0..<10_000 where peers.server.pendingOutput > 0 {
+            received += readUntilStop(peers.sessions.client).bytes.count
+            _ = peers.server.flushOutput()
+        }
+        let reply = Array("reply".utf8)
+        #expect(reply.withUnsafeBytes { peers.server.write($0) } == .done(reply.count))
+        #expect(peers.server.recordSealer?.generation == 1)
+        let rest = readUntilStop(peers.sessions.client).bytes
+        #expect(received + rest.count == taken + reply.count)
+        #expect(Array(rest.suffix(reply.count)) == reply)
+    }
+
     @Test func keyUpdateSplitAcrossRecordsIsFollowed() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }

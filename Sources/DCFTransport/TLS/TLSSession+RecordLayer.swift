@@ -64,9 +64,14 @@ extension TLSSession {
         }
     }
 
-    /// Seals one record, after a KeyUpdate of our own when the current key has sealed its share of records.
+    /// Seals one record, after a KeyUpdate of our own when the peer requested one or the current key has sealed
+    /// its share of records.
+    ///
+    /// A requested KeyUpdate waits for the next record, as RFC 8446, section 4.6.3 allows, so a peer that
+    /// requests many while it does not read gets one answer instead of a growing queue of them.
     func seal(_ content: UnsafeRawBufferPointer, type: UInt8, with sealer: TLSRecordCipher, into output: TLSOutputBuffer) throws {
-        if sealer.sequence >= recordsPerWriteKey {
+        if sealer.sequence >= recordsPerWriteKey || recordInput?.peerRequestedKeyUpdate == true {
+            recordInput?.peerRequestedKeyUpdate = false
             try sealKeyUpdate(requested: false, with: sealer, into: output)
         }
         let room = output.reserve(content.count + TLSRecordCipher.overhead)
@@ -81,21 +86,6 @@ extension TLSSession {
             output.commit(try sealer.seal(contentType: 22, plaintext: bytes, into: room))
         }
         try sealer.updateKey()
-    }
-
-    /// Answers a peer's KeyUpdate that asked for ours, before any more data is sent.
-    func answerKeyUpdate(_ input: TLSRecordInput) -> TLSIOResult? {
-        guard input.peerRequestedKeyUpdate, let recordSealer, let output else { return nil }
-        input.peerRequestedKeyUpdate = false
-        do {
-            try sealKeyUpdate(requested: false, with: recordSealer, into: output)
-        } catch let error as TLSError {
-            return .failed(error)
-        } catch {
-            return .failed(.protocolFailure("key update", openSSLErrors: ["\(error)"]))
-        }
-        _ = output.drain(to: fileDescriptor)
-        return nil
     }
 
     /// Has OpenSSL, which seals what this session sends, put the KeyUpdate that the peer requested ahead of its

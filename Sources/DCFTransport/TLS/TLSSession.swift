@@ -120,10 +120,7 @@ final class TLSSession {
     /// Reads decrypted bytes into `buffer`; `.done(n)` with n > 0 on success.
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
-        if let recordInput {
-            let result = recordInput.read(into: buffer)
-            return answerKeyUpdate(recordInput) ?? result
-        }
+        if let recordInput { return recordInput.read(into: buffer) }
         OpenSSLErrorQueue.clear()
         var count = 0
         let status = SSL_read_ex(ssl, base, buffer.count, &count)
