@@ -21,15 +21,15 @@ extension TLSSession {
             let cipher = SSL_get_current_cipher(ssl),
             let suite = TLSRecordSuite(openSSLCipherID: UInt(SSL_CIPHER_get_id(cipher)))
         else { return }
-        let isClient = context.configuration.role == .client
-        guard let receiving = isClient ? secrets.server : secrets.client,
-            let sending = isClient ? secrets.client : secrets.server
-        else { return }
+        guard secrets.client != nil, secrets.server != nil else { return }
+        let role = context.configuration.role
         do {
-            let opener = try TLSRecordCipher(suite: suite, secret: receiving, sealing: false)
+            // Each cipher gets the only reference to its secret and wipes it. `forget` wipes the secret no cipher takes.
+            let peer: TLSConfiguration.Role = role == .client ? .server : .client
+            let opener = try TLSRecordCipher(suite: suite, secret: secrets.take(sentBy: peer), sealing: false)
             // A session that lets OpenSSL write to the socket keeps OpenSSL's sealing as well.
-            let sealer = output == nil ? nil : try TLSRecordCipher(suite: suite, secret: sending, sealing: true)
-            recordInput = TLSRecordInput(opener: opener, fileDescriptor: fileDescriptor, isClient: isClient)
+            let sealer = output == nil ? nil : try TLSRecordCipher(suite: suite, secret: secrets.take(sentBy: role), sealing: true)
+            recordInput = TLSRecordInput(opener: opener, fileDescriptor: fileDescriptor, isClient: role == .client)
             recordSealer = sealer
         } catch {
             // OpenSSL can still run the connection.
