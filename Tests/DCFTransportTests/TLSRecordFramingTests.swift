@@ -144,6 +144,21 @@ import TestSupport
         #expect(Array(rest.suffix(reply.count)) == reply)
     }
 
+    @Test func userCanceledAlertIsSkipped() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let peers = try connectForging(certificates)
+        defer { peers.sessions.sockets.close() }
+        // user_canceled is a closure alert (RFC 8446, section 6.1) that close_notify should follow.
+        peers.send(peers.forger.record(Array("one".utf8), type: 23))
+        peers.send(peers.forger.record([1, 90], type: 21))
+        peers.send(peers.forger.record(Array("two".utf8), type: 23))
+        peers.send(peers.forger.record([1, 0], type: 21))
+        let (bytes, stop) = readUntilStop(peers.server)
+        #expect(String(decoding: bytes, as: UTF8.self) == "onetwo")
+        #expect(stop == .closed)
+    }
+
     @Test func keyUpdateSplitAcrossRecordsIsFollowed() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }

@@ -163,12 +163,21 @@ final class TLSRecordInput {
         }
     }
 
-    private func alert(_ content: UnsafeRawBufferPointer) -> TLSIOResult {
+    /// Returns `.closed` for close_notify, nil for user_canceled, and `.failed` for every other alert.
+    private func alert(_ content: UnsafeRawBufferPointer) -> TLSIOResult? {
         guard content.count == 2 else {
             return .failed(.protocolFailure("read", openSSLErrors: ["malformed alert of \(content.count) bytes"]))
         }
-        if content[1] == 0 { return .closed }
-        return .failed(.protocolFailure("read", openSSLErrors: ["peer sent TLS alert \(content[1])"]))
+        switch content[1] {
+        case 0:
+            return .closed
+        case 90:
+            // user_canceled is a closure alert, not an error (RFC 8446, section 6.1), and close_notify should
+            // follow it. OpenSSL 3.0 skips it too; the limit on records without data bounds how many arrive.
+            return nil
+        case let description:
+            return .failed(.protocolFailure("read", openSSLErrors: ["peer sent TLS alert \(description)"]))
+        }
     }
 
     /// Collects post-handshake messages and acts on each whole one.
