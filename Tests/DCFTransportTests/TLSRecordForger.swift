@@ -79,8 +79,8 @@ final class RecordForger {
         var final: Int32 = 0
         output.withUnsafeMutableBufferPointer { buffer in
             precondition(EVP_EncryptFinal_ex(context, buffer.baseAddress! + Int(written), &final) == 1)
-            precondition(
-                EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, Int32(TLSRecordCipher.tagLength), buffer.baseAddress! + inner.count) == 1)
+            let tag = buffer.baseAddress! + inner.count
+            precondition(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, Int32(TLSRecordCipher.tagLength), tag) == 1)
         }
         return header + output
     }

@@ -113,8 +113,8 @@ import TestSupport
         let download = [UInt8](repeating: 1, count: 4 << 20)
         var taken = 0
         for _ in 0..<1_000 {
-            guard case .done(let count) = download.withUnsafeBytes({ peers.server.write(UnsafeRawBufferPointer(rebasing: $0[taken...])) })
-            else { break }
+            let result = download.withUnsafeBytes { peers.server.write(UnsafeRawBufferPointer(rebasing: $0[taken...])) }
+            guard case .done(let count) = result else { break }
             taken += count
         }
         let waiting = peers.server.pendingOutput

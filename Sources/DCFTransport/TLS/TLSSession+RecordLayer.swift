@@ -24,11 +24,13 @@ extension TLSSession {
         guard secrets.client != nil, secrets.server != nil else { return }
         let role = context.configuration.role
         do {
-            // Each cipher gets the only reference to its secret and wipes it. `forget` wipes the secret no cipher takes.
+            // Each cipher gets the only reference to its secret and wipes it. `forget` wipes the secret that no
+            // cipher takes.
             let peer: TLSConfiguration.Role = role == .client ? .server : .client
             let opener = try TLSRecordCipher(suite: suite, secret: secrets.take(sentBy: peer), sealing: false)
             // A session that lets OpenSSL write to the socket keeps OpenSSL's sealing as well.
-            let sealer = output == nil ? nil : try TLSRecordCipher(suite: suite, secret: secrets.take(sentBy: role), sealing: true)
+            let sealer =
+                output == nil ? nil : try TLSRecordCipher(suite: suite, secret: secrets.take(sentBy: role), sealing: true)
             recordInput = TLSRecordInput(opener: opener, fileDescriptor: fileDescriptor, isClient: role == .client)
             recordSealer = sealer
         } catch {
