@@ -58,11 +58,13 @@ import TestSupport
         let after = Array("after the update".utf8)
         try expectDelivered(after, from: peers.client, to: peers.server)
         #expect(peers.server.recordInput?.opener.generation == 1)
-        #expect(peers.server.recordSealer?.generation == 1)
+        // The server's KeyUpdate waits for its next record.
+        #expect(peers.server.recordSealer?.generation == 0)
 
         // The client opens the server's KeyUpdate and the record sealed with the new key after it.
         let reply = Self.randomBytes(40_000)
         try expectDelivered(reply, from: peers.server, to: peers.client)
+        #expect(peers.server.recordSealer?.generation == 1)
     }
 
     @Test func sealingKeyIsReplacedAfterItsRecordLimit() throws {
@@ -174,6 +176,50 @@ import TestSupport
         try expectDelivered(body, from: sessions.server, to: sessions.client)
     }
 
+    @Test func clientAnswersKeyUpdateDuringBlockedWrite() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let sessions = try TLSConnectedSessions(
+            client: .client(trustedCAFile: certificates.ca.certificateFile),
+            server: certificates.serverConfiguration(certificates.server), serverCollectsOutput: true
+        )
+        defer { sessions.sockets.close() }
+        #expect(runHandshake(client: sessions.client, server: sessions.server).server == .done(0))
+        let sealer = try #require(sessions.server.recordSealer)
+        try #require(sessions.client.recordInput != nil)
+
+        // The client writes until the socket is full and OpenSSL keeps part of a record for the next call.
+        let upload = Self.randomBytes(3_000_000)
+        var sent = 0
+        var blocked = false
+        for _ in 0..<1_000 where !blocked {
+            let result = upload.withUnsafeBytes { sessions.client.write(UnsafeRawBufferPointer(rebasing: $0[sent...])) }
+            switch result {
+            case .done(let count): sent += count
+            case .wantWrite: blocked = true
+            default: throw PumpFailure(description: "write: \(result)")
+            }
+        }
+        try #require(blocked)
+
+        // The server asks for the client's KeyUpdate in a record of its own.
+        let request: [UInt8] = [24, 0, 0, 1, 1]
+        var record = [UInt8](repeating: 0, count: request.count + TLSRecordCipher.overhead)
+        let length = try record.withUnsafeMutableBytes { room in
+            try request.withUnsafeBytes { try sealer.seal(contentType: 22, plaintext: $0, into: room.baseAddress!) }
+        }
+        try sealer.updateKey()
+        sendAll(Array(record.prefix(length)), on: sessions.sockets.serverSide)
+        var buffer = [UInt8](repeating: 0, count: 100)
+        #expect(buffer.withUnsafeMutableBytes { sessions.client.read(into: $0) } == .wantRead)
+
+        // The rest of the upload arrives, and the server opens it with the client's next key.
+        let received = try pump(upload, from: sessions.client, to: sessions.server, startingAt: sent)
+        #expect(received.count == upload.count)
+        #expect(sha256Hex(Data(received)) == sha256Hex(Data(upload)))
+        #expect(sessions.server.recordInput?.opener.generation == 1)
+    }
+
     /// Pumps `bytes` across and compares what arrived by length and SHA-256, so a mismatch reports at once.
     private func expectDelivered(_ bytes: [UInt8], from writer: TLSSession, to reader: TLSSession) throws {
         let received = try pump(bytes, from: writer, to: reader)
@@ -181,10 +227,11 @@ import TestSupport
         #expect(sha256Hex(Data(received)) == sha256Hex(Data(bytes)))
     }
 
-    /// Moves `bytes` from one session to the other, alternating writes, flushes and reads in one thread.
-    private func pump(_ bytes: [UInt8], from writer: TLSSession, to reader: TLSSession) throws -> [UInt8] {
+    /// Moves `bytes` from one session to the other, alternating writes, flushes and reads in one thread; the
+    /// writer already took the first `sent` bytes.
+    private func pump(_ bytes: [UInt8], from writer: TLSSession, to reader: TLSSession, startingAt sent: Int = 0) throws -> [UInt8] {
         var received: [UInt8] = []
-        var sent = 0
+        var sent = sent
         var buffer = [UInt8](repeating: 0, count: 20_000)
         for _ in 0..<10_000 {
             if sent < bytes.count {

@@ -30,7 +30,7 @@ final class TLSRecordInput {
     private var plainEnd = 0
     private var handshakeBytes: [UInt8] = []
     private var controlRecords = 0
-    /// Set when the peer sent KeyUpdate asking for ours; the session sends it and clears the flag.
+    /// Set when the peer sent KeyUpdate requesting ours; the session clears it once its KeyUpdate is queued.
     var peerRequestedKeyUpdate = false
     /// How the stream ended (close_notify or a failure) when data read before the end was still handed out;
     /// every later read returns it.
@@ -135,6 +135,10 @@ final class TLSRecordInput {
         guard length <= TLSRecordCipher.maxPlaintext else {
             return .failed(.protocolFailure("read", openSSLErrors: ["record content of \(length) bytes is over 16 KiB"]))
         }
+        // RFC 8446, section 5.1: a handshake message split across records has no other records between its parts.
+        if type != 22 && !handshakeBytes.isEmpty {
+            return .failed(.protocolFailure("read", openSSLErrors: ["handshake message interleaved with other records"]))
+        }
         if type == 23 && length > 0 {
             controlRecords = 0
         } else {
@@ -159,16 +163,28 @@ final class TLSRecordInput {
         }
     }
 
-    private func alert(_ content: UnsafeRawBufferPointer) -> TLSIOResult {
+    /// Returns `.closed` for close_notify, nil for user_canceled, and `.failed` for every other alert.
+    private func alert(_ content: UnsafeRawBufferPointer) -> TLSIOResult? {
         guard content.count == 2 else {
             return .failed(.protocolFailure("read", openSSLErrors: ["malformed alert of \(content.count) bytes"]))
         }
-        if content[1] == 0 { return .closed }
-        return .failed(.protocolFailure("read", openSSLErrors: ["peer sent TLS alert \(content[1])"]))
+        switch content[1] {
+        case 0:
+            return .closed
+        case 90:
+            // user_canceled is a closure alert, not an error (RFC 8446, section 6.1), and close_notify should
+            // follow it. OpenSSL 3.0 skips it too; the limit on records without data bounds how many arrive.
+            return nil
+        case let description:
+            return .failed(.protocolFailure("read", openSSLErrors: ["peer sent TLS alert \(description)"]))
+        }
     }
 
     /// Collects post-handshake messages and acts on each whole one.
     private func handshake(_ content: UnsafeRawBufferPointer) throws -> TLSIOResult? {
+        guard content.count > 0 else {
+            return .failed(.protocolFailure("read", openSSLErrors: ["empty handshake record"]))
+        }
         guard handshakeBytes.count + content.count <= Self.handshakeLimit else {
             return .failed(.protocolFailure("read", openSSLErrors: ["post-handshake message over 64 KiB"]))
         }
@@ -176,19 +192,29 @@ final class TLSRecordInput {
         while handshakeBytes.count >= 4 {
             let type = handshakeBytes[0]
             let length = Int(handshakeBytes[1]) << 16 | Int(handshakeBytes[2]) << 8 | Int(handshakeBytes[3])
-            guard handshakeBytes.count >= 4 + length else { break }
+            // The header alone rules out most messages, so the bytes of a message that fails anyway are not kept.
             switch type {
             case 24:
                 // KeyUpdate; RFC 8446 section 4.6.3.
-                guard length == 1, handshakeBytes[4] <= 1 else {
+                guard length == 1 else {
                     return .failed(.protocolFailure("read", openSSLErrors: ["malformed KeyUpdate message"]))
                 }
-                if handshakeBytes[4] == 1 { peerRequestedKeyUpdate = true }
-                try opener.updateKey()
             case 4 where isClient:
                 break
             default:
                 return .failed(.protocolFailure("read", openSSLErrors: ["unexpected handshake message \(type) after the handshake"]))
+            }
+            guard handshakeBytes.count >= 4 + length else { break }
+            if type == 24 {
+                guard handshakeBytes[4] <= 1 else {
+                    return .failed(.protocolFailure("read", openSSLErrors: ["malformed KeyUpdate message"]))
+                }
+                // The next record comes under the new key, so nothing of this record may follow the message.
+                guard handshakeBytes.count == 5 else {
+                    return .failed(.protocolFailure("read", openSSLErrors: ["KeyUpdate is not at the end of its record"]))
+                }
+                if handshakeBytes[4] == 1 { peerRequestedKeyUpdate = true }
+                try opener.updateKey()
             }
             handshakeBytes.removeFirst(4 + length)
         }

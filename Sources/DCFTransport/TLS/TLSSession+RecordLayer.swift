@@ -21,15 +21,17 @@ extension TLSSession {
             let cipher = SSL_get_current_cipher(ssl),
             let suite = TLSRecordSuite(openSSLCipherID: UInt(SSL_CIPHER_get_id(cipher)))
         else { return }
-        let isClient = context.configuration.role == .client
-        guard let receiving = isClient ? secrets.server : secrets.client,
-            let sending = isClient ? secrets.client : secrets.server
-        else { return }
+        guard secrets.client != nil, secrets.server != nil else { return }
+        let role = context.configuration.role
         do {
-            let opener = try TLSRecordCipher(suite: suite, secret: receiving, sealing: false)
+            // Each cipher gets the only reference to its secret and wipes it. `forget` wipes the secret that no
+            // cipher takes.
+            let peer: TLSConfiguration.Role = role == .client ? .server : .client
+            let opener = try TLSRecordCipher(suite: suite, secret: secrets.take(sentBy: peer), sealing: false)
             // A session that lets OpenSSL write to the socket keeps OpenSSL's sealing as well.
-            let sealer = output == nil ? nil : try TLSRecordCipher(suite: suite, secret: sending, sealing: true)
-            recordInput = TLSRecordInput(opener: opener, fileDescriptor: fileDescriptor, isClient: isClient)
+            let sealer =
+                output == nil ? nil : try TLSRecordCipher(suite: suite, secret: secrets.take(sentBy: role), sealing: true)
+            recordInput = TLSRecordInput(opener: opener, fileDescriptor: fileDescriptor, isClient: role == .client)
             recordSealer = sealer
         } catch {
             // OpenSSL can still run the connection.
@@ -64,9 +66,14 @@ extension TLSSession {
         }
     }
 
-    /// Seals one record, after a KeyUpdate of our own when the current key has sealed its share of records.
+    /// Seals one record, after a KeyUpdate of our own when the peer requested one or the current key has sealed
+    /// its share of records.
+    ///
+    /// A requested KeyUpdate waits for the next record, as RFC 8446, section 4.6.3 allows, so a peer that
+    /// requests many while it does not read gets one answer instead of a growing queue of them.
     func seal(_ content: UnsafeRawBufferPointer, type: UInt8, with sealer: TLSRecordCipher, into output: TLSOutputBuffer) throws {
-        if sealer.sequence >= recordsPerWriteKey {
+        if sealer.sequence >= recordsPerWriteKey || recordInput?.peerRequestedKeyUpdate == true {
+            recordInput?.peerRequestedKeyUpdate = false
             try sealKeyUpdate(requested: false, with: sealer, into: output)
         }
         let room = output.reserve(content.count + TLSRecordCipher.overhead)
@@ -83,26 +90,16 @@ extension TLSSession {
         try sealer.updateKey()
     }
 
-    /// Answers a peer's KeyUpdate that asked for ours, before any more data is sent.
-    func answerKeyUpdate(_ input: TLSRecordInput) -> TLSIOResult? {
-        guard input.peerRequestedKeyUpdate else { return nil }
-        input.peerRequestedKeyUpdate = false
-        if let recordSealer, let output {
-            do {
-                try sealKeyUpdate(requested: false, with: recordSealer, into: output)
-            } catch let error as TLSError {
-                return .failed(error)
-            } catch {
-                return .failed(.protocolFailure("key update", openSSLErrors: ["\(error)"]))
-            }
-            _ = output.drain(to: fileDescriptor)
-            return nil
+    /// Has OpenSSL, which seals what this session sends, put the KeyUpdate that the peer requested ahead of its
+    /// next record. Call only while no write is unfinished: OpenSSL cannot send a KeyUpdate in the middle of a
+    /// record, and 3.0.19 rejects the call then. A rejected request stays for the next write.
+    func requestKeyUpdateFromOpenSSL() {
+        guard let recordInput, recordInput.peerRequestedKeyUpdate, recordSealer == nil else { return }
+        if SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) == 1 {
+            recordInput.peerRequestedKeyUpdate = false
+        } else {
+            OpenSSLErrorQueue.clear()
         }
-        // OpenSSL seals what this session sends; it sends the KeyUpdate before its next record.
-        guard SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) == 1 else {
-            return .failed(.protocolFailure("key update", openSSLErrors: OpenSSLErrorQueue.drain()))
-        }
-        return nil
     }
 
     /// Queues close_notify sealed with the session's own key, and sends what the socket takes now.

@@ -40,6 +40,8 @@ final class TLSSession {
     var recordSealer: TLSRecordCipher?
     /// Records sealed with one key before the session moves to the next; lowered only by tests.
     var recordsPerWriteKey = TLSSession.defaultRecordsPerWriteKey
+    /// Whether OpenSSL keeps part of a record from a write that returned `.wantWrite` or `.wantRead`.
+    private(set) var openSSLWriteUnfinished = false
 
     /// Creates a session for `fileDescriptor`, a connected socket that may be non-blocking.
     ///
@@ -118,10 +120,7 @@ final class TLSSession {
     /// Reads decrypted bytes into `buffer`; `.done(n)` with n > 0 on success.
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
-        if let recordInput {
-            let result = recordInput.read(into: buffer)
-            return answerKeyUpdate(recordInput) ?? result
-        }
+        if let recordInput { return recordInput.read(into: buffer) }
         OpenSSLErrorQueue.clear()
         var count = 0
         let status = SSL_read_ex(ssl, base, buffer.count, &count)
@@ -140,11 +139,13 @@ final class TLSSession {
             if let recordSealer { return sealCollected(buffer, with: recordSealer, into: output) }
             return writeCollected(buffer, into: output)
         }
+        if !openSSLWriteUnfinished { requestKeyUpdateFromOpenSSL() }
         OpenSSLErrorQueue.clear()
         var count = 0
         let status = SSL_write_ex(ssl, base, buffer.count, &count)
-        if status == 1 { return .done(count) }
-        return classify(status, operation: "write")
+        let result = status == 1 ? TLSIOResult.done(count) : classify(status, operation: "write")
+        openSSLWriteUnfinished = result == .wantWrite || result == .wantRead
+        return result
     }
 
     /// Sends close_notify; `.done(0)` once it is sent. Does not wait for the peer's close_notify.

@@ -17,12 +17,26 @@ final class TLSTrafficSecrets {
         forget()
     }
 
-    /// Wipes both secrets.
+    /// Returns the secret that protects what `role` sends and drops it here, so the caller has the only reference
+    /// to its storage and must wipe it. Call only while that secret is set.
+    func take(sentBy role: TLSConfiguration.Role) -> [UInt8] {
+        defer {
+            if role == .client { client = nil } else { server = nil }
+        }
+        return role == .client ? client! : server!
+    }
+
+    /// Wipes both secrets and drops them.
     func forget() {
-        if var client { wipe(&client) }
-        if var server { wipe(&server) }
-        client = nil
-        server = nil
+        Self.wipeAndDrop(&client)
+        Self.wipeAndDrop(&server)
+    }
+
+    /// Wipes the array stored in `secret` itself. A copy bound to a local variable would share the storage,
+    /// so wiping the copy would duplicate the storage first and leave the original to be freed unwiped.
+    private static func wipeAndDrop(_ secret: inout [UInt8]?) {
+        if secret != nil { wipe(&secret!) }
+        secret = nil
     }
 
     /// The SSL ex-data slot that points each `SSL` at its session's `TLSTrafficSecrets`, taken on first use.
@@ -48,8 +62,10 @@ final class TLSTrafficSecrets {
         let fields = text.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         guard fields.count == 3 else { return }
         if fields[0].elementsEqual("CLIENT_TRAFFIC_SECRET_0".utf8) {
+            Self.wipeAndDrop(&client)
             client = Self.bytes(fromHex: fields[2])
         } else if fields[0].elementsEqual("SERVER_TRAFFIC_SECRET_0".utf8) {
+            Self.wipeAndDrop(&server)
             server = Self.bytes(fromHex: fields[2])
         }
     }
