@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import DCFTransport
@@ -95,6 +96,31 @@ import TestSupport
             if !serverSawUnknownIssuer { usleep(10_000) }
         }
         #expect(serverSawUnknownIssuer)
+    }
+
+    /// A response and close_notify that arrive together end the connection: the next request, whose streamed
+    /// body cannot be sent twice, goes out on a new connection.
+    @Test func closeNotifyWithResponseRetiresConnection() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let server = try ClientTestServer(tls: certificates.serverConfiguration(certificates.server)) { request, connection in
+            guard request.path == "/last" else { return try Self.echo(request, connection) }
+            try connection.corked {
+                try connection.respond(body: Data("last".utf8))
+                connection.sendCloseNotify()
+            }
+        }
+        defer { server.stop() }
+        let client = try client(certificates, port: server.port)
+
+        #expect(try client.execute(HTTPClientRequest(path: "/last")).body == Data("last".utf8))
+        let pieces = Mutex([Data("abc".utf8)])
+        let upload = HTTPClientRequest(
+            method: "POST", path: "/after",
+            body: .stream(length: 3) { pieces.withLock { $0.popLast() } })
+        let response = try client.execute(upload)
+        #expect(String(decoding: response.body, as: UTF8.self) == "POST /after")
+        #expect(client.openedConnectionCount == 2)
     }
 
     @Test func interoperatesWithOpenSSLServer() throws {

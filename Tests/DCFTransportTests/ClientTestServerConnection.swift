@@ -179,6 +179,23 @@ final class ClientTestServerConnection {
         }
     }
 
+    /// Runs `body` with TCP_CORK set, so what it writes leaves in as few segments as possible and reaches the
+    /// client's socket together.
+    func corked(_ body: () throws -> Void) throws {
+        var on: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size))
+        defer {
+            var off: Int32 = 0
+            setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
+        }
+        try body()
+    }
+
+    /// Sends TLS close_notify and keeps the socket open.
+    func sendCloseNotify() {
+        _ = session?.shutdown()
+    }
+
     /// Sends a response with `Content-Length` framing.
     func respond(status: Int = 200, headers: [(String, String)] = [], body: Data = Data()) throws {
         var head = "HTTP/1.1 \(status) Test\r\nContent-Length: \(body.count)\r\n"

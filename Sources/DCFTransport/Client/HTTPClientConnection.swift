@@ -94,7 +94,8 @@ final class HTTPClientConnection: @unchecked Sendable {
 
     /// Whether the server has not closed the idle connection (no pending input and no hang-up).
     var isUsable: Bool {
-        !isClosed && readIndex == writeIndex && ClientSocket.isIdleAndOpen(descriptor)
+        !isClosed && readIndex == writeIndex && (session?.isIdleAndOpen ?? true)
+            && ClientSocket.isIdleAndOpen(descriptor)
     }
 
     // MARK: Writing

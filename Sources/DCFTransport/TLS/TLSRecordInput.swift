@@ -49,6 +49,9 @@ final class TLSRecordInput {
     /// Whether received bytes wait here, opened or not; the socket does not report them as readable.
     var hasBufferedInput: Bool { start < end || plainStart < plainEnd }
 
+    /// Whether the stream ended (close_notify, or a failure) in a read that still returned data before it.
+    var hasEnded: Bool { ending != nil }
+
     /// Whether `read` returns data without waiting for the peer: opened data, or a whole record not yet opened.
     var hasDecryptedInput: Bool { plainStart < plainEnd || nextRecordLength != nil }
 

@@ -177,6 +177,14 @@ final class TLSSession {
         recordInput?.hasBufferedInput ?? (SSL_has_pending(ssl) == 1)
     }
 
+    /// Whether an idle connection can take another request: nothing was received since its last response, and
+    /// the peer has not ended the stream. dcf's record layer may have read the peer's close_notify, with the
+    /// response, off the socket, where a poll of the socket does not see it.
+    var isIdleAndOpen: Bool {
+        guard let recordInput else { return SSL_has_pending(ssl) == 0 }
+        return !recordInput.hasBufferedInput && !recordInput.hasEnded
+    }
+
     /// Whether OpenSSL has decrypted application data that `read` returns at once. A partial record that
     /// waits for the rest of its bytes does not count.
     var hasDecryptedInput: Bool {
