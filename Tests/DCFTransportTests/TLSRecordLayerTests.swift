@@ -124,6 +124,53 @@ import TestSupport
         #expect(buffer.withUnsafeMutableBytes { peers.server.read(into: $0) } == result)
     }
 
+    /// A bulk transfer grows the input storage to take several records per receive; a client that then stops
+    /// in the middle of a record leaves only room for one record.
+    @Test func stalledRecordShrinksInputStorage() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let peers = try connect(certificates)
+        defer { peers.sessions.sockets.close() }
+        // Records of 16 KiB sent in bursts of about 100 KiB, so a receive finds more than its room.
+        let bulk = Self.randomBytes(400_000)
+        var buffer = [UInt8](repeating: 0, count: 20_000)
+        var sent = 0
+        var received = 0
+        var largest = 0
+        for _ in 0..<1000 where received < bulk.count {
+            for _ in 0..<6 where sent < bulk.count {
+                let result = bulk.withUnsafeBytes { peers.client.write(UnsafeRawBufferPointer(rebasing: $0[sent...])) }
+                guard case .done(let count) = result else { break }
+                sent += count
+            }
+            while case .done(let count) = buffer.withUnsafeMutableBytes({ peers.server.read(into: $0) }), count > 0 {
+                received += count
+                largest = max(largest, peers.server.recordInput?.capacity ?? 0)
+            }
+        }
+        #expect(received == bulk.count)
+        #expect(largest == TLSRecordInput.maximumCapacity)
+        let message = [UInt8](repeating: 5, count: 3000)
+        #expect(message.withUnsafeBytes { peers.client.write($0) } == .done(message.count))
+
+        // Take the last record off the socket and hand back its first 100 bytes only.
+        var record = [UInt8](repeating: 0, count: 8192)
+        var recordLength = 0
+        for _ in 0..<100 where recordLength == 0 {
+            let count = record.withUnsafeMutableBytes { recv(peers.sessions.sockets.serverSide, $0.baseAddress, $0.count, 0) }
+            recordLength = max(count, 0)
+        }
+        try #require(recordLength > 100)
+        #expect(record.withUnsafeBytes { send(peers.sessions.sockets.clientSide, $0.baseAddress, 100, 0) } == 100)
+        #expect(buffer.withUnsafeMutableBytes { peers.server.read(into: $0) } == .wantRead)
+        #expect(peers.server.recordInput?.capacity == TLSRecordInput.minimumCapacity)
+        #expect(peers.server.hasBufferedInput)
+
+        let rest = record.withUnsafeBytes { send(peers.sessions.sockets.clientSide, $0.baseAddress! + 100, recordLength - 100, 0) }
+        #expect(rest == recordLength - 100)
+        #expect(buffer.withUnsafeMutableBytes { peers.server.read(into: $0) } == .done(message.count))
+    }
+
     @Test func closeNotifyInBothDirections() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }

@@ -6,12 +6,15 @@ import Glibc
 /// opens them, and hands out their application data.
 ///
 /// OpenSSL reads a record's header and its body with two `recv` calls, decrypts into its own buffer and copies
-/// the plaintext out. This reader receives up to `capacity` bytes in one call and decrypts each record straight
+/// the plaintext out. This reader receives up to `maximumCapacity` bytes in one call and decrypts each record straight
 /// into the caller's buffer when the record fits there. It also handles what may follow the handshake: alerts,
 /// KeyUpdate, and NewSessionTicket (a client ignores tickets; dcf does not resume sessions).
 final class TLSRecordInput {
-    /// Bytes received in one call at most: about five full records.
-    static let capacity = 80 * 1024
+    /// Bytes received in one call at most, about five full records, while data keeps arriving.
+    static let maximumCapacity = 80 * 1024
+    /// The storage kept while a connection waits for the peer: one whole record of the largest size fits. A
+    /// client that stops in the middle of a record therefore holds no more memory here than OpenSSL's buffer.
+    static let minimumCapacity = TLSRecordCipher.headerLength + TLSRecordCipher.maxCiphertext
     /// The most handshake bytes kept while a post-handshake message is incomplete.
     private static let handshakeLimit = 64 * 1024
     /// The most records in a row that carry no application data (empty records, KeyUpdate, tickets) before the
@@ -22,6 +25,10 @@ final class TLSRecordInput {
     private let fileDescriptor: Int32
     private let isClient: Bool
     private var storage: UnsafeMutableRawPointer?
+    /// The size of `storage`: 0 while none is allocated.
+    private(set) var capacity = 0
+    /// Whether the last `recv` filled all the room it had.
+    private var lastReceiveFilled = false
     /// Received bytes not yet opened: `storage[start..<end]`.
     private var start = 0
     private var end = 0
@@ -61,6 +68,7 @@ final class TLSRecordInput {
         opener.releaseContext()
         free(storage)
         storage = nil
+        capacity = 0
         start = 0
         end = 0
         plainStart = 0
@@ -230,30 +238,48 @@ final class TLSRecordInput {
             start = 0
             end = 0
         }
-        if storage == nil {
-            guard let allocated = malloc(Self.capacity) else { fatalError("cannot allocate \(Self.capacity) bytes for TLS input") }
-            storage = allocated
-        }
-        if end == Self.capacity || (start > 0 && Self.capacity - end < TLSRecordCipher.headerLength + TLSRecordCipher.maxCiphertext) {
+        // A receive that filled all the room suggests more data waits: take up to five records per call.
+        let wanted = lastReceiveFilled ? Self.maximumCapacity : max(capacity, Self.minimumCapacity)
+        if start > 0 && (wanted - end < TLSRecordCipher.headerLength + TLSRecordCipher.maxCiphertext || wanted != capacity) {
             storage!.copyMemory(from: storage! + start, byteCount: end - start)
             end -= start
             start = 0
         }
+        if wanted != capacity { resize(to: wanted) }
         while true {
-            let received = recv(fileDescriptor, storage! + end, Self.capacity - end, 0)
+            let room = capacity - end
+            let received = recv(fileDescriptor, storage! + end, room, 0)
             if received > 0 {
                 end += received
+                lastReceiveFilled = received == room
                 return nil
             }
             if received == 0 { return .closed }
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK:
+                lastReceiveFilled = false
                 releaseIfEmpty()
+                // What waits here is less than one record, since `read` receives only when no record is whole.
+                if storage != nil, capacity > Self.minimumCapacity {
+                    storage!.copyMemory(from: storage! + start, byteCount: end - start)
+                    end -= start
+                    start = 0
+                    resize(to: Self.minimumCapacity)
+                }
                 return .wantRead
             case ECONNRESET, EPIPE: return .closed
             case let code: return .failed(.systemCall("read", errno: code))
             }
         }
     }
+
+    private func resize(to newCapacity: Int) {
+        guard let resized = realloc(storage, newCapacity) else {
+            fatalError("cannot allocate \(newCapacity) bytes for TLS input")
+        }
+        storage = resized
+        capacity = newCapacity
+    }
+
 }
