@@ -70,13 +70,15 @@ final class TLSRecordCipher {
     private(set) var generation = 0
 
     /// Derives the key and IV from `secret`, which the cipher keeps (and wipes on deinit) for key updates.
-    init(suite: TLSRecordSuite, secret: [UInt8], sealing: Bool) throws {
-        guard secret.count == suite.secretLength, suite.cipher != nil else {
+    init(suite: TLSRecordSuite, secret: consuming [UInt8], sealing: Bool) throws {
+        var owned = consume secret
+        guard owned.count == suite.secretLength, suite.cipher != nil else {
+            wipe(&owned)
             throw TLSError.contextSetup("setting up the record cipher", openSSLErrors: OpenSSLErrorQueue.drain())
         }
         self.suite = suite
         self.sealing = sealing
-        self.secret = secret
+        self.secret = owned
         try installKeys()
     }
 
