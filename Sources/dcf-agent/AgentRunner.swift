@@ -40,7 +40,8 @@ final class AgentRunner: Sendable {
         logger.info(
             "agent starting",
             [("server", settings.worker.serverURL.absoluteString), ("worker", String(worker.publicKeyHex.prefix(8))),
-             ("public_key", worker.publicKeyHex), ("trainer", settings.trainerKind)])
+             ("public_key", worker.publicKeyHex), ("trainer", settings.trainerKind),
+             ("tls_record_layer", settings.worker.tlsRecordLayer.rawValue)])
         do {
             try await worker.run()
         } catch is CancellationError {

@@ -138,7 +138,7 @@ final class Serverd: Sendable {
         if let tls = settings.tls {
             do {
                 try service.reloadTLS(tls)
-                logger.info("reloaded TLS certificate and key")
+                logger.info("reloaded TLS certificate and key", [("tls_record_layer", tls.recordLayer.rawValue)])
                 if try TLSContext(configuration: tls).certificateHasExpired {
                     logger.warning(
                         "the reloaded server certificate has expired; agents will reject it",

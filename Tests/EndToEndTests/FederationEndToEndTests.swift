@@ -24,6 +24,8 @@ import TestSupport
             let exited = FederationFixture.waitForExit(process, seconds: 240)
             #expect(exited == 0, "agent exited with \(String(describing: exited)):\n\(process.output)")
         }
+        #expect(agents[0].output.contains("tls_record_layer=dcf"), "\(agents[0].output)")
+        #expect(agents[1].output.contains("tls_record_layer=openssl"), "\(agents[1].output)")
 
         let history = try federation.historyLines()
         #expect(history.count == 2, "history:\n\(history)\nserver log:\n\(federation.server.output)")
