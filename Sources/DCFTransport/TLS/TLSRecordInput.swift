@@ -13,11 +13,11 @@ final class TLSRecordInput {
     /// Bytes received in one call at most, about five full records, while data keeps arriving.
     static let maximumCapacity = 80 * 1024
     /// The storage kept while a connection waits for the peer: one whole record of the largest size fits. A
-    /// client that stops in the middle of a record therefore holds no more memory here than OpenSSL's buffer.
+    /// client that stops in the middle of a record therefore keeps no more memory here than OpenSSL's buffer.
     static let minimumCapacity = TLSRecordCipher.headerLength + TLSRecordCipher.maxCiphertext
-    /// The most handshake bytes kept while a post-handshake message is incomplete.
+    /// Maximum handshake bytes kept while a post-handshake message is incomplete.
     private static let handshakeLimit = 64 * 1024
-    /// The most records in a row that carry no application data (empty records, KeyUpdate, tickets) before the
+    /// Maximum number of records in a row that carry no application data (empty records, KeyUpdate, tickets) before the
     /// connection fails, so a peer cannot keep the event loop busy with them. OpenSSL allows 32 empty records.
     private static let controlRecordLimit = 32
 
@@ -39,7 +39,7 @@ final class TLSRecordInput {
     private var controlRecords = 0
     /// Set when the peer sent KeyUpdate requesting ours; the session clears it once its KeyUpdate is queued.
     var peerRequestedKeyUpdate = false
-    /// How the stream ended (close_notify or a failure) when data read before the end was still handed out;
+    /// The result that ended the stream (close_notify or a failure) when data read before the end was still handed out;
     /// every later read returns it.
     private var ending: TLSIOResult?
 
@@ -134,6 +134,7 @@ final class TLSRecordInput {
         guard payloadLength <= TLSRecordCipher.maxCiphertext, payloadLength > TLSRecordCipher.tagLength else {
             return .failed(.protocolFailure("read", openSSLErrors: ["record payload of \(payloadLength) bytes is out of range"]))
         }
+
         let payload = header + TLSRecordCipher.headerLength
         let contentRoom = payloadLength - TLSRecordCipher.tagLength
         let direct = room >= contentRoom
@@ -143,13 +144,16 @@ final class TLSRecordInput {
             return .failed(.protocolFailure("read", openSSLErrors: ["record failed authentication (bad record MAC)"]))
         }
         start += TLSRecordCipher.headerLength + payloadLength
+
         guard length <= TLSRecordCipher.maxPlaintext else {
             return .failed(.protocolFailure("read", openSSLErrors: ["record content of \(length) bytes is over 16 KiB"]))
         }
+
         // RFC 8446, section 5.1: a handshake message split across records has no other records between its parts.
         if type != 22 && !handshakeBytes.isEmpty {
             return .failed(.protocolFailure("read", openSSLErrors: ["handshake message interleaved with other records"]))
         }
+
         if type == 23 && length > 0 {
             controlRecords = 0
         } else {
@@ -158,6 +162,7 @@ final class TLSRecordInput {
                 return .failed(.protocolFailure("read", openSSLErrors: ["too many records without application data"]))
             }
         }
+
         switch type {
         case 23:
             if length == 0 { return nil }
@@ -177,7 +182,7 @@ final class TLSRecordInput {
     /// Returns `.closed` for close_notify, nil for user_canceled, and `.failed` for every other alert.
     private func alert(_ content: UnsafeRawBufferPointer) -> TLSIOResult? {
         guard content.count == 2 else {
-            return .failed(.protocolFailure("read", openSSLErrors: ["malformed alert of \(content.count) bytes"]))
+            return .failed(.protocolFailure("read", openSSLErrors: ["invalid alert of \(content.count) bytes"]))
         }
         switch content[1] {
         case 0:
@@ -208,7 +213,7 @@ final class TLSRecordInput {
             case 24:
                 // KeyUpdate; RFC 8446 section 4.6.3.
                 guard length == 1 else {
-                    return .failed(.protocolFailure("read", openSSLErrors: ["malformed KeyUpdate message"]))
+                    return .failed(.protocolFailure("read", openSSLErrors: ["invalid KeyUpdate message"]))
                 }
             case 4 where isClient:
                 break
@@ -218,7 +223,7 @@ final class TLSRecordInput {
             guard handshakeBytes.count >= 4 + length else { break }
             if type == 24 {
                 guard handshakeBytes[4] <= 1 else {
-                    return .failed(.protocolFailure("read", openSSLErrors: ["malformed KeyUpdate message"]))
+                    return .failed(.protocolFailure("read", openSSLErrors: ["invalid KeyUpdate message"]))
                 }
                 // The next record comes under the new key, so nothing of this record may follow the message.
                 guard handshakeBytes.count == 5 else {
@@ -239,13 +244,11 @@ final class TLSRecordInput {
             end = 0
         }
         // A receive that filled all the room suggests more data waits: take up to five records per call.
-        let wanted = lastReceiveFilled ? Self.maximumCapacity : max(capacity, Self.minimumCapacity)
-        if start > 0 && (wanted - end < TLSRecordCipher.headerLength + TLSRecordCipher.maxCiphertext || wanted != capacity) {
-            storage!.copyMemory(from: storage! + start, byteCount: end - start)
-            end -= start
-            start = 0
+        let nextCapacity = lastReceiveFilled ? Self.maximumCapacity : max(capacity, Self.minimumCapacity)
+        if start > 0 && (nextCapacity - end < TLSRecordCipher.headerLength + TLSRecordCipher.maxCiphertext || nextCapacity != capacity) {
+            compact()
         }
-        if wanted != capacity { resize(to: wanted) }
+        if nextCapacity != capacity { resize(to: nextCapacity) }
         while true {
             let room = capacity - end
             let received = recv(fileDescriptor, storage! + end, room, 0)
@@ -262,9 +265,7 @@ final class TLSRecordInput {
                 releaseIfEmpty()
                 // What waits here is less than one record, since `read` receives only when no record is whole.
                 if storage != nil, capacity > Self.minimumCapacity {
-                    storage!.copyMemory(from: storage! + start, byteCount: end - start)
-                    end -= start
-                    start = 0
+                    compact()
                     resize(to: Self.minimumCapacity)
                 }
                 return .wantRead
@@ -274,6 +275,13 @@ final class TLSRecordInput {
         }
     }
 
+    /// Moves the bytes not yet opened to the start of the storage.
+    private func compact() {
+        storage!.copyMemory(from: storage! + start, byteCount: end - start)
+        end -= start
+        start = 0
+    }
+
     private func resize(to newCapacity: Int) {
         guard let resized = realloc(storage, newCapacity) else {
             fatalError("cannot allocate \(newCapacity) bytes for TLS input")
@@ -281,5 +289,4 @@ final class TLSRecordInput {
         storage = resized
         capacity = newCapacity
     }
-
 }

@@ -57,29 +57,41 @@ extension TLSSession {
     }
 
     /// Encrypts from `buffer` until it is used up or a batch is collected, then sends the batch; reports the
-    /// bytes taken, which count as written even while part of their records waits for the socket.
+    /// bytes taken, which count as written even while part of their records waits for the socket. dcf's own
+    /// sealer encrypts when the session has one, OpenSSL otherwise.
     func writeCollected(_ buffer: UnsafeRawBufferPointer, into output: TLSOutputBuffer) -> TLSIOResult {
         // Earlier records go first: encrypting more while they wait would only grow the buffer.
         let earlier = flushOutput()
         guard earlier == .done(0) else { return earlier }
         guard let base = buffer.baseAddress else { return .done(0) }
-        var consumed = 0
-        OpenSSLErrorQueue.clear()
-        while consumed < buffer.count, output.count < Self.outputBatchSize {
-            let wanted = min(buffer.count - consumed, Self.outputBatchSize - output.count)
-            var count = 0
-            let status = SSL_write_ex(ssl, base + consumed, wanted, &count)
-            guard status == 1 else {
-                // Report what was taken; a lasting error shows again on the next call.
-                if consumed > 0 { break }
-                return classify(status, operation: "write")
+        let (consumed, failure) =
+            if let recordSealer {
+                sealBatch(base, count: buffer.count, with: recordSealer, into: output)
+            } else {
+                encryptBatchWithOpenSSL(base, count: buffer.count, into: output)
             }
-            consumed += count
-        }
+        // Bytes taken before a failure count as written; a lasting error shows again on the next call.
+        if consumed == 0, let failure { return failure }
         switch flushOutput() {
         case .closed: return .closed
         case .failed(let error): return .failed(error)
         default: return .done(consumed)
         }
+    }
+
+    /// Has OpenSSL encrypt up to one batch into `output`; returns the bytes taken and the failure that stopped it.
+    private func encryptBatchWithOpenSSL(
+        _ base: UnsafeRawPointer, count: Int, into output: TLSOutputBuffer
+    ) -> (consumed: Int, failure: TLSIOResult?) {
+        var consumed = 0
+        OpenSSLErrorQueue.clear()
+        while consumed < count, output.count < Self.outputBatchSize {
+            let wanted = min(count - consumed, Self.outputBatchSize - output.count)
+            var written = 0
+            let status = SSL_write_ex(ssl, base + consumed, wanted, &written)
+            guard status == 1 else { return (consumed, classify(status, operation: "write")) }
+            consumed += written
+        }
+        return (consumed, nil)
     }
 }

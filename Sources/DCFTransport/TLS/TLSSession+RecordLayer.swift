@@ -7,12 +7,12 @@ import Glibc
 /// caller's bytes into the output buffer. OpenSSL copies every byte once more in each direction; `openssl speed`
 /// shows that the cipher itself is the same code either way.
 ///
-/// TLS 1.2 sessions, and any session where OpenSSL already holds received bytes, stay with OpenSSL throughout.
+/// TLS 1.2 sessions, and any session where OpenSSL already keeps received bytes, stay with OpenSSL throughout.
 extension TLSSession {
     /// A sealing key is replaced after this many records, far below the AES-GCM limit of RFC 8446, section 5.5.
     static let defaultRecordsPerWriteKey: UInt64 = 1 << 23
 
-    /// Takes over the record layer after a finished handshake, when the configuration asks for it and the
+    /// Takes over the record layer after a finished handshake, when the configuration selects it and the
     /// connection qualifies; otherwise OpenSSL keeps it. The secrets are wiped either way.
     func adoptRecordLayer() {
         guard let secrets, recordInput == nil else { return }
@@ -39,38 +39,30 @@ extension TLSSession {
         }
     }
 
-    /// Seals bytes from `buffer` into the output until it is used up or a batch is collected, then sends the
-    /// batch; reports the bytes taken.
-    func sealCollected(
-        _ buffer: UnsafeRawBufferPointer, with sealer: TLSRecordCipher, into output: TLSOutputBuffer
-    ) -> TLSIOResult {
-        let earlier = flushOutput()
-        guard earlier == .done(0) else { return earlier }
-        guard let base = buffer.baseAddress else { return .done(0) }
+    /// Seals up to one batch of records into `output`; returns the bytes taken and the failure that stopped it.
+    func sealBatch(
+        _ base: UnsafeRawPointer, count: Int, with sealer: TLSRecordCipher, into output: TLSOutputBuffer
+    ) -> (consumed: Int, failure: TLSIOResult?) {
         var consumed = 0
         do {
-            while consumed < buffer.count, output.count < Self.outputBatchSize {
-                let count = min(buffer.count - consumed, TLSRecordCipher.maxPlaintext)
-                try seal(UnsafeRawBufferPointer(start: base + consumed, count: count), type: 23, with: sealer, into: output)
-                consumed += count
+            while consumed < count, output.count < Self.outputBatchSize {
+                let piece = min(count - consumed, TLSRecordCipher.maxPlaintext)
+                try seal(UnsafeRawBufferPointer(start: base + consumed, count: piece), type: 23, with: sealer, into: output)
+                consumed += piece
             }
         } catch let error as TLSError {
-            if consumed == 0 { return .failed(error) }
+            return (consumed, .failed(error))
         } catch {
-            if consumed == 0 { return .failed(.protocolFailure("write", openSSLErrors: ["\(error)"])) }
+            return (consumed, .failed(.protocolFailure("write", openSSLErrors: ["\(error)"])))
         }
-        switch flushOutput() {
-        case .closed: return .closed
-        case .failed(let error): return .failed(error)
-        default: return .done(consumed)
-        }
+        return (consumed, nil)
     }
 
     /// Seals one record, after a KeyUpdate of our own when the peer requested one or the current key has sealed
     /// its share of records.
     ///
     /// A requested KeyUpdate waits for the next record, as RFC 8446, section 4.6.3 allows, so a peer that
-    /// requests many while it does not read gets one answer instead of a growing queue of them.
+    /// requests many while it does not read gets one KeyUpdate back instead of a growing queue of them.
     func seal(_ content: UnsafeRawBufferPointer, type: UInt8, with sealer: TLSRecordCipher, into output: TLSOutputBuffer) throws {
         if sealer.sequence >= recordsPerWriteKey || recordInput?.peerRequestedKeyUpdate == true {
             recordInput?.peerRequestedKeyUpdate = false

@@ -32,7 +32,7 @@ final class TLSSession {
     /// Encrypted records waiting for the socket, or nil when OpenSSL writes each record to the socket itself.
     let output: TLSOutputBuffer?
     private let expectedHost: String?
-    /// Collects the traffic secrets during the handshake, when the configuration asks for dcf's record layer.
+    /// Collects the traffic secrets during the handshake, when the configuration selects dcf's record layer.
     let secrets: TLSTrafficSecrets?
     /// Opens received records once the handshake is done, in place of OpenSSL; see `adoptRecordLayer`.
     var recordInput: TLSRecordInput?
@@ -135,10 +135,7 @@ final class TLSSession {
     /// After `.wantRead` or `.wantWrite`, call again with the same bytes (the buffer itself may move).
     func write(_ buffer: UnsafeRawBufferPointer) -> TLSIOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
-        if let output {
-            if let recordSealer { return sealCollected(buffer, with: recordSealer, into: output) }
-            return writeCollected(buffer, into: output)
-        }
+        if let output { return writeCollected(buffer, into: output) }
         if !openSSLWriteUnfinished { requestKeyUpdateFromOpenSSL() }
         OpenSSLErrorQueue.clear()
         var count = 0
