@@ -111,16 +111,16 @@ import TestSupport
         defer { peers.sessions.sockets.close() }
         // The server's output fills the socket, so anything it seals from now on stays in its memory.
         let download = [UInt8](repeating: 1, count: 4 << 20)
-        var taken = 0
+        var accepted = 0
         for _ in 0..<1_000 {
-            let result = download.withUnsafeBytes { peers.server.write(UnsafeRawBufferPointer(rebasing: $0[taken...])) }
+            let result = download.withUnsafeBytes { peers.server.write(UnsafeRawBufferPointer(rebasing: $0[accepted...])) }
             guard case .done(let count) = result else { break }
-            taken += count
+            accepted += count
         }
         let waiting = peers.server.pendingOutput
         #expect(waiting > 0)
 
-        // A client that does not read asks for the server's KeyUpdate again and again, one data byte in between.
+        // A client that does not read requests the server's KeyUpdate again and again, one data byte in between.
         for _ in 0..<200 {
             peers.send(peers.forger.record([24, 0, 0, 1, 1], type: 22))
             try peers.forger.updateKey()
@@ -140,7 +140,7 @@ import TestSupport
         #expect(reply.withUnsafeBytes { peers.server.write($0) } == .done(reply.count))
         #expect(peers.server.recordSealer?.generation == 1)
         let rest = readUntilStop(peers.sessions.client).bytes
-        #expect(received + rest.count == taken + reply.count)
+        #expect(received + rest.count == accepted + reply.count)
         #expect(Array(rest.suffix(reply.count)) == reply)
     }
 

@@ -5,8 +5,8 @@ import Testing
 import TestSupport
 @testable import DCFTransport
 
-/// dcf's TLS 1.3 record layer against OpenSSL's: a server that seals and opens its own records talks to a client
-/// that leaves every record to OpenSSL, so a wrong key, nonce, header or KeyUpdate shows as a failure on one side.
+/// dcf's TLS 1.3 record layer against OpenSSL's. A server that seals and opens its own records talks to a client
+/// that leaves every record to OpenSSL, so a wrong key, nonce, header or KeyUpdate fails on one side.
 @Suite struct TLSRecordLayerTests {
     private struct Peers {
         let sessions: TLSConnectedSessions
@@ -14,7 +14,8 @@ import TestSupport
         var server: TLSSession { sessions.server }
     }
 
-    /// A server with dcf's record layer and collected output, and an OpenSSL-only client, after the handshake.
+    /// Connects a server with dcf's record layer and collected output to an OpenSSL-only client, and completes
+    /// the handshake.
     private func connect(_ certificates: CertificateFactory, clientMaximum: Int32? = nil) throws -> Peers {
         var client = TLSConfiguration.client(trustedCAFile: certificates.ca.certificateFile)
         client.recordLayer = .openSSL
@@ -53,7 +54,7 @@ import TestSupport
         let before = Array("before the update".utf8)
         try expectDelivered(before, from: peers.client, to: peers.server)
 
-        // OpenSSL sends the KeyUpdate ahead of its next record and asks for the server's.
+        // OpenSSL sends the KeyUpdate ahead of its next record and requests the server's.
         #expect(SSL_key_update(peers.client.ssl, SSL_KEY_UPDATE_REQUESTED) == 1)
         let after = Array("after the update".utf8)
         try expectDelivered(after, from: peers.client, to: peers.server)
@@ -124,8 +125,8 @@ import TestSupport
         #expect(buffer.withUnsafeMutableBytes { peers.server.read(into: $0) } == result)
     }
 
-    /// A bulk transfer grows the input storage to take several records per receive; a client that then stops
-    /// in the middle of a record leaves only room for one record.
+    /// A bulk transfer grows the input storage to take several records per receive. When the client then stops
+    /// in the middle of a record, the storage shrinks to room for one record.
     @Test func stalledRecordShrinksInputStorage() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }
@@ -249,7 +250,7 @@ import TestSupport
         }
         try #require(blocked)
 
-        // The server asks for the client's KeyUpdate in a record of its own.
+        // The server requests the client's KeyUpdate in a record of its own.
         let request: [UInt8] = [24, 0, 0, 1, 1]
         var record = [UInt8](repeating: 0, count: request.count + TLSRecordCipher.overhead)
         let length = try record.withUnsafeMutableBytes { room in

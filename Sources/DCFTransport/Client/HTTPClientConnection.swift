@@ -39,7 +39,7 @@ final class HTTPClientConnection: @unchecked Sendable {
         }
         do {
             // Collected output lets the session seal records into batches of its own (see TLSSession+RecordLayer),
-            // so `write` sends what the session holds before it returns.
+            // so `write` sends what the session keeps before it returns.
             session = try tlsContext.map {
                 try TLSSession(context: $0, fileDescriptor: descriptor, serverName: host, collectsOutput: true)
             }

@@ -23,7 +23,7 @@ public struct TLSConfiguration: Sendable, Equatable {
         case required
     }
 
-    /// Which code seals and opens application-data records once a TLS 1.3 handshake is done.
+    /// The code that seals and opens application-data records once a TLS 1.3 handshake is done.
     public enum RecordLayer: String, Sendable, Equatable, CaseIterable {
         /// dcf's own record layer: records are sealed from and opened into the connection's buffers, with one
         /// copy fewer per byte in each direction than OpenSSL's, by the same OpenSSL cipher code. A server

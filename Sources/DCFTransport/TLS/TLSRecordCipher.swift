@@ -154,8 +154,8 @@ final class TLSRecordCipher {
     /// Authenticates and decrypts one record's payload (`ciphertext`, tag included) into `destination`, which
     /// may be the payload's own first byte and must hold `ciphertext.count - tagLength` bytes.
     ///
-    /// Returns the inner content type and the content's length, padding removed, or nil when the record does
-    /// not authenticate or contains no content type; `destination` then contains garbage.
+    /// Returns the inner content type and the content's length, padding removed. Returns nil when the record
+    /// does not authenticate or contains no content type, and `destination` then contains garbage.
     func open(
         header: UnsafeRawPointer, ciphertext: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer
     ) throws -> (contentType: UInt8, length: Int)? {
