@@ -31,13 +31,15 @@ test: test-deps
 	$(SWIFT) test --skip-build --no-parallel
 
 # The quick subset: loadgen rounds against dcf-serverd, the transport figures and the backend micro-benchmarks.
+# BENCH_ARGS go to scripts/bench.sh, for example BENCH_ARGS="--port 19000 --dir /tmp/bench".
 bench: release
-	scripts/bench.sh
+	scripts/bench.sh $(BENCH_ARGS)
 	.build/release/dcf-transport-bench
 	.build/release/dcf-microbench --crypto --longpoll --clients loop
 
+# DEMO_ARGS go to scripts/demo.sh, for example DEMO_ARGS="--port 19443 --shards by-class".
 demo: release
-	scripts/demo.sh
+	scripts/demo.sh $(DEMO_ARGS)
 
 # Installs the binaries, the systemd units (with ExecStart pointing into $(PREFIX)/bin) and the example configs
 # as *.conf.example under $(SYSCONFDIR)/dcf, so an existing serverd.conf or agent-NAME.conf is never overwritten.

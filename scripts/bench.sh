@@ -11,12 +11,14 @@ Usage: scripts/bench.sh [--scenarios "N:SIZE[:plain] ..."] [--rounds R] [--dir D
 Each scenario starts a fresh dcf-serverd (FedAvg, --update-lim N, unsafe mode, TLS unless ":plain",
 a 256 KiB receive buffer per connection as advised for hundreds of concurrent uploads)
 and runs dcf-loadgen with N workers and a model of SIZE (1MB, 13MB, ...) for R rounds (default 3).
-Results go to DIR (default bench-run): one JSON file per scenario and results.txt.
+Results go to DIR (default bench-run): one JSON file per scenario and results.txt. The exit status is 1
+when a scenario did not complete. dcf-serverd listens on 127.0.0.1:PORT (default 18600).
 Columns: median_s is a round's time from its first upload to the moment the last worker holds the new model;
 interval_s is the time between two new models reaching every worker. Rounds overlap, since the first workers
 to get a model upload again while the others still download it, so interval_s is the shorter. x_floor and
 ix_floor show both as multiples of the floor_s the server's cryptography alone costs.
-Default scenarios, about 4 minutes in total: "10:1MB 10:1MB:plain 10:13MB 100:1MB 100:13MB".
+Default scenarios, about a minute in total on 2 cores: "10:1MB 10:1MB:plain 10:13MB 100:1MB 100:13MB".
+Column by column: docs/benchmarks.md, "Reading the output".
 BENCH_SERVER_ARGS adds options to every dcf-serverd run, split at spaces, for example
 BENCH_SERVER_ARGS="--limits.max_concurrent_uploads=1000".
 USAGE
@@ -48,13 +50,25 @@ done
 
 mkdir -p "$dir"
 server=""
+failed=""
+loadgen=""
 cleanup() {
+    if [ -n "$loadgen" ]; then
+        # SIGTERM: the load generator stops its worker processes and writes the rounds measured so far.
+        kill -TERM "$loadgen" 2>/dev/null || true
+        wait "$loadgen" 2>/dev/null || true
+        loadgen=""
+    fi
     if [ -n "$server" ]; then
         kill -TERM "$server" 2>/dev/null || true
         wait "$server" 2>/dev/null || true
     fi
 }
-trap cleanup EXIT INT TERM
+# HUP too: a closed terminal must not leave a server on the port.
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 [ -e "$dir/tls/ca.pem" ] || scripts/gen-certs.sh "$dir/tls" 127.0.0.1 localhost >"$dir/gen-certs.log" 2>&1
 
@@ -103,10 +117,27 @@ for scenario in $scenarios; do
         >"$run/server.log" 2>&1 &
     server=$!
     sleep 1
-    # shellcheck disable=SC2086 # $ca is empty or two words.
-    "$bin/dcf-loadgen" run --url "$url" $ca --workers "$workers" --rounds "$rounds" --server-pid "$server" \
-        --workers-per-process "$per_process" --key-dir "$run/keys" --json "$run/result.json" --label "dcf $name" \
-        >"$run/loadgen.txt" || echo "bench: $name did not complete; see $run/loadgen.txt" >&2
+    # The load generator's progress goes to standard error. On a terminal it is one line, rewritten in place
+    # and erased at the end; elsewhere (make bench >out.txt 2>&1) its lines would fall between the rows of
+    # the table, so they go to a file of the scenario.
+    progress=/dev/stderr logs="$run/loadgen.txt and $run/server.log"
+    [ -t 2 ] || { progress="$run/progress.txt"; logs="$run/loadgen.txt, $progress and $run/server.log"; }
+    if ! kill -0 "$server" 2>/dev/null; then
+        # For example a port in use. The server's log gives the reason, while the load generator would only
+        # report that the process is gone.
+        echo "bench: dcf-serverd of $name exited at start: $(tail -n 1 "$run/server.log")" >&2
+        : >"$run/loadgen.txt"
+        failed="$failed $name"
+    else
+        # In the background, so that a signal to this script is handled at once rather than after the scenario.
+        # shellcheck disable=SC2086 # $ca is empty or two words.
+        "$bin/dcf-loadgen" run --url "$url" $ca --workers "$workers" --rounds "$rounds" --server-pid "$server" \
+            --workers-per-process "$per_process" --key-dir "$run/keys" --json "$run/result.json" \
+            --label "dcf $name" >"$run/loadgen.txt" 2>"$progress" &
+        loadgen=$!
+        wait "$loadgen" || { echo "bench: $name did not complete; see $logs" >&2; failed="$failed $name"; }
+        loadgen=""
+    fi
     cleanup
     server=""
     # Update files take up to N x S of disk; the results do not need them.
@@ -129,6 +160,11 @@ for scenario in $scenarios; do
             return count ? (count % 2 ? v[(count + 1) / 2] : (v[count / 2] + v[count / 2 + 1]) / 2) : 0
         }
         END {
+            if (count == 0) {  # the scenario failed, and its message is above
+                printf "%-22s %8d %10s %10s %8s %11s %10s %12s %12s %8s %13s %14s\n", name, 0, "-", "-", "-", "-",
+                    "-", "-", "-", "-", "-", "-"
+                exit
+            }
             round = median(seconds, count)
             floor = 2 * n * s / aes + n * s / sha
             tls = transport == "tls" && floor > 0
@@ -139,3 +175,7 @@ for scenario in $scenarios; do
                 ratio, interval, interval_ratio, rss, anon, errors, median(server_cpu, count), median(loadgen_cpu, count)
         }' "$run/loadgen.txt" | tee -a "$dir/results.txt"
 done
+if [ -n "$failed" ]; then
+    echo "bench: did not complete:$failed" >&2
+    exit 1
+fi

@@ -44,19 +44,22 @@ final class Coordinator: Sendable {
         try startChildren()
         let progress = ProgressPrinter(isTerminal: isatty(STDERR_FILENO) == 1)
         let deadline = startTime + UInt64(settings.timeoutSeconds) * 1_000_000_000
+        var serverExited = false
         while MonotonicClock.nanoseconds() < deadline {
             Thread.sleep(forTimeInterval: 0.1)
             if let sample = ServerSample.read(pid: settings.serverPID) {
                 tally.withLock { $0.observe(sample) }
             } else {
-                StandardStream.error.write("dcf-loadgen: the server process exited\n")
+                serverExited = true
                 break
             }
             let snapshot = tally.withLock { $0 }
             progress.show(snapshot, rounds: settings.rounds, elapsed: elapsed)
             if snapshot.completedRounds >= settings.rounds || interruptingSignal != nil { break }
         }
+        // After the progress line is gone, so that the message does not run on from it.
         progress.finish()
+        if serverExited { StandardStream.error.write("dcf-loadgen: the server process exited\n") }
         var result = tally.withLock { $0 }
         result.keepFirstRounds(settings.rounds)
         return result

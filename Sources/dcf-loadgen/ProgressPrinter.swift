@@ -2,8 +2,8 @@
 import DCFSupport
 import Foundation
 
-/// Shows progress on standard error: one line rewritten in place on a terminal, otherwise a plain line
-/// every five seconds.
+/// Progress on standard error. On a terminal it is one line, rewritten in place and erased by `finish()` so
+/// that the report starts on a clean line. Elsewhere it is a plain line every five seconds.
 final class ProgressPrinter {
     private let isTerminal: Bool
     private var lastPlainLine = -5.0
@@ -25,7 +25,7 @@ final class ProgressPrinter {
     }
 
     func finish() {
-        if isTerminal { write("\n") }
+        if isTerminal { write("\r\u{1B}[K") }
     }
 
     private func write(_ text: String) {

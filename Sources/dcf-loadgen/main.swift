@@ -18,6 +18,8 @@ let usage = """
           them to FILE. Stops after --timeout seconds in total (default 1800) even if rounds are missing.
           SIGINT or SIGTERM stops the run: the worker processes end, the rounds measured so far are printed
           and written, and the exit status is 128 plus the signal number. A second signal exits at once.
+          The results go to standard output and the progress to standard error: on a terminal one line,
+          rewritten in place and erased at the end; otherwise a line every 5 seconds.
       dcf-loadgen workers ...
           The worker process that `run` starts.
     """
