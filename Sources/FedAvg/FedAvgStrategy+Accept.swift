@@ -74,10 +74,7 @@ extension FedAvgStrategy {
             let count = state.round.entries.count
             let reply = "accepted into the round from version \(state.version): \(count) of "
                 + "\(configuration.updateLimit) updates" + (replaced ? " (replaced this worker's earlier update)" : "")
-            // Past the round deadline, min_updates suffice.
-            let closes = count >= configuration.updateLimit
-                || (state.round.deadlinePassed && count >= configuration.minUpdates)
-            guard closes else { return (reply, false, directoryToSync) }
+            guard roundCloses(state.round) else { return (reply, false, directoryToSync) }
             // The update is stored and counted, so a failed aggregation must not reject it; it is retried.
             let published = aggregateOrScheduleRetry(&state)
             let outcome = published ? "; this update closed the round, now version \(state.version)" : ""
