@@ -62,6 +62,8 @@ public final class DCFHTTPHandler: HTTPHandler {
             case 413: .bodyTooLarge
             case 501: .unsupportedEncoding
             case 503: .unavailable
+            // A request in another HTTP version is the client's mistake, not a failure of this server.
+            case 505: .badRequest
             case 500..<600: .internalError
             default: .badRequest
             }
@@ -69,11 +71,14 @@ public final class DCFHTTPHandler: HTTPHandler {
         // not known here, so the message names both of the server's limits.
         let configuration = server.configuration
         let message =
-            code == .bodyTooLarge
-            ? "the request body is larger than this server accepts: at most \(configuration.maximumUpdateBodyBytes) "
-                + "bytes for an update (max_update_bytes) and \(configuration.maximumControlBodyBytes) bytes for "
-                + "other requests (max_control_bytes)"
-            : detail
+            switch status.code {
+            case 413:
+                "the request body is larger than this server accepts: at most \(configuration.maximumUpdateBodyBytes) "
+                    + "bytes for an update (max_update_bytes) and \(configuration.maximumControlBodyBytes) bytes for "
+                    + "other requests (max_control_bytes)"
+            case 505: "\(detail); this server speaks HTTP/1.1 (and answers HTTP/1.0)"
+            default: detail
+            }
         server.metrics.recordRejection(code.rawValue)
         let body = (try? JSONEncoder().encode(DCFErrorResponse(code, message))) ?? Data("{}".utf8)
         return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: .bytes(Array(body)))

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFServer
+import DCFTransport
+import Foundation
+import Testing
+
+/// The dcf error codes of the responses the HTTP transport writes itself, before a request reaches the server.
+@Suite struct TransportErrorCodeTests {
+    /// A request line in another HTTP version is the client's mistake: `bad_request`, not `internal_error`, which
+    /// tells an operator to look for a bug in the server.
+    @Test func otherHTTPVersionIsBadRequest() async throws {
+        try await PlainUploadHarness.run { harness in
+            let connection = try RawConnection(port: harness.port)
+            try connection.send("GET /healthz HTTP/2.0\r\nHost: test\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(response.status == 505)
+            #expect(response.code == .badRequest, "\(response.text)")
+            let message = try JSONDecoder().decode(DCFErrorResponse.self, from: Data(response.body)).message
+            #expect(message.contains("HTTP/2.0"), "\(message)")
+            #expect(message.contains("HTTP/1.1"), "\(message)")
+            let metrics = try await harness.send(HTTPClientRequest(path: "/metrics"))
+            let rejected = String(decoding: metrics.body, as: UTF8.self)
+            #expect(rejected.contains("dcf_requests_rejected_total{code=\"bad_request\"} 1"), "\(rejected)")
+            #expect(!rejected.contains("code=\"internal_error\""), "\(rejected)")
+        }
+    }
+}
