@@ -64,6 +64,13 @@ struct ServerdSettings {
         fedAvg.initialModel = try Self.optionalFile(config, "fedavg.initial_model")
         fedAvg.updateLimit = config.integer("fedavg.update_lim")
         fedAvg.minUpdates = config.integer("fedavg.min_updates")
+        // FedAvg checks this too, but its error cannot name the lines that set the two values.
+        if fedAvg.minUpdates > fedAvg.updateLimit {
+            throw ConfigurationError(
+                "\(config.setting("fedavg.min_updates").source): fedavg.min_updates = \(fedAvg.minUpdates) is more "
+                    + "than fedavg.update_lim = \(fedAvg.updateLimit) (\(config.setting("fedavg.update_lim").source)), "
+                    + "but a round closes at update_lim updates; set min_updates to at most \(fedAvg.updateLimit)")
+        }
         let deadline = config.duration("fedavg.round_deadline")
         fedAvg.roundDeadline = deadline == .zero ? nil : deadline
         fedAvg.maxStaleness = UInt64(config.integer("fedavg.max_staleness"))

@@ -42,6 +42,11 @@ import Testing
         BadConfig(
             name: "listen port out of range", linePrefix: "listen =", replacement: "listen = \"127.0.0.1:70000\"",
             expected: ["server.listen", "70000 is not in 0-65535"]),
+        // Each value is in range, but together they are not; the error names both lines.
+        BadConfig(
+            name: "min_updates above update_lim", linePrefix: "update_lim =",
+            replacement: "min_updates = 2\nupdate_lim = 1",
+            expected: ["fedavg.min_updates = 2", "fedavg.update_lim = 1", "at most 1"]),
     ]
 
     @Test(arguments: cases)
