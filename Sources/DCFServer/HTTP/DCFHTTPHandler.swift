@@ -77,6 +77,10 @@ public final class DCFHTTPHandler: HTTPHandler {
                     + "bytes for an update (max_update_bytes) and \(configuration.maximumControlBodyBytes) bytes for "
                     + "other requests (max_control_bytes)"
             case 505: "\(detail); this server speaks HTTP/1.1 (and answers HTTP/1.0)"
+            // The transport names the figure; the setting behind it tells an operator what to raise.
+            case 408: "\(detail); the server's limits are limits.header_timeout and limits.body_timeout"
+            case 414: "\(detail); the server's limit is limits.max_url_bytes"
+            case 431: "\(detail); the server's limits are limits.max_header_bytes and limits.max_header_count"
             default: detail
             }
         server.metrics.recordRejection(code.rawValue)
