@@ -15,6 +15,11 @@ extension FedAvgStrategy {
         _ workerID: WorkerID, _ update: WorkerUpdate, flushedFile: URL?
     ) throws -> (reply: String, published: Bool) {
         if let resent = try checkReplacement(workerID, update) { return (resent, false) }
+        if let declared = UpdateHeaderLimit.declaredByteCount(of: update.payload),
+            declared > UInt64(maximumUpdateHeaderBytes)
+        {
+            throw UpdateRejection.headerTooLarge(declared, limit: maximumUpdateHeaderBytes)
+        }
         let model = try SafeTensorsModel(parsing: update.payload)
         let metadata = try Self.updateMetadata(model.file.metadata, signedBaseVersion: update.baseVersion)
         let (snapshotVersion, layouts) = state.withLock { ($0.version, $0.layouts) }

@@ -42,6 +42,14 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
         UpdateRejection(code: .malformedModel, message: "the update is not a valid safetensors model: \(detail)")
     }
 
+    static func headerTooLarge(_ size: UInt64, limit: Int) -> UpdateRejection {
+        UpdateRejection(
+            code: .layoutMismatch,
+            message: "the update's safetensors header is \(size) bytes, but an update of the global model's tensors "
+                + "needs at most \(limit) bytes (twice the global model's header plus 1 MiB of metadata); send only "
+                + "the global model's tensors and the dcf metadata")
+    }
+
     static func tensorCount(update: Int, global: Int) -> UpdateRejection {
         UpdateRejection(
             code: .layoutMismatch,

@@ -103,6 +103,29 @@ import Testing
         #expect(records.first?.rejected.first?.reason.hasPrefix("malformed_model:") == true)
     }
 
+    /// An update whose header is far larger than the global model's tensors need is rejected from its first 8
+    /// bytes. Parsing a header costs about ten times its size in memory, up to the reader's 100 MB limit.
+    @Test func oversizedHeaderIsRejectedUnparsed() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        var metadata = UpdateMetadata(numExamples: 1, baseVersion: 1).safetensorsMetadata
+        metadata["padding"] = String(repeating: "x", count: 2 << 20)
+        var writer = SafeTensorsWriter(metadata: metadata)
+        try writer.add(name: "0.weight", shape: [2], values: [Float(1), 1])
+        let payload = writer.serialize()
+
+        let error = try #require(throws: DCFErrorResponse.self) {
+            try strategy.receiveWorkerUpdate(workers[0], WorkerUpdate(payload: payload, baseVersion: 1, bodySHA256: ""))
+        }
+        #expect(error.error.reason == "layout_mismatch")
+        #expect(error.message.contains("safetensors header is"), "\(error.message)")
+        #expect(strategy.roundStatus()["updates"] == 0)
+        // An update with the dcf metadata alone is still accepted.
+        _ = try strategy.receiveWorkerUpdate(workers[0], update(examples: 1))
+        #expect(strategy.roundStatus()["updates"] == 1)
+    }
+
     @Test func failedAggregationKeepsUpdatesAndRetries() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

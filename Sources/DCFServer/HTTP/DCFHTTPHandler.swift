@@ -139,7 +139,7 @@ public final class DCFHTTPHandler: HTTPHandler {
         let identity = ContentCoding(contentEncoding: head.headers["Content-Encoding"]) == .identity
         let upload = UpdateUpload(
             spool: spool, limit: limit, declaredSHA256: screened.bodySHA256, scansValues: identity,
-            responder: responder, queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue),
+            scanHeaderLimit: server.updateHeaderScanLimit, responder: responder, queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue),
             logger: server.logger,
             admit: { [server] () throws(DCFErrorResponse) in
                 // Off the event loop: one Ed25519 verification per upload, before its first byte is stored.
