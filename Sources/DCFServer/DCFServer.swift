@@ -202,6 +202,13 @@ public final class DCFServer: Sendable {
     /// Long polls currently parked.
     public var parkedLongPollCount: Int { polls.parkedCount }
 
+    /// The largest update header that the scan of an arriving body parses: `UpdateHeaderLimit`'s bound for the
+    /// current global model, or the safetensors reader's default when the model is not a safetensors file.
+    var updateHeaderScanLimit: Int {
+        models.current?.safetensorsHeaderByteCount.map(UpdateHeaderLimit.maximumByteCount(globalHeaderByteCount:))
+            ?? SafeTensors.defaultMaximumHeaderSize
+    }
+
     var isRunning: Bool { state.withLock { $0 == .running } }
 
     /// Whether requests are still handled: running, or draining the ones in flight.

@@ -15,6 +15,11 @@ extension FedAvgStrategy {
         _ workerID: WorkerID, _ update: WorkerUpdate, flushedFile: URL?
     ) throws -> (reply: String, published: Bool) {
         if let resent = try checkReplacement(workerID, update) { return (resent, false) }
+        if let declared = UpdateHeaderLimit.declaredByteCount(of: update.payload),
+            declared > UInt64(maximumUpdateHeaderBytes)
+        {
+            throw UpdateRejection.headerTooLarge(declared, limit: maximumUpdateHeaderBytes)
+        }
         let model = try SafeTensorsModel(parsing: update.payload)
         let metadata = try Self.updateMetadata(model.file.metadata, signedBaseVersion: update.baseVersion)
         let (snapshotVersion, layouts) = state.withLock { ($0.version, $0.layouts) }
@@ -74,10 +79,7 @@ extension FedAvgStrategy {
             let count = state.round.entries.count
             let reply = "accepted into the round from version \(state.version): \(count) of "
                 + "\(configuration.updateLimit) updates" + (replaced ? " (replaced this worker's earlier update)" : "")
-            // Past the round deadline, min_updates suffice.
-            let closes = count >= configuration.updateLimit
-                || (state.round.deadlinePassed && count >= configuration.minUpdates)
-            guard closes else { return (reply, false, directoryToSync) }
+            guard roundCloses(state.round) else { return (reply, false, directoryToSync) }
             // The update is stored and counted, so a failed aggregation must not reject it; it is retried.
             let published = aggregateOrScheduleRetry(&state)
             let outcome = published ? "; this update closed the round, now version \(state.version)" : ""

@@ -77,9 +77,16 @@ extension FedAvgStrategy {
         }
     }
 
+    /// Tells whether `round` has the updates to close: `updateLimit` of them, or `minUpdates` past the deadline.
+    func roundCloses(_ round: OpenRound) -> Bool {
+        let count = round.entries.count
+        return count >= configuration.updateLimit || (round.deadlinePassed && count >= configuration.minUpdates)
+    }
+
     private func retryAggregation(forRoundFrom version: UInt64) {
         let published = state.withLock { state in
-            guard state.version == version, state.round.entries.count >= configuration.updateLimit else { return false }
+            // The round may have closed at the deadline with min_updates, fewer than update_lim.
+            guard state.version == version, roundCloses(state.round) else { return false }
             return aggregateOrScheduleRetry(&state)
         }
         if published { notifyGlobalModelChange() }

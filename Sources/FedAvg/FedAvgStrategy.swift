@@ -22,6 +22,8 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     let spool: RoundSpool
     let history: RoundHistory
     let state: Mutex<FedAvgState>
+    /// The largest safetensors header an update may have; larger ones are rejected before they are parsed.
+    let maximumUpdateHeaderBytes: Int
     private let notifier = Mutex<(@Sendable () -> Void)?>(nil)
     let transferCounter = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
     private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
@@ -55,6 +57,9 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
         let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
         state = Mutex(FedAvgState(version: version, layouts: model.layouts))
+        // Every version has the layout of the first, so the bound holds for the server's lifetime.
+        maximumUpdateHeaderBytes = UpdateHeaderLimit.maximumByteCount(
+            globalHeaderByteCount: Int(UpdateHeaderLimit.declaredByteCount(of: bytes) ?? 0))
         try recoverOpenRound()
         removeOldVersions(upTo: version)
         scheduleDeadline(forRoundFrom: version)

@@ -16,10 +16,38 @@ struct UpdateRejection: Error, Sendable, Equatable, CustomStringConvertible {
     let code: Code
     let message: String
 
+    /// The maximum length of `message`. Messages quote values from the update, such as tensor names and metadata,
+    /// which may be megabytes long. Each rejection goes back to the worker and into the round record, which keeps
+    /// up to `OpenRound.maximumRecordedRejections` of them in memory and in `history.jsonl`.
+    static let maximumMessageLength = 2_000
+
+    /// - Parameter message: the explanation. When it is longer than `maximumMessageLength`, a note of the
+    ///   characters left out replaces its middle, so the start naming the problem and the end naming the fix stay.
+    init(code: Code, message: String) {
+        self.code = code
+        self.message = Self.shortened(message)
+    }
+
     var description: String { "\(code.rawValue): \(message)" }
+
+    static func shortened(_ message: String) -> String {
+        guard message.count > maximumMessageLength else { return message }
+        let kept = maximumMessageLength - 100
+        let head = message.prefix(kept * 2 / 3)
+        let tail = message.suffix(kept - head.count)
+        return "\(head) [... \(message.count - head.count - tail.count) characters left out ...] \(tail)"
+    }
 
     static func malformedModel(_ detail: String) -> UpdateRejection {
         UpdateRejection(code: .malformedModel, message: "the update is not a valid safetensors model: \(detail)")
+    }
+
+    static func headerTooLarge(_ size: UInt64, limit: Int) -> UpdateRejection {
+        UpdateRejection(
+            code: .layoutMismatch,
+            message: "the update's safetensors header is \(size) bytes, but an update of the global model's tensors "
+                + "needs at most \(limit) bytes (twice the global model's header plus 1 MiB of metadata); send only "
+                + "the global model's tensors and the dcf metadata")
     }
 
     static func tensorCount(update: Int, global: Int) -> UpdateRejection {

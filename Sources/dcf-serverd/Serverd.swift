@@ -114,7 +114,11 @@ final class Serverd: Sendable {
             configuration = try command.loadConfiguration()
             settings = try ServerdSettings(configuration, environment: ProcessInfo.processInfo.environment)
         } catch {
-            logger.error("reload failed; keeping the running settings", [("error", String(describing: error))])
+            // A config error puts each problem on a line of its own. Each becomes a log line, because the journal
+            // would show a line break inside one log line as a bare line without time or level.
+            for problem in String(describing: error).split(whereSeparator: \.isNewline) where !problem.isEmpty {
+                logger.error("reload failed; keeping the running settings", [("error", String(problem))])
+            }
             return
         }
         sink.level = settings.logLevel

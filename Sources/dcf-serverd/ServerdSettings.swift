@@ -20,7 +20,7 @@ struct ServerdSettings {
 
     /// Checks every value and every named file now, so a bad setting fails at start-up with its name.
     init(_ config: Configuration, environment: [String: String]) throws {
-        (host, port) = try Self.listenAddress(config.string("server.listen"))
+        (host, port) = try Self.listenAddress(config.string("server.listen"), source: config.setting("server.listen").source)
         eventLoops = config.integer("server.event_loops") == 0
             ? HTTPServerConfiguration.processorCount : config.integer("server.event_loops")
         logLevel = LogLevel(name: config.string("log.level")) ?? .info
@@ -64,6 +64,13 @@ struct ServerdSettings {
         fedAvg.initialModel = try Self.optionalFile(config, "fedavg.initial_model")
         fedAvg.updateLimit = config.integer("fedavg.update_lim")
         fedAvg.minUpdates = config.integer("fedavg.min_updates")
+        // FedAvg checks this too, but its error cannot name the lines that set the two values.
+        if fedAvg.minUpdates > fedAvg.updateLimit {
+            throw ConfigurationError(
+                "\(config.setting("fedavg.min_updates").source): fedavg.min_updates = \(fedAvg.minUpdates) is more "
+                    + "than fedavg.update_lim = \(fedAvg.updateLimit) (\(config.setting("fedavg.update_lim").source)), "
+                    + "but a round closes at update_lim updates; set min_updates to at most \(fedAvg.updateLimit)")
+        }
         let deadline = config.duration("fedavg.round_deadline")
         fedAvg.roundDeadline = deadline == .zero ? nil : deadline
         fedAvg.maxStaleness = UInt64(config.integer("fedavg.max_staleness"))
@@ -124,15 +131,46 @@ struct ServerdSettings {
         return configuration
     }
 
-    static func listenAddress(_ text: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else {
-            throw ConfigurationError("server.listen \"\(text)\" is not host:port, e.g. 0.0.0.0:8443 or [::]:8443")
+    /// Splits `server.listen` into an IP address and a port, so a value the socket could not bind fails as a
+    /// configuration error (exit 78) naming where it was set, rather than at `bind` as an unavailable service.
+    ///
+    /// The host must be an IPv4 or IPv6 address (IPv6 best in brackets), or empty for 0.0.0.0; the listener does
+    /// not resolve host names.
+    static func listenAddress(_ text: String, source: ConfigSource) throws -> (String, Int) {
+        func invalid(_ problem: String) -> ConfigurationError {
+            ConfigurationError(
+                "\(source): server.listen = \"\(text.prefix(200))\": \(problem); write an IP address and a port, such "
+                    + "as 0.0.0.0:8443, 127.0.0.1:8443 or [::]:8443")
+        }
+        guard let colon = text.lastIndex(of: ":") else { throw invalid("there is no \":port\"") }
+        let portText = text[text.index(after: colon)...]
+        guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw invalid("the port \"\(portText.prefix(40))\" is not a decimal number")
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            throw invalid("the port \(portText.prefix(40)) is not in 0-65535")
         }
         var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+        let bracketed = host.hasPrefix("[") && host.hasSuffix("]") && host.count >= 2
+        if bracketed {
+            host = String(host.dropFirst().dropLast())
+        } else if text.hasPrefix("[") {
+            throw invalid("an IPv6 address in brackets needs \"]:port\" after it, as in [::]:8443")
+        }
+        if host.isEmpty { return ("0.0.0.0", port) }
+        // Without brackets the last colon is the port separator, as before: "::1:8443" is ::1, port 8443.
+        if Self.isIPv4Address(host) && !bracketed || Self.isIPv6Address(host) { return (host, port) }
+        throw invalid("\"\(host.prefix(100))\" is not an IPv4 or IPv6 address (host names are not resolved)")
+    }
+
+    static func isIPv4Address(_ text: String) -> Bool {
+        var address = in_addr()
+        return inet_pton(AF_INET, text, &address) == 1
+    }
+
+    static func isIPv6Address(_ text: String) -> Bool {
+        var address = in6_addr()
+        return inet_pton(AF_INET6, text, &address) == 1
     }
 
     static func optionalFile(_ config: Configuration, _ key: String) throws -> URL? {

@@ -171,9 +171,14 @@ import Testing
         try await expectRejection(413, .inflatedTooLarge, configure: { $0.maximumInflatedUpdateBytes = 1 << 20 }) {
             harness, worker in
             let body = try Deflater.compress(Data(count: 4 << 20), coding: .gzip)
-            return try await harness.signed(
+            let response = try await harness.signed(
                 worker, "POST", DCFRoute.updatePath, body: body, baseVersion: "1",
                 headers: [("Content-Encoding", "gzip")])
+            // The message names the setting an operator changes, not the Swift property behind it.
+            let message = try response.decode(DCFErrorResponse.self).message
+            #expect(message.contains("1048576 bytes"), "\(message)")
+            #expect(message.contains("max_inflated_update_bytes"), "\(message)")
+            return response
         }
     }
 

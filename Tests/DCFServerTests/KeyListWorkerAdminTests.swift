@@ -57,3 +57,28 @@ import Testing
         #expect(harness.server.registry.record(for: WorkerID(added)!) == nil)
     }
 }
+
+/// A worker that came from a key list which the configuration no longer names.
+@Suite struct DroppedKeyListWorkerTests {
+    private static let admin = try! AdminCredentials(username: "admin", password: "pw")
+    private static let authorization = "Basic " + Data("admin:pw".utf8).base64EncodedString()
+
+    @Test func workerOfUnsetKeyListCanBeRemoved() throws {
+        let listed = try Ed25519PrivateKey().publicKey.hexString
+        let harness = try ServerHarness(
+            admission: { .safe(keyList: KeyListFile(url: try $0.file("w.keys", contents: "\(listed)\n"))) },
+            admin: Self.admin)
+        let id = WorkerID(listed)!
+        // SIGHUP after `key_list` was removed from the config: safe mode without a key list.
+        _ = try harness.server.reloadKeyList(mode: .safe(keyList: nil))
+        #expect(harness.server.registry.record(for: id)?.source == .keyList)
+
+        // No reload can add the key again, so the admin API must be able to remove it; before, the answer was
+        // 409 telling the operator to edit a key list file the server no longer reads.
+        let request = ServerRequest(
+            method: "DELETE", target: "\(DCFRoute.adminWorkersPath)/\(id)", headers: [("Authorization", Self.authorization)])
+        let response = try #require(harness.send(request))
+        #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
+        #expect(harness.server.registry.record(for: id) == nil)
+    }
+}

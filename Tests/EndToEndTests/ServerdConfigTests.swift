@@ -31,6 +31,22 @@ import Testing
             name: "missing certificate file", linePrefix: "certificate =",
             replacement: "certificate = \"/nonexistent/server.crt\"",
             expected: ["tls.certificate", "/nonexistent/server.crt", "does not exist"]),
+        // A listen address the socket cannot bind is a config error (78, which systemd does not restart), not an
+        // unavailable service (69) reported by inet_pton.
+        BadConfig(
+            name: "listen on a host name", linePrefix: "listen =", replacement: "listen = \"localhost:8443\"",
+            expected: ["server.listen", "\"localhost\" is not an IPv4 or IPv6 address", "[::]:8443"]),
+        BadConfig(
+            name: "listen without the closing bracket", linePrefix: "listen =", replacement: "listen = \"[::1\"",
+            expected: ["server.listen = \"[::1\"", "]:port"]),
+        BadConfig(
+            name: "listen port out of range", linePrefix: "listen =", replacement: "listen = \"127.0.0.1:70000\"",
+            expected: ["server.listen", "70000 is not in 0-65535"]),
+        // Each value is in range, but together they are not; the error names both lines.
+        BadConfig(
+            name: "min_updates above update_lim", linePrefix: "update_lim =",
+            replacement: "min_updates = 2\nupdate_lim = 1",
+            expected: ["fedavg.min_updates = 2", "fedavg.update_lim = 1", "at most 1"]),
     ]
 
     @Test(arguments: cases)

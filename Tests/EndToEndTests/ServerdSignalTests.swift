@@ -90,6 +90,31 @@ import Testing
         #expect(try server.status().round["update_lim"] == 1)
     }
 
+    /// A reload of a config file with several problems logs each on a line of its own, with time, level and the
+    /// message; a line break inside one log line made the journal show later problems as bare lines. The running
+    /// settings stay.
+    @Test func brokenReloadLogsOneLinePerProblem() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch()
+        defer { server.process.terminate(signal: SIGKILL) }
+
+        let config = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
+        try ServerdFixture.write(
+            config.replacingOccurrences(of: "event_loops = 2\n", with: "event_loops = 2\nbogus_key = 1\n")
+                .replacingOccurrences(of: "update_lim = 1\n", with: "update_lim = 0\n"),
+            to: fixture.configFile)
+        kill(server.process.pid, SIGHUP)
+        let first = try server.process.waitForLine(containing: "bogus_key", timeout: 30)
+        let second = try server.process.waitForLine(containing: "in [fedavg]: expected an integer", timeout: 30)
+        for line in [first, second] {
+            #expect(line.contains(" error serverd: reload failed; keeping the running settings error="), "\(line)")
+        }
+        #expect(first != second)
+        #expect(try server.request("GET", "/healthz").statusCode == 200)
+        #expect(try server.status().round["update_lim"] == 1)
+    }
+
     @Test func terminateDrainsAndStateSurvives() async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

@@ -65,6 +65,67 @@ import Testing
         #expect(try history.load().map(\.version) == [2, 3])
     }
 
+    /// A rejection quotes values from the update, such as a tensor name, and goes back to the worker and into the
+    /// round record. A name of megabytes must not make a response, the record in memory and `history.jsonl` each
+    /// that large; the message keeps its start, naming the problem, and its end, naming the fix.
+    @Test func rejectionOfHugeTensorNameIsShortened() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        let name = String(repeating: "n", count: 1_000_000)
+        let header: [String: Any] = [
+            name: ["dtype": "Q99", "shape": [1], "data_offsets": [0, 4]],
+            "__metadata__": ["dcf.num_examples": "1", "dcf.base_version": "1"],
+        ]
+        var json = try JSONSerialization.data(withJSONObject: header)
+        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
+        var payload = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { payload.append(contentsOf: $0) }
+        payload.append(json)
+        payload.append(contentsOf: [0, 0, 0, 0])
+
+        let error = try #require(throws: DCFErrorResponse.self) {
+            try strategy.receiveWorkerUpdate(
+                workers[0], WorkerUpdate(payload: payload, baseVersion: 1, bodySHA256: ""))
+        }
+        #expect(error.error.reason == "malformed_model")
+        #expect(error.message.count <= 2_100, "\(error.message.count) characters")
+        #expect(error.message.contains("unsupported dtype \"Q99\""), "\(error.message.suffix(300))")
+        #expect(error.message.contains("characters left out"))
+
+        // The round record keeps the shortened reason.
+        _ = try strategy.receiveWorkerUpdate(workers[0], update(examples: 1))
+        _ = try strategy.receiveWorkerUpdate(workers[1], update(examples: 1))
+        let history = directory.appendingPathComponent("state/history.jsonl")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: history.path)[.size] as? Int)
+        #expect(size < 10_000, "history.jsonl is \(size) bytes")
+        let records = try RoundHistory(directory: directory.appendingPathComponent("state")).load()
+        #expect(records.first?.rejected.first?.reason.hasPrefix("malformed_model:") == true)
+    }
+
+    /// An update whose header is far larger than the global model's tensors need is rejected from its first 8
+    /// bytes. Parsing a header costs about ten times its size in memory, up to the reader's 100 MB limit.
+    @Test func oversizedHeaderIsRejectedUnparsed() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        var metadata = UpdateMetadata(numExamples: 1, baseVersion: 1).safetensorsMetadata
+        metadata["padding"] = String(repeating: "x", count: 2 << 20)
+        var writer = SafeTensorsWriter(metadata: metadata)
+        try writer.add(name: "0.weight", shape: [2], values: [Float(1), 1])
+        let payload = writer.serialize()
+
+        let error = try #require(throws: DCFErrorResponse.self) {
+            try strategy.receiveWorkerUpdate(workers[0], WorkerUpdate(payload: payload, baseVersion: 1, bodySHA256: ""))
+        }
+        #expect(error.error.reason == "layout_mismatch")
+        #expect(error.message.contains("safetensors header is"), "\(error.message)")
+        #expect(strategy.roundStatus()["updates"] == 0)
+        // An update with the dcf metadata alone is still accepted.
+        _ = try strategy.receiveWorkerUpdate(workers[0], update(examples: 1))
+        #expect(strategy.roundStatus()["updates"] == 1)
+    }
+
     @Test func failedAggregationKeepsUpdatesAndRetries() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -322,6 +322,34 @@ import Testing
         #expect(warnings.count == 1, "\(warnings)")
     }
 
+    /// A round that the deadline closed with min_updates, fewer than update_lim, and whose aggregation failed is
+    /// aggregated again once the disk works. The retry used to demand update_lim updates, so such a round stayed
+    /// open until some worker sent one more update, and with every worker waiting for the new version none did.
+    @Test func failedAggregationAfterDeadlineIsRetried() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory, updateLimit: 3) { configuration in
+            configuration.minUpdates = 1
+            configuration.roundDeadline = .milliseconds(20)
+        }
+        try await waitUntil { strategy.roundStatus()["waiting_for_min_updates"] == true }
+        // A plain file where the models directory should be makes storing the next version fail, even as root.
+        let models = directory.appendingPathComponent("state/models")
+        let aside = directory.appendingPathComponent("models-aside")
+        try FileManager.default.moveItem(at: models, to: aside)
+        try Data().write(to: models)
+        let reply = try strategy.receiveWorkerUpdate(workers[0], update([2, 2, 2, 2], [2, 2], examples: 1))
+        #expect(reply.contains("1 of 3"), "\(reply)")
+        #expect(strategy.currentVersion == 1)
+
+        try FileManager.default.removeItem(at: models)
+        try FileManager.default.moveItem(at: aside, to: models)
+        // The retry comes 5 s after the failure; the bound leaves room for a busy machine.
+        for _ in 0..<600 where strategy.currentVersion == 1 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(strategy.currentVersion == 2, "the failed aggregation was not retried within 60 s")
+        #expect(strategy.roundStatus()["updates"] == 0)
+    }
+
     private func waitUntil(_ condition: () -> Bool) async throws {
         for _ in 0..<200 where !condition() {
             try await Task.sleep(for: .milliseconds(25))

@@ -62,6 +62,8 @@ public final class DCFHTTPHandler: HTTPHandler {
             case 413: .bodyTooLarge
             case 501: .unsupportedEncoding
             case 503: .unavailable
+            // A request in another HTTP version is the client's mistake, not a failure of this server.
+            case 505: .badRequest
             case 500..<600: .internalError
             default: .badRequest
             }
@@ -69,11 +71,18 @@ public final class DCFHTTPHandler: HTTPHandler {
         // not known here, so the message names both of the server's limits.
         let configuration = server.configuration
         let message =
-            code == .bodyTooLarge
-            ? "the request body is larger than this server accepts: at most \(configuration.maximumUpdateBodyBytes) "
-                + "bytes for an update (max_update_bytes) and \(configuration.maximumControlBodyBytes) bytes for "
-                + "other requests (max_control_bytes)"
-            : detail
+            switch status.code {
+            case 413:
+                "the request body is larger than this server accepts: at most \(configuration.maximumUpdateBodyBytes) "
+                    + "bytes for an update (max_update_bytes) and \(configuration.maximumControlBodyBytes) bytes for "
+                    + "other requests (max_control_bytes)"
+            case 505: "\(detail); this server speaks HTTP/1.1 (and answers HTTP/1.0)"
+            // The transport names the figure; the setting behind it tells an operator what to raise.
+            case 408: "\(detail); the server's limits are limits.header_timeout and limits.body_timeout"
+            case 414: "\(detail); the server's limit is limits.max_url_bytes"
+            case 431: "\(detail); the server's limits are limits.max_header_bytes and limits.max_header_count"
+            default: detail
+            }
         server.metrics.recordRejection(code.rawValue)
         let body = (try? JSONEncoder().encode(DCFErrorResponse(code, message))) ?? Data("{}".utf8)
         return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: .bytes(Array(body)))
@@ -130,7 +139,7 @@ public final class DCFHTTPHandler: HTTPHandler {
         let identity = ContentCoding(contentEncoding: head.headers["Content-Encoding"]) == .identity
         let upload = UpdateUpload(
             spool: spool, limit: limit, declaredSHA256: screened.bodySHA256, scansValues: identity,
-            responder: responder, queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue),
+            scanHeaderLimit: server.updateHeaderScanLimit, responder: responder, queue: DispatchQueue(label: "dcf.http.upload", target: updateQueue),
             logger: server.logger,
             admit: { [server] () throws(DCFErrorResponse) in
                 // Off the event loop: one Ed25519 verification per upload, before its first byte is stored.

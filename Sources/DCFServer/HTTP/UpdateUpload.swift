@@ -57,8 +57,11 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     ///   - pace: the minimum rate an admitted body must keep while other uploads wait; nil turns the check off.
     ///   - scansValues: whether the body is an uncompressed safetensors file whose floating-point values are
     ///     checked as they arrive; the result goes to the completed body's `nonFiniteTensors`.
+    ///   - scanHeaderLimit: the largest header the scan collects and parses. For a larger header the scan stops,
+    ///     so `nonFiniteTensors` is nil and the strategy checks the values itself.
     init(
-        spool: UpdateSpool, limit: Int, declaredSHA256: String? = nil, scansValues: Bool, responder: HTTPResponder,
+        spool: UpdateSpool, limit: Int, declaredSHA256: String? = nil, scansValues: Bool,
+        scanHeaderLimit: Int = SafeTensors.defaultMaximumHeaderSize, responder: HTTPResponder,
         queue: DispatchQueue, logger: Logger,
         admit: @escaping @Sendable () throws(DCFErrorResponse) -> Void = {},
         admission: UploadAdmission,
@@ -73,7 +76,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         self.admit = admit
         self.admission = admission
         self.pace = pace
-        finiteScan = scansValues ? SafeTensorsFiniteScan() : nil
+        finiteScan = scansValues ? SafeTensorsFiniteScan(maximumHeaderSize: scanHeaderLimit) : nil
         self.responder = responder
         self.queue = queue
         self.logger = logger

@@ -14,6 +14,8 @@ public final class PublishedModel: Sendable {
     public let identityFile: HTTPFileRegion?
     /// The size of the uncompressed form.
     public let identityByteCount: Int
+    /// The length of the safetensors header, or nil when the bytes are not a safetensors file.
+    public let safetensorsHeaderByteCount: Int?
 
     /// The largest compressed size kept, as a fraction of the uncompressed size. Trained float32 weights
     /// shrink only by a few percent under deflate, and every kept encoding costs one more model size of
@@ -32,6 +34,7 @@ public final class PublishedModel: Sendable {
         var encodings: [ContentCoding: [UInt8]] = [:]
         identityFile = file.flatMap { try? HTTPFileRegion(path: $0.path) }.flatMap { $0.length == bytes.count ? $0 : nil }
         identityByteCount = bytes.count
+        safetensorsHeaderByteCount = UpdateHeaderLimit.safetensorsHeaderByteCount(of: bytes)
         if identityFile == nil { encodings[.identity] = [UInt8](bytes) }
         var codings = coder.compressedCodings
         if let first = codings.first, let sample = Self.sample(of: bytes),

@@ -90,6 +90,6 @@ public struct ZlibPayloadCoder: PayloadCoder {
         DCFErrorResponse(
             .inflatedTooLarge,
             "the \(coding.rawValue) body inflates to more than the limit of \(maximumSize) bytes; "
-                + "send a smaller update or raise the server's maximumInflatedUpdateBytes")
+                + "send a smaller update, or raise max_inflated_update_bytes in [limits] of the server's config")
     }
 }

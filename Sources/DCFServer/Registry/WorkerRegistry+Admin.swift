@@ -31,17 +31,18 @@ extension WorkerRegistry {
 
     /// Forgets a worker (admin `DELETE /admin/workers/<id>`).
     ///
-    /// - Throws: `not_found` for an unknown id; `conflict` for a worker whose key comes from the key list,
+    /// - Throws: `not_found` for an unknown id; `conflict` for a worker whose key comes from the key list in use,
     ///   because the next reload would add it again. Such a worker is removed from the key list file and a
-    ///   reload, or disabled with `setRegistered(_:_:)`.
+    ///   reload, or disabled with `setRegistered(_:_:)`. A worker from a key list that the server no longer uses
+    ///   (`workers.key_list` was unset) can be removed, because nothing would add it again.
     public func removeWorker(_ id: WorkerID) throws -> (WorkerRecord, [RegistrationChange]) {
         let keyListPath: String? = if case .safe(let keyList?) = mode { keyList.url.path } else { nil }
         return try state.withLock { state throws -> (WorkerRecord, [RegistrationChange]) in
             guard let record = state.records[id] else { throw Self.notFound(id) }
-            guard record.source != .keyList else {
+            if record.source == .keyList, let keyListPath {
                 throw DCFErrorResponse(
                     .conflict,
-                    "worker \(id.short) comes from the key list \(keyListPath ?? "file"); remove its key from that "
+                    "worker \(id.short) comes from the key list \(keyListPath); remove its key from that "
                         + "file and reload the server (SIGHUP), or disable it (dcfctl disable ID, or PUT {\"registered\": false})")
             }
             try state.commit(deletions: [id])

@@ -138,11 +138,31 @@ extension DCFServer {
                 "the JSON body has \(request.body.byteCount) bytes; the limit is \(configuration.maximumControlBodyBytes)")
         }
         let data = try request.body.data()
+        let json = data.isEmpty ? Data("{}".utf8) : data
         do {
-            return try JSONDecoder().decode(type, from: data.isEmpty ? Data("{}".utf8) : data)
+            return try JSONDecoder().decode(type, from: json)
         } catch {
-            throw DCFErrorResponse(.malformedJSON, "the body is not a valid \(type) message: \(Self.describe(error))")
+            var detail = Self.describe(error)
+            if case .dataCorrupted(let context)? = error as? DecodingError, context.codingPath.isEmpty {
+                detail = Self.describeNumberMismatch(in: json) ?? detail
+            }
+            throw DCFErrorResponse(.malformedJSON, "the body is not a valid \(type) message: \(detail)")
         }
+    }
+
+    /// Names the fields of a JSON object that hold a fraction or a number beyond 64-bit integers. The JSONDecoder
+    /// of Foundation for Swift 6.3 on Linux reports such a value in an integer field as "The given data was not
+    /// valid JSON." without naming the field, so a client would look for a syntax error that is not there.
+    /// Returns nil for a body that is not a JSON object or has no such number.
+    static func describeNumberMismatch(in json: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else { return nil }
+        let fields = object.keys.sorted().compactMap { key -> String? in
+            guard let number = object[key] as? NSNumber else { return nil }
+            let value = number.doubleValue
+            let isInteger = value.rounded() == value && value >= Double(Int64.min) && value < -Double(Int64.min)
+            return isInteger ? nil : "\(key) is \(number), which is not an integer in the 64-bit range"
+        }
+        return fields.isEmpty ? nil : fields.joined(separator: "; ")
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -2,13 +2,22 @@
 import CSQLite
 import Foundation
 
-/// An error from SQLite, carrying the failed operation and SQLite's own message.
+/// An error from SQLite, carrying the failed operation, the database file and SQLite's own message.
 struct SQLiteError: Error, CustomStringConvertible {
     let operation: String
     let code: Int32
     let message: String
+    /// The database file, so an operator knows which file to check.
+    var path: String? = nil
 
-    var description: String { "SQLite \(operation) failed (code \(code)): \(message)" }
+    var description: String {
+        var text = "SQLite \(operation) failed (code \(code)): \(message)"
+        if let path { text += " (database \(path))" }
+        if code == SQLITE_NOTADB || code == SQLITE_CORRUPT {
+            text += "; the file is damaged: restore it from a backup, or move it away to start with an empty registry"
+        }
+        return text
+    }
 }
 
 /// One open SQLite connection. Not thread-safe: its owner serializes every call.
@@ -45,7 +54,7 @@ final class SQLiteDatabase {
         guard status == SQLITE_OK else {
             let message = errorMessage.map { String(cString: $0) } ?? lastErrorMessage
             sqlite3_free(errorMessage)
-            throw SQLiteError(operation: "execute \(sql.prefix(60))", code: status, message: message)
+            throw SQLiteError(operation: "execute \(sql.prefix(60))", code: status, message: message, path: path)
         }
     }
 
@@ -54,7 +63,8 @@ final class SQLiteDatabase {
         var statement: OpaquePointer?
         let status = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard status == SQLITE_OK, let statement else {
-            throw SQLiteError(operation: "prepare \(sql.prefix(60))", code: status, message: lastErrorMessage)
+            throw SQLiteError(
+                operation: "prepare \(sql.prefix(60))", code: status, message: lastErrorMessage, path: path)
         }
         return SQLiteStatement(statement: statement, database: self)
     }

@@ -28,7 +28,9 @@ final class SQLiteStatement {
             case .null: status = sqlite3_bind_null(statement, index)
             }
             guard status == SQLITE_OK else {
-                throw SQLiteError(operation: "bind parameter \(index)", code: status, message: database.lastErrorMessage)
+                throw SQLiteError(
+                    operation: "bind parameter \(index)", code: status, message: database.lastErrorMessage,
+                    path: database.path)
             }
         }
     }
@@ -39,7 +41,7 @@ final class SQLiteStatement {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         case let status:
-            throw SQLiteError(operation: "step", code: status, message: database.lastErrorMessage)
+            throw SQLiteError(operation: "step", code: status, message: database.lastErrorMessage, path: database.path)
         }
     }
 
