@@ -31,7 +31,7 @@ extension DCFRoute {
         throws(DCFErrorResponse) -> DCFRoute?
     {
         switch segments.joined(separator: "/") {
-        case "dcf/protocol": return try only("GET", method, .protocolInfo)
+        case "dcf/protocol": return try readOnly(method, .protocolInfo)
         case "dcf/nonce": return try only("POST", method, .nonce)
         case "dcf/register": return try only("POST", method, .register)
         case "dcf/update": return try only("POST", method, .update)
@@ -41,8 +41,8 @@ extension DCFRoute {
             if method == "GET" { return .adminListWorkers }
             return try only("POST", method, .adminAddWorker, allowed: "GET, POST")
         case "admin/status": return try only("GET", method, .adminStatus)
-        case "healthz": return try only("GET", method, .healthz)
-        case "metrics": return try only("GET", method, .metrics)
+        case "healthz": return try readOnly(method, .healthz)
+        case "metrics": return try readOnly(method, .metrics)
         default: break
         }
         guard segments.count == 3, !segments[2].isEmpty else { return nil }
@@ -78,6 +78,12 @@ extension DCFRoute {
             throw DCFErrorResponse(.badRequest, "query parameter version=\"\(text)\" is not a decimal integer")
         }
         return version
+    }
+
+    /// Accepts GET and HEAD, for routes that load balancers and monitoring probe with either; the transport
+    /// sends no body in answer to HEAD.
+    private static func readOnly(_ method: String, _ route: DCFRoute) throws(DCFErrorResponse) -> DCFRoute {
+        method == "HEAD" ? route : try only("GET", method, route, allowed: "GET, HEAD")
     }
 
     private static func only(_ expected: String, _ method: String, _ route: DCFRoute, allowed: String? = nil)

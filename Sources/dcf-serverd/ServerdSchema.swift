@@ -20,7 +20,8 @@ enum ServerdSchema {
     private static let server = [
         ConfigOption(
             "server", "listen", type: .string, default: .string("0.0.0.0:8443"), flag: "listen",
-            help: "Address and port to listen on, as host:port; [::]:port listens on IPv6."),
+            help: "IP address and port to listen on, as address:port; [::]:port listens on IPv6. Host names are "
+                + "not resolved."),
         ConfigOption(
             "server", "plain_http", type: .boolean, default: .boolean(false), flag: "plain-http",
             help: "Serve plain HTTP without TLS, for a TLS-terminating proxy in front or for local tests only."),

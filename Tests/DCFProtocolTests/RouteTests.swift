@@ -13,6 +13,7 @@ import Testing
         ("DELETE", "/admin/workers/abcdef12", .adminRemoveWorker(WorkerID("abcdef12")!)),
         ("PUT", "/admin/workers/ABCDEF12", .adminSetRegistration(WorkerID("abcdef12")!)),
         ("GET", "/admin/status", .adminStatus), ("GET", "/healthz", .healthz), ("GET", "/metrics", .metrics),
+        ("HEAD", "/healthz", .healthz), ("HEAD", "/metrics", .metrics), ("HEAD", "/dcf/protocol", .protocolInfo),
     ])
     func parsesRoute(method: String, target: String, expected: DCFRoute) throws {
         #expect(try DCFRoute(method: method, target: target) == expected)
@@ -22,7 +23,8 @@ import Testing
         ("GET", "/dcf/nonce", DCFErrorCode.methodNotAllowed), ("GET", "/dcf/unknown", .notFound), ("GET", "/", .notFound),
         ("GET", "/dcf/model/wait", .badRequest), ("GET", "/dcf/model/wait?version=x", .badRequest),
         ("GET", "/dcf/model/-1", .badRequest), ("PATCH", "/admin/workers/abcdef12", .methodNotAllowed),
-        ("DELETE", "/admin/workers/zz", .badRequest),
+        ("DELETE", "/admin/workers/zz", .badRequest), ("HEAD", "/dcf/model", .methodNotAllowed),
+        ("HEAD", "/admin/status", .methodNotAllowed),
     ])
     func rejectsRequest(method: String, target: String, expected: DCFErrorCode) {
         #expect {
@@ -32,7 +34,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [("PATCH", "/admin/workers/abcdef12", "DELETE, PUT"), ("GET", "/dcf/nonce", "POST")])
+    @Test(arguments: [
+        ("PATCH", "/admin/workers/abcdef12", "DELETE, PUT"), ("GET", "/dcf/nonce", "POST"), ("POST", "/healthz", "GET, HEAD"),
+    ])
     func wrongMethodNamesAllowedOnes(method: String, target: String, allowed: String) throws {
         let error = #expect(throws: DCFErrorResponse.self) { _ = try DCFRoute(method: method, target: target) }
         #expect(error?.allowedMethods == allowed)

@@ -36,6 +36,9 @@ struct SafeTensorsValidationTests {
             description: "header JSON array", file: SafeTensorsFixture.file(header: "[1, 2]"),
             code: .invalidHeader, mentions: ["not an object"]),
         BadFile(
+            description: "header JSON null", file: SafeTensorsFixture.file(header: "null    "),
+            code: .invalidHeader, mentions: ["null, not an object"]),
+        BadFile(
             description: "header not UTF-8",
             file: SafeTensorsFixture.file(headerBytes: [0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
             code: .invalidHeader, mentions: ["UTF-8"]),

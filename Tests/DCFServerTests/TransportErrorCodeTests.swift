@@ -26,6 +26,22 @@ import Testing
         }
     }
 
+    /// Load balancers probe health with HEAD: the head of the GET response, with no body.
+    @Test func headHealthzAnswersWithoutBody() async throws {
+        try await PlainUploadHarness.run { harness in
+            let get = try await harness.send(HTTPClientRequest(path: "/healthz"))
+            let head = try await harness.send(HTTPClientRequest(method: "HEAD", path: "/healthz"))
+            #expect(head.statusCode == 200)
+            #expect(head.body.isEmpty)
+            #expect(get.body.isEmpty == false)
+            #expect(head.headers["Content-Length"] == String(get.body.count))
+            // The connection stays usable: no body bytes were left in it.
+            let after = try await harness.send(HTTPClientRequest(path: "/healthz"))
+            #expect(after.statusCode == 200)
+            #expect(after.body == get.body)
+        }
+    }
+
     /// A request past a transport limit gets a message naming the setting behind that limit.
     @Test(arguments: [
         ("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: test\r\n\r\n", 414, "limits.max_url_bytes"),

@@ -3,6 +3,14 @@ import DCFSupport
 import Testing
 
 @Suite struct ConfigFileSyntaxTests {
+    @Test func byteOrderMarkIsSkipped() throws {
+        let text = "\u{FEFF}[server]\r\nport = 9443\r\n[tls]\ncertificate = \"c.pem\"\n[strategy]\nmode = \"fedavg\"\n"
+        let config = try Fixtures.schema.load(text: text, file: "bom.conf")
+        #expect(config.integer("server.port") == 9443)
+        #expect(config.setting("server.port").source == .file("bom.conf", line: 2))
+        #expect(config.string("strategy.mode") == "fedavg")
+    }
+
     @Test func parsesEveryValueType() throws {
         let text = """
             # leading comment

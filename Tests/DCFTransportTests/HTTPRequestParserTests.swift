@@ -82,6 +82,10 @@ import Testing
         ("GET / HTTP/1.1\r\nHost: h\r\nBad\u{7F}Name: v\r\n\r\n", 400),
         ("GET /\u{1} HTTP/1.1\r\nHost: h\r\n\r\n", 400),
         ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n", 413),
+        ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 413),
+        ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: \r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2,\r\n\r\n", 400),
         ("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 400),
         ("GET / HTTP/3\r\nHost: h\r\n\r\n", 505),
     ])
@@ -97,6 +101,26 @@ import Testing
     @Test func repeatedEqualContentLengthIsAccepted() throws {
         let parsed = try parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", step: 3)
         #expect(parsed.bodies == [Array("ok".utf8)])
+    }
+
+    @Test func commaListOfEqualContentLengthsIsAccepted() throws {
+        let parsed = try parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2, 2\r\n\r\nok", step: 3)
+        #expect(parsed.bodies == [Array("ok".utf8)])
+    }
+
+    @Test func leadingZerosInContentLengthAreAccepted() throws {
+        let parsed = try parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0000000000000000000002\r\n\r\nok", step: 3)
+        #expect(parsed.bodies == [Array("ok".utf8)])
+    }
+
+    @Test func conflictingContentLengthsAreBothNamed() {
+        do {
+            _ = try parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 244\r\nContent-Length: 3\r\n\r\n", step: 5)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.status.code == 400)
+            #expect(error.detail == "conflicting Content-Length values '244', '3'")
+        }
     }
 
     @Test func headersTooLargeAt431() {

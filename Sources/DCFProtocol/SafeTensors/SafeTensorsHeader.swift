@@ -25,6 +25,8 @@ struct SafeTensorsHeader: Decodable {
             throw error
         } catch DecodingError.typeMismatch {
             throw SafeTensorsError.invalidHeader("the JSON value is not an object")
+        } catch DecodingError.valueNotFound(_, let context) where context.codingPath.isEmpty {
+            throw SafeTensorsError.invalidHeader("the JSON value is null, not an object")
         } catch {
             throw SafeTensorsError.invalidHeader("not valid UTF-8 JSON: \(jsonProblem(in: bytes))")
         }

@@ -27,6 +27,8 @@ struct ConfigFileParser {
     static func parse(_ text: String, file: String?) -> ConfigFileParser {
         var parser = ConfigFileParser(file: file)
         var number = 0
+        // Editors on Windows start UTF-8 files with a byte order mark; it is not part of the first line.
+        let text = text.hasPrefix("\u{FEFF}") ? text.dropFirst() : Substring(text)
         // "\r\n" is one Character in Swift, so it must be named as a separator of its own.
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             number += 1

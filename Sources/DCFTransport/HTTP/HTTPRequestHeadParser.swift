@@ -93,11 +93,21 @@ enum HTTPRequestHeadParser {
             }
             return .chunked
         }
-        guard let first = lengths.first else { return .none }
-        let values = Set(lengths.flatMap { $0.split(separator: ",").map { String($0.trimmingSpaces()) } })
-        guard values.count == 1, first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), first.utf8.count <= 18,
-            let length = Int(first)
-        else { throw .malformed("invalid Content-Length '\(first)'") }
+        guard !lengths.isEmpty else { return .none }
+        // Repeated fields and comma-separated lists are allowed when every value is the same (RFC 9110, 8.6).
+        let values = Set(lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map {
+            String($0.trimmingSpaces())
+        })
+        guard values.count == 1, let value = values.first else {
+            let listed = values.sorted().prefix(4).map { "'\($0.prefix(40))'" }.joined(separator: ", ")
+            throw .malformed("conflicting Content-Length values \(listed)")
+        }
+        guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+            throw .malformed("invalid Content-Length '\(value.prefix(40))'")
+        }
+        // More than 18 significant digits cannot be an Int, and such a length passes any body limit.
+        let digits = value.drop { $0 == "0" }
+        guard digits.count <= 18, let length = Int(value) else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
         guard length <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
         return length == 0 ? .none : .contentLength(length)
     }
