@@ -10,6 +10,9 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable, Sendable 
     /// A readable account of what failed, on which file or value, and what to do.
     public let description: String
 
+    /// Whether a dataset file is missing or cannot be read, as opposed to one whose content is invalid.
+    public var isUnreadableFile: Bool { code == .unreadableFile }
+
     static func unreadableFile(_ path: String, _ reason: String) -> DatasetError {
         DatasetError(code: .unreadableFile, description: "cannot read \(path): \(reason)")
     }

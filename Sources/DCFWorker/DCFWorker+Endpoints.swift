@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCompression
+import DCFSupport
 public import DCFProtocol
 import DCFTransport
 import Foundation
@@ -95,11 +96,27 @@ extension DCFWorker {
 
     /// `GET /dcf/model/wait?version=V`: returns when the server's model differs from `knownVersion` or its hold
     /// ends ("no change").
+    ///
+    /// A server that holds the poll longer than `longPollTimeout` (its `long_poll_hold` is above it) is taken to
+    /// have answered "no change": the loop asks again at once instead of counting a failure and backing off.
     func waitForModel(after knownVersion: ModelVersion?) async throws -> ModelWaitResponse {
         let request = WorkerRequest(
             method: "GET", target: DCFRoute.modelWaitTarget(knownVersion: knownVersion),
             idleTimeout: configuration.longPollTimeout, operation: "wait for model")
-        return try await perform(request).decode(ModelWaitResponse.self, operation: "wait for model")
+        do {
+            return try await perform(request).decode(ModelWaitResponse.self, operation: "wait for model")
+        } catch let error as DCFWorkerError where error.isIdleTimeout && error.operation == request.operation {
+            // Only the poll itself: a nonce request that timed out while signing it is a failure.
+            let first = session.withLock { session in
+                defer { session.reportedLongHold = true }
+                return !session.reportedLongHold
+            }
+            let fields = [idField, ("timeout", DurationFormat.format(configuration.longPollTimeout))]
+            let message = "the server held the long poll past the worker's timeout; asking again. Set the server's "
+                + "limits.long_poll_hold below the timeout"
+            if first { logger.notice(message, fields) } else { logger.debug(message, fields) }
+            return ModelWaitResponse(changed: false, version: knownVersion)
+        }
     }
 
     /// Downloads one global model version, or the current one for nil, asking for compression and inflating

@@ -50,7 +50,8 @@ extension DCFWorker {
         do {
             return try await connection.send(request)
         } catch let failure as ConnectionFailure {
-            throw DCFWorkerError.unreachable(failure.description, operation: operation)
+            throw DCFWorkerError.unreachable(
+                failure.description, operation: operation, idleTimeout: failure.isIdleTimeout)
         }
     }
 
@@ -60,7 +61,8 @@ extension DCFWorker {
             return try await connection.send(http)
         } catch let failure as ConnectionFailure {
             guard request.resendsLostReply, failure.requestMayHaveArrived, let base = request.baseVersion else {
-                throw DCFWorkerError.unreachable(failure.description, operation: request.operation)
+                throw DCFWorkerError.unreachable(
+                    failure.description, operation: request.operation, idleTimeout: failure.isIdleTimeout)
             }
             logger.warning(
                 "connection failed after sending the update; resending the same signed bytes",

@@ -6,12 +6,25 @@ extension DCFWorker {
     /// The body of `run()`: register, then long-poll for new models, backing off after each failure.
     func runLoop() async throws {
         var failures = 0
+        var pacing = DisplacedPollPacing()
         while true {
             try Task.checkCancellation()
             do {
                 if !session.withLock({ $0.isRegistered }) { try await registerWorker() }
-                try await pollOnce()
+                let started = ContinuousClock.now
+                let changed = try await pollOnce()
                 failures = 0
+                if let delay = pacing.delay(afterPollThatChanged: changed, took: .now - started,
+                                            backoff: configuration.backoff) {
+                    if pacing.shouldWarn {
+                        logger.warning(
+                            "the server ended the long poll at once with \"no change\" \(pacing.consecutive) times in a row, "
+                                + "which it does when another long poll for the same worker id arrives; another agent may "
+                                + "be running with this worker's key. Give each agent a key of its own",
+                            [idField, ("public_key", publicKeyHex), ("delay_ms", String(delay.milliseconds))])
+                    }
+                    try await Task.sleep(for: delay)
+                }
             } catch let error where Self.isFinal(error) {
                 if !(error is CancellationError) {
                     logger.error("worker stopped", [idField, ("error", String(describing: error))])
@@ -31,12 +44,13 @@ extension DCFWorker {
 
     /// One long poll; on a new version, downloads it and passes it to `globalModelVersionChanged`.
     /// A "no change" reply returns at once, so the loop asks again.
-    private func pollOnce() async throws {
+    /// - Returns: false for a "no change" reply, true when a new version was handed over.
+    private func pollOnce() async throws -> Bool {
         let known = callbacks.getWorkerVersionOfGlobalModel()
         let wait = try await waitForModel(after: known)
         guard wait.changed, let version = wait.version, version != known else {
             logger.debug("no new global model", [idField, ("version", known?.description ?? "none")])
-            return
+            return false
         }
         let (bytes, served) = try await downloadModelParts(version)
         logger.info(
@@ -51,6 +65,7 @@ extension DCFWorker {
         } catch {
             throw CallbackFailure(version: served, error: error)
         }
+        return true
     }
 
     /// Whether retrying cannot fix `error`: cancellation, a protocol mismatch, a configuration error, or a
@@ -68,4 +83,37 @@ struct CallbackFailure: Error, CustomStringConvertible {
     let error: any Error
 
     var description: String { "globalModelVersionChanged failed for version \(version): \(error)" }
+}
+
+/// Paces long polls that the server ends with "no change" at once.
+///
+/// The server holds a long poll for at least a second, and ends it early with "no change" only when a newer long
+/// poll for the same worker id replaces it. Two agents that share a key replace each other's polls in a loop of
+/// hundreds of requests a second, so after a few such replies in a row the loop waits a backoff delay.
+struct DisplacedPollPacing {
+    /// A "no change" reply faster than this was not held; the server's shortest hold is one second.
+    static let heldPollMinimum = Duration.milliseconds(900)
+    /// Early replies tolerated before the loop waits; one can follow a lost connection.
+    static let tolerated = 2
+    /// Early replies between two repeated warnings.
+    static let warningInterval = 100
+
+    /// Early "no change" replies in a row.
+    private(set) var consecutive = 0
+
+    /// Records one poll; returns the delay before the next one, or nil to poll at once.
+    mutating func delay(afterPollThatChanged changed: Bool, took elapsed: Duration, backoff: RetryBackoff) -> Duration? {
+        guard !changed, elapsed < Self.heldPollMinimum else {
+            consecutive = 0
+            return nil
+        }
+        consecutive += 1
+        guard consecutive > Self.tolerated else { return nil }
+        return backoff.delay(forAttempt: consecutive - Self.tolerated - 1)
+    }
+
+    /// Whether the last delay should be logged: the first one of a streak, then every `warningInterval`.
+    var shouldWarn: Bool {
+        consecutive == Self.tolerated + 1 || (consecutive - Self.tolerated - 1) % Self.warningInterval == 0
+    }
 }

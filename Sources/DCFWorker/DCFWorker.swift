@@ -24,6 +24,8 @@ public final class DCFWorker: Sendable {
         /// The id requests are signed as: the public key, or the id an unsafe-mode server assigned.
         var workerID: WorkerID
         var isRegistered = false
+        /// Whether a long poll that outlasted `longPollTimeout` was logged; later ones are logged at debug level.
+        var reportedLongHold = false
     }
 
     public let configuration: DCFWorkerConfiguration

@@ -6,7 +6,7 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
     private enum Code: Sendable {
         case protocolMismatch(worker: ProtocolVersionRange, server: String)
         case server(DCFErrorResponse, status: Int)
-        case unreachable(String)
+        case unreachable(String, idleTimeout: Bool)
         case updateOutcomeUnknown(baseVersion: ModelVersion)
         case invalidResponse(String)
         case invalidUpdate(String)
@@ -28,8 +28,8 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
     static func server(_ error: DCFErrorResponse, status: Int, operation: String) -> Self {
         Self(.server(error, status: status), operation: operation)
     }
-    static func unreachable(_ reason: String, operation: String) -> Self {
-        Self(.unreachable(reason), operation: operation)
+    static func unreachable(_ reason: String, operation: String, idleTimeout: Bool = false) -> Self {
+        Self(.unreachable(reason, idleTimeout: idleTimeout), operation: operation)
     }
     static func updateOutcomeUnknown(baseVersion: ModelVersion) -> Self {
         Self(.updateOutcomeUnknown(baseVersion: baseVersion), operation: "send update")
@@ -57,6 +57,12 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
         return false
     }
 
+    /// Whether the connection was open but the server sent nothing for the request's idle timeout.
+    var isIdleTimeout: Bool {
+        if case .unreachable(_, idleTimeout: true) = code { return true }
+        return false
+    }
+
     /// Whether the worker's own settings are invalid; retrying cannot help.
     public var isInvalidConfiguration: Bool {
         if case .invalidConfiguration = code { return true }
@@ -73,6 +79,13 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
     /// The error code the server replied with, or nil when the failure did not come from a server reply.
     public var serverErrorCode: DCFErrorCode? {
         if case .server(let error, _) = code { return error.code }
+        return nil
+    }
+
+    /// The finer reason of the server's error reply, such as `stale_base_version` within `update_rejected`, or
+    /// nil when the reply named none or the failure did not come from a server reply.
+    public var serverErrorReason: String? {
+        if case .server(let error, _) = code { return error.error.reason }
         return nil
     }
 
@@ -97,7 +110,7 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
                 + "upgrade the side with the older version"
         case .server(let error, let status):
             "the server replied \(status) \(error.error.code): \(error.message)"
-        case .unreachable(let reason):
+        case .unreachable(let reason, _):
             reason
         case .updateOutcomeUnknown(let base):
             "the connection failed after the update for base version \(base) was sent, and the server may have "

@@ -10,6 +10,8 @@ struct ConnectionFailure: Error, CustomStringConvertible {
     /// connect or handshake failure) or before its body went out after `Expect: 100-continue`, so sending it
     /// again cannot make the server see it twice.
     let requestMayHaveArrived: Bool
+    /// True when the connection was open but the server sent nothing for the request's idle timeout.
+    var isIdleTimeout = false
 }
 
 /// The worker's HTTP client. Each request runs on a thread of its own because `HTTPClient` blocks its thread
@@ -77,7 +79,8 @@ final class ServerConnection: Sendable {
         } catch let error as HTTPClientError {
             let hint = error.tlsError?.verificationFailure == nil ? "" : "; " + verificationHint
             throw ConnectionFailure(
-                description: error.description + hint, requestMayHaveArrived: !Self.failedBeforeSending(error))
+                description: error.description + hint, requestMayHaveArrived: !Self.failedBeforeSending(error),
+                isIdleTimeout: error.timeoutPhase == .idle)
         }
     }
 

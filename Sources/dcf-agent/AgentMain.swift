@@ -11,44 +11,79 @@ enum AgentMain {
     static func run(_ command: ParsedCommand) async -> ExitCode {
         let sink = LogSink.standardError(level: .info)
         let logger = Logger(component: "agent", sink: sink)
+        // Taken first, so no training command inherits NOTIFY_SOCKET and speaks for the agent.
+        let notifier = SystemdNotifier.takeFromEnvironment(logger: logger.child("systemd"))
         let settings: AgentSettings
+        let relay = WorkerCallbackRelay()
+        let worker: DCFWorker
         let trainer: any AgentTrainer
+        var workDirectoryLock: WorkDirectoryLock?
         do {
             settings = try AgentSettings(try command.loadConfiguration())
             sink.level = settings.logLevel
-            trainer = try makeTrainer(settings, logger: logger)
+            worker = try makeWorker(settings, callbacks: relay.callbacks, logger: logger.child("worker"))
+            if settings.trainerKind == "command" {
+                workDirectoryLock = try WorkDirectoryLock(directory: settings.workDirectory)
+            }
+            trainer = try makeTrainer(settings, workerID: worker.publicKeyHex, logger: logger)
         } catch {
             // Everything read here is named by a setting (data directory, key and certificate files, shard), so a
             // failure is the configuration's unless the error names another cause.
             exitPrinting(error, programName: "dcf-agent", fallback: .config)
         }
 
-        let runner = AgentRunner(settings: settings, trainer: trainer, logger: logger)
+        let runner = AgentRunner(settings: settings, trainer: trainer, worker: worker, notifier: notifier, logger: logger)
+        relay.connect(runner)
         let supervisor = SignalSupervisor(drainDeadline: .seconds(10), logger: logger.child("signals"))
-        supervisor.start(.init(drain: { runner.stop() }, cancel: {}, reload: {
+        supervisor.start(.init(drain: {
+            notifier.stopping(status: "stopping")
+            runner.stop()
+        }, cancel: {}, reload: {
             logger.info("SIGHUP ignored: restart the agent to apply new settings")
         }))
+        notifier.ready(status: "joining \(settings.worker.serverURL.absoluteString)")
+        let watchdog = SystemdWatchdog(notifier: notifier)
+        defer {
+            watchdog?.cancel()
+            notifier.stopping()
+            withExtendedLifetime(workDirectoryLock) {}
+        }
         do {
             try await runner.run()
             return .success
         } catch let error as DCFWorkerError where error.isProtocolMismatch {
             logger.error("protocol mismatch; upgrade the agent or the server", [("error", error.description)])
             return .unavailable
+        } catch let error as AgentTrainerError where error.isConfigurationMismatch {
+            logger.error("agent stopped: its settings cannot train the server's model", [("error", error.description)])
+            return .config
         } catch {
             logger.error("agent failed", [("error", String(describing: error))])
             return .failure
         }
     }
 
-    static func makeTrainer(_ settings: AgentSettings, logger: Logger) throws -> any AgentTrainer {
+    /// Reads the key, the CA and client certificate files and checks the server address, before the data is
+    /// loaded, so a mistake in them stops the agent at once as a configuration error.
+    static func makeWorker(
+        _ settings: AgentSettings, callbacks: DCFWorkerCallbacks, logger: Logger
+    ) throws(AgentSettingsError) -> DCFWorker {
+        do {
+            return try DCFWorker(configuration: settings.worker, callbacks: callbacks, logger: logger)
+        } catch {
+            throw AgentSettingsError(
+                "cannot use the agent's server, key or certificate settings (agent.server, agent.key, agent.ca_file, "
+                    + "agent.client_certificate, agent.client_key): \(error)")
+        }
+    }
+
+    static func makeTrainer(_ settings: AgentSettings, workerID: String, logger: Logger) throws -> any AgentTrainer {
         if settings.trainerKind == "command", let command = settings.command {
-            try FileManager.default.createDirectory(at: settings.workDirectory, withIntermediateDirectories: true)
             logger.info(
                 "training with an external command", [("work_directory", settings.workDirectory.path), ("command", command)])
-            let key = try Ed25519KeyFile.readPrivateKey(at: settings.worker.privateKeyFile) { _ in }
             let configuration = ExternalTrainerConfiguration(
                 command: command, timeout: settings.commandTimeout, workDirectory: settings.workDirectory,
-                workerID: key.publicKey.hexString, extraEnvironment: [:])
+                workerID: workerID, extraEnvironment: [:])
             try configuration.validate()
             return ExternalCommandTrainer(configuration: configuration, logger: logger.child("command"))
         }

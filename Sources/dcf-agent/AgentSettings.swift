@@ -28,6 +28,14 @@ struct AgentSettings {
         else {
             throw AgentSettingsError("agent.server \"\(server)\" is not an https:// URL such as https://fl.example.org:8443")
         }
+        guard url.path.isEmpty || url.path == "/", url.query == nil else {
+            throw AgentSettingsError(
+                "agent.server \"\(server)\" has a path or query; dcf routes live at the root, so write only "
+                    + "https://host:port")
+        }
+        if let port = url.port, !(1...65535).contains(port) {
+            throw AgentSettingsError("agent.server \"\(server)\": port \(port) is outside 1-65535")
+        }
         let keyPath = config.string("agent.key")
         guard FileManager.default.isReadableFile(atPath: keyPath) else {
             throw AgentSettingsError(
@@ -66,7 +74,10 @@ struct AgentSettings {
         commandTimeout = config.duration("trainer.command_timeout")
         workDirectory = URL(fileURLWithPath: config.string("trainer.work_dir"))
 
-        layerSizes = try Self.layerSizes(config.string("builtin.layers"))
+        guard let sizes = Self.layerSizes(config.string("builtin.layers")) else {
+            throw AgentSettingsError("builtin.layers: " + Self.layerSizesProblem(config.string("builtin.layers")))
+        }
+        layerSizes = sizes
         options = TrainingOptions(
             learningRate: Float(config.double("builtin.learning_rate")), epochs: config.integer("builtin.epochs"),
             batchSize: config.integer("builtin.batch_size"), seed: UInt64(config.integer("builtin.seed")))
@@ -84,12 +95,16 @@ struct AgentSettings {
         progress = ProgressStyle(setting: config.string("log.progress"))
     }
 
-    static func layerSizes(_ text: String) throws -> [Int] {
+    /// Parses comma-separated layer sizes such as `784,128,10`; nil unless there are at least two, all positive.
+    static func layerSizes(_ text: String) -> [Int]? {
         let sizes = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard sizes.count >= 2, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw AgentSettingsError("layers \"\(text)\" is not a comma-separated list of at least two positive sizes, e.g. 784,128,10")
-        }
+        guard sizes.count >= 2, sizes.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
         return sizes.compactMap { $0 }
+    }
+
+    /// Describes what is wrong with layer sizes that `layerSizes(_:)` rejected.
+    static func layerSizesProblem(_ text: String) -> String {
+        "\"\(text)\" is not a comma-separated list of at least two positive sizes, e.g. 784,128,10"
     }
 }
 

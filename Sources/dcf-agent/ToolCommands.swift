@@ -42,6 +42,10 @@ enum ToolCommands {
             key = try Ed25519KeyFile.generate(at: output, overwrite: command.flag("force"))
         } catch let error as CryptoError where !command.flag("force") && error.description.contains("already exists") {
             throw KeyFileExistsError(description: "\(error); pass --force to overwrite it")
+        } catch let error as CryptoError {
+            // A missing directory or one the user may not write to: the key file cannot be created.
+            throw ToolError(description: "\(error); check that the directory of --output exists and is writable",
+                            exitCode: .cannotCreate)
         }
         print("wrote \(output) and \(Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: output))")
         print("public key: \(key.publicKey.hexString)")
@@ -67,23 +71,60 @@ enum ToolCommands {
 
     static func runInitModel(_ command: ParsedCommand) throws {
         let output = try requiredOption(command, "output")
-        let sizes = try AgentSettings.layerSizes(command.option("layers") ?? "784,128,10")
+        let sizes = try layerSizes(command)
         guard let seed = UInt64(command.option("seed") ?? "1") else {
             throw UsageError("--seed \"\(command.option("seed") ?? "")\" is not a non-negative integer")
         }
         let network = try MultilayerPerceptron(layerSizes: sizes, seed: seed)
-        try AtomicFile.write(network.exportSafeTensors(), to: output)
+        do {
+            try AtomicFile.write(network.exportSafeTensors(), to: output)
+        } catch {
+            throw ToolError(
+                description: "cannot write --output \(output): \(error); check that its directory exists and is writable",
+                exitCode: .cannotCreate)
+        }
         print("wrote \(output): MLP \(sizes.map(String.init).joined(separator: "-")), seed \(seed)")
     }
 
     static func runEvaluate(_ command: ParsedCommand) throws {
         let path = try requiredOption(command, "model")
-        let sizes = try AgentSettings.layerSizes(command.option("layers") ?? "784,128,10")
-        let file = try SafeTensors(bytes: try Data(contentsOf: URL(fileURLWithPath: path)))
-        let network = try MultilayerPerceptron(layerSizes: sizes, safeTensors: file)
-        let test = try FashionMNIST.load(.test, directory: command.option("data-dir") ?? FashionMNIST.defaultDirectory)
+        let sizes = try layerSizes(command)
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ToolError(description: "--model \(path): the file does not exist or is not readable", exitCode: .noInput)
+        }
+        let file: SafeTensors
+        do {
+            file = try SafeTensors(bytes: bytes)
+        } catch {
+            throw ToolError(description: "--model \(path) is not a safetensors file: \(error)", exitCode: .dataError)
+        }
+        let network: MultilayerPerceptron
+        do {
+            network = try MultilayerPerceptron(layerSizes: sizes, safeTensors: file)
+        } catch {
+            throw ToolError(
+                description: "--model \(path) is not a \(sizes.map(String.init).joined(separator: ",")) MLP: \(error); "
+                    + "pass the model's layer sizes with --layers", exitCode: .dataError)
+        }
+        let test: Dataset
+        do {
+            test = try FashionMNIST.load(.test, directory: command.option("data-dir") ?? FashionMNIST.defaultDirectory)
+        } catch let error as DatasetError {
+            throw ToolError(description: error.description, exitCode: error.isUnreadableFile ? .noInput : .dataError)
+        }
         let result = try network.evaluate(on: test)
         print(String(format: "test set: %d images, accuracy %.4f, loss %.4f", result.examples, result.accuracy, result.loss))
+    }
+
+    private static func layerSizes(_ command: ParsedCommand) throws -> [Int] {
+        let text = command.option("layers") ?? "784,128,10"
+        guard let sizes = AgentSettings.layerSizes(text) else {
+            throw UsageError("--layers " + AgentSettings.layerSizesProblem(text))
+        }
+        return sizes
     }
 
     private static func requiredOption(_ command: ParsedCommand, _ name: String) throws -> String {

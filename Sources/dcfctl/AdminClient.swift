@@ -11,8 +11,12 @@ struct AdminClient {
 
     /// Builds the client from `--server`, `--ca-file` and `--credentials-file` (or the environment).
     init(command: ParsedCommand, environment: [String: String]) throws {
-        let url = command.option("server") ?? environment["DCF_SERVER_URL"] ?? "https://127.0.0.1:8443"
-        let (scheme, host, port) = try Self.parse(url)
+        // An empty DCF_SERVER_URL counts as unset, as for DCF_CA_FILE below.
+        let fromEnvironment = environment["DCF_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let url = command.option("server") ?? fromEnvironment ?? "https://127.0.0.1:8443"
+        var source = "--server"
+        if command.option("server") == nil, fromEnvironment != nil { source = "DCF_SERVER_URL" }
+        let (scheme, host, port) = try Self.parse(url, source: source)
         server = url
         credentials = try AdminCredentialSource.load(file: command.option("credentials-file"), environment: environment)
         var configuration = HTTPClientConfiguration(totalTimeout: .seconds(30), userAgent: "dcfctl")
@@ -64,6 +68,12 @@ struct AdminClient {
                     + " and \(AdminCredentialSource.passwordVariable) or --credentials-file")
         case 403:
             return .denied("\(method) \(path): \(detail)")
+        case 500...599:
+            // The server or a proxy in front of it failed, is overloaded or is stopping. The request may succeed
+            // later, so this is an unavailable service rather than a rejected request.
+            return .unreachable(
+                "\(method) \(path) failed with HTTP \(response.statusCode): \(detail); the server could not handle the "
+                    + "request now, so try again later")
         default:
             return .rejected("\(method) \(path) failed with HTTP \(response.statusCode): \(detail)")
         }
@@ -81,15 +91,21 @@ struct AdminClient {
     }
 
     /// Splits `http(s)://host:port` into its parts; the port defaults to 8443 for https and 80 for http.
-    static func parse(_ url: String) throws -> (scheme: String, host: String, port: Int) {
+    ///
+    /// - Parameter source: where `url` came from, `--server` or `DCF_SERVER_URL`, for the error message.
+    static func parse(_ url: String, source: String = "--server") throws -> (scheme: String, host: String, port: Int) {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
             scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
             components.path.isEmpty || components.path == "/"
         else {
             throw DcfctlError.usage(
-                "--server \"\(url)\" is not a server address; expected https://host:port, e.g. https://127.0.0.1:8443")
+                "\(source) \"\(url)\" is not a server address; expected https://host:port, e.g. https://127.0.0.1:8443")
         }
-        return (scheme, host, components.port ?? (scheme == "https" ? 8443 : 80))
+        let port = components.port ?? (scheme == "https" ? 8443 : 80)
+        guard (1...65535).contains(port) else {
+            throw DcfctlError.usage("\(source) \"\(url)\": port \(port) is outside 1-65535")
+        }
+        return (scheme, host, port)
     }
 }
 

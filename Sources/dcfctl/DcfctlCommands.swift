@@ -145,7 +145,7 @@ enum DcfctlCommands {
         }
         let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard isHexKey(key) else {
-            throw DcfctlError.input(
+            throw DcfctlError.invalidData(
                 "key file \"\(argument)\" does not hold one 64-digit hex public key; pass the public key file "
                     + "(the .pub file), not the private key")
         }

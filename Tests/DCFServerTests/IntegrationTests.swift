@@ -5,6 +5,7 @@ import DCFServer
 import DCFSupport
 import DCFWorker
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -16,6 +17,7 @@ import Testing
     private func withSetup(
         keyListed: Bool = false, uploadCompression: DCFWorkerConfiguration.UploadCompression = .none,
         serverVersions: ProtocolVersionRange = .supported, lastTrainedVersion: ModelVersion = 3,
+        workerLog: LogSink? = nil, configure: (inout DCFWorkerConfiguration) -> Void = { _ in },
         _ body: (IntegrationHost, DCFWorker, IntegrationWorkerProbe) async throws -> Void
     ) async throws {
         let certificates = try CertificateFactory()
@@ -38,10 +40,11 @@ import Testing
             serverURL: host.url, trustedCAFile: certificates.ca.certificateFile, privateKeyFile: keyFile)
         configuration.uploadCompression = uploadCompression
         configuration.backoff = RetryBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(400))
+        configure(&configuration)
         let probe = IntegrationWorkerProbe(lastTrainedVersion: lastTrainedVersion)
         let worker = try DCFWorker(
             configuration: configuration, callbacks: probe.callbacks,
-            logger: Logger(component: "worker", sink: host.logSink))
+            logger: Logger(component: "worker", sink: workerLog ?? host.logSink))
         probe.worker.withLock { $0 = worker }
         do {
             try await body(host, worker, probe)
@@ -121,6 +124,30 @@ import Testing
             #expect(worker.workerID != firstID)
             #expect(host.strategy.registeredCalls == [worker.workerID])
             #expect(probe.received.last?.bytes == Data("version 2".utf8))
+        }
+    }
+
+    /// A server whose hold (2 s here) outlasts the worker's long-poll timeout has not failed: the worker polls
+    /// again at once and logs the mismatch once, instead of a warning and a longer backoff after every poll.
+    @Test func holdPastTheWorkerTimeoutIsNoFailure() async throws {
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .debug) { line in lines.withLock { $0.append(line) } }
+        try await withSetup(lastTrainedVersion: 0, workerLog: sink, configure: { configuration in
+            configuration.longPollTimeout = .milliseconds(500)
+            configuration.backoff = RetryBackoff(initialDelay: .seconds(2), maximumDelay: .seconds(10))
+        }) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(1)
+            // About five polls time out in this time.
+            try await Task.sleep(for: .milliseconds(2600))
+            host.strategy.publish(GlobalModel(version: 2, bytes: Data("version 2".utf8)))
+            try await probe.waitForVersion(2)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+
+            let log = lines.withLock { $0 }
+            #expect(!log.contains { $0.contains("request failed") }, "\(log.joined())")
+            #expect(log.filter { $0.contains("notice") && $0.contains("long_poll_hold") }.count == 1, "\(log.joined())")
         }
     }
 

@@ -54,3 +54,29 @@ import Testing
         #expect(policy.delay(forAttempt: -3, randomUnit: 0) == .milliseconds(500))
     }
 }
+
+/// `DisplacedPollPacing`: "no change" replies that came at once are paced after a few in a row.
+@Suite struct DisplacedPollPacingTests {
+    private let backoff = RetryBackoff(initialDelay: .milliseconds(100), maximumDelay: .seconds(1), jitter: 0)
+
+    @Test func earlyNoChangeRepliesArePacedAfterTheTolerated() {
+        var pacing = DisplacedPollPacing()
+        let early = Duration.milliseconds(5)
+        #expect(pacing.delay(afterPollThatChanged: false, took: early, backoff: backoff) == nil)
+        #expect(pacing.delay(afterPollThatChanged: false, took: early, backoff: backoff) == nil)
+        #expect(pacing.delay(afterPollThatChanged: false, took: early, backoff: backoff) == .milliseconds(100))
+        #expect(pacing.shouldWarn)
+        #expect(pacing.delay(afterPollThatChanged: false, took: early, backoff: backoff) == .milliseconds(200))
+        #expect(!pacing.shouldWarn)
+    }
+
+    @Test func heldOrChangedPollEndsTheStreak() {
+        var pacing = DisplacedPollPacing()
+        for _ in 0..<5 { _ = pacing.delay(afterPollThatChanged: false, took: .zero, backoff: backoff) }
+        #expect(pacing.delay(afterPollThatChanged: false, took: .seconds(2), backoff: backoff) == nil)
+        #expect(pacing.consecutive == 0)
+        for _ in 0..<5 { _ = pacing.delay(afterPollThatChanged: false, took: .zero, backoff: backoff) }
+        #expect(pacing.delay(afterPollThatChanged: true, took: .zero, backoff: backoff) == nil)
+        #expect(pacing.consecutive == 0)
+    }
+}

@@ -68,6 +68,23 @@ import Testing
         #expect(!isRunning(sleeper), "the background sleep (pid \(sleeper)) is still running")
     }
 
+    /// A background process with its output redirected kept running after a successful round, one more each
+    /// round, and outlived the agent.
+    @Test func leftoverProcessIsKilledAfterTheCommandExits() async throws {
+        let fixture = try ExternalTrainerFixture()
+        defer { fixture.remove() }
+        let pidFile = fixture.directory.file("leftover.pid")
+        let update = try fixture.writeUpdate(
+            "update.safetensors", tensors: ExternalTrainerFixture.tensorShapes, metadata: ["num_examples": "40"])
+        let command = "sleep 60 >/dev/null 2>&1 & echo $! > '\(pidFile)'; cp '\(update)' \"$DCF_UPDATE_PATH\""
+        _ = try await fixture.train(fixture.trainer(command))
+        let leftover = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingWhitespace()))
+        for _ in 0..<100 where isRunning(leftover) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(!isRunning(leftover), "the background sleep (pid \(leftover)) is still running")
+    }
+
     @Test func timeoutSendsTermFirst() async throws {
         // The agent's threads block signals and the agent ignores SIGTERM; the command must still receive it.
         let fixture = try ExternalTrainerFixture()

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 /// `dcf-agent verify-key` exits 0 for a matching pair, 66 when a file is missing and 65 when one is malformed.
+/// The other tool commands follow the exit statuses that `dcf-agent --help` lists.
 @Suite struct AgentKeyToolTests {
     private func run(_ arguments: [String], in directory: TemporaryDirectory) throws -> (status: Int32, output: String) {
         let process = try LaunchedProcess(
@@ -30,5 +31,35 @@ import Testing
         try FileManager.default.removeItem(atPath: key + ".pub")
         let noPublicKey = try run(["verify-key", key], in: directory)
         #expect(noPublicKey.status == 66, "\(noPublicKey.output)")
+    }
+
+    @Test func modelAndKeyToolExitStatuses() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let missingDirectory = directory.file("absent/dir")
+
+        let keyInMissingDirectory = try run(["keygen", "--output", missingDirectory + "/site.key"], in: directory)
+        #expect(keyInMissingDirectory.status == 73, "\(keyInMissingDirectory.output)")
+        let modelInMissingDirectory = try run(["init-model", "--output", missingDirectory + "/m.safetensors"], in: directory)
+        #expect(modelInMissingDirectory.status == 73, "\(modelInMissingDirectory.output)")
+        let badLayers = try run(["init-model", "--output", directory.file("m.safetensors"), "--layers", "4"], in: directory)
+        #expect(badLayers.status == 64, "\(badLayers.output)")
+        #expect(badLayers.output.contains("--layers"), "\(badLayers.output)")
+
+        let model = directory.file("model.safetensors")
+        #expect(try run(["init-model", "--output", model, "--layers", "4,3,2"], in: directory).status == 0)
+        let missingModel = try run(["evaluate", "--model", directory.file("absent.safetensors")], in: directory)
+        #expect(missingModel.status == 66, "\(missingModel.output)")
+        #expect(missingModel.output.contains("absent.safetensors"), "\(missingModel.output)")
+        try "not a model".write(toFile: directory.file("garbage"), atomically: true, encoding: .utf8)
+        let garbage = try run(["evaluate", "--model", directory.file("garbage")], in: directory)
+        #expect(garbage.status == 65, "\(garbage.output)")
+        #expect(garbage.output.contains("not a safetensors file"), "\(garbage.output)")
+        let otherLayers = try run(["evaluate", "--model", model], in: directory)
+        #expect(otherLayers.status == 65, "\(otherLayers.output)")
+        #expect(otherLayers.output.contains("--layers"), "\(otherLayers.output)")
+        let missingData = try run(
+            ["evaluate", "--model", model, "--layers", "4,3,2", "--data-dir", missingDirectory], in: directory)
+        #expect(missingData.status == 66, "\(missingData.output)")
     }
 }

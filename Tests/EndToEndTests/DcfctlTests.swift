@@ -93,10 +93,34 @@ import Testing
         #expect(addPrivate.status == 64, "\(addPrivate.output)")
         #expect(addPrivate.output.contains("pass \(privateKeyFile).pub"))
 
+        let notAKey = fixture.directory.file("not-a-key.pub")
+        try ServerdFixture.write("hello\n", to: notAKey)
+        let addNotAKey = try dcfctl(["add", notAKey], server: server, fixture: fixture)
+        #expect(addNotAKey.status == 65, "\(addNotAKey.output)")
+
         let plainURL = server.url.replacingOccurrences(of: "https://", with: "http://")
         let plainHTTP = try dcfctl(["list", "--server", plainURL], server: nil, fixture: fixture)
         #expect(plainHTTP.status == 65, "\(plainHTTP.output)")
         #expect(plainHTTP.output.contains("use https://"), "\(plainHTTP.output)")
+
+        let badPort = try dcfctl(["list", "--server", "https://127.0.0.1:99999"], server: nil, fixture: fixture)
+        #expect(badPort.status == 64, "\(badPort.output)")
+        #expect(badPort.output.contains("99999"), "\(badPort.output)")
+        #expect(!badPort.output.contains("--ca-file"), "\(badPort.output)")
+
+        let credentials = [
+            "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser, "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,
+        ]
+        let badEnvironmentURL = try dcfctl(
+            ["list"], server: nil, fixture: fixture,
+            environment: credentials.merging(["DCF_SERVER_URL": "https://127.0.0.1:1/x"]) { $1 })
+        #expect(badEnvironmentURL.status == 64, "\(badEnvironmentURL.output)")
+        #expect(badEnvironmentURL.output.contains("DCF_SERVER_URL"), "\(badEnvironmentURL.output)")
+        // As a shell leaves it after `DCF_SERVER_URL=`: unset, so the default address is tried.
+        let emptyEnvironmentURL = try dcfctl(
+            ["list"], server: nil, fixture: fixture, environment: credentials.merging(["DCF_SERVER_URL": ""]) { $1 })
+        #expect(emptyEnvironmentURL.status != 64, "\(emptyEnvironmentURL.output)")
+        #expect(!emptyEnvironmentURL.output.contains("is not a server address"), "\(emptyEnvironmentURL.output)")
 
         let badID = try dcfctl(["enable", "xyz"], server: server, fixture: fixture)
         #expect(badID.status == 64)
@@ -124,6 +148,37 @@ import Testing
         ])
         #expect(noCredentials.status == 64)
         #expect(noCredentials.output.contains("--credentials-file"))
+    }
+
+    /// A server that cannot serve the request now (here: past its connection limit, 503) is an unavailable
+    /// service, 69, not a request it rejected, 65.
+    @Test func overloadedServerExitsUnavailable() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch(["--limits.max_connections=1"])
+        defer { server.process.terminate(signal: SIGKILL) }
+        // This connection takes the one place, so the server responds 503 to the next connection's request.
+        let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(held) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port)).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(held, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        try #require(connected == 0)
+
+        // Until the server has accepted the held connection, a request can still get through.
+        var overloaded = try dcfctl(["list"], server: server, fixture: fixture)
+        for _ in 0..<50 where overloaded.status == 0 {
+            usleep(100_000)
+            overloaded = try dcfctl(["list"], server: server, fixture: fixture)
+        }
+        #expect(overloaded.status == 69, "\(overloaded.output)")
+        #expect(overloaded.output.contains("503"), "\(overloaded.output)")
     }
 
     @Test func helpListsCommands() throws {

@@ -20,8 +20,12 @@ public protocol AgentTrainer: Sendable {
 /// A round's training failed; the message says what failed and what to check.
 public struct AgentTrainerError: Error, Sendable, CustomStringConvertible {
     public let description: String
+    /// True when the agent's settings cannot train the server's model at all, such as built-in layer sizes that
+    /// differ from the global model's. Every later round would fail the same way, so the agent stops.
+    public let isConfigurationMismatch: Bool
 
-    public init(_ description: String) {
+    public init(_ description: String, isConfigurationMismatch: Bool = false) {
         self.description = description
+        self.isConfigurationMismatch = isConfigurationMismatch
     }
 }

@@ -64,6 +64,12 @@ final class CommandProcess: Sendable {
                 "the training command timed out; terminating its process group",
                 [("timeout", DurationFormat.format(timeout))])
             terminate()
+        } else if groupHasMembers() {
+            // A background process the command started and did not wait for. With its output redirected it
+            // would outlive the round, and the agent too, one more each round.
+            logger.warning(
+                "the training command exited but left processes running in its process group; killing them")
+            signalGroup(SIGKILL)
         }
         waitForOutput([outputReader, errorReader])
         let tail = errorReader.tail
@@ -96,6 +102,11 @@ final class CommandProcess: Sendable {
         for reader in readers {
             _ = reader.waitUntilFinished(deadline: .now() + Self.outputGrace)
         }
+    }
+
+    /// Returns whether a process of the command's group still runs.
+    private func groupHasMembers() -> Bool {
+        kill(-pid, 0) == 0
     }
 
     /// Signals every process of the command's group. The group outlives its leader while any member runs,

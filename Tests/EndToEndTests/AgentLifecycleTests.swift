@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import TestSupport
+import Testing
+
+/// `dcf-agent run` against a real `dcf-serverd`: how it starts under systemd, which mistakes stop it at once and
+/// which it rides out.
+@Suite struct AgentLifecycleTests {
+    /// Writes a training command that waits `sleep` seconds, copies the global model and reports 10 examples.
+    private static func copyCommand(_ directory: TemporaryDirectory, name: String, sleep: Double = 0) throws -> String {
+        let script = """
+            sleep \(sleep)
+            cp "$DCF_GLOBAL_MODEL" "$DCF_UPDATE_PATH"
+            echo '{"num_examples": 10}' > "$DCF_METRICS_PATH"
+            """
+        try script.write(toFile: directory.file(name), atomically: true, encoding: .utf8)
+        return "sh '\(directory.file(name))'"
+    }
+
+    /// The shipped unit is `Type=notify` with a watchdog, so the agent must report READY=1 (systemd kills a
+    /// service that never does), send WATCHDOG=1, report STOPPING=1 on SIGTERM, and keep NOTIFY_SOCKET from
+    /// its training command.
+    @Test func agentSpeaksTheSystemdNotifyProtocol() throws {
+        let federation = try FederationFixture(sites: 1, updateLimit: 2, layers: "4,3,2", prefix: "dcf-notify")
+        defer { federation.tearDown() }
+        let directory = federation.directory
+        let script = """
+            echo "notify_socket=${NOTIFY_SOCKET:-unset}" > "\(directory.file("child-env"))"
+            cp "$DCF_GLOBAL_MODEL" "$DCF_UPDATE_PATH"
+            echo '{"num_examples": 10}' > "$DCF_METRICS_PATH"
+            """
+        try script.write(toFile: directory.file("train.sh"), atomically: true, encoding: .utf8)
+        // sun_path has room for 108 bytes, so the socket lives under /tmp rather than the long fixture path.
+        let socket = try NotifySocket(path: "/tmp/dcf-agent-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let agent = try LaunchedProcess(
+            executable: federation.agent,
+            arguments: federation.agentArguments(site: 0) + [
+                "--trainer", "command", "--command", "sh '\(directory.file("train.sh"))'",
+                "--work-dir", directory.file("work"),
+            ],
+            environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "2000000"],
+            logFile: directory.file("agent.log"))
+        defer { agent.terminate(signal: SIGKILL) }
+
+        let ready = socket.receive(until: "READY=1", timeout: 30)
+        #expect(ready.contains { $0.split(separator: "\n").contains("READY=1") }, "datagrams: \(ready)\n\(agent.output)")
+        let watchdog = socket.receive(until: "WATCHDOG=1", timeout: 10)
+        #expect(watchdog.contains { $0.contains("WATCHDOG=1") }, "datagrams: \(watchdog)")
+        _ = try agent.waitForLine(containing: "round done", timeout: 30)
+        let childEnvironment = try String(contentsOfFile: directory.file("child-env"), encoding: .utf8)
+        #expect(childEnvironment.contains("notify_socket=unset"), "\(childEnvironment)")
+
+        kill(agent.pid, SIGTERM)
+        let stopping = socket.receive(until: "STOPPING=1", timeout: 30)
+        #expect(stopping.contains { $0.contains("STOPPING=1") }, "datagrams: \(stopping)")
+        #expect(agent.waitForExit() == 0, "\(agent.output)")
+    }
+
+    struct WorkerSettingCase: CustomTestStringConvertible, Sendable {
+        let name: String
+        /// Arguments that replace the good ones; `{dir}` stands for the test directory.
+        let arguments: [String]
+        /// Text the error must contain.
+        let named: String
+        var testDescription: String { name }
+    }
+
+    static let workerSettingCases = [
+        WorkerSettingCase(name: "key file of another format", arguments: ["--key", "{dir}/pem.key"], named: "pem.key"),
+        WorkerSettingCase(name: "CA file without certificates", arguments: ["--ca-file", "{dir}/garbage.pem"], named: "garbage.pem"),
+        WorkerSettingCase(
+            name: "server URL with a path", arguments: ["--server", "https://127.0.0.1:1/dcf"], named: "agent.server"),
+        WorkerSettingCase(
+            name: "port out of range", arguments: ["--server", "https://127.0.0.1:99999"], named: "99999"),
+    ]
+
+    /// A mistake in the server address, key or certificate settings exits 78 (which the unit does not restart)
+    /// at once, before the site's data is loaded, naming the setting or file.
+    @Test(arguments: workerSettingCases)
+    func workerSettingMistakeExitsConfigBeforeLoadingData(_ testCase: WorkerSettingCase) throws {
+        let directory = try TemporaryDirectory(prefix: "dcf-agent-settings")
+        defer { directory.remove() }
+        let agent = try BuiltProducts.path("dcf-agent")
+        try FederationFixture.run(agent, ["keygen", "--output", directory.file("site")])
+        try "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIG1vcmUgdGhhbiA2NCBoZXggZGlnaXRzIGhlcmUhIQ==\n-----END PRIVATE KEY-----\n"
+            .write(toFile: directory.file("pem.key"), atomically: true, encoding: .utf8)
+        try "not a certificate\n".write(toFile: directory.file("garbage.pem"), atomically: true, encoding: .utf8)
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+
+        var options = [
+            "--server": "https://127.0.0.1:1", "--key": directory.file("site"),
+            "--ca-file": certificates.ca.certificateFile,
+        ]
+        for pair in stride(from: 0, to: testCase.arguments.count, by: 2) {
+            options[testCase.arguments[pair]] = testCase.arguments[pair + 1]
+                .replacingOccurrences(of: "{dir}", with: directory.url.path)
+        }
+        // The data directory is empty, so an agent that loaded data first would fail on it instead.
+        try FileManager.default.createDirectory(atPath: directory.file("no-data"), withIntermediateDirectories: true)
+        let arguments = ["run", "--data-dir", directory.file("no-data")] + options.sorted { $0.key < $1.key }
+            .flatMap { [$0.key, $0.value] }
+        let process = try LaunchedProcess(executable: agent, arguments: arguments, logFile: directory.file("agent.log"))
+        defer { process.terminate(signal: SIGKILL) }
+        let status = FederationFixture.waitForExit(process, seconds: 30)
+        #expect(status == 78, "\(process.output)")
+        #expect(process.output.contains(testCase.named), "\(process.output)")
+        #expect(!process.output.contains("loading Fashion-MNIST"), "\(process.output)")
+    }
+
+    /// A site slower than the others gets `update_rejected` / `stale_base_version` whenever another site closed
+    /// the round first. That is no failure: the agent trains the newer model at once. With the retry delay of an
+    /// hour set here, a second stale update arrives only without that delay.
+    @Test func staleUpdateLeadsStraightToTheNewerModel() throws {
+        let federation = try FederationFixture(sites: 2, updateLimit: 1, layers: "4,3,2", prefix: "dcf-stale")
+        defer { federation.tearDown() }
+        let directory = federation.directory
+        let fast = try federation.startAgent(
+            federation.agentArguments(site: 0) + [
+                "--trainer", "command", "--command", try Self.copyCommand(directory, name: "fast.sh"),
+                "--work-dir", directory.file("work-fast"),
+            ], name: "fast")
+        defer { fast.terminate(signal: SIGKILL) }
+        _ = try fast.waitForLine(containing: "round done", timeout: 30)
+        let slow = try federation.startAgent(
+            federation.agentArguments(site: 1) + [
+                "--trainer", "command", "--command", try Self.copyCommand(directory, name: "slow.sh", sleep: 1),
+                "--work-dir", directory.file("work-slow"), "--agent.retry_delay=1h",
+            ], name: "slow")
+        defer { slow.terminate(signal: SIGKILL) }
+
+        var log = ""
+        for _ in 0..<600 {
+            log = slow.output
+            if log.components(separatedBy: "moved to a newer model").count > 2 || log.contains("round failed") { break }
+            usleep(100_000)
+        }
+        #expect(log.components(separatedBy: "moved to a newer model").count > 2, "slow agent's log:\n\(log)")
+        #expect(!log.contains("round failed"), "slow agent's log:\n\(log)")
+        #expect(!log.contains("nothing was sent"), "slow agent's log:\n\(log)")
+    }
+
+    /// Two agents started with the same key replace each other's long poll at the server, which ends the
+    /// replaced one with "no change" at once. Without pacing, each agent asked again hundreds of times a second
+    /// and logged nothing above debug level.
+    @Test func agentsSharingAKeyDoNotFloodTheServer() throws {
+        let federation = try FederationFixture(sites: 1, updateLimit: 2, layers: "4,3,2", prefix: "dcf-shared-key")
+        defer { federation.tearDown() }
+        let directory = federation.directory
+        var agents: [LaunchedProcess] = []
+        defer { agents.forEach { $0.terminate(signal: SIGKILL) } }
+        for copy in 0..<2 {
+            agents.append(try federation.startAgent(
+                federation.agentArguments(site: 0) + [
+                    "--trainer", "command", "--command", try Self.copyCommand(directory, name: "train.sh"),
+                    "--work-dir", directory.file("work-\(copy)"), "--log-level", "debug",
+                ], name: "copy-\(copy)"))
+        }
+        for agent in agents { _ = try agent.waitForLine(containing: "round done", timeout: 30) }
+        // The warning comes with the first paced poll, so it shows that the loop waits between such polls.
+        let warning = "another agent may be running with this worker's key"
+        var warned = false
+        for _ in 0..<300 where !warned {
+            warned = agents.contains { $0.output.contains(warning) }
+            usleep(100_000)
+        }
+        #expect(warned, "\(agents.map(\.output).joined(separator: "\n---\n"))")
+        let warningLine = agents.flatMap { $0.output.split(separator: "\n") }.first { $0.contains(warning) }
+        #expect(warningLine?.contains("delay_ms=") == true, "\(String(describing: warningLine))")
+    }
+
+    /// Each round deletes the `round-*` directories of the work directory, so two agents sharing one deleted each
+    /// other's files mid-round, and on the same round number one could send an update the other's command wrote.
+    /// The second agent now stops with 78; the lock goes with the first agent, even on SIGKILL.
+    @Test func agentsCannotShareAWorkDirectory() throws {
+        let federation = try FederationFixture(sites: 2, updateLimit: 2, layers: "4,3,2", prefix: "dcf-work-dir")
+        defer { federation.tearDown() }
+        let directory = federation.directory
+        let command = try Self.copyCommand(directory, name: "train.sh")
+        func arguments(site: Int) -> [String] {
+            federation.agentArguments(site: site) + [
+                "--trainer", "command", "--command", command, "--work-dir", directory.file("shared-work"),
+            ]
+        }
+        let first = try federation.startAgent(arguments(site: 0), name: "first")
+        defer { first.terminate(signal: SIGKILL) }
+        _ = try first.waitForLine(containing: "agent starting", timeout: 30)
+
+        let second = try federation.startAgent(arguments(site: 1), name: "second")
+        defer { second.terminate(signal: SIGKILL) }
+        #expect(FederationFixture.waitForExit(second, seconds: 20) == 78, "\(second.output)")
+        #expect(second.output.contains("is in use by another dcf-agent"), "\(second.output)")
+
+        first.terminate(signal: SIGKILL)
+        let third = try federation.startAgent(arguments(site: 1), name: "third")
+        defer { third.terminate(signal: SIGKILL) }
+        _ = try third.waitForLine(containing: "round done", timeout: 30)
+    }
+
+    /// The built-in trainer cannot train a model of other layer sizes, now or in any later round: the agent
+    /// stops with 78 and names the sizes of the server's model.
+    @Test func builtinLayerMismatchStopsTheAgent() throws {
+        let federation = try FederationFixture(sites: 1, updateLimit: 1, layers: "4,3,2", prefix: "dcf-layers")
+        defer { federation.tearDown() }
+        let agent = try federation.startAgent(
+            federation.agentArguments(site: 0) + ["--max-examples", "50", "--agent.retry_delay=100ms"], name: "agent")
+        defer { agent.terminate(signal: SIGKILL) }
+        let status = FederationFixture.waitForExit(agent, seconds: 60)
+        #expect(status == 78, "\(agent.output)")
+        #expect(agent.output.contains("the server's model has layer sizes 4,3,2"), "\(agent.output)")
+        #expect(agent.output.components(separatedBy: "round failed").count == 2, "\(agent.output)")
+    }
+}
