@@ -31,6 +31,8 @@ public enum DCFErrorCode: String, Sendable, Hashable, Codable, CaseIterable {
     case unauthorized = "unauthorized"
     /// The admin API is off because no credentials are configured.
     case adminDisabled = "admin_disabled"
+    /// Too many wrong admin credentials came from the client's address; it may try again after `Retry-After`.
+    case tooManyLoginFailures = "too_many_login_failures"
     case notFound = "not_found"
     case methodNotAllowed = "method_not_allowed"
     /// The admin tried to add a worker that already exists.
@@ -52,7 +54,7 @@ public enum DCFErrorCode: String, Sendable, Hashable, Codable, CaseIterable {
         case .bodyTooLarge, .inflatedTooLarge: 413
         case .unsupportedEncoding: 415
         case .updateRejected: 422
-        case .tooManyNonces: 429
+        case .tooManyNonces, .tooManyLoginFailures: 429
         case .internalError: 500
         case .modelUnavailable, .unavailable: 503
         }

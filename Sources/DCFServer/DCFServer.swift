@@ -30,6 +30,8 @@ public final class DCFServer: Sendable {
     let models = GlobalModelCache()
     let metrics = ServerMetrics()
     let rejections: RejectionLog
+    /// Wrong admin credentials per client address.
+    let adminLogins = AdminLoginThrottle()
     let coder: any PayloadCoder
     let authenticator: WorkerAuthenticator
     let state = Mutex(State.created)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
 import DCFSupport
 import DCFTransport
 import Foundation
@@ -68,6 +69,11 @@ struct AdminClient {
                     + " and \(AdminCredentialSource.passwordVariable) or --credentials-file")
         case 403:
             return .denied("\(method) \(path): \(detail)")
+        case 429 where detail.hasPrefix(DCFErrorCode.tooManyLoginFailures.rawValue):
+            // The server blocks this address for a while after wrong credentials; the message says how long.
+            return .denied(
+                "\(detail); check \(AdminCredentialSource.usernameVariable) and "
+                    + "\(AdminCredentialSource.passwordVariable) or --credentials-file before trying again")
         case 500...599:
             // The server or a proxy in front of it failed, is overloaded or is stopping. The request may succeed
             // later, so this is an unavailable service rather than a rejected request.

@@ -181,6 +181,22 @@ import Testing
         #expect(overloaded.output.contains("503"), "\(overloaded.output)")
     }
 
+    @Test func blockedAddressExitsDenied() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch()
+        defer { server.process.terminate(signal: SIGKILL) }
+        let wrong = ["DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser, "DCF_SERVER_ADMIN_PASSWORD": "guess"]
+        for _ in 0..<10 {
+            let denied = try dcfctl(["status"], server: server, fixture: fixture, environment: wrong)
+            #expect(denied.status == 77, "\(denied.output)")
+        }
+        let blocked = try dcfctl(["status"], server: server, fixture: fixture)
+        #expect(blocked.status == 77, "\(blocked.output)")
+        #expect(blocked.output.contains("too_many_login_failures"), "\(blocked.output)")
+        #expect(blocked.output.contains("try again in"), "\(blocked.output)")
+    }
+
     @Test func helpListsCommands() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

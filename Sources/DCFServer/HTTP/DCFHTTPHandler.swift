@@ -100,7 +100,8 @@ public final class DCFHTTPHandler: HTTPHandler {
         return collector.handling { [self] bytes in
             server.requestGate.submit { [self] in
                 do {
-                    let request = ServerRequest(head: head, body: try .memory(Data(bytes)), exchangeID: exchangeID)
+                    let request = ServerRequest(
+                        head: head, body: try .memory(Data(bytes)), exchangeID: exchangeID, responder: responder)
                     server.handle(request) { responder.respond($0) }
                 } catch {
                     server.logger.error("failed to hash request body", [("target", head.target), ("error", "\(error)")])
@@ -124,7 +125,7 @@ public final class DCFHTTPHandler: HTTPHandler {
     ) -> HTTPRequestBodyHandling {
         let limit = server.configuration.maximumUpdateBodyBytes
         if let rejection = rejectDeclaredLength(head, limit: limit, responder, exchangeID) { return rejection }
-        let headOnly = ServerRequest(head: head, body: .empty, exchangeID: exchangeID)
+        let headOnly = ServerRequest(head: head, body: .empty, exchangeID: exchangeID, responder: responder)
         let screened: DCFServer.ScreenedUpdateHead
         do {
             screened = try server.screenUpdateHead(headOnly)
@@ -152,7 +153,7 @@ public final class DCFHTTPHandler: HTTPHandler {
             pace: uploadPace,
             onReject: { [server] error in server.recordingResponses(to: headOnly) { _ in }(.error(error)) },
             onComplete: { [server] body in
-                let request = ServerRequest(head: head, body: body, exchangeID: exchangeID)
+                let request = ServerRequest(head: head, body: body, exchangeID: exchangeID, responder: responder)
                 server.handle(request) { response in
                     // Leaving before the response goes out lets the worker send its next update at once.
                     pass.giveBack()
@@ -182,7 +183,7 @@ public final class DCFHTTPHandler: HTTPHandler {
         let error = DCFErrorResponse(
             .bodyTooLarge,
             "Content-Length \(declared) passes the limit of \(limit) bytes for \(head.method) \(head.path)")
-        let request = ServerRequest(head: head, body: .empty, exchangeID: exchangeID)
+        let request = ServerRequest(head: head, body: .empty, exchangeID: exchangeID, responder: responder)
         server.recordingResponses(to: request) { responder.respond($0) }(.error(error))
         return Self.unreadBody
     }

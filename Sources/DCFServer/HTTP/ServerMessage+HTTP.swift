@@ -3,11 +3,12 @@ import DCFProtocol
 import DCFTransport
 
 extension ServerRequest {
-    /// A request with the head's method, target (exactly as received) and header fields.
-    init(head: HTTPRequestHead, body: RequestBody, exchangeID: UInt64) {
+    /// A request with the head's method, target (exactly as received) and header fields, from the client that
+    /// `responder` answers.
+    init(head: HTTPRequestHead, body: RequestBody, exchangeID: UInt64, responder: HTTPResponder) {
         self.init(
             method: head.method, target: head.target, headers: head.headers.map { (name: $0.name, value: $0.value) },
-            body: body, connectionID: exchangeID)
+            body: body, connectionID: exchangeID, peerAddress: responder.peerAddress)
     }
 }
 

@@ -8,15 +8,33 @@ extension DCFServer {
         guard let credentials = configuration.adminCredentials else {
             throw DCFErrorResponse(
                 .adminDisabled,
-                "the admin API is off; set \(AdminCredentials.usernameVariable) and "
-                    + "\(AdminCredentials.passwordVariable) or an admin credentials file")
+                "the admin API is off on this server; its operator turns it on by setting "
+                    + "\(AdminCredentials.usernameVariable) and \(AdminCredentials.passwordVariable) in the server's "
+                    + "environment or admin.credentials_file in its config, then restarting it")
+        }
+        if let address = request.peerAddress, let remaining = adminLogins.blockedFor(address) {
+            let seconds = Int((Double(remaining.components.seconds) + 1).rounded(.down))
+            var response = ServerResponse.error(
+                DCFErrorResponse(
+                    .tooManyLoginFailures,
+                    "\(adminLogins.maximumFailures) wrong admin credentials came from \(address) within "
+                        + "\(adminLogins.window.components.seconds) s; try again in \(seconds) s"))
+            response.headers.append(("Retry-After", String(seconds)))
+            return response
         }
         guard credentials.accepts(authorization: request.header("Authorization")) else {
+            if let address = request.peerAddress, adminLogins.recordFailure(address) {
+                logger.warning(
+                    "admin API blocked for a client address after wrong credentials",
+                    [("address", address), ("failures", String(adminLogins.maximumFailures)),
+                     ("blocked_for_s", String(adminLogins.window.components.seconds))])
+            }
             // The rejection log writes the line for this 401, rate-limited like every other rejection.
             var response = ServerResponse.error(DCFErrorResponse(.unauthorized, "wrong or missing admin credentials"))
             response.headers.append(("WWW-Authenticate", "Basic realm=\"dcf admin\", charset=\"UTF-8\""))
             return response
         }
+        if let address = request.peerAddress { adminLogins.recordSuccess(address) }
         switch route {
         case .adminListWorkers:
             return .json(registry.workers.map(\.adminEntry))

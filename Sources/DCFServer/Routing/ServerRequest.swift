@@ -13,16 +13,19 @@ public struct ServerRequest: Sendable {
     public var body: RequestBody
     /// Identifies the connection, so `DCFServer.connectionClosed(_:)` can drop a parked long poll.
     public var connectionID: UInt64
+    /// The client's IP address, which keys the throttle of failed admin logins; nil when not known.
+    public var peerAddress: String?
 
     public init(
         method: String, target: String, headers: [(name: String, value: String)] = [], body: RequestBody = .empty,
-        connectionID: UInt64 = 0
+        connectionID: UInt64 = 0, peerAddress: String? = nil
     ) {
         self.method = method
         self.target = target
         self.headers = headers
         self.body = body
         self.connectionID = connectionID
+        self.peerAddress = peerAddress
     }
 
     /// Returns the first value of the header `name`, compared case-insensitively.

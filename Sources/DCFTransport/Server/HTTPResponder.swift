@@ -10,12 +10,23 @@ public final class HTTPResponder: Sendable {
     let loop: EventLoop
     let connection: LoopBoundReference<HTTPConnection>
     let requestNumber: UInt64
+    /// The client's address and port as the socket reports it: `192.0.2.7:51234` or `[2001:db8::7]:51234`.
+    public let peer: String
     private let completed = Atomic<Bool>(false)
 
     init(loop: EventLoop, connection: HTTPConnection, requestNumber: UInt64) {
         self.loop = loop
         self.connection = LoopBoundReference(connection)
         self.requestNumber = requestNumber
+        self.peer = connection.peer
+    }
+
+    /// The client's IP address without the port (and without brackets for IPv6).
+    public var peerAddress: String {
+        var address = peer
+        if let colon = address.lastIndex(of: ":") { address = String(address[..<colon]) }
+        if address.hasPrefix("["), address.hasSuffix("]") { address = String(address.dropFirst().dropLast()) }
+        return address
     }
 
     /// Whether a response was already started through this responder.
