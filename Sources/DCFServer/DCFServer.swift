@@ -64,7 +64,7 @@ public final class DCFServer: Sendable {
         self.coder = payloadCoder
         self.registry = try WorkerRegistry(
             stateDirectory: configuration.stateDirectory, mode: configuration.admission,
-            logger: logger.child("registry"))
+            maximumUnsafeRegistrations: configuration.maximumWorkers, logger: logger.child("registry"))
         self.nonces = NonceStore(
             lifetime: configuration.nonceLifetime, maximumPerWorker: configuration.maximumNoncesPerWorker,
             maximumTotal: configuration.maximumOutstandingNonces, clock: clock)

@@ -56,7 +56,8 @@ enum ServerdSchema {
             help: "File of allowed worker public keys, one 64-digit hex key per line (safe mode)."),
         ConfigOption(
             "workers", "unsafe_mode", type: .boolean, default: .boolean(false), flag: "unsafe-mode",
-            help: "Admit any worker key without a key list. Never use it on a reachable network."),
+            help: "Admit any worker key without a key list; every registration adds a worker, up to "
+                + "limits.max_workers. Never use it on a reachable network."),
     ]
 
     private static let admin = [
@@ -106,6 +107,10 @@ enum ServerdSchema {
         ConfigOption(
             "limits", "max_connections", type: .integer(1...1_000_000), default: .integer(10_000), unit: "connections",
             help: "Open connections at most; more are answered 503 and closed."),
+        ConfigOption(
+            "limits", "max_workers", type: .integer(1...10_000_000), default: .integer(100_000), unit: "workers",
+            help: "Workers the registry holds at most in unsafe mode, where every registration adds one; further "
+                + "registrations get 503 until an admin removes workers. Admin adds and key lists may pass it."),
         ConfigOption(
             "limits", "max_header_bytes", type: .byteCount(1024...(1 << 20)), default: .byteCount(16 * 1024),
             help: "Size of a request's head (request line and headers); larger gets 431."),

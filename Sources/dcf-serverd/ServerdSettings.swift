@@ -40,6 +40,7 @@ struct ServerdSettings {
         server.maximumControlBodyBytes = config.byteCount("limits.max_control_bytes")
         server.maximumUpdateBodyBytes = config.byteCount("limits.max_update_bytes")
         server.maximumConcurrentUploads = config.integer("limits.max_concurrent_uploads")
+        server.maximumWorkers = config.integer("limits.max_workers")
         server.spoolReuseLimit = config.byteCount("state.spool_reuse_limit")
         server.minimumUploadRate = config.byteCount("limits.min_upload_rate")
         server.maximumInflatedUpdateBytes = config.byteCount("limits.max_inflated_update_bytes")

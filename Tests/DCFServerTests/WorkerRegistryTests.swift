@@ -149,6 +149,26 @@ import Testing
         #expect(throws: DCFErrorResponse.self) { try registry.register(WorkerID(workerKey)!, bodyKey: nil) }
     }
 
+    @Test func unsafeRegistrationsStopAtMaximum() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let registry = try WorkerRegistry(
+            stateDirectory: directory.url, mode: .unsafe, maximumUnsafeRegistrations: 3, logger: logger)
+        let workerKey = try key()
+        for _ in 0..<3 { _ = try registry.register(WorkerID(workerKey)!, bodyKey: workerKey) }
+        let error = #expect(throws: DCFErrorResponse.self) {
+            try registry.register(WorkerID(workerKey)!, bodyKey: workerKey)
+        }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("limits.max_workers") == true)
+        #expect(registry.workers.count == 3)
+
+        // Removing a worker makes room for the next registration.
+        _ = try registry.removeWorker(try #require(registry.workers.first).id)
+        _ = try registry.register(WorkerID(workerKey)!, bodyKey: workerKey)
+        #expect(registry.workers.count == 3)
+    }
+
     @Test func adminStatusChangesReportTransitions() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

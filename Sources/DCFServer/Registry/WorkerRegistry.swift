@@ -31,15 +31,22 @@ public final class WorkerRegistry: Sendable {
     /// The records as request handling reads them, under a lock held only for a lookup or a copy.
     let records: RecordTable
     let logger: Logger
+    /// The number of workers past which an unsafe-mode registration is rejected.
+    let maximumUnsafeRegistrations: Int
 
     /// Opens the registry in `stateDirectory` and, in safe mode, applies the key list.
     ///
+    /// - Parameter maximumUnsafeRegistrations: in unsafe mode, registrations are rejected with `unavailable`
+    ///   while the registry holds this many workers.
     /// - Throws: `KeyListFile.InvalidLines`, a file system error, or an SQLite error naming the database.
-    public init(stateDirectory: URL, mode: AdmissionMode, logger: Logger) throws {
+    public init(
+        stateDirectory: URL, mode: AdmissionMode, maximumUnsafeRegistrations: Int = 100_000, logger: Logger
+    ) throws {
         let store = try WorkerStore(directory: stateDirectory)
         let records = try store.loadAll()
         self.currentMode = Mutex(mode)
         self.logger = logger
+        self.maximumUnsafeRegistrations = maximumUnsafeRegistrations
         let table = RecordTable(records)
         self.records = table
         self.state = Mutex(State(store: store, records: table))
@@ -126,7 +133,19 @@ public final class WorkerRegistry: Sendable {
             throw DCFErrorResponse(.badRequest, "public_key in the body does not match \(DCFHeader.workerID)")
         }
         let record = WorkerRecord(id: try Self.freshWorkerID(), publicKey: key, status: .registered, source: .unsafe)
-        try state.withLock { state in try state.commit(upserts: [record]) }
+        try state.withLock { state in
+            // Each unsafe registration adds a record, even for a key registered before.
+            guard state.records.count < maximumUnsafeRegistrations else {
+                logger.warning(
+                    "unsafe-mode registration rejected: the registry is full",
+                    [("workers", String(state.records.count)), ("max_workers", String(maximumUnsafeRegistrations))])
+                throw DCFErrorResponse(
+                    .unavailable,
+                    "the server holds its maximum of \(maximumUnsafeRegistrations) workers (limits.max_workers); its "
+                        + "admin can remove unused workers with dcfctl remove or raise the limit")
+            }
+            try state.commit(upserts: [record])
+        }
         return (record, [.registered(record.id)])
     }
 
@@ -198,6 +217,10 @@ final class RecordTable: Sendable {
 
     var all: [WorkerRecord] {
         records.withLock { Array($0.values) }
+    }
+
+    var count: Int {
+        records.withLock { $0.count }
     }
 
     func apply(upserts: [WorkerRecord], deletions: [WorkerID]) {
