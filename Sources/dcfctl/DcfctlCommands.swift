@@ -140,6 +140,15 @@ enum DcfctlCommands {
                 "\"\(argument)\" is a private key file (\(argument).pub sits beside it); pass \(argument).pub, "
                     + "and keep private keys on the sites")
         }
+        // Without a .pub beside it, the mode tells: dcf-agent keygen writes private keys readable by the owner only.
+        if !argument.hasSuffix(".pub"),
+            let mode = (try? FileManager.default.attributesOfItem(atPath: argument))?[.posixPermissions] as? Int,
+            mode & 0o077 == 0
+        {
+            throw DcfctlError.usage(
+                "\"\(argument)\" looks like a private key file (mode \(String(mode, radix: 8)), readable by its owner "
+                    + "only); pass the public key file, or its 64 hex digits, and keep private keys on the sites")
+        }
         guard let text = try? String(contentsOfFile: argument, encoding: .utf8) else {
             throw DcfctlError.input("key file \"\(argument)\" is not readable")
         }

@@ -93,6 +93,13 @@ import Testing
         #expect(addPrivate.status == 64, "\(addPrivate.output)")
         #expect(addPrivate.output.contains("pass \(privateKeyFile).pub"))
 
+        // The same private key alone, its .pub file gone: the owner-only mode gives it away.
+        try FileManager.default.removeItem(atPath: privateKeyFile + ".pub")
+        let addLonePrivate = try dcfctl(["add", privateKeyFile], server: server, fixture: fixture)
+        #expect(addLonePrivate.status == 64, "\(addLonePrivate.output)")
+        #expect(addLonePrivate.output.contains("looks like a private key file"), "\(addLonePrivate.output)")
+        #expect(try server.workers().count == 1)
+
         let notAKey = fixture.directory.file("not-a-key.pub")
         try ServerdFixture.write("hello\n", to: notAKey)
         let addNotAKey = try dcfctl(["add", notAKey], server: server, fixture: fixture)
