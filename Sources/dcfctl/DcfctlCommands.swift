@@ -140,7 +140,7 @@ enum DcfctlCommands {
                 "\"\(argument)\" is a private key file (\(argument).pub sits beside it); pass \(argument).pub, "
                     + "and keep private keys on the sites")
         }
-        // Without a .pub beside it, the mode tells: dcf-agent keygen writes private keys readable by the owner only.
+        // With no .pub beside it, the mode decides, because dcf-agent keygen writes private keys owner-only (0600).
         if !argument.hasSuffix(".pub"),
             let mode = (try? FileManager.default.attributesOfItem(atPath: argument))?[.posixPermissions] as? Int,
             mode & 0o077 == 0
