@@ -32,6 +32,8 @@ public final class DCFServer: Sendable {
     let rejections: RejectionLog
     /// Wrong admin credentials per client address.
     let adminLogins = AdminLoginThrottle()
+    /// When each worker whose polls came from two addresses was last warned about.
+    let sharedKeyWarnings = WarningInterval(interval: .seconds(300))
     let coder: any PayloadCoder
     let authenticator: WorkerAuthenticator
     let state = Mutex(State.created)

@@ -43,15 +43,25 @@ final class LongPollRegistry: Sendable {
 
     var parkedCount: Int { state.withLock { $0.table.parkedCount } }
 
-    func park(worker: WorkerID, knownVersion: ModelVersion?, connectionID: UInt64, responder: @escaping Responder) {
+    /// Parks `worker`'s poll, replacing one it parked before; returns the client address of the replaced poll
+    /// when it came from another address than `peerAddress`, which happens when two agents share one key.
+    @discardableResult
+    func park(
+        worker: WorkerID, knownVersion: ModelVersion?, connectionID: UInt64, peerAddress: String? = nil,
+        responder: @escaping Responder
+    ) -> String? {
         let now = clock.now
-        let completions = state.withLock { state in
-            state.table.park(
+        let (completions, replacedPeer) = state.withLock { state in
+            let replacedPeer = state.table.parkedPeerAddress(of: worker)
+            let completions = state.table.park(
                 worker: worker, knownVersion: knownVersion, connectionID: connectionID, now: now,
-                responder: responder)
+                responder: responder, peerAddress: peerAddress)
+            return (completions, replacedPeer)
         }
         run(completions)
         scheduleWakeUp(before: now + hold)
+        guard let replacedPeer, let peerAddress, replacedPeer != peerAddress else { return nil }
+        return replacedPeer
     }
 
     func publish(_ version: ModelVersion) {

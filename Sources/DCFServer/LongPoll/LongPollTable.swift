@@ -18,6 +18,7 @@ struct LongPollTable<Responder> {
         let connectionID: UInt64
         let deadline: ContinuousClock.Instant
         let responder: Responder
+        let peerAddress: String?
     }
 
     let hold: Duration
@@ -39,7 +40,7 @@ struct LongPollTable<Responder> {
     /// either gone or about to be reused.
     mutating func park(
         worker: WorkerID, knownVersion: ModelVersion?, connectionID: UInt64, now: ContinuousClock.Instant,
-        responder: Responder
+        responder: Responder, peerAddress: String? = nil
     ) -> [Completion] {
         var completions: [Completion] = []
         if let replaced = polls.removeValue(forKey: worker) {
@@ -50,8 +51,14 @@ struct LongPollTable<Responder> {
             return completions
         }
         polls[worker] = Poll(
-            knownVersion: knownVersion, connectionID: connectionID, deadline: now + hold, responder: responder)
+            knownVersion: knownVersion, connectionID: connectionID, deadline: now + hold, responder: responder,
+            peerAddress: peerAddress)
         return completions
+    }
+
+    /// The client address of `worker`'s parked poll, when it has one and the address is known.
+    func parkedPeerAddress(of worker: WorkerID) -> String? {
+        polls[worker]?.peerAddress
     }
 
     /// Records a new global model version and completes every poll waiting for a different one.

@@ -74,12 +74,20 @@ extension DCFServer {
         respond: @escaping @Sendable (ServerResponse) -> Void
     ) {
         refreshIfStrategyIsAhead(of: knownVersion)
-        polls.park(worker: worker, knownVersion: knownVersion, connectionID: request.connectionID) {
-            [self] outcome in
+        let replacedPeer = polls.park(
+            worker: worker, knownVersion: knownVersion, connectionID: request.connectionID,
+            peerAddress: request.peerAddress
+        ) { [self] outcome in
             switch outcome {
             case .answered(let wait): respond(addingNextNonce(to: polls.jsonResponse(for: wait), for: worker))
             case .rejected(let error): respond(.error(error))
             }
+        }
+        if let replacedPeer, let address = request.peerAddress, sharedKeyWarnings.shouldWarn(about: worker) {
+            // Each poll ends the other's, so the two agents poll in turns and neither waits for the next model.
+            logger.warning(
+                "two client addresses poll as one worker; give each agent a key of its own",
+                [("worker", worker.short), ("address", address), ("other_address", replacedPeer)])
         }
     }
 
