@@ -29,8 +29,9 @@ final class Serverd: Sendable {
         self.sink = sink
         logger = Logger(component: "serverd", sink: sink)
         // The lock creates the state directory and the strategy stores the initial model in it, so the checks
-        // that can still fail run first and a failed start leaves the directory as it was. A second server on
-        // the same state directory and port fails on the port.
+        // that can still fail run first. One check comes later: DCFServer opens the registry database after the
+        // strategy, so a damaged database fails the start with the initial model already stored, which the next
+        // start reuses. A second server on the same state directory and port fails on the port.
         if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
         let transport = try settings.transportConfiguration
         try FedAvgStrategy.checkInitialModel(settings.fedAvg)
