@@ -46,7 +46,8 @@ let package = Package(
             dependencies: ["DCFProtocol", "DCFCrypto", "DCFCompression", "DCFTransport", "DCFSupport"],
             swiftSettings: strict
         ),
-        .target(name: "FedAvg", dependencies: ["DCFProtocol", "DCFServer", "DCFSupport"], swiftSettings: strict),
+        .target(
+            name: "FedAvg", dependencies: ["DCFCrypto", "DCFProtocol", "DCFServer", "DCFSupport"], swiftSettings: strict),
         .target(
             name: "DCFTraining",
             dependencies: ["DCFProtocol", "DCFCompression", "DCFSupport", "CBLAS"],

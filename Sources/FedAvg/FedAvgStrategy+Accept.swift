@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 import DCFProtocol
 import DCFServer
 import Foundation
@@ -103,17 +104,41 @@ extension FedAvgStrategy {
     /// nothing, or nil for an update to accept. A replacement with other bytes folds the whole round again from
     /// disk under the lock, so each worker may replace its update `maximumReplacementsPerRound` times per round.
     private func checkReplacement(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String? {
-        let (held, replacements, version) = state.withLock { state in
-            (state.round.entries[workerID]?.bodySHA256, state.round.replacements[workerID, default: 0], state.version)
+        let (entry, replacements, version) = state.withLock { state in
+            (state.round.entries[workerID], state.round.replacements[workerID, default: 0], state.version)
         }
-        guard let held else { return nil }
-        if !held.isEmpty, held == update.bodySHA256 {
+        guard let entry else { return nil }
+        var heldDigest = entry.bodySHA256
+        if heldDigest.isEmpty, entry.payloadBytes == update.payload.count, let digest = Self.fileSHA256(entry.url) {
+            // Recovered after a restart, so the digest was not stored. A body sent uncompressed is the stored
+            // file, and its digest is computed once, here, when the same worker sends the same size again.
+            heldDigest = digest
+            state.withLock { state in
+                if state.round.entries[workerID]?.url == entry.url { state.round.entries[workerID]?.bodySHA256 = digest }
+            }
+        }
+        if !heldDigest.isEmpty, heldDigest == update.bodySHA256 {
             return "already accepted into the round from version \(version); this resend changed nothing"
         }
         guard replacements < Self.maximumReplacementsPerRound else {
             throw UpdateRejection.tooManyReplacements(replacements)
         }
         return nil
+    }
+
+    /// Returns the SHA-256 of the file at `url` as lowercase hex, reading 1 MiB at a time; nil when it cannot be read.
+    static func fileSHA256(_ url: URL) -> String? {
+        guard let handle = try? FileHandle(forReadingFrom: url), let hasher = try? SHA256Hasher() else { return nil }
+        defer { try? handle.close() }
+        do {
+            // Foundation returns nil or empty data at the end of the file.
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try hasher.update(chunk)
+            }
+            return try hasher.finalize().hexString
+        } catch {
+            return nil
+        }
     }
 
     /// Reads the dcf metadata of an update and checks it against the signed `DCF-Base-Version`.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 import DCFProtocol
 import DCFServer
 import DCFSupport
@@ -143,6 +144,28 @@ import Testing
         let reply = try strategy.receiveWorkerUpdate(workers[0], first)
         #expect(reply.contains("changed nothing"), "\(reply)")
         #expect(strategy.roundStatus()["updates"] == 1)
+    }
+
+    @Test func resendAfterRestartChangesNothing() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plain = try update([5, 5, 5, 5], [5, 5], examples: 1)
+        let digest = try SHA256.hash(plain.payload).hexString
+        let sent = WorkerUpdate(payload: plain.payload, baseVersion: plain.baseVersion, bodySHA256: digest)
+        do {
+            let strategy = try makeStrategy(directory)
+            _ = try strategy.receiveWorkerUpdate(workers[0], sent)
+        }
+        // The first reply was lost in the crash, so the worker sends the same bytes to the restarted server.
+        let restarted = try makeStrategy(directory)
+        for _ in 0...FedAvgStrategy.maximumReplacementsPerRound {
+            let reply = try restarted.receiveWorkerUpdate(workers[0], sent)
+            #expect(reply.contains("changed nothing"), "\(reply)")
+        }
+        #expect(restarted.roundStatus()["updates"] == 1)
+        // Other bytes still replace the update.
+        let other = try restarted.receiveWorkerUpdate(workers[0], update([6, 6, 6, 6], [6, 6], examples: 1))
+        #expect(other.contains("replaced"), "\(other)")
     }
 
     @Test func replacementsPerRoundAreBounded() throws {
