@@ -19,7 +19,10 @@ extension HTTPConnection {
         case .lingering:
             return (.linger, phaseStart &+ Self.lingerTime.nanoseconds)
         case .open:
-            if outbound.hasData, writeBlocked || writeWaitsForReadable {
+            // TLS records sealed from a response wait in the transport once the queue holds only the response's
+            // end marker, so they count as unsent data too: without them, a client that stops reading near the end
+            // of a response would hold its connection with no timeout at all.
+            if writeBlocked || writeWaitsForReadable, outbound.hasData || (transport?.pendingOutput ?? 0) > 0 {
                 return (.write, lastWriteProgress &+ limits.writeTimeout.nanoseconds)
             }
             if let request {
