@@ -19,9 +19,8 @@ extension HTTPConnection {
         case .lingering:
             return (.linger, phaseStart &+ Self.lingerTime.nanoseconds)
         case .open:
-            // TLS records sealed from a response wait in the transport once the queue holds only the response's
-            // end marker, so they count as unsent data too: without them, a client that stops reading near the end
-            // of a response would hold its connection with no timeout at all.
+            // Records sealed from the end of a response wait in the TLS transport after the queue holds only its
+            // end marker. They count as unsent data, so a client that stops reading there is timed out too.
             if writeBlocked || writeWaitsForReadable, outbound.hasData || (transport?.pendingOutput ?? 0) > 0 {
                 return (.write, lastWriteProgress &+ limits.writeTimeout.nanoseconds)
             }
