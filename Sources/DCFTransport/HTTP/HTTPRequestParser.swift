@@ -29,6 +29,8 @@ struct HTTPRequestParser {
     private var state = State.head
     private var pending: [UInt8] = []
     private var bodyBytes = 0
+    /// Whether the empty line allowed before the current request line was dropped.
+    private var skippedEmptyLine = false
 
     init(limits: HTTPParserLimits) {
         self.limits = limits
@@ -59,6 +61,7 @@ struct HTTPRequestParser {
         state = .head
         pending = []
         bodyBytes = 0
+        skippedEmptyLine = false
     }
 
     /// Consumes a prefix of `input` and returns how much, with the event it completed, if any.
@@ -96,6 +99,7 @@ struct HTTPRequestParser {
     }
 
     private mutating func parseHead(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (Int, HTTPParseEvent?) {
+        if !skippedEmptyLine, let skipped = skipEmptyLine(input) { return (skipped, nil) }
         let searchStart = max(0, pending.count - 3)
         let previous = pending.count
         let room = limits.maxHeaderBytes - pending.count
@@ -122,6 +126,27 @@ struct HTTPRequestParser {
         case .chunked: state = .chunkSize
         }
         return (consumed, .head(parsed.0, parsed.1))
+    }
+
+    /// Drops one CRLF before a request line, as RFC 9112, section 2.2, advises, because some clients send one
+    /// after a request body. Returns the bytes of `input` it used, or nil when `input` does not continue an
+    /// empty line. A lone CR is kept as a partial head until the next byte shows whether LF follows it.
+    private mutating func skipEmptyLine(_ input: UnsafeRawBufferPointer) -> Int? {
+        let carriageReturn = UInt8(ascii: "\r")
+        let lineFeed = UInt8(ascii: "\n")
+        if pending == [carriageReturn], input[0] == lineFeed {
+            pending = []
+            skippedEmptyLine = true
+            return 1
+        }
+        guard pending.isEmpty, input[0] == carriageReturn else { return nil }
+        guard input.count > 1 else {
+            pending = [carriageReturn]
+            return 1
+        }
+        guard input[1] == lineFeed else { return nil }
+        skippedEmptyLine = true
+        return 2
     }
 
     /// The error for a head that outgrew `maxHeaderBytes`: 414 while the request line is still incomplete.
