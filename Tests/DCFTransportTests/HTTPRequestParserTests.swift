@@ -143,6 +143,17 @@ import Testing
         }
     }
 
+    @Test func endlessTrailerSectionFailsAt431() {
+        let trailers = String(repeating: "X-T: v\r\n", count: 1000)
+        do {
+            _ = try parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\(trailers)\r\n", step: 64)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.status.code == 431)
+            #expect(error.detail == "trailer section larger than 4096 bytes")
+        }
+    }
+
     @Test func headersTooLargeAt431() {
         let request = "GET / HTTP/1.1\r\nHost: h\r\nX: \(String(repeating: "v", count: 5000))\r\n\r\n"
         do {

@@ -42,6 +42,10 @@ import Testing
         Case(
             name: "signed chunk size",
             request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nAA\r\n0\r\n\r\n", status: 400),
+        Case(
+            name: "trailer section too large",
+            request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+                + String(repeating: "X-T: v\r\n", count: 400) + "\r\n", status: 431),
         Case(name: "unknown transfer coding", request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", status: 501),
         Case(name: "HTTP/2 version", request: "GET / HTTP/2.0\r\nHost: t\r\n\r\n", status: 505),
         Case(name: "stalled head", request: "GET / HTTP/1.1\r\nHost:", status: 408),

@@ -31,6 +31,8 @@ struct HTTPRequestParser {
     private var bodyBytes = 0
     /// Whether the empty line allowed before the current request line was dropped.
     private var skippedEmptyLine = false
+    /// Bytes of the current request's trailer section so far, line ends included.
+    private var trailerBytes = 0
 
     init(limits: HTTPParserLimits) {
         self.limits = limits
@@ -62,6 +64,7 @@ struct HTTPRequestParser {
         pending = []
         bodyBytes = 0
         skippedEmptyLine = false
+        trailerBytes = 0
     }
 
     /// Consumes a prefix of `input` and returns how much, with the event it completed, if any.
@@ -195,8 +198,13 @@ struct HTTPRequestParser {
     }
 
     private mutating func parseTrailers(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (Int, HTTPParseEvent?) {
-        // Trailer fields are read and dropped: nothing in this server uses them.
+        // Trailer fields are read and dropped: nothing in this server uses them. The section as a whole is held to
+        // the limit of a head, so a client cannot extend a request without end past `maxBodyBytes`.
         guard let (line, consumed) = try takeLine(input, limit: limits.maxHeaderBytes) else { return (input.count, nil) }
+        trailerBytes += line.count + 2
+        guard trailerBytes <= limits.maxHeaderBytes else {
+            throw .headerFieldsTooLarge("trailer section larger than \(limits.maxHeaderBytes) bytes")
+        }
         if line.isEmpty { state = .complete }
         return (consumed, nil)
     }

@@ -2,7 +2,8 @@
 
 /// Limits that protect the server from large, slow or malformed requests, each with the status it answers.
 public struct HTTPServerLimits: Sendable {
-    /// Maximum bytes of request line plus header fields; larger heads get 431.
+    /// Maximum bytes of request line plus header fields, and of a chunked body's trailer section; larger ones
+    /// get 431.
     public var maxHeaderBytes = 16 * 1024
     /// Maximum number of header fields; more get 431.
     public var maxHeaderCount = 100
