@@ -60,6 +60,11 @@ import Testing
         let response = try client.readResponse()
         #expect(response.status == testCase.status)
         #expect(response.headers["connection"] == "close")
+        if testCase.status == 408 {
+            // The small limits set both timeouts to 200 ms.
+            #expect(response.text.contains("200ms"))
+            #expect(response.text.contains(testCase.name == "stalled head" ? "headerTimeout" : "bodyTimeout"))
+        }
         #expect(try client.receiveUntilClosed().isEmpty)
         await running.stop()
     }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 
 extension HTTPConnection {
     enum Timeout: String {
@@ -7,6 +8,21 @@ extension HTTPConnection {
 
     /// How long a closing connection drops input while waiting for the client to close.
     static let lingerTime: Duration = .seconds(2)
+
+    /// Returns the `HTTPServerLimits` property that sets `kind` (the lingering close has a fixed time) and its
+    /// value, for log lines and 408 responses.
+    func setting(of kind: Timeout) -> (name: String, value: String) {
+        let (name, value): (String, Duration) =
+            switch kind {
+            case .handshake: ("handshakeTimeout", limits.handshakeTimeout)
+            case .idle: ("idleTimeout", limits.idleTimeout)
+            case .header: ("headerTimeout", limits.headerTimeout)
+            case .body: ("bodyTimeout", limits.bodyTimeout)
+            case .write: ("writeTimeout", limits.writeTimeout)
+            case .linger: ("lingering close", Self.lingerTime)
+            }
+        return (name, DurationFormat.format(value))
+    }
 
     /// The timeout that applies in the current state and when it expires, or nil when none applies (a request
     /// waiting for its handler, which sets its own limit with `HTTPResponder.park`).
@@ -58,21 +74,29 @@ extension HTTPConnection {
             updateTimer()
             return
         }
+        let setting = setting(of: kind)
         if kind == .handshake, let held = Self.handshakeFailures.admit() {
             context.logger.info(
                 "TLS handshake timed out",
                 [("peer", peer), ("limit", "\(limits.handshakeTimeout)"), ("repeats_since_last_line", String(held))])
+        } else if kind == .write, let held = Self.writeTimeouts.admit() {
+            // A client that stops reading a response loses the rest of it, so an operator sees why.
+            context.logger.info(
+                "closed a connection whose client stopped reading its response",
+                [("peer", peer), ("limit", setting.value), ("repeats_since_last_line", String(held))])
         } else {
-            context.logger.debug("connection timed out", [("peer", peer), ("timeout", kind.rawValue)])
+            context.logger.debug(
+                "connection timed out",
+                [("peer", peer), ("timeout", kind.rawValue), ("setting", setting.name), ("limit", setting.value)])
         }
         switch kind {
         case .handshake, .idle, .write, .linger:
             close(reason: .timedOut)
         case .header:
-            sendServerError(.requestTimeout, "request head not received in time")
+            sendServerError(.requestTimeout, "request head not received within \(setting.value) (\(setting.name))")
         case .body:
             request?.failBody(.timedOut)
-            sendServerError(.requestTimeout, "request body not received in time")
+            sendServerError(.requestTimeout, "no request body bytes received for \(setting.value) (\(setting.name))")
         }
     }
 }
