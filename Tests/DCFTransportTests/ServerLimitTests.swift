@@ -69,6 +69,26 @@ import Testing
         await running.stop()
     }
 
+    /// A client that sends one byte at a time, each long before the body timeout, is cut off by the rate check.
+    @Test func bodyBelowMinimumRateGets408() async throws {
+        var limits = HTTPServerLimits.patient
+        limits.bodyTimeout = .seconds(4)
+        limits.minBodyRate = 100
+        let running = try RunningServer(limits: limits, handler: echoHandler())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n")
+        // At one byte per 100 ms the body falls behind 100 bytes per second after the 4 s allowance.
+        var waiting = pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)
+        for _ in 0..<300 where poll(&waiting, 1, 100) == 0 {
+            try client.send("x")
+        }
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(response.text.contains("100 bytes/s"))
+        #expect(response.text.contains("minBodyRate"))
+        await running.stop()
+    }
+
     @Test func collectLimitAnswers413() async throws {
         let handler = ClosureHandler { _, responder in
             .collect(maxBytes: 10) { body in responder.respond(.text(.ok, "\(body.count)")) }

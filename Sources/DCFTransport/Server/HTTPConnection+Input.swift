@@ -100,6 +100,9 @@ extension HTTPConnection {
         let now = MonotonicClock.now()
         context.metrics.bytesIn.add(bytes.count, ordering: .relaxed)
         lastReadProgress = now
+        if let request, !request.bodyComplete, request.bodyDeadline != .max {
+            request.bodyDeadline &+= UInt64(bytes.count) * 1_000_000_000 / UInt64(limits.minBodyRate)
+        }
         if request == nil, inbound.isEmpty, !parser.hasPartialHead { phaseStart = now }
         guard canProcessInput, inbound.isEmpty else {
             inbound.append(contentsOf: bytes)
@@ -157,6 +160,9 @@ extension HTTPConnection {
     private func handleHead(_ head: HTTPRequestHead, framing: HTTPBodyFraming) {
         requestCount += 1
         let state = RequestState(number: requestCount, head: head, framing: framing)
+        if framing != .none, limits.minBodyRate > 0 {
+            state.bodyDeadline = MonotonicClock.now() &+ limits.bodyTimeout.nanoseconds
+        }
         request = state
         if isOverCapacity {
             sendServerError(.serviceUnavailable, "too many open connections, try again later")

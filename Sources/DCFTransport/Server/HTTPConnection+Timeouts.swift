@@ -3,7 +3,7 @@ import DCFSupport
 
 extension HTTPConnection {
     enum Timeout: String {
-        case handshake, idle, header, body, write, linger
+        case handshake, idle, header, body, bodyRate, write, linger
     }
 
     /// How long a closing connection drops input while waiting for the client to close.
@@ -12,15 +12,17 @@ extension HTTPConnection {
     /// Returns the `HTTPServerLimits` property that sets `kind` (the lingering close has a fixed time) and its
     /// value, for log lines and 408 responses.
     func setting(of kind: Timeout) -> (name: String, value: String) {
-        let (name, value): (String, Duration) =
-            switch kind {
-            case .handshake: ("handshakeTimeout", limits.handshakeTimeout)
-            case .idle: ("idleTimeout", limits.idleTimeout)
-            case .header: ("headerTimeout", limits.headerTimeout)
-            case .body: ("bodyTimeout", limits.bodyTimeout)
-            case .write: ("writeTimeout", limits.writeTimeout)
-            case .linger: ("lingering close", Self.lingerTime)
-            }
+        let name: String
+        let value: Duration
+        switch kind {
+        case .handshake: (name, value) = ("handshakeTimeout", limits.handshakeTimeout)
+        case .idle: (name, value) = ("idleTimeout", limits.idleTimeout)
+        case .header: (name, value) = ("headerTimeout", limits.headerTimeout)
+        case .body: (name, value) = ("bodyTimeout", limits.bodyTimeout)
+        case .bodyRate: return ("minBodyRate", "\(limits.minBodyRate) bytes/s")
+        case .write: (name, value) = ("writeTimeout", limits.writeTimeout)
+        case .linger: (name, value) = ("lingering close", Self.lingerTime)
+        }
         return (name, DurationFormat.format(value))
     }
 
@@ -42,7 +44,9 @@ extension HTTPConnection {
             }
             if let request {
                 guard !request.bodyComplete, !request.awaitingDemand, !request.responseStarted else { return nil }
-                return (.body, lastReadProgress &+ limits.bodyTimeout.nanoseconds)
+                let silenceDeadline = lastReadProgress &+ limits.bodyTimeout.nanoseconds
+                if request.bodyDeadline < silenceDeadline { return (.bodyRate, request.bodyDeadline) }
+                return (.body, silenceDeadline)
             }
             if parser.hasPartialHead || !inbound.isEmpty {
                 return (.header, phaseStart &+ limits.headerTimeout.nanoseconds)
@@ -97,6 +101,10 @@ extension HTTPConnection {
         case .body:
             request?.failBody(.timedOut)
             sendServerError(.requestTimeout, "no request body bytes received for \(setting.value) (\(setting.name))")
+        case .bodyRate:
+            request?.failBody(.timedOut)
+            sendServerError(
+                .requestTimeout, "request body arrived slower than \(setting.value) on average (\(setting.name))")
         }
     }
 }
