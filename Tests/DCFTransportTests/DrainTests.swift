@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 import Testing
 
 @testable import DCFTransport
@@ -17,6 +18,18 @@ import Testing
         var handler = echoHandler()
         handler.onStop = { stopping.set(true) }
         return (try RunningServer(limits: limits, handler: handler), stopping)
+    }
+
+    /// A connection that another loop accepted reaches its loop through a task, which may run after that loop
+    /// began its drain. Such a connection is closed at once instead of keeping the drain waiting.
+    @Test func connectionHandedOverDuringDrainIsClosed() async throws {
+        let direct = try DirectServerLoop(security: .plaintext, limits: .patient, handler: echoHandler())
+        direct.context.isDraining.store(true, ordering: .relaxed)
+        let sockets = try TLSSocketPair()
+        direct.serve(sockets.serverSide)
+        #expect(await direct.waitForNoConnections())
+        direct.stop()
+        close(sockets.clientSide)
     }
 
     @Test func drainFinishesArrivingBody() async throws {

@@ -123,6 +123,37 @@ import Testing
         }
     }
 
+    /// A client may send one CRLF after a request body, before the next request line.
+    @Test(arguments: [1, 2, 3, 4096])
+    func emptyLineBeforeRequestIsSkipped(step: Int) throws {
+        let text = "\r\nPOST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"
+        let parsed = try parse(text, step: step)
+        #expect(parsed.heads.map(\.target) == ["/a", "/b"])
+        #expect(parsed.bodies == [Array("ok".utf8), []])
+        #expect(parsed.ends == 2)
+    }
+
+    @Test(arguments: [1, 4096])
+    func secondEmptyLineBeforeRequestFails(step: Int) {
+        do {
+            _ = try parse("\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", step: step)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.status.code == 400)
+        }
+    }
+
+    @Test func endlessTrailerSectionFailsAt431() {
+        let trailers = String(repeating: "X-T: v\r\n", count: 1000)
+        do {
+            _ = try parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\(trailers)\r\n", step: 64)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.status.code == 431)
+            #expect(error.detail == "trailer section larger than 4096 bytes")
+        }
+    }
+
     @Test func headersTooLargeAt431() {
         let request = "GET / HTTP/1.1\r\nHost: h\r\nX: \(String(repeating: "v", count: 5000))\r\n\r\n"
         do {

@@ -79,6 +79,13 @@ final class HTTPTestClient {
         return count
     }
 
+    /// Ends the client's stream and keeps reading: sends close_notify over TLS, then shuts down the socket's
+    /// write side.
+    func shutdownWrite() {
+        _ = session?.shutdown()
+        Foundation.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Reads what arrives next; an empty array means the server closed the connection.
     func receive() throws -> [UInt8] {
         if !buffer.isEmpty {

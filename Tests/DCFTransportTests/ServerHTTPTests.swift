@@ -30,6 +30,19 @@ import Testing
         await running.stop()
     }
 
+    /// Some clients send a CRLF after a request body, and the next request on the connection is still served.
+    @Test func crlfAfterBodyKeepsConnection() async throws {
+        let running = try RunningServer(handler: echoHandler())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("POST /a HTTP/1.1\r\nHost: test\r\nContent-Length: 2\r\n\r\nok\r\n")
+        #expect(try client.readResponse().text == "POST /a 2")
+        try client.send("GET /b HTTP/1.1\r\nHost: test\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 200)
+        #expect(response.text == "GET /b 0")
+        await running.stop()
+    }
+
     @Test func pipelinedRequestsAnsweredInOrder() async throws {
         // The first request is answered last in time, from another thread, yet must come first on the wire.
         let handler = ClosureHandler { head, responder in

@@ -42,6 +42,10 @@ import Testing
         Case(
             name: "signed chunk size",
             request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nAA\r\n0\r\n\r\n", status: 400),
+        Case(
+            name: "trailer section too large",
+            request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+                + String(repeating: "X-T: v\r\n", count: 400) + "\r\n", status: 431),
         Case(name: "unknown transfer coding", request: "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", status: 501),
         Case(name: "HTTP/2 version", request: "GET / HTTP/2.0\r\nHost: t\r\n\r\n", status: 505),
         Case(name: "stalled head", request: "GET / HTTP/1.1\r\nHost:", status: 408),
@@ -56,7 +60,32 @@ import Testing
         let response = try client.readResponse()
         #expect(response.status == testCase.status)
         #expect(response.headers["connection"] == "close")
+        if testCase.status == 408 {
+            // The small limits set both timeouts to 200 ms.
+            #expect(response.text.contains("200ms"))
+            #expect(response.text.contains(testCase.name == "stalled head" ? "headerTimeout" : "bodyTimeout"))
+        }
         #expect(try client.receiveUntilClosed().isEmpty)
+        await running.stop()
+    }
+
+    /// A client that sends one byte at a time, each long before the body timeout, is cut off by the rate check.
+    @Test func bodyBelowMinimumRateGets408() async throws {
+        var limits = HTTPServerLimits.patient
+        limits.bodyTimeout = .seconds(4)
+        limits.minBodyRate = 100
+        let running = try RunningServer(limits: limits, handler: echoHandler())
+        let client = try HTTPTestClient(port: running.port)
+        try client.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n")
+        // At one byte per 100 ms the body falls behind 100 bytes per second after the 4 s allowance.
+        var waiting = pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)
+        for _ in 0..<300 where poll(&waiting, 1, 100) == 0 {
+            try client.send("x")
+        }
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(response.text.contains("100 bytes/s"))
+        #expect(response.text.contains("minBodyRate"))
         await running.stop()
     }
 

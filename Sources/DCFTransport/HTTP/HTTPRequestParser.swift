@@ -29,6 +29,10 @@ struct HTTPRequestParser {
     private var state = State.head
     private var pending: [UInt8] = []
     private var bodyBytes = 0
+    /// Whether the empty line allowed before the current request line was dropped.
+    private var skippedEmptyLine = false
+    /// Bytes of the current request's trailer section so far, line ends included.
+    private var trailerBytes = 0
 
     init(limits: HTTPParserLimits) {
         self.limits = limits
@@ -59,6 +63,8 @@ struct HTTPRequestParser {
         state = .head
         pending = []
         bodyBytes = 0
+        skippedEmptyLine = false
+        trailerBytes = 0
     }
 
     /// Consumes a prefix of `input` and returns how much, with the event it completed, if any.
@@ -96,6 +102,7 @@ struct HTTPRequestParser {
     }
 
     private mutating func parseHead(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (Int, HTTPParseEvent?) {
+        if !skippedEmptyLine, let skipped = skipEmptyLine(input) { return (skipped, nil) }
         let searchStart = max(0, pending.count - 3)
         let previous = pending.count
         let room = limits.maxHeaderBytes - pending.count
@@ -122,6 +129,27 @@ struct HTTPRequestParser {
         case .chunked: state = .chunkSize
         }
         return (consumed, .head(parsed.0, parsed.1))
+    }
+
+    /// Drops one CRLF before a request line, as RFC 9112, section 2.2, advises, because some clients send one
+    /// after a request body. Returns the bytes of `input` it used, or nil when `input` does not continue an
+    /// empty line. A lone CR is kept as a partial head until the next byte shows whether LF follows it.
+    private mutating func skipEmptyLine(_ input: UnsafeRawBufferPointer) -> Int? {
+        let carriageReturn = UInt8(ascii: "\r")
+        let lineFeed = UInt8(ascii: "\n")
+        if pending == [carriageReturn], input[0] == lineFeed {
+            pending = []
+            skippedEmptyLine = true
+            return 1
+        }
+        guard pending.isEmpty, input[0] == carriageReturn else { return nil }
+        guard input.count > 1 else {
+            pending = [carriageReturn]
+            return 1
+        }
+        guard input[1] == lineFeed else { return nil }
+        skippedEmptyLine = true
+        return 2
     }
 
     /// The error for a head that outgrew `maxHeaderBytes`: 414 while the request line is still incomplete.
@@ -170,8 +198,13 @@ struct HTTPRequestParser {
     }
 
     private mutating func parseTrailers(_ input: UnsafeRawBufferPointer) throws(HTTPParseError) -> (Int, HTTPParseEvent?) {
-        // Trailer fields are read and dropped: nothing in this server uses them.
+        // Trailer fields are read and dropped: nothing in this server uses them. The section as a whole is held to
+        // the limit of a head, so a client cannot extend a request without end past `maxBodyBytes`.
         guard let (line, consumed) = try takeLine(input, limit: limits.maxHeaderBytes) else { return (input.count, nil) }
+        trailerBytes += line.count + 2
+        guard trailerBytes <= limits.maxHeaderBytes else {
+            throw .headerFieldsTooLarge("trailer section larger than \(limits.maxHeaderBytes) bytes")
+        }
         if line.isEmpty { state = .complete }
         return (consumed, nil)
     }

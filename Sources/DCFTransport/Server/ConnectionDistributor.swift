@@ -36,9 +36,11 @@ private struct Handover: @unchecked Sendable {  // Dereferenced only inside a ta
 }
 
 extension ServerLoop {
-    /// Registers an accepted, counted connection with this loop, or closes it when the loop has shut down.
+    /// Registers an accepted, counted connection with this loop, or closes it when the loop has shut down or the
+    /// server drains. A connection that another loop accepted reaches this loop through its task queue, maybe after
+    /// the drain closed this loop's connections, and would otherwise keep the drain waiting for its grace period.
     func serve(_ fd: Int32, peer: String, isOverCapacity: Bool) {
-        guard !isClosed else {
+        guard !isClosed, !context.isDraining.load(ordering: .relaxed) else {
             Glibc.close(fd)
             context.metrics.openConnections.subtract(1, ordering: .relaxed)
             return

@@ -26,6 +26,9 @@ protocol ConnectionTransport: AnyObject {
     var hasDecryptedInput: Bool { get }
     /// The number of bytes that `write` took and that still wait to be sent; `flushOutput` sends them.
     var pendingOutput: Int { get }
+    /// Whether the transport may still send after the peer ended its stream: TCP and TLS 1.3 (RFC 8446,
+    /// section 6.1) may, while TLS 1.2 (RFC 5246, section 7.2.1) drops pending writes at a close_notify.
+    var sendsAfterPeerClosed: Bool { get }
     func handshake() -> TransportResult
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult
     /// Sends or takes part of `bytes` and returns how many; taken bytes may wait in the transport.
@@ -50,6 +53,7 @@ final class PlainTransport: ConnectionTransport {
     var hasBufferedInput: Bool { false }
     var hasDecryptedInput: Bool { false }
     var pendingOutput: Int { 0 }
+    var sendsAfterPeerClosed: Bool { true }
 
     func handshake() -> TransportResult { .done(0) }
     func flushOutput() -> TransportResult { .done(0) }

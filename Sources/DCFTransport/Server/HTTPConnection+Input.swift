@@ -24,6 +24,7 @@ extension HTTPConnection {
     /// Whether to read from the socket. While a streaming handler holds a body chunk, the rest of the body stays
     /// in the socket: reading it ahead would only copy it through `inbound`.
     var wantsToRead: Bool {
+        if inputEnded { return false }
         if canProcessInput { return true }
         if let request, request.awaitingDemand, parser.isReadingBody { return false }
         return inbound.count < inboundLimit
@@ -61,7 +62,7 @@ extension HTTPConnection {
                 readWaitsForWritable = true
                 return
             case .closed:
-                close(reason: .clientDisconnected)
+                handleEndOfInput()
                 return
             case .failed(let message):
                 context.logger.debug("connection read failed", [("peer", peer), ("error", message)])
@@ -76,6 +77,18 @@ extension HTTPConnection {
         }
     }
 
+    /// Handles the end of the client's stream. A client that half-closes its connection after a whole request
+    /// still gets the response, and the connection closes after it. Otherwise the connection closes at once, so a
+    /// parked request's handler gets `onDisconnect`, because TCP cannot distinguish a half-close from a close.
+    private func handleEndOfInput() {
+        guard transport?.sendsAfterPeerClosed == true, let request, request.bodyComplete, !request.isParked else {
+            close(reason: .clientDisconnected)
+            return
+        }
+        inputEnded = true
+        closeAfterResponse = true
+    }
+
     private func continueReading() {
         guard phase == .open else { return }
         readInput()
@@ -87,6 +100,9 @@ extension HTTPConnection {
         let now = MonotonicClock.now()
         context.metrics.bytesIn.add(bytes.count, ordering: .relaxed)
         lastReadProgress = now
+        if let request, !request.bodyComplete, request.bodyDeadline != .max {
+            request.bodyDeadline &+= UInt64(bytes.count) * 1_000_000_000 / UInt64(limits.minBodyRate)
+        }
         if request == nil, inbound.isEmpty, !parser.hasPartialHead { phaseStart = now }
         guard canProcessInput, inbound.isEmpty else {
             inbound.append(contentsOf: bytes)
@@ -144,6 +160,9 @@ extension HTTPConnection {
     private func handleHead(_ head: HTTPRequestHead, framing: HTTPBodyFraming) {
         requestCount += 1
         let state = RequestState(number: requestCount, head: head, framing: framing)
+        if framing != .none, limits.minBodyRate > 0 {
+            state.bodyDeadline = MonotonicClock.now() &+ limits.bodyTimeout.nanoseconds
+        }
         request = state
         if isOverCapacity {
             sendServerError(.serviceUnavailable, "too many open connections, try again later")

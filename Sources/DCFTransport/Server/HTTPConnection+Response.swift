@@ -86,6 +86,12 @@ extension HTTPConnection {
     ) -> Void? {
         guard phase == .open, let request, request.number == number else { return nil }
         guard !request.responseStarted else { return () }
+        if inputEnded {
+            // A parked request's handler learns from the end of the client's stream that the client left. That
+            // end arrived before the park, so the connection closes now and the caller runs `onDisconnect`.
+            close(reason: .clientDisconnected)
+            return nil
+        }
         var timer: TimerID?
         if let timeout {
             timer = loop.schedule(after: timeout) { [weak request, metrics = context.metrics, loop] in

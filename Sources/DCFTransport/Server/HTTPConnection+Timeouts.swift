@@ -1,12 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 
 extension HTTPConnection {
     enum Timeout: String {
-        case handshake, idle, header, body, write, linger
+        case handshake, idle, header, body, bodyRate, write, linger
     }
 
     /// How long a closing connection drops input while waiting for the client to close.
     static let lingerTime: Duration = .seconds(2)
+
+    /// Returns the `HTTPServerLimits` property that sets `kind` (the lingering close has a fixed time) and its
+    /// value, for log lines and 408 responses.
+    func setting(of kind: Timeout) -> (name: String, value: String) {
+        let name: String
+        let value: Duration
+        switch kind {
+        case .handshake: (name, value) = ("handshakeTimeout", limits.handshakeTimeout)
+        case .idle: (name, value) = ("idleTimeout", limits.idleTimeout)
+        case .header: (name, value) = ("headerTimeout", limits.headerTimeout)
+        case .body: (name, value) = ("bodyTimeout", limits.bodyTimeout)
+        case .bodyRate: return ("minBodyRate", "\(limits.minBodyRate) bytes/s")
+        case .write: (name, value) = ("writeTimeout", limits.writeTimeout)
+        case .linger: (name, value) = ("lingering close", Self.lingerTime)
+        }
+        return (name, DurationFormat.format(value))
+    }
 
     /// The timeout that applies in the current state and when it expires, or nil when none applies (a request
     /// waiting for its handler, which sets its own limit with `HTTPResponder.park`).
@@ -19,12 +37,16 @@ extension HTTPConnection {
         case .lingering:
             return (.linger, phaseStart &+ Self.lingerTime.nanoseconds)
         case .open:
-            if outbound.hasData, writeBlocked || writeWaitsForReadable {
+            // Records sealed from the end of a response wait in the TLS transport after the queue holds only its
+            // end marker. They count as unsent data, so a client that stops reading there is timed out too.
+            if writeBlocked || writeWaitsForReadable, outbound.hasData || (transport?.pendingOutput ?? 0) > 0 {
                 return (.write, lastWriteProgress &+ limits.writeTimeout.nanoseconds)
             }
             if let request {
                 guard !request.bodyComplete, !request.awaitingDemand, !request.responseStarted else { return nil }
-                return (.body, lastReadProgress &+ limits.bodyTimeout.nanoseconds)
+                let silenceDeadline = lastReadProgress &+ limits.bodyTimeout.nanoseconds
+                if request.bodyDeadline < silenceDeadline { return (.bodyRate, request.bodyDeadline) }
+                return (.body, silenceDeadline)
             }
             if parser.hasPartialHead || !inbound.isEmpty {
                 return (.header, phaseStart &+ limits.headerTimeout.nanoseconds)
@@ -56,21 +78,33 @@ extension HTTPConnection {
             updateTimer()
             return
         }
+        let setting = setting(of: kind)
         if kind == .handshake, let held = Self.handshakeFailures.admit() {
             context.logger.info(
                 "TLS handshake timed out",
                 [("peer", peer), ("limit", "\(limits.handshakeTimeout)"), ("repeats_since_last_line", String(held))])
+        } else if kind == .write, let held = Self.writeTimeouts.admit() {
+            // A client that stops reading a response loses the rest of it, so an operator sees why.
+            context.logger.info(
+                "closed a connection whose client stopped reading its response",
+                [("peer", peer), ("limit", setting.value), ("repeats_since_last_line", String(held))])
         } else {
-            context.logger.debug("connection timed out", [("peer", peer), ("timeout", kind.rawValue)])
+            context.logger.debug(
+                "connection timed out",
+                [("peer", peer), ("timeout", kind.rawValue), ("setting", setting.name), ("limit", setting.value)])
         }
         switch kind {
         case .handshake, .idle, .write, .linger:
             close(reason: .timedOut)
         case .header:
-            sendServerError(.requestTimeout, "request head not received in time")
+            sendServerError(.requestTimeout, "request head not received within \(setting.value) (\(setting.name))")
         case .body:
             request?.failBody(.timedOut)
-            sendServerError(.requestTimeout, "request body not received in time")
+            sendServerError(.requestTimeout, "no request body bytes received for \(setting.value) (\(setting.name))")
+        case .bodyRate:
+            request?.failBody(.timedOut)
+            sendServerError(
+                .requestTimeout, "request body arrived slower than \(setting.value) on average (\(setting.name))")
         }
     }
 }

@@ -36,6 +36,8 @@ final class HTTPConnection: EventHandler {
     let isOverCapacity: Bool
     /// Set once the connection must close after the current response.
     var closeAfterResponse = false
+    /// Set when the client ended its stream (FIN or close_notify) while the connection still owes it a response.
+    var inputEnded = false
 
     var interest: EpollEvents = []
     /// The transport needs the socket writable to continue a read, or readable to continue a write (TLS).
@@ -98,8 +100,10 @@ final class HTTPConnection: EventHandler {
                 flush()
             }
             readInput()
-            // With no room to read, a hang-up would be reported again on every wait, so close now.
-            if phase == .open, !events.isDisjoint(with: [.readHangUp, .hangUp, .error]), !wantsToRead {
+            // With no room to read, a hang-up would be reported again on every wait, so close now. After the end of
+            // input was handled, only a reset or an error ends the connection before its response.
+            let hangUps: EpollEvents = inputEnded ? [.hangUp, .error] : [.readHangUp, .hangUp, .error]
+            if phase == .open, !events.isDisjoint(with: hangUps), !wantsToRead {
                 close(reason: .clientDisconnected)
             }
         }
@@ -111,7 +115,8 @@ final class HTTPConnection: EventHandler {
     /// Recomputes the `epoll` interest from the connection's state and updates it when it changed.
     func updateInterest() {
         guard phase != .closed else { return }
-        var wanted: EpollEvents = [.readHangUp]
+        // The end of input stays reported once it arrived, so it is no longer watched after it was handled.
+        var wanted: EpollEvents = inputEnded ? [] : [.readHangUp]
         switch phase {
         case .open:
             if wantsToRead || writeWaitsForReadable { wanted.insert(.readable) }

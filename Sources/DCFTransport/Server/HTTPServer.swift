@@ -124,6 +124,9 @@ public final class HTTPServer: Sendable {
         for (name, value) in positive where value < 1 {
             throw HTTPServerError.invalidConfiguration("limit \(name) is \(value); use 1 or more")
         }
+        guard limits.minBodyRate >= 0 else {
+            throw HTTPServerError.invalidConfiguration("limit minBodyRate is \(limits.minBodyRate); use 0 or more")
+        }
         guard limits.maxBodyBytes >= 0 else {
             throw HTTPServerError.invalidConfiguration("limit maxBodyBytes is \(limits.maxBodyBytes); use 0 or more")
         }

@@ -2,7 +2,8 @@
 
 /// Limits that protect the server from large, slow or malformed requests, each with the status it answers.
 public struct HTTPServerLimits: Sendable {
-    /// Maximum bytes of request line plus header fields; larger heads get 431.
+    /// Maximum bytes of request line plus header fields, and of a chunked body's trailer section; larger ones
+    /// get 431.
     public var maxHeaderBytes = 16 * 1024
     /// Maximum number of header fields; more get 431.
     public var maxHeaderCount = 100
@@ -24,6 +25,11 @@ public struct HTTPServerLimits: Sendable {
     public var headerTimeout: Duration = .seconds(15)
     /// Time allowed between two reads of a request body, while the handler is ready for more; then 408.
     public var bodyTimeout: Duration = .seconds(30)
+    /// Minimum average rate of a request body in bytes per second; a slower body gets 408. A body has
+    /// `bodyTimeout` plus one second for every `minBodyRate` bytes received, not counting time the handler held
+    /// it back. Without it, a client that sends one byte just before each `bodyTimeout` keeps its connection for
+    /// days. 0 turns the check off.
+    public var minBodyRate = 500
     /// Time a keep-alive connection may wait for its next request; then it closes silently.
     public var idleTimeout: Duration = .seconds(75)
     /// Time a response may make no progress because the client does not read; then the connection closes.

@@ -44,4 +44,7 @@ extension HTTPConnection {
     /// Limits `TLS handshake failed` and handshake timeouts to one info line per 10 s across all loops, so an
     /// expired certificate or an overload shows in the log without a line per client.
     static let handshakeFailures = LogRepeatLimit(interval: .seconds(10))
+
+    /// Limits the line about connections closed by the write timeout to one info line per 10 s across all loops.
+    static let writeTimeouts = LogRepeatLimit(interval: .seconds(10))
 }

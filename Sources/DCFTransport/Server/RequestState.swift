@@ -18,7 +18,22 @@ final class RequestState {
     /// Set when the parser reports the end of the request, also for a request without a body.
     var bodyComplete = false
     /// A chunk was passed to a streaming handler, which has not yet asked for more.
-    var awaitingDemand = false
+    var awaitingDemand = false {
+        didSet {
+            guard awaitingDemand != oldValue else { return }
+            let now = MonotonicClock.now()
+            if awaitingDemand {
+                demandWaitStart = now
+            } else if bodyDeadline != .max {
+                // Time the handler held the body back is not the client's.
+                bodyDeadline &+= now &- demandWaitStart
+            }
+        }
+    }
+    /// When the body must be complete under `HTTPServerLimits.minBodyRate`, in `MonotonicClock` nanoseconds;
+    /// `.max` when the rate is not checked.
+    var bodyDeadline = UInt64.max
+    private var demandWaitStart: UInt64 = 0
     /// The client expects `100 Continue`, which is sent when the handler requests the first body chunk.
     var continuePending = false
     var response = Response.notStarted

@@ -14,6 +14,7 @@ final class TLSTransport: ConnectionTransport {
     var hasBufferedInput: Bool { session.hasBufferedInput }
     var hasDecryptedInput: Bool { session.hasDecryptedInput }
     var pendingOutput: Int { session.pendingOutput }
+    var sendsAfterPeerClosed: Bool { SSL_version(session.ssl) == TLS1_3_VERSION }
 
     func handshake() -> TransportResult { convert(session.handshake()) }
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult { convert(session.read(into: buffer)) }
