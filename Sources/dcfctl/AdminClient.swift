@@ -96,7 +96,8 @@ struct AdminClient {
         return status + ": " + firstLine
     }
 
-    /// Splits `http(s)://host:port` into its parts; the port defaults to 8443 for https and 80 for http.
+    /// Splits `http(s)://host:port` into its parts. Without a port, https means 443 and http 80, the URL
+    /// defaults that dcf-agent's `agent.server` also uses, so one address works for both programs.
     ///
     /// - Parameter source: where `url` came from, `--server` or `DCF_SERVER_URL`, for the error message.
     static func parse(_ url: String, source: String = "--server") throws -> (scheme: String, host: String, port: Int) {
@@ -107,7 +108,7 @@ struct AdminClient {
             throw DcfctlError.usage(
                 "\(source) \"\(url)\" is not a server address; expected https://host:port, e.g. https://127.0.0.1:8443")
         }
-        let port = components.port ?? (scheme == "https" ? 8443 : 80)
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
         guard (1...65535).contains(port) else {
             throw DcfctlError.usage("\(source) \"\(url)\": port \(port) is outside 1-65535")
         }

@@ -8,8 +8,8 @@ enum DcfctlCommands {
     private static let connection: [CommandOption] = [
         .value(
             "server", valueName: "url",
-            help: "Server address, https://host:port (or http:// for a server run with plain_http). "
-                + "Default: $DCF_SERVER_URL, else https://127.0.0.1:8443."),
+            help: "Server address, https://host:port (or http:// for a server run with plain_http); without a "
+                + "port, 443 for https and 80 for http. Default: $DCF_SERVER_URL, else https://127.0.0.1:8443."),
         .value("ca-file", valueName: "file", help: "PEM file of CAs that signed the server certificate. Default: $DCF_CA_FILE, else the system store."),
         .value(
             "credentials-file", valueName: "file",

@@ -108,6 +108,12 @@ import Testing
         #expect(badPort.output.contains("99999"), "\(badPort.output)")
         #expect(!badPort.output.contains("--ca-file"), "\(badPort.output)")
 
+        // An https address without a port means 443, as it does for dcf-agent's agent.server. Nothing of the
+        // tests listens there, so the connection is refused and the message names the port tried.
+        let noPort = try dcfctl(["list", "--server", "https://127.0.0.1"], server: nil, fixture: fixture)
+        #expect(noPort.status == 69, "\(noPort.output)")
+        #expect(noPort.output.contains("127.0.0.1:443 failed"), "\(noPort.output)")
+
         let credentials = [
             "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser, "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,
         ]
