@@ -9,6 +9,8 @@ struct AdminClient {
     let server: String
     private let client: HTTPClient
     private let credentials: AdminCredentialSource
+    /// Whether a TLS client certificate is configured, to hint at mutual TLS when a handshake fails without one.
+    private let hasClientCertificate: Bool
 
     /// Builds the client from `--server`, `--ca-file` and `--credentials-file` (or the environment).
     init(command: ParsedCommand, environment: [String: String]) throws {
@@ -21,6 +23,8 @@ struct AdminClient {
         server = url
         credentials = try AdminCredentialSource.load(file: command.option("credentials-file"), environment: environment)
         var configuration = HTTPClientConfiguration(totalTimeout: .seconds(30), userAgent: "dcfctl")
+        let clientIdentity = try Self.clientIdentity(command: command, environment: environment)
+        hasClientCertificate = clientIdentity != nil
         if scheme == "http" {
             configuration.transport = .plainTCP
         } else {
@@ -29,12 +33,16 @@ struct AdminClient {
             if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
                 throw DcfctlError.input("--ca-file \"\(caFile)\": the file does not exist or is not readable")
             }
-            configuration.transport = .tls(.client(trustedCAFile: caFile))
+            configuration.transport = .tls(
+                .client(
+                    trustedCAFile: caFile, certificateChainFile: clientIdentity?.certificate,
+                    privateKeyFile: clientIdentity?.key))
         }
         do {
             client = try HTTPClient(host: host, port: port, configuration: configuration)
         } catch {
-            throw DcfctlError.input("cannot load the TLS settings for \(url): \(error); check --ca-file")
+            let options = clientIdentity == nil ? "--ca-file" : "--ca-file, --client-certificate and --client-key"
+            throw DcfctlError.input("cannot load the TLS settings for \(url): \(error); check \(options)")
         }
     }
 
@@ -50,6 +58,12 @@ struct AdminClient {
             throw DcfctlError.unreachable(
                 "the server at \(server) presented a certificate that dcfctl does not trust: \(error); check "
                     + "--ca-file and --server")
+        } catch let error as HTTPClientError where error.tlsError != nil && !hasClientCertificate {
+            // A server that requires client certificates ends the handshake of a client without one, which
+            // the client sees only as a TLS alert or a closed connection.
+            throw DcfctlError.unreachable(
+                "cannot reach the server at \(server): \(error); check --server and --ca-file, and if the server "
+                    + "requires client certificates (tls.client_ca), pass --client-certificate and --client-key")
         } catch {
             throw DcfctlError.unreachable(
                 "cannot reach the server at \(server): \(error); check --server and --ca-file")
@@ -94,6 +108,33 @@ struct AdminClient {
             !firstLine.hasPrefix("<")
         else { return status }
         return status + ": " + firstLine
+    }
+
+    /// Returns the client certificate and key files from `--client-certificate` and `--client-key` (or
+    /// `DCF_CLIENT_CERTIFICATE` and `DCF_CLIENT_KEY`), or nil when neither is set.
+    ///
+    /// - Throws: `DcfctlError` with exit 64 when only one is set, 66 when a file cannot be read.
+    static func clientIdentity(
+        command: ParsedCommand, environment: [String: String]
+    ) throws -> (certificate: String, key: String)? {
+        // Empty variables count as unset, as for DCF_CA_FILE.
+        let certificate = command.option("client-certificate")
+            ?? environment["DCF_CLIENT_CERTIFICATE"].flatMap { $0.isEmpty ? nil : $0 }
+        let key = command.option("client-key") ?? environment["DCF_CLIENT_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (certificate, key) {
+        case (nil, nil):
+            return nil
+        case (let certificate?, let key?):
+            for (option, path) in [("--client-certificate", certificate), ("--client-key", key)]
+            where !FileManager.default.isReadableFile(atPath: path) {
+                throw DcfctlError.input("\(option) \"\(path)\": the file does not exist or is not readable")
+            }
+            return (certificate, key)
+        case (.some, nil):
+            throw DcfctlError.usage("--client-certificate needs --client-key, the file of its private key")
+        case (nil, .some):
+            throw DcfctlError.usage("--client-key needs --client-certificate, the certificate file it belongs to")
+        }
     }
 
     /// Splits `http(s)://host:port` into its parts. Without a port, https means 443 and http 80, the URL
