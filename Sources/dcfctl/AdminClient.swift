@@ -9,8 +9,8 @@ struct AdminClient {
     let server: String
     private let client: HTTPClient
     private let credentials: AdminCredentialSource
-    /// Whether a TLS client certificate is configured, to hint at mutual TLS when a handshake fails without one.
-    private let hasClientCertificate: Bool
+    /// Whether a failed connection may be a server that requires client certificates: TLS without one.
+    private let mayLackClientCertificate: Bool
 
     /// Builds the client from `--server`, `--ca-file` and `--credentials-file` (or the environment).
     init(command: ParsedCommand, environment: [String: String]) throws {
@@ -24,7 +24,7 @@ struct AdminClient {
         credentials = try AdminCredentialSource.load(file: command.option("credentials-file"), environment: environment)
         var configuration = HTTPClientConfiguration(totalTimeout: .seconds(30), userAgent: "dcfctl")
         let clientIdentity = try Self.clientIdentity(command: command, environment: environment)
-        hasClientCertificate = clientIdentity != nil
+        mayLackClientCertificate = scheme == "https" && clientIdentity == nil
         if scheme == "http" {
             configuration.transport = .plainTCP
         } else {
@@ -58,9 +58,9 @@ struct AdminClient {
             throw DcfctlError.unreachable(
                 "the server at \(server) presented a certificate that dcfctl does not trust: \(error); check "
                     + "--ca-file and --server")
-        } catch let error as HTTPClientError where error.tlsError != nil && !hasClientCertificate {
-            // A server that requires client certificates ends the handshake of a client without one, which
-            // the client sees only as a TLS alert or a closed connection.
+        } catch let error as HTTPClientError where mayLackClientCertificate && !error.isConnectionRefused {
+            // A server that requires client certificates ends the handshake of a client without one. The client
+            // sees a TLS alert or, depending on timing, a connection closed while it sent the request.
             throw DcfctlError.unreachable(
                 "cannot reach the server at \(server): \(error); check --server and --ca-file, and if the server "
                     + "requires client certificates (tls.client_ca), pass --client-certificate and --client-key")
