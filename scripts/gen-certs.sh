@@ -21,8 +21,10 @@ Options:
   -h, --help      print this help
 
 An existing ca.pem/ca.key in DIR is reused, so running the script again adds or renews
-server and client certificates under the same CA. Keys are P-256 and written with mode 0600,
-certificates with mode 0644.
+certificates under the same CA. With only --client options and no host names, an existing
+server.pem is kept, so `gen-certs.sh DIR --client site2` adds a client certificate. Naming
+hosts (re)makes the server certificate; replacing an existing file needs --force. Keys are
+P-256 and written with mode 0600, certificates with mode 0644.
 Requires the openssl command-line tool.
 EOF
 }
@@ -62,6 +64,12 @@ for name in $clients; do
     esac
 done
 command -v openssl >/dev/null 2>&1 || { echo "error: openssl not found; install it (Debian: apt-get install openssl)" >&2; exit 1; }
+# The server certificate is made when hosts are named or none exists yet. A run with only --client options
+# keeps an existing one, because renewing it with the default hosts would drop the names it was made for.
+make_server=1
+if [ -z "$hosts" ] && [ -n "$clients" ] && [ -e "$dir/server.pem" ]; then
+    make_server=0
+fi
 [ -n "$hosts" ] || hosts="localhost 127.0.0.1 ::1"
 
 mkdir -p "$dir"
@@ -114,9 +122,13 @@ EOF
     echo "wrote $dir/$1.pem and $dir/$1.key"
 }
 
-first_host=${hosts# }
-first_host=${first_host%% *}
-sign server "$first_host" serverAuth "$alt_names"
+if [ "$make_server" -eq 1 ]; then
+    first_host=${hosts# }
+    first_host=${first_host%% *}
+    sign server "$first_host" serverAuth "$alt_names"
+else
+    echo "keeping $dir/server.pem; name the hosts (and pass --force) to renew it"
+fi
 for name in $clients; do
     sign "client-$name" "$name" clientAuth "DNS:$name"
 done

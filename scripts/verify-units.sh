@@ -5,7 +5,8 @@
 # verify needs the units' executables to exist, so it runs against a temporary root holding the units, the
 # distribution's unit directory, and placeholder scripts at the ExecStart and ExecReload paths. verify exits 0
 # on unknown keys and unparsable values and only prints them, so any output at all counts as a failure here.
-# It then checks that a unit with a misspelt key does fail, so this script cannot pass vacuously.
+# It verifies the units again with the credential drop-ins that docs/operations.md shows, then checks that a unit
+# with a misspelt key does fail, so this script cannot pass vacuously.
 # Usage: scripts/verify-units.sh   (exit 0 when every unit is clean)
 set -eu
 
@@ -46,6 +47,21 @@ for name in dcf-serverd.service dcf-agent@example.service; do
         echo "verify-units: $name ok"
     else
         echo "verify-units: $name FAILED" >&2
+        failed=1
+    fi
+done
+
+# The drop-ins of docs/operations.md ("Private keys and passwords under systemd").
+mkdir -p "$root/etc/systemd/system/dcf-serverd.service.d" "$root/etc/systemd/system/dcf-agent@.service.d"
+printf '[Service]\nLoadCredential=server.key:/etc/dcf/tls/server.key\nLoadCredential=admin:/etc/dcf/admin.credentials\n' \
+    >"$root/etc/systemd/system/dcf-serverd.service.d/override.conf"
+printf '[Service]\nLoadCredential=worker.key:/etc/dcf/agent-%%i.key\n' \
+    >"$root/etc/systemd/system/dcf-agent@.service.d/override.conf"
+for name in dcf-serverd.service dcf-agent@example.service; do
+    if verify "$name"; then
+        echo "verify-units: $name with credential drop-in ok"
+    else
+        echo "verify-units: $name with credential drop-in FAILED" >&2
         failed=1
     fi
 done

@@ -94,7 +94,9 @@ enum AgentSchema {
             help: "Comma-separated classes (0-9) this site sees, for non-IID federations; all when unset."),
         ConfigOption(
             "data", "max_examples", type: .integer(0...1_000_000), default: .integer(0), unit: "examples",
-            flag: "max-examples", help: "Cap on this site's training examples, for quick runs; 0 for no cap."),
+            flag: "max-examples",
+            help: "Cap on this site's training examples, and on the test examples it evaluates on with held_out = "
+                + "test, for quick runs; 0 for no cap, else at least 2."),
         ConfigOption(
             "data", "held_out", type: .choice(["test", "shard"]), default: .string("test"), flag: "held-out",
             help: "Evaluate on the test split (filtered to this site's classes) or on a tenth of the shard."),

@@ -83,16 +83,48 @@ struct AgentSettings {
             batchSize: config.integer("builtin.batch_size"), seed: UInt64(config.integer("builtin.seed")))
         options.progressInterval = 2_000
         dataDirectory = config.string("data.directory")
-        selection = SiteDataSelection()
-        selection.seed = UInt64(config.integer("builtin.seed"))
-        try selection.setShard(config.string("data.shard"))
-        if let classes = config.optionalString("data.classes") { try selection.setClasses(classes) }
-        let maxExamples = config.integer("data.max_examples")
-        selection.maxExamples = maxExamples == 0 ? nil : maxExamples
-        selection.heldOut = config.string("data.held_out") == "test" ? .testSplit : .fractionOfShard(0.1)
+        selection = try Self.dataSelection(config)
 
         logLevel = LogLevel(name: config.string("log.level")) ?? .info
         progress = ProgressStyle(setting: config.string("log.progress"))
+    }
+
+    /// Builds the site's Fashion-MNIST selection from `[data]`, with errors that name the setting and its valid values.
+    static func dataSelection(_ config: Configuration) throws -> SiteDataSelection {
+        var selection = SiteDataSelection()
+        selection.seed = UInt64(config.integer("builtin.seed"))
+        let shard = config.string("data.shard")
+        do {
+            try selection.setShard(shard)
+        } catch {
+            // The example uses the count the operator wrote when it is a usable one.
+            let parts = shard.split(separator: "/", omittingEmptySubsequences: false)
+            let written = parts.count == 2 ? Int(parts[1]) : nil
+            let count = written.flatMap { $0 >= 2 ? $0 : nil } ?? 4
+            throw AgentSettingsError(
+                "data.shard \"\(shard)\" is not a shard: write index/count with indexes from 0, so the shards of "
+                    + "\(count) are 0/\(count) to \(count - 1)/\(count)")
+        }
+        if let classes = config.optionalString("data.classes") {
+            do {
+                try selection.setClasses(classes)
+            } catch {
+                throw AgentSettingsError("data.classes \"\(classes)\": \(error)")
+            }
+            // Checked here, because the dataset check comes only after the data files are read.
+            if let bad = selection.classes?.sorted().first(where: { $0 >= FashionMNIST.classCount }) {
+                throw AgentSettingsError(
+                    "data.classes \"\(classes)\": class \(bad) does not exist; Fashion-MNIST has classes 0-"
+                        + "\(FashionMNIST.classCount - 1)")
+            }
+        }
+        let maxExamples = config.integer("data.max_examples")
+        guard maxExamples != 1 else {
+            throw AgentSettingsError("data.max_examples is 1; use 0 for no cap, or at least 2")
+        }
+        selection.maxExamples = maxExamples == 0 ? nil : maxExamples
+        selection.heldOut = config.string("data.held_out") == "test" ? .testSplit : .fractionOfShard(0.1)
+        return selection
     }
 
     /// Parses comma-separated layer sizes such as `784,128,10`; nil unless there are at least two, all positive.

@@ -9,6 +9,8 @@ struct AdminClient {
     let server: String
     private let client: HTTPClient
     private let credentials: AdminCredentialSource
+    /// Whether a failed connection may be a server that requires client certificates: TLS without one.
+    private let mayLackClientCertificate: Bool
 
     /// Builds the client from `--server`, `--ca-file` and `--credentials-file` (or the environment).
     init(command: ParsedCommand, environment: [String: String]) throws {
@@ -21,6 +23,8 @@ struct AdminClient {
         server = url
         credentials = try AdminCredentialSource.load(file: command.option("credentials-file"), environment: environment)
         var configuration = HTTPClientConfiguration(totalTimeout: .seconds(30), userAgent: "dcfctl")
+        let clientIdentity = try Self.clientIdentity(command: command, environment: environment)
+        mayLackClientCertificate = scheme == "https" && clientIdentity == nil
         if scheme == "http" {
             configuration.transport = .plainTCP
         } else {
@@ -29,12 +33,16 @@ struct AdminClient {
             if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
                 throw DcfctlError.input("--ca-file \"\(caFile)\": the file does not exist or is not readable")
             }
-            configuration.transport = .tls(.client(trustedCAFile: caFile))
+            configuration.transport = .tls(
+                .client(
+                    trustedCAFile: caFile, certificateChainFile: clientIdentity?.certificate,
+                    privateKeyFile: clientIdentity?.key))
         }
         do {
             client = try HTTPClient(host: host, port: port, configuration: configuration)
         } catch {
-            throw DcfctlError.input("cannot load the TLS settings for \(url): \(error); check --ca-file")
+            let options = clientIdentity == nil ? "--ca-file" : "--ca-file, --client-certificate and --client-key"
+            throw DcfctlError.input("cannot load the TLS settings for \(url): \(error); check \(options)")
         }
     }
 
@@ -50,6 +58,12 @@ struct AdminClient {
             throw DcfctlError.unreachable(
                 "the server at \(server) presented a certificate that dcfctl does not trust: \(error); check "
                     + "--ca-file and --server")
+        } catch let error as HTTPClientError where mayLackClientCertificate && !error.isConnectionRefused {
+            // A server that requires client certificates ends the handshake of a client without one. The client
+            // sees a TLS alert or, depending on timing, a connection closed while it sent the request.
+            throw DcfctlError.unreachable(
+                "cannot reach the server at \(server): \(error); check --server and --ca-file, and if the server "
+                    + "requires client certificates (tls.client_ca), pass --client-certificate and --client-key")
         } catch {
             throw DcfctlError.unreachable(
                 "cannot reach the server at \(server): \(error); check --server and --ca-file")
@@ -96,7 +110,35 @@ struct AdminClient {
         return status + ": " + firstLine
     }
 
-    /// Splits `http(s)://host:port` into its parts; the port defaults to 8443 for https and 80 for http.
+    /// Returns the client certificate and key files from `--client-certificate` and `--client-key` (or
+    /// `DCF_CLIENT_CERTIFICATE` and `DCF_CLIENT_KEY`), or nil when neither is set.
+    ///
+    /// - Throws: `DcfctlError` with exit 64 when only one is set, 66 when a file cannot be read.
+    static func clientIdentity(
+        command: ParsedCommand, environment: [String: String]
+    ) throws -> (certificate: String, key: String)? {
+        // Empty variables count as unset, as for DCF_CA_FILE.
+        let certificate = command.option("client-certificate")
+            ?? environment["DCF_CLIENT_CERTIFICATE"].flatMap { $0.isEmpty ? nil : $0 }
+        let key = command.option("client-key") ?? environment["DCF_CLIENT_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (certificate, key) {
+        case (nil, nil):
+            return nil
+        case (let certificate?, let key?):
+            for (option, path) in [("--client-certificate", certificate), ("--client-key", key)]
+            where !FileManager.default.isReadableFile(atPath: path) {
+                throw DcfctlError.input("\(option) \"\(path)\": the file does not exist or is not readable")
+            }
+            return (certificate, key)
+        case (.some, nil):
+            throw DcfctlError.usage("--client-certificate needs --client-key, the file of its private key")
+        case (nil, .some):
+            throw DcfctlError.usage("--client-key needs --client-certificate, the certificate file it belongs to")
+        }
+    }
+
+    /// Splits `http(s)://host:port` into its parts. Without a port, https means 443 and http 80, the URL
+    /// defaults that dcf-agent's `agent.server` also uses, so one address works for both programs.
     ///
     /// - Parameter source: where `url` came from, `--server` or `DCF_SERVER_URL`, for the error message.
     static func parse(_ url: String, source: String = "--server") throws -> (scheme: String, host: String, port: Int) {
@@ -107,7 +149,7 @@ struct AdminClient {
             throw DcfctlError.usage(
                 "\(source) \"\(url)\" is not a server address; expected https://host:port, e.g. https://127.0.0.1:8443")
         }
-        let port = components.port ?? (scheme == "https" ? 8443 : 80)
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
         guard (1...65535).contains(port) else {
             throw DcfctlError.usage("\(source) \"\(url)\": port \(port) is outside 1-65535")
         }

@@ -8,9 +8,16 @@ enum DcfctlCommands {
     private static let connection: [CommandOption] = [
         .value(
             "server", valueName: "url",
-            help: "Server address, https://host:port (or http:// for a server run with plain_http). "
-                + "Default: $DCF_SERVER_URL, else https://127.0.0.1:8443."),
+            help: "Server address, https://host:port (or http:// for a server run with plain_http); without a "
+                + "port, 443 for https and 80 for http. Default: $DCF_SERVER_URL, else https://127.0.0.1:8443."),
         .value("ca-file", valueName: "file", help: "PEM file of CAs that signed the server certificate. Default: $DCF_CA_FILE, else the system store."),
+        .value(
+            "client-certificate", valueName: "file",
+            help: "PEM file of a TLS client certificate chain, for a server with tls.client_ca set (mutual TLS); "
+                + "needs --client-key. Default: $DCF_CLIENT_CERTIFICATE."),
+        .value(
+            "client-key", valueName: "file",
+            help: "PEM file of the private key of --client-certificate. Default: $DCF_CLIENT_KEY."),
         .value(
             "credentials-file", valueName: "file",
             help: "File with one 'username:password' line; default: $DCF_SERVER_ADMIN_USERNAME and "

@@ -72,10 +72,19 @@ import Testing
             name: "server URL with a path", arguments: ["--server", "https://127.0.0.1:1/dcf"], named: "agent.server"),
         WorkerSettingCase(
             name: "port out of range", arguments: ["--server", "https://127.0.0.1:99999"], named: "99999"),
+        WorkerSettingCase(
+            name: "shard index past its count", arguments: ["--shard", "3/3"],
+            named: "data.shard \"3/3\" is not a shard: write index/count with indexes from 0, so the shards of 3 are 0/3 to 2/3"),
+        WorkerSettingCase(
+            name: "class outside Fashion-MNIST", arguments: ["--classes", "1,11"],
+            named: "data.classes \"1,11\": class 11 does not exist; Fashion-MNIST has classes 0-9"),
+        WorkerSettingCase(
+            name: "cap of one example", arguments: ["--max-examples", "1"],
+            named: "data.max_examples is 1; use 0 for no cap, or at least 2"),
     ]
 
-    /// A mistake in the server address, key or certificate settings exits 78 (which the unit does not restart)
-    /// at once, before the site's data is loaded, naming the setting or file.
+    /// A mistake in the server address, key, certificate or data selection settings exits 78 (which the unit does
+    /// not restart) at once, before the site's data is loaded, naming the setting or file.
     @Test(arguments: workerSettingCases)
     func workerSettingMistakeExitsConfigBeforeLoadingData(_ testCase: WorkerSettingCase) throws {
         let directory = try TemporaryDirectory(prefix: "dcf-agent-settings")

@@ -115,6 +115,12 @@ import Testing
         #expect(badPort.output.contains("99999"), "\(badPort.output)")
         #expect(!badPort.output.contains("--ca-file"), "\(badPort.output)")
 
+        // An https address without a port means 443, as it does for dcf-agent's agent.server. Nothing of the
+        // tests listens there, so the connection is refused and the message names the port tried.
+        let noPort = try dcfctl(["list", "--server", "https://127.0.0.1"], server: nil, fixture: fixture)
+        #expect(noPort.status == 69, "\(noPort.output)")
+        #expect(noPort.output.contains("127.0.0.1:443 failed"), "\(noPort.output)")
+
         let credentials = [
             "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser, "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,
         ]
@@ -204,6 +210,47 @@ import Testing
         #expect(blocked.output.contains("try again in"), "\(blocked.output)")
     }
 
+    /// A server with `tls.client_ca` completes the handshake only with a client certificate from that CA, so
+    /// dcfctl needs one to reach the admin API at all.
+    @Test func mutualTLSNeedsClientCertificate() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
+        defer { server.process.terminate(signal: SIGKILL) }
+        let client = fixture.certificates.client
+
+        let without = try dcfctl(["status"], server: server, fixture: fixture)
+        #expect(without.status == 69, "\(without.output)")
+        #expect(without.output.contains("pass --client-certificate and --client-key"), "\(without.output)")
+
+        let with = try dcfctl(
+            ["status", "--client-certificate", client.certificateFile, "--client-key", client.privateKeyFile],
+            server: server, fixture: fixture)
+        #expect(with.status == 0, "\(with.output)")
+        #expect(with.output.contains("model version:"), "\(with.output)")
+
+        let fromEnvironment = try dcfctl(
+            ["list"], server: server, fixture: fixture,
+            environment: [
+                "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser,
+                "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,
+                "DCF_CLIENT_CERTIFICATE": client.certificateFile, "DCF_CLIENT_KEY": client.privateKeyFile,
+            ])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.output)")
+
+        let certificateOnly = try dcfctl(
+            ["status", "--client-certificate", client.certificateFile], server: server, fixture: fixture)
+        #expect(certificateOnly.status == 64, "\(certificateOnly.output)")
+        #expect(certificateOnly.output.contains("--client-certificate needs --client-key"), "\(certificateOnly.output)")
+
+        let missingKey = fixture.directory.file("absent.key")
+        let unreadable = try dcfctl(
+            ["status", "--client-certificate", client.certificateFile, "--client-key", missingKey],
+            server: server, fixture: fixture)
+        #expect(unreadable.status == 66, "\(unreadable.output)")
+        #expect(unreadable.output.contains(missingKey), "\(unreadable.output)")
+    }
+
     @Test func helpListsCommands() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
@@ -215,5 +262,7 @@ import Testing
         let addHelp = try dcfctl(["add", "--help"], server: nil, fixture: fixture)
         #expect(addHelp.output.contains("--ca-file"))
         #expect(addHelp.output.contains("--credentials-file"))
+        #expect(addHelp.output.contains("--client-certificate"))
+        #expect(addHelp.output.contains("--client-key"))
     }
 }

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import TestSupport
+import Testing
+
+/// `scripts/gen-certs.sh` run the way operations.md and its help describe: once for the CA and the server
+/// certificate, then again to add client certificates under the same CA.
+@Suite struct GenCertsScriptTests {
+    private func genCerts(_ arguments: [String], in directory: TemporaryDirectory) throws -> (status: Int32, output: String) {
+        let script = BuiltProducts.packageRoot.appendingPathComponent("scripts/gen-certs.sh").path
+        let process = try LaunchedProcess(
+            executable: "/bin/sh", arguments: [script] + arguments,
+            logFile: directory.file("gen-certs-\(UUID().uuidString).log"))
+        let status = process.waitForExit()
+        return (status, process.output)
+    }
+
+    private func contents(_ path: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    @Test func clientAddedKeepsServerCertificate() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tls = directory.file("tls")
+        let first = try genCerts([tls, "127.0.0.1", "aggregator.example"], in: directory)
+        #expect(first.status == 0, "\(first.output)")
+        let serverCertificate = try contents(tls + "/server.pem")
+        let serverKey = try contents(tls + "/server.key")
+
+        let client = try genCerts([tls, "--client", "site2"], in: directory)
+        #expect(client.status == 0, "\(client.output)")
+        #expect(client.output.contains("keeping \(tls)/server.pem"), "\(client.output)")
+        #expect(FileManager.default.fileExists(atPath: tls + "/client-site2.pem"), "\(client.output)")
+        #expect(try contents(tls + "/server.pem") == serverCertificate)
+        #expect(try contents(tls + "/server.key") == serverKey)
+
+        // Renewing a client certificate with --force must not replace the server certificate either, which
+        // would swap its host names for the defaults.
+        let renewed = try genCerts(["--force", tls, "--client", "site2"], in: directory)
+        #expect(renewed.status == 0, "\(renewed.output)")
+        #expect(try contents(tls + "/server.pem") == serverCertificate)
+
+        let clientAgain = try genCerts([tls, "--client", "site2"], in: directory)
+        #expect(clientAgain.status == 1, "\(clientAgain.output)")
+        #expect(clientAgain.output.contains("pass --force"), "\(clientAgain.output)")
+    }
+
+    @Test func namedHostsNeedForceToRenew() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tls = directory.file("tls")
+        #expect(try genCerts([tls, "127.0.0.1"], in: directory).status == 0)
+        let serverCertificate = try contents(tls + "/server.pem")
+
+        let again = try genCerts([tls, "127.0.0.1"], in: directory)
+        #expect(again.status == 1, "\(again.output)")
+        #expect(again.output.contains("'\(tls)/server.pem' exists; pass --force"), "\(again.output)")
+        #expect(try contents(tls + "/server.pem") == serverCertificate)
+
+        let forced = try genCerts(["--force", tls, "127.0.0.1"], in: directory)
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(try contents(tls + "/server.pem") != serverCertificate)
+    }
+}
