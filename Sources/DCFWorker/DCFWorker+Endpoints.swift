@@ -84,6 +84,7 @@ extension DCFWorker {
         session.withLock { session in
             session.isRegistered = false
             session.workerID = signer.publicKeyID
+            session.offersCurrentModelAgain = true
         }
         nonces.clear()
         try await registerWorker()

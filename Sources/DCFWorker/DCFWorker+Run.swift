@@ -47,10 +47,20 @@ extension DCFWorker {
     /// - Returns: false for a "no change" reply, true when a new version was handed over.
     private func pollOnce() async throws -> Bool {
         let known = callbacks.getWorkerVersionOfGlobalModel()
-        let wait = try await waitForModel(after: known)
-        guard wait.changed, let version = wait.version, version != known else {
+        let offersAgain = session.withLock { $0.offersCurrentModelAgain }
+        // Asking with no version returns the current one at once.
+        let wait = try await waitForModel(after: offersAgain ? nil : known)
+        guard wait.changed, let version = wait.version, offersAgain || version != known else {
             logger.debug("no new global model", [idField, ("version", known?.description ?? "none")])
             return false
+        }
+        if offersAgain {
+            session.withLock { $0.offersCurrentModelAgain = false }
+            if version == known {
+                logger.notice(
+                    "registered again, and the server dropped this worker's update with its registration; "
+                        + "training the current model again", [idField, ("version", version.description)])
+            }
         }
         let (bytes, served) = try await downloadModelParts(version)
         logger.info(

@@ -24,6 +24,10 @@ public final class DCFWorker: Sendable {
         /// The id requests are signed as: the public key, or the id an unsafe-mode server assigned.
         var workerID: WorkerID
         var isRegistered = false
+        /// Set when the worker registered again after the server lost or dropped it. The server dropped the
+        /// worker's update of the open round with it, so the next poll hands the current model over again even
+        /// when the worker holds that version.
+        var offersCurrentModelAgain = false
         /// Whether a long poll that outlasted `longPollTimeout` was logged; later ones are logged at debug level.
         var reportedLongHold = false
     }

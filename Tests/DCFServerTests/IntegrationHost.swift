@@ -6,6 +6,7 @@ import DCFTransport
 import Foundation
 import Synchronization
 import TestSupport
+import Testing
 
 /// A `DCFServer` with `ExampleStrategy`, served over TLS on 127.0.0.1; `restart()` replaces both on the same
 /// state directory and port, as a server process restart would.
@@ -38,7 +39,9 @@ final class IntegrationHost: Sendable {
     /// Starts a server whose strategy begins at `model`, on port 0 the first time and the same port later.
     func start(model: GlobalModel?) throws {
         let strategy = ExampleStrategy(initialModel: model)
-        var configuration = DCFServerConfiguration(stateDirectory: stateDirectory, admission: admission)
+        var configuration = DCFServerConfiguration(
+            stateDirectory: stateDirectory, admission: admission,
+            adminCredentials: try AdminCredentials(username: "admin", password: "pw"))
         configuration.protocolVersions = protocolVersions
         configuration.longPollHold = .seconds(2)
         let logger = Logger(component: "server", sink: logSink)
@@ -54,6 +57,19 @@ final class IntegrationHost: Sendable {
         let bound = try http.start()
         boundPort.withLock { $0 = bound }
         current.withLock { $0 = (strategy, http) }
+    }
+
+    /// Registers or unregisters `worker` through the admin API, as `dcfctl enable` and `disable` do.
+    func setRegistered(_ worker: WorkerID, _ registered: Bool) throws {
+        let box = Mutex<ServerResponse?>(nil)
+        let server = try #require(strategy.server.withLock { $0 })
+        server.handle(
+            ServerRequest(
+                method: "PUT", target: "/admin/workers/\(worker)",
+                headers: [("Authorization", "Basic " + Data("admin:pw".utf8).base64EncodedString())],
+                body: try .memory(try JSONEncoder().encode(AdminSetRegistrationRequest(registered: registered))))
+        ) { response in box.withLock { $0 = response } }
+        #expect(box.withLock { $0 }?.status == 200)
     }
 
     /// Stops the HTTP server and the backend, keeping the state directory.

@@ -127,6 +127,25 @@ import Testing
         }
     }
 
+    /// An admin disables a worker, which drops its update of the open round, and enables it again. The worker
+    /// registers again and trains the current model again, so the round gets its update back.
+    @Test func reenabledWorkerGetsCurrentModelAgain() async throws {
+        try await withSetup(keyListed: true, lastTrainedVersion: 0) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(1)
+            try host.setRegistered(worker.workerID, false)
+            try await Task.sleep(for: .milliseconds(300))
+            try host.setRegistered(worker.workerID, true)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while probe.received.count < 2, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+            #expect(probe.received.map(\.version) == [1, 1])
+        }
+    }
+
     /// A server whose hold (2 s here) outlasts the worker's long-poll timeout has not failed: the worker polls
     /// again at once and logs the mismatch once, instead of a warning and a longer backoff after every poll.
     @Test func holdPastTheWorkerTimeoutIsNoFailure() async throws {
