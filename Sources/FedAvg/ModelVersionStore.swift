@@ -72,14 +72,20 @@ struct ModelVersionStore {
         var failures: [FedAvgError] = []
         for file in old {
             let path = directory.appendingPathComponent(file.name).path
-            do {
-                try FileManager.default.removeItem(atPath: path)
+            if let problem = Self.deleteIfPresent(path) {
+                failures.append(FedAvgError.storage("delete old model version", path, problem))
+            } else {
                 removed.append(file.version)
-            } catch {
-                failures.append(FedAvgError.storage("delete old model version", path, error.localizedDescription))
             }
         }
         return (removed, failures)
+    }
+
+    /// Deletes the file at `path`; returns why that failed, or nil when it is gone. A file already gone counts as
+    /// deleted, because at start-up the recovered round's aggregation may delete the same old versions at once.
+    static func deleteIfPresent(_ path: String) -> String? {
+        guard unlink(path) != 0, errno != ENOENT else { return nil }
+        return String(cString: strerror(errno))
     }
 
     /// Deletes the temporary files of version writes that a killed process left behind; returns their names.
