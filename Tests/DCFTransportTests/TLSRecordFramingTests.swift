@@ -159,6 +159,16 @@ import TestSupport
         #expect(stop == .closed)
     }
 
+    @Test func fatalAlertIsNamed() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let peers = try connectForging(certificates)
+        defer { peers.sessions.sockets.close() }
+        // certificate_required, which OpenSSL 3.0 cannot name.
+        peers.send(peers.forger.record([2, 116], type: 21))
+        expectFailure(peers, containing: "peer sent TLS alert 116 (certificate_required)")
+    }
+
     @Test func keyUpdateSplitAcrossRecordsIsFollowed() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }

@@ -192,9 +192,23 @@ final class TLSRecordInput {
             // follow it. OpenSSL 3.0 skips it too; the limit on records without data bounds how many arrive.
             return nil
         case let description:
-            return .failed(.protocolFailure("read", openSSLErrors: ["peer sent TLS alert \(description)"]))
+            let name = Self.alertNames[description].map { " (\($0))" } ?? ""
+            return .failed(.protocolFailure("read", openSSLErrors: ["peer sent TLS alert \(description)\(name)"]))
         }
     }
+
+    /// The names of the alert descriptions of RFC 8446, section 6, for error messages; OpenSSL 3.0's
+    /// `SSL_alert_desc_string_long` lacks the TLS 1.3 ones, such as 116, which a server requiring a client
+    /// certificate sends.
+    static let alertNames: [UInt8: String] = [
+        10: "unexpected_message", 20: "bad_record_mac", 22: "record_overflow", 40: "handshake_failure",
+        42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked", 45: "certificate_expired",
+        46: "certificate_unknown", 47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied",
+        50: "decode_error", 51: "decrypt_error", 70: "protocol_version", 71: "insufficient_security",
+        80: "internal_error", 86: "inappropriate_fallback", 109: "missing_extension", 110: "unsupported_extension",
+        112: "unrecognized_name", 113: "bad_certificate_status_response", 115: "unknown_psk_identity",
+        116: "certificate_required", 120: "no_application_protocol",
+    ]
 
     /// Collects post-handshake messages and acts on each whole one.
     private func handshake(_ content: UnsafeRawBufferPointer) throws -> TLSIOResult? {
