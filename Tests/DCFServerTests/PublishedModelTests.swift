@@ -71,6 +71,31 @@ struct PublishedModelTests {
         #expect(coder.inputs.withLock { $0 } == [4096, 4096])
     }
 
+    @Test("safetensors header does not decide the sample")
+    func headerLeftOutOfSample() throws {
+        // A header of many tensor names, which deflate shrinks well, then incompressible values.
+        let names = (0..<400).map { "layer\($0).weight" }
+        let valueBytes = 2_000_000
+        let perTensor = valueBytes / names.count
+        let entries = names.enumerated().map { index, name in
+            "\"\(name)\":{\"dtype\":\"U8\",\"shape\":[\(perTensor)],\"data_offsets\":[\(index * perTensor),\((index + 1) * perTensor)]}"
+        }
+        let header = Data(("{" + entries.joined(separator: ",") + "}").utf8)
+        var bytes = Data(withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) })
+        bytes.append(header)
+        bytes.append(Self.noise(valueBytes))
+        // The header fills most of the first slice, so a sample taken from the file's start would shrink.
+        let fileSample = try #require(PublishedModel.sample(of: bytes))
+        let deflated = try ZlibPayloadCoder().compress(fileSample, as: .deflate)
+        #expect(Double(deflated.count) < Double(fileSample.count) * PublishedModel.maximumKeptRatio)
+
+        let coder = RecordingCoder()
+        let model = PublishedModel(version: ModelVersion(2), bytes: bytes, coder: coder)
+        #expect(Array(model.encodings.keys) == [.identity])
+        let sampleBytes = PublishedModel.sampleSlices * PublishedModel.sampleSliceBytes
+        #expect(coder.inputs.withLock { $0 } == [sampleBytes])
+    }
+
     @Test("sample spans start and end")
     func sampleSpansStartAndEnd() throws {
         let bytes = Self.noise(500_000)
