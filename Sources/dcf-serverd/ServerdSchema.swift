@@ -113,7 +113,8 @@ enum ServerdSchema {
                 + "registrations get 503 until an admin removes workers. Admin adds and key lists may pass it."),
         ConfigOption(
             "limits", "max_header_bytes", type: .byteCount(1024...(1 << 20)), default: .byteCount(16 * 1024),
-            help: "Size of a request's head (request line and headers); larger gets 431."),
+            help: "Size of a request's head (request line and headers), and of a chunked body's trailer section; "
+                + "larger gets 431."),
         ConfigOption(
             "limits", "max_header_count", type: .integer(1...10_000), default: .integer(100), unit: "headers",
             help: "Number of header fields; more gets 431."),
@@ -157,6 +158,16 @@ enum ServerdSchema {
         ConfigOption(
             "limits", "body_timeout", type: .duration(.milliseconds(100)...Duration.seconds(3600)),
             default: .duration(.seconds(30)), help: "Time allowed between two reads of a request body; slower gets 408."),
+        ConfigOption(
+            "limits", "min_body_rate", type: .byteCount(0...(1 << 30)), default: .byteCount(500),
+            help: "Average rate a request body must keep, in bytes per second: a body gets body_timeout plus one "
+                + "second per this many bytes received, not counting time the server held it back; slower gets 408. "
+                + "0 turns the check off."),
+        ConfigOption(
+            "limits", "write_timeout", type: .duration(.seconds(1)...Duration.seconds(3600)),
+            default: .duration(.seconds(60)),
+            help: "Time a response may make no progress because the client does not read; then the connection "
+                + "closes."),
         ConfigOption(
             "limits", "idle_timeout", type: .duration(.seconds(1)...Duration.seconds(3600)),
             default: .duration(.seconds(75)), help: "Idle keep-alive connections are closed after this time."),

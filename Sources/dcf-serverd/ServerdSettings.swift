@@ -57,6 +57,8 @@ struct ServerdSettings {
         limits.handshakeTimeout = config.duration("limits.handshake_timeout")
         limits.headerTimeout = config.duration("limits.header_timeout")
         limits.bodyTimeout = config.duration("limits.body_timeout")
+        limits.minBodyRate = config.byteCount("limits.min_body_rate")
+        limits.writeTimeout = config.duration("limits.write_timeout")
         // A parked long poll must outlive its hold, so the idle timeout never cuts one short.
         limits.idleTimeout = max(config.duration("limits.idle_timeout"), server.longPollHold + .seconds(5))
         self.limits = limits

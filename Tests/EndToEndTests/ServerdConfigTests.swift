@@ -42,6 +42,12 @@ import Testing
         BadConfig(
             name: "listen port out of range", linePrefix: "listen =", replacement: "listen = \"127.0.0.1:70000\"",
             expected: ["server.listen", "70000 is not in 0-65535"]),
+        BadConfig(
+            name: "body rate not a size", linePrefix: "long_poll_hold =",
+            replacement: "min_body_rate = \"fast\"", expected: ["min_body_rate", "fast"]),
+        BadConfig(
+            name: "write timeout below minimum", linePrefix: "long_poll_hold =",
+            replacement: "write_timeout = \"0s\"", expected: ["write_timeout", "0s"]),
         // Each value is in range, but together they are not; the error names both lines.
         BadConfig(
             name: "min_updates above update_lim", linePrefix: "update_lim =",
