@@ -136,7 +136,7 @@ public final class SignalSupervisor: Sendable {
             logger.notice("reload ignored during shutdown", [("signal", "SIGHUP")])
             return
         }
-        logger.info("reloading", [("signal", "SIGHUP")])
+        logger.info("signal received", [("signal", "SIGHUP")])
         handlers.reload()
     }
 }
