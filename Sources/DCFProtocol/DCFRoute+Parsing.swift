@@ -80,8 +80,8 @@ extension DCFRoute {
         return version
     }
 
-    /// Accepts GET and HEAD, for routes that load balancers and monitoring probe with either; the transport
-    /// sends no body in answer to HEAD.
+    /// Accepts GET and HEAD, for routes that load balancers and monitoring probe with either. The transport
+    /// sends no body in a response to HEAD.
     private static func readOnly(_ method: String, _ route: DCFRoute) throws(DCFErrorResponse) -> DCFRoute {
         method == "HEAD" ? route : try only("GET", method, route, allowed: "GET, HEAD")
     }

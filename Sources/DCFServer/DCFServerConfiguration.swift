@@ -21,8 +21,9 @@ public struct DCFServerConfiguration: Sendable {
     public var maximumNoncesPerWorker: Int = 4
     /// Outstanding nonces across all workers.
     public var maximumOutstandingNonces: Int = 100_000
-    /// Workers the registry holds at most. In unsafe mode every registration adds one, so this bounds what
-    /// anyone who can reach the server can add. Admin adds and key lists may pass it.
+    /// Maximum number of workers in the registry for unsafe-mode registrations. In unsafe mode every
+    /// registration adds one, so this bounds what anyone who can reach the server can add. Admin adds and key
+    /// lists may pass it.
     public var maximumWorkers: Int = 100_000
     /// Largest JSON request body, in bytes.
     public var maximumControlBodyBytes: Int = 64 * 1024

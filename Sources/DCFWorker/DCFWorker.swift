@@ -25,8 +25,8 @@ public final class DCFWorker: Sendable {
         var workerID: WorkerID
         var isRegistered = false
         /// Set when the worker registered again after the server lost or dropped it. The server dropped the
-        /// worker's update of the open round with it, so the next poll hands the current model over again even
-        /// when the worker holds that version.
+        /// worker's update of the open round too, so the next poll hands the current model over again, even
+        /// when the worker already has that version.
         var offersCurrentModelAgain = false
         /// Whether a long poll that outlasted `longPollTimeout` was logged; later ones are logged at debug level.
         var reportedLongHold = false

@@ -109,8 +109,9 @@ enum ServerdSchema {
             help: "Open connections at most; more are answered 503 and closed."),
         ConfigOption(
             "limits", "max_workers", type: .integer(1...10_000_000), default: .integer(100_000), unit: "workers",
-            help: "Workers the registry holds at most in unsafe mode, where every registration adds one; further "
-                + "registrations get 503 until an admin removes workers. Admin adds and key lists may pass it."),
+            help: "Maximum number of workers in the registry in unsafe mode, where every registration adds one. "
+                + "Further registrations get 503 until an admin removes workers. Admin adds and key lists may pass "
+                + "it."),
         ConfigOption(
             "limits", "max_header_bytes", type: .byteCount(1024...(1 << 20)), default: .byteCount(16 * 1024),
             help: "Size of a request's head (request line and headers), and of a chunked body's trailer section; "

@@ -84,7 +84,7 @@ struct AdminClient {
         case 403:
             return .denied("\(method) \(path): \(detail)")
         case 429 where detail.hasPrefix(DCFErrorCode.tooManyLoginFailures.rawValue):
-            // The server blocks this address for a while after wrong credentials; the message says how long.
+            // The server blocks this address for a while after wrong credentials, and its message gives how long.
             return .denied(
                 "\(detail); check \(AdminCredentialSource.usernameVariable) and "
                     + "\(AdminCredentialSource.passwordVariable) or --credentials-file before trying again")

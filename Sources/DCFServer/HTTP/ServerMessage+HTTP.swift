@@ -3,8 +3,8 @@ import DCFProtocol
 import DCFTransport
 
 extension ServerRequest {
-    /// A request with the head's method, target (exactly as received) and header fields, from the client that
-    /// `responder` answers.
+    /// Creates a request with the head's method, target (exactly as received) and header fields, and the address
+    /// of the client that `responder` responds to.
     init(head: HTTPRequestHead, body: RequestBody, exchangeID: UInt64, responder: HTTPResponder) {
         self.init(
             method: head.method, target: head.target, headers: head.headers.map { (name: $0.name, value: $0.value) },

@@ -43,8 +43,8 @@ final class LongPollRegistry: Sendable {
 
     var parkedCount: Int { state.withLock { $0.table.parkedCount } }
 
-    /// Parks `worker`'s poll, replacing one it parked before; returns the client address of the replaced poll
-    /// when it came from another address than `peerAddress`, which happens when two agents share one key.
+    /// Parks `worker`'s poll, replacing one it parked before. Returns the client address of the replaced poll
+    /// when it differs from `peerAddress`, because then two agents share one key.
     @discardableResult
     func park(
         worker: WorkerID, knownVersion: ModelVersion?, connectionID: UInt64, peerAddress: String? = nil,

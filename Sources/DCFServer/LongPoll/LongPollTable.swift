@@ -56,7 +56,7 @@ struct LongPollTable<Responder> {
         return completions
     }
 
-    /// The client address of `worker`'s parked poll, when it has one and the address is known.
+    /// Returns the client address of `worker`'s parked poll, or nil when it has none or the address is unknown.
     func parkedPeerAddress(of worker: WorkerID) -> String? {
         polls[worker]?.peerAddress
     }

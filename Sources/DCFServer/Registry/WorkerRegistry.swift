@@ -37,7 +37,7 @@ public final class WorkerRegistry: Sendable {
     /// Opens the registry in `stateDirectory` and, in safe mode, applies the key list.
     ///
     /// - Parameter maximumUnsafeRegistrations: in unsafe mode, registrations are rejected with `unavailable`
-    ///   while the registry holds this many workers.
+    ///   while the registry contains this many workers.
     /// - Throws: `KeyListFile.InvalidLines`, a file system error, or an SQLite error naming the database.
     public init(
         stateDirectory: URL, mode: AdmissionMode, maximumUnsafeRegistrations: Int = 100_000, logger: Logger

@@ -13,7 +13,7 @@ extension DCFServer {
                     + "environment or admin.credentials_file in its config, then restarting it")
         }
         if let address = request.peerAddress, let remaining = adminLogins.blockedFor(address) {
-            let seconds = Int((Double(remaining.components.seconds) + 1).rounded(.down))
+            let seconds = Int(remaining.components.seconds) + 1
             var response = ServerResponse.error(
                 DCFErrorResponse(
                     .tooManyLoginFailures,
