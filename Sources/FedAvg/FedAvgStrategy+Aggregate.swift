@@ -29,11 +29,20 @@ extension FedAvgStrategy {
                 { accumulator.mean(tensorIndex: index, elements: start..<min(start + partElements, count)) }
             }
         }
-        try store.write(prefix: plan.prefix, parts: parts, version: nextVersion)
-        let aggregationSeconds = Self.seconds(ContinuousClock.now - started)
-
         let transfer = transferCounter.withLock { $0 }?()
-        let record = makeRecord(state, version: nextVersion, aggregationSeconds: aggregationSeconds, transfer: transfer)
+        var record = makeRecord(
+            state, version: nextVersion, aggregationSeconds: Self.seconds(ContinuousClock.now - started),
+            transfer: transfer)
+        // Staged first, so a crash after the version is stored leaves its record for the next start.
+        do {
+            try history.stage(record)
+        } catch {
+            throw FedAvgError.storage("stage the round record", history.stagedURL.path, String(describing: error))
+        }
+        try store.write(prefix: plan.prefix, parts: parts, version: nextVersion)
+        record.aggregationSeconds = Self.seconds(ContinuousClock.now - started)
+        record.roundSeconds = Date().timeIntervalSince(state.round.startedAt)
+        record.finishedAt = Date()
         state.version = nextVersion
         state.round = OpenRound()
         state.round.transferAtStart = transfer
@@ -47,6 +56,7 @@ extension FedAvgStrategy {
         }
         do {
             try history.append(record)
+            history.clearStaged()
         } catch {
             logger.error("cannot write the round history", [("error", String(describing: error))])
         }

@@ -56,6 +56,15 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         }
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
         let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
+        do {
+            if let recovered = try history.recoverStaged(latestVersion: Int(version)) {
+                logger.notice(
+                    "added the record of a round whose version was stored just before a crash",
+                    [("version", String(recovered.version))])
+            }
+        } catch {
+            logger.error("cannot recover the staged round record", [("error", String(describing: error))])
+        }
         state = Mutex(FedAvgState(version: version, layouts: model.layouts))
         // Every version has the layout of the first, so the bound holds for the server's lifetime.
         maximumUpdateHeaderBytes = UpdateHeaderLimit.maximumByteCount(

@@ -1,21 +1,60 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Foundation
+import DCFSupport
 import Synchronization
 
 /// The round history of one state directory: `history.jsonl` (one `RoundRecord` per line), appended after
 /// every round, and `history.svg` (accuracy and loss per round), redrawn after every round.
+///
+/// A round's record is first staged in `history-pending.json`, durably, before its version is stored, and the
+/// staged file is removed once the record is in the history. A crash between the two leaves the staged record,
+/// which `recoverStaged(latestVersion:)` appends at the next start.
 ///
 /// The file is read whole only for the first append. Later appends add to the chart's rounds in memory, so a
 /// round costs the same however long the history is.
 public final class RoundHistory: Sendable {
     public let historyURL: URL
     public let chartURL: URL
+    /// The record of a round whose version is being stored, until the record is in the history file.
+    public let stagedURL: URL
     /// The rounds the chart draws, or nil until the first append reads the file.
     private let chartSample = Mutex<HistoryChartSample?>(nil)
 
     public init(directory: URL) {
         historyURL = directory.appendingPathComponent("history.jsonl")
         chartURL = directory.appendingPathComponent("history.svg")
+        stagedURL = directory.appendingPathComponent("history-pending.json")
+    }
+
+    /// Writes `record` durably to the staged file, replacing any earlier one. Call it before storing the
+    /// record's version, so that a crash after the version is stored cannot lose the record.
+    public func stage(_ record: RoundRecord) throws {
+        try AtomicFile.write(try Self.encoder.encode(record), to: stagedURL.path)
+    }
+
+    /// Removes the staged record once it is in the history file.
+    public func clearStaged() {
+        try? FileManager.default.removeItem(at: stagedURL)
+    }
+
+    /// Appends the staged record left by a crash when its version was stored (it is not above
+    /// `latestVersion`) and the history does not hold it yet, then removes the staged file. A staged record of a
+    /// version that was never stored is dropped, because that round is aggregated again. Returns the appended
+    /// record.
+    public func recoverStaged(latestVersion: Int) throws -> RoundRecord? {
+        guard let bytes = FileManager.default.contents(atPath: stagedURL.path) else { return nil }
+        guard let record = try? Self.decoder.decode(RoundRecord.self, from: bytes) else {
+            // AtomicFile writes the file whole, so this is damage from outside; the version files are intact.
+            clearStaged()
+            return nil
+        }
+        var appended: RoundRecord?
+        if record.version <= latestVersion, try !load().contains(where: { $0.version == record.version }) {
+            try append(record)
+            appended = record
+        }
+        clearStaged()
+        return appended
     }
 
     /// Reads every record. A missing file is an empty history. Lines that are not records are skipped, such as a

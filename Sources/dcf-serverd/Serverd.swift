@@ -98,7 +98,18 @@ final class Serverd: Sendable {
             logger.warning("TLS is off (server.plain_http); serve only behind a TLS-terminating proxy")
         }
         notifier.ready(status: "serving model version \(strategy.currentVersion) on port \(port)")
-        let watchdog = SystemdWatchdog(notifier: notifier)
+        // Each ping first checks that every event loop ran the probe queued at the previous ping, so systemd
+        // restarts a server whose loops are stuck even though this timer thread still runs.
+        let watchdog = SystemdWatchdog(notifier: notifier) { [service, logger] in
+            let stuck = service.unresponsiveLoops()
+            guard stuck.isEmpty else {
+                logger.error(
+                    "event loops ran no task since the last watchdog check; withholding the systemd watchdog ping",
+                    [("loops", stuck.map(String.init).joined(separator: " "))])
+                return false
+            }
+            return true
+        }
         let termination = await supervisor.waitForTermination()
         watchdog?.cancel()
         logger.info("stopped", [("reason", termination.description)])

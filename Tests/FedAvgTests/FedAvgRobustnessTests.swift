@@ -169,6 +169,55 @@ import Testing
         #expect(try model.tensor(named: "0.weight")?.floatValues() == [3, 3])
     }
 
+    /// The history is appended after the new version is stored. A crash in between (here the append fails and
+    /// the strategy is dropped without removing anything) must not lose the round's record.
+    @Test func recordOfVersionStoredBeforeCrashIsRecovered() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory.appendingPathComponent("state"))
+        do {
+            let strategy = try makeStrategy(directory)
+            // A directory where the history file should be makes the append fail, even as root.
+            try FileManager.default.createDirectory(at: history.historyURL, withIntermediateDirectories: false)
+            _ = try strategy.receiveWorkerUpdate(workers[0], update(examples: 1, value: 2))
+            _ = try strategy.receiveWorkerUpdate(workers[1], update(examples: 3, value: 4))
+            #expect(strategy.currentVersion == 2)
+        }
+        try FileManager.default.removeItem(at: history.historyURL)
+
+        let restarted = try makeStrategy(directory)
+        #expect(restarted.currentVersion == 2)
+        let records = try history.load()
+        #expect(records.map(\.version) == [2])
+        #expect(records.first?.trainingExamples == 4)
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
+    /// A record staged for a version that a crash kept from being stored is dropped; the round is aggregated again
+    /// at the restart and recorded once.
+    @Test func recordOfVersionNeverStoredIsNotKept() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let models = directory.appendingPathComponent("state/models")
+        let history = RoundHistory(directory: directory.appendingPathComponent("state"))
+        do {
+            let strategy = try makeStrategy(directory)
+            try FileManager.default.moveItem(at: models, to: directory.appendingPathComponent("models-aside"))
+            try Data().write(to: models)
+            _ = try strategy.receiveWorkerUpdate(workers[0], update(examples: 1, value: 2))
+            _ = try strategy.receiveWorkerUpdate(workers[1], update(examples: 1, value: 4))
+            #expect(strategy.currentVersion == 1)
+        }
+        #expect(FileManager.default.fileExists(atPath: history.stagedURL.path))
+        try FileManager.default.removeItem(at: models)
+        try FileManager.default.moveItem(at: directory.appendingPathComponent("models-aside"), to: models)
+
+        let restarted = try makeStrategy(directory)
+        #expect(restarted.currentVersion == 2)
+        #expect(try history.load().map(\.version) == [2])
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
     @Test func updateFromFileIsScannedAndStored() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -17,6 +17,34 @@ struct RoundHistoryTests {
         return url
     }
 
+    /// A crash after the append but before the staged file is removed leaves a record the history holds already.
+    @Test func stagedRecordAlreadyInHistoryIsNotAddedTwice() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.append(Self.record(2))
+        try history.stage(Self.record(3))
+        try history.append(Self.record(3))
+
+        #expect(try history.recoverStaged(latestVersion: 3) == nil)
+        #expect(try history.load().map(\.version) == [2, 3])
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
+    @Test func stagedRecordIsAppendedOnlyWhenItsVersionIsStored() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.stage(Self.record(4, accuracy: 0.5))
+        #expect(try history.recoverStaged(latestVersion: 3) == nil)
+        #expect(try history.load().isEmpty)
+
+        try history.stage(Self.record(4, accuracy: 0.5))
+        #expect(try history.recoverStaged(latestVersion: 4)?.evaluationAccuracy == 0.5)
+        #expect(try history.load().map(\.version) == [4])
+        #expect(try history.recoverStaged(latestVersion: 4) == nil)
+    }
+
     @Test func chartSampleKeepsEveryRoundUnderLimit() {
         let sample = HistoryChartSample(limit: 10, records: (1...8).map { Self.record($0) })
         #expect(sample.points.map(\.baseVersion) == Array(0...7))

@@ -26,8 +26,15 @@ struct WorkerAuthenticator: Sendable {
     private func verify(_ request: ServerRequest, id: WorkerID, protocolVersion: Int, registering: Bool)
         throws(DCFErrorResponse)
     {
-        let nonce = try verifySignature(
-            request, id: id, protocolVersion: protocolVersion, registering: registering, bodySHA256: request.body.sha256)
+        let nonce: String
+        if let verified = request.verifiedHead, verified.worker == id, verified.bodySHA256 == request.body.sha256 {
+            // The same head's signature over this digest was verified before the body was read.
+            nonce = try Self.requiredHeader(request, DCFHeader.nonce)
+        } else {
+            nonce = try verifySignature(
+                request, id: id, protocolVersion: protocolVersion, registering: registering,
+                bodySHA256: request.body.sha256)
+        }
         if registering {
             try registry.checkNonceEligibility(id)
         } else {

@@ -153,7 +153,8 @@ public final class DCFHTTPHandler: HTTPHandler {
             pace: uploadPace,
             onReject: { [server] error in server.recordingResponses(to: headOnly) { _ in }(.error(error)) },
             onComplete: { [server] body in
-                let request = ServerRequest(head: head, body: body, exchangeID: exchangeID, responder: responder)
+                var request = ServerRequest(head: head, body: body, exchangeID: exchangeID, responder: responder)
+                request.verifiedHead = (screened.worker, screened.bodySHA256)
                 server.handle(request) { response in
                     // Leaving before the response goes out lets the worker send its next update at once.
                     pass.giveBack()

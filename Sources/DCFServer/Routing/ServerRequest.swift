@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCrypto
+import DCFProtocol
 public import Foundation
 
 /// A request as the HTTP transport hands it to `DCFServer.handle(_:respond:)`.
@@ -15,6 +16,9 @@ public struct ServerRequest: Sendable {
     public var connectionID: UInt64
     /// The client's IP address, which keys the throttle of failed admin logins; nil when not known.
     public var peerAddress: String?
+    /// The worker and declared body digest whose signature the server verified from this request's head before
+    /// reading the body, so authentication need not verify it again when the body has that digest.
+    var verifiedHead: (worker: WorkerID, bodySHA256: String)?
 
     public init(
         method: String, target: String, headers: [(name: String, value: String)] = [], body: RequestBody = .empty,

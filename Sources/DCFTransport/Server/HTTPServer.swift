@@ -19,6 +19,7 @@ public final class HTTPServer: Sendable {
     private let configuration: HTTPServerConfiguration
     private let context: ServerContext
     private let state = Mutex(State.created)
+    private let liveness = LoopLiveness()
 
     /// - Parameters:
     ///   - handler: receives every request; see `HTTPHandler`.
@@ -93,6 +94,17 @@ public final class HTTPServer: Sendable {
             if case .running(let port, _) = state { return port }
             return nil
         }
+    }
+
+    /// Queues a probe on every event loop and returns the indexes of the loops that have not run the probe of
+    /// the previous call. Call it at a steady interval, such as half the systemd watchdog interval: a loop listed
+    /// has run no task for at least one interval. Returns an empty list when the server is not running.
+    public func unresponsiveLoops() -> [Int] {
+        let loops = state.withLock { state -> [EventLoop] in
+            if case .running(_, let units) = state { return units.map(\.loop) }
+            return []
+        }
+        return liveness.check(loops)
     }
 
     /// The server's counters: open connections, parked requests, bytes and responses by status.
