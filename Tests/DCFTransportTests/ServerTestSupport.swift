@@ -20,19 +20,22 @@ struct ClosureHandler: HTTPHandler {
     }
 }
 
-/// A running server on 127.0.0.1 with a random port; call `stop()` at the end of the test.
+/// A running server on `host` (127.0.0.1 unless given) with a random port; call `stop()` at the end of the test.
 struct RunningServer {
     let server: HTTPServer
     let port: Int
 
     init(
+        host: String = "127.0.0.1",
         security: HTTPServerConfiguration.Security = .plaintext,
         limits: HTTPServerLimits = .patient,
         loops: Int = 2,
+        logSink: LogSink = .standardError(level: .warning),
         handler: some HTTPHandler
     ) throws {
-        let configuration = HTTPServerConfiguration(port: 0, security: security, eventLoopCount: loops, limits: limits)
-        let logger = Logger(component: "test-server", sink: LogSink.standardError(level: .warning))
+        let configuration = HTTPServerConfiguration(
+            host: host, port: 0, security: security, eventLoopCount: loops, limits: limits)
+        let logger = Logger(component: "test-server", sink: logSink)
         server = HTTPServer(configuration: configuration, handler: handler, logger: logger)
         port = try server.start()
     }

@@ -17,6 +17,12 @@ public struct HTTPServerLimits: Sendable {
     /// Maximum open connections; connections beyond it get 503 and close, and past 1.1 times it they are
     /// closed at once without a response.
     public var maxConnections = 10_000
+    /// Maximum open connections from one client address: an IPv4 address, or an IPv6 /64 network, with
+    /// IPv4-mapped IPv6 addresses counted as IPv4. A connection over it is closed at once without a response,
+    /// before any TLS work, so one address cannot take every place under `maxConnections`. 0 turns the limit off.
+    /// It is off by default because behind a proxy every client has the proxy's address, and tests and
+    /// benchmarks open thousands of connections from loopback.
+    public var maxConnectionsPerAddress = 0
     /// Time allowed for the TLS handshake; then the connection closes without a response. 60 s, because when
     /// 10,000 clients connect at once (every site after a server restart) handshakes on a 2-core server took
     /// longer than 10 s, and a 10 s limit cut off about 60 of them.
