@@ -108,6 +108,15 @@ enum ServerdSchema {
             "limits", "max_connections", type: .integer(1...1_000_000), default: .integer(10_000), unit: "connections",
             help: "Open connections at most; more are answered 503 and closed."),
         ConfigOption(
+            "limits", "max_connections_per_address", type: .integer(0...1_000_000), default: .integer(256),
+            unit: "connections",
+            help: "Open connections at most from one client address, counting IPv6 addresses by their /64 "
+                + "network; more are closed at once without a response. An idle connection keeps its place for "
+                + "handshake_timeout, so without this limit one address that keeps opening connections can take "
+                + "every place under max_connections. A site's agent keeps one or two connections, so 256 leaves "
+                + "room for more than 100 sites behind one NAT address. Behind a TLS-terminating proxy every "
+                + "client has the proxy's address, so raise it to max_connections there. 0 turns the limit off."),
+        ConfigOption(
             "limits", "max_workers", type: .integer(1...10_000_000), default: .integer(100_000), unit: "workers",
             help: "Maximum number of workers in the registry in unsafe mode, where every registration adds one. "
                 + "Further registrations get 503 until an admin removes workers. Admin adds and key lists may pass "
