@@ -56,6 +56,7 @@ struct ServerdSettings {
         // Above the handler's own limits, so an oversized body gets the JSON error and not the transport's 413.
         limits.maxBodyBytes = DCFHTTPService.transportBodyLimit(for: server)
         limits.handshakeTimeout = config.duration("limits.handshake_timeout")
+        limits.firstByteTimeout = config.duration("limits.first_byte_timeout")
         limits.headerTimeout = config.duration("limits.header_timeout")
         limits.bodyTimeout = config.duration("limits.body_timeout")
         limits.minBodyRate = config.byteCount("limits.min_body_rate")

@@ -84,14 +84,15 @@ final class Signal<Value: Sendable>: Sendable {
 }
 
 extension HTTPServerLimits {
-    /// The defaults with header, body and idle timeouts far beyond the suite's run, for tests that do not test
-    /// those timeouts. With hundreds of tests on two cores, a test may wait tens of seconds before it sends its
-    /// next bytes.
+    /// The defaults with first-byte, header, body and idle timeouts far beyond the suite's run, for tests that do
+    /// not test those timeouts. With hundreds of tests on two cores, a test may wait tens of seconds before it
+    /// sends its next bytes.
     static var patient: HTTPServerLimits {
         var limits = HTTPServerLimits()
         limits.headerTimeout = .seconds(300)
         limits.bodyTimeout = .seconds(300)
         limits.idleTimeout = .seconds(300)
+        limits.firstByteTimeout = .seconds(300)
         return limits
     }
 }

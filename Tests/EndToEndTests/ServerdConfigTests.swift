@@ -54,6 +54,9 @@ import Testing
             replacement: "max_connections_per_address = \"many\"",
             expected: ["max_connections_per_address", "expected an integer", "many"]),
         BadConfig(
+            name: "first-byte timeout below minimum", linePrefix: "long_poll_hold =",
+            replacement: "first_byte_timeout = \"10ms\"", expected: ["first_byte_timeout", "at least 100ms", "10ms"]),
+        BadConfig(
             name: "write timeout below minimum", linePrefix: "long_poll_hold =",
             replacement: "write_timeout = \"0s\"", expected: ["write_timeout", "0s"]),
         // Each value is in range, but together they are not; the error names both lines.

@@ -34,6 +34,9 @@ final class HTTPConnection: EventHandler {
     var outbound = OutboundQueue()
     /// Whether this connection was accepted over `maxConnections` and responds 503 to its first request.
     let isOverCapacity: Bool
+    /// Set when the first-byte timeout found received bytes that the loop had not read yet, so only the
+    /// handshake timeout applies.
+    var firstBytesArrived = false
     /// The client address group whose count includes this connection until it closes, if any.
     let addressGroup: ClientAddressGroup?
     /// Set once the connection must close after the current response.
