@@ -98,6 +98,11 @@ extension HTTPConnection {
             context.logger.info(
                 "TLS handshake timed out",
                 [("peer", peer), ("limit", "\(limits.handshakeTimeout)"), ("repeats_since_last_line", String(held))])
+        } else if kind == .firstByte, let held = Self.handshakeFailures.admit() {
+            context.logger.info(
+                "closed a TLS connection that sent no byte",
+                [("peer", peer), ("limit", setting.value), ("setting", setting.name),
+                 ("repeats_since_last_line", String(held))])
         } else if kind == .write, let held = Self.writeTimeouts.admit() {
             // A client that stops reading a response loses the rest of it, so an operator sees why.
             context.logger.info(

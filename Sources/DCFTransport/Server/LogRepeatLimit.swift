@@ -45,8 +45,8 @@ extension Listener {
 }
 
 extension HTTPConnection {
-    /// Limits `TLS handshake failed` and handshake timeouts to one info line per 10 s across all loops, so an
-    /// expired certificate or an overload shows in the log without a line per client.
+    /// Limits `TLS handshake failed`, handshake timeouts and first-byte timeouts to one info line per 10 s across
+    /// all loops, so an expired certificate or an overload shows in the log without a line per client.
     static let handshakeFailures = LogRepeatLimit(interval: .seconds(10))
 
     /// Limits the line about connections closed by the write timeout to one info line per 10 s across all loops.
