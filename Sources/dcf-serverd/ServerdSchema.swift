@@ -108,6 +108,15 @@ enum ServerdSchema {
             "limits", "max_connections", type: .integer(1...1_000_000), default: .integer(10_000), unit: "connections",
             help: "Open connections at most; more are answered 503 and closed."),
         ConfigOption(
+            "limits", "max_connections_per_address", type: .integer(0...1_000_000), default: .integer(256),
+            unit: "connections",
+            help: "Open connections at most from one client address, counting IPv6 addresses by their /64 "
+                + "network; more are closed at once without a response. A connection that sends nothing keeps its "
+                + "place until first_byte_timeout (idle_timeout for plain HTTP), so without this limit one address that keeps opening connections can take "
+                + "every place under max_connections. A site's agent keeps one or two connections, so 256 leaves "
+                + "room for more than 100 sites behind one NAT address. Behind a TLS-terminating proxy every "
+                + "client has the proxy's address, so raise it to max_connections there. 0 turns the limit off."),
+        ConfigOption(
             "limits", "max_workers", type: .integer(1...10_000_000), default: .integer(100_000), unit: "workers",
             help: "Maximum number of workers in the registry in unsafe mode, where every registration adds one. "
                 + "Further registrations get 503 until an admin removes workers. Admin adds and key lists may pass "
@@ -153,6 +162,14 @@ enum ServerdSchema {
             "limits", "handshake_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
             default: .duration(.seconds(60)),
             help: "Time allowed for the TLS handshake; long enough for every site reconnecting at once."),
+        ConfigOption(
+            "limits", "first_byte_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
+            default: .duration(.seconds(10)),
+            help: "Time a new TLS connection may take to send its first byte; then it closes without a response. "
+                + "Bytes that arrived but that the server has not read yet count as sent, so a busy server keeps "
+                + "the clients it fell behind on. An idle socket keeps its place under max_connections for this "
+                + "long rather than for all of handshake_timeout, which counts from the same moment. A value "
+                + "above handshake_timeout has no effect. Plain HTTP connections wait under idle_timeout instead."),
         ConfigOption(
             "limits", "header_timeout", type: .duration(.milliseconds(100)...Duration.seconds(600)),
             default: .duration(.seconds(15)), help: "Time allowed to send a request head; slower gets 408."),

@@ -48,6 +48,7 @@ struct ServerdSettings {
 
         var limits = HTTPServerLimits()
         limits.maxConnections = config.integer("limits.max_connections")
+        limits.maxConnectionsPerAddress = config.integer("limits.max_connections_per_address")
         limits.maxHeaderBytes = config.byteCount("limits.max_header_bytes")
         limits.maxHeaderCount = config.integer("limits.max_header_count")
         limits.maxURILength = config.byteCount("limits.max_url_bytes")
@@ -55,6 +56,7 @@ struct ServerdSettings {
         // Above the handler's own limits, so an oversized body gets the JSON error and not the transport's 413.
         limits.maxBodyBytes = DCFHTTPService.transportBodyLimit(for: server)
         limits.handshakeTimeout = config.duration("limits.handshake_timeout")
+        limits.firstByteTimeout = config.duration("limits.first_byte_timeout")
         limits.headerTimeout = config.duration("limits.header_timeout")
         limits.bodyTimeout = config.duration("limits.body_timeout")
         limits.minBodyRate = config.byteCount("limits.min_body_rate")

@@ -22,11 +22,13 @@ struct DirectServerLoop: @unchecked Sendable {  // `server` is used only inside 
         server = try LoopUnit.startLoop(index: 0, context: context)
     }
 
-    /// Serves `fd` as an accepted connection; the connection closes it.
-    func serve(_ fd: Int32) {
+    /// Serves `fd` as an accepted connection; the connection closes it. A connection with an `addressGroup`
+    /// gives back that group's count, which the caller acquired, when it closes.
+    func serve(_ fd: Int32, addressGroup: ClientAddressGroup? = nil) {
         context.metrics.openConnections.add(1, ordering: .relaxed)
         let server = self
-        server.server.loop.execute { server.server.serve(fd, peer: "socketpair", isOverCapacity: false) }
+        let accepted = AcceptedConnection(fd: fd, peer: "socketpair", addressGroup: addressGroup, isOverCapacity: false)
+        server.server.loop.execute { server.server.serve(accepted) }
     }
 
     func stop() {

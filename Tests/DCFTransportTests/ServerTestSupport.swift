@@ -20,19 +20,22 @@ struct ClosureHandler: HTTPHandler {
     }
 }
 
-/// A running server on 127.0.0.1 with a random port; call `stop()` at the end of the test.
+/// A running server on `host` (127.0.0.1 unless given) with a random port; call `stop()` at the end of the test.
 struct RunningServer {
     let server: HTTPServer
     let port: Int
 
     init(
+        host: String = "127.0.0.1",
         security: HTTPServerConfiguration.Security = .plaintext,
         limits: HTTPServerLimits = .patient,
         loops: Int = 2,
+        logSink: LogSink = .standardError(level: .warning),
         handler: some HTTPHandler
     ) throws {
-        let configuration = HTTPServerConfiguration(port: 0, security: security, eventLoopCount: loops, limits: limits)
-        let logger = Logger(component: "test-server", sink: LogSink.standardError(level: .warning))
+        let configuration = HTTPServerConfiguration(
+            host: host, port: 0, security: security, eventLoopCount: loops, limits: limits)
+        let logger = Logger(component: "test-server", sink: logSink)
         server = HTTPServer(configuration: configuration, handler: handler, logger: logger)
         port = try server.start()
     }
@@ -81,14 +84,15 @@ final class Signal<Value: Sendable>: Sendable {
 }
 
 extension HTTPServerLimits {
-    /// The defaults with header, body and idle timeouts far beyond the suite's run, for tests that do not test
-    /// those timeouts. With hundreds of tests on two cores, a test may wait tens of seconds before it sends its
-    /// next bytes.
+    /// The defaults with first-byte, header, body and idle timeouts far beyond the suite's run, for tests that do
+    /// not test those timeouts. With hundreds of tests on two cores, a test may wait tens of seconds before it
+    /// sends its next bytes.
     static var patient: HTTPServerLimits {
         var limits = HTTPServerLimits()
         limits.headerTimeout = .seconds(300)
         limits.bodyTimeout = .seconds(300)
         limits.idleTimeout = .seconds(300)
+        limits.firstByteTimeout = .seconds(300)
         return limits
     }
 }

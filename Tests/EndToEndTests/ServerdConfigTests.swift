@@ -46,6 +46,17 @@ import Testing
             name: "body rate not a size", linePrefix: "long_poll_hold =",
             replacement: "min_body_rate = \"fast\"", expected: ["min_body_rate", "fast"]),
         BadConfig(
+            name: "negative per-address limit", linePrefix: "long_poll_hold =",
+            replacement: "max_connections_per_address = -1",
+            expected: ["max_connections_per_address", "0-1000000", "found -1"]),
+        BadConfig(
+            name: "per-address limit not an integer", linePrefix: "long_poll_hold =",
+            replacement: "max_connections_per_address = \"many\"",
+            expected: ["max_connections_per_address", "expected an integer", "many"]),
+        BadConfig(
+            name: "first-byte timeout below minimum", linePrefix: "long_poll_hold =",
+            replacement: "first_byte_timeout = \"10ms\"", expected: ["first_byte_timeout", "at least 100ms", "10ms"]),
+        BadConfig(
             name: "write timeout below minimum", linePrefix: "long_poll_hold =",
             replacement: "write_timeout = \"0s\"", expected: ["write_timeout", "0s"]),
         // Each value is in range, but together they are not; the error names both lines.

@@ -14,7 +14,7 @@ import Testing
         let before = try server.metrics()
         for family in [
             "dcf_http_open_connections", "dcf_http_parked_requests", "dcf_http_received_bytes_total",
-            "dcf_http_sent_bytes_total", "dcf_requests_total", "dcf_updates_accepted_total",
+            "dcf_http_sent_bytes_total", "dcf_http_connections_rejected_per_address_total", "dcf_requests_total", "dcf_updates_accepted_total",
             "dcf_updates_rejected_total", "dcf_rounds_completed_total", "dcf_aggregation_seconds_total",
             "dcf_global_model_version", "dcf_workers_registered", "process_resident_memory_bytes",
         ] {
@@ -81,5 +81,77 @@ import Testing
         #expect(!server.process.output.contains("wrong-password"))
         #expect(!server.process.output.contains(Data("ops:wrong-password".utf8).base64EncodedString()))
         #expect(!server.process.output.contains(ServerdFixture.adminPassword))
+    }
+
+    /// With `limits.max_connections_per_address = 2`, a third idle socket from 127.0.0.1 is closed at once, the
+    /// warning names the address and the setting, and `/metrics` counts the rejection.
+    @Test func perAddressLimitClosesAndCounts() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch(["--limits.max_connections_per_address=2"])
+        defer { server.process.terminate(signal: SIGKILL) }
+
+        let idleSockets = try (0..<2).map { _ in try IdleSocket(port: server.port) }
+        let rejected = try IdleSocket(port: server.port)
+        #expect(rejected.closesWithoutResponse(), "the server kept a connection over the per-address limit")
+        let warning = try server.process.waitForLine(containing: "per-address connection limit")
+        #expect(warning.contains(" warning "), "\(warning)")
+        #expect(warning.contains("address=127.0.0.1 "), "\(warning)")
+        #expect(warning.contains("limits.max_connections_per_address"), "\(warning)")
+
+        // The server notices the closed socket on its loop, so the scrape may still find both places taken.
+        idleSockets[0].close()
+        var samples: PrometheusSamples?
+        for _ in 0..<100 where samples == nil {
+            samples = try? server.metrics()
+            if samples == nil { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let metrics = try #require(samples, "/metrics stayed unreachable with one place free")
+        #expect(metrics["dcf_http_connections_rejected_per_address_total"] == 1)
+        #expect(metrics.types["dcf_http_connections_rejected_per_address_total"] == "counter")
+        _ = idleSockets
+    }
+}
+
+/// A TCP connection to 127.0.0.1 that sends nothing, closed when it is released.
+private final class IdleSocket {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            throw ServerdTestError("connect to port \(port) failed: errno \(errno)")
+        }
+        var limit = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Returns whether the server closes the connection without sending a byte, within the 10 s read timeout.
+    func closesWithoutResponse() -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, 0)
+        return count == 0 || (count < 0 && errno == ECONNRESET)
+    }
+
+    private var isClosed = false
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        Glibc.close(fd)
+    }
+
+    deinit {
+        close()
     }
 }

@@ -17,17 +17,29 @@ final class ConnectionDistributor: @unchecked Sendable {  // Each `ServerLoop` i
         self.servers = servers
     }
 
-    /// Serves `fd` on the next loop in turn: at once when that is `acceptingServer`'s loop, else after a hop.
-    func assign(_ fd: Int32, peer: String, isOverCapacity: Bool, acceptedOn acceptingServer: ServerLoop) {
+    /// Serves `accepted` on the next loop in turn: at once when that is `acceptingServer`'s loop, else after a hop.
+    func assign(_ accepted: AcceptedConnection, acceptedOn acceptingServer: ServerLoop) {
         let turn = nextIndex.add(1, ordering: .relaxed).oldValue
         let target = servers[turn % servers.count]
         if target === acceptingServer {
-            target.serve(fd, peer: peer, isOverCapacity: isOverCapacity)
+            target.serve(accepted)
             return
         }
         let handover = Handover(server: target)
-        target.loop.execute { handover.server.serve(fd, peer: peer, isOverCapacity: isOverCapacity) }
+        target.loop.execute { handover.server.serve(accepted) }
     }
+}
+
+/// An accepted socket on its way to the loop that serves it, with what the accepting loop counted for it.
+struct AcceptedConnection: Sendable {
+    let fd: Int32
+    /// The client as `host:port`, for log lines.
+    let peer: String
+    /// The group whose count includes the connection, or nil when the per-address limit is off or the peer is
+    /// neither IPv4 nor IPv6.
+    let addressGroup: ClientAddressGroup?
+    /// Whether the connection was accepted over `maxConnections` and responds 503 to its first request.
+    let isOverCapacity: Bool
 }
 
 /// A loop's server state sent to that loop's own task queue.
@@ -39,19 +51,18 @@ extension ServerLoop {
     /// Registers an accepted, counted connection with this loop, or closes it when the loop has shut down or the
     /// server drains. A connection that another loop accepted reaches this loop through its task queue, maybe after
     /// the drain closed this loop's connections, and would otherwise keep the drain waiting for its grace period.
-    func serve(_ fd: Int32, peer: String, isOverCapacity: Bool) {
+    func serve(_ accepted: AcceptedConnection) {
         guard !isClosed, !context.isDraining.load(ordering: .relaxed) else {
-            Glibc.close(fd)
-            context.metrics.openConnections.subtract(1, ordering: .relaxed)
+            context.releaseConnection(addressGroup: accepted.addressGroup)
+            Glibc.close(accepted.fd)
             return
         }
-        let transport: ConnectionTransport? = tls == nil ? PlainTransport(fd: fd) : nil
-        let connection = HTTPConnection(
-            fd: fd, peer: peer, server: self, transport: transport, isOverCapacity: isOverCapacity)
+        let transport: ConnectionTransport? = tls == nil ? PlainTransport(fd: accepted.fd) : nil
+        let connection = HTTPConnection(accepted, server: self, transport: transport)
         do {
             try connection.start()
         } catch {
-            context.logger.error("cannot register connection", [("peer", peer), ("error", "\(error)")])
+            context.logger.error("cannot register connection", [("peer", accepted.peer), ("error", "\(error)")])
             connection.close(reason: .clientDisconnected)
         }
     }

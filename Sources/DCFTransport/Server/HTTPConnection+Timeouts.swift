@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFSupport
+import Glibc
 
 extension HTTPConnection {
     enum Timeout: String {
-        case handshake, idle, header, body, bodyRate, write, linger
+        case firstByte, handshake, idle, header, body, bodyRate, write, linger
     }
 
     /// How long a closing connection drops input while waiting for the client to close.
@@ -15,6 +16,7 @@ extension HTTPConnection {
         let name: String
         let value: Duration
         switch kind {
+        case .firstByte: (name, value) = ("firstByteTimeout", limits.firstByteTimeout)
         case .handshake: (name, value) = ("handshakeTimeout", limits.handshakeTimeout)
         case .idle: (name, value) = ("idleTimeout", limits.idleTimeout)
         case .header: (name, value) = ("headerTimeout", limits.headerTimeout)
@@ -32,7 +34,12 @@ extension HTTPConnection {
         switch phase {
         case .closed:
             return nil
-        case .detecting, .handshaking:
+        case .detecting:
+            let handshakeDeadline = phaseStart &+ limits.handshakeTimeout.nanoseconds
+            let firstByteDeadline = phaseStart &+ limits.firstByteTimeout.nanoseconds
+            if !firstBytesArrived, firstByteDeadline < handshakeDeadline { return (.firstByte, firstByteDeadline) }
+            return (.handshake, handshakeDeadline)
+        case .handshaking:
             return (.handshake, phaseStart &+ limits.handshakeTimeout.nanoseconds)
         case .lingering:
             return (.linger, phaseStart &+ Self.lingerTime.nanoseconds)
@@ -71,10 +78,18 @@ extension HTTPConnection {
         timer = loop.schedule(at: deadline) { [weak self] in self?.timerFired() }
     }
 
-    private func timerFired() {
+    /// Applies the current timeout if it has expired at `now`, else schedules the timer again. Tests pass a
+    /// later `now` to expire a deadline without waiting for it.
+    func timerFired(now: UInt64 = MonotonicClock.now()) {
         timer = nil
         guard let (kind, deadline) = currentTimeout() else { return }
-        guard MonotonicClock.now() >= deadline else {
+        guard now >= deadline else {
+            updateTimer()
+            return
+        }
+        if kind == .firstByte, hasUnreadInput() {
+            // A loop that is behind may not have read bytes that already arrived, so the client did send in time.
+            firstBytesArrived = true
             updateTimer()
             return
         }
@@ -83,6 +98,11 @@ extension HTTPConnection {
             context.logger.info(
                 "TLS handshake timed out",
                 [("peer", peer), ("limit", "\(limits.handshakeTimeout)"), ("repeats_since_last_line", String(held))])
+        } else if kind == .firstByte, let held = Self.handshakeFailures.admit() {
+            context.logger.info(
+                "closed a TLS connection that sent no byte",
+                [("peer", peer), ("limit", setting.value), ("setting", setting.name),
+                 ("repeats_since_last_line", String(held))])
         } else if kind == .write, let held = Self.writeTimeouts.admit() {
             // A client that stops reading a response loses the rest of it, so an operator sees why.
             context.logger.info(
@@ -94,7 +114,7 @@ extension HTTPConnection {
                 [("peer", peer), ("timeout", kind.rawValue), ("setting", setting.name), ("limit", setting.value)])
         }
         switch kind {
-        case .handshake, .idle, .write, .linger:
+        case .firstByte, .handshake, .idle, .write, .linger:
             close(reason: .timedOut)
         case .header:
             sendServerError(.requestTimeout, "request head not received within \(setting.value) (\(setting.name))")
@@ -106,5 +126,11 @@ extension HTTPConnection {
             sendServerError(
                 .requestTimeout, "request body arrived slower than \(setting.value) on average (\(setting.name))")
         }
+    }
+
+    /// Returns whether the socket's receive queue has bytes that the loop has not read.
+    private func hasUnreadInput() -> Bool {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0
     }
 }

@@ -34,6 +34,11 @@ final class HTTPConnection: EventHandler {
     var outbound = OutboundQueue()
     /// Whether this connection was accepted over `maxConnections` and responds 503 to its first request.
     let isOverCapacity: Bool
+    /// Set when the first-byte timeout found received bytes that the loop had not read yet, so only the
+    /// handshake timeout applies.
+    var firstBytesArrived = false
+    /// The client address group whose count includes this connection until it closes, if any.
+    let addressGroup: ClientAddressGroup?
     /// Set once the connection must close after the current response.
     var closeAfterResponse = false
     /// Set when the client ended its stream (FIN or close_notify) while the connection still owes it a response.
@@ -52,12 +57,13 @@ final class HTTPConnection: EventHandler {
     var lastReadProgress: UInt64
     var lastWriteProgress: UInt64
 
-    init(fd: Int32, peer: String, server: ServerLoop, transport: ConnectionTransport?, isOverCapacity: Bool) {
-        self.fd = fd
-        self.peer = peer
+    init(_ accepted: AcceptedConnection, server: ServerLoop, transport: ConnectionTransport?) {
+        self.fd = accepted.fd
+        self.peer = accepted.peer
         self.server = server
         self.transport = transport
-        self.isOverCapacity = isOverCapacity
+        self.isOverCapacity = accepted.isOverCapacity
+        self.addressGroup = accepted.addressGroup
         self.parser = HTTPRequestParser(limits: server.context.limits.parserLimits)
         let now = MonotonicClock.now()
         phaseStart = now
@@ -171,9 +177,10 @@ final class HTTPConnection: EventHandler {
         outbound.failAll()
         loop.deregister(fd)
         transport = nil
-        Glibc.close(fd)
         server.remove(self)
-        context.metrics.openConnections.subtract(1, ordering: .relaxed)
+        // Released before the socket closes, so a client that sees the close can connect again at once.
+        context.releaseConnection(addressGroup: addressGroup)
+        Glibc.close(fd)
         context.logger.trace("connection closed", [("peer", peer), ("reason", "\(reason)")])
     }
 }

@@ -110,6 +110,9 @@ public final class HTTPServer: Sendable {
     /// The server's counters: open connections, parked requests, bytes and responses by status.
     public var statistics: HTTPServerStatistics { context.metrics.snapshot }
 
+    /// Open connections of every client address group that has some, while the per-address limit is on.
+    var connectionsPerAddress: [ClientAddressGroup: Int] { context.connectionsPerAddress.snapshot }
+
     /// Makes new connections use `newContext`; connections already open keep their context.
     ///
     /// - Throws: `HTTPServerError` when the server was configured for plain TCP.
@@ -135,6 +138,10 @@ public final class HTTPServer: Sendable {
         ]
         for (name, value) in positive where value < 1 {
             throw HTTPServerError.invalidConfiguration("limit \(name) is \(value); use 1 or more")
+        }
+        guard limits.maxConnectionsPerAddress >= 0 else {
+            throw HTTPServerError.invalidConfiguration(
+                "limit maxConnectionsPerAddress is \(limits.maxConnectionsPerAddress); use 0 (no limit) or more")
         }
         guard limits.minBodyRate >= 0 else {
             throw HTTPServerError.invalidConfiguration("limit minBodyRate is \(limits.minBodyRate); use 0 or more")

@@ -17,10 +17,22 @@ public struct HTTPServerLimits: Sendable {
     /// Maximum open connections; connections beyond it get 503 and close, and past 1.1 times it they are
     /// closed at once without a response.
     public var maxConnections = 10_000
+    /// Maximum open connections from one client address: an IPv4 address, or an IPv6 /64 network, with
+    /// IPv4-mapped IPv6 addresses counted as IPv4. A connection over it is closed at once without a response,
+    /// before any TLS work, so one address cannot take every place under `maxConnections`. 0 turns the limit off.
+    /// It is off by default because behind a proxy every client has the proxy's address, and tests and
+    /// benchmarks open thousands of connections from loopback.
+    public var maxConnectionsPerAddress = 0
     /// Time allowed for the TLS handshake; then the connection closes without a response. 60 s, because when
     /// 10,000 clients connect at once (every site after a server restart) handshakes on a 2-core server took
     /// longer than 10 s, and a 10 s limit cut off about 60 of them.
     public var handshakeTimeout: Duration = .seconds(60)
+    /// Time a new TLS connection may take to send its first byte; then it closes without a response. Bytes that
+    /// arrived but that the server has not read yet count as sent, so a busy server keeps the clients it fell
+    /// behind on. An idle socket keeps its place for this long rather than for all of `handshakeTimeout`, which
+    /// still applies from accept once the first byte arrived. A value above `handshakeTimeout` has no effect.
+    /// Plain TCP connections wait for their first request under `idleTimeout` instead.
+    public var firstByteTimeout: Duration = .seconds(10)
     /// Time allowed from a request's first byte to the end of its head; then 408 and close.
     public var headerTimeout: Duration = .seconds(15)
     /// Time allowed between two reads of a request body, while the handler is ready for more; then 408.

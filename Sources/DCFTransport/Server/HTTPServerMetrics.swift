@@ -7,6 +7,7 @@ final class HTTPServerMetrics: Sendable {
     let parkedRequests = Atomic<Int>(0)
     let bytesIn = Atomic<Int>(0)
     let bytesOut = Atomic<Int>(0)
+    let connectionsRejectedPerAddress = Atomic<Int>(0)
     /// Registered connections per event loop, indexed by `EventLoop.index`.
     let loopConnections: [LoopCounter]
     private let statusCounts = Mutex<[Int: Int]>([:])
@@ -25,6 +26,7 @@ final class HTTPServerMetrics: Sendable {
             parkedRequests: parkedRequests.load(ordering: .relaxed),
             bytesIn: bytesIn.load(ordering: .relaxed),
             bytesOut: bytesOut.load(ordering: .relaxed),
+            connectionsRejectedPerAddress: connectionsRejectedPerAddress.load(ordering: .relaxed),
             responsesByStatus: statusCounts.withLock { $0 },
             openConnectionsByLoop: loopConnections.map { $0.value.load(ordering: .relaxed) }
         )
@@ -46,6 +48,9 @@ public struct HTTPServerStatistics: Sendable, Equatable {
     public var bytesIn: Int
     /// Bytes sent to clients, before TLS encryption.
     public var bytesOut: Int
+    /// Connections closed at accept because their client address already had `maxConnectionsPerAddress` open
+    /// connections.
+    public var connectionsRejectedPerAddress: Int
     /// Responses started, by status code, the server's own error responses included.
     public var responsesByStatus: [Int: Int]
     /// Connections registered on each event loop, in loop order; their sum trails `openConnections` while

@@ -69,7 +69,7 @@ final class Listener: EventHandler {
             }
             switch result {
             case .success(.value(let client)):
-                admit(client, peer: SocketAddress.describe(address))
+                admit(client, peer: SocketAddress.describe(address), addressGroup: ClientAddressGroup(address))
             case .success(.wouldBlock):
                 return
             case .failure(let error):
@@ -79,14 +79,20 @@ final class Listener: EventHandler {
         }
     }
 
-    private func admit(_ client: Int32, peer: String) {
+    private func admit(_ client: Int32, peer: String, addressGroup: ClientAddressGroup?) {
         let context = server.context
+        let perAddressLimit = context.limits.maxConnectionsPerAddress
+        let countedGroup = perAddressLimit > 0 ? addressGroup : nil
+        if let countedGroup, !context.connectionsPerAddress.acquire(countedGroup, limit: perAddressLimit) {
+            rejectOverAddressLimit(client, peer: peer, group: countedGroup, limit: perAddressLimit)
+            return
+        }
         let limit = context.limits.maxConnections
         let open = context.metrics.openConnections.add(1, ordering: .relaxed).newValue
         // Up to 10% over the limit, a connection gets a 503 response. Beyond that it closes without one, so an
         // overload cannot make the server spend handshakes on connections it rejects.
         guard open <= limit + max(1, limit / 10) else {
-            context.metrics.openConnections.subtract(1, ordering: .relaxed)
+            context.releaseConnection(addressGroup: countedGroup)
             let fields = [("peer", peer), ("limit", "\(limit)"), ("open", "\(open - 1)")]
             if let held = Self.overLimitCloses.admit() {
                 context.logger.warning(
@@ -99,7 +105,25 @@ final class Listener: EventHandler {
             return
         }
         AcceptedSocketOptions.apply(to: client, receiveBufferBytes: context.limits.receiveBufferBytes)
-        distributor.assign(client, peer: peer, isOverCapacity: open > limit, acceptedOn: server)
+        let accepted = AcceptedConnection(fd: client, peer: peer, addressGroup: countedGroup, isOverCapacity: open > limit)
+        distributor.assign(accepted, acceptedOn: server)
+    }
+
+    /// Closes a new connection whose address group already has `limit` open connections, without a response or
+    /// any TLS work, and counts it in `connectionsRejectedPerAddress`.
+    private func rejectOverAddressLimit(_ client: Int32, peer: String, group: ClientAddressGroup, limit: Int) {
+        let context = server.context
+        context.metrics.connectionsRejectedPerAddress.add(1, ordering: .relaxed)
+        let fields = [("address", group.description), ("peer", peer), ("limit", "\(limit)")]
+        if let held = Self.overAddressLimitCloses.admit() {
+            context.logger.warning(
+                "closed a new connection over the per-address connection limit; raise "
+                    + "limits.max_connections_per_address if several workers share this address",
+                fields + [("repeats_since_last_line", String(held))])
+        } else {
+            context.logger.debug("closed a new connection over the per-address connection limit", fields)
+        }
+        Glibc.close(client)
     }
 
     private func handleAcceptError(_ error: SystemError) {

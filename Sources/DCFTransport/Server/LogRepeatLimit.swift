@@ -38,11 +38,15 @@ extension Listener {
 
     /// Limits the warning about connections closed over `maxConnections` to one line per 10 s.
     static let overLimitCloses = LogRepeatLimit(interval: .seconds(10))
+
+    /// Limits the warning about connections closed over `maxConnectionsPerAddress` to one line per 10 s across
+    /// all addresses, so many addresses over their limit cannot flood the log either.
+    static let overAddressLimitCloses = LogRepeatLimit(interval: .seconds(10))
 }
 
 extension HTTPConnection {
-    /// Limits `TLS handshake failed` and handshake timeouts to one info line per 10 s across all loops, so an
-    /// expired certificate or an overload shows in the log without a line per client.
+    /// Limits `TLS handshake failed`, handshake timeouts and first-byte timeouts to one info line per 10 s across
+    /// all loops, so an expired certificate or an overload shows in the log without a line per client.
     static let handshakeFailures = LogRepeatLimit(interval: .seconds(10))
 
     /// Limits the line about connections closed by the write timeout to one info line per 10 s across all loops.

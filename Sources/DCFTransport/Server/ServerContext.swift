@@ -12,6 +12,8 @@ final class ServerContext: Sendable {
     let isDraining = Atomic<Bool>(false)
     /// The TLS context for new connections, or nil for plain TCP.
     let tls: TLSContextHolder?
+    /// Open connections per client address group, counted while `limits.maxConnectionsPerAddress` is above 0.
+    let connectionsPerAddress = AddressConnectionCounts()
 
     init(handler: any HTTPHandler, limits: HTTPServerLimits, logger: Logger, tls: TLSContextHolder?, loopCount: Int) {
         self.handler = handler
@@ -19,6 +21,13 @@ final class ServerContext: Sendable {
         self.limits = limits
         self.logger = logger
         self.tls = tls
+    }
+
+    /// Gives back what an accepted connection counted: its place in `metrics.openConnections` and, when it has
+    /// one, its address group's count.
+    func releaseConnection(addressGroup: ClientAddressGroup?) {
+        if let addressGroup { connectionsPerAddress.release(addressGroup) }
+        metrics.openConnections.subtract(1, ordering: .relaxed)
     }
 }
 

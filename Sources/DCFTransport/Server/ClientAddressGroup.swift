@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+import Glibc
+
+/// The client addresses that share one count under `HTTPServerLimits.maxConnectionsPerAddress`.
+///
+/// An IPv4 address is a group of its own. IPv6 addresses group by their /64 prefix, because a network usually
+/// assigns a whole /64 to one host, which can pick a new address in it for every connection. An IPv4-mapped
+/// IPv6 address (`::ffff:192.0.2.7`, as a dual-stack socket reports an IPv4 client) belongs to the group of its
+/// IPv4 address.
+enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
+    /// An IPv4 address in host byte order.
+    case ipv4(UInt32)
+    /// The first 64 bits of an IPv6 address in host byte order.
+    case ipv6Network(UInt64)
+
+    /// The group of an accepted peer address, or nil when its family is neither IPv4 nor IPv6 (a Unix socket).
+    init?(_ storage: sockaddr_storage) {
+        var storage = storage
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            let address = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
+            }
+            self = .ipv4(UInt32(bigEndian: address))
+        case AF_INET6:
+            let bytes = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
+                    withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) }
+                }
+            }
+            self.init(ipv6: bytes)
+        default:
+            return nil
+        }
+    }
+
+    /// Creates the group of a 16-byte IPv6 address in network byte order.
+    private init(ipv6 bytes: [UInt8]) {
+        let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        // ::ffff:0:0/96 contains the IPv4-mapped addresses.
+        if high == 0, low >> 32 == 0xFFFF {
+            self = .ipv4(UInt32(truncatingIfNeeded: low))
+        } else {
+            self = .ipv6Network(high)
+        }
+    }
+
+    /// The address as `192.0.2.7`, or the network as `2001:db8:1:2::/64`.
+    var description: String {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        switch self {
+        case .ipv4(let address):
+            var raw = in_addr(s_addr: address.bigEndian)
+            inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+            return Self.string(text)
+        case .ipv6Network(let prefix):
+            var raw = in6_addr()
+            withUnsafeMutableBytes(of: &raw) { bytes in
+                for index in 0..<8 { bytes[index] = UInt8(truncatingIfNeeded: prefix >> (56 - 8 * index)) }
+            }
+            inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+            return Self.string(text) + "/64"
+        }
+    }
+
+    private static func string(_ characters: [CChar]) -> String {
+        String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

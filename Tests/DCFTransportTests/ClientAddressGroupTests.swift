@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+import Testing
+
+@testable import DCFTransport
+
+@Suite struct ClientAddressGroupTests {
+    /// Returns an accepted-peer address for a numeric IPv4 or IPv6 `host`, as `accept4` fills it.
+    private static func peerAddress(_ host: String, port: UInt16 = 40000) throws -> sockaddr_storage {
+        var storage = sockaddr_storage()
+        let parsed = withUnsafeMutablePointer(to: &storage) { pointer -> Bool in
+            if host.contains(":") {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    address.pointee.sin6_family = sa_family_t(AF_INET6)
+                    address.pointee.sin6_port = port.bigEndian
+                    return inet_pton(AF_INET6, host, &address.pointee.sin6_addr) == 1
+                }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                address.pointee.sin_family = sa_family_t(AF_INET)
+                address.pointee.sin_port = port.bigEndian
+                return inet_pton(AF_INET, host, &address.pointee.sin_addr) == 1
+            }
+        }
+        try #require(parsed, "invalid test address \(host)")
+        return storage
+    }
+
+    private static func group(_ host: String, port: UInt16 = 40000) throws -> ClientAddressGroup? {
+        ClientAddressGroup(try peerAddress(host, port: port))
+    }
+
+    @Test func ipv4IsItsOwnGroup() throws {
+        let group = try #require(try Self.group("192.0.2.7"))
+        #expect(group.description == "192.0.2.7")
+        #expect(try Self.group("192.0.2.7", port: 50000) == group)
+        #expect(try Self.group("192.0.2.8") != group)
+        #expect(try Self.group("10.0.2.7") != group)
+    }
+
+    @Test func ipv6GroupsByPrefix64() throws {
+        let group = try #require(try Self.group("2001:db8:1:2::1"))
+        #expect(group.description == "2001:db8:1:2::/64")
+        #expect(try Self.group("2001:db8:1:2:ffff:ffff:ffff:ffff") == group)
+        #expect(try Self.group("2001:db8:1:2:a:b:c:d", port: 1) == group)
+        #expect(try Self.group("2001:db8:1:3::1") != group)
+        #expect(try Self.group("2001:db8:2:2::1") != group)
+        #expect(try Self.group("2001:db9:1:2::1") != group)
+    }
+
+    @Test func ipv6LoopbackGroup() throws {
+        let group = try #require(try Self.group("::1"))
+        #expect(group.description == "::/64")
+        #expect(try Self.group("::2") == group)
+    }
+
+    @Test func ipv4MappedCountsAsIPv4() throws {
+        let mapped = try #require(try Self.group("::ffff:192.0.2.7"))
+        #expect(mapped == (try Self.group("192.0.2.7")))
+        #expect(mapped.description == "192.0.2.7")
+        #expect(try Self.group("::ffff:192.0.2.8") != mapped)
+    }
+
+    /// An address that only looks like a mapped one elsewhere in its prefix stays an IPv6 /64.
+    @Test func nearlyMappedStaysIPv6() throws {
+        let group = try #require(try Self.group("::fffe:192.0.2.7"))
+        #expect(group != (try Self.group("192.0.2.7")))
+        #expect(group.description == "::/64")
+        #expect(try Self.group("1::ffff:192.0.2.7") != (try Self.group("192.0.2.7")))
+    }
+
+    @Test func ipv4AndIPv6NeverShareGroup() throws {
+        // 0.0.0.1 and ::1 have the same low bits, in different families.
+        #expect(try Self.group("0.0.0.1") != (try Self.group("::1")))
+        #expect(try Self.group("0.0.0.0") != (try Self.group("::")))
+    }
+
+    @Test func unixPeerHasNoGroup() {
+        var storage = sockaddr_storage()
+        storage.ss_family = sa_family_t(AF_UNIX)
+        #expect(ClientAddressGroup(storage) == nil)
+    }
+
+    @Test func unknownFamilyHasNoGroup() {
+        var storage = sockaddr_storage()
+        #expect(ClientAddressGroup(storage) == nil)
+        storage.ss_family = sa_family_t(AF_PACKET)
+        #expect(ClientAddressGroup(storage) == nil)
+    }
+}
+
+@Suite struct AddressConnectionCountsTests {
+    private static let first = ClientAddressGroup.ipv4(0xC000_0207)
+    private static let second = ClientAddressGroup.ipv6Network(0x2001_0db8_0001_0002)
+
+    @Test func acquireStopsAtLimit() {
+        let counts = AddressConnectionCounts()
+        #expect(counts.acquire(Self.first, limit: 2))
+        #expect(counts.acquire(Self.first, limit: 2))
+        #expect(!counts.acquire(Self.first, limit: 2))
+        #expect(counts.count(of: Self.first) == 2)
+        #expect(counts.acquire(Self.second, limit: 2))
+        #expect(counts.count(of: Self.second) == 1)
+    }
+
+    @Test func releaseFreesSlotAndForgetsEmptyGroup() {
+        let counts = AddressConnectionCounts()
+        #expect(counts.acquire(Self.first, limit: 1))
+        #expect(!counts.acquire(Self.first, limit: 1))
+        counts.release(Self.first)
+        #expect(counts.count(of: Self.first) == 0)
+        #expect(counts.groupCount == 0)
+        #expect(counts.acquire(Self.first, limit: 1))
+        #expect(counts.groupCount == 1)
+    }
+}
