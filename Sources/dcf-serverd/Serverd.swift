@@ -63,7 +63,6 @@ final class Serverd: Sendable {
                 [("file", context.configuration.certificateChainFile ?? "")])
         }
         service = DCFHTTPService(server: server, transportConfiguration: transport, logger: logger)
-        server.addMetricsSource { [service] writer in writer.appendAddressLimitMetrics(service.statistics) }
         strategy.setTransferCounter { [service] in
             let statistics = service.statistics
             return (statistics.bytesIn, statistics.bytesOut)

@@ -47,6 +47,11 @@ public final class DCFHTTPService: Sendable {
             "dcf_http_parked_requests", help: "Requests parked by the transport (long polls) and not yet answered.",
             value: Double(statistics.parkedRequests))
         writer.counter(
+            "dcf_http_connections_rejected_per_address_total",
+            help: "Connections closed at accept, without a response, because their client address (an IPv4 "
+                + "address or an IPv6 /64) already had limits.max_connections_per_address open connections.",
+            value: Double(statistics.connectionsRejectedPerAddress))
+        writer.counter(
             "dcf_http_received_bytes_total", help: "Bytes read from clients, after TLS decryption.",
             value: Double(statistics.bytesIn))
         writer.counter(
