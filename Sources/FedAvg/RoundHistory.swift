@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// A round's record is first staged in `history-pending.json`, durably, before its version is stored, and the
 /// staged file is removed once the record is in the history. A crash between the two leaves the staged record,
-/// which `recoverStaged(latestVersion:)` appends at the next start.
+/// which `recoverStaged(latestVersion:)` appends at the next start. A failed append leaves it too, and the strategy
+/// appends it before it stages the next round's record.
 ///
 /// The file is read whole only for the first append. Later appends add to the chart's rounds in memory, so a
 /// round costs the same however long the history is.
