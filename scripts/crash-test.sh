@@ -18,7 +18,8 @@ About one cycle in five also kills the restarted server during start-up. After e
   - no version that a reply named as published is missing;
   - every site and every key added through the admin API is still in the registry;
   - the stored versions are consecutive and parse as safetensors, and history.jsonl has one record per
-    version after the first, each with updates_used equal to the number of sites.
+    version after the first, each with updates_used equal to the number of sites;
+  - after the last restart, no temporary file of an interrupted write is left in the state directory.
 
 At the end it waits for two more rounds (a round that lost an accepted update never closes), stops the agents,
 kills and restarts the server once more and checks the state again. It prints one line per cycle and a summary,
@@ -255,6 +256,12 @@ for record in records:
     if record.get("updates_used") != sites or record.get("base_version") != record.get("version", 0) - 1:
         print("history record of v%s: base_version %s, updates_used %s" %
               (record.get("version"), record.get("base_version"), record.get("updates_used")))
+if mode == "exact":
+    # Start-up deletes the temporary files of interrupted writes, so none may remain after a restart.
+    for folder in (state, os.path.join(state, "models")):
+        leftovers = sorted(name for name in os.listdir(folder) if name.startswith("."))
+        if leftovers:
+            print("temporary files left in %s: %s" % (folder, " ".join(leftovers)))
 print("latest %d" % latest)
 PYTHON
 )
