@@ -33,6 +33,7 @@ extension FedAvgStrategy {
         var record = makeRecord(
             state, version: nextVersion, aggregationSeconds: Self.seconds(ContinuousClock.now - started),
             transfer: transfer)
+        appendStagedRecord(latestVersion: state.version)
         // Staged first, so a crash after the version is stored leaves its record for the next start.
         do {
             try history.stage(record)
@@ -67,6 +68,22 @@ extension FedAvgStrategy {
              ("eval_accuracy", record.evaluationAccuracy.map { String(format: "%.4f", $0) } ?? "-"),
              ("seconds", String(format: "%.3f", record.roundSeconds))])
         scheduleDeadline(forRoundFrom: nextVersion)
+    }
+
+    /// Appends the record that an earlier round staged but failed to append to the history, for example on a full
+    /// disk, before this round's record replaces it in the staged file.
+    private func appendStagedRecord(latestVersion: UInt64) {
+        do {
+            if let appended = try history.recoverStaged(latestVersion: Int(latestVersion)) {
+                logger.notice(
+                    "added the record of an earlier round whose append to the history had failed",
+                    [("version", String(appended.version))])
+            }
+        } catch {
+            logger.error(
+                "cannot append the staged record of an earlier round to the history; this round's record replaces "
+                    + "it, so the history misses that round", [("error", String(describing: error))])
+        }
     }
 
     /// Aggregates a full round; on failure (a full disk, say) logs it, keeps the round, and tries again

@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// A round's record is first staged in `history-pending.json`, durably, before its version is stored, and the
 /// staged file is removed once the record is in the history. A crash between the two leaves the staged record,
-/// which `recoverStaged(latestVersion:)` appends at the next start.
+/// which `recoverStaged(latestVersion:)` appends at the next start. A failed append leaves it too, and the strategy
+/// appends it before it stages the next round's record.
 ///
 /// The file is read whole only for the first append. Later appends add to the chart's rounds in memory, so a
 /// round costs the same however long the history is.
@@ -68,9 +69,14 @@ public final class RoundHistory: Sendable {
         var line = try Self.encoder.encode(record)
         line.append(UInt8(ascii: "\n"))
         if !FileManager.default.fileExists(atPath: historyURL.path) {
-            guard FileManager.default.createFile(atPath: historyURL.path, contents: nil) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: historyURL.path])
+            // Created in place: FileManager.createFile writes a temporary file that start-up would not delete
+            // after a crash.
+            let descriptor = open(historyURL.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
+                throw SystemCallError(call: "open", subject: historyURL.path, errno: errno)
             }
+            close(descriptor)
+            try AtomicFile.syncDirectory(historyURL.deletingLastPathComponent().path)
         }
         let handle = try FileHandle(forUpdating: historyURL)
         defer { try? handle.close() }
@@ -91,7 +97,11 @@ public final class RoundHistory: Sendable {
             }
             return sample?.points ?? []
         }
-        try Data(HistoryChart.render(points).utf8).write(to: chartURL, options: .atomic)
+        // Start-up deletes the temporary files of AtomicFile that a crash leaves. The chart is not flushed,
+        // because every round draws it again.
+        try AtomicFile.write(to: chartURL.path, durable: false) { (file) throws(SystemCallError) in
+            try file.append(Array(HistoryChart.render(points).utf8))
+        }
     }
 
     /// The result of `records(from:)`.

@@ -40,8 +40,12 @@ public enum AtomicFile {
 
     /// Writes `path` as ``write(_:to:permissions:)`` does, from parts that `produce` appends one after
     /// another, so a large file never has to sit in memory whole.
+    /// - Parameter durable: false skips both `fsync` calls, for a file that is cheap to write again, such as a
+    ///   chart. A killed process still leaves the old or the new content, but after a power loss the file may be
+    ///   empty or missing.
     public static func write(
-        to path: String, permissions: UInt32 = 0o644, parts produce: (PartWriter) throws(SystemCallError) -> Void
+        to path: String, permissions: UInt32 = 0o644, durable: Bool = true,
+        parts produce: (PartWriter) throws(SystemCallError) -> Void
     ) throws(SystemCallError) {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
@@ -50,7 +54,7 @@ public enum AtomicFile {
             defer { close(descriptor) }
             try produce(PartWriter(descriptor: descriptor, path: temporaryPath))
             try check(fchmod(descriptor, mode_t(permissions)), "fchmod", temporaryPath)
-            try check(fsync(descriptor), "fsync", temporaryPath)
+            if durable { try check(fsync(descriptor), "fsync", temporaryPath) }
         } catch {
             unlink(temporaryPath)
             throw error
@@ -60,7 +64,7 @@ public enum AtomicFile {
             unlink(temporaryPath)
             throw failure
         }
-        try syncDirectory(directory.isEmpty ? "." : directory)
+        if durable { try syncDirectory(directory.isEmpty ? "." : directory) }
     }
 
     /// Writes `text` as UTF-8; see ``write(_:to:permissions:)``.
