@@ -17,7 +17,7 @@ struct ModelVersionStore {
 
     /// Returns the highest stored version, or nil when none is stored.
     func latestVersion() throws -> UInt64? {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(directory.path)
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         return names.compactMap(Self.version(fromFileName:)).max()
     }
@@ -37,7 +37,7 @@ struct ModelVersionStore {
     func write(prefix: Data, parts: [() -> [UInt8]], version: UInt64) throws {
         let path = url(for: version).path
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try AtomicFile.createDirectory(directory.path)
             try AtomicFile.write(to: path) { (file) throws(SystemCallError) in
                 try file.append(prefix)
                 for part in parts { try file.append(part()) }

@@ -46,7 +46,7 @@ struct RoundSpool {
         let directory = directory(forRoundFrom: version)
         let target = url(for: worker, roundFrom: version)
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try AtomicFile.createDirectory(directory.path)
             if let flushedFile, rename(flushedFile.path, target.path) == 0 {
                 return (target, directory)
             }

@@ -72,4 +72,28 @@ import Testing
         #expect(error?.errno == ENOENT)
         #expect(error?.description.contains("absent/.file.tmp-XXXXXX") == true)
     }
+
+    @Test func createsMissingDirectories() throws {
+        let directory = try TemporaryDirectory()
+        let nested = directory.file("rounds/from-v7")
+        try AtomicFile.createDirectory(nested)
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: nested, isDirectory: &isDirectory))
+        #expect(isDirectory.boolValue)
+        // An existing directory is left as it is.
+        try AtomicFile.write("x", to: nested + "/update")
+        try AtomicFile.createDirectory(nested)
+        #expect(try FileReader.readText(nested + "/update") == "x")
+    }
+
+    @Test func directoryUnderFileNamesPath() throws {
+        let directory = try TemporaryDirectory()
+        try AtomicFile.write("x", to: directory.file("plain"))
+        let error = #expect(throws: SystemCallError.self) {
+            try AtomicFile.createDirectory(directory.file("plain/rounds"))
+        }
+        #expect(error?.call == "mkdir")
+        #expect(error?.errno == ENOTDIR)
+        #expect(error?.description.contains("plain/rounds") == true)
+    }
 }

@@ -111,6 +111,24 @@ public enum AtomicFile {
         }
     }
 
+    /// Creates `directory` and any missing parents, flushing the parent of each directory it creates, so the new
+    /// names survive a power loss like the files later renamed into them. An existing directory costs one `stat`.
+    public static func createDirectory(_ directory: String) throws(SystemCallError) {
+        var missing: [String] = []
+        var path = directory
+        while !path.isEmpty, path != "/", !FileManager.default.fileExists(atPath: path) {
+            missing.append(path)
+            path = (path as NSString).deletingLastPathComponent
+        }
+        for created in missing.reversed() {
+            if mkdir(created, 0o755) != 0, errno != EEXIST {
+                throw SystemCallError(call: "mkdir", subject: created, errno: errno)
+            }
+            let parent = (created as NSString).deletingLastPathComponent
+            try syncDirectory(parent.isEmpty ? "." : parent)
+        }
+    }
+
     /// Makes a completed `rename` in `directory` durable.
     public static func syncDirectory(_ directory: String) throws(SystemCallError) {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
