@@ -108,16 +108,23 @@ extension FedAvgStrategy {
             (state.round.entries[workerID], state.round.replacements[workerID, default: 0], state.version)
         }
         guard let entry else { return nil }
-        var heldDigest = entry.bodySHA256
-        if heldDigest.isEmpty, entry.payloadBytes == update.payload.count, let digest = Self.fileSHA256(entry.url) {
-            // Recovered after a restart, so the digest was not stored. A body sent uncompressed is the stored
-            // file, and its digest is computed once, here, when the same worker sends the same size again.
-            heldDigest = digest
-            state.withLock { state in
-                if state.round.entries[workerID]?.url == entry.url { state.round.entries[workerID]?.bodySHA256 = digest }
+        let resent: Bool
+        if entry.bodySHA256.isEmpty {
+            // Recovered after a restart, so the body's digest was not stored. The stored file is the payload as
+            // inflated, so the same payload sent again, compressed or not, has the same bytes. Its body digest is
+            // kept, so further resends of that body are recognised without reading the file.
+            resent = entry.payloadBytes == update.payload.count && Self.file(entry.url, holds: update.payload)
+            if resent {
+                state.withLock { state in
+                    if state.round.entries[workerID]?.url == entry.url {
+                        state.round.entries[workerID]?.bodySHA256 = update.bodySHA256
+                    }
+                }
             }
+        } else {
+            resent = entry.bodySHA256 == update.bodySHA256
         }
-        if !heldDigest.isEmpty, heldDigest == update.bodySHA256 {
+        if resent {
             return "already accepted into the round from version \(version); this resend changed nothing"
         }
         guard replacements < Self.maximumReplacementsPerRound else {
@@ -126,19 +133,23 @@ extension FedAvgStrategy {
         return nil
     }
 
-    /// Returns the SHA-256 of the file at `url` as lowercase hex, reading 1 MiB at a time; nil when it cannot be read.
-    static func fileSHA256(_ url: URL) -> String? {
-        guard let handle = try? FileHandle(forReadingFrom: url), let hasher = try? SHA256Hasher() else { return nil }
+    /// Tells whether the file at `url` holds exactly `payload`, reading 1 MiB at a time; false when it cannot be
+    /// read.
+    static func file(_ url: URL, holds payload: Data) -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return false }
         defer { try? handle.close() }
+        var offset = payload.startIndex
         do {
             // Foundation returns nil or empty data at the end of the file.
             while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                try hasher.update(chunk)
+                let end = offset + chunk.count
+                guard end <= payload.endIndex, payload[offset..<end] == chunk else { return false }
+                offset = end
             }
-            return try hasher.finalize().hexString
         } catch {
-            return nil
+            return false
         }
+        return offset == payload.endIndex
     }
 
     /// Reads the dcf metadata of an update and checks it against the signed `DCF-Base-Version`.

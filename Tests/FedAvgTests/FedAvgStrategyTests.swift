@@ -168,6 +168,29 @@ import Testing
         #expect(other.contains("replaced"), "\(other)")
     }
 
+    /// A compressed body differs from the stored file, which holds the payload as inflated, so after a restart
+    /// the resend is recognised by its payload, not by the body's digest.
+    @Test func compressedResendAfterRestartChangesNothing() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plain = try update([5, 5, 5, 5], [5, 5], examples: 1)
+        let compressedDigest = try SHA256.hash(Data("the body as deflated".utf8)).hexString
+        let sent = WorkerUpdate(payload: plain.payload, baseVersion: plain.baseVersion, bodySHA256: compressedDigest)
+        do {
+            let strategy = try makeStrategy(directory)
+            _ = try strategy.receiveWorkerUpdate(workers[0], sent)
+        }
+        let restarted = try makeStrategy(directory)
+        for _ in 0...FedAvgStrategy.maximumReplacementsPerRound {
+            let reply = try restarted.receiveWorkerUpdate(workers[0], sent)
+            #expect(reply.contains("changed nothing"), "\(reply)")
+        }
+        #expect(restarted.roundStatus()["updates"] == 1)
+        // A payload of the same size with other values still replaces the update.
+        let other = try restarted.receiveWorkerUpdate(workers[0], update([6, 6, 6, 6], [6, 6], examples: 1))
+        #expect(other.contains("replaced"), "\(other)")
+    }
+
     @Test func replacementsPerRoundAreBounded() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
