@@ -33,6 +33,19 @@ extension FedAvgStrategy {
         var record = makeRecord(
             state, version: nextVersion, aggregationSeconds: Self.seconds(ContinuousClock.now - started),
             transfer: transfer)
+        // A record still staged is one whose append failed in an earlier round. Staging this round's record
+        // would replace it, so it goes to the history first.
+        do {
+            if let carried = try history.recoverStaged(latestVersion: Int(state.version)) {
+                logger.notice(
+                    "added the record of an earlier round whose history append had failed",
+                    [("version", String(carried.version))])
+            }
+        } catch {
+            logger.error(
+                "failed to append the record of an earlier round to the history, so the record is lost",
+                [("file", history.stagedURL.path), ("error", String(describing: error))])
+        }
         // Staged first, so a crash after the version is stored leaves its record for the next start.
         do {
             try history.stage(record)

@@ -41,7 +41,17 @@ public final class RoundHistory: Sendable {
     /// `latestVersion`) and the history does not hold it yet, then removes the staged file. A staged record of a
     /// version that was never stored is dropped, because that round is aggregated again. Returns the appended
     /// record.
+    ///
+    /// - Throws: `FedAvgError` when the staged file's path is not a regular file, because every later
+    ///   `stage(_:)` would fail there. A file error when the history cannot be read or appended to.
     public func recoverStaged(latestVersion: Int) throws -> RoundRecord? {
+        var info = stat()
+        guard lstat(stagedURL.path, &info) == 0 else { return nil }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw FedAvgError(
+                description: "\(stagedURL.path) is not a regular file, so no round record can be staged and no "
+                    + "round can be aggregated; remove it and start the server again")
+        }
         guard let bytes = FileManager.default.contents(atPath: stagedURL.path) else { return nil }
         guard let record = try? Self.decoder.decode(RoundRecord.self, from: bytes) else {
             // AtomicFile writes the file whole, so this is damage from outside; the version files are intact.
