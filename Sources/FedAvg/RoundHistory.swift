@@ -37,10 +37,11 @@ public final class RoundHistory: Sendable {
         try? FileManager.default.removeItem(at: stagedURL)
     }
 
-    /// Appends the staged record left by a crash when its version was stored (it is not above
-    /// `latestVersion`) and the history does not hold it yet, then removes the staged file. A staged record of a
-    /// version that was never stored is dropped, because that round is aggregated again. Returns the appended
-    /// record.
+    /// Appends the staged record left by a crash or a failed append when its version is `latestVersion` and the
+    /// history does not contain it yet, then removes the staged file. A staged record of a version that was never
+    /// stored is dropped, because that round is aggregated again. A record of an older version is dropped too:
+    /// every round appends its record or has the next round append it, so only a copy made by hand can be older.
+    /// Returns the appended record.
     ///
     /// - Throws: `FedAvgError` when the staged file's path is not a regular file, because every later
     ///   `stage(_:)` would fail there. A file error when the history cannot be read or appended to.
@@ -59,7 +60,7 @@ public final class RoundHistory: Sendable {
             return nil
         }
         var appended: RoundRecord?
-        if record.version <= latestVersion, try !load().contains(where: { $0.version == record.version }) {
+        if record.version == latestVersion, try !load().contains(where: { $0.version == record.version }) {
             try append(record)
             appended = record
         }
