@@ -17,6 +17,9 @@ public final class RoundHistory: Sendable {
     public let chartURL: URL
     /// The record of a round whose version is being stored, until the record is in the history file.
     public let stagedURL: URL
+    /// The size above which a staged file is dropped unread. A record contains at most 100 rejections, so it stays
+    /// far below this; only a file written by hand can be larger.
+    static let maximumStagedBytes = 16 << 20
     /// The rounds the chart draws, or nil until the first append reads the file.
     private let chartSample = Mutex<HistoryChartSample?>(nil)
 
@@ -52,6 +55,10 @@ public final class RoundHistory: Sendable {
             throw FedAvgError(
                 description: "\(stagedURL.path) is not a regular file, so no round record can be staged and no "
                     + "round can be aggregated; remove it and start the server again")
+        }
+        guard info.st_size <= Self.maximumStagedBytes else {
+            clearStaged()
+            return nil
         }
         guard let bytes = FileManager.default.contents(atPath: stagedURL.path) else { return nil }
         guard let record = try? Self.decoder.decode(RoundRecord.self, from: bytes) else {
