@@ -62,6 +62,8 @@ public final class FedAvgStrategy: DCFServerCallbacks {
                     "added the record of a round whose version was stored just before a crash",
                     [("version", String(recovered.version))])
             }
+        } catch let error as FedAvgError {
+            throw error
         } catch {
             logger.error("cannot recover the staged round record", [("error", String(describing: error))])
         }

@@ -18,6 +18,9 @@ public final class RoundHistory: Sendable {
     public let chartURL: URL
     /// The record of a round whose version is being stored, until the record is in the history file.
     public let stagedURL: URL
+    /// The size above which a staged file is dropped unread. A record contains at most 100 rejections, so it stays
+    /// far below this; only a file written by hand can be larger.
+    static let maximumStagedBytes = 16 << 20
     /// The rounds the chart draws, or nil until the first append reads the file.
     private let chartSample = Mutex<HistoryChartSample?>(nil)
 
@@ -38,11 +41,26 @@ public final class RoundHistory: Sendable {
         try? FileManager.default.removeItem(at: stagedURL)
     }
 
-    /// Appends the staged record left by a crash when its version was stored (it is not above
-    /// `latestVersion`) and the history does not hold it yet, then removes the staged file. A staged record of a
-    /// version that was never stored is dropped, because that round is aggregated again. Returns the appended
-    /// record.
+    /// Appends the staged record left by a crash or a failed append when its version is `latestVersion` and the
+    /// history does not contain it yet, then removes the staged file. A staged record of a version that was never
+    /// stored is dropped, because that round is aggregated again. A record of an older version is dropped too:
+    /// every round appends its record or has the next round append it, so only a copy made by hand can be older.
+    /// Returns the appended record.
+    ///
+    /// - Throws: `FedAvgError` when the staged file's path is not a regular file, because every later
+    ///   `stage(_:)` would fail there. A file error when the history cannot be read or appended to.
     public func recoverStaged(latestVersion: Int) throws -> RoundRecord? {
+        var info = stat()
+        guard lstat(stagedURL.path, &info) == 0 else { return nil }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw FedAvgError(
+                description: "\(stagedURL.path) is not a regular file, so no round record can be staged and no "
+                    + "round can be aggregated; remove it and start the server again")
+        }
+        guard info.st_size <= Self.maximumStagedBytes else {
+            clearStaged()
+            return nil
+        }
         guard let bytes = FileManager.default.contents(atPath: stagedURL.path) else { return nil }
         guard let record = try? Self.decoder.decode(RoundRecord.self, from: bytes) else {
             // AtomicFile writes the file whole, so this is damage from outside; the version files are intact.
@@ -50,7 +68,7 @@ public final class RoundHistory: Sendable {
             return nil
         }
         var appended: RoundRecord?
-        if record.version <= latestVersion, try !load().contains(where: { $0.version == record.version }) {
+        if record.version == latestVersion, try !load().contains(where: { $0.version == record.version }) {
             try append(record)
             appended = record
         }

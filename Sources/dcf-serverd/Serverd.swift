@@ -98,13 +98,15 @@ final class Serverd: Sendable {
             logger.warning("TLS is off (server.plain_http); serve only behind a TLS-terminating proxy")
         }
         notifier.ready(status: "serving model version \(strategy.currentVersion) on port \(port)")
-        // Each ping first checks that every event loop ran the probe queued at the previous ping, so systemd
-        // restarts a server whose loops are stuck even though this timer thread still runs.
+        // Each ping first checks that every event loop ran the probe queued two pings earlier, so systemd restarts
+        // a server whose loops are stuck even though this timer thread still runs. With pings at half of
+        // WatchdogSec, a loop busy for less than WatchdogSec costs no ping, and a stuck loop is restarted
+        // between 1.5 and 2 times WatchdogSec after it stopped.
         let watchdog = SystemdWatchdog(notifier: notifier) { [service, logger] in
             let stuck = service.unresponsiveLoops()
             guard stuck.isEmpty else {
                 logger.error(
-                    "event loops ran no task since the last watchdog check; withholding the systemd watchdog ping",
+                    "event loops ran no task for two watchdog checks; withholding the systemd watchdog ping",
                     [("loops", stuck.map(String.init).joined(separator: " "))])
                 return false
             }

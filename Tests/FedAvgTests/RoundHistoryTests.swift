@@ -45,6 +45,38 @@ struct RoundHistoryTests {
         #expect(try history.recoverStaged(latestVersion: 4) == nil)
     }
 
+    /// Only the latest stored version can have a staged record whose append was lost: every round either
+    /// appends its record or has the next round append it. A staged record of an older version that the
+    /// history lacks was put there by hand, and appending it would end the history with an old round.
+    @Test func stagedRecordOlderThanLatestIsDropped() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.append(Self.record(3))
+        try history.append(Self.record(4))
+        try history.stage(Self.record(2))
+
+        #expect(try history.recoverStaged(latestVersion: 4) == nil)
+        #expect(try history.load().map(\.version) == [3, 4])
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
+    /// Start-up reads the staged file whole, so a file far larger than any record is dropped unread rather than
+    /// loaded into memory. Whitespace before the record keeps it valid JSON, so only the size check drops it.
+    @Test func oversizedStagedFileIsDroppedUnread() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.stage(Self.record(4))
+        let staged = try Data(contentsOf: history.stagedURL)
+        let padding = Data(repeating: UInt8(ascii: " "), count: RoundHistory.maximumStagedBytes)
+        try (padding + staged).write(to: history.stagedURL)
+
+        #expect(try history.recoverStaged(latestVersion: 4) == nil)
+        #expect(try history.load().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
     @Test func chartSampleKeepsEveryRoundUnderLimit() {
         let sample = HistoryChartSample(limit: 10, records: (1...8).map { Self.record($0) })
         #expect(sample.points.map(\.baseVersion) == Array(0...7))

@@ -85,7 +85,8 @@ public final class DCFHTTPService: Sendable {
     /// The transport's counters: connections, parked requests, bytes and responses by status.
     public var statistics: HTTPServerStatistics { http.statistics }
 
-    /// The event loops that ran no task since the previous call; see `HTTPServer.unresponsiveLoops()`.
+    /// Returns the event loops that ran no task since the call before the previous one; see
+    /// `HTTPServer.unresponsiveLoops()`.
     public func unresponsiveLoops() -> [Int] { http.unresponsiveLoops() }
 
     /// Loads certificates and key from `configuration` for new connections; open connections keep theirs.

@@ -97,8 +97,9 @@ public final class HTTPServer: Sendable {
     }
 
     /// Queues a probe on every event loop and returns the indexes of the loops that have not run the probe of
-    /// the previous call. Call it at a steady interval, such as half the systemd watchdog interval: a loop listed
-    /// has run no task for at least one interval. Returns an empty list when the server is not running.
+    /// the call before the previous one. Call it at a steady interval, such as half the systemd watchdog
+    /// interval: a loop listed has run no task for at least two intervals, and a loop busy for less than two
+    /// intervals is never listed. Returns an empty list when the server is not running.
     public func unresponsiveLoops() -> [Int] {
         let loops = state.withLock { state -> [EventLoop] in
             if case .running(_, let units) = state { return units.map(\.loop) }

@@ -3,9 +3,11 @@ import Synchronization
 
 /// Tells whether every event loop still runs the tasks queued to it.
 ///
-/// Each check queues a probe on every loop and reports the loops that have not yet run the probe of the
-/// previous check. A loop stuck in a handler, or waiting on a lock, misses the probe while the rest of the
-/// process, such as a timer thread, keeps running.
+/// Each check queues a probe on every loop and reports the loops that have not yet run the probe queued two
+/// checks earlier. A loop stuck in a handler, or waiting on a lock, misses the probes while the rest of the
+/// process, such as a timer thread, keeps running. A loop is reported only after it missed the probes for two
+/// intervals. A caller that withholds a systemd watchdog ping for one report leaves a gap of twice its
+/// interval, and at half of `WatchdogSec` that gap is enough for systemd to kill the service.
 final class LoopLiveness: Sendable {
     private struct State {
         /// The number of probes sent so far; the latest probe has this number.
@@ -16,15 +18,15 @@ final class LoopLiveness: Sendable {
 
     private let state = Mutex(State())
 
-    /// Returns the indexes of the loops that have not run the previous check's probe, then queues a new probe
-    /// on every loop. The first check finds every loop answered.
+    /// Returns the indexes of the loops that have not run the probe queued two checks earlier, then queues a new
+    /// probe on every loop. The first two checks report no loop.
     func check(_ loops: [EventLoop]) -> [Int] {
-        let (previous, next) = state.withLock { state in
+        let (required, next) = state.withLock { state in
             state.sent += 1
-            return (state.sent - 1, state.sent)
+            return (state.sent >= 2 ? state.sent - 2 : 0, state.sent)
         }
         let missed = state.withLock { state in
-            loops.map(\.index).filter { (state.answered[$0] ?? 0) < previous }
+            loops.map(\.index).filter { (state.answered[$0] ?? 0) < required }
         }
         for loop in loops {
             let index = loop.index

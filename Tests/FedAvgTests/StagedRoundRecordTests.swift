@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFServer
+import Foundation
+import Testing
+
+@testable import FedAvg
+
+/// The staged round record (`history-pending.json`) when an append fails while the server keeps running, and
+/// when something other than a file has its name.
+@Suite struct StagedRoundRecordTests {
+    private let workers = ["aaaaaaaa01", "bbbbbbbb02"].map { WorkerID($0)! }
+
+    private func update(baseVersion: ModelVersion, value: Float) throws -> WorkerUpdate {
+        let metadata = UpdateMetadata(numExamples: 1, baseVersion: baseVersion, metrics: [:])
+        var writer = SafeTensorsWriter(metadata: metadata.safetensorsMetadata)
+        try writer.add(name: "0.weight", shape: [2], values: [value, value])
+        return WorkerUpdate(payload: writer.serialize(), baseVersion: baseVersion, bodySHA256: "")
+    }
+
+    private func finishRound(_ strategy: FedAvgStrategy, baseVersion: ModelVersion) throws {
+        _ = try strategy.receiveWorkerUpdate(workers[0], update(baseVersion: baseVersion, value: 1))
+        _ = try strategy.receiveWorkerUpdate(workers[1], update(baseVersion: baseVersion, value: 3))
+    }
+
+    /// A round whose history append failed keeps its staged record. The next round must append that record
+    /// before it stages its own, or the earlier round is missing from the history for good.
+    @Test func failedAppendIsAddedByNextRound() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-staged")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory.appendingPathComponent("state"))
+        let strategy = try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
+        // A directory where the history file should be makes the append fail, even as root.
+        try FileManager.default.createDirectory(at: history.historyURL, withIntermediateDirectories: false)
+        try finishRound(strategy, baseVersion: 1)
+        #expect(strategy.currentVersion == 2)
+        #expect(FileManager.default.fileExists(atPath: history.stagedURL.path))
+
+        try FileManager.default.removeItem(at: history.historyURL)
+        try finishRound(strategy, baseVersion: 2)
+        #expect(strategy.currentVersion == 3)
+        #expect(try history.load().map(\.version) == [2, 3])
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
+    /// A directory in place of the staged file would make every aggregation fail at its first write, so the
+    /// strategy must refuse to start with an error that names the file.
+    @Test func directoryInPlaceOfStagedFileFailsStart() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-staged")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory.appendingPathComponent("state"))
+        _ = try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
+        try FileManager.default.createDirectory(at: history.stagedURL, withIntermediateDirectories: false)
+
+        let error = #expect(throws: FedAvgError.self) {
+            try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
+        }
+        #expect(error?.description.contains(history.stagedURL.path) == true)
+        #expect(error?.description.contains("remove") == true)
+    }
+}
