@@ -74,7 +74,12 @@ extension FedAvgStrategy {
     /// disk, before this round's record replaces it in the staged file.
     private func appendStagedRecord(latestVersion: UInt64) {
         do {
-            if let appended = try history.recoverStaged(latestVersion: Int(latestVersion)) {
+            let appended = try history.recoverStaged(latestVersion: Int(latestVersion)) { reason in
+                logger.warning(
+                    "deleted the staged round record without adding it to the history",
+                    [("file", history.stagedURL.path), ("reason", reason)])
+            }
+            if let appended {
                 logger.notice(
                     "added the record of an earlier round whose append to the history had failed",
                     [("version", String(appended.version))])

@@ -47,9 +47,11 @@ public final class RoundHistory: Sendable {
     /// every round appends its record or has the next round append it, so only a copy made by hand can be older.
     /// Returns the appended record.
     ///
+    /// - Parameter discarded: called with the reason when the staged file is removed because it is not a round
+    ///   record of the latest version, which only damage or a copy made by hand can cause.
     /// - Throws: `FedAvgError` when the staged file's path is not a regular file, because every later
     ///   `stage(_:)` would fail there. A file error when the history cannot be read or appended to.
-    public func recoverStaged(latestVersion: Int) throws -> RoundRecord? {
+    public func recoverStaged(latestVersion: Int, discarded: (String) -> Void = { _ in }) throws -> RoundRecord? {
         var info = stat()
         guard lstat(stagedURL.path, &info) == 0 else { return nil }
         guard info.st_mode & S_IFMT == S_IFREG else {
@@ -58,14 +60,19 @@ public final class RoundHistory: Sendable {
                     + "round can be aggregated; remove it and start the server again")
         }
         guard info.st_size <= Self.maximumStagedBytes else {
+            discarded("it has \(info.st_size) bytes, more than any round record (\(Self.maximumStagedBytes))")
             clearStaged()
             return nil
         }
         guard let bytes = FileManager.default.contents(atPath: stagedURL.path) else { return nil }
         guard let record = try? Self.decoder.decode(RoundRecord.self, from: bytes) else {
             // AtomicFile writes the file whole, so this is damage from outside; the version files are intact.
+            discarded("it is not a round record")
             clearStaged()
             return nil
+        }
+        if record.version < latestVersion {
+            discarded("it records version \(record.version), older than the latest stored version \(latestVersion)")
         }
         var appended: RoundRecord?
         if record.version == latestVersion, try !load().contains(where: { $0.version == record.version }) {

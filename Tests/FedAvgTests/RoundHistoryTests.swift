@@ -56,7 +56,9 @@ struct RoundHistoryTests {
         try history.append(Self.record(4))
         try history.stage(Self.record(2))
 
-        #expect(try history.recoverStaged(latestVersion: 4) == nil)
+        var reasons: [String] = []
+        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) } == nil)
+        #expect(reasons.first?.contains("older than the latest stored version 4") == true)
         #expect(try history.load().map(\.version) == [3, 4])
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
     }
@@ -72,9 +74,28 @@ struct RoundHistoryTests {
         let padding = Data(repeating: UInt8(ascii: " "), count: RoundHistory.maximumStagedBytes)
         try (padding + staged).write(to: history.stagedURL)
 
-        #expect(try history.recoverStaged(latestVersion: 4) == nil)
+        var reasons: [String] = []
+        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) } == nil)
         #expect(try history.load().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+        #expect(reasons.count == 1)
+        #expect(reasons.first?.contains("more than any round record") == true)
+    }
+
+    @Test func damagedStagedFileIsReported() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try Data("{\"version\": 4, \"base_vers".utf8).write(to: history.stagedURL)
+
+        var reasons: [String] = []
+        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) } == nil)
+        #expect(reasons == ["it is not a round record"])
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+        // A record of a version that was never stored is the normal leftover of a crash, so it is not reported.
+        try history.stage(Self.record(5))
+        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) } == nil)
+        #expect(reasons.count == 1)
     }
 
     @Test func chartSampleKeepsEveryRoundUnderLimit() {
