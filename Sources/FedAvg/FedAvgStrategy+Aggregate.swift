@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFSupport
 import Foundation
 
 extension FedAvgStrategy {
@@ -74,12 +75,7 @@ extension FedAvgStrategy {
     /// disk, before this round's record replaces it in the staged file.
     private func appendStagedRecord(latestVersion: UInt64) {
         do {
-            let appended = try history.recoverStaged(latestVersion: Int(latestVersion)) { reason in
-                logger.warning(
-                    "deleted the staged round record without adding it to the history",
-                    [("file", history.stagedURL.path), ("reason", reason)])
-            }
-            if let appended {
+            if let appended = try Self.recoverStagedRecord(history, latestVersion: latestVersion, logger: logger) {
                 logger.notice(
                     "added the record of an earlier round whose append to the history had failed",
                     [("version", String(appended.version))])
@@ -88,6 +84,18 @@ extension FedAvgStrategy {
             logger.error(
                 "cannot append the staged record of an earlier round to the history; this round's record replaces "
                     + "it, so the history misses that round", [("error", String(describing: error))])
+        }
+    }
+
+    /// Appends the staged record of `latestVersion` when the history lacks it, logging a warning when the staged
+    /// file is deleted unused; see `RoundHistory.recoverStaged(latestVersion:discarded:)`.
+    static func recoverStagedRecord(
+        _ history: RoundHistory, latestVersion: UInt64, logger: Logger
+    ) throws -> RoundRecord? {
+        try history.recoverStaged(latestVersion: Int(latestVersion)) { reason in
+            logger.warning(
+                "deleted the staged round record without adding it to the history",
+                [("file", history.stagedURL.path), ("reason", reason)])
         }
     }
 

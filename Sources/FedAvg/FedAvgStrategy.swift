@@ -57,12 +57,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
         let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
         do {
-            let recovered = try history.recoverStaged(latestVersion: Int(version)) { [logger, history] reason in
-                logger.warning(
-                    "deleted the staged round record without adding it to the history",
-                    [("file", history.stagedURL.path), ("reason", reason)])
-            }
-            if let recovered {
+            if let recovered = try Self.recoverStagedRecord(history, latestVersion: version, logger: logger) {
                 logger.notice(
                     "added the record of a round whose version was stored just before a crash",
                     [("version", String(recovered.version))])

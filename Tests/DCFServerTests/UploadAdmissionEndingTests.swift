@@ -299,7 +299,8 @@ import Testing
         try waiting.send(PlainUploadHarness.updateHead(request, bodyCount: Self.payload.count))
         #expect(await harness.waitFor { harness.admission == (1, 1) })
         await harness.stop()
-        #expect(harness.admission == (0, 0))
+        // The half-sent upload gives its place back on its own queue once the stop has closed its connection.
+        #expect(await harness.waitFor { harness.admission == (0, 0) })
         let answer = String(decoding: try waiting.receiveUntilClosed(), as: UTF8.self)
         #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer)")
         #expect(answer.contains("shutting down"), "\(answer)")

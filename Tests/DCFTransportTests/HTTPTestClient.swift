@@ -25,21 +25,13 @@ final class HTTPTestClient {
 
     /// Connects to 127.0.0.1:`port`; with `tls`, completes a TLS handshake. Reads time out after `timeout` seconds.
     init(port: Int, tls: TLSContext? = nil, timeout: Int = 10) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd: Int32
+        do {
+            fd = try LoopbackSocket.connect(port: port, timeout: timeout)
+        } catch {
+            throw TestClientError(description: String(describing: error))
+        }
         self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            Foundation.close(fd)
-            throw TestClientError(description: "connect to port \(port) failed: errno \(errno)")
-        }
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         guard let tls else {
             session = nil
             return

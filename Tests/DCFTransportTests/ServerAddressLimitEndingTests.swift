@@ -2,6 +2,7 @@
 import DCFSupport
 import Foundation
 import Testing
+import TestSupport
 
 @testable import DCFTransport
 
@@ -12,23 +13,7 @@ import Testing
 
     /// Returns a blocking TCP socket connected to 127.0.0.1:`port` with a 10 s receive timeout, or -1.
     private static func connectSocket(port: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = UInt16(port).bigEndian
-        remote.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            close(fd)
-            return -1
-        }
-        var limit = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        return fd
+        (try? LoopbackSocket.connect(port: port, timeout: 10)) ?? -1
     }
 
     private static func sendBytes(_ bytes: [UInt8], on fd: Int32) -> Bool {
