@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Linux headers that Swift's Glibc module does not include: epoll and eventfd for the event loop, and
-// glibc's allocator settings for the server, and early writeback of spool files.
+// glibc's allocator settings for the server and the load generator, and early writeback of spool files.
 #ifndef DCF_CLINUX_SHIM_H
 #define DCF_CLINUX_SHIM_H
 
@@ -11,6 +11,10 @@
 
 static inline int CLinux_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
+}
+
+static inline int CLinux_set_trim_threshold(int bytes) {
+    return mallopt(M_TRIM_THRESHOLD, bytes);
 }
 
 static inline int CLinux_set_arena_max(int count) {

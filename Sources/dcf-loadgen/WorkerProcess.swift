@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCrypto
+import DCFSupport
 import DCFWorker
 import Foundation
 
@@ -28,6 +29,16 @@ enum WorkerProcess {
         thread.start()
     }
 
+    /// Makes glibc keep the memory of freed downloads for the next ones. Each simulated worker receives every
+    /// global model into a buffer of its own and frees it after its upload. glibc serves such large buffers with
+    /// `mmap` and gives them back to the kernel when freed, or trims its heaps, so each download faulted in and
+    /// zeroed fresh pages: about 7 % of this process's CPU at 100 workers and 13 MB. Keeping the memory cut the
+    /// workers' CPU time per round from 3.28 to 2.90 s (means of three runs). One site receives one model per
+    /// round and would not pay this 100 times over.
+    private static func keepFreedBuffers() {
+        MemoryTuning.keepFreedMemory(largestReused: 64 << 20, trimAbove: 1 << 30)
+    }
+
     static func run(_ arguments: Arguments) async throws {
         let url = try arguments.string("url")
         guard let serverURL = URL(string: url) else { throw UsageError("--url \"\(url)\" is not a URL") }
@@ -39,6 +50,7 @@ enum WorkerProcess {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
         exitWhenParentExits()
+        keepFreedBuffers()
         let events = EventWriter()
         let updates = UpdateCache()
         var workers: [SimulatedWorker] = []
