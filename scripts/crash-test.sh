@@ -126,6 +126,8 @@ dcfctl() {
 launch_server() {
     launches=$((launches + 1))
     server_log="$dir/logs/serverd-$launches.log"
+    # Made here, because the background shell may open it only after wait_listening first reads it.
+    : >"$server_log"
     "$bin/dcf-serverd" --listen "127.0.0.1:$port" \
         --tls-certificate "$dir/tls/server.pem" --tls-key "$dir/tls/server.key" \
         --state-dir "$state" --worker-keys "$dir/keys/workers.txt" --initial-model "$dir/initial.safetensors" \
