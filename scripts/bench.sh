@@ -12,7 +12,8 @@ Each scenario starts a fresh dcf-serverd (FedAvg, --update-lim N, unsafe mode, T
 a 256 KiB receive buffer per connection as advised for hundreds of concurrent uploads)
 and runs dcf-loadgen with N workers and a model of SIZE (1MB, 13MB, ...) for R rounds (default 3).
 Results go to DIR (default bench-run): one JSON file per scenario and results.txt. The exit status is 1
-when a scenario did not complete. dcf-serverd listens on 127.0.0.1:PORT (default 18600).
+when a scenario did not complete, 64 for an invalid option. dcf-serverd listens on 127.0.0.1:PORT, a port
+from 1 to 65535 (default 18600).
 Columns: median_s is a round's time from its first upload to the moment the last worker holds the new model;
 interval_s is the time between two new models reaching every worker. Rounds overlap, since the first workers
 to get a model upload again while the others still download it, so interval_s is the shorter. x_floor and
@@ -39,6 +40,16 @@ while [ $# -gt 0 ]; do
     *) echo "bench: unknown option '$1'" >&2; usage >&2; exit 64 ;;
     esac
 done
+for option in rounds port; do
+    eval "value=\$$option"
+    case "$value" in
+    '' | *[!0-9]* | 0*) echo "bench: --$option must be a positive integer, not '$value'" >&2; exit 64 ;;
+    esac
+done
+if [ "$port" -gt 65535 ]; then
+    echo "bench: --port must be 1-65535, not $port" >&2
+    exit 64
+fi
 
 bin=.build/release
 for program in dcf-serverd dcf-loadgen; do

@@ -27,8 +27,9 @@ and exits 1 on any loss, 64 on an invalid option, 69 when a binary is missing.
 
   --cycles N    kill and restart cycles (default 50)
   --sites N     agents, and the server's update_lim (default 4)
-  --port PORT   server port on 127.0.0.1 (default 43443)
-  --dir DIR     working directory for certificates, keys, state and logs, emptied first (default crash-run)
+  --port PORT   server port on 127.0.0.1, 1-65535 (default 43443)
+  --dir DIR     working directory for certificates, keys, state and logs (default crash-run); it is
+                deleted first, so it must be new, empty or made by an earlier crash test
   --bin DIR     directory with dcf-serverd, dcf-agent and dcfctl (default .build/debug)
   --seed N      seed of the random kill times, to repeat a run (default: from the clock)
 USAGE
@@ -61,6 +62,19 @@ if [ "$sites" -lt 1 ]; then
     echo "crash-test: --sites must be at least 1" >&2
     exit 64
 fi
+if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+    echo "crash-test: --port must be 1-65535, not $port" >&2
+    exit 64
+fi
+# The directory is deleted below. Only an empty one or one an earlier crash test made (it contains the marker
+# file, or acknowledged.txt from before the marker) is used, so a typo such as --dir ~ cannot delete a home.
+marker="$dir/.dcf-crash-test-run"
+if [ -e "$dir" ] && { [ ! -d "$dir" ] || { [ -n "$(ls -A "$dir")" ] && [ ! -f "$marker" ] &&
+    [ ! -f "$dir/acknowledged.txt" ]; }; }; then
+    echo "crash-test: --dir $dir exists and was not made by scripts/crash-test.sh; the test deletes its" \
+        "directory first, so name a new or empty one" >&2
+    exit 64
+fi
 for program in dcf-serverd dcf-agent dcfctl; do
     if [ ! -x "$bin/$program" ]; then
         echo "crash-test: $bin/$program is missing; run 'swift build' (or 'make release' with --bin .build/release)" >&2
@@ -71,6 +85,7 @@ RANDOM=$seed
 
 rm -rf "$dir"
 mkdir -p "$dir/keys" "$dir/state" "$dir/logs" "$dir/work"
+echo "made by scripts/crash-test.sh, which deletes this directory at its next run" >"$marker"
 state="$dir/state"
 server_pid=""
 agent_pids=""
@@ -111,6 +126,8 @@ dcfctl() {
 launch_server() {
     launches=$((launches + 1))
     server_log="$dir/logs/serverd-$launches.log"
+    # Made here, because the background shell may open it only after wait_listening first reads it.
+    : >"$server_log"
     "$bin/dcf-serverd" --listen "127.0.0.1:$port" \
         --tls-certificate "$dir/tls/server.pem" --tls-key "$dir/tls/server.key" \
         --state-dir "$state" --worker-keys "$dir/keys/workers.txt" --initial-model "$dir/initial.safetensors" \

@@ -15,9 +15,12 @@ line per round, stops everything and evaluates the final model on the 10,000-ima
   --rounds N      number of global model versions to produce (default 10)
   --shards MODE   iid: each site gets an equal random part of the training set;
                   by-class: each site sees only some of the 10 classes (default iid)
-  --dir DIR       working directory for certificates, keys, state and logs (default demo-run)
-  --port PORT     server port on 127.0.0.1 (default 18443)
+  --dir DIR       working directory for certificates, keys, state and logs (default demo-run); it is
+                  deleted first, so it must be new, empty or made by an earlier demo
+  --port PORT     server port on 127.0.0.1, 1-65535 (default 18443)
   --epochs N      local epochs per round (default 2)
+
+Exits 64 on an invalid option, 69 when a binary is missing, 1 when the run fails.
 USAGE
 }
 
@@ -43,6 +46,25 @@ case "$shards" in
 iid | by-class) ;;
 *) echo "demo: --shards must be iid or by-class, not '$shards'" >&2; exit 64 ;;
 esac
+for option in sites rounds epochs port; do
+    eval "value=\$$option"
+    case "$value" in
+    '' | *[!0-9]* | 0*) echo "demo: --$option must be a positive integer, not '$value'" >&2; exit 64 ;;
+    esac
+done
+if [ "$port" -gt 65535 ]; then
+    echo "demo: --port must be 1-65535, not $port" >&2
+    exit 64
+fi
+# The directory is deleted below. Only an empty one or one an earlier demo made (it contains the marker file,
+# or keys/allowed-workers.txt from before the marker) is used, so a typo such as --dir ~ cannot delete a home.
+marker="$dir/.dcf-demo-run"
+if [ -e "$dir" ] && { [ ! -d "$dir" ] || { [ -n "$(ls -A "$dir")" ] && [ ! -f "$marker" ] &&
+    [ ! -f "$dir/keys/allowed-workers.txt" ]; }; }; then
+    echo "demo: --dir $dir exists and was not made by scripts/demo.sh; the demo deletes its directory first," \
+        "so name a new or empty one" >&2
+    exit 64
+fi
 
 bin=.build/release
 for program in dcf-serverd dcf-agent; do
@@ -54,6 +76,7 @@ done
 
 rm -rf "$dir"
 mkdir -p "$dir/keys" "$dir/state" "$dir/logs"
+echo "made by scripts/demo.sh, which deletes this directory at its next run" >"$marker"
 pids=""
 cleanup() {
     for pid in $pids; do

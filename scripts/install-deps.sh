@@ -8,11 +8,26 @@ set -eu
 apt_packages="libssl-dev zlib1g-dev libsqlite3-dev libopenblas-dev openssl dataset-fashion-mnist"
 pip_packages="numpy safetensors"
 with_tests=0
+
+usage() {
+    cat <<USAGE
+Usage: scripts/install-deps.sh [--tests]
+
+Installs the Debian packages that building and the demo need:
+  $apt_packages
+With --tests, also python3-pip and the PyPI packages for the interoperability tests:
+  $pip_packages
+As root it installs what is missing. As another user it prints the command to run and exits 1.
+It exits 0 when nothing is missing, and 64 on an unknown option.
+USAGE
+}
+
 case "${1:-}" in
 "") ;;
 --tests) with_tests=1 ;;
+-h | --help) usage; exit 0 ;;
 *)
-    echo "install-deps: unknown option '$1'; use --tests to add the test suite's Python packages" >&2
+    echo "install-deps: unknown option '$1'; use --tests to add the test suite's Python packages, --help for the list" >&2
     exit 64
     ;;
 esac
