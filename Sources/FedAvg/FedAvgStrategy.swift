@@ -16,7 +16,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     /// How often a worker may replace its update within one round.
     static let maximumReplacementsPerRound = 2
 
-    let configuration: FedAvgConfiguration
+    public let configuration: FedAvgConfiguration
     let logger: Logger
     let store: ModelVersionStore
     let spool: RoundSpool

@@ -97,6 +97,7 @@ final class Serverd: Sendable {
         if settings.tls == nil {
             logger.warning("TLS is off (server.plain_http); serve only behind a TLS-terminating proxy")
         }
+        warnIfRoundsCannotClose(settings)
         notifier.ready(status: "serving model version \(strategy.currentVersion) on port \(port)")
         // Each ping first checks that every event loop ran the probe queued two pings earlier, so systemd restarts
         // a server whose loops are stuck even though this timer thread still runs. With pings at half of
@@ -150,6 +151,7 @@ final class Serverd: Sendable {
                     ("added", String(reload.added.count)), ("removed", String(reload.removed.count)),
                     ("unregistered", String(reload.changes.count)),
                 ])
+            warnIfRoundsCannotClose(settings)
         } catch {
             logger.error("key list reload failed; keeping the old list", [("error", String(describing: error))])
         }

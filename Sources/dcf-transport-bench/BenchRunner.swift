@@ -18,6 +18,8 @@ final class BenchRunner {
     private let settings: BenchSettings
     private let handler: BenchHandler
     private let directory: String
+    /// Measurements that fell short of what the settings asked for; the run exits 1 when there are any.
+    private var shortfalls: [String] = []
 
     init(settings: BenchSettings) {
         self.settings = settings
@@ -60,6 +62,7 @@ final class BenchRunner {
             done.signal()
         }
         done.wait()
+        if !shortfalls.isEmpty { throw BenchError(shortfalls.joined(separator: "; ")) }
     }
 
     private func measureParked(server: HTTPServer, port: Int, ca: String) throws {
@@ -68,10 +71,20 @@ final class BenchRunner {
         let start = ContinuousClock.now
         let clients = try ClientProcess(["parked", "--port", "\(port)", "--ca", ca, "--count", "\(count)"])
         var parked = 0
+        var lastGrowth = ContinuousClock.now
+        // At most 300 s, and 30 s without a new parked request ends the wait early: the clients have then run
+        // out of something (ports, descriptors) and will not reach the count.
         for _ in 0..<3000 {
-            parked = server.statistics.parkedRequests
-            if parked >= count { break }
+            let now = server.statistics.parkedRequests
+            if now > parked { lastGrowth = .now }
+            parked = now
+            if parked >= count || ContinuousClock.now - lastGrowth > .seconds(30) { break }
             Thread.sleep(forTimeInterval: 0.1)
+        }
+        if parked < count {
+            shortfalls.append(
+                "held \(parked) of \(count) parked requests; check the open-file limit (ulimit -n) and the "
+                    + "ephemeral port range (net.ipv4.ip_local_port_range), or lower --parked")
         }
         let connectSeconds = BenchClients.seconds(since: start)
         let resident = BenchEnvironment.residentKiB()

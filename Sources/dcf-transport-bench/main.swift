@@ -18,6 +18,10 @@ let usage = """
 
     The client child runs as
     dcf-transport-bench clients parked|download|upload|rate --port P [--ca FILE] [--count N] [--mib N] [--seconds S]
+
+    Exit status: 0 when every measurement ran as asked; 1 after an error, or when fewer than --parked requests
+    were parked (the waiting ends after 30 s without a new one), with the reason on standard error; 64 for an
+    invalid option.
     """
 // Before any output: with its output piped into a program that exits early, the tool ends with its own status.
 signal(SIGPIPE, SIG_IGN)
