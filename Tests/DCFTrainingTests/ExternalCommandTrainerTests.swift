@@ -110,6 +110,8 @@ import Testing
         await #expect(throws: CancellationError.self) { try await task.value }
         let shell = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingWhitespace()))
         #expect(!isRunning(shell), "the command's shell (pid \(shell)) is still running")
+        // The agent killed the group itself, so nothing was left behind by the command.
+        #expect(!fixture.log.contains("left processes running"), "\(fixture.log)")
     }
 
     @Test func reservedExtraEnvironmentRejected() async throws {

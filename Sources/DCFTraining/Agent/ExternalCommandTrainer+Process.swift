@@ -29,6 +29,8 @@ final class CommandProcess: Sendable {
     private let pid: pid_t
     private let exited = DispatchSemaphore(value: 0)
     private let termination = Mutex<CommandOutcome.Termination?>(nil)
+    /// Set once the agent has killed the group itself, so processes still found in it are not the command's doing.
+    private let killedByAgent = Atomic<Bool>(false)
     private let logger: Logger
     private let outputReader: CommandOutputReader
     private let errorReader: CommandOutputReader
@@ -64,7 +66,7 @@ final class CommandProcess: Sendable {
                 "the training command timed out; terminating its process group",
                 [("timeout", DurationFormat.format(timeout))])
             terminate()
-        } else if groupHasMembers() {
+        } else if !killedByAgent.load(ordering: .acquiring), groupHasMembers() {
             // A background process the command started and did not wait for. With its output redirected it
             // would outlive the round, and the agent too, one more each round.
             logger.warning(
@@ -90,6 +92,8 @@ final class CommandProcess: Sendable {
 
     /// Sends SIGKILL to the command's process group at once, for cancellation.
     func killGroup() {
+        killedByAgent.store(true, ordering: .releasing)
+        logger.info("stopping the training command because its training was cancelled, as when the agent stops", [("pid", "\(pid)")])
         signalGroup(SIGKILL)
     }
 
