@@ -93,7 +93,9 @@ final class CommandProcess: Sendable {
     /// Sends SIGKILL to the command's process group at once, for cancellation.
     func killGroup() {
         killedByAgent.store(true, ordering: .releasing)
-        logger.info("stopping the training command because its training was cancelled, as when the agent stops", [("pid", "\(pid)")])
+        logger.info(
+            "stopping the training command because its training was cancelled, as when the agent stops",
+            [("pid", "\(pid)")])
         signalGroup(SIGKILL)
     }
 
