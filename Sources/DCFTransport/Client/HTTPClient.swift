@@ -180,7 +180,7 @@ public final class HTTPClient: Sendable {
             // With TLS 1.3 the client finishes its handshake before the server checks the client certificate,
             // so a rejected certificate shows up as a closed connection on the first request.
             connection.close()
-            throw error.withHint("the server may have rejected this client's TLS certificate; check its server log")
+            throw error.closedOverClientCertificate(presented: configuration.presentsClientCertificate)
         } catch {
             connection.close()
             throw error
