@@ -251,6 +251,18 @@ import Testing
         #expect(unreadable.output.contains(missingKey), "\(unreadable.output)")
     }
 
+    /// A bracketed IPv6 literal reaches the address itself; the error names it once, in brackets. Nothing of the
+    /// tests listens on port 1, so the connection fails after the address was used.
+    @Test func ipv6ServerAddress() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let run = try dcfctl(["status", "--server", "https://[::1]:1"], server: nil, fixture: fixture)
+        #expect(run.status == 69, "\(run.output)")
+        #expect(run.output.contains("request to [::1]:1 failed"), "\(run.output)")
+        #expect(!run.output.contains("[[::1]]"), "\(run.output)")
+        #expect(!run.output.contains("host name lookup failed"), "\(run.output)")
+    }
+
     @Test func helpListsCommands() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
