@@ -24,13 +24,11 @@ final class ServerConnection: Sendable {
     static let requestThreadStackSize = 512 << 10
 
     let client: HTTPClient
-    /// Added to a certificate verification failure, which retrying cannot fix until the configuration changes.
-    private let verificationHint: String
+    /// The settings that name the fix for a TLS failure, which retrying cannot fix until the configuration changes.
+    private let hints: ConnectionHints
 
     init(endpoint: DCFWorkerConfiguration.Endpoint, configuration: DCFWorkerConfiguration) throws {
-        let trusted = configuration.trustedCAFile.map { "the CA file \($0)" } ?? "the system's CA certificates"
-        verificationHint = "the server's certificate is not trusted by \(trusted); check the CA file the agent "
-            + "uses (--ca-file) and the server address"
+        hints = ConnectionHints(configuration: configuration)
         var tls = TLSConfiguration.client(
             trustedCAFile: configuration.trustedCAFile,
             certificateChainFile: configuration.clientCertificateFile,
@@ -57,9 +55,9 @@ final class ServerConnection: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 completion.install(continuation)
-                let thread = Thread { [client, verificationHint] in
+                let thread = Thread { [client, hints] in
                     completion.resume(with: Result {
-                        try Self.execute(request, on: client, verificationHint: verificationHint)
+                        try Self.execute(request, on: client, hints: hints)
                     })
                 }
                 thread.name = "dcf.worker.http"
@@ -72,12 +70,12 @@ final class ServerConnection: Sendable {
     }
 
     private static func execute(
-        _ request: HTTPClientRequest, on client: HTTPClient, verificationHint: String
+        _ request: HTTPClientRequest, on client: HTTPClient, hints: ConnectionHints
     ) throws -> HTTPClientResponse {
         do {
             return try client.execute(request)
         } catch let error as HTTPClientError {
-            let hint = error.tlsError?.verificationFailure == nil ? "" : "; " + verificationHint
+            let hint = hints.hint(for: error).map { "; " + $0 } ?? ""
             throw ConnectionFailure(
                 description: error.description + hint, requestMayHaveArrived: !Self.failedBeforeSending(error),
                 isIdleTimeout: error.timeoutPhase == .idle)

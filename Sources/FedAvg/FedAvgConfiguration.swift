@@ -60,7 +60,8 @@ public struct FedAvgError: Error, Sendable, CustomStringConvertible {
     static func noInitialModel(_ directory: URL) -> FedAvgError {
         FedAvgError(
             description: "no model version in \(directory.path) and no initial model configured; "
-                + "set initial_model (dcf-agent init-model writes one)"
+                + "set fedavg.initial_model (--initial-model) to a safetensors model file, which dcf-agent "
+                + "init-model writes"
         )
     }
 

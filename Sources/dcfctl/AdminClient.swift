@@ -137,7 +137,7 @@ struct AdminClient {
         }
     }
 
-    /// Splits `http(s)://host:port` into its parts. Without a port, https means 443 and http 80, the URL
+    /// Splits `http(s)://host:port` into its parts, an IPv6 host without its brackets. Without a port, https means 443 and http 80, the URL
     /// defaults that dcf-agent's `agent.server` also uses, so one address works for both programs.
     ///
     /// - Parameter source: where `url` came from, `--server` or `DCF_SERVER_URL`, for the error message.
@@ -153,7 +153,9 @@ struct AdminClient {
         guard (1...65535).contains(port) else {
             throw DcfctlError.usage("\(source) \"\(url)\": port \(port) is outside 1-65535")
         }
-        return (scheme, host, port)
+        // URLComponents keeps the brackets of an IPv6 literal, and HTTPClient takes the bare address.
+        let isBracketed = host.hasPrefix("[") && host.hasSuffix("]")
+        return (scheme, isBracketed ? String(host.dropFirst().dropLast()) : host, port)
     }
 }
 

@@ -27,8 +27,10 @@ enum DcfctlCommands {
 
     static let tool = CommandLineTool(
         name: "dcfctl", version: "0.1.0",
-        summary: "Manage the workers of a running dcf-serverd through its admin API. A request the server "
-            + "rejects (an unknown worker id, an invalid key) exits 65.",
+        summary: "Manage the workers of a running dcf-serverd through its admin API. A <worker-id> is a full "
+            + "worker id or a prefix of at least 8 hex digits, such as the 8 that logs show, that starts the id or "
+            + "public key of exactly one worker; a prefix that matches several exits 64. An unknown worker id or "
+            + "a request the server rejects (an invalid key) exits 65.",
         subcommands: [
             Subcommand(name: "list", summary: "List the known workers and their status.", options: connection + [json]),
             Subcommand(
@@ -108,21 +110,12 @@ enum DcfctlCommands {
         return command.arguments[0]
     }
 
-    /// Returns the worker id of `command`, completing a shorter prefix, such as the 8 digits logs show, to the
-    /// one known worker id that starts with it.
+    /// Returns the id of the worker that the argument of `command` selects, by a full id or a unique prefix of
+    /// an id or public key (see `WorkerIDPrefix`), from the server's worker list.
     private static func resolvedWorkerID(_ command: ParsedCommand, client: AdminClient) throws -> String {
-        let text = try workerID(command).lowercased()
+        let argument = try workerID(command)
         let workers = try decode([AdminWorkerEntry].self, try client.send("GET", DCFRoute.adminWorkersPath))
-        let ids = workers.map(\.workerID.rawValue)
-        if ids.contains(text) { return text }
-        let matches = ids.filter { $0.hasPrefix(text) }
-        guard matches.count <= 1 else {
-            throw DcfctlError.usage(
-                "worker id prefix \"\(text)\" matches \(matches.count) workers; give more digits (\"dcfctl list\" "
-                    + "shows the ids)")
-        }
-        // Without a match the id goes to the server as given, which returns 404 for an unknown worker.
-        return matches.first ?? text
+        return try WorkerIDPrefix.resolve(argument, among: workers).rawValue
     }
 
     private static func workerID(_ command: ParsedCommand) throws -> String {

@@ -183,4 +183,21 @@ import Testing
         #expect(try registry.removeWorker(id).1 == [])
         #expect(throws: DCFErrorResponse.self) { try registry.addWorker(publicKey: "abc", registered: true) }
     }
+
+    /// A disabled worker's errors name the admin command that enables it again.
+    @Test func disabledWorkerNamesEnableCommand() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let registry = try WorkerRegistry(stateDirectory: directory.url, mode: .safe(keyList: nil), logger: logger)
+        let workerKey = try key()
+        let id = WorkerID(workerKey)!
+        _ = try registry.addWorker(publicKey: workerKey, registered: true)
+        _ = try registry.setRegistered(id, false)
+
+        let checked = #expect(throws: DCFErrorResponse.self) { try registry.checkRegistered(id) }
+        #expect(checked?.message.contains("dcfctl enable \(id.short)") == true, "\(String(describing: checked))")
+        #expect(checked?.message.contains("register it again") == false, "\(String(describing: checked))")
+        let registered = #expect(throws: DCFErrorResponse.self) { try registry.register(id, bodyKey: nil) }
+        #expect(registered?.message.contains("dcfctl enable \(id.short)") == true, "\(String(describing: registered))")
+    }
 }

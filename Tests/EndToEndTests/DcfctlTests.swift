@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCrypto
+import DCFProtocol
 import Foundation
 import TestSupport
 import Testing
@@ -85,7 +86,7 @@ import Testing
         let unknown = String(repeating: "ab", count: 32)
         let removeUnknown = try dcfctl(["remove", unknown], server: server, fixture: fixture)
         #expect(removeUnknown.status == 65, "\(removeUnknown.output)")
-        #expect(removeUnknown.output.contains("404"))
+        #expect(removeUnknown.output.contains("no worker id or public key starts with"), "\(removeUnknown.output)")
 
         let privateKeyFile = fixture.directory.file("site-x")
         _ = try Ed25519KeyFile.generate(at: privateKeyFile)
@@ -251,11 +252,79 @@ import Testing
         #expect(unreadable.output.contains(missingKey), "\(unreadable.output)")
     }
 
+    /// A bracketed IPv6 literal reaches the address itself; the error names it once, in brackets. Nothing of the
+    /// tests listens on port 1, so the connection fails after the address was used.
+    @Test func ipv6ServerAddress() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let run = try dcfctl(["status", "--server", "https://[::1]:1"], server: nil, fixture: fixture)
+        #expect(run.status == 69, "\(run.output)")
+        #expect(run.output.contains("request to [::1]:1 failed"), "\(run.output)")
+        #expect(!run.output.contains("[[::1]]"), "\(run.output)")
+        #expect(!run.output.contains("host name lookup failed"), "\(run.output)")
+    }
+
+    /// In unsafe mode the server assigns ids, and each registration of a key adds a worker, so one key can
+    /// match several workers. The agent logs its key's first 8 digits, so those are accepted too.
+    @Test func workerIDPrefixes() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let safeConfig = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
+        try ServerdFixture.write(
+            safeConfig.replacingOccurrences(of: "key_list = \"\(fixture.keyListFile)\"", with: "unsafe_mode = true"),
+            to: fixture.configFile)
+        let server = try fixture.launch()
+        defer { server.process.terminate(signal: SIGKILL) }
+        let twiceKey = try fixture.publicKeyHex(0)
+        let onceKey = try fixture.publicKeyHex(1)
+        let first = try await server.worker(keyFile: fixture.workerKeyFiles[0]).registerWorker()
+        let second = try await server.worker(keyFile: fixture.workerKeyFiles[0]).registerWorker()
+        let once = try await server.worker(keyFile: fixture.workerKeyFiles[1]).registerWorker()
+        try #require(first != second)
+
+        let ambiguous = try dcfctl(["disable", String(twiceKey.prefix(8))], server: server, fixture: fixture)
+        #expect(ambiguous.status == 64, "\(ambiguous.output)")
+        #expect(ambiguous.output.contains(first.rawValue), "\(ambiguous.output)")
+        #expect(ambiguous.output.contains(second.rawValue), "\(ambiguous.output)")
+        #expect(try server.workers().allSatisfy(\.registered))
+
+        let byKey = try dcfctl(["disable", String(onceKey.prefix(8))], server: server, fixture: fixture)
+        #expect(byKey.status == 0, "\(byKey.output)")
+        #expect(byKey.output.contains("disabled worker \(once.rawValue)"), "\(byKey.output)")
+        #expect(try server.workers().first { $0.workerID == once }?.registered == false)
+
+        let byID = try dcfctl(["enable", once.short], server: server, fixture: fixture)
+        #expect(byID.status == 0, "\(byID.output)")
+        #expect(try server.workers().first { $0.workerID == once }?.registered == true)
+
+        let unknownPrefix = try unmatchedPrefix(of: [first, second, once], keys: [twiceKey, onceKey])
+        let noMatch = try dcfctl(["remove", unknownPrefix], server: server, fixture: fixture)
+        #expect(noMatch.status == 65, "\(noMatch.output)")
+        #expect(noMatch.output.contains("no worker id or public key starts with \"\(unknownPrefix)\""), "\(noMatch.output)")
+        #expect(noMatch.output.contains("dcfctl list"), "\(noMatch.output)")
+
+        let full = try dcfctl(["remove", first.rawValue.uppercased()], server: server, fixture: fixture)
+        #expect(full.status == 0, "\(full.output)")
+        #expect(full.output.contains("removed worker \(first.rawValue)"), "\(full.output)")
+        #expect(try server.workers().count == 2)
+    }
+
+    /// Returns 8 hex digits that start none of `ids` and `keys`.
+    private func unmatchedPrefix(of ids: [WorkerID], keys: [String]) throws -> String {
+        let taken = Set(ids.map(\.short) + keys.map { String($0.prefix(8)) })
+        for digit in "0123456789abcdef" {
+            let candidate = String(repeating: digit, count: 8)
+            if !taken.contains(candidate) { return candidate }
+        }
+        throw ServerdTestError("every candidate prefix is taken")
+    }
+
     @Test func helpListsCommands() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
         let help = try dcfctl(["--help"], server: nil, fixture: fixture)
         #expect(help.status == 0)
+        #expect(help.output.contains("prefix of at least 8 hex digits"), "\(help.output)")
         for command in ["list", "add", "remove", "enable", "disable", "status"] {
             #expect(help.output.contains("  \(command) "), "missing \(command) in \(help.output)")
         }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
 import DCFSupport
+import DCFTransport
 import DCFWorker
 import Foundation
 import TestSupport
@@ -46,5 +47,44 @@ import Testing
         #expect(text.contains("certificate verification failed"), "\(text)")
         #expect(text.contains("the CA file \(foreignCA)"), "\(text)")
         #expect(text.contains("--ca-file"), "\(text)")
+    }
+
+    /// A certificate from the trusted CA that names another host: the hint is about the name, not the CA.
+    @Test func hostNameMismatchNamesAgentServer() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let wrongHost = fixture.certificates.wrongHostServer
+        let server = try fixture.launch(["--tls-certificate", wrongHost.certificateFile, "--tls-key", wrongHost.privateKeyFile])
+        defer { server.process.terminate(signal: SIGKILL) }
+        let worker = try worker(url: server.url, caFile: server.caFile, fixture)
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(text.contains("host name mismatch"), "\(text)")
+        #expect(text.contains("agent.server"), "\(text)")
+        #expect(text.contains("gen-certs.sh"), "\(text)")
+        #expect(!text.contains("not trusted by"), "\(text)")
+    }
+
+    /// A server with `tls.client_ca` and an agent without a client certificate: the error names both settings,
+    /// whichever record layer reads the server's alert.
+    @Test(arguments: TLSConfiguration.RecordLayer.allCases)
+    func missingClientCertificateNamesSettings(recordLayer: TLSConfiguration.RecordLayer) async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
+        defer { server.process.terminate(signal: SIGKILL) }
+        var configuration = DCFWorkerConfiguration(
+            serverURL: URL(string: server.url)!, trustedCAFile: server.caFile, privateKeyFile: fixture.workerKeyFiles[0])
+        configuration.tlsRecordLayer = recordLayer
+        let worker = try DCFWorker(
+            configuration: configuration, callbacks: .idle,
+            logger: Logger(component: "e2e-worker", sink: LogSink(level: .critical) { _ in }))
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(text.contains("agent.client_certificate"), "\(text)")
+        #expect(text.contains("agent.client_key"), "\(text)")
+        #expect(!text.contains("rejected this client's TLS certificate"), "\(text)")
     }
 }

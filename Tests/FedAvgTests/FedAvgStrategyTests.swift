@@ -61,6 +61,18 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("state/models/v1.safetensors").path))
     }
 
+    /// Without a stored version or an initial model, the error names the setting and its flag.
+    @Test func missingInitialModelNamesSetting() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
+        let logger = Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in })
+        let error = #expect(throws: FedAvgError.self) { _ = try FedAvgStrategy(configuration: configuration, logger: logger) }
+        let text = String(describing: error)
+        #expect(text.contains("fedavg.initial_model"), "\(text)")
+        #expect(text.contains("--initial-model"), "\(text)")
+    }
+
     @Test func roundClosesAtUpdateLimitWithWeightedMean() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

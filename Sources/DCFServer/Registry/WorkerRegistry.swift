@@ -97,7 +97,8 @@ public final class WorkerRegistry: Sendable {
             throw DCFErrorResponse(
                 .unregisteredWorker,
                 record.status == .disabled
-                    ? "worker \(id.short) was unregistered by an admin; ask the server's admin to register it again"
+                    ? "worker \(id.short) was disabled by an admin; the server's admin enables it again with "
+                        + "\"dcfctl enable \(id.short)\""
                     : "worker \(id.short) is not registered; call POST \(DCFRoute.registerPath) first")
         }
     }
@@ -199,7 +200,8 @@ public final class WorkerRegistry: Sendable {
     static func disabled(_ id: WorkerID) -> DCFErrorResponse {
         DCFErrorResponse(
             .unregisteredWorker,
-            "worker \(id.short) was unregistered by an admin; ask the server's admin to register it again")
+            "worker \(id.short) was disabled by an admin; the server's admin enables it again with "
+                + "\"dcfctl enable \(id.short)\"")
     }
 }
 

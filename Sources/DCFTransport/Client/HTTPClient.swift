@@ -18,12 +18,13 @@ public final class HTTPClient: Sendable {
     private let pool: HTTPConnectionPool
     private let openedConnections = Atomic<Int>(0)
 
-    /// Creates a client for `host:port`; no connection is opened until the first request.
+    /// Creates a client for `host:port`; no connection is opened until the first request. `host` is a name or an
+    /// IP address, an IPv6 address without the brackets of its URL form.
     ///
     /// - Throws: `TLSError` when the TLS configuration's files cannot be loaded, or `HTTPClientError` when the
     ///   configuration is inconsistent.
     public init(host: String, port: Int, configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws {
-        let server = "\(host):\(port)"
+        let server = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         guard (1...65535).contains(port) else {
             throw HTTPClientError.invalidConfiguration(server, "port \(port) is outside 1...65535")
         }
@@ -64,7 +65,7 @@ public final class HTTPClient: Sendable {
         var body = Data()
         var response = try execute(request) { head, chunk in
             guard body.count + chunk.count <= limit else {
-                throw HTTPClientError.responseTooLarge("\(self.host):\(self.port)", limit: limit)
+                throw HTTPClientError.responseTooLarge(self.hostHeaderName + ":\(self.port)", limit: limit)
             }
             if body.isEmpty, let length = head.headers["Content-Length"].flatMap({ Int($0) }), length <= limit {
                 // One allocation of the announced size, instead of regrowing and copying a model-sized body.
@@ -180,7 +181,7 @@ public final class HTTPClient: Sendable {
             // With TLS 1.3 the client finishes its handshake before the server checks the client certificate,
             // so a rejected certificate shows up as a closed connection on the first request.
             connection.close()
-            throw error.withHint("the server may have rejected this client's TLS certificate; check its server log")
+            throw error.closedOverClientCertificate(presented: configuration.presentsClientCertificate)
         } catch {
             connection.close()
             throw error
@@ -205,10 +206,12 @@ public final class HTTPClient: Sendable {
         pool.put(connection)
     }
 
+    /// The host as the `Host` header and error messages write it: an IPv6 address in brackets.
+    private var hostHeaderName: String { host.contains(":") ? "[\(host)]" : host }
+
     private var hostHeader: String {
-        let name = host.contains(":") ? "[\(host)]" : host
         let defaultPort = tlsContext == nil ? 80 : 443
-        return port == defaultPort ? name : "\(name):\(port)"
+        return port == defaultPort ? hostHeaderName : "\(hostHeaderName):\(port)"
     }
 }
 

@@ -35,6 +35,12 @@ public struct HTTPClientConfiguration: Sendable {
     /// because their automatic buffers together can use up the kernel's TCP memory.
     public var socketBufferBytes = 0
 
+    /// Whether the transport is TLS with a client certificate to present.
+    var presentsClientCertificate: Bool {
+        guard case .tls(let tls) = transport else { return false }
+        return tls.certificateChainFile != nil
+    }
+
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(
         transport: Transport = .tls(.client()),

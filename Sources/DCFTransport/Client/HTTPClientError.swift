@@ -34,6 +34,9 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     /// Whether the request waited for `100 Continue` and failed before it came, so no body byte went out and the
     /// server cannot have acted on the request.
     public private(set) var failedBeforeBody = false
+    /// Whether a new TLS connection closed before any byte of the response to its first request. With TLS 1.3
+    /// that is how a server ends the connection of a client whose certificate it rejects or misses.
+    public private(set) var closedBeforeFirstResponse = false
 
     private init(_ code: Code, server: String) {
         self.code = code
@@ -116,6 +119,27 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         var copy = self
         copy.hint = hint
         return copy
+    }
+
+    /// Returns this closed-connection error marked `closedBeforeFirstResponse`, with a hint at the client
+    /// certificate: the server may have rejected the one presented, or may require one when none was.
+    func closedOverClientCertificate(presented: Bool) -> Self {
+        var copy = withHint(
+            presented
+                ? "the server may have rejected this client's TLS certificate; check its server log"
+                : "the server may require a TLS client certificate, and this client has none set")
+        copy.closedBeforeFirstResponse = true
+        return copy
+    }
+
+    /// Whether the server sent the TLS alert certificate_required (116): it requires a client certificate and
+    /// the client sent none.
+    public var isClientCertificateRequired: Bool {
+        // The record layer of this package names the alert "certificate_required"; OpenSSL's own record layer
+        // reports it as "tlsv13 alert certificate required".
+        tlsError?.openSSLErrors.contains {
+            $0.contains("certificate_required") || $0.contains("alert certificate required")
+        } ?? false
     }
 
     /// Whether the server closed or reset the connection.

@@ -149,7 +149,7 @@ extension MultiplexedConnection {
         if firstOnTLS, !current.receivedResponseBytes {
             // With TLS 1.3 the client finishes its handshake before the server checks the client certificate,
             // so a rejected certificate shows up as a closed connection on the first request.
-            error = error.withHint("the server may have rejected this client's TLS certificate; check its server log")
+            error = error.closedOverClientCertificate(presented: shared.configuration.presentsClientCertificate)
         }
         finishExchange(.failure(error))
     }

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFTransport
+
+/// The fix for a TLS failure that retrying cannot fix, in terms of the agent's settings.
+struct ConnectionHints: Sendable {
+    let trustedCAFile: String?
+    let hasClientCertificate: Bool
+
+    init(configuration: DCFWorkerConfiguration) {
+        trustedCAFile = configuration.trustedCAFile
+        hasClientCertificate = configuration.clientCertificateFile != nil
+    }
+
+    /// Returns the settings to change for `error`, or nil when no setting explains it.
+    func hint(for error: HTTPClientError) -> String? {
+        if let failure = error.tlsError?.verificationFailure { return verificationHint(failure) }
+        guard !hasClientCertificate else { return nil }
+        if error.isClientCertificateRequired {
+            return "the server requires a TLS client certificate and none is set; set agent.client_certificate and "
+                + "agent.client_key (--client-certificate and --client-key) to a certificate signed by a CA of the "
+                + "server's tls.client_ca and its key"
+        }
+        if error.closedBeforeFirstResponse {
+            return "a server with tls.client_ca requires one, and agent.client_certificate is not set; set "
+                + "agent.client_certificate and agent.client_key (--client-certificate and --client-key)"
+        }
+        return nil
+    }
+
+    private func verificationHint(_ failure: TLSError.VerificationFailure) -> String {
+        if case .hostNameMismatch(let host) = failure {
+            return "the server's certificate does not name the host '\(host)' of agent.server; connect by a host "
+                + "name or IP address that the certificate has, or make a server certificate with that name "
+                + "(scripts/gen-certs.sh takes the names as arguments)"
+        }
+        let trusted = trustedCAFile.map { "the CA file \($0)" } ?? "the system's CA certificates"
+        return "the server's certificate is not trusted by \(trusted); check the CA file the agent uses "
+            + "(--ca-file) and the server address"
+    }
+}
