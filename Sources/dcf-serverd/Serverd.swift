@@ -88,9 +88,11 @@ final class Serverd: Sendable {
             logger.error("cannot start listening", [("error", String(describing: error))])
             return .unavailable
         }
+        // An IPv6 address is bracketed, as in a URL, so the port stays apart from it.
+        let address = settings.host.contains(":") ? "[\(settings.host)]:\(port)" : "\(settings.host):\(port)"
         logger.info(
             "listening",
-            [("address", "\(settings.host):\(port)"), ("tls", settings.tls == nil ? "off" : "on"),
+            [("address", address), ("tls", settings.tls == nil ? "off" : "on"),
              ("tls_record_layer", settings.tls?.recordLayer.rawValue ?? "none"),
              ("version", strategy.currentVersion.description), ("event_loops", String(settings.eventLoops)),
              ("open_file_limit", String(OpenFileLimit.raiseToMaximum()))])
