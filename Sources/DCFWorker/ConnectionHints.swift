@@ -28,10 +28,16 @@ struct ConnectionHints: Sendable {
     }
 
     private func verificationHint(_ failure: TLSError.VerificationFailure) -> String {
-        if case .hostNameMismatch(let host) = failure {
+        switch failure {
+        case .hostNameMismatch(let host):
             return "the server's certificate does not name the host '\(host)' of agent.server; connect by a host "
                 + "name or IP address that the certificate has, or make a server certificate with that name "
                 + "(scripts/gen-certs.sh takes the names as arguments)"
+        case .expired, .notYetValid:
+            return "the server's certificate is outside its validity period; check this machine's clock, and "
+                + "have the server's admin install a current certificate (tls.certificate) and reload the server"
+        default:
+            break
         }
         let trusted = trustedCAFile.map { "the CA file \($0)" } ?? "the system's CA certificates"
         return "the server's certificate is not trusted by \(trusted); check the CA file the agent uses "

@@ -66,6 +66,23 @@ import Testing
         #expect(!text.contains("not trusted by"), "\(text)")
     }
 
+    /// An expired certificate from the trusted CA: the hint is about the validity period and the clock, not the CA.
+    @Test func expiredCertificateNamesValidity() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let expired = fixture.certificates.expiredServer
+        let server = try fixture.launch(["--tls-certificate", expired.certificateFile, "--tls-key", expired.privateKeyFile])
+        defer { server.process.terminate(signal: SIGKILL) }
+        let worker = try worker(url: server.url, caFile: server.caFile, fixture)
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(text.contains("certificate expired"), "\(text)")
+        #expect(text.contains("validity period"), "\(text)")
+        #expect(text.contains("clock"), "\(text)")
+        #expect(!text.contains("not trusted by"), "\(text)")
+    }
+
     /// A server with `tls.client_ca` and an agent without a client certificate: the error names both settings,
     /// whichever record layer reads the server's alert.
     @Test(arguments: TLSConfiguration.RecordLayer.allCases)
