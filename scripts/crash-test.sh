@@ -25,7 +25,7 @@ At the end it waits for two more rounds (a round that lost an accepted update ne
 kills and restarts the server once more and checks the state again. It prints one line per cycle and a summary,
 and exits 1 on any loss, 64 on an invalid option, 69 when a binary is missing.
 
-  --cycles N    kill and restart cycles (default 50)
+  --cycles N    kill and restart cycles, at least 1 (default 50)
   --sites N     agents, and the server's update_lim (default 4)
   --port PORT   server port on 127.0.0.1, 1-65535 (default 43443)
   --dir DIR     working directory for certificates, keys, state and logs (default crash-run); it is
@@ -60,6 +60,11 @@ for value in "$cycles" "$sites" "$port" "$seed"; do
 done
 if [ "$sites" -lt 1 ]; then
     echo "crash-test: --sites must be at least 1" >&2
+    exit 64
+fi
+# The final checks start from the version the last cycle saw, so at least one cycle must run.
+if [ "$cycles" -lt 1 ]; then
+    echo "crash-test: --cycles must be at least 1" >&2
     exit 64
 fi
 if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then

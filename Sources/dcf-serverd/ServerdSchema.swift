@@ -112,10 +112,11 @@ enum ServerdSchema {
             unit: "connections",
             help: "Open connections at most from one client address, counting IPv6 addresses by their /64 "
                 + "network; more are closed at once without a response. A connection that sends nothing keeps its "
-                + "place until first_byte_timeout (idle_timeout for plain HTTP), so without this limit one address that keeps opening connections can take "
-                + "every place under max_connections. A site's agent keeps one or two connections, so 256 leaves "
-                + "room for more than 100 sites behind one NAT address. Behind a TLS-terminating proxy every "
-                + "client has the proxy's address, so raise it to max_connections there. 0 turns the limit off."),
+                + "place until first_byte_timeout (idle_timeout for plain HTTP), so without this limit one "
+                + "address that keeps opening connections can take every place under max_connections. A site's "
+                + "agent keeps one or two connections, so 256 leaves room for more than 100 sites behind one NAT "
+                + "address. Behind a TLS-terminating proxy every client has the proxy's address, so raise it to "
+                + "max_connections there. 0 turns the limit off."),
         ConfigOption(
             "limits", "max_workers", type: .integer(1...10_000_000), default: .integer(100_000), unit: "workers",
             help: "Maximum number of workers in the registry in unsafe mode, where every registration adds one. "

@@ -137,8 +137,9 @@ struct AdminClient {
         }
     }
 
-    /// Splits `http(s)://host:port` into its parts, an IPv6 host without its brackets. Without a port, https means 443 and http 80, the URL
-    /// defaults that dcf-agent's `agent.server` also uses, so one address works for both programs.
+    /// Splits `http(s)://host:port` into its parts, an IPv6 host without its brackets. Without a port, https means
+    /// 443 and http 80, the URL defaults that dcf-agent's `agent.server` also uses, so one address works for both
+    /// programs.
     ///
     /// - Parameter source: where `url` came from, `--server` or `DCF_SERVER_URL`, for the error message.
     static func parse(_ url: String, source: String = "--server") throws -> (scheme: String, host: String, port: Int) {

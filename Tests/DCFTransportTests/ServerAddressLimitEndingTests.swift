@@ -32,13 +32,6 @@ import TestSupport
         return received
     }
 
-    /// Closes `fd` with a TCP reset instead of a FIN.
-    private static func reset(_ fd: Int32) {
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-        close(fd)
-    }
-
     /// A connection over `maxConnections` gets 503, one past the 10% margin is closed without a response, and
     /// both give their counts back, as do the connections under the limit.
     @Test func overConnectionLimitGivesCountBack() async throws {
@@ -111,7 +104,7 @@ import TestSupport
             try #require(partial >= 0)
             #expect(Self.sendBytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01], on: partial))
             #expect(await fixture.running.waitFor { $0.openConnections >= 1 })
-            Self.reset(partial)
+            LoopbackSocket.reset(partial)
             #expect(await fixture.running.waitFor { $0.openConnections == 0 })
         }
         #expect(fixture.running.server.connectionsPerAddress.isEmpty)

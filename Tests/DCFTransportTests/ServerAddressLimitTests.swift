@@ -3,6 +3,7 @@ import DCFSupport
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import DCFTransport
 
@@ -18,26 +19,7 @@ import Testing
 
     /// Returns a connected TCP socket from `source` to 127.0.0.1:`port`, or -1 when it cannot connect.
     private static func connectSocket(port: Int, source: String = "127.0.0.1") -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_addr.s_addr = inet_addr(source)
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = UInt16(port).bigEndian
-        remote.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        let connected = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
-        }
-        guard bound == 0, connected == 0 else {
-            close(fd)
-            return -1
-        }
-        var limit = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        return fd
+        (try? LoopbackSocket.connect(port: port, timeout: 10, source: source)) ?? -1
     }
 
     /// Returns a TCP socket connected to [::1]:`port`, or -1 when it cannot connect.
@@ -59,20 +41,6 @@ import Testing
         return fd
     }
 
-    /// Closes `fd` with a TCP reset instead of a FIN, so the server's next read fails.
-    private static func reset(_ fd: Int32) {
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-        close(fd)
-    }
-
-    /// Returns whether the server closes `fd` without sending a byte; false when bytes arrive or the read times out.
-    private static func closesWithoutResponse(_ fd: Int32) -> Bool {
-        var byte: UInt8 = 0
-        let count = recv(fd, &byte, 1, 0)
-        return count == 0 || (count < 0 && errno == ECONNRESET)
-    }
-
     @Test func connectionOverAddressLimitIsClosed() async throws {
         let running = try RunningServer(limits: Self.limits(perAddress: 3), handler: echoHandler())
         var clients = try (0..<3).map { _ in try HTTPTestClient(port: running.port) }
@@ -80,7 +48,7 @@ import Testing
 
         let fourth = Self.connectSocket(port: running.port)
         try #require(fourth >= 0)
-        #expect(Self.closesWithoutResponse(fourth), "a connection over the per-address limit was not closed")
+        #expect(LoopbackSocket.closesWithoutResponse(fourth), "a connection over the per-address limit was not closed")
         close(fourth)
         #expect(await running.waitFor { $0.connectionsRejectedPerAddress == 1 })
         #expect(running.server.statistics.openConnections == 3)
@@ -121,7 +89,7 @@ import Testing
         #expect(await running.waitFor { $0.openConnections == 1 })
         let rejected = Self.connectSocket(port: running.port)
         try #require(rejected >= 0)
-        #expect(Self.closesWithoutResponse(rejected))
+        #expect(LoopbackSocket.closesWithoutResponse(rejected))
         close(rejected)
         #expect(await running.waitFor { $0.connectionsRejectedPerAddress == 1 })
         let rejections = lines.withLock { $0 }.filter { $0.contains("over the per-address connection limit") }
@@ -165,7 +133,7 @@ import Testing
 
         let secondIPv4 = Self.connectSocket(port: running.port)
         try #require(secondIPv4 >= 0)
-        #expect(Self.closesWithoutResponse(secondIPv4))
+        #expect(LoopbackSocket.closesWithoutResponse(secondIPv4))
         close(secondIPv4)
         #expect(await running.waitFor { $0.connectionsRejectedPerAddress == 1 })
 
@@ -226,11 +194,11 @@ import Testing
 
             let rejected = Self.connectSocket(port: running.port)
             try #require(rejected >= 0)
-            #expect(Self.closesWithoutResponse(rejected))
+            #expect(LoopbackSocket.closesWithoutResponse(rejected))
             close(rejected)
 
             served = nil
-            Self.reset(resetting)
+            LoopbackSocket.reset(resetting)
             close(silent)
             #expect(await running.waitFor { $0.openConnections == 0 })
         }
@@ -267,7 +235,7 @@ import Testing
         for _ in 0..<10 {
             let silent = Self.connectSocket(port: port)
             try #require(silent >= 0)
-            #expect(Self.closesWithoutResponse(silent))
+            #expect(LoopbackSocket.closesWithoutResponse(silent))
             close(silent)
             let plaintext = try HTTPTestClient(port: port)
             try plaintext.send(Self.request)

@@ -72,6 +72,7 @@ import Testing
 
     @Test func silentConnectionClosesAtFirstByteTimeout() async throws {
         let fixture = try DirectTLS()
+        defer { fixture.stop() }
         let phaseAfterTimer = await fixture.onConnection { connection in
             connection.timerFired(now: connection.phaseStart &+ (Self.firstByteTimeout + .seconds(1)).nanoseconds)
             return connection.phase == .closed
@@ -80,13 +81,13 @@ import Testing
         #expect(await fixture.direct.waitForNoConnections())
         var byte: UInt8 = 0
         #expect(recv(fixture.sockets.clientSide, &byte, 1, 0) == 0)
-        fixture.stop()
     }
 
     /// The client's ClientHello reaches the kernel in the same loop task that expires the first-byte deadline,
     /// so the loop has not read it when the timer fires. The connection stays and completes its handshake.
     @Test func unreadClientHelloKeepsConnection() async throws {
         let fixture = try DirectTLS()
+        defer { fixture.stop() }
         let box = ClientBox()
         box.session = try TLSSession(
             context: fixture.clientContext, fileDescriptor: fixture.sockets.clientSide, serverName: "localhost")
@@ -107,12 +108,12 @@ import Testing
         var response = [UInt8](repeating: 0, count: 12)
         #expect(response.withUnsafeMutableBytes { client.read(into: $0) } == .done(12))
         #expect(String(decoding: response, as: UTF8.self) == "HTTP/1.1 200")
-        fixture.stop()
     }
 
     /// Once its first bytes arrived, a connection has the whole handshake timeout.
     @Test func startedHandshakeIgnoresFirstByteTimeout() async throws {
         let fixture = try DirectTLS()
+        defer { fixture.stop() }
         // The start of a TLS record header: the server begins its handshake and waits for the rest.
         let recordStart: [UInt8] = [0x16, 0x03, 0x01]
         #expect(recordStart.withUnsafeBytes { send(fixture.sockets.clientSide, $0.baseAddress, $0.count, 0) } == 3)
@@ -127,7 +128,6 @@ import Testing
             return connection.phase == .closed
         }
         #expect(closed == false)
-        fixture.stop()
     }
 
     /// Over a real socket and its real timer, with the handshake timeout far away.

@@ -128,9 +128,7 @@ private final class IdleSocket {
 
     /// Returns whether the server closes the connection without sending a byte, within the 10 s read timeout.
     func closesWithoutResponse() -> Bool {
-        var byte: UInt8 = 0
-        let count = recv(fd, &byte, 1, 0)
-        return count == 0 || (count < 0 && errno == ECONNRESET)
+        LoopbackSocket.closesWithoutResponse(fd)
     }
 
     private var isClosed = false

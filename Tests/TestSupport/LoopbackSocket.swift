@@ -8,10 +8,25 @@ public enum LoopbackSocket {
     }
 
     /// Returns a blocking TCP socket connected to 127.0.0.1:`port` whose reads give up after `timeout` seconds.
-    /// The caller closes it.
-    public static func connect(port: Int, timeout: Int) throws -> Int32 {
+    /// With `source`, such as 127.0.0.2, the socket connects from that local address. The caller closes it.
+    public static func connect(port: Int, timeout: Int, source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed: errno \(errno)") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                let code = errno
+                close(fd)
+                throw Failure(description: "bind to \(source) failed: errno \(code)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -29,5 +44,20 @@ public enum LoopbackSocket {
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         return fd
+    }
+
+    /// Closes `fd` with a TCP reset instead of a FIN, so the server's next read fails.
+    public static func reset(_ fd: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(fd)
+    }
+
+    /// Returns whether the server closes `fd` without sending a byte; false when a byte arrives or the read times
+    /// out.
+    public static func closesWithoutResponse(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, 0)
+        return count == 0 || (count < 0 && errno == ECONNRESET)
     }
 }

@@ -105,7 +105,8 @@ final class Listener: EventHandler {
             return
         }
         AcceptedSocketOptions.apply(to: client, receiveBufferBytes: context.limits.receiveBufferBytes)
-        let accepted = AcceptedConnection(fd: client, peer: peer, addressGroup: countedGroup, isOverCapacity: open > limit)
+        let accepted = AcceptedConnection(
+            fd: client, peer: peer, addressGroup: countedGroup, isOverCapacity: open > limit)
         distributor.assign(accepted, acceptedOn: server)
     }
 
