@@ -21,8 +21,9 @@ struct ConnectionHints: Sendable {
                 + "server's tls.client_ca and its key"
         }
         if error.closedBeforeFirstResponse {
-            return "a server with tls.client_ca requires one, and agent.client_certificate is not set; set "
-                + "agent.client_certificate and agent.client_key (--client-certificate and --client-key)"
+            // The transport's own hint already says that the server may require a client certificate.
+            return "if the server sets tls.client_ca, set agent.client_certificate and agent.client_key "
+                + "(--client-certificate and --client-key)"
         }
         return nil
     }
