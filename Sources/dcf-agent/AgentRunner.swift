@@ -45,9 +45,10 @@ final class AgentRunner: Sendable {
     func run() async throws {
         logger.info(
             "agent starting",
-            [("server", settings.worker.serverURL.absoluteString), ("worker", String(worker.publicKeyHex.prefix(8))),
-             ("public_key", worker.publicKeyHex), ("trainer", settings.trainerKind),
-             ("tls_record_layer", settings.worker.tlsRecordLayer.rawValue)])
+            // The worker id is the public key on a server with a key list, and a random id in unsafe mode, so only
+            // the key is known before registration.
+            [("server", settings.worker.serverURL.absoluteString), ("public_key", worker.publicKeyHex),
+             ("trainer", settings.trainerKind), ("tls_record_layer", settings.worker.tlsRecordLayer.rawValue)])
         do {
             try await worker.run()
         } catch is CancellationError {
