@@ -88,8 +88,7 @@ final class Serverd: Sendable {
             logger.error("cannot start listening", [("error", String(describing: error))])
             return .unavailable
         }
-        // An IPv6 address is bracketed, as in a URL, so the port stays apart from it.
-        let address = settings.host.contains(":") ? "[\(settings.host)]:\(port)" : "\(settings.host):\(port)"
+        let address = HostText.withPort(settings.host, port)
         logger.info(
             "listening",
             [("address", address), ("tls", settings.tls == nil ? "off" : "on"),

@@ -24,7 +24,7 @@ public final class HTTPClient: Sendable {
     /// - Throws: `TLSError` when the TLS configuration's files cannot be loaded, or `HTTPClientError` when the
     ///   configuration is inconsistent.
     public init(host: String, port: Int, configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws {
-        let server = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let server = HostText.withPort(host, port)
         guard (1...65535).contains(port) else {
             throw HTTPClientError.invalidConfiguration(server, "port \(port) is outside 1...65535")
         }
@@ -207,7 +207,7 @@ public final class HTTPClient: Sendable {
     }
 
     /// The host as the `Host` header and error messages write it: an IPv6 address in brackets.
-    private var hostHeaderName: String { host.contains(":") ? "[\(host)]" : host }
+    private var hostHeaderName: String { HostText.bracketed(host) }
 
     private var hostHeader: String {
         let defaultPort = tlsContext == nil ? 80 : 443

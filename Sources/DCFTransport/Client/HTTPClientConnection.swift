@@ -29,7 +29,7 @@ final class HTTPClientConnection: @unchecked Sendable {
         host: String, port: Int, tlsContext: TLSContext?, connectTimeout: Duration, deadlines: RequestDeadlines,
         socketBufferBytes: Int = 0
     ) throws {
-        let server = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let server = HostText.withPort(host, port)
         let descriptor = try ClientSocket.connect(
             host: host, port: port, server: server, deadlines: deadlines, timeout: connectTimeout
         )

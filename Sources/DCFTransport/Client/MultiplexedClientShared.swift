@@ -30,10 +30,10 @@ final class MultiplexedClientShared {
         self.host = host
         self.configuration = configuration
         self.tlsContext = tlsContext
-        let server = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let server = HostText.withPort(host, port)
         self.server = server
         addresses = try Self.resolve(host: host, port: port, server: server)
-        let name = host.contains(":") ? "[\(host)]" : host
+        let name = HostText.bracketed(host)
         let defaultPort = tlsContext == nil ? 80 : 443
         encoder = HTTPRequestEncoder(
             server: server, hostHeader: port == defaultPort ? name : "\(name):\(port)",

@@ -62,7 +62,7 @@ public struct HTTPServerError: Error, CustomStringConvertible {
     }
 
     static func cannotListen(host: String, port: Int, _ error: SystemError) -> HTTPServerError {
-        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let address = HostText.withPort(host, port)
         let advice = error.code == EADDRINUSE
             ? "; another process listens on this port, so stop it or choose another port" : ""
         return HTTPServerError(description: "cannot listen on \(address): \(error)\(advice)", systemError: error)
