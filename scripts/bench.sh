@@ -3,6 +3,7 @@
 # Measures FedAvg rounds of dcf-serverd under dcf-loadgen on 127.0.0.1 and prints one line per scenario,
 # with the round time also shown as a multiple of the server's cryptography floor.
 set -eu
+. "$(dirname "$0")/lib/options.sh"
 
 usage() {
     cat <<USAGE
@@ -40,16 +41,8 @@ while [ $# -gt 0 ]; do
     *) echo "bench: unknown option '$1'" >&2; usage >&2; exit 64 ;;
     esac
 done
-for option in rounds port; do
-    eval "value=\$$option"
-    case "$value" in
-    '' | *[!0-9]* | 0*) echo "bench: --$option must be a positive integer, not '$value'" >&2; exit 64 ;;
-    esac
-done
-if [ "$port" -gt 65535 ]; then
-    echo "bench: --port must be 1-65535, not $port" >&2
-    exit 64
-fi
+require_positive_integers bench rounds port
+require_port bench "$port"
 
 bin=.build/release
 for program in dcf-serverd dcf-loadgen; do

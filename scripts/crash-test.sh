@@ -3,6 +3,7 @@
 # Kills dcf-serverd with SIGKILL at random moments while dcf-agents upload, restarts it on the same state
 # directory, and checks after every restart that nothing the server acknowledged was lost.
 set -eu
+. "$(dirname "$0")/lib/options.sh"
 
 usage() {
     cat <<USAGE
@@ -67,10 +68,7 @@ if [ "$cycles" -lt 1 ]; then
     echo "crash-test: --cycles must be at least 1" >&2
     exit 64
 fi
-if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
-    echo "crash-test: --port must be 1-65535, not $port" >&2
-    exit 64
-fi
+require_port crash-test "$port"
 # The directory is deleted below. Only an empty one or one an earlier crash test made (it contains the marker
 # file, or acknowledged.txt from before the marker) is used, so a typo such as --dir ~ cannot delete a home.
 marker="$dir/.dcf-crash-test-run"
@@ -271,8 +269,8 @@ recorded = [record.get("version") for record in records]
 if len(set(recorded)) != len(recorded):
     print("history.jsonl has duplicate versions: %s" % recorded)
 latest = versions[-1] if versions else 1
-wanted = list(range(2, latest + 1))
-if recorded != wanted and (mode == "exact" or recorded != wanted[:-1]):
+expected = list(range(2, latest + 1))
+if recorded != expected and (mode == "exact" or recorded != expected[:-1]):
     print("history.jsonl has versions %s for stored versions up to v%d" % (recorded, latest))
 for record in records:
     if record.get("updates_used") != sites or record.get("base_version") != record.get("version", 0) - 1:

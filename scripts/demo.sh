@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs the main job: a federation of dcf-agents learning Fashion-MNIST with FedAvg over TLS.
 set -eu
+. "$(dirname "$0")/lib/options.sh"
 
 usage() {
     cat <<USAGE
@@ -46,16 +47,8 @@ case "$shards" in
 iid | by-class) ;;
 *) echo "demo: --shards must be iid or by-class, not '$shards'" >&2; exit 64 ;;
 esac
-for option in sites rounds epochs port; do
-    eval "value=\$$option"
-    case "$value" in
-    '' | *[!0-9]* | 0*) echo "demo: --$option must be a positive integer, not '$value'" >&2; exit 64 ;;
-    esac
-done
-if [ "$port" -gt 65535 ]; then
-    echo "demo: --port must be 1-65535, not $port" >&2
-    exit 64
-fi
+require_positive_integers demo sites rounds epochs port
+require_port demo "$port"
 # The directory is deleted below. Only an empty one or one an earlier demo made (it contains the marker file,
 # or keys/allowed-workers.txt from before the marker) is used, so a typo such as --dir ~ cannot delete a home.
 marker="$dir/.dcf-demo-run"
