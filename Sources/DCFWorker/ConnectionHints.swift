@@ -21,7 +21,7 @@ struct ConnectionHints: Sendable {
                 + "server's tls.client_ca and its key"
         }
         if error.closedBeforeFirstResponse {
-            // The transport's own hint already says that the server may require a client certificate.
+            // The transport's own hint already states that the server may require a client certificate.
             return "if the server sets tls.client_ca, set agent.client_certificate and agent.client_key "
                 + "(--client-certificate and --client-key)"
         }

@@ -113,7 +113,7 @@ extension FedAvgStrategy {
             // Recovered after a restart, so the body's digest was not stored. The stored file is the payload as
             // inflated, so the same payload sent again, compressed or not, has the same bytes. Its body digest is
             // kept, so further resends of that body are recognised without reading the file.
-            resent = entry.payloadBytes == update.payload.count && Self.file(entry.url, holds: update.payload)
+            resent = entry.payloadBytes == update.payload.count && Self.file(entry.url, contains: update.payload)
             if resent {
                 state.withLock { state in
                     if state.round.entries[workerID]?.url == entry.url {
@@ -133,9 +133,9 @@ extension FedAvgStrategy {
         return nil
     }
 
-    /// Tells whether the file at `url` holds exactly `payload`, reading 1 MiB at a time; false when it cannot be
-    /// read.
-    static func file(_ url: URL, holds payload: Data) -> Bool {
+    /// Returns whether the file at `url` contains exactly `payload`, reading 1 MiB at a time. Returns false when
+    /// the file cannot be read.
+    static func file(_ url: URL, contains payload: Data) -> Bool {
         guard let handle = try? FileHandle(forReadingFrom: url) else { return false }
         defer { try? handle.close() }
         var offset = payload.startIndex

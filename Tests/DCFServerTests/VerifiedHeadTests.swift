@@ -6,8 +6,8 @@ import Testing
 
 @testable import DCFServer
 
-/// An upload's signature is verified from its head before the body is read. Authentication after the body
-/// relies on that check only for the same worker and the same body digest.
+/// Tests that authentication after an upload's body reuses the signature check of its head only for the same
+/// worker and the same body digest.
 @Suite struct VerifiedHeadTests {
     private func harnessWithRegisteredWorker() throws -> (ServerHarness, TestWorker) {
         let worker = try TestWorker()
@@ -16,7 +16,7 @@ import Testing
         return (harness, worker)
     }
 
-    /// An update whose signature header is garbage, as authentication would see it if it verified again.
+    /// Returns an update whose signature header is garbage, so that any new verification of it fails.
     private func forgedUpdate(_ worker: TestWorker, nonce: String, body: Data) throws -> ServerRequest {
         try worker.signed("POST", DCFRoute.updatePath, nonce: nonce, body: body, baseVersion: "1")
             .replacingHeader(DCFHeader.signature, with: String(repeating: "ab", count: 64))

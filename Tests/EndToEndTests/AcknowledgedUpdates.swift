@@ -30,7 +30,7 @@ final class AcknowledgingWorkers: Sendable {
     private let problems: Shared<[String]>
     /// The version each worker handled last, which its long poll reports as held.
     private let handled: Shared<[UInt64?]>
-    /// Worker `i` sends updates for versions up to `lastVersions[i]`, and holds a later one back (for up to 60 s).
+    /// Worker `i` sends updates for versions up to `lastVersions[i]`, and keeps a later one back (for up to 60 s).
     private let lastVersions: Mutex<[UInt64]>
     /// Runs after each acknowledgement is recorded, on the worker's task; a test kills the server from it.
     private let onAcknowledgement = Mutex<(@Sendable (AcknowledgedUpdate) -> Void)?>(nil)

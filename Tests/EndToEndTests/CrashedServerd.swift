@@ -15,7 +15,7 @@ final class CrashedServerd: @unchecked Sendable {
     private(set) var current: RunningServerd
     private(set) var launches = 1
 
-    /// Starts a server whose key list holds `workers` new keys and whose rounds close at `workers` updates.
+    /// Starts a server whose key list contains `workers` new keys and whose rounds close at `workers` updates.
     init(workers: Int) throws {
         fixture = try ServerdFixture()
         updateLimit = workers
@@ -92,7 +92,7 @@ final class CrashedServerd: @unchecked Sendable {
 
     // MARK: State directory
 
-    /// The stored model versions, sorted.
+    /// Returns the stored model versions, sorted.
     func storedVersions() throws -> [UInt64] {
         let names = try FileManager.default.contentsOfDirectory(atPath: stateDirectory + "/models")
         return names.compactMap { name -> UInt64? in
@@ -108,7 +108,7 @@ final class CrashedServerd: @unchecked Sendable {
         return try model.allTensors().flatMap { try $0.floatValues() }
     }
 
-    /// The records of `history.jsonl` as (version, base_version, updates_used), in file order.
+    /// Returns the records of `history.jsonl` as (version, base_version, updates_used), in file order.
     func historyRecords() throws -> [(version: Int, baseVersion: Int, updatesUsed: Int)] {
         let path = stateDirectory + "/history.jsonl"
         guard FileManager.default.fileExists(atPath: path) else { return [] }

@@ -311,12 +311,12 @@ import Testing
 
     /// Returns 8 hex digits that start none of `ids` and `keys`.
     private func unmatchedPrefix(of ids: [WorkerID], keys: [String]) throws -> String {
-        let taken = Set(ids.map(\.short) + keys.map { String($0.prefix(8)) })
+        let usedPrefixes = Set(ids.map(\.short) + keys.map { String($0.prefix(8)) })
         for digit in "0123456789abcdef" {
             let candidate = String(repeating: digit, count: 8)
-            if !taken.contains(candidate) { return candidate }
+            if !usedPrefixes.contains(candidate) { return candidate }
         }
-        throw ServerdTestError("every candidate prefix is taken")
+        throw ServerdTestError("every candidate prefix starts an id or a key")
     }
 
     @Test func helpListsCommands() throws {

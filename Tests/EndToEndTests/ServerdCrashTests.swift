@@ -60,7 +60,7 @@ import Testing
         try checkRecoveredRound(server, workers)
 
         // The last round stays open with every worker's update but one. The last worker's limit is a version ahead
-        // of the open round, so the rounds under way still close; if they have passed it already, the wait times out.
+        // of the open round, so the rounds under way still close. If they have passed it already, the wait times out.
         let openVersion = UInt64(try server.openRound().version)
         let finalVersion = openVersion + 2
         workers.setLastVersion(finalVersion - 1, forWorker: Self.workerCount - 1)

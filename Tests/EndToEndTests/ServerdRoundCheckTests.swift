@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// A server whose `update_lim` is above the number of workers that may send updates, with no round deadline,
-/// can never close a round, so it says so at start.
+/// can never close a round, so it logs a warning at start.
 @Suite struct ServerdRoundCheckTests {
     @Test func unreachableUpdateLimitIsWarned() throws {
         let fixture = try ServerdFixture()

@@ -193,8 +193,8 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
     }
 
-    /// A record staged for a version that a crash kept from being stored is dropped; the round is aggregated again
-    /// at the restart and recorded once.
+    /// A record staged for a version that a crash kept from being stored is dropped, because the round is
+    /// aggregated again at the restart and recorded once.
     @Test func recordOfVersionNeverStoredIsNotKept() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

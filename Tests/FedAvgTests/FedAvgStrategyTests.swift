@@ -159,7 +159,7 @@ import Testing
     }
 
     /// The first reply was lost in a crash, so the worker sends the same update to the restarted server. A
-    /// compressed body differs from the stored file, which holds the payload as inflated, so the resend is
+    /// compressed body differs from the stored file, which contains the payload as inflated, so the resend is
     /// recognised by its payload, not by the body's digest.
     @Test(arguments: [false, true]) func resendAfterRestartChangesNothing(compressed: Bool) throws {
         let directory = try temporaryDirectory()

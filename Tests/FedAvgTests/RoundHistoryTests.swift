@@ -17,7 +17,7 @@ struct RoundHistoryTests {
         return url
     }
 
-    /// A crash after the append but before the staged file is removed leaves a record the history holds already.
+    /// A crash after the append but before the staged file is removed leaves a record that the history contains already.
     @Test func stagedRecordAlreadyInHistoryIsNotAddedTwice() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

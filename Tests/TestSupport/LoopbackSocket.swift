@@ -12,6 +12,7 @@ public enum LoopbackSocket {
     public static func connect(port: Int, timeout: Int, source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed: errno \(errno)") }
+
         if let source {
             var local = sockaddr_in()
             local.sin_family = sa_family_t(AF_INET)
@@ -27,6 +28,7 @@ public enum LoopbackSocket {
                 throw Failure(description: "bind to \(source) failed: errno \(code)")
             }
         }
+
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -41,6 +43,7 @@ public enum LoopbackSocket {
             close(fd)
             throw Failure(description: "connect to port \(port) failed: errno \(code)")
         }
+
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         return fd

@@ -31,7 +31,7 @@ final class AddressConnectionCounts: Sendable {
         }
     }
 
-    /// The number of open connections of `group`.
+    /// Returns the number of open connections of `group`.
     func count(of group: ClientAddressGroup) -> Int {
         counts.withLock { $0[group, default: 0] }
     }
