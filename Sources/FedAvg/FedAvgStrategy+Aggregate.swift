@@ -34,12 +34,20 @@ extension FedAvgStrategy {
         var record = makeRecord(
             state, version: nextVersion, aggregationSeconds: Self.seconds(ContinuousClock.now - started),
             transfer: transfer)
-        appendStagedRecord(latestVersion: state.version)
+        appendStagedRecords(latestVersion: state.version)
         // Staged first, so a crash after the version is stored leaves its record for the next start.
+        let dropped: [Int]
         do {
-            try history.stage(record)
+            dropped = try history.stage(record)
         } catch {
             throw FedAvgError.storage("stage the round record", history.stagedURL.path, String(describing: error))
+        }
+        if !dropped.isEmpty {
+            logger.error(
+                "dropped staged round records after \(RoundHistory.maximumStagedRecords) failed history appends in a "
+                    + "row, so the history misses these rounds. Check that the history file is writable and the disk "
+                    + "has space",
+                [("versions", dropped.map(String.init).joined(separator: ",")), ("file", history.historyURL.path)])
         }
         try store.write(prefix: plan.prefix, parts: parts, version: nextVersion)
         record.aggregationSeconds = Self.seconds(ContinuousClock.now - started)
@@ -71,30 +79,32 @@ extension FedAvgStrategy {
         scheduleDeadline(forRoundFrom: nextVersion)
     }
 
-    /// Appends the record that an earlier round staged but failed to append to the history, for example on a full
-    /// disk, before this round's record replaces it in the staged file.
-    private func appendStagedRecord(latestVersion: UInt64) {
+    /// Appends the records that earlier rounds staged but failed to append to the history, for example on a full
+    /// disk, before this round's record joins them in the staged file. Records that still cannot be appended stay
+    /// staged for the next round.
+    private func appendStagedRecords(latestVersion: UInt64) {
         do {
-            if let appended = try Self.recoverStagedRecord(history, latestVersion: latestVersion, logger: logger) {
+            let appended = try Self.recoverStagedRecords(history, latestVersion: latestVersion, logger: logger)
+            if !appended.isEmpty {
                 logger.notice(
-                    "added the record of an earlier round whose append to the history had failed",
-                    [("version", String(appended.version))])
+                    "added the records of earlier rounds whose append to the history had failed",
+                    [("versions", appended.map { String($0.version) }.joined(separator: ","))])
             }
         } catch {
             logger.error(
-                "cannot append the staged record of an earlier round to the history; this round's record replaces "
-                    + "it, so the history misses that round", [("error", String(describing: error))])
+                "failed to append the staged records of earlier rounds to the history. They stay staged, and the "
+                    + "next round tries again", [("file", history.historyURL.path), ("error", String(describing: error))])
         }
     }
 
-    /// Appends the staged record of `latestVersion` when the history lacks it, logging a warning when the staged
-    /// file is deleted unused; see `RoundHistory.recoverStaged(latestVersion:discarded:)`.
-    static func recoverStagedRecord(
+    /// Appends the staged records of stored versions up to `latestVersion` that the history lacks, logging a
+    /// warning for each one dropped unused; see `RoundHistory.recoverStaged(latestVersion:discarded:)`.
+    static func recoverStagedRecords(
         _ history: RoundHistory, latestVersion: UInt64, logger: Logger
-    ) throws -> RoundRecord? {
+    ) throws -> [RoundRecord] {
         try history.recoverStaged(latestVersion: Int(latestVersion)) { reason in
             logger.warning(
-                "deleted the staged round record without adding it to the history",
+                "dropped a staged round record without adding it to the history",
                 [("file", history.stagedURL.path), ("reason", reason)])
         }
     }

@@ -57,10 +57,11 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
         let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
         do {
-            if let recovered = try Self.recoverStagedRecord(history, latestVersion: version, logger: logger) {
+            let recovered = try Self.recoverStagedRecords(history, latestVersion: version, logger: logger)
+            if !recovered.isEmpty {
                 logger.notice(
-                    "added the record of a round whose version was stored just before a crash",
-                    [("version", String(recovered.version))])
+                    "added the staged records of rounds stored before a crash or a failed history append",
+                    [("versions", recovered.map { String($0.version) }.joined(separator: ","))])
             }
         } catch let error as FedAvgError {
             throw error

@@ -9,18 +9,24 @@ import Synchronization
 /// A round's record is first staged in `history-pending.json`, durably, before its version is stored, and the
 /// staged file is removed once the record is in the history. A crash between the two leaves the staged record,
 /// which `recoverStaged(latestVersion:)` appends at the next start. A failed append leaves it too, and the strategy
-/// appends it before it stages the next round's record.
+/// tries again before it stages the next round's record. A record that still cannot be appended stays in the
+/// staged file next to the new one, so up to `maximumStagedRecords` appends can fail in a row without losing a
+/// round.
 ///
 /// The file is read whole only for the first append. Later appends add to the chart's rounds in memory, so a
 /// round costs the same however long the history is.
 public final class RoundHistory: Sendable {
     public let historyURL: URL
     public let chartURL: URL
-    /// The record of a round whose version is being stored, until the record is in the history file.
+    /// The records of rounds whose versions are stored or being stored, until they are in the history file: a
+    /// JSON array in ascending version order, or a single record as written by earlier releases.
     public let stagedURL: URL
-    /// The size above which a staged file is dropped unread. A record contains at most 100 rejections, so it stays
-    /// far below this; only a file written by hand can be larger.
+    /// The size above which a staged file is dropped unread. It contains at most `maximumStagedRecords` records
+    /// of at most 100 rejections each, so it stays far below this. Only a file written by hand can be larger.
     static let maximumStagedBytes = 16 << 20
+    /// The maximum number of records in the staged file. Past this many failed appends in a row, the oldest are
+    /// dropped first.
+    static let maximumStagedRecords = 100
     /// The rounds the chart draws, or nil until the first append reads the file.
     private let chartSample = Mutex<HistoryChartSample?>(nil)
 
@@ -30,30 +36,46 @@ public final class RoundHistory: Sendable {
         stagedURL = directory.appendingPathComponent("history-pending.json")
     }
 
-    /// Writes `record` durably to the staged file, replacing any earlier one. Call it before storing the
-    /// record's version, so that a crash after the version is stored cannot lose the record.
-    public func stage(_ record: RoundRecord) throws {
-        try AtomicFile.write(try Self.encoder.encode(record), to: stagedURL.path)
+    /// Writes `record` durably to the staged file, after the staged records of older rounds that are still
+    /// waiting for their append. Call it before storing the record's version, so that a crash after the version
+    /// is stored cannot lose the record.
+    ///
+    /// - Returns: the versions of waiting records dropped because the file would hold more than
+    ///   `maximumStagedRecords`, oldest first; normally none.
+    @discardableResult
+    public func stage(_ record: RoundRecord) throws -> [Int] {
+        var records = (try? readStaged()) ?? []
+        records.removeAll { $0.version >= record.version }
+        records.append(record)
+        let dropped = records.prefix(max(0, records.count - Self.maximumStagedRecords)).map(\.version)
+        records.removeFirst(dropped.count)
+        try writeStaged(records)
+        return dropped
     }
 
-    /// Removes the staged record once it is in the history file.
+    /// Removes the staged file once its records are in the history file.
     public func clearStaged() {
         try? FileManager.default.removeItem(at: stagedURL)
     }
 
-    /// Appends the staged record left by a crash or a failed append when its version is `latestVersion` and the
-    /// history does not contain it yet, then removes the staged file. A staged record of a version that was never
-    /// stored is dropped, because that round is aggregated again. A record of an older version is dropped too:
-    /// every round appends its record or has the next round append it, so only a copy made by hand can be older.
-    /// Returns the appended record.
+    /// Appends, in version order, the staged records left by a crash or by failed appends whose versions are
+    /// stored (at most `latestVersion`) and newer than the last round in the history, then removes the staged
+    /// file. A staged record of a version that was never stored is dropped, because that round is aggregated
+    /// again. A record the history has already is skipped: a crash after its append left it staged. An older
+    /// record that the history lacks is dropped too, because appending it would put rounds out of order. Only a
+    /// copy made by hand can leave one.
     ///
-    /// - Parameter discarded: called with the reason when the staged file is removed because it is not a round
-    ///   record of the latest version, which only damage or a copy made by hand can cause.
+    /// When an append fails, the records not yet appended stay in the staged file and the error is thrown.
+    ///
+    /// - Parameter discarded: called with the reason when the staged file or a record in it is dropped because it
+    ///   is not a record that belongs in the history, which only damage or a copy made by hand can cause.
+    /// - Returns: the appended records.
     /// - Throws: `FedAvgError` when the staged file's path is not a regular file, because every later
     ///   `stage(_:)` would fail there. A file error when the history cannot be read or appended to.
-    public func recoverStaged(latestVersion: Int, discarded: (String) -> Void = { _ in }) throws -> RoundRecord? {
+    @discardableResult
+    public func recoverStaged(latestVersion: Int, discarded: (String) -> Void = { _ in }) throws -> [RoundRecord] {
         var info = stat()
-        guard lstat(stagedURL.path, &info) == 0 else { return nil }
+        guard lstat(stagedURL.path, &info) == 0 else { return [] }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw FedAvgError(
                 description: "\(stagedURL.path) is not a regular file, so no round record can be staged and no "
@@ -62,25 +84,52 @@ public final class RoundHistory: Sendable {
         guard info.st_size <= Self.maximumStagedBytes else {
             discarded("it has \(info.st_size) bytes, more than any round record (\(Self.maximumStagedBytes))")
             clearStaged()
-            return nil
+            return []
         }
-        guard let bytes = FileManager.default.contents(atPath: stagedURL.path) else { return nil }
-        guard let record = try? Self.decoder.decode(RoundRecord.self, from: bytes) else {
+        guard let staged = try readStaged() else {
             // AtomicFile writes the file whole, so this is damage from outside; the version files are intact.
             discarded("it is not a round record")
             clearStaged()
-            return nil
+            return []
         }
-        if record.version < latestVersion {
-            discarded("it records version \(record.version), older than the latest stored version \(latestVersion)")
+        let history = try load()
+        let historyVersions = Set(history.map(\.version))
+        let lastInHistory = history.map(\.version).max() ?? Int.min
+        var waiting: [RoundRecord] = []
+        for record in staged.sorted(by: { $0.version < $1.version }) where record.version <= latestVersion {
+            if record.version > lastInHistory, record.version > (waiting.last?.version ?? Int.min) {
+                waiting.append(record)
+            } else if !historyVersions.contains(record.version) {
+                discarded(
+                    "it records version \(record.version), older than the last round in the history "
+                        + "(version \(lastInHistory))")
+            }
         }
-        var appended: RoundRecord?
-        if record.version == latestVersion, try !load().contains(where: { $0.version == record.version }) {
-            try append(record)
-            appended = record
+        var appended: [RoundRecord] = []
+        for (index, record) in waiting.enumerated() {
+            do {
+                try append(record)
+            } catch {
+                try? writeStaged(Array(waiting[index...]))
+                throw error
+            }
+            appended.append(record)
         }
         clearStaged()
         return appended
+    }
+
+    /// Reads the staged records: nil when the file is not a record or an array of records, empty when there is no
+    /// file.
+    private func readStaged() throws -> [RoundRecord]? {
+        guard FileManager.default.fileExists(atPath: stagedURL.path) else { return [] }
+        let bytes = try Data(contentsOf: stagedURL)
+        if let records = try? Self.decoder.decode([RoundRecord].self, from: bytes) { return records }
+        return (try? Self.decoder.decode(RoundRecord.self, from: bytes)).map { [$0] }
+    }
+
+    private func writeStaged(_ records: [RoundRecord]) throws {
+        try AtomicFile.write(try Self.encoder.encode(records), to: stagedURL.path)
     }
 
     /// Reads every record. A missing file is an empty history. Lines that are not records are skipped, such as a

@@ -26,7 +26,7 @@ struct RoundHistoryTests {
         try history.stage(Self.record(3))
         try history.append(Self.record(3))
 
-        #expect(try history.recoverStaged(latestVersion: 3) == nil)
+        #expect(try history.recoverStaged(latestVersion: 3).isEmpty)
         #expect(try history.load().map(\.version) == [2, 3])
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
     }
@@ -36,18 +36,17 @@ struct RoundHistoryTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let history = RoundHistory(directory: directory)
         try history.stage(Self.record(4, accuracy: 0.5))
-        #expect(try history.recoverStaged(latestVersion: 3) == nil)
+        #expect(try history.recoverStaged(latestVersion: 3).isEmpty)
         #expect(try history.load().isEmpty)
 
         try history.stage(Self.record(4, accuracy: 0.5))
-        #expect(try history.recoverStaged(latestVersion: 4)?.evaluationAccuracy == 0.5)
+        #expect(try history.recoverStaged(latestVersion: 4).map(\.evaluationAccuracy) == [0.5])
         #expect(try history.load().map(\.version) == [4])
-        #expect(try history.recoverStaged(latestVersion: 4) == nil)
+        #expect(try history.recoverStaged(latestVersion: 4).isEmpty)
     }
 
-    /// Only the latest stored version can have a staged record whose append was lost: every round either
-    /// appends its record or has the next round append it. A staged record of an older version that the
-    /// history lacks was put there by hand, and appending it would end the history with an old round.
+    /// A staged record of a version older than the history's last round, and missing from it, was put there by
+    /// hand: appending it would end the history with an old round.
     @Test func stagedRecordOlderThanLatestIsDropped() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -57,8 +56,8 @@ struct RoundHistoryTests {
         try history.stage(Self.record(2))
 
         var reasons: [String] = []
-        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) } == nil)
-        #expect(reasons.first?.contains("older than the latest stored version 4") == true)
+        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) }.isEmpty)
+        #expect(reasons.first?.contains("older than the last round in the history (version 4)") == true)
         #expect(try history.load().map(\.version) == [3, 4])
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
     }
@@ -75,7 +74,7 @@ struct RoundHistoryTests {
         try (padding + staged).write(to: history.stagedURL)
 
         var reasons: [String] = []
-        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) } == nil)
+        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) }.isEmpty)
         #expect(try history.load().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
         #expect(reasons.count == 1)
@@ -89,12 +88,12 @@ struct RoundHistoryTests {
         try Data("{\"version\": 4, \"base_vers".utf8).write(to: history.stagedURL)
 
         var reasons: [String] = []
-        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) } == nil)
+        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) }.isEmpty)
         #expect(reasons == ["it is not a round record"])
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
         // A record of a version that was never stored is the normal leftover of a crash, so it is not reported.
         try history.stage(Self.record(5))
-        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) } == nil)
+        #expect(try history.recoverStaged(latestVersion: 4) { reasons.append($0) }.isEmpty)
         #expect(reasons.count == 1)
     }
 
@@ -184,5 +183,72 @@ struct RoundHistoryTests {
         let size = try FileManager.default.attributesOfItem(atPath: history.historyURL.path)[.size] as? Int
         #expect(reading.file?.size == size.map(UInt64.init))
         #expect(reading.end == reading.file?.size)
+    }
+
+    /// Records staged by rounds whose appends failed one after another are all appended, oldest first, and an
+    /// append that fails again keeps the records not yet appended.
+    @Test func failedAppendKeepsRemainingRecords() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.append(Self.record(2))
+        try history.stage(Self.record(3))
+        try history.stage(Self.record(4))
+        try history.stage(Self.record(5))
+
+        // A directory where the history file should be makes every append fail, even as root.
+        try FileManager.default.removeItem(at: history.historyURL)
+        try FileManager.default.createDirectory(at: history.historyURL, withIntermediateDirectories: false)
+        #expect(throws: (any Error).self) { try history.recoverStaged(latestVersion: 5) }
+        try FileManager.default.removeItem(at: history.historyURL)
+        try history.append(Self.record(2))
+
+        #expect(try history.recoverStaged(latestVersion: 4).map(\.version) == [3, 4])
+        #expect(try history.load().map(\.version) == [2, 3, 4])
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
+    /// Staging a record replaces staged records of its own version and later ones: those are from attempts
+    /// whose versions were never stored.
+    @Test func stagingReplacesRecordsOfUnstoredVersions() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.stage(Self.record(3))
+        try history.stage(Self.record(4, accuracy: 0.1))
+        try history.stage(Self.record(4, accuracy: 0.2))
+
+        let recovered = try history.recoverStaged(latestVersion: 4)
+        #expect(recovered.map(\.version) == [3, 4])
+        #expect(recovered.last?.evaluationAccuracy == 0.2)
+    }
+
+    /// The staged file keeps at most `maximumStagedRecords` records; past that the oldest are dropped and named.
+    @Test func stagedRecordsAreBounded() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        let limit = RoundHistory.maximumStagedRecords
+        for version in 1...limit {
+            #expect(try history.stage(Self.record(version)).isEmpty)
+        }
+        #expect(try history.stage(Self.record(limit + 1)) == [1])
+        #expect(try history.stage(Self.record(limit + 2)) == [2])
+
+        let recovered = try history.recoverStaged(latestVersion: limit + 2)
+        #expect(recovered.map(\.version) == Array(3...(limit + 2)))
+    }
+
+    /// Earlier releases staged a single record rather than an array; such a file is still recovered.
+    @Test func singleRecordFileIsRecovered() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode(Self.record(7, accuracy: 0.7)).write(to: history.stagedURL)
+
+        #expect(try history.recoverStaged(latestVersion: 7).map(\.evaluationAccuracy) == [0.7])
+        #expect(try history.load().map(\.version) == [7])
     }
 }

@@ -43,6 +43,43 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
     }
 
+    /// Two rounds in a row whose appends fail keep both records staged, and the first round that can append
+    /// adds them before its own, so the history misses no round.
+    @Test func twoFailedAppendsAddedLater() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-staged")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory.appendingPathComponent("state"))
+        let strategy = try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
+        try FileManager.default.createDirectory(at: history.historyURL, withIntermediateDirectories: false)
+        try finishRound(strategy, baseVersion: 1)
+        try finishRound(strategy, baseVersion: 2)
+        #expect(strategy.currentVersion == 3)
+
+        try FileManager.default.removeItem(at: history.historyURL)
+        try finishRound(strategy, baseVersion: 3)
+        #expect(strategy.currentVersion == 4)
+        #expect(try history.load().map(\.version) == [2, 3, 4])
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
+    /// Records staged by failed appends are added at the next start when the server stops before another round.
+    @Test func failedAppendsAreAddedAtRestart() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-staged")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory.appendingPathComponent("state"))
+        do {
+            let strategy = try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
+            try FileManager.default.createDirectory(at: history.historyURL, withIntermediateDirectories: false)
+            try finishRound(strategy, baseVersion: 1)
+            try finishRound(strategy, baseVersion: 2)
+        }
+        try FileManager.default.removeItem(at: history.historyURL)
+
+        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
+        #expect(restarted.currentVersion == 3)
+        #expect(try history.load().map(\.version) == [2, 3])
+    }
+
     /// A directory in place of the staged file would make every aggregation fail at its first write, so the
     /// strategy must refuse to start with an error that names the file.
     @Test func directoryInPlaceOfStagedFileFailsStart() throws {
