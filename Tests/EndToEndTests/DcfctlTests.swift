@@ -264,6 +264,39 @@ import Testing
         #expect(!run.output.contains("host name lookup failed"), "\(run.output)")
     }
 
+    /// The hint to pass a client certificate follows only the failures that a server requiring one causes. A
+    /// certificate the server rejects points at the certificate options, and a plain-HTTP address is not told to
+    /// check a CA file.
+    @Test func connectionFailureHints() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        // Closed right after the accept: the TLS handshake fails before any certificate is exchanged.
+        let closing = try CannedResponseServer(response: [])
+        defer { closing.stop() }
+        let closed = try dcfctl(
+            ["status", "--server", "https://127.0.0.1:\(closing.port)", "--ca-file", fixture.certificates.ca.certificateFile],
+            server: nil, fixture: fixture)
+        #expect(closed.status == 69, "\(closed.output)")
+        #expect(closed.output.contains("while performing the TLS handshake"), "\(closed.output)")
+        #expect(!closed.output.contains("--client-certificate"), "\(closed.output)")
+
+        let plain = try dcfctl(["status", "--server", "http://127.0.0.1:\(closing.port)"], server: nil, fixture: fixture)
+        #expect(plain.status == 69, "\(plain.output)")
+        #expect(plain.output.contains("check --server"), "\(plain.output)")
+        #expect(!plain.output.contains("--ca-file"), "\(plain.output)")
+
+        let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
+        defer { server.process.terminate(signal: SIGKILL) }
+        // A certificate from another CA: the server ends the connection, or sends an alert, once it checks it.
+        let foreign = fixture.certificates.foreignClient
+        let rejected = try dcfctl(
+            ["status", "--client-certificate", foreign.certificateFile, "--client-key", foreign.privateKeyFile],
+            server: server, fixture: fixture)
+        #expect(rejected.status == 69, "\(rejected.output)")
+        #expect(rejected.output.contains("check --client-certificate and --client-key"), "\(rejected.output)")
+        #expect(rejected.output.contains("tls.client_ca"), "\(rejected.output)")
+    }
+
     /// In unsafe mode the server assigns ids, and each registration of a key adds a worker, so one key can
     /// match several workers. The agent logs its key's first 8 digits, so those are accepted too.
     @Test func workerIDPrefixes() async throws {
