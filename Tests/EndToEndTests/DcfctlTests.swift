@@ -297,6 +297,36 @@ import Testing
         #expect(rejected.output.contains("tls.client_ca"), "\(rejected.output)")
     }
 
+    /// A server that is not dcf-serverd, or a hostile one, cannot drive the terminal through dcfctl: control
+    /// characters in its error messages, worker entries and status fields are printed as escapes.
+    @Test func serverControlCharactersEscaped() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let clear = "\\u001b[2J"
+        let cases: [(command: String, status: String, contentType: String, body: String, shown: String)] = [
+            ("list", "400 Bad Request", "application/json",
+             #"{"error":{"code":"bad_request","message":"a\#(clear)b\nforged line"}}"#, "a\\u{1B}[2Jb\\nforged"),
+            ("list", "404 Not Found", "text/plain", "no \u{1B}[2J such page\n", "no \\u{1B}[2J such"),
+            ("list", "200 OK", "application/json",
+             #"[{"worker_id":"abcdef01","public_key_str":"k\#(clear)","registered":true,"status":"s\#(clear)","#
+                + #""source":"admin\r\nforged line"}]"#, "admin\\r\\nforged"),
+            ("list", "200 OK", "application/json",
+             #"[{"worker_id":"\#(clear)","public_key_str":"k","registered":true,"status":"s","source":"s"}]"#,
+             "invalid worker id \"\\u{1B}[2J"),
+            ("status", "200 OK", "application/json",
+             #"{"registered_workers":0,"known_workers":0,"waiting_workers":0,"admission_mode":"safe\#(clear)","#
+                + #""round":{"key\#(clear)":1}}"#, "safe\\u{1B}[2J"),
+        ]
+        for (command, status, contentType, body, shown) in cases {
+            let server = try CannedResponseServer(status: status, contentType: contentType, body: body)
+            defer { server.stop() }
+            let run = try dcfctl([command, "--server", "http://127.0.0.1:\(server.port)"], server: nil, fixture: fixture)
+            #expect(!run.output.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "\(run.output.debugDescription)")
+            #expect(!run.output.contains("\nforged line"), "\(run.output.debugDescription)")
+            #expect(run.output.contains(shown), "\(run.output.debugDescription)")
+        }
+    }
+
     /// In unsafe mode the server assigns ids, and each registration of a key adds a worker, so one key can
     /// match several workers. The agent logs its key's first 8 digits, so those are accepted too.
     @Test func workerIDPrefixes() async throws {
