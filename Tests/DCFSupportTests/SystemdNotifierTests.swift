@@ -51,6 +51,23 @@ import Testing
         #expect(lines.all.first?.contains(#"systemd notification failed state="READY=1""#) == true)
     }
 
+    /// A socket that stays unreachable, as when `NOTIFY_SOCKET` names a path that does not exist or is not a
+    /// socket, costs one warning, not one per watchdog ping.
+    @Test func repeatedFailuresLogOnce() throws {
+        let directory = try TemporaryDirectory()
+        let notFile = directory.file("not-a-socket")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: notFile))
+        for path in [directory.file("absent.sock"), notFile] {
+            let lines = Lines()
+            let logger = Logger(component: "test", sink: LogSink(level: .info) { lines.append($0) })
+            let notifier = SystemdNotifier(socketPath: path, watchdogInterval: .seconds(1), logger: logger)
+            notifier.ready()
+            for _ in 0..<100 { notifier.watchdog() }
+            #expect(lines.all.count == 1, "\(lines.all)")
+            #expect(lines.all.first?.contains(#"state="READY=1""#) == true, "\(lines.all)")
+        }
+    }
+
     @Test func watchdogIntervalFromEnvironment() {
         let mine = SystemdNotifier(environment: [
             "NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())",
