@@ -14,7 +14,11 @@ struct ConnectionHints: Sendable {
     /// Returns the settings to change for `error`, or nil when no setting explains it.
     func hint(for error: HTTPClientError) -> String? {
         if let failure = error.tlsError?.verificationFailure { return verificationHint(failure) }
-        guard !hasClientCertificate else { return nil }
+        if hasClientCertificate {
+            guard error.isClientCertificateRejected || error.closedBeforeFirstResponse else { return nil }
+            return "check agent.client_certificate and agent.client_key (--client-certificate and --client-key): "
+                + "the server accepts only an unexpired client certificate signed by a CA in its tls.client_ca"
+        }
         if error.isClientCertificateRequired {
             return "the server requires a TLS client certificate and none is set; set agent.client_certificate and "
                 + "agent.client_key (--client-certificate and --client-key) to a certificate signed by a CA of the "

@@ -104,4 +104,27 @@ import Testing
         #expect(text.contains("agent.client_key"), "\(text)")
         #expect(!text.contains("rejected this client's TLS certificate"), "\(text)")
     }
+
+    /// A client certificate from a CA that the server's `tls.client_ca` does not contain: the server sends an
+    /// alert or closes the connection, and the error names the agent's certificate settings and the server's CA.
+    @Test(arguments: TLSConfiguration.RecordLayer.allCases)
+    func rejectedClientCertificateNamesSettings(recordLayer: TLSConfiguration.RecordLayer) async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
+        defer { server.process.terminate(signal: SIGKILL) }
+        var configuration = DCFWorkerConfiguration(
+            serverURL: URL(string: server.url)!, trustedCAFile: server.caFile, privateKeyFile: fixture.workerKeyFiles[0])
+        configuration.clientCertificateFile = fixture.certificates.foreignClient.certificateFile
+        configuration.clientPrivateKeyFile = fixture.certificates.foreignClient.privateKeyFile
+        configuration.tlsRecordLayer = recordLayer
+        let worker = try DCFWorker(
+            configuration: configuration, callbacks: .idle,
+            logger: Logger(component: "e2e-worker", sink: LogSink(level: .critical) { _ in }))
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(text.contains("agent.client_certificate"), "\(text)")
+        #expect(text.contains("tls.client_ca"), "\(text)")
+    }
 }
