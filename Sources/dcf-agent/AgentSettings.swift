@@ -72,6 +72,12 @@ struct AgentSettings {
             throw AgentSettingsError("trainer.kind is command but trainer.command is not set; pass --command \"...\"")
         }
         commandTimeout = config.duration("trainer.command_timeout")
+        // URL(fileURLWithPath:) turns "" into the current directory, whose round-* directories each round deletes.
+        guard !config.string("trainer.work_dir").isEmpty else {
+            throw AgentSettingsError(
+                "trainer.work_dir is empty; set it to a directory for the training command's files, such as "
+                    + "/var/lib/dcf-agent/site1 (--work-dir)")
+        }
         workDirectory = URL(fileURLWithPath: config.string("trainer.work_dir"))
 
         guard let sizes = Self.layerSizes(config.string("builtin.layers")) else {
