@@ -159,8 +159,8 @@ struct AdminClient {
             scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
             components.path.isEmpty || components.path == "/"
         else {
-            throw DcfctlError.usage(
-                "\(source) \"\(url)\" is not a server address; expected https://host:port, e.g. https://127.0.0.1:8443")
+            let hint = HostText.unbracketedIPv6Hint(url) ?? "expected https://host:port, e.g. https://127.0.0.1:8443"
+            throw DcfctlError.usage("\(source) \"\(url)\" is not a server address; \(hint)")
         }
         let port = components.port ?? (scheme == "https" ? 443 : 80)
         guard (1...65535).contains(port) else {

@@ -262,6 +262,15 @@ import Testing
         #expect(run.output.contains("request to [::1]:1 failed"), "\(run.output)")
         #expect(!run.output.contains("[[::1]]"), "\(run.output)")
         #expect(!run.output.contains("host name lookup failed"), "\(run.output)")
+
+        for address in ["https://::1:8443", "https://fe80::1%25lo:8443", "::1"] {
+            let unbracketed = try dcfctl(["status", "--server", address], server: nil, fixture: fixture)
+            #expect(unbracketed.status == 64, "\(unbracketed.output)")
+            #expect(unbracketed.output.contains("write an IPv6 address in brackets"), "\(unbracketed.output)")
+        }
+        let hostName = try dcfctl(["status", "--server", "https://host name"], server: nil, fixture: fixture)
+        #expect(hostName.status == 64, "\(hostName.output)")
+        #expect(!hostName.output.contains("IPv6"), "\(hostName.output)")
     }
 
     /// The hint to pass a client certificate follows only the failures that a server requiring one causes. A
