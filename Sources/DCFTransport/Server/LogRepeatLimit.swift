@@ -21,4 +21,8 @@ extension HTTPConnection {
 
     /// Limits the line about connections closed by the write timeout to one info line per 10 s across all loops.
     static let writeTimeouts = LogRepeatLimit(interval: .seconds(10))
+
+    /// Limits the warning about plaintext requests and HTTP/2 prefaces on a TLS port to one line per 10 s across
+    /// all loops.
+    static let wrongProtocolWarnings = LogRepeatLimit(interval: .seconds(10))
 }
