@@ -14,6 +14,10 @@ struct ConnectionHints: Sendable {
     /// Returns the settings to change for `error`, or nil when no setting explains it.
     func hint(for error: HTTPClientError) -> String? {
         if let failure = error.tlsError?.verificationFailure { return verificationHint(failure) }
+        if error.isReplyNotTLS {
+            return "the server did not reply with TLS; for a server run with server.plain_http, use http:// in "
+                + "agent.server, else check the port"
+        }
         if hasClientCertificate {
             guard error.isClientCertificateRejected || error.closedBeforeFirstResponse else { return nil }
             return "check agent.client_certificate and agent.client_key (--client-certificate and --client-key): "

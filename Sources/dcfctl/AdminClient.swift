@@ -73,6 +73,10 @@ struct AdminClient {
     private func hint(for error: any Error) -> String {
         guard isTLS else { return "check --server" }
         guard let error = error as? HTTPClientError else { return "check --server and --ca-file" }
+        if error.isReplyNotTLS {
+            return "the server did not reply with TLS; for a server run with plain_http, use http:// in --server, "
+                + "else check the port"
+        }
         // A server that checks client certificates (tls.client_ca) ends a TLS 1.3 connection after the client's
         // handshake: with an alert, or, depending on timing, with a close before the first response.
         if presentsClientCertificate, error.isClientCertificateRejected || error.closedBeforeFirstResponse {

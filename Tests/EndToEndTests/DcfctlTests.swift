@@ -294,6 +294,16 @@ import Testing
         #expect(plain.output.contains("check --server"), "\(plain.output)")
         #expect(!plain.output.contains("--ca-file"), "\(plain.output)")
 
+        // A plain HTTP server behind an https:// address: the handshake fails on its plaintext reply.
+        let plainServer = try CannedResponseServer(
+            status: "400 Bad Request", contentType: "text/plain", body: "no\n", waitsForRequestHead: false)
+        defer { plainServer.stop() }
+        let notTLS = try dcfctl(
+            ["status", "--server", "https://127.0.0.1:\(plainServer.port)", "--ca-file", fixture.certificates.ca.certificateFile],
+            server: nil, fixture: fixture)
+        #expect(notTLS.status == 69, "\(notTLS.output)")
+        #expect(notTLS.output.contains("use http://"), "\(notTLS.output)")
+
         let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
         defer { server.process.terminate(signal: SIGKILL) }
         // A certificate from another CA: the server ends the connection, or sends an alert, once it checks it.

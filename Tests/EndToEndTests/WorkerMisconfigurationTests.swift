@@ -34,6 +34,23 @@ import Testing
         #expect(!text.contains("\n"), "\(text)")
     }
 
+    /// `https://` for a plain HTTP server, such as one run with `plain_http`: its plaintext reply fails the
+    /// handshake as "wrong version number", and the hint says to use http://.
+    @Test func httpsToPlainServerSaysToUseHTTP() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try CannedResponseServer(
+            status: "400 Bad Request", contentType: "text/plain", body: "no\n", waitsForRequestHead: false)
+        defer { server.stop() }
+        let worker = try worker(
+            url: "https://127.0.0.1:\(server.port)", caFile: fixture.certificates.ca.certificateFile, fixture)
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(text.contains("use http://"), "\(text)")
+        #expect(text.contains("plain_http"), "\(text)")
+    }
+
     @Test func untrustedCertificateNamesTheCAFile() async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

@@ -157,6 +157,12 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         } ?? false
     }
 
+    /// Whether the TLS handshake failed because the server's reply was not a TLS record, as when the port
+    /// serves plain HTTP. OpenSSL reports that as "wrong version number".
+    public var isReplyNotTLS: Bool {
+        tlsError?.openSSLErrors.contains { $0.contains("wrong version number") } ?? false
+    }
+
     /// Whether the server closed or reset the connection.
     var isConnectionClosed: Bool {
         if case .connectionClosed = code { return true }
