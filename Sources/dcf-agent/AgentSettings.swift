@@ -26,7 +26,8 @@ struct AgentSettings {
         guard let url = URL(string: server), let scheme = url.scheme, ["https", "http"].contains(scheme),
             url.host != nil
         else {
-            let hint = HostText.unbracketedIPv6Hint(server) ?? "expected an https:// URL such as https://fl.example.org:8443"
+            let hint =
+                HostText.unbracketedIPv6Hint(server) ?? "expected an https:// URL such as https://fl.example.org:8443"
             throw AgentSettingsError("agent.server \"\(server)\" is not a server address; \(hint)")
         }
         guard url.path.isEmpty || url.path == "/", url.query == nil else {

@@ -31,7 +31,8 @@ enum DcfctlOutput {
         if !status.round.isEmpty {
             lines.append("round:")
             for (key, value) in status.round.sorted(by: { $0.key < $1.key }) {
-                lines.append("  \(key.escapingControlCharacters): \(String(describing: value).escapingControlCharacters)")
+                let valueText = String(describing: value).escapingControlCharacters
+                lines.append("  \(key.escapingControlCharacters): \(valueText)")
             }
         }
         return lines.joined(separator: "\n") + "\n"

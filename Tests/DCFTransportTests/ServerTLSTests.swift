@@ -63,7 +63,8 @@ import Testing
         let lines = Mutex<[String]>([])
         let sink = LogSink(level: .debug) { line in lines.withLock { $0.append(line) } }
         let context = try TLSContext(configuration: .server(
-            certificateChainFile: certificates.server.certificateFile, privateKeyFile: certificates.server.privateKeyFile
+            certificateChainFile: certificates.server.certificateFile,
+            privateKeyFile: certificates.server.privateKeyFile
         ))
         let running = try RunningServer(security: .tls(context), logSink: sink, handler: echoHandler())
         let attempts = 20

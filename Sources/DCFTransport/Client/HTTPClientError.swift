@@ -153,7 +153,9 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         // This package's record layer names an alert as above; OpenSSL's writes it with spaces, such as
         // "tlsv1 alert unknown ca".
         return tlsError?.openSSLErrors.contains { entry in
-            alerts.contains { entry.contains($0) || entry.contains("alert " + $0.replacingOccurrences(of: "_", with: " ")) }
+            alerts.contains { alert in
+                entry.contains(alert) || entry.contains("alert " + alert.replacingOccurrences(of: "_", with: " "))
+            }
         } ?? false
     }
 
