@@ -195,6 +195,20 @@ import Testing
         #expect(overloaded.output.contains("503"), "\(overloaded.output)")
     }
 
+    /// A 429 that is not the server's login block, such as a proxy's rate limit, is a service to try again
+    /// later, 69, not a rejected request, 65.
+    @Test func rateLimitedByProxyExitsUnavailable() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let proxy = try CannedResponseServer(
+            status: "429 Too Many Requests", contentType: "text/plain", body: "slow down\n")
+        defer { proxy.stop() }
+        let run = try dcfctl(["status", "--server", "http://127.0.0.1:\(proxy.port)"], server: nil, fixture: fixture)
+        #expect(run.status == 69, "\(run.output)")
+        #expect(run.output.contains("429"), "\(run.output)")
+        #expect(run.output.contains("try again later"), "\(run.output)")
+    }
+
     @Test func blockedAddressExitsDenied() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
