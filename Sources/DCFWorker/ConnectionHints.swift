@@ -19,9 +19,14 @@ struct ConnectionHints: Sendable {
                 + "agent.server, else check the port"
         }
         if hasClientCertificate {
-            guard error.isClientCertificateRejected || error.closedBeforeFirstResponse else { return nil }
-            return "check agent.client_certificate and agent.client_key (--client-certificate and --client-key): "
-                + "the server accepts only an unexpired client certificate signed by a CA in its tls.client_ca"
+            let settings = "agent.client_certificate and agent.client_key (--client-certificate and --client-key)"
+            let accepted = "the server accepts only an unexpired client certificate signed by a CA in its tls.client_ca"
+            if error.isClientCertificateRejected { return "check \(settings): \(accepted)" }
+            // A close without an alert can also be a server that stopped at that moment.
+            if error.closedBeforeFirstResponse {
+                return "if the server's log shows the certificate rejected, check \(settings): \(accepted)"
+            }
+            return nil
         }
         if error.isClientCertificateRequired {
             return "the server requires a TLS client certificate and none is set; set agent.client_certificate and "

@@ -79,9 +79,14 @@ struct AdminClient {
         }
         // A server that checks client certificates (tls.client_ca) ends a TLS 1.3 connection after the client's
         // handshake: with an alert, or, depending on timing, with a close before the first response.
-        if presentsClientCertificate, error.isClientCertificateRejected || error.closedBeforeFirstResponse {
-            return "check --client-certificate and --client-key: the server accepts only an unexpired client "
-                + "certificate signed by a CA in its tls.client_ca"
+        let accepted = "the server accepts only an unexpired client certificate signed by a CA in its tls.client_ca"
+        if presentsClientCertificate, error.isClientCertificateRejected {
+            return "check --client-certificate and --client-key: \(accepted)"
+        }
+        // A close without an alert can also be a server that stopped at that moment.
+        if presentsClientCertificate, error.closedBeforeFirstResponse {
+            return "if the server's log shows the certificate rejected, check --client-certificate and --client-key: "
+                + accepted
         }
         if !presentsClientCertificate, error.isClientCertificateRequired || error.closedBeforeFirstResponse {
             return "check --server and --ca-file, and if the server requires client certificates (tls.client_ca), "
