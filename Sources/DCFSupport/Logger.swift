@@ -80,7 +80,7 @@ public struct Logger: Sendable {
     /// from a request, such as a tensor name in a rejection, cannot start a forged line in the journal.
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String, _ fields: [(String, String)] = []) {
         guard isEnabled(level) else { return }
-        var line = "\(Logger.timestamp()) \(level) \(component): \(Logger.escapingControlCharacters(message()))"
+        var line = "\(Logger.timestamp()) \(level) \(component): \(message().escapingControlCharacters)"
         for (key, value) in metadata + fields {
             line += " \(key)=\(Logger.quoteIfNeeded(value))"
         }
@@ -124,30 +124,10 @@ public struct Logger: Sendable {
     /// character. Inside the quotes, quotes, backslashes and control characters are escaped.
     static func quoteIfNeeded(_ value: String) -> String {
         let needsQuotes = value.isEmpty || value.unicodeScalars.contains { scalar in
-            scalar == " " || scalar == "\"" || scalar == "=" || scalar == "\\" || isControl(scalar)
+            scalar == " " || scalar == "\"" || scalar == "=" || scalar == "\\" || String.isControl(scalar)
         }
         guard needsQuotes else { return value }
         let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        return "\"" + escapingControlCharacters(escaped) + "\""
-    }
-
-    /// Replaces each control character (C0, DEL and C1) with `\n`, `\r`, `\t` or `\u{XX}`.
-    static func escapingControlCharacters(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where isControl(scalar): escaped += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
-    }
-
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+        return "\"" + escaped.escapingControlCharacters + "\""
     }
 }

@@ -14,7 +14,20 @@ struct ConnectionHints: Sendable {
     /// Returns the settings to change for `error`, or nil when no setting explains it.
     func hint(for error: HTTPClientError) -> String? {
         if let failure = error.tlsError?.verificationFailure { return verificationHint(failure) }
-        guard !hasClientCertificate else { return nil }
+        if error.isReplyNotTLS {
+            return "the server did not reply with TLS; for a server run with server.plain_http, use http:// in "
+                + "agent.server, else check the port"
+        }
+        if hasClientCertificate {
+            let settings = "agent.client_certificate and agent.client_key (--client-certificate and --client-key)"
+            let accepted = "the server accepts only an unexpired client certificate signed by a CA in its tls.client_ca"
+            if error.isClientCertificateRejected { return "check \(settings): \(accepted)" }
+            // A close without an alert can also be a server that stopped at that moment.
+            if error.closedBeforeFirstResponse {
+                return "if the server's log shows the certificate rejected, check \(settings): \(accepted)"
+            }
+            return nil
+        }
         if error.isClientCertificateRequired {
             return "the server requires a TLS client certificate and none is set; set agent.client_certificate and "
                 + "agent.client_key (--client-certificate and --client-key) to a certificate signed by a CA of the "

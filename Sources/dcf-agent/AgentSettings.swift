@@ -26,7 +26,9 @@ struct AgentSettings {
         guard let url = URL(string: server), let scheme = url.scheme, ["https", "http"].contains(scheme),
             url.host != nil
         else {
-            throw AgentSettingsError("agent.server \"\(server)\" is not an https:// URL such as https://fl.example.org:8443")
+            let hint =
+                HostText.unbracketedIPv6Hint(server) ?? "expected an https:// URL such as https://fl.example.org:8443"
+            throw AgentSettingsError("agent.server \"\(server)\" is not a server address; \(hint)")
         }
         guard url.path.isEmpty || url.path == "/", url.query == nil else {
             throw AgentSettingsError(
@@ -72,6 +74,12 @@ struct AgentSettings {
             throw AgentSettingsError("trainer.kind is command but trainer.command is not set; pass --command \"...\"")
         }
         commandTimeout = config.duration("trainer.command_timeout")
+        // URL(fileURLWithPath:) turns "" into the current directory, whose round-* directories each round deletes.
+        guard !config.string("trainer.work_dir").isEmpty else {
+            throw AgentSettingsError(
+                "trainer.work_dir is empty; set it to a directory for the training command's files, such as "
+                    + "/var/lib/dcf-agent/site1 (--work-dir)")
+        }
         workDirectory = URL(fileURLWithPath: config.string("trainer.work_dir"))
 
         guard let sizes = Self.layerSizes(config.string("builtin.layers")) else {

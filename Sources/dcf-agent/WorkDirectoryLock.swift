@@ -17,12 +17,7 @@ final class WorkDirectoryLock: Sendable {
     /// - Throws: `AgentSettingsError` naming the directory when another process holds the lock or the directory
     ///   or lock file cannot be created.
     init(directory: URL) throws(AgentSettingsError) {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw AgentSettingsError(
-                "trainer.work_dir: cannot create the directory \(directory.path): \(error.localizedDescription)")
-        }
+        try Self.createDirectory(directory)
         let path = directory.appendingPathComponent(Self.fileName).path
         // Close-on-exec, so a training command never inherits the lock and holds it after the agent is gone.
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -38,6 +33,38 @@ final class WorkDirectoryLock: Sendable {
                     + "of its own (--work-dir)")
         }
         self.descriptor = descriptor
+    }
+
+    /// Creates `directory` and its missing parents unless it is a directory already.
+    private static func createDirectory(_ directory: URL) throws(AgentSettingsError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw AgentSettingsError(
+                    "trainer.work_dir \(directory.path) exists and is not a directory; name a directory (--work-dir)")
+            }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw AgentSettingsError(
+                "trainer.work_dir: cannot create the directory \(directory.path): \(creationProblem(directory, error))")
+        }
+    }
+
+    /// Returns why `directory` could not be created. A nearest existing parent that is not a directory is named,
+    /// because Foundation reports that case only as "The operation could not be completed".
+    private static func creationProblem(_ directory: URL, _ error: any Error) -> String {
+        var parent = directory.deletingLastPathComponent()
+        for _ in 0..<directory.pathComponents.count {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
+                return isDirectory.boolValue ? error.localizedDescription : "\(parent.path) is not a directory"
+            }
+            parent = parent.deletingLastPathComponent()
+        }
+        return error.localizedDescription
     }
 
     deinit {

@@ -147,6 +147,11 @@ struct ServerdSettings {
                 "\(source): server.listen = \"\(text.prefix(200))\": \(problem); write an IP address and a port, such "
                     + "as 0.0.0.0:8443, 127.0.0.1:8443 or [::]:8443")
         }
+        // A bare IPv6 address would otherwise lose its last group to the port, as "::1" would become ":" and 1.
+        if text.hasPrefix("[") && text.hasSuffix("]") || Self.isIPv6Address(text) && !Self.endsWithPort(text) {
+            let address = text.hasPrefix("[") ? String(text.dropFirst().dropLast()) : text
+            throw invalid("the IPv6 address has no port (for port 8443, write [\(address.prefix(100))]:8443)")
+        }
         guard let colon = text.lastIndex(of: ":") else { throw invalid("there is no \":port\"") }
         let portText = text[text.index(after: colon)...]
         guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }) else {
@@ -166,6 +171,15 @@ struct ServerdSettings {
         // Without brackets the last colon is the port separator, as before: "::1:8443" is ::1, port 8443.
         if Self.isIPv4Address(host) && !bracketed || Self.isIPv6Address(host) { return (host, port) }
         throw invalid("\"\(host.prefix(100))\" is not an IPv4 or IPv6 address (host names are not resolved)")
+    }
+
+    /// Returns whether `text`, an IPv6 address, still names an IPv6 address without its last group, which the
+    /// parser then reads as the port, as in "::1:8443".
+    private static func endsWithPort(_ text: String) -> Bool {
+        guard let colon = text.lastIndex(of: ":") else { return false }
+        let host = String(text[..<colon])
+        let port = text[text.index(after: colon)...]
+        return !port.isEmpty && port.allSatisfy({ $0.isASCII && $0.isNumber }) && isIPv6Address(host)
     }
 
     static func isIPv4Address(_ text: String) -> Bool {

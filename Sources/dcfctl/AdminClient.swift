@@ -9,8 +9,8 @@ struct AdminClient {
     let server: String
     private let client: HTTPClient
     private let credentials: AdminCredentialSource
-    /// Whether a failed connection may be a server that requires client certificates: TLS without one.
-    private let mayLackClientCertificate: Bool
+    private let isTLS: Bool
+    private let presentsClientCertificate: Bool
 
     /// Builds the client from `--server`, `--ca-file` and `--credentials-file` (or the environment).
     init(command: ParsedCommand, environment: [String: String]) throws {
@@ -24,7 +24,8 @@ struct AdminClient {
         credentials = try AdminCredentialSource.load(file: command.option("credentials-file"), environment: environment)
         var configuration = HTTPClientConfiguration(totalTimeout: .seconds(30), userAgent: "dcfctl")
         let clientIdentity = try Self.clientIdentity(command: command, environment: environment)
-        mayLackClientCertificate = scheme == "https" && clientIdentity == nil
+        isTLS = scheme == "https"
+        presentsClientCertificate = clientIdentity != nil
         if scheme == "http" {
             configuration.transport = .plainTCP
         } else {
@@ -58,20 +59,40 @@ struct AdminClient {
             throw DcfctlError.unreachable(
                 "the server at \(server) presented a certificate that dcfctl does not trust: \(error); check "
                     + "--ca-file and --server")
-        } catch let error as HTTPClientError where mayLackClientCertificate && !error.isConnectionRefused {
-            // A server that requires client certificates ends the handshake of a client without one. The client
-            // sees a TLS alert or, depending on timing, a connection closed while it sent the request.
-            throw DcfctlError.unreachable(
-                "cannot reach the server at \(server): \(error); check --server and --ca-file, and if the server "
-                    + "requires client certificates (tls.client_ca), pass --client-certificate and --client-key")
         } catch {
-            throw DcfctlError.unreachable(
-                "cannot reach the server at \(server): \(error); check --server and --ca-file")
+            throw DcfctlError.unreachable("cannot reach the server at \(server): \(error); \(hint(for: error))")
         }
         guard (200..<300).contains(response.statusCode) else {
             throw Self.failure(response, method: method, path: path)
         }
         return response.body
+    }
+
+    /// Returns the options to check after a failed connection or exchange other than an untrusted server
+    /// certificate.
+    private func hint(for error: any Error) -> String {
+        guard isTLS else { return "check --server" }
+        guard let error = error as? HTTPClientError else { return "check --server and --ca-file" }
+        if error.isReplyNotTLS {
+            return "the server did not reply with TLS; for a server run with plain_http, use http:// in --server, "
+                + "else check the port"
+        }
+        // A server that checks client certificates (tls.client_ca) ends a TLS 1.3 connection after the client's
+        // handshake: with an alert, or, depending on timing, with a close before the first response.
+        let accepted = "the server accepts only an unexpired client certificate signed by a CA in its tls.client_ca"
+        if presentsClientCertificate, error.isClientCertificateRejected {
+            return "check --client-certificate and --client-key: \(accepted)"
+        }
+        // A close without an alert can also be a server that stopped at that moment.
+        if presentsClientCertificate, error.closedBeforeFirstResponse {
+            return "if the server's log shows the certificate rejected, check --client-certificate and --client-key: "
+                + accepted
+        }
+        if !presentsClientCertificate, error.isClientCertificateRequired || error.closedBeforeFirstResponse {
+            return "check --server and --ca-file, and if the server requires client certificates (tls.client_ca), "
+                + "pass --client-certificate and --client-key"
+        }
+        return "check --server and --ca-file"
     }
 
     private static func failure(_ response: HTTPClientResponse, method: String, path: String) -> DcfctlError {
@@ -88,9 +109,9 @@ struct AdminClient {
             return .denied(
                 "\(detail); check \(AdminCredentialSource.usernameVariable) and "
                     + "\(AdminCredentialSource.passwordVariable) or --credentials-file before trying again")
-        case 500...599:
-            // The server or a proxy in front of it failed, is overloaded or is stopping. The request may succeed
-            // later, so this is an unavailable service rather than a rejected request.
+        case 429, 500...599:
+            // The server or a proxy in front of it failed, is overloaded, is stopping or limits the request rate.
+            // The request may succeed later, so this is an unavailable service rather than a rejected request.
             return .unreachable(
                 "\(method) \(path) failed with HTTP \(response.statusCode): \(detail); the server could not handle the "
                     + "request now, so try again later")
@@ -147,8 +168,8 @@ struct AdminClient {
             scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
             components.path.isEmpty || components.path == "/"
         else {
-            throw DcfctlError.usage(
-                "\(source) \"\(url)\" is not a server address; expected https://host:port, e.g. https://127.0.0.1:8443")
+            let hint = HostText.unbracketedIPv6Hint(url) ?? "expected https://host:port, e.g. https://127.0.0.1:8443"
+            throw DcfctlError.usage("\(source) \"\(url)\" is not a server address; \(hint)")
         }
         let port = components.port ?? (scheme == "https" ? 443 : 80)
         guard (1...65535).contains(port) else {

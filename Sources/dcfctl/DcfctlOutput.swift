@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFSupport
 
-/// Plain-text renderings of admin API responses.
+/// Plain-text renderings of admin API responses. Every string from the server is printed with its control
+/// characters escaped, so a server that is not dcf-serverd cannot send commands to the terminal.
 enum DcfctlOutput {
     static func workerTable(_ workers: [AdminWorkerEntry]) -> String {
         guard !workers.isEmpty else { return "no workers\n" }
@@ -11,7 +13,10 @@ enum DcfctlOutput {
         var lines = [row("WORKER ID", "STATUS", "SOURCE", showsKeys ? "PUBLIC KEY" : "", idWidth)]
         for worker in workers {
             lines.append(
-                row(worker.workerID.description, worker.status, worker.source, showsKeys ? worker.publicKey : "", idWidth))
+                row(
+                    worker.workerID.description, worker.status.escapingControlCharacters,
+                    worker.source.escapingControlCharacters,
+                    showsKeys ? worker.publicKey.escapingControlCharacters : "", idWidth))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -19,14 +24,15 @@ enum DcfctlOutput {
     static func status(_ status: AdminStatusResponse) -> String {
         var lines = [
             "model version:      \(status.modelVersion?.description ?? "none")",
-            "admission mode:     \(status.admissionMode)",
+            "admission mode:     \(status.admissionMode.escapingControlCharacters)",
             "registered workers: \(status.registeredWorkers) of \(status.knownWorkers) known",
             "waiting workers:    \(status.waitingWorkers)",
         ]
         if !status.round.isEmpty {
             lines.append("round:")
             for (key, value) in status.round.sorted(by: { $0.key < $1.key }) {
-                lines.append("  \(key): \(value)")
+                let valueText = String(describing: value).escapingControlCharacters
+                lines.append("  \(key.escapingControlCharacters): \(valueText)")
             }
         }
         return lines.joined(separator: "\n") + "\n"

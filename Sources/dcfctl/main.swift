@@ -11,5 +11,8 @@ do {
     let output = try DcfctlCommands.run(command, client: client)
     StandardStream.output.write(output)
 } catch {
-    exitPrinting(error, programName: tool.name)
+    // Messages quote the server's error text and other values it sent, so its control characters are escaped.
+    let exitCode = (error as? any ExitCodeProviding)?.exitCode ?? .failure
+    let message = String(describing: error).escapingControlCharacters
+    exitPrinting(DcfctlError(message, exitCode: exitCode), programName: tool.name)
 }

@@ -42,7 +42,18 @@ import Testing
         #expect(credentials.accepts(authorization: basic("ops", "pa ss")))
     }
 
-    @Test(arguments: ["", "nocolon\n", "a:b\nc:d\n", ":empty-user\n"])
+    /// A file saved with Windows line endings gives the same credentials: "\r\n" is one Character in Swift, so
+    /// splitting on "\n" alone kept the line ending in the password.
+    @Test(arguments: ["# dcf admin\r\nops:pa ss\r\n", "ops:pa ss\r\n\r\n", "ops:pa ss\r\n"])
+    func fileWithCRLFLineEndingsAccepted(contents: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = try directory.file("admin", contents: contents)
+        let credentials = try #require(try AdminCredentials.load(environment: [:], file: file))
+        #expect(credentials.accepts(authorization: basic("ops", "pa ss")))
+    }
+
+    @Test(arguments: ["", "nocolon\n", "a:b\nc:d\n", "a:b\r\nc:d\r\n", ":empty-user\n"])
     func invalidFileNamesPath(contents: String) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -51,6 +51,54 @@ import Testing
         #expect(lines.all.first?.contains(#"systemd notification failed state="READY=1""#) == true)
     }
 
+    /// A socket that stays unreachable, as when `NOTIFY_SOCKET` names a path that does not exist or is not a
+    /// socket, costs one warning, not one per watchdog ping.
+    @Test func repeatedFailuresLogOnce() throws {
+        let directory = try TemporaryDirectory()
+        let notFile = directory.file("not-a-socket")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: notFile))
+        for path in [directory.file("absent.sock"), notFile] {
+            let lines = Lines()
+            let logger = Logger(component: "test", sink: LogSink(level: .info) { lines.append($0) })
+            let notifier = SystemdNotifier(socketPath: path, watchdogInterval: .seconds(1), logger: logger)
+            notifier.ready()
+            for _ in 0..<100 { notifier.watchdog() }
+            #expect(lines.all.count == 1, "\(lines.all)")
+            #expect(lines.all.first?.contains(#"state="READY=1""#) == true, "\(lines.all)")
+        }
+    }
+
+    /// A receiver that stops reading fills its queue. A send then fails after a bounded wait instead of blocking
+    /// for as long as the receiver lives, which stopped dcf-serverd's reload, and with it SIGTERM, for good.
+    @Test func fullQueueFailsInsteadOfBlocking() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("notify.sock")
+        let receiver = try DatagramReceiver(address: path)
+        let notifier = SystemdNotifier(socketPath: path)
+        let outcome = Mutex<(sent: Int, error: SystemCallError?)>((0, nil))
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            // The kernel queues at most net.unix.max_dgram_qlen datagrams per socket: 10 by default, 512 where
+            // systemd sets it.
+            for _ in 0..<2000 {
+                do throws(SystemCallError) {
+                    try notifier.send(["WATCHDOG=1"])
+                    outcome.withLock { $0.sent += 1 }
+                } catch {
+                    outcome.withLock { $0.error = error }
+                    break
+                }
+            }
+            finished.signal()
+        }.start()
+        // A generous bound that only a blocked send exceeds; it measures no speed.
+        #expect(finished.wait(timeout: .now() + 60) == .success, "a send to the full queue blocked")
+        let (sent, error) = outcome.withLock { $0 }
+        #expect(sent > 0)
+        #expect(error?.errno == EAGAIN, "\(String(describing: error))")
+        withExtendedLifetime(receiver) {}
+    }
+
     @Test func watchdogIntervalFromEnvironment() {
         let mine = SystemdNotifier(environment: [
             "NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "\(getpid())",

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 import Foundation
 import Synchronization
 import TestSupport
@@ -52,6 +53,32 @@ import Testing
         #expect(try client.receiveUntilClosed().isEmpty)
         #expect(await fixture.running.waitFor { $0.openConnections == 0 })
         await fixture.stop()
+    }
+
+    /// Each plaintext connection costs no TLS work, so a client could open many to flood the log. One warning
+    /// per 10 s is logged, shared by every server in the process, and the others are debug lines.
+    @Test func plaintextOnTLSPortWarnsOnce() async throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .debug) { line in lines.withLock { $0.append(line) } }
+        let context = try TLSContext(configuration: .server(
+            certificateChainFile: certificates.server.certificateFile,
+            privateKeyFile: certificates.server.privateKeyFile
+        ))
+        let running = try RunningServer(security: .tls(context), logSink: sink, handler: echoHandler())
+        let attempts = 20
+        for _ in 0..<attempts {
+            let client = try HTTPTestClient(port: running.port)
+            try client.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(try client.readResponse().status == 400)
+            _ = try client.receiveUntilClosed()
+        }
+        #expect(await running.waitFor { $0.openConnections == 0 })
+        let logged = lines.withLock { $0 }.filter { $0.contains("plaintext request on a TLS port") }
+        #expect(logged.count == attempts, "\(logged)")
+        #expect(logged.filter { $0.contains(" warning ") }.count <= 1, "\(logged)")
+        await running.stop()
     }
 
     @Test func http2PrefaceOnTLSPortIsClosed() async throws {

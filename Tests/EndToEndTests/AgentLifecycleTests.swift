@@ -206,6 +206,32 @@ import Testing
         _ = try third.waitForLine(containing: "round done", timeout: 30)
     }
 
+    /// A work directory that cannot be one stops the agent with 78 and names the problem: an empty value, which
+    /// made the current directory the work directory, a regular file, and a path under a regular file.
+    @Test func unusableWorkDirectoryStopsTheAgent() throws {
+        let federation = try FederationFixture(sites: 1, updateLimit: 1, layers: "4,3,2", prefix: "dcf-bad-work-dir")
+        defer { federation.tearDown() }
+        let directory = federation.directory
+        let command = try Self.copyCommand(directory, name: "train.sh")
+        let file = directory.file("plain-file")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let cases = [
+            ("", "trainer.work_dir is empty"),
+            (file, "\(file) exists and is not a directory"),
+            (file + "/work", "\(file) is not a directory"),
+        ]
+        for (index, (workDirectory, message)) in cases.enumerated() {
+            let agent = try federation.startAgent(
+                federation.agentArguments(site: 0) + [
+                    "--trainer", "command", "--command", command, "--work-dir", workDirectory,
+                ], name: "agent-\(index)")
+            defer { agent.terminate(signal: SIGKILL) }
+            #expect(FederationFixture.waitForExit(agent, seconds: 20) == 78, "\(agent.output)")
+            #expect(agent.output.contains(message), "\(agent.output)")
+            #expect(!agent.output.contains("NSCocoaErrorDomain"), "\(agent.output)")
+        }
+    }
+
     /// The built-in trainer cannot train a model of other layer sizes, now or in any later round: the agent
     /// stops with 78 and names the sizes of the server's model.
     @Test func builtinLayerMismatchStopsTheAgent() throws {

@@ -195,6 +195,20 @@ import Testing
         #expect(overloaded.output.contains("503"), "\(overloaded.output)")
     }
 
+    /// A 429 that is not the server's login block, such as a proxy's rate limit, is a service to try again
+    /// later, 69, not a rejected request, 65.
+    @Test func rateLimitedByProxyExitsUnavailable() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let proxy = try CannedResponseServer(
+            status: "429 Too Many Requests", contentType: "text/plain", body: "slow down\n")
+        defer { proxy.stop() }
+        let run = try dcfctl(["status", "--server", "http://127.0.0.1:\(proxy.port)"], server: nil, fixture: fixture)
+        #expect(run.status == 69, "\(run.output)")
+        #expect(run.output.contains("429"), "\(run.output)")
+        #expect(run.output.contains("try again later"), "\(run.output)")
+    }
+
     @Test func blockedAddressExitsDenied() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
@@ -262,6 +276,92 @@ import Testing
         #expect(run.output.contains("request to [::1]:1 failed"), "\(run.output)")
         #expect(!run.output.contains("[[::1]]"), "\(run.output)")
         #expect(!run.output.contains("host name lookup failed"), "\(run.output)")
+
+        for address in ["https://::1:8443", "https://fe80::1%25lo:8443", "::1"] {
+            let unbracketed = try dcfctl(["status", "--server", address], server: nil, fixture: fixture)
+            #expect(unbracketed.status == 64, "\(unbracketed.output)")
+            #expect(unbracketed.output.contains("write an IPv6 address in brackets"), "\(unbracketed.output)")
+        }
+        let hostName = try dcfctl(["status", "--server", "https://host name"], server: nil, fixture: fixture)
+        #expect(hostName.status == 64, "\(hostName.output)")
+        #expect(!hostName.output.contains("IPv6"), "\(hostName.output)")
+    }
+
+    /// The hint to pass a client certificate follows only the failures that a server requiring one causes. A
+    /// certificate the server rejects points at the certificate options, and a plain-HTTP address is not told to
+    /// check a CA file.
+    @Test func connectionFailureHints() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let caFile = fixture.certificates.ca.certificateFile
+        // Closed right after the accept: the TLS handshake fails before any certificate is exchanged.
+        let closing = try CannedResponseServer(response: [])
+        defer { closing.stop() }
+        let closed = try dcfctl(
+            ["status", "--server", "https://127.0.0.1:\(closing.port)", "--ca-file", caFile],
+            server: nil, fixture: fixture)
+        #expect(closed.status == 69, "\(closed.output)")
+        #expect(closed.output.contains("while performing the TLS handshake"), "\(closed.output)")
+        #expect(!closed.output.contains("--client-certificate"), "\(closed.output)")
+
+        let plain = try dcfctl(
+            ["status", "--server", "http://127.0.0.1:\(closing.port)"], server: nil, fixture: fixture)
+        #expect(plain.status == 69, "\(plain.output)")
+        #expect(plain.output.contains("check --server"), "\(plain.output)")
+        #expect(!plain.output.contains("--ca-file"), "\(plain.output)")
+
+        // A plain HTTP server behind an https:// address: the handshake fails on its plaintext reply.
+        let plainServer = try CannedResponseServer(
+            status: "400 Bad Request", contentType: "text/plain", body: "no\n", waitsForRequestHead: false)
+        defer { plainServer.stop() }
+        let notTLS = try dcfctl(
+            ["status", "--server", "https://127.0.0.1:\(plainServer.port)", "--ca-file", caFile],
+            server: nil, fixture: fixture)
+        #expect(notTLS.status == 69, "\(notTLS.output)")
+        #expect(notTLS.output.contains("use http://"), "\(notTLS.output)")
+
+        let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
+        defer { server.process.terminate(signal: SIGKILL) }
+        // A certificate from another CA: the server ends the connection, or sends an alert, once it checks it.
+        let foreign = fixture.certificates.foreignClient
+        let rejected = try dcfctl(
+            ["status", "--client-certificate", foreign.certificateFile, "--client-key", foreign.privateKeyFile],
+            server: server, fixture: fixture)
+        #expect(rejected.status == 69, "\(rejected.output)")
+        #expect(rejected.output.contains("check --client-certificate and --client-key"), "\(rejected.output)")
+        #expect(rejected.output.contains("tls.client_ca"), "\(rejected.output)")
+    }
+
+    /// A server that is not dcf-serverd, or a hostile one, cannot drive the terminal through dcfctl: control
+    /// characters in its error messages, worker entries and status fields are printed as escapes.
+    @Test func serverControlCharactersEscaped() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let clear = "\\u001b[2J"
+        let cases: [(command: String, status: String, contentType: String, body: String, shown: String)] = [
+            ("list", "400 Bad Request", "application/json",
+             #"{"error":{"code":"bad_request","message":"a\#(clear)b\nforged line"}}"#, "a\\u{1B}[2Jb\\nforged"),
+            ("list", "404 Not Found", "text/plain", "no \u{1B}[2J such page\n", "no \\u{1B}[2J such"),
+            ("list", "200 OK", "application/json",
+             #"[{"worker_id":"abcdef01","public_key_str":"k\#(clear)","registered":true,"status":"s\#(clear)","#
+                + #""source":"admin\r\nforged line"}]"#, "admin\\r\\nforged"),
+            ("list", "200 OK", "application/json",
+             #"[{"worker_id":"\#(clear)","public_key_str":"k","registered":true,"status":"s","source":"s"}]"#,
+             "invalid worker id \"\\u{1B}[2J"),
+            ("status", "200 OK", "application/json",
+             #"{"registered_workers":0,"known_workers":0,"waiting_workers":0,"admission_mode":"safe\#(clear)","#
+                + #""round":{"key\#(clear)":1}}"#, "safe\\u{1B}[2J"),
+        ]
+        for (command, status, contentType, body, shown) in cases {
+            let server = try CannedResponseServer(status: status, contentType: contentType, body: body)
+            defer { server.stop() }
+            let run = try dcfctl(
+                [command, "--server", "http://127.0.0.1:\(server.port)"], server: nil, fixture: fixture)
+            let controlCharacters = run.output.unicodeScalars.filter { $0.value < 0x20 && $0 != "\n" }
+            #expect(controlCharacters.isEmpty, "\(run.output.debugDescription)")
+            #expect(!run.output.contains("\nforged line"), "\(run.output.debugDescription)")
+            #expect(run.output.contains(shown), "\(run.output.debugDescription)")
+        }
     }
 
     /// In unsafe mode the server assigns ids, and each registration of a key adds a worker, so one key can

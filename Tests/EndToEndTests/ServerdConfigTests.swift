@@ -40,6 +40,12 @@ import Testing
             name: "listen without the closing bracket", linePrefix: "listen =", replacement: "listen = \"[::1\"",
             expected: ["server.listen = \"[::1\"", "]:port"]),
         BadConfig(
+            name: "listen on an IPv6 address in brackets without a port", linePrefix: "listen =",
+            replacement: "listen = \"[::1]\"", expected: ["server.listen = \"[::1]\"", "has no port", "[::1]:8443"]),
+        BadConfig(
+            name: "listen on an IPv6 address without a port", linePrefix: "listen =",
+            replacement: "listen = \"::1\"", expected: ["server.listen = \"::1\"", "has no port", "[::1]:8443"]),
+        BadConfig(
             name: "listen port out of range", linePrefix: "listen =", replacement: "listen = \"127.0.0.1:70000\"",
             expected: ["server.listen", "70000 is not in 0-65535"]),
         BadConfig(

@@ -34,6 +34,23 @@ import Testing
         #expect(!text.contains("\n"), "\(text)")
     }
 
+    /// `https://` for a plain HTTP server, such as one run with `plain_http`: its plaintext reply fails the
+    /// handshake as "wrong version number", and the hint says to use http://.
+    @Test func httpsToPlainServerSaysToUseHTTP() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try CannedResponseServer(
+            status: "400 Bad Request", contentType: "text/plain", body: "no\n", waitsForRequestHead: false)
+        defer { server.stop() }
+        let worker = try worker(
+            url: "https://127.0.0.1:\(server.port)", caFile: fixture.certificates.ca.certificateFile, fixture)
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(text.contains("use http://"), "\(text)")
+        #expect(text.contains("plain_http"), "\(text)")
+    }
+
     @Test func untrustedCertificateNamesTheCAFile() async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
@@ -103,5 +120,28 @@ import Testing
         #expect(text.contains("agent.client_certificate"), "\(text)")
         #expect(text.contains("agent.client_key"), "\(text)")
         #expect(!text.contains("rejected this client's TLS certificate"), "\(text)")
+    }
+
+    /// A client certificate from a CA that the server's `tls.client_ca` does not contain: the server sends an
+    /// alert or closes the connection, and the error names the agent's certificate settings and the server's CA.
+    @Test(arguments: TLSConfiguration.RecordLayer.allCases)
+    func rejectedClientCertificateNamesSettings(recordLayer: TLSConfiguration.RecordLayer) async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
+        defer { server.process.terminate(signal: SIGKILL) }
+        var configuration = DCFWorkerConfiguration(
+            serverURL: URL(string: server.url)!, trustedCAFile: server.caFile, privateKeyFile: fixture.workerKeyFiles[0])
+        configuration.clientCertificateFile = fixture.certificates.foreignClient.certificateFile
+        configuration.clientPrivateKeyFile = fixture.certificates.foreignClient.privateKeyFile
+        configuration.tlsRecordLayer = recordLayer
+        let worker = try DCFWorker(
+            configuration: configuration, callbacks: .idle,
+            logger: Logger(component: "e2e-worker", sink: LogSink(level: .critical) { _ in }))
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(text.contains("agent.client_certificate"), "\(text)")
+        #expect(text.contains("tls.client_ca"), "\(text)")
     }
 }

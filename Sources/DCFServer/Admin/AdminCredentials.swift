@@ -55,20 +55,20 @@ public struct AdminCredentials: Sendable {
     }
 
     static func parse(_ contents: String, path: String) throws -> AdminCredentials {
-        let lines = contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated().filter {
+        // "\r\n" is one Character in Swift, so splitting on "\n" alone would keep it inside a Windows line.
+        let lines = contents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated().filter {
             let line = $0.element.trimmingCharacters(in: .whitespaces)
             return !line.isEmpty && !line.hasPrefix("#")
         }
         guard lines.count == 1, let (index, line) = lines.first else {
             throw ConfigurationError("\(path): expected exactly one line \"username:password\", found \(lines.count)")
         }
-        let text = line.trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
-        guard let colon = text.firstIndex(of: ":") else {
+        guard let colon = line.firstIndex(of: ":") else {
             throw ConfigurationError("\(path):\(index + 1): expected \"username:password\"; the line has no ':'")
         }
         do {
             return try AdminCredentials(
-                username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+                username: String(line[..<colon]), password: String(line[line.index(after: colon)...]))
         } catch let error as ConfigurationError {
             throw ConfigurationError("\(path):\(index + 1): \(error.description)")
         }

@@ -5,13 +5,16 @@ import Foundation
 ///
 /// Every method is a no-op when no socket is configured, so daemons call them unconditionally.
 /// A failed send is logged as a warning and otherwise ignored, because a missing notification must not stop the
-/// service: systemd then reports the start timeout itself.
+/// service: systemd then reports the start timeout itself. A socket that stays unreachable fails every watchdog
+/// ping, so the warning appears at most once per minute, with the count of failures it held back.
 public struct SystemdNotifier: Sendable {
     /// The socket path, or an abstract socket name starting with `@`; `nil` disables notifications.
     public let socketPath: String?
     /// How often systemd expects `WATCHDOG=1`, from `WATCHDOG_USEC`; `nil` when the watchdog is off.
     public let watchdogInterval: Duration?
     private let logger: Logger?
+    /// Shared by the copies of this notifier, so the server's and the watchdog's sends count together.
+    private let failureWarnings = LogRepeatLimit(interval: .seconds(60))
 
     /// Creates a notifier for an explicit socket, as tests and non-systemd supervisors use it.
     public init(socketPath: String?, watchdogInterval: Duration? = nil, logger: Logger? = nil) {
@@ -83,7 +86,10 @@ public struct SystemdNotifier: Sendable {
         do throws(SystemCallError) {
             try send(fields)
         } catch {
-            logger?.warning("systemd notification failed", [("state", fields[0]), ("error", "\(error)")])
+            guard let held = failureWarnings.admit() else { return }
+            logger?.warning(
+                "systemd notification failed",
+                [("state", fields[0]), ("error", "\(error)"), ("repeats_since_last_line", String(held))])
         }
     }
 }

@@ -142,6 +142,29 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         } ?? false
     }
 
+    /// Whether the server sent a TLS alert that rejects the certificate this client presented: bad_certificate
+    /// (42), unsupported_certificate (43), certificate_revoked (44), certificate_expired (45),
+    /// certificate_unknown (46) or unknown_ca (48).
+    public var isClientCertificateRejected: Bool {
+        let alerts = [
+            "bad_certificate", "unsupported_certificate", "certificate_revoked", "certificate_expired",
+            "certificate_unknown", "unknown_ca",
+        ]
+        // This package's record layer names an alert as above; OpenSSL's writes it with spaces, such as
+        // "tlsv1 alert unknown ca".
+        return tlsError?.openSSLErrors.contains { entry in
+            alerts.contains { alert in
+                entry.contains(alert) || entry.contains("alert " + alert.replacingOccurrences(of: "_", with: " "))
+            }
+        } ?? false
+    }
+
+    /// Whether the TLS handshake failed because the server's reply was not a TLS record, as when the port
+    /// serves plain HTTP. OpenSSL reports that as "wrong version number".
+    public var isReplyNotTLS: Bool {
+        tlsError?.openSSLErrors.contains { $0.contains("wrong version number") } ?? false
+    }
+
     /// Whether the server closed or reset the connection.
     var isConnectionClosed: Bool {
         if case .connectionClosed = code { return true }

@@ -23,9 +23,9 @@ extension HTTPConnection {
         // Waiting for more bytes is not possible here: the peeked bytes keep the socket readable, so a wait
         // would spin. A short read that only starts like the preface is answered as plaintext HTTP/1.
         if count == Self.http2Preface.count && peeked == Self.http2Preface {
-            context.logger.warning("closed connection: HTTP/2 preface on a TLS port", [("peer", peer)])
+            logWrongProtocol("closed connection: HTTP/2 preface on a TLS port")
         } else {
-            context.logger.warning("closed connection: plaintext request on a TLS port", [("peer", peer)])
+            logWrongProtocol("closed connection: plaintext request on a TLS port")
             let message = Array("""
                 HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 44\r\nConnection: close\r\n\r\n\
                 This port requires TLS: use https:// here.\r\n
@@ -36,6 +36,16 @@ extension HTTPConnection {
             _ = Glibc.read(fd, server.readBuffer.baseAddress, server.readBuffer.count)
         }
         close(reason: .clientDisconnected)
+    }
+
+    /// Logs a connection that did not start with a TLS handshake as a warning at most once per 10 s, and as a
+    /// debug line otherwise, because such a connection costs a client nothing and could flood the log.
+    private func logWrongProtocol(_ message: String) {
+        if let held = Self.wrongProtocolWarnings.admit() {
+            context.logger.warning(message, [("peer", peer), ("repeats_since_last_line", String(held))])
+        } else {
+            context.logger.debug(message, [("peer", peer)])
+        }
     }
 
     private func startHandshake() {

@@ -1,35 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import Synchronization
-
-/// Lets a repeating log line through at most once per `interval`, counting the repeats it held back.
-///
-/// A condition that recurs many times a second, such as running out of file descriptors, would otherwise
-/// fill the journal with the same line.
-final class LogRepeatLimit: Sendable {
-    private struct State {
-        var lastLogged: ContinuousClock.Instant?
-        var suppressed = 0
-    }
-
-    let interval: Duration
-    private let state = Mutex(State())
-
-    init(interval: Duration) {
-        self.interval = interval
-    }
-
-    /// Returns the number of repeats held back since the last line when a line may be logged now, else nil.
-    func admit(now: ContinuousClock.Instant = .now) -> Int? {
-        state.withLock { state in
-            if let last = state.lastLogged, now - last < interval {
-                state.suppressed += 1
-                return nil
-            }
-            defer { state = State(lastLogged: now, suppressed: 0) }
-            return state.suppressed
-        }
-    }
-}
+import DCFSupport
 
 extension Listener {
     /// Limits `cannot accept connections` to one line per 10 s across all loops; while descriptors stay
@@ -51,4 +21,8 @@ extension HTTPConnection {
 
     /// Limits the line about connections closed by the write timeout to one info line per 10 s across all loops.
     static let writeTimeouts = LogRepeatLimit(interval: .seconds(10))
+
+    /// Limits the warning about plaintext requests and HTTP/2 prefaces on a TLS port to one line per 10 s across
+    /// all loops.
+    static let wrongProtocolWarnings = LogRepeatLimit(interval: .seconds(10))
 }
