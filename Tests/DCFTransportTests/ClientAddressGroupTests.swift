@@ -61,6 +61,29 @@ import Testing
         #expect(try Self.group("::ffff:192.0.2.8") != mapped)
     }
 
+    /// A NAT64 gateway reports IPv4 clients inside 64:ff9b::/96, so each counts as its IPv4 address rather than all of
+    /// them as one /64.
+    @Test func nat64CountsAsIPv4() throws {
+        let translated = try #require(try Self.group("64:ff9b::192.0.2.7"))
+        #expect(translated == (try Self.group("192.0.2.7")))
+        #expect(translated.description == "192.0.2.7")
+        #expect(try Self.group("64:ff9b::192.0.2.8") != translated)
+        // Outside the /96, the /64 groups as usual.
+        let outside = try #require(try Self.group("64:ff9b::1:c000:207"))
+        #expect(outside != translated)
+        #expect(outside.description == "64:ff9b::/64")
+    }
+
+    /// Every host on a link has an address in fe80::/64, so link-local clients count by their whole address.
+    @Test func linkLocalCountsByAddress() throws {
+        let group = try #require(try Self.group("fe80::1:2:3:4"))
+        #expect(group.description == "fe80::1:2:3:4")
+        #expect(try Self.group("fe80::1:2:3:4", port: 1) == group)
+        #expect(try Self.group("fe80::1:2:3:5") != group)
+        #expect(try Self.group("febf::1:2:3:4") != group)
+        #expect(try Self.group("fec0::1") == (try Self.group("fec0::2")))
+    }
+
     /// An address that only looks like a mapped one elsewhere in its prefix stays an IPv6 /64.
     @Test func nearlyMappedStaysIPv6() throws {
         let group = try #require(try Self.group("::fffe:192.0.2.7"))

@@ -6,12 +6,16 @@ import Glibc
 /// An IPv4 address is a group of its own. IPv6 addresses group by their /64 prefix, because a network usually
 /// assigns a whole /64 to one host, which can pick a new address in it for every connection. An IPv4-mapped
 /// IPv6 address (`::ffff:192.0.2.7`, as a dual-stack socket reports an IPv4 client) belongs to the group of its
-/// IPv4 address.
+/// IPv4 address, and so does an address in the NAT64 prefix 64:ff9b::/96, which a NAT64 gateway gives the IPv4
+/// hosts behind it. A link-local address (fe80::/10) is a group of its own, because every host on a link has
+/// one in the same /64.
 enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
     /// An IPv4 address in host byte order.
     case ipv4(UInt32)
     /// The first 64 bits of an IPv6 address in host byte order.
     case ipv6Network(UInt64)
+    /// A whole link-local IPv6 address, its first and last 64 bits in host byte order.
+    case ipv6Address(UInt64, UInt64)
 
     /// The group of an accepted peer address, or nil when its family is neither IPv4 nor IPv6 (a Unix socket).
     init?(_ storage: sockaddr_storage) {
@@ -38,15 +42,20 @@ enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
     private init(ipv6 bytes: [UInt8]) {
         let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        // ::ffff:0:0/96 contains the IPv4-mapped addresses.
-        if high == 0, low >> 32 == 0xFFFF {
+        // ::ffff:0:0/96 contains the IPv4-mapped addresses, and 64:ff9b::/96 the NAT64 ones.
+        let mapped = high == 0 && low >> 32 == 0xFFFF
+        let translated = high == 0x0064_FF9B_0000_0000 && low >> 32 == 0
+        if mapped || translated {
             self = .ipv4(UInt32(truncatingIfNeeded: low))
+        } else if high >> 54 == 0x3FA {
+            // fe80::/10: the first 10 bits are 1111 1110 10.
+            self = .ipv6Address(high, low)
         } else {
             self = .ipv6Network(high)
         }
     }
 
-    /// The address as `192.0.2.7`, or the network as `2001:db8:1:2::/64`.
+    /// The address as `192.0.2.7` or `fe80::1`, or the network as `2001:db8:1:2::/64`.
     var description: String {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         switch self {
@@ -55,13 +64,26 @@ enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
             inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
             return Self.string(text)
         case .ipv6Network(let prefix):
-            var raw = in6_addr()
-            withUnsafeMutableBytes(of: &raw) { bytes in
-                for index in 0..<8 { bytes[index] = UInt8(truncatingIfNeeded: prefix >> (56 - 8 * index)) }
-            }
+            var raw = Self.ipv6(high: prefix, low: 0)
             inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
             return Self.string(text) + "/64"
+        case .ipv6Address(let high, let low):
+            var raw = Self.ipv6(high: high, low: low)
+            inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+            return Self.string(text)
         }
+    }
+
+    /// Returns the IPv6 address in network byte order whose first and last 64 bits are `high` and `low`.
+    private static func ipv6(high: UInt64, low: UInt64) -> in6_addr {
+        var raw = in6_addr()
+        withUnsafeMutableBytes(of: &raw) { bytes in
+            for index in 0..<8 {
+                bytes[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * index))
+                bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (56 - 8 * index))
+            }
+        }
+        return raw
     }
 
     private static func string(_ characters: [CChar]) -> String {
