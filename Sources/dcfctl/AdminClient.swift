@@ -26,6 +26,11 @@ struct AdminClient {
         let clientIdentity = try Self.clientIdentity(command: command, environment: environment)
         isTLS = scheme == "https"
         presentsClientCertificate = clientIdentity != nil
+        if scheme == "http", command.option("client-certificate") != nil {
+            throw DcfctlError.usage(
+                "--client-certificate works only with an https:// server, and \(url) is plain HTTP; use the "
+                    + "server's https:// address or leave out --client-certificate and --client-key")
+        }
         if scheme == "http" {
             configuration.transport = .plainTCP
         } else {
@@ -170,6 +175,17 @@ struct AdminClient {
         else {
             let hint = HostText.unbracketedIPv6Hint(url) ?? "expected https://host:port, e.g. https://127.0.0.1:8443"
             throw DcfctlError.usage("\(source) \"\(url)\" is not a server address; \(hint)")
+        }
+        if components.user != nil || components.password != nil {
+            // The message leaves the URL out, so that a password in it does not reach the terminal or a log.
+            throw DcfctlError.usage(
+                "\(source) contains credentials, which dcfctl does not send from the address; remove them and set "
+                    + "\(AdminCredentialSource.usernameVariable) and \(AdminCredentialSource.passwordVariable), or pass "
+                    + "--credentials-file")
+        }
+        if components.query != nil || components.fragment != nil {
+            throw DcfctlError.usage(
+                "\(source) \"\(url)\" has a query or fragment, which dcfctl does not use; expected https://host:port")
         }
         let port = components.port ?? (scheme == "https" ? 443 : 80)
         guard (1...65535).contains(port) else {

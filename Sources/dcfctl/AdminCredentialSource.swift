@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 import Foundation
 
 /// The admin username and password `dcfctl` sends with HTTP Basic authentication.
@@ -22,6 +23,12 @@ struct AdminCredentialSource {
             throw DcfctlError.usage(
                 "\(missing): set \(usernameVariable) and \(passwordVariable), or pass "
                     + "--credentials-file <file> holding one 'username:password' line")
+        }
+        guard !username.contains(":") else {
+            // Basic authentication splits the name from the password at the first colon.
+            throw DcfctlError.usage(
+                "\(usernameVariable) \"\(username.escapingControlCharacters)\" contains a colon, which HTTP Basic "
+                    + "authentication cannot carry in a username; use the name without it")
         }
         return AdminCredentialSource(username: username, password: password)
     }

@@ -164,6 +164,39 @@ import Testing
         #expect(noCredentials.output.contains("--credentials-file"))
     }
 
+    /// Parts of the address or the credentials that dcfctl cannot use are rejected before any connection,
+    /// instead of being silently dropped.
+    @Test func unusableAddressPartsRejected() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let credentials = [
+            "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser, "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,
+        ]
+
+        let userInURL = try dcfctl(["list", "--server", "https://admin:secret@127.0.0.1:1"], server: nil, fixture: fixture)
+        #expect(userInURL.status == 64, "\(userInURL.output)")
+        #expect(userInURL.output.contains("DCF_SERVER_ADMIN_USERNAME"), "\(userInURL.output)")
+        #expect(!userInURL.output.contains("secret"), "\(userInURL.output)")
+
+        let query = try dcfctl(["list", "--server", "https://127.0.0.1:1/?token=1"], server: nil, fixture: fixture)
+        #expect(query.status == 64, "\(query.output)")
+        #expect(query.output.contains("query"), "\(query.output)")
+
+        let colonInName = try dcfctl(
+            ["list", "--server", "https://127.0.0.1:1"], server: nil, fixture: fixture,
+            environment: credentials.merging(["DCF_SERVER_ADMIN_USERNAME": "ad:min"]) { $1 })
+        #expect(colonInName.status == 64, "\(colonInName.output)")
+        #expect(colonInName.output.contains("colon"), "\(colonInName.output)")
+
+        let certificate = fixture.certificates.client.certificateFile
+        let key = fixture.certificates.client.privateKeyFile
+        let plainWithCertificate = try dcfctl(
+            ["list", "--server", "http://127.0.0.1:1", "--client-certificate", certificate, "--client-key", key],
+            server: nil, fixture: fixture)
+        #expect(plainWithCertificate.status == 64, "\(plainWithCertificate.output)")
+        #expect(plainWithCertificate.output.contains("https://"), "\(plainWithCertificate.output)")
+    }
+
     /// A server that cannot serve the request now (here: past its connection limit, 503) is an unavailable
     /// service, 69, not a request it rejected, 65.
     @Test func overloadedServerExitsUnavailable() throws {
