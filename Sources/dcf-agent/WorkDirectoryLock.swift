@@ -22,9 +22,17 @@ final class WorkDirectoryLock: Sendable {
         // Close-on-exec, so a training command never inherits the lock and holds it after the agent is gone.
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            var info = stat()
+            guard lstat(path, &info) == 0 else {
+                throw AgentSettingsError(
+                    "trainer.work_dir: cannot create \(path): \(reason); check that the agent's user may write to "
+                        + "\(directory.path)")
+            }
             throw AgentSettingsError(
-                "trainer.work_dir: cannot create \(path): \(String(cString: strerror(errno))); check that the agent "
-                    + "may write to the directory")
+                "trainer.work_dir: \(path) exists but cannot be opened for writing (\(reason); owner uid "
+                    + "\(info.st_uid), the agent runs as uid \(getuid())); remove it, or make it a regular file the "
+                    + "agent's user may write")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)

@@ -215,10 +215,15 @@ import Testing
         let command = try Self.copyCommand(directory, name: "train.sh")
         let file = directory.file("plain-file")
         try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        // A directory where the lock file goes cannot be opened for writing, even by root.
+        let lockedOut = directory.file("locked-out")
+        try FileManager.default.createDirectory(
+            atPath: lockedOut + "/.dcf-agent.lock", withIntermediateDirectories: true)
         let cases = [
             ("", "trainer.work_dir is empty"),
             (file, "\(file) exists and is not a directory"),
             (file + "/work", "\(file) is not a directory"),
+            (lockedOut, "\(lockedOut)/.dcf-agent.lock exists but cannot be opened for writing"),
         ]
         for (index, (workDirectory, message)) in cases.enumerated() {
             let agent = try federation.startAgent(
