@@ -59,19 +59,14 @@ public final class HTTPClient: Sendable {
 
     /// Sends `request` and returns the response with its whole body.
     ///
+    /// A `Content-Length` body is read straight into the returned `Data`, without a copy through the
+    /// connection's buffer.
     /// - Throws: `HTTPClientError`, for instance when the body exceeds `maximumResponseBodySize`.
     public func execute(_ request: HTTPClientRequest) throws -> HTTPClientResponse {
         let limit = configuration.maximumResponseBodySize
         var body = Data()
-        var response = try execute(request) { head, chunk in
-            guard body.count + chunk.count <= limit else {
-                throw HTTPClientError.responseTooLarge(self.hostHeaderName + ":\(self.port)", limit: limit)
-            }
-            if body.isEmpty, let length = head.headers["Content-Length"].flatMap({ Int($0) }), length <= limit {
-                // One allocation of the announced size, instead of regrowing and copying a model-sized body.
-                body.reserveCapacity(length)
-            }
-            body.append(contentsOf: chunk)
+        var response = try perform(request) { reader, framing, _ in
+            body = try reader.readWholeBody(framing, limit: limit)
         }
         response.body = body
         return response
@@ -86,21 +81,27 @@ public final class HTTPClient: Sendable {
         _ request: HTTPClientRequest,
         receiveBody: (HTTPClientResponse, UnsafeRawBufferPointer) throws -> Void
     ) throws -> HTTPClientResponse {
+        try perform(request) { reader, framing, response in
+            try reader.readBody(framing) { piece in try receiveBody(response, piece) }
+        }
+    }
+
+    /// Reads the body of the final response, given its framing and its head (with an empty body).
+    private typealias BodyReader = (HTTPResponseReader, HTTPResponseReader.Framing, HTTPClientResponse) throws -> Void
+
+    private func perform(_ request: HTTPClientRequest, readBody: BodyReader) throws -> HTTPClientResponse {
         do {
-            return try executeOnce(request, receiveBody: receiveBody)
+            return try executeOnce(request, readBody: readBody)
         } catch is ExpectationFailed {
             // A server or proxy that does not take `Expect: 100-continue` responds 417 before the body; the request
             // goes out again without the expectation, as RFC 9110 recommends.
             var plain = request
             plain.headers.remove(name: "Expect")
-            return try executeOnce(plain, receiveBody: receiveBody)
+            return try executeOnce(plain, readBody: readBody)
         }
     }
 
-    private func executeOnce(
-        _ request: HTTPClientRequest,
-        receiveBody: (HTTPClientResponse, UnsafeRawBufferPointer) throws -> Void
-    ) throws -> HTTPClientResponse {
+    private func executeOnce(_ request: HTTPClientRequest, readBody: BodyReader) throws -> HTTPClientResponse {
         let deadlines = RequestDeadlines(
             idleTimeout: request.idleTimeout ?? configuration.idleTimeout,
             totalTimeout: request.totalTimeout ?? configuration.totalTimeout
@@ -109,7 +110,7 @@ public final class HTTPClient: Sendable {
             reused.deadlines = deadlines
             reused.receivedResponseBytes = false
             do {
-                return try exchange(request, on: reused, receiveBody: receiveBody)
+                return try exchange(request, on: reused, readBody: readBody)
             } catch let error as HTTPClientError
                 where error.isStaleConnection && (request.isReplayable || request.waitsForContinue)
                 && !reused.receivedResponseBytes
@@ -120,7 +121,7 @@ public final class HTTPClient: Sendable {
             }
         }
         let connection = try openConnection(deadlines: deadlines)
-        return try exchange(request, on: connection, receiveBody: receiveBody)
+        return try exchange(request, on: connection, readBody: readBody)
     }
 
     /// Closes every idle pooled connection.
@@ -138,8 +139,7 @@ public final class HTTPClient: Sendable {
     }
 
     private func exchange(
-        _ request: HTTPClientRequest, on connection: HTTPClientConnection,
-        receiveBody: (HTTPClientResponse, UnsafeRawBufferPointer) throws -> Void
+        _ request: HTTPClientRequest, on connection: HTTPClientConnection, readBody: BodyReader
     ) throws -> HTTPClientResponse {
         do {
             let writer = HTTPRequestWriter(
@@ -171,7 +171,7 @@ public final class HTTPClient: Sendable {
                 throw ExpectationFailed()
             }
             let response = HTTPClientResponse(statusCode: head.statusCode, reason: head.reason, headers: head.headers)
-            try reader.readBody(framing) { chunk in try receiveBody(response, chunk) }
+            try readBody(reader, framing, response)
             finish(connection, head: head, framing: framing, request: request, bodyUnsent: headBeforeBody != nil)
             return response
         } catch let error as HTTPClientError

@@ -185,6 +185,22 @@ final class HTTPClientConnection: @unchecked Sendable {
         }
     }
 
+    /// Reads into `destination`, past the buffer, and returns the byte count: 0 at end of stream, else at least 1.
+    ///
+    /// A response body goes straight to its final storage this way: `recv` writes into it, or the TLS record layer
+    /// decrypts into it every record that fits. Call only while nothing is buffered, because buffered bytes come
+    /// before the ones read here.
+    func receive(into destination: UnsafeMutableRawBufferPointer) throws -> Int {
+        precondition(readIndex == writeIndex, "receive(into:) with \(writeIndex - readIndex) bytes still buffered")
+        precondition(!destination.isEmpty, "receive(into:) with no room, which would read as the end of the stream")
+        while true {
+            if let count = try readSome(into: destination) {
+                if count > 0 { receivedResponseBytes = true }
+                return count
+            }
+        }
+    }
+
     private func makeRoom(maximumBuffered: Int, overflow: @autoclosure () -> HTTPClientError) throws {
         guard writeIndex == buffer.count else { return }
         let pending = writeIndex - readIndex

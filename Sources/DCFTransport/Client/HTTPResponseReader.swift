@@ -150,9 +150,7 @@ struct HTTPResponseReader {
         while remaining > 0 {
             if connection.buffered.isEmpty {
                 guard try connection.fill(overflow: .invalidResponse(server, "buffer overflow")) else {
-                    throw HTTPClientError.connectionClosed(
-                        server, while: "receiving the body (\(length - remaining) of \(length) bytes received)"
-                    )
+                    throw closedMidBody(received: length - remaining, of: length)
                 }
             }
             let piece = UnsafeRawBufferPointer(rebasing: connection.buffered.prefix(remaining))
@@ -160,6 +158,11 @@ struct HTTPResponseReader {
             connection.consume(piece.count)
             remaining -= piece.count
         }
+    }
+
+    /// Returns the error for a connection that closed after `received` of the `length` bytes of a body or chunk.
+    func closedMidBody(received: Int, of length: Int) -> HTTPClientError {
+        HTTPClientError.connectionClosed(server, while: "receiving the body (\(received) of \(length) bytes received)")
     }
 
     private func readChunked(into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
