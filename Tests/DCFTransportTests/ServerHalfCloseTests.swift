@@ -15,7 +15,9 @@ import Testing
         let response = try client.readResponse()
         #expect(response.status == 200)
         #expect(response.text == "POST /half 3")
-        #expect(response.headers["connection"] == "close")
+        // The server may read the request before the end of stream arrives and answer it as keep-alive; either
+        // way it closes the connection after the response once it reads the end of stream.
+        #expect(["close", "keep-alive"].contains(response.headers["connection"] ?? ""))
         #expect(try client.receiveUntilClosed().isEmpty)
         #expect(await running.waitFor { $0.openConnections == 0 })
         await running.stop()
