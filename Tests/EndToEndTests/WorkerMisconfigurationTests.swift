@@ -104,19 +104,7 @@ import Testing
     /// whichever record layer reads the server's alert.
     @Test(arguments: TLSConfiguration.RecordLayer.allCases)
     func missingClientCertificateNamesSettings(recordLayer: TLSConfiguration.RecordLayer) async throws {
-        let fixture = try ServerdFixture()
-        defer { fixture.remove() }
-        let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
-        defer { server.process.terminate(signal: SIGKILL) }
-        var configuration = DCFWorkerConfiguration(
-            serverURL: URL(string: server.url)!, trustedCAFile: server.caFile, privateKeyFile: fixture.workerKeyFiles[0])
-        configuration.tlsRecordLayer = recordLayer
-        let worker = try DCFWorker(
-            configuration: configuration, callbacks: .idle,
-            logger: Logger(component: "e2e-worker", sink: LogSink(level: .critical) { _ in }))
-
-        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
-        let text = String(describing: error)
+        let text = try await clientCertificateFailure(recordLayer: recordLayer) { _, _ in }
         #expect(text.contains("agent.client_certificate"), "\(text)")
         #expect(text.contains("agent.client_key"), "\(text)")
         #expect(!text.contains("rejected this client's TLS certificate"), "\(text)")
@@ -126,22 +114,33 @@ import Testing
     /// alert or closes the connection, and the error names the agent's certificate settings and the server's CA.
     @Test(arguments: TLSConfiguration.RecordLayer.allCases)
     func rejectedClientCertificateNamesSettings(recordLayer: TLSConfiguration.RecordLayer) async throws {
+        let text = try await clientCertificateFailure(recordLayer: recordLayer) { configuration, fixture in
+            configuration.clientCertificateFile = fixture.certificates.foreignClient.certificateFile
+            configuration.clientPrivateKeyFile = fixture.certificates.foreignClient.privateKeyFile
+        }
+        #expect(text.contains("agent.client_certificate"), "\(text)")
+        #expect(text.contains("tls.client_ca"), "\(text)")
+    }
+
+    /// Returns the registration error of a worker, set up by `configure`, against a server that requires client
+    /// certificates signed by the fixture's CA.
+    private func clientCertificateFailure(
+        recordLayer: TLSConfiguration.RecordLayer,
+        configure: (inout DCFWorkerConfiguration, ServerdFixture) -> Void
+    ) async throws -> String {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
         let server = try fixture.launch(["--tls-client-ca", fixture.certificates.ca.certificateFile])
         defer { server.process.terminate(signal: SIGKILL) }
         var configuration = DCFWorkerConfiguration(
             serverURL: URL(string: server.url)!, trustedCAFile: server.caFile, privateKeyFile: fixture.workerKeyFiles[0])
-        configuration.clientCertificateFile = fixture.certificates.foreignClient.certificateFile
-        configuration.clientPrivateKeyFile = fixture.certificates.foreignClient.privateKeyFile
         configuration.tlsRecordLayer = recordLayer
+        configure(&configuration, fixture)
         let worker = try DCFWorker(
             configuration: configuration, callbacks: .idle,
             logger: Logger(component: "e2e-worker", sink: LogSink(level: .critical) { _ in }))
 
         let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
-        let text = String(describing: error)
-        #expect(text.contains("agent.client_certificate"), "\(text)")
-        #expect(text.contains("tls.client_ca"), "\(text)")
+        return String(describing: error)
     }
 }
