@@ -151,16 +151,12 @@ struct HTTPResponseParser {
         if requestMethod == "HEAD" || head.statusCode == 204 || head.statusCode == 304 || head.statusCode == 101 {
             return .complete
         }
-        if let encoding = head.headers["Transfer-Encoding"] {
-            guard encoding.lowercased().hasSuffix("chunked") else {
-                throw HTTPClientError.invalidResponse(server, "unsupported Transfer-Encoding '\(encoding)'")
-            }
-            return .chunkSizeLine
-        }
-        let lengths = head.headers.values(for: "Content-Length")
-        guard let first = lengths.first else { return .untilClose }
-        guard let length = Int(first), length >= 0, lengths.allSatisfy({ $0 == first }) else {
-            throw HTTPClientError.invalidResponse(server, "invalid Content-Length '\(lengths.joined(separator: ","))'")
+        let length: Int
+        switch try ResponseFraming.announced(by: head.headers, server: server) {
+        case .chunked: return .chunkSizeLine
+        case .untilClose: return .untilClose
+        case .contentLength(let announced): length = announced
+        case .none: return .complete
         }
         guard length <= maximumBodySize else { throw HTTPClientError.responseTooLarge(server, limit: maximumBodySize) }
         return length == 0 ? .complete : .fixedBody(remaining: length)
