@@ -99,6 +99,8 @@ public final class RoundHistory: Sendable {
         for record in staged.sorted(by: { $0.version < $1.version }) where record.version <= latestVersion {
             if record.version > lastInHistory, record.version > (waiting.last?.version ?? Int.min) {
                 waiting.append(record)
+            } else if record.version == waiting.last?.version {
+                discarded("it records version \(record.version) more than once, and only one copy is appended")
             } else if !historyVersions.contains(record.version) {
                 discarded(
                     "it records version \(record.version), older than the last round in the history "
