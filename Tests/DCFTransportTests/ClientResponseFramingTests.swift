@@ -63,6 +63,26 @@ import TestSupport
         #expect(error.description.contains(expected), "\(error)")
     }
 
+    /// A response framed by both `Transfer-Encoding` and `Content-Length` may be read differently by a proxy on
+    /// the way (RFC 9112, section 6.3), and after `101 Switching Protocols` the connection no longer carries
+    /// HTTP/1.1. The client must not send another request on such a connection.
+    @Test(arguments: [
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n4\r\nabcd\r\n0\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: example\r\nConnection: Upgrade\r\n\r\n",
+    ])
+    func connectionNotReusedAfter(response: String) throws {
+        let server = try ClientTestServer(tls: nil) { request, connection in
+            guard request.path == "/first" else { return try connection.respond(body: Data("next".utf8)) }
+            try connection.write(Data(response.utf8))
+        }
+        defer { server.stop() }
+        let client = try client(port: server.port)
+        _ = try client.execute(HTTPClientRequest(path: "/first"))
+        let next = try client.execute(HTTPClientRequest(path: "/next"))
+        #expect(String(decoding: next.body, as: UTF8.self) == "next")
+        #expect(client.openedConnectionCount == 2)
+    }
+
     /// The same values written the way RFC 9112 allows still work: spaces around them, a coding in other case,
     /// and a repeated `Content-Length` of the same value.
     @Test(arguments: [
