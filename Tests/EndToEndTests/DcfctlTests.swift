@@ -206,6 +206,15 @@ import Testing
         #expect(colonInName.status == 64, "\(colonInName.output)")
         #expect(colonInName.output.contains("colon"), "\(colonInName.output)")
 
+        // A username written as 'username:password', the credentials file's form, holds the password, so the
+        // message must not quote it.
+        let passwordInName = try dcfctl(
+            ["list", "--server", "https://127.0.0.1:1"], server: nil, fixture: fixture,
+            environment: credentials.merging(["DCF_SERVER_ADMIN_USERNAME": "admin:secret"]) { $1 })
+        #expect(passwordInName.status == 64, "\(passwordInName.output)")
+        #expect(passwordInName.output.contains("colon"), "\(passwordInName.output)")
+        #expect(!passwordInName.output.contains("secret"), "\(passwordInName.output)")
+
         let certificate = fixture.certificates.client.certificateFile
         let key = fixture.certificates.client.privateKeyFile
         let plainWithCertificate = try dcfctl(
