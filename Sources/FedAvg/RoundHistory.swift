@@ -46,6 +46,8 @@ public final class RoundHistory: Sendable {
     public func stage(_ record: RoundRecord) throws -> [Int] {
         var records = (try? readStaged()) ?? []
         records.removeAll { $0.version >= record.version }
+        // A file edited by hand may be out of order, and the records dropped below must be the oldest.
+        records.sort { $0.version < $1.version }
         records.append(record)
         let dropped = records.prefix(max(0, records.count - Self.maximumStagedRecords)).map(\.version)
         records.removeFirst(dropped.count)

@@ -259,6 +259,22 @@ struct RoundHistoryTests {
         #expect(recovered.map(\.version) == Array(3...(limit + 2)))
     }
 
+    /// A full staged file that is not in version order, as after an edit by hand, still loses its oldest record
+    /// when a new one is staged, and the file is written in version order.
+    @Test func stagingDropsOldestOfUnsortedFile() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        let limit = RoundHistory.maximumStagedRecords
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode((1...limit).reversed().map { Self.record($0) }).write(to: history.stagedURL)
+
+        #expect(try history.stage(Self.record(limit + 1)) == [1])
+        let recovered = try history.recoverStaged(latestVersion: limit + 1)
+        #expect(recovered.map(\.version) == Array(2...(limit + 1)))
+    }
+
     /// Earlier releases staged a single record rather than an array; such a file is still recovered.
     @Test func singleRecordFileIsRecovered() throws {
         let directory = try Self.temporaryDirectory()
