@@ -83,6 +83,21 @@ import TestSupport
         #expect(client.openedConnectionCount == 2)
     }
 
+    /// The multiplexed client's parser ends keep-alive after the same responses.
+    @Test(arguments: [
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n4\r\nabcd\r\n0\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: example\r\nConnection: Upgrade\r\n\r\n",
+    ])
+    func multiplexedParserEndsKeepAliveAfter(response: String) throws {
+        var parser = HTTPResponseParser(
+            server: "test:1", requestMethod: "GET", maximumHeadSize: 1024, maximumBodySize: 1 << 20
+        )
+        let bytes = Array(response.utf8)
+        _ = try bytes.withUnsafeBytes { try parser.consume($0) }
+        #expect(parser.isComplete)
+        #expect(!parser.allowsKeepAlive)
+    }
+
     /// The same values written the way RFC 9112 allows still work: spaces around them, a coding in other case,
     /// and a repeated `Content-Length` of the same value.
     @Test(arguments: [

@@ -57,10 +57,14 @@ struct HTTPResponseParser {
         return HTTPClientResponse(statusCode: head.statusCode, reason: head.reason, headers: head.headers, body: body)
     }
 
-    /// Whether the connection may carry another request after this response.
+    /// Whether the connection may carry another request after this response. Not after a response framed by both
+    /// Transfer-Encoding and Content-Length, which a proxy on the way may have framed by the length (RFC 9112,
+    /// section 6.3).
     var allowsKeepAlive: Bool {
         guard let head, isComplete else { return false }
-        return head.minorVersion == 1 && head.statusCode != 101 && !head.headers.containsToken("close", in: "Connection")
+        let ambiguousFraming = head.headers.contains("Transfer-Encoding") && head.headers.contains("Content-Length")
+        return head.minorVersion == 1 && head.statusCode != 101 && !ambiguousFraming
+            && !head.headers.containsToken("close", in: "Connection")
     }
 
     /// Parses from `bytes` and returns how many it used; fewer than given only once the response is complete.
