@@ -34,7 +34,7 @@ extension FedAvgStrategy {
         var record = makeRecord(
             state, version: nextVersion, aggregationSeconds: Self.seconds(ContinuousClock.now - started),
             transfer: transfer)
-        appendStagedRecords(latestVersion: state.version)
+        let earlierRecordsWait = !appendStagedRecords(latestVersion: state.version)
         // Staged first, so a crash after the version is stored leaves its record for the next start.
         let dropped: [Int]
         do {
@@ -65,8 +65,15 @@ extension FedAvgStrategy {
             removeOldVersions(upTo: nextVersion)
         }
         do {
-            try history.append(record)
-            history.clearStaged()
+            if earlierRecordsWait {
+                // Appending this record before the earlier ones would put rounds out of order, and removing the
+                // staged file would lose them. The staged copy gets the final times, then all go in version order.
+                try history.stage(record)
+                appendStagedRecords(latestVersion: nextVersion)
+            } else {
+                try history.append(record)
+                history.clearStaged()
+            }
         } catch {
             logger.error("cannot write the round history", [("error", String(describing: error))])
         }
@@ -82,7 +89,10 @@ extension FedAvgStrategy {
     /// Appends the records that earlier rounds staged but failed to append to the history, for example on a full
     /// disk, before this round's record joins them in the staged file. Records that still cannot be appended stay
     /// staged for the next round.
-    private func appendStagedRecords(latestVersion: UInt64) {
+    ///
+    /// - Returns: false when staged records could not be appended and stay staged.
+    @discardableResult
+    private func appendStagedRecords(latestVersion: UInt64) -> Bool {
         do {
             let appended = try Self.recoverStagedRecords(history, latestVersion: latestVersion, logger: logger)
             if !appended.isEmpty {
@@ -94,7 +104,9 @@ extension FedAvgStrategy {
             logger.error(
                 "failed to append the staged records of earlier rounds to the history. They stay staged, and the "
                     + "next round tries again", [("file", history.historyURL.path), ("error", String(describing: error))])
+            return false
         }
+        return true
     }
 
     /// Appends the staged records of stored versions up to `latestVersion` that the history lacks, logging a

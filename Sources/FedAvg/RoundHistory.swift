@@ -46,6 +46,8 @@ public final class RoundHistory: Sendable {
     public func stage(_ record: RoundRecord) throws -> [Int] {
         var records = (try? readStaged()) ?? []
         records.removeAll { $0.version >= record.version }
+        // A file edited by hand may be out of order, and the records dropped below must be the oldest.
+        records.sort { $0.version < $1.version }
         records.append(record)
         let dropped = records.prefix(max(0, records.count - Self.maximumStagedRecords)).map(\.version)
         records.removeFirst(dropped.count)
@@ -99,6 +101,8 @@ public final class RoundHistory: Sendable {
         for record in staged.sorted(by: { $0.version < $1.version }) where record.version <= latestVersion {
             if record.version > lastInHistory, record.version > (waiting.last?.version ?? Int.min) {
                 waiting.append(record)
+            } else if record.version == waiting.last?.version {
+                discarded("it records version \(record.version) more than once, and only one copy is appended")
             } else if !historyVersions.contains(record.version) {
                 discarded(
                     "it records version \(record.version), older than the last round in the history "

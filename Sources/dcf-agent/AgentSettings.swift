@@ -23,6 +23,13 @@ struct AgentSettings {
 
     init(_ config: Configuration) throws {
         let server = config.string("agent.server")
+        // A server address has no "@", because it has no path or query. An "@" marks credentials, which the agent
+        // would not send, and the message leaves the address out so that a password reaches no terminal or log.
+        if server.contains("@") {
+            throw AgentSettingsError(
+                "agent.server contains credentials, which dcf-agent does not use because it signs its requests with "
+                    + "agent.key; remove them and write https://host:port")
+        }
         guard let url = URL(string: server), let scheme = url.scheme, ["https", "http"].contains(scheme),
             url.host != nil
         else {

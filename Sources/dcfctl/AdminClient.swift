@@ -169,19 +169,21 @@ struct AdminClient {
     ///
     /// - Parameter source: where `url` came from, `--server` or `DCF_SERVER_URL`, for the error message.
     static func parse(_ url: String, source: String = "--server") throws -> (scheme: String, host: String, port: Int) {
+        // A server address has no "@" anywhere, because its path may only be "/" and it has no query or fragment.
+        // So an "@" marks credentials even where URL parsing fails on them (a space or "/" in the password), and
+        // no message below may quote such an address, so that the password reaches neither the terminal nor a log.
+        if url.contains("@") {
+            throw DcfctlError.usage(
+                "\(source) contains credentials, which dcfctl does not send from the address; remove them and set "
+                    + "\(AdminCredentialSource.usernameVariable) and \(AdminCredentialSource.passwordVariable), or pass "
+                    + "--credentials-file")
+        }
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
             scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
             components.path.isEmpty || components.path == "/"
         else {
             let hint = HostText.unbracketedIPv6Hint(url) ?? "expected https://host:port, e.g. https://127.0.0.1:8443"
             throw DcfctlError.usage("\(source) \"\(url)\" is not a server address; \(hint)")
-        }
-        if components.user != nil || components.password != nil {
-            // The message leaves the URL out, so that a password in it does not reach the terminal or a log.
-            throw DcfctlError.usage(
-                "\(source) contains credentials, which dcfctl does not send from the address; remove them and set "
-                    + "\(AdminCredentialSource.usernameVariable) and \(AdminCredentialSource.passwordVariable), or pass "
-                    + "--credentials-file")
         }
         if components.query != nil || components.fragment != nil {
             throw DcfctlError.usage(

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import DCFSupport
 import Foundation
 
 /// The admin username and password `dcfctl` sends with HTTP Basic authentication.
@@ -25,10 +24,11 @@ struct AdminCredentialSource {
                     + "--credentials-file <file> holding one 'username:password' line")
         }
         guard !username.contains(":") else {
-            // Basic authentication splits the name from the password at the first colon.
+            // Basic authentication splits the name from the password at the first colon. The value is left out of
+            // the message because it may be 'username:password', the credentials file's form.
             throw DcfctlError.usage(
-                "\(usernameVariable) \"\(username.escapingControlCharacters)\" contains a colon, which HTTP Basic "
-                    + "authentication cannot carry in a username; use the name without it")
+                "\(usernameVariable) contains a colon, which HTTP Basic authentication cannot carry in a username; "
+                    + "set it to the name alone and the password in \(passwordVariable)")
         }
         return AdminCredentialSource(username: username, password: password)
     }

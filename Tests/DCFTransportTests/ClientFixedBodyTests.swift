@@ -139,6 +139,34 @@ import TestSupport
         #expect(response.body == Self.patternBody(size))
     }
 
+    /// A TLS record damaged in transit in the middle of a 100,000-byte body fails authentication. Both read paths
+    /// must fail with a TLS error, and the streamed one must pass on only body bytes as the server sent them.
+    @Test(arguments: [true, false], [30_000, 60_000, 90_000])
+    func damagedRecordMidBodyFails(whole: Bool, flipOffset: Int) throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let server = try startServer(tls: certificates.serverConfiguration(certificates.server), delivery: .withHead)
+        defer { server.stop() }
+        // The handshake takes a few kilobytes, so each offset of the server's stream is inside the body.
+        let relay = try CorruptingRelay(targetPort: server.port, flipOffset: flipOffset)
+        defer { relay.stop() }
+        let client = try client(port: relay.port, certificates: certificates)
+        let size = 100_000
+        var streamed = Data()
+        let error = #expect(throws: HTTPClientError.self) {
+            if whole {
+                _ = try client.execute(HTTPClientRequest(path: "/body/\(size)"))
+            } else {
+                _ = try client.execute(HTTPClientRequest(path: "/body/\(size)")) { _, piece in
+                    streamed.append(contentsOf: piece)
+                }
+            }
+        }
+        #expect(error?.tlsError != nil, "\(error.map { "\($0)" } ?? "no error")")
+        #expect(streamed.count < size)
+        #expect(streamed == Self.patternBody(size).prefix(streamed.count))
+    }
+
     /// Checks the error when the server announces 100,000 bytes, sends 40,000 (1,000 with the head) and closes.
     private func checkClosedMidBody(tls: Bool) throws {
         let certificates = tls ? try CertificateFactory() : nil

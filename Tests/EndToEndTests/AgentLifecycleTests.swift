@@ -72,6 +72,14 @@ import Testing
             name: "server URL with a path", arguments: ["--server", "https://127.0.0.1:1/dcf"], named: "agent.server"),
         WorkerSettingCase(
             name: "port out of range", arguments: ["--server", "https://127.0.0.1:99999"], named: "99999"),
+        // The agent signs its requests with its key and sends no credentials from the address, and no message
+        // may print the password (the test checks that "secret" appears nowhere in the output).
+        WorkerSettingCase(
+            name: "credentials in server URL", arguments: ["--server", "https://site:secret@127.0.0.1:1"],
+            named: "agent.server contains credentials"),
+        WorkerSettingCase(
+            name: "credentials in server URL with a path", arguments: ["--server", "https://site:secret@127.0.0.1:1/dcf"],
+            named: "agent.server contains credentials"),
         WorkerSettingCase(
             name: "shard index past its count", arguments: ["--shard", "3/3"],
             named: "data.shard \"3/3\" is not a shard: write index/count with indexes from 0, so the shards of 3 are 0/3 to 2/3"),
@@ -114,6 +122,7 @@ import Testing
         let status = FederationFixture.waitForExit(process, seconds: 30)
         #expect(status == 78, "\(process.output)")
         #expect(process.output.contains(testCase.named), "\(process.output)")
+        #expect(!process.output.contains("secret"), "\(process.output)")
         #expect(!process.output.contains("loading Fashion-MNIST"), "\(process.output)")
     }
 

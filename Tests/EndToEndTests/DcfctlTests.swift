@@ -178,6 +178,24 @@ import Testing
         #expect(userInURL.output.contains("DCF_SERVER_ADMIN_USERNAME"), "\(userInURL.output)")
         #expect(!userInURL.output.contains("secret"), "\(userInURL.output)")
 
+        // Addresses with credentials that fail for another reason too: a path, a character URL parsers reject,
+        // a scheme other than http(s), or a password with a slash in it. None may print the password.
+        let leakyAddresses = [
+            "https://admin:secret@127.0.0.1:1/admin", "https://admin:sec ret@127.0.0.1:1",
+            "ftp://admin:secret@127.0.0.1:1", "https://admin:sec/ret@127.0.0.1:1",
+        ]
+        for address in leakyAddresses {
+            let run = try dcfctl(["list", "--server", address], server: nil, fixture: fixture)
+            #expect(run.status == 64, "\(address): \(run.output)")
+            #expect(!run.output.contains("secret") && !run.output.contains("sec ret"), "\(address): \(run.output)")
+            #expect(!run.output.contains("ret@"), "\(address): \(run.output)")
+        }
+        let leakyVariable = try dcfctl(
+            ["list"], server: nil, fixture: fixture,
+            environment: credentials.merging(["DCF_SERVER_URL": "https://admin:secret@127.0.0.1:1/x"]) { $1 })
+        #expect(leakyVariable.status == 64, "\(leakyVariable.output)")
+        #expect(!leakyVariable.output.contains("secret"), "\(leakyVariable.output)")
+
         let query = try dcfctl(["list", "--server", "https://127.0.0.1:1/?token=1"], server: nil, fixture: fixture)
         #expect(query.status == 64, "\(query.output)")
         #expect(query.output.contains("query"), "\(query.output)")
@@ -187,6 +205,15 @@ import Testing
             environment: credentials.merging(["DCF_SERVER_ADMIN_USERNAME": "ad:min"]) { $1 })
         #expect(colonInName.status == 64, "\(colonInName.output)")
         #expect(colonInName.output.contains("colon"), "\(colonInName.output)")
+
+        // A username written as 'username:password', the credentials file's form, holds the password, so the
+        // message must not quote it.
+        let passwordInName = try dcfctl(
+            ["list", "--server", "https://127.0.0.1:1"], server: nil, fixture: fixture,
+            environment: credentials.merging(["DCF_SERVER_ADMIN_USERNAME": "admin:secret"]) { $1 })
+        #expect(passwordInName.status == 64, "\(passwordInName.output)")
+        #expect(passwordInName.output.contains("colon"), "\(passwordInName.output)")
+        #expect(!passwordInName.output.contains("secret"), "\(passwordInName.output)")
 
         let certificate = fixture.certificates.client.certificateFile
         let key = fixture.certificates.client.privateKeyFile

@@ -81,6 +81,26 @@ struct RoundHistoryTests {
         #expect(reasons.first?.contains("more than any round record") == true)
     }
 
+    /// A staged file edited by hand, out of order, with a version twice and one that was never stored, still
+    /// gives each stored version one record in version order, and the duplicate is reported as one.
+    @Test func editedStagedFileAppendsInOrder() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        try history.append(Self.record(2))
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let staged = [Self.record(5), Self.record(3, accuracy: 0.25), Self.record(3, accuracy: 0.75), Self.record(9)]
+        try encoder.encode(staged).write(to: history.stagedURL)
+
+        var reasons: [String] = []
+        #expect(try history.recoverStaged(latestVersion: 5) { reasons.append($0) }.map(\.version) == [3, 5])
+        #expect(try history.load().map(\.version) == [2, 3, 5])
+        #expect(reasons.count == 1)
+        #expect(reasons.first?.contains("version 3 more than once") == true, "\(reasons)")
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
     @Test func damagedStagedFileIsReported() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -237,6 +257,22 @@ struct RoundHistoryTests {
 
         let recovered = try history.recoverStaged(latestVersion: limit + 2)
         #expect(recovered.map(\.version) == Array(3...(limit + 2)))
+    }
+
+    /// A full staged file that is not in version order, as after an edit by hand, still loses its oldest record
+    /// when a new one is staged, and the file is written in version order.
+    @Test func stagingDropsOldestOfUnsortedFile() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory)
+        let limit = RoundHistory.maximumStagedRecords
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try encoder.encode((1...limit).reversed().map { Self.record($0) }).write(to: history.stagedURL)
+
+        #expect(try history.stage(Self.record(limit + 1)) == [1])
+        let recovered = try history.recoverStaged(latestVersion: limit + 1)
+        #expect(recovered.map(\.version) == Array(2...(limit + 1)))
     }
 
     /// Earlier releases staged a single record rather than an array; such a file is still recovered.

@@ -62,6 +62,29 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
     }
 
+    /// When the earlier rounds' staged records still cannot be appended but this round's record can, appending
+    /// this record alone would put the rounds out of order, and removing the staged file would lose the earlier
+    /// ones. A symbolic link in place of the staged file makes only the recovery fail (it requires a regular
+    /// file), while staging replaces the link with a file and the appends work, like a failure that clears
+    /// between the two.
+    @Test func recoveryFailureKeepsEarlierRecordFirst() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-staged")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let history = RoundHistory(directory: directory.appendingPathComponent("state"))
+        let strategy = try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
+        try FileManager.default.createDirectory(at: history.historyURL, withIntermediateDirectories: false)
+        try finishRound(strategy, baseVersion: 1)
+        try FileManager.default.removeItem(at: history.historyURL)
+        let copy = directory.appendingPathComponent("staged-copy.json")
+        try FileManager.default.moveItem(at: history.stagedURL, to: copy)
+        try FileManager.default.createSymbolicLink(at: history.stagedURL, withDestinationURL: copy)
+
+        try finishRound(strategy, baseVersion: 2)
+        #expect(strategy.currentVersion == 3)
+        #expect(try history.load().map(\.version) == [2, 3])
+        #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))
+    }
+
     /// Records staged by failed appends are added at the next start when the server stops before another round.
     @Test func failedAppendsAreAddedAtRestart() throws {
         let directory = try SmallModelFixture.temporaryDirectory("fedavg-staged")

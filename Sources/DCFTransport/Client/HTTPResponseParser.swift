@@ -57,10 +57,14 @@ struct HTTPResponseParser {
         return HTTPClientResponse(statusCode: head.statusCode, reason: head.reason, headers: head.headers, body: body)
     }
 
-    /// Whether the connection may carry another request after this response.
+    /// Whether the connection may carry another request after this response. Not after a response framed by both
+    /// Transfer-Encoding and Content-Length, which a proxy on the way may have framed by the length (RFC 9112,
+    /// section 6.3).
     var allowsKeepAlive: Bool {
         guard let head, isComplete else { return false }
-        return head.minorVersion == 1 && head.statusCode != 101 && !head.headers.containsToken("close", in: "Connection")
+        let ambiguousFraming = head.headers.contains("Transfer-Encoding") && head.headers.contains("Content-Length")
+        return head.minorVersion == 1 && head.statusCode != 101 && !ambiguousFraming
+            && !head.headers.containsToken("close", in: "Connection")
     }
 
     /// Parses from `bytes` and returns how many it used; fewer than given only once the response is complete.
@@ -151,16 +155,12 @@ struct HTTPResponseParser {
         if requestMethod == "HEAD" || head.statusCode == 204 || head.statusCode == 304 || head.statusCode == 101 {
             return .complete
         }
-        if let encoding = head.headers["Transfer-Encoding"] {
-            guard encoding.lowercased().hasSuffix("chunked") else {
-                throw HTTPClientError.invalidResponse(server, "unsupported Transfer-Encoding '\(encoding)'")
-            }
-            return .chunkSizeLine
-        }
-        let lengths = head.headers.values(for: "Content-Length")
-        guard let first = lengths.first else { return .untilClose }
-        guard let length = Int(first), length >= 0, lengths.allSatisfy({ $0 == first }) else {
-            throw HTTPClientError.invalidResponse(server, "invalid Content-Length '\(lengths.joined(separator: ","))'")
+        let length: Int
+        switch try ResponseFraming.announced(by: head.headers, server: server) {
+        case .chunked: return .chunkSizeLine
+        case .untilClose: return .untilClose
+        case .contentLength(let announced): length = announced
+        case .none: return .complete
         }
         guard length <= maximumBodySize else { throw HTTPClientError.responseTooLarge(server, limit: maximumBodySize) }
         return length == 0 ? .complete : .fixedBody(remaining: length)

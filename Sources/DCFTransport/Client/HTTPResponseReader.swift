@@ -112,20 +112,7 @@ struct HTTPResponseReader {
         if method == "HEAD" || head.statusCode == 204 || head.statusCode == 304 || head.statusCode < 200 {
             return .none
         }
-        if let encoding = head.headers["Transfer-Encoding"] {
-            guard encoding.lowercased().hasSuffix("chunked") else {
-                throw HTTPClientError.invalidResponse(server, "unsupported Transfer-Encoding '\(encoding)'")
-            }
-            return .chunked
-        }
-        let lengths = head.headers.values(for: "Content-Length")
-        guard let first = lengths.first else { return .untilClose }
-        guard let length = Int(first.trimmingCharacters(in: .whitespaces)), length >= 0,
-            lengths.allSatisfy({ $0 == first })
-        else {
-            throw HTTPClientError.invalidResponse(server, "invalid Content-Length '\(lengths.joined(separator: ","))'")
-        }
-        return .contentLength(length)
+        return try ResponseFraming.announced(by: head.headers, server: server)
     }
 
     /// Passes every body byte to `sink`, in pieces valid only during each call.
@@ -169,7 +156,7 @@ struct HTTPResponseReader {
         while true {
             let sizeLine = try readLine()
             let digits = sizeLine.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-            guard let size = Int(digits.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
+            guard let size = ResponseFraming.chunkSize(digits.trimmingSpaces()) else {
                 throw HTTPClientError.invalidResponse(server, "invalid chunk size '\(sizeLine.prefix(40))'")
             }
             if size == 0 { break }

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+import Foundation
+
+/// The body framing that the header fields of a response announce, shared by `HTTPResponseReader` and the
+/// multiplexed client's `HTTPResponseParser`. The status and request method that rule out a body are checked
+/// by the callers.
+enum ResponseFraming {
+    /// Returns the framing that `headers` announce: chunked, `Content-Length`, or until the server closes.
+    ///
+    /// `Transfer-Encoding` overrides `Content-Length` (RFC 9112, section 6.3) and must list `chunked` alone,
+    /// because the client decodes no other coding. `Content-Length` must be digits only, and repeated fields
+    /// must have the same value.
+    /// - Throws: `HTTPClientError.invalidResponse` naming the field that is invalid or unsupported.
+    static func announced(by headers: HTTPHeaders, server: String) throws -> HTTPResponseReader.Framing {
+        let encodings = headers.values(for: "Transfer-Encoding")
+        if !encodings.isEmpty {
+            let codings = encodings.flatMap { $0.split(separator: ",").map { $0.trimmingSpaces().lowercased() } }
+            guard codings == ["chunked"] else {
+                let listed = encodings.joined(separator: ", ")
+                throw HTTPClientError.invalidResponse(server, "unsupported Transfer-Encoding '\(listed.prefix(80))'")
+            }
+            return .chunked
+        }
+        let lengths = headers.values(for: "Content-Length")
+        guard let first = lengths.first else { return .untilClose }
+        let value = first.trimmingSpaces()
+        guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let length = Int(value), lengths.allSatisfy({ $0.trimmingSpaces() == value })
+        else {
+            let listed = lengths.joined(separator: ",")
+            throw HTTPClientError.invalidResponse(server, "invalid Content-Length '\(listed.prefix(80))'")
+        }
+        return .contentLength(length)
+    }
+
+    /// Returns the chunk size written in hexadecimal digits only, or nil for anything else, such as a sign.
+    static func chunkSize<Text: StringProtocol>(_ digits: Text) -> Int? {
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ isHexDigit($0) }) else { return nil }
+        return Int(digits, radix: 16)
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+            UInt8(ascii: "A")...UInt8(ascii: "F"):
+            return true
+        default:
+            return false
+        }
+    }
+}
