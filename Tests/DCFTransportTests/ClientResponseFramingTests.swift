@@ -41,6 +41,23 @@ import TestSupport
         #expect(error.description.contains(expected), "\(error)")
     }
 
+    /// A hostile server can announce a body far larger than memory under a generous limit. The client reserves
+    /// the announced size before the first byte arrives, so a failed reservation must be an error, not the end
+    /// of the process. Where the kernel grants the address space, the body is cut short instead.
+    @Test func hugeAnnouncedBodyFailsCleanly() throws {
+        let length = 1 << 46
+        let server = try CannedResponseServer(response: Array(Self.response("Content-Length: \(length)", "abc").utf8))
+        defer { server.stop() }
+        var configuration = HTTPClientConfiguration(transport: .plainTCP, idleTimeout: .seconds(10))
+        configuration.maximumResponseBodySize = length
+        let client = try HTTPClient(host: "127.0.0.1", port: server.port, configuration: configuration)
+        let error = try #require(throws: HTTPClientError.self) {
+            _ = try client.execute(HTTPClientRequest(path: "/"))
+        }
+        let text = error.description
+        #expect(text.contains("\(length) bytes") || text.contains("3 of \(length) bytes received"), "\(text)")
+    }
+
     @Test(arguments: cases)
     func streamedBodyRejectsFraming(head: String, body: String, expected: String) throws {
         let server = try CannedResponseServer(response: Array(Self.response(head, body).utf8))

@@ -21,17 +21,19 @@ extension HTTPResponseReader {
         }
         guard length <= limit else { throw tooLarge }
         guard length > 0 else { return Data() }
-        // Uninitialized storage: `Data(count:)` would first zero every byte that the read then overwrites.
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 16)
+        // Uninitialized storage: `Data(count:)` would first zero every byte that the read then overwrites. `malloc`
+        // rather than `allocate`, which ends the process when a server announces more than the memory can hold.
+        guard let base = malloc(length) else {
+            throw HTTPClientError.io(connection.server, "allocate \(length) bytes for the response body", errno: ENOMEM)
+        }
+        let storage = UnsafeMutableRawBufferPointer(start: base, count: length)
         do {
             try readFixed(into: storage)
         } catch {
-            storage.deallocate()
+            free(base)
             throw error
         }
-        return Data(bytesNoCopy: storage.baseAddress!, count: length, deallocator: .custom { pointer, _ in
-            pointer.deallocate()
-        })
+        return Data(bytesNoCopy: base, count: length, deallocator: .free)
     }
 
     /// Fills `destination` with the next `destination.count` body bytes.
