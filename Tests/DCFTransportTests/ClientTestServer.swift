@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Synchronization
+import TestSupport
 @testable import DCFTransport
 
 /// A small blocking HTTP/1.1 server on 127.0.0.1:0 for client tests: one thread per connection, optional TLS,
@@ -50,19 +51,7 @@ final class ClientTestServer: @unchecked Sendable {
     init(tls: TLSConfiguration? = nil, serveConnection: @escaping ConnectionHandler) throws {
         context = try tls.map { try TLSContext(configuration: $0) }
         self.serveConnection = serveConnection
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.listener = listener
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0
-            }
-        }
-        guard bound, listen(listener, 64) == 0 else { throw POSIXError(.EADDRINUSE) }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        (listener, port) = try LoopbackSocket.listen(backlog: 64)
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }

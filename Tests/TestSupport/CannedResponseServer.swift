@@ -18,24 +18,7 @@ public final class CannedResponseServer: @unchecked Sendable {
     public init(response: [UInt8], waitsForRequestHead: Bool = true) throws {
         self.response = response
         self.waitsForRequestHead = waitsForRequestHead
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard listener >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0
-            }
-        }
-        guard bound, listen(listener, 16) == 0 else {
-            let code = errno
-            close(listener)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
-        }
-        self.listener = listener
-        port = Int(UInt16(bigEndian: address.sin_port))
+        (listener, port) = try LoopbackSocket.listen(backlog: 16)
         Thread { [self] in acceptLoop() }.start()
     }
 
