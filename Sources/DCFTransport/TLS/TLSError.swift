@@ -48,12 +48,16 @@ public struct TLSError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     private let code: Code
-    /// OpenSSL's error queue at the time of the failure, oldest first; empty when OpenSSL reported nothing.
+    /// OpenSSL's error queue at the time of the failure, oldest first, or the reason dcf's own record layer
+    /// gave; empty when neither reported anything.
     public let openSSLErrors: [String]
+    /// Whether `openSSLErrors` came from dcf's own record layer rather than from OpenSSL.
+    private let fromRecordLayer: Bool
 
-    private init(_ code: Code, openSSLErrors: [String] = []) {
+    private init(_ code: Code, openSSLErrors: [String] = [], fromRecordLayer: Bool = false) {
         self.code = code
         self.openSSLErrors = openSSLErrors
+        self.fromRecordLayer = fromRecordLayer
     }
 
     /// The verification reason when the failure was a rejected peer certificate, otherwise `nil`.
@@ -108,6 +112,11 @@ public struct TLSError: Error, CustomStringConvertible, Sendable, Equatable {
         TLSError(.protocolFailure(operation: operation), openSSLErrors: openSSLErrors)
     }
 
+    /// Creates a protocol failure that dcf's own record layer found, with `reason` in place of OpenSSL's errors.
+    static func recordLayerFailure(_ operation: String, reason: String) -> TLSError {
+        TLSError(.protocolFailure(operation: operation), openSSLErrors: [reason], fromRecordLayer: true)
+    }
+
     static func systemCall(_ operation: String, errno: Int32) -> TLSError {
         TLSError(.systemCall(operation: operation, errno: errno))
     }
@@ -115,7 +124,8 @@ public struct TLSError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String {
         let summary = Self.summary(of: code)
         guard !openSSLErrors.isEmpty else { return summary }
-        return summary + " (OpenSSL: " + openSSLErrors.joined(separator: "; ") + ")"
+        let source = fromRecordLayer ? "record layer" : "OpenSSL"
+        return summary + " (\(source): " + openSSLErrors.joined(separator: "; ") + ")"
     }
 
     private static func summary(of code: Code) -> String {

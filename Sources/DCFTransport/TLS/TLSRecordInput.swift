@@ -96,7 +96,7 @@ final class TLSRecordInput {
                 } catch let error as TLSError {
                     opened = .failed(error)
                 } catch {
-                    opened = .failed(.protocolFailure("read", openSSLErrors: ["\(error)"]))
+                    opened = .failed(.recordLayerFailure("read", reason: "\(error)"))
                 }
                 switch opened {
                 case .done(let count)?: filled += count
@@ -129,10 +129,10 @@ final class TLSRecordInput {
         let header = storage! + start
         let bytes = header.assumingMemoryBound(to: UInt8.self)
         guard bytes[0] == 23, bytes[1] == 3 else {
-            return .failed(.protocolFailure("read", openSSLErrors: ["unexpected record type \(bytes[0]) after the handshake"]))
+            return .failed(.recordLayerFailure("read", reason: "unexpected record type \(bytes[0]) after the handshake"))
         }
         guard payloadLength <= TLSRecordCipher.maxCiphertext, payloadLength > TLSRecordCipher.tagLength else {
-            return .failed(.protocolFailure("read", openSSLErrors: ["record payload of \(payloadLength) bytes is out of range"]))
+            return .failed(.recordLayerFailure("read", reason: "record payload of \(payloadLength) bytes is out of range"))
         }
 
         let payload = header + TLSRecordCipher.headerLength
@@ -141,17 +141,17 @@ final class TLSRecordInput {
         let target = direct ? destination : payload
         let ciphertext = UnsafeRawBufferPointer(start: payload, count: payloadLength)
         guard let (type, length) = try opener.open(header: header, ciphertext: ciphertext, into: target) else {
-            return .failed(.protocolFailure("read", openSSLErrors: ["record failed authentication (bad record MAC)"]))
+            return .failed(.recordLayerFailure("read", reason: "record failed authentication (bad record MAC)"))
         }
         start += TLSRecordCipher.headerLength + payloadLength
 
         guard length <= TLSRecordCipher.maxPlaintext else {
-            return .failed(.protocolFailure("read", openSSLErrors: ["record content of \(length) bytes is over 16 KiB"]))
+            return .failed(.recordLayerFailure("read", reason: "record content of \(length) bytes is over 16 KiB"))
         }
 
         // RFC 8446, section 5.1: a handshake message split across records has no other records between its parts.
         if type != 22 && !handshakeBytes.isEmpty {
-            return .failed(.protocolFailure("read", openSSLErrors: ["handshake message interleaved with other records"]))
+            return .failed(.recordLayerFailure("read", reason: "handshake message interleaved with other records"))
         }
 
         if type == 23 && length > 0 {
@@ -159,7 +159,7 @@ final class TLSRecordInput {
         } else {
             controlRecords += 1
             guard controlRecords <= Self.controlRecordLimit else {
-                return .failed(.protocolFailure("read", openSSLErrors: ["too many records without application data"]))
+                return .failed(.recordLayerFailure("read", reason: "too many records without application data"))
             }
         }
 
@@ -175,14 +175,14 @@ final class TLSRecordInput {
         case 22:
             return try handshake(UnsafeRawBufferPointer(start: target, count: length))
         default:
-            return .failed(.protocolFailure("read", openSSLErrors: ["unexpected content type \(type) after the handshake"]))
+            return .failed(.recordLayerFailure("read", reason: "unexpected content type \(type) after the handshake"))
         }
     }
 
     /// Returns `.closed` for close_notify, nil for user_canceled, and `.failed` for every other alert.
     private func alert(_ content: UnsafeRawBufferPointer) -> TLSIOResult? {
         guard content.count == 2 else {
-            return .failed(.protocolFailure("read", openSSLErrors: ["invalid alert of \(content.count) bytes"]))
+            return .failed(.recordLayerFailure("read", reason: "invalid alert of \(content.count) bytes"))
         }
         switch content[1] {
         case 0:
@@ -193,7 +193,7 @@ final class TLSRecordInput {
             return nil
         case let description:
             let name = Self.alertNames[description].map { " (\($0))" } ?? ""
-            return .failed(.protocolFailure("read", openSSLErrors: ["peer sent TLS alert \(description)\(name)"]))
+            return .failed(.recordLayerFailure("read", reason: "peer sent TLS alert \(description)\(name)"))
         }
     }
 
@@ -213,10 +213,10 @@ final class TLSRecordInput {
     /// Collects post-handshake messages and acts on each whole one.
     private func handshake(_ content: UnsafeRawBufferPointer) throws -> TLSIOResult? {
         guard content.count > 0 else {
-            return .failed(.protocolFailure("read", openSSLErrors: ["empty handshake record"]))
+            return .failed(.recordLayerFailure("read", reason: "empty handshake record"))
         }
         guard handshakeBytes.count + content.count <= Self.handshakeLimit else {
-            return .failed(.protocolFailure("read", openSSLErrors: ["post-handshake message over 64 KiB"]))
+            return .failed(.recordLayerFailure("read", reason: "post-handshake message over 64 KiB"))
         }
         handshakeBytes.append(contentsOf: content)
         while handshakeBytes.count >= 4 {
@@ -227,21 +227,21 @@ final class TLSRecordInput {
             case 24:
                 // KeyUpdate; RFC 8446 section 4.6.3.
                 guard length == 1 else {
-                    return .failed(.protocolFailure("read", openSSLErrors: ["invalid KeyUpdate message"]))
+                    return .failed(.recordLayerFailure("read", reason: "invalid KeyUpdate message"))
                 }
             case 4 where isClient:
                 break
             default:
-                return .failed(.protocolFailure("read", openSSLErrors: ["unexpected handshake message \(type) after the handshake"]))
+                return .failed(.recordLayerFailure("read", reason: "unexpected handshake message \(type) after the handshake"))
             }
             guard handshakeBytes.count >= 4 + length else { break }
             if type == 24 {
                 guard handshakeBytes[4] <= 1 else {
-                    return .failed(.protocolFailure("read", openSSLErrors: ["invalid KeyUpdate message"]))
+                    return .failed(.recordLayerFailure("read", reason: "invalid KeyUpdate message"))
                 }
                 // The next record comes under the new key, so nothing of this record may follow the message.
                 guard handshakeBytes.count == 5 else {
-                    return .failed(.protocolFailure("read", openSSLErrors: ["KeyUpdate is not at the end of its record"]))
+                    return .failed(.recordLayerFailure("read", reason: "KeyUpdate is not at the end of its record"))
                 }
                 if handshakeBytes[4] == 1 { peerRequestedKeyUpdate = true }
                 try opener.updateKey()

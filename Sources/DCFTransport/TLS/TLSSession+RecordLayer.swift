@@ -53,7 +53,7 @@ extension TLSSession {
         } catch let error as TLSError {
             return (consumed, .failed(error))
         } catch {
-            return (consumed, .failed(.protocolFailure("write", openSSLErrors: ["\(error)"])))
+            return (consumed, .failed(.recordLayerFailure("write", reason: "\(error)")))
         }
         return (consumed, nil)
     }
@@ -102,7 +102,7 @@ extension TLSSession {
         } catch let error as TLSError {
             return .failed(error)
         } catch {
-            return .failed(.protocolFailure("shutdown", openSSLErrors: ["\(error)"]))
+            return .failed(.recordLayerFailure("shutdown", reason: "\(error)"))
         }
         _ = output.drain(to: fileDescriptor)
         return .done(0)
