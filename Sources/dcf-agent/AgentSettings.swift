@@ -37,9 +37,9 @@ struct AgentSettings {
                 HostText.unbracketedIPv6Hint(server) ?? "expected an https:// URL such as https://fl.example.org:8443"
             throw AgentSettingsError("agent.server \"\(server)\" is not a server address; \(hint)")
         }
-        guard url.path.isEmpty || url.path == "/", url.query == nil else {
+        guard url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil else {
             throw AgentSettingsError(
-                "agent.server \"\(server)\" has a path or query; dcf routes live at the root, so write only "
+                "agent.server \"\(server)\" has a path, query or fragment; dcf routes live at the root, so write only "
                     + "https://host:port")
         }
         if let port = url.port, !(1...65535).contains(port) {

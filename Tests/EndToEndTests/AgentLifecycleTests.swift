@@ -71,6 +71,9 @@ import Testing
         WorkerSettingCase(
             name: "server URL with a path", arguments: ["--server", "https://127.0.0.1:1/dcf"], named: "agent.server"),
         WorkerSettingCase(
+            name: "server URL with a fragment", arguments: ["--server", "https://127.0.0.1:1#site"],
+            named: "has a path, query or fragment"),
+        WorkerSettingCase(
             name: "port out of range", arguments: ["--server", "https://127.0.0.1:99999"], named: "99999"),
         // The agent signs its requests with its key and sends no credentials from the address, and no message
         // may print the password (the test checks that "secret" appears nowhere in the output).
