@@ -193,13 +193,10 @@ public final class HTTPClient: Sendable {
         request: HTTPClientRequest, bodyUnsent: Bool
     ) {
         // After a response to a head whose body was never sent, the server may still wait for that body, so it
-        // could take the next request for body bytes. A proxy may have framed a response with both
-        // Transfer-Encoding and Content-Length by the length (RFC 9112, section 6.3), and after 101 the
-        // connection no longer carries HTTP/1.1, so neither connection is reused.
-        let ambiguousFraming = head.headers.contains("Transfer-Encoding") && head.headers.contains("Content-Length")
-        let keepAlive = !bodyUnsent && !ambiguousFraming && head.statusCode != 101 && head.minorVersion == 1
-            && framing != .untilClose
-            && !head.headers.containsToken("close", in: "Connection")
+        // could take the next request for body bytes.
+        let keepAlive = !bodyUnsent && framing != .untilClose
+            && ResponseFraming.headAllowsReuse(
+                minorVersion: head.minorVersion, statusCode: head.statusCode, headers: head.headers)
             && !request.headers.containsToken("close", in: "Connection")
         guard keepAlive else {
             connection.close()

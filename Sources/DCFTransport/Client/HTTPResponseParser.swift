@@ -57,14 +57,11 @@ struct HTTPResponseParser {
         return HTTPClientResponse(statusCode: head.statusCode, reason: head.reason, headers: head.headers, body: body)
     }
 
-    /// Whether the connection may carry another request after this response. Not after a response framed by both
-    /// Transfer-Encoding and Content-Length, which a proxy on the way may have framed by the length (RFC 9112,
-    /// section 6.3).
+    /// Whether the connection may carry another request after this response; see `ResponseFraming.headAllowsReuse`.
     var allowsKeepAlive: Bool {
         guard let head, isComplete else { return false }
-        let ambiguousFraming = head.headers.contains("Transfer-Encoding") && head.headers.contains("Content-Length")
-        return head.minorVersion == 1 && head.statusCode != 101 && !ambiguousFraming
-            && !head.headers.containsToken("close", in: "Connection")
+        return ResponseFraming.headAllowsReuse(
+            minorVersion: head.minorVersion, statusCode: head.statusCode, headers: head.headers)
     }
 
     /// Parses from `bytes` and returns how many it used; fewer than given only once the response is complete.

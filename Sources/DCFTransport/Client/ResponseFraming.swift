@@ -33,6 +33,16 @@ enum ResponseFraming {
         return .contentLength(length)
     }
 
+    /// Returns whether a response head lets its connection carry another request: HTTP/1.1, no `Connection:
+    /// close`, not 101 (the connection no longer carries HTTP/1.1 after it), and not framed by both
+    /// `Transfer-Encoding` and `Content-Length`, which a proxy on the way may have framed by the length
+    /// (RFC 9112, section 6.3).
+    static func headAllowsReuse(minorVersion: Int, statusCode: Int, headers: HTTPHeaders) -> Bool {
+        let ambiguousFraming = headers.contains("Transfer-Encoding") && headers.contains("Content-Length")
+        return minorVersion == 1 && statusCode != 101 && !ambiguousFraming
+            && !headers.containsToken("close", in: "Connection")
+    }
+
     /// Returns the chunk size written in hexadecimal digits only, or nil for anything else, such as a sign.
     static func chunkSize<Text: StringProtocol>(_ digits: Text) -> Int? {
         guard !digits.isEmpty, digits.utf8.allSatisfy({ isHexDigit($0) }) else { return nil }
