@@ -65,18 +65,24 @@ public struct DCFWorkerConfiguration: Sendable {
     /// Parses `serverURL`, throwing an error that names the URL and the expected form.
     func endpoint() throws(DCFWorkerError) -> Endpoint {
         let text = serverURL.absoluteString
-        guard let scheme = serverURL.scheme?.lowercased(), scheme == "https" || scheme == "http" else {
-            throw .invalidConfiguration("server URL \"\(text)\" must start with https:// (or http:// for local tests)")
+        do {
+            let address = try ServerAddress(parsing: text)
+            return Endpoint(usesTLS: address.usesTLS, host: address.host, port: address.port)
+        } catch {
+            switch error {
+            case .credentials:
+                throw .invalidConfiguration("the server URL contains credentials; write https://host:port")
+            case .scheme:
+                throw .invalidConfiguration("server URL \"\(text)\" must start with https:// (or http:// for local tests)")
+            case .host:
+                throw .invalidConfiguration("server URL \"\(text)\" has no host; write https://host:port")
+            case .path:
+                throw .invalidConfiguration("server URL \"\(text)\" has a path; dcf routes live at the root, so remove it")
+            case .queryOrFragment:
+                throw .invalidConfiguration("server URL \"\(text)\" has a query or fragment; write https://host:port")
+            case .portOutOfRange(let port):
+                throw .invalidConfiguration("server URL \"\(text)\": port \(port) is outside 1-65535")
+            }
         }
-        guard let host = serverURL.host, !host.isEmpty else {
-            throw .invalidConfiguration("server URL \"\(text)\" has no host; write https://host:port")
-        }
-        guard serverURL.path.isEmpty || serverURL.path == "/" else {
-            throw .invalidConfiguration("server URL \"\(text)\" has a path; dcf routes live at the root, so remove it")
-        }
-        let usesTLS = scheme == "https"
-        let port = serverURL.port ?? (usesTLS ? 443 : 80)
-        let bareHost = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return Endpoint(usesTLS: usesTLS, host: bareHost, port: port)
     }
 }

@@ -23,27 +23,26 @@ struct AgentSettings {
 
     init(_ config: Configuration) throws {
         let server = config.string("agent.server")
-        // A server address has no "@", because it has no path or query. An "@" marks credentials, which the agent
-        // would not send, and the message leaves the address out so that a password reaches no terminal or log.
-        if server.contains("@") {
+        do {
+            _ = try ServerAddress(parsing: server)
+        } catch .credentials {
+            // The address is left out, so that the password reaches neither a terminal nor a log.
             throw AgentSettingsError(
                 "agent.server contains credentials, which dcf-agent does not use because it signs its requests with "
                     + "agent.key; remove them and write https://host:port")
-        }
-        guard let url = URL(string: server), let scheme = url.scheme, ["https", "http"].contains(scheme),
-            url.host != nil
-        else {
-            let hint =
-                HostText.unbracketedIPv6Hint(server) ?? "expected an https:// URL such as https://fl.example.org:8443"
-            throw AgentSettingsError("agent.server \"\(server)\" is not a server address; \(hint)")
-        }
-        guard url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil else {
+        } catch .path, .queryOrFragment {
             throw AgentSettingsError(
                 "agent.server \"\(server)\" has a path, query or fragment; dcf routes live at the root, so write only "
                     + "https://host:port")
-        }
-        if let port = url.port, !(1...65535).contains(port) {
+        } catch .portOutOfRange(let port) {
             throw AgentSettingsError("agent.server \"\(server)\": port \(port) is outside 1-65535")
+        } catch {
+            let hint: String? = if case .host(let hint) = error { hint } else { nil }
+            let expected = hint ?? "expected an https:// URL such as https://fl.example.org:8443"
+            throw AgentSettingsError("agent.server \"\(server)\" is not a server address; \(expected)")
+        }
+        guard let url = URL(string: server) else {
+            throw AgentSettingsError("agent.server \"\(server)\" is not a server address; expected https://host:port")
         }
         let keyPath = config.string("agent.key")
         guard FileManager.default.isReadableFile(atPath: keyPath) else {

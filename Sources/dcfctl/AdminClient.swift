@@ -169,33 +169,25 @@ struct AdminClient {
     ///
     /// - Parameter source: where `url` came from, `--server` or `DCF_SERVER_URL`, for the error message.
     static func parse(_ url: String, source: String = "--server") throws -> (scheme: String, host: String, port: Int) {
-        // A server address has no "@" anywhere, because its path may only be "/" and it has no query or fragment.
-        // So an "@" marks credentials even where URL parsing fails on them (a space or "/" in the password), and
-        // no message below may quote such an address, so that the password reaches neither the terminal nor a log.
-        if url.contains("@") {
+        do {
+            let address = try ServerAddress(parsing: url)
+            return (address.usesTLS ? "https" : "http", address.host, address.port)
+        } catch .credentials {
+            // The address is left out, so that the password reaches neither the terminal nor a log.
             throw DcfctlError.usage(
                 "\(source) contains credentials, which dcfctl does not send from the address; remove them and set "
                     + "\(AdminCredentialSource.usernameVariable) and \(AdminCredentialSource.passwordVariable), or pass "
                     + "--credentials-file")
-        }
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-            scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty,
-            components.path.isEmpty || components.path == "/"
-        else {
-            let hint = HostText.unbracketedIPv6Hint(url) ?? "expected https://host:port, e.g. https://127.0.0.1:8443"
-            throw DcfctlError.usage("\(source) \"\(url)\" is not a server address; \(hint)")
-        }
-        if components.query != nil || components.fragment != nil {
+        } catch .queryOrFragment {
             throw DcfctlError.usage(
                 "\(source) \"\(url)\" has a query or fragment, which dcfctl does not use; expected https://host:port")
-        }
-        let port = components.port ?? (scheme == "https" ? 443 : 80)
-        guard (1...65535).contains(port) else {
+        } catch .portOutOfRange(let port) {
             throw DcfctlError.usage("\(source) \"\(url)\": port \(port) is outside 1-65535")
+        } catch {
+            let hint: String? = if case .host(let hint) = error { hint } else { nil }
+            let expected = hint ?? "expected https://host:port, e.g. https://127.0.0.1:8443"
+            throw DcfctlError.usage("\(source) \"\(url)\" is not a server address; \(expected)")
         }
-        // URLComponents keeps the brackets of an IPv6 literal, and HTTPClient takes the bare address.
-        let isBracketed = host.hasPrefix("[") && host.hasSuffix("]")
-        return (scheme, isBracketed ? String(host.dropFirst().dropLast()) : host, port)
     }
 }
 
