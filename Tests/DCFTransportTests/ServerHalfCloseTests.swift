@@ -15,8 +15,8 @@ import Testing
         let response = try client.readResponse()
         #expect(response.status == 200)
         #expect(response.text == "POST /half 3")
-        // The server may read the request before the end of stream arrives and answer it as keep-alive; either
-        // way it closes the connection after the response once it reads the end of stream.
+        // The server may read the request before the end of stream arrives, and then it responds with keep-alive.
+        // Either way it closes the connection after the response once it reads the end of stream.
         #expect(["close", "keep-alive"].contains(response.headers["connection"] ?? ""))
         #expect(try client.receiveUntilClosed().isEmpty)
         #expect(await running.waitFor { $0.openConnections == 0 })

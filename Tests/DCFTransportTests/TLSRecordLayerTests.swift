@@ -121,7 +121,7 @@ import TestSupport
             return
         }
         #expect(error.description.contains("bad record MAC"))
-        // dcf's record layer found this failure, not OpenSSL, and the message says so.
+        // dcf's record layer found this failure, not OpenSSL, and the message names the record layer.
         #expect(error.description.contains("(record layer: "), "\(error)")
         #expect(!error.description.contains("OpenSSL"), "\(error)")
         // The failure stays: nothing after it is read.

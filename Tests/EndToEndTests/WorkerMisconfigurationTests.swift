@@ -35,7 +35,7 @@ import Testing
     }
 
     /// `https://` for a plain HTTP server, such as one run with `plain_http`: its plaintext reply fails the
-    /// handshake as "wrong version number", and the hint says to use http://.
+    /// handshake as "wrong version number", and the hint names http://.
     @Test func httpsToPlainServerSaysToUseHTTP() async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

@@ -13,8 +13,8 @@ public enum HostText {
         "\(bracketed(host)):\(port)"
     }
 
-    /// Returns a hint to add brackets when the host of `url` is an IPv6 address without them, such as
-    /// `https://::1:8443`, which URL parsers reject or read with part of the address as the port; else nil.
+    /// Returns a hint to add brackets when the host of `url` is an IPv6 address without them, else nil. URL parsers
+    /// reject such a URL, as `https://::1:8443`, or read part of the address as the port.
     public static func unbracketedIPv6Hint(_ url: String) -> String? {
         var authority = Substring(url)
         if let separator = url.range(of: "://") { authority = url[separator.upperBound...] }
