@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFSupport
 import DCFWorker
 import Foundation
 import TestSupport
@@ -15,16 +16,18 @@ import Testing
 ///   version `models/v<M>.safetensors`, which contains it;
 /// - a downloaded global model: `models/v<N>.safetensors`.
 ///
-/// What it sees: every system call of the server's threads that writes, flushes, creates, renames or deletes a file
-/// or directory, whichever library makes it (Foundation, SQLite, the product's own code), because strace records
-/// the calls in the kernel. What it cannot see: changes through a writable memory mapping (the server maps files
+/// What it records: every system call of the server's threads that writes, flushes, creates, renames or deletes a file
+/// or directory, whichever library makes it (Foundation, SQLite, the product's own code), because strace stops the
+/// thread at the system call itself rather than at a library function. What it misses: changes through a writable memory mapping (the server maps files
 /// only to read them, and SQLite maps only its `-shm` index, which it rebuilds after a crash), whether the disk
 /// honours a flush, and removals (a deleted update file that a power loss brings back). The receipt time is taken
 /// when the client call returns, a little after the bytes arrived, so a flush the server made in that gap after
 /// sending the reply would pass.
 ///
-/// strace needs ptrace. In a Docker container it works as root with the default seccomp profile on Linux 4.8 or
-/// later, because strace traces only its own child; a profile that forbids ptrace makes this test fail at the start.
+/// strace needs ptrace, and traces only the server it starts as its child. In a Docker container that works without
+/// extra capabilities: the default seccomp profile allows ptrace on Linux 4.8 or later, and the default AppArmor
+/// profile allows it between processes of the same container. Where ptrace is forbidden, strace exits at once and
+/// the test fails with its message.
 @Suite struct ServerdDurabilityTests {
     @Test func acknowledgedStateIsDurable() async throws {
         let traced = try TracedServerd(updateLimit: 3)
@@ -52,7 +55,16 @@ private struct Scenario {
 
     init(_ traced: TracedServerd) throws {
         self.traced = traced
-        workers = try traced.workerKeyFiles.map { try traced.server.worker(keyFile: $0) }
+        workers = try traced.workerKeyFiles.enumerated().map { index, keyFile in
+            var configuration = DCFWorkerConfiguration(
+                serverURL: URL(string: traced.server.url)!, trustedCAFile: traced.server.caFile, privateKeyFile: keyFile)
+            // Worker 1 compresses its updates, so the server inflates each into a payload file of its own, which it
+            // flushes and renames into the round in place of the received body.
+            if index == 1 { configuration.uploadCompression = .deflate }
+            return try DCFWorker(
+                configuration: configuration, callbacks: .idle,
+                logger: Logger(component: "durability-worker-\(index)", sink: .standardError(level: .warning)))
+        }
     }
 
     mutating func run() async throws {
