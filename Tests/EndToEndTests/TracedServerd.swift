@@ -14,9 +14,11 @@ struct TracedServerd {
     let stateDirectory: String
     let workerKeyFiles: [String]
     let server: RunningServerd
+    /// The process id of `dcf-serverd`, the child of strace (`server.process`).
+    let serverPID: Int32
     private let tracePrefix: String
 
-    /// Writes the files and starts `strace … dcf-serverd run --config <file>`; `updateLimit` is FedAvg's `update_lim`.
+    /// Writes the files and starts `strace … dcf-serverd run --config <file>`. `updateLimit` is FedAvg's `update_lim`.
     init(updateLimit: Int) throws {
         directory = try TemporaryDirectory(prefix: "dcf-serverd-durability")
         certificates = try CertificateFactory()
@@ -73,16 +75,14 @@ struct TracedServerd {
             throw ServerdTestError("no port in the listening line: \(line)")
         }
         server = RunningServerd(process: process, port: port, caFile: certificates.ca.certificateFile)
+        guard let child = Self.childPID(of: process.pid) else {
+            throw ServerdTestError("strace (pid \(process.pid)) has no child process; log:\n\(process.output)")
+        }
+        serverPID = child
     }
 
     /// Stops the server with SIGTERM (strace exits with it) and returns the recorded calls of all its threads.
     func stopAndReadCalls() throws -> [FileSystemCall] {
-        // The process launched is strace; the server is its only child.
-        let children = (try? String(
-            contentsOfFile: "/proc/\(server.process.pid)/task/\(server.process.pid)/children", encoding: .utf8)) ?? ""
-        guard let serverPID = children.split(separator: " ").first.flatMap({ Int32($0) }) else {
-            throw ServerdTestError("strace (pid \(server.process.pid)) has no child process; log:\n\(server.process.output)")
-        }
         kill(serverPID, SIGTERM)
         let deadline = Date().addingTimeInterval(60)
         while server.process.isRunning && Date() < deadline {
@@ -99,9 +99,28 @@ struct TracedServerd {
         return try FileSystemCallLog.read(outputPrefix: tracePrefix)
     }
 
+    /// Kills a server still running and deletes the files. strace killed alone would leave the server running.
     func remove() {
+        // strace runs as long as the server does, so while strace runs, `serverPID` is still the server.
+        if server.process.isRunning {
+            kill(serverPID, SIGKILL)
+            _ = server.process.waitForExit()
+        }
         certificates.remove()
         directory.remove()
+    }
+
+    /// Returns the id of the only child process of `parent`, read from `/proc`.
+    static func childPID(of parent: Int32) -> Int32? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { Int32($0) }.first { pid in
+            // The fields after the command name, which is in parentheses, start with the state and the parent id.
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let nameEnd = stat.lastIndex(of: ")")
+            else { return false }
+            let fields = stat[stat.index(after: nameEnd)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent
+        }
     }
 
     /// Returns the path of `strace`, which `scripts/install-deps.sh --tests` installs.
@@ -114,7 +133,7 @@ struct TracedServerd {
         throw ServerdTestError("strace is not installed; install it with scripts/install-deps.sh --tests (as root)")
     }
 
-    /// The current wall-clock time in microseconds since the epoch, the clock strace's `-ttt` prints.
+    /// Returns the current wall-clock time in microseconds since the epoch, the clock strace's `-ttt` prints.
     static func now() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
