@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Installs the Debian packages that building and the demo need; with --tests also the Python packages the
-# interoperability tests use (numpy and safetensors, from PyPI).
+# Installs the Debian packages that building and the demo need. With --tests it also installs strace, for the
+# durability test, and the Python packages the interoperability tests use (numpy and safetensors, from PyPI).
 # As root it installs what is missing; otherwise it prints the command to run.
 set -eu
 
@@ -15,7 +15,8 @@ Usage: scripts/install-deps.sh [--tests]
 
 Installs the Debian packages that building and the demo need:
   $apt_packages
-With --tests, also python3-pip and the PyPI packages for the interoperability tests:
+With --tests, also strace for the durability test, python3-pip and the PyPI packages for the
+interoperability tests:
   $pip_packages
 As root it installs what is missing. As another user it prints the command to run and exits 1.
 It exits 0 when nothing is missing, and 64 on an unknown option.
@@ -31,7 +32,7 @@ case "${1:-}" in
     exit 64
     ;;
 esac
-[ "$with_tests" = 0 ] || apt_packages="$apt_packages python3-pip"
+[ "$with_tests" = 0 ] || apt_packages="$apt_packages python3-pip strace"
 
 missing=""
 for package in $apt_packages; do

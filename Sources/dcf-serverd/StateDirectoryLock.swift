@@ -8,9 +8,11 @@ final class StateDirectoryLock: Sendable {
     private let descriptor: Int32
 
     /// - Throws: `StateDirectoryLockError` naming the directory when another process holds the lock or
-    ///   the lock file cannot be created.
+    ///   the lock file cannot be created; `SystemCallError` when the directory cannot be created.
     init(directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Flushes the parent of each directory it creates, so a power loss cannot take the state directory away
+        // with the registry and model versions that are flushed inside it.
+        try AtomicFile.createDirectory(directory.path)
         let path = directory.appendingPathComponent("serverd.lock").path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {

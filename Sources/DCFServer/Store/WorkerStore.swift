@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFSupport
 import Foundation
 
 /// The worker registry's table in the state directory's SQLite database.
@@ -11,9 +12,10 @@ final class WorkerStore {
     private let upsertStatement: SQLiteStatement
     private let deleteStatement: SQLiteStatement
 
-    /// Opens or creates the database in `directory`, creating the directory when missing.
+    /// Opens or creates the database in `directory`, creating the directory when missing with its parent flushed,
+    /// so a committed registration survives a power loss.
     init(directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(directory.path)
         database = try SQLiteDatabase(path: directory.appendingPathComponent(Self.fileName).path)
         try database.execute(
             """
