@@ -18,9 +18,10 @@ import Testing
 ///
 /// What it records: every system call of the server's threads that writes, flushes, creates, renames or deletes a file
 /// or directory, whichever library makes it (Foundation, SQLite, the product's own code), because strace stops the
-/// thread at the system call itself rather than at a library function. What it misses: changes through a writable memory mapping (the server maps files
-/// only to read them, and SQLite maps only its `-shm` index, which it rebuilds after a crash), whether the disk
-/// honours a flush, and removals (a deleted update file that a power loss brings back). The receipt time is taken
+/// thread at the system call itself rather than at a library function. What it misses: changes through a writable
+/// memory mapping (the server maps files only to read them, and SQLite maps only its `-shm` index, which it rebuilds
+/// after a crash), whether the disk honours a flush, and removals (a deleted update file that a power loss brings
+/// back). The receipt time is taken
 /// when the client call returns, a little after the bytes arrived, so a flush the server made in that gap after
 /// sending the reply would pass.
 ///
