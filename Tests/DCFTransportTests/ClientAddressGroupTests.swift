@@ -6,13 +6,15 @@ import Testing
 
 @Suite struct ClientAddressGroupTests {
     /// Returns an accepted-peer address for a numeric IPv4 or IPv6 `host`, as `accept4` fills it.
-    private static func peerAddress(_ host: String, port: UInt16 = 40000) throws -> sockaddr_storage {
+    /// `scope` is the interface index in `sin6_scope_id`, which only IPv6 addresses have.
+    private static func peerAddress(_ host: String, port: UInt16 = 40000, scope: UInt32 = 0) throws -> sockaddr_storage {
         var storage = sockaddr_storage()
         let parsed = withUnsafeMutablePointer(to: &storage) { pointer -> Bool in
             if host.contains(":") {
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
                     address.pointee.sin6_family = sa_family_t(AF_INET6)
                     address.pointee.sin6_port = port.bigEndian
+                    address.pointee.sin6_scope_id = scope
                     return inet_pton(AF_INET6, host, &address.pointee.sin6_addr) == 1
                 }
             }
@@ -26,8 +28,8 @@ import Testing
         return storage
     }
 
-    private static func group(_ host: String, port: UInt16 = 40000) throws -> ClientAddressGroup? {
-        ClientAddressGroup(try peerAddress(host, port: port))
+    private static func group(_ host: String, port: UInt16 = 40000, scope: UInt32 = 0) throws -> ClientAddressGroup? {
+        ClientAddressGroup(try peerAddress(host, port: port, scope: scope))
     }
 
     @Test func ipv4IsItsOwnGroup() throws {
@@ -82,6 +84,32 @@ import Testing
         #expect(try Self.group("fe80::1:2:3:5") != group)
         #expect(try Self.group("febf::1:2:3:4") != group)
         #expect(try Self.group("fec0::1") == (try Self.group("fec0::2")))
+    }
+
+    /// The same link-local address on two interfaces belongs to two hosts on two links.
+    @Test func linkLocalGroupIncludesInterface() throws {
+        let first = try #require(try Self.group("fe80::1", scope: 2))
+        #expect(try Self.group("fe80::1", port: 1, scope: 2) == first)
+        #expect(try Self.group("fe80::1", scope: 3) != first)
+        #expect(try Self.group("fe80::2", scope: 2) != first)
+    }
+
+    /// A log line names the interface of a link-local group, by name when the interface exists.
+    @Test func linkLocalDescriptionNamesInterface() throws {
+        let loopbackIndex = if_nametoindex("lo")
+        try #require(loopbackIndex != 0, "no loopback interface named lo")
+        let named = try #require(try Self.group("fe80::1", scope: loopbackIndex))
+        #expect(named.description == "fe80::1%lo")
+        // No interface has this index, so the description falls back to the number.
+        let numbered = try #require(try Self.group("fe80::1", scope: 4_000_000))
+        #expect(numbered.description == "fe80::1%4000000")
+    }
+
+    /// A scope id outside fe80::/10 does not split a /64 group: only link-local addresses depend on the link.
+    @Test func globalGroupIgnoresScope() throws {
+        let group = try #require(try Self.group("2001:db8:1:2::1", scope: 2))
+        #expect(group == (try Self.group("2001:db8:1:2::1", scope: 3)))
+        #expect(group.description == "2001:db8:1:2::/64")
     }
 
     /// An address that only looks like a mapped one elsewhere in its prefix stays an IPv6 /64.

@@ -15,6 +15,14 @@ import TestSupport
     static let cases: [(head: String, body: String, expected: String)] = [
         ("Content-Length: +4", "abcd", "invalid Content-Length"),
         ("Content-Length: 4\r\nContent-Length: +4", "abcd", "invalid Content-Length"),
+        ("Content-Length: 4, 5", "abcd", "invalid Content-Length"),
+        ("Content-Length: 4\r\nContent-Length: 4, 5", "abcd", "invalid Content-Length"),
+        ("Content-Length: 4, , 4", "abcd", "invalid Content-Length"),
+        ("Content-Length: 4,", "abcd", "invalid Content-Length"),
+        ("Content-Length: ,4", "abcd", "invalid Content-Length"),
+        ("Content-Length: 4, +4", "abcd", "invalid Content-Length"),
+        ("Content-Length: 4, 0x4", "abcd", "invalid Content-Length"),
+        ("Content-Length: 4 4", "abcd", "invalid Content-Length"),
         ("Transfer-Encoding: gzip, chunked", "4\r\nabcd\r\n0\r\n\r\n", "unsupported Transfer-Encoding"),
         ("Transfer-Encoding: xchunked", "4\r\nabcd\r\n0\r\n\r\n", "unsupported Transfer-Encoding"),
         ("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip", "4\r\nabcd\r\n0\r\n\r\n", "unsupported Transfer-Encoding"),
@@ -116,13 +124,19 @@ import TestSupport
     }
 
     /// The same values written the way RFC 9112 allows still work: spaces around them, a coding in other case,
-    /// and a repeated `Content-Length` of the same value.
-    @Test(arguments: [
+    /// and a repeated `Content-Length` of the same value. RFC 9110, section 8.6 lets a recipient read such
+    /// repeated fields or lists as one value.
+    static let validCases: [(head: String, body: String)] = [
         ("Content-Length:  4 ", "abcd"),
         ("Content-Length: 4\r\nContent-Length: 4", "abcd"),
+        ("Content-Length: 4, 4", "abcd"),
+        ("Content-Length: 4,4,4", "abcd"),
+        ("Content-Length: 4 ,\t4\r\nContent-Length: 4", "abcd"),
         ("Transfer-Encoding: Chunked ", "4\r\nabcd\r\n0\r\n\r\n"),
         ("Transfer-Encoding: chunked", "4;name=value\r\nabcd\r\n0\r\n\r\n"),
-    ])
+    ]
+
+    @Test(arguments: validCases)
     func validFramingStillWorks(head: String, body: String) throws {
         let server = try CannedResponseServer(response: Array(Self.response(head, body).utf8))
         defer { server.stop() }
@@ -133,5 +147,16 @@ import TestSupport
             streamed.append(contentsOf: piece)
         }
         #expect(String(decoding: streamed, as: UTF8.self) == "abcd")
+    }
+
+    @Test(arguments: validCases)
+    func multiplexedParserAcceptsValidFraming(head: String, body: String) throws {
+        var parser = HTTPResponseParser(
+            server: "test:1", requestMethod: "GET", maximumHeadSize: 1024, maximumBodySize: 1 << 20
+        )
+        let bytes = Array(Self.response(head, body).utf8)
+        _ = try bytes.withUnsafeBytes { try parser.consume($0) }
+        #expect(parser.isComplete)
+        #expect(parser.response.map { String(decoding: $0.body, as: UTF8.self) } == "abcd")
     }
 }

@@ -86,6 +86,9 @@ import Testing
         ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400),
         ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: \r\n\r\n", 400),
         ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2,\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2, 3\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2, +2\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nContent-Length: 2, 3\r\n\r\n", 400),
         ("GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 400),
         ("GET / HTTP/3\r\nHost: h\r\n\r\n", 505),
     ])

@@ -103,6 +103,10 @@ final class HTTPTestClient {
         return Array(chunk[0..<count])
     }
 
+    /// Whether the server ended the TLS stream with close_notify, and false for plain HTTP. Meaningful once a read
+    /// returned the end of the stream.
+    var receivedCloseNotify: Bool { session?.receivedCloseNotify ?? false }
+
     /// Reads until the server closes the connection and returns everything received.
     func receiveUntilClosed() throws -> [UInt8] {
         var all: [UInt8] = []

@@ -8,8 +8,12 @@ import TestSupport
 struct MultiplexedTestClient {
     let client: MultiplexedHTTPClient
 
-    init(certificates: CertificateFactory, port: Int, connections: Int, host: String = "localhost") throws {
-        let tls = TLSConfiguration.client(trustedCAFile: certificates.ca.certificateFile)
+    init(
+        certificates: CertificateFactory, port: Int, connections: Int, host: String = "localhost",
+        recordLayer: TLSConfiguration.RecordLayer = .dcf
+    ) throws {
+        var tls = TLSConfiguration.client(trustedCAFile: certificates.ca.certificateFile)
+        tls.recordLayer = recordLayer
         client = try MultiplexedHTTPClient(
             host: host, port: port, connectionCount: connections,
             configuration: HTTPClientConfiguration(transport: .tls(tls)))

@@ -3,7 +3,10 @@ public import Foundation
 
 /// A child process for end-to-end tests, with its standard output and error captured in one log file.
 ///
-/// Call `terminate()` in teardown (`defer`); it signals the process by its PID and waits for it.
+/// Call `terminate()` in teardown (`defer`); it signals the process by its PID and waits for it. When the test
+/// process ends without teardown, as in a crash, the kernel kills the child with SIGKILL (see
+/// `commandKilledWithParent`), so a daemon does not keep its ports. Without util-linux `setpriv` the child
+/// outlives a crashed test process.
 public final class LaunchedProcess: @unchecked Sendable {
     // @unchecked Sendable: Process is thread-safe for the calls used here, and the other fields are constants.
     private let process: Process
@@ -24,15 +27,41 @@ public final class LaunchedProcess: @unchecked Sendable {
         }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
         defer { try? log.close() }
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw LaunchedProcessError(message: "'\(executable)' is not an executable file")
+        }
+        let command = Self.commandKilledWithParent(executable: executable, arguments: arguments, parent: getpid())
         process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = self.process
+        try LaunchThread.shared.run { try process.run() }
     }
+
+    /// Returns the command that runs `executable` with `arguments` in the same process (same PID) and gets
+    /// SIGKILL when the thread of process `parent` that started it ends, or returns the command unchanged when
+    /// util-linux `setpriv` is missing.
+    ///
+    /// `setpriv --pdeathsig KILL` sets the parent-death signal and runs `sh`, which runs the program only if its
+    /// parent is still `parent`. A parent that ended before the signal was set would not send it.
+    public static func commandKilledWithParent(
+        executable: String, arguments: [String], parent: Int32
+    ) -> (executable: String, arguments: [String]) {
+        guard let setpriv = setprivPath else { return (executable, arguments) }
+        let check = #"[ "$PPID" = "$1" ] || exit 125; shift; exec "$@""#
+        let wrapper = ["--pdeathsig", "KILL", "--", "/bin/sh", "-c", check, "sh", String(parent)]
+        return (setpriv, wrapper + [executable] + arguments)
+    }
+
+    /// The path of util-linux `setpriv` on `PATH`, or nil when there is none.
+    public static let setprivPath: String? = {
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return directories.map { "\($0)/setpriv" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
 
     /// The log file's contents so far.
     public var output: String {

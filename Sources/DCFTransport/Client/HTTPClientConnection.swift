@@ -98,6 +98,12 @@ final class HTTPClientConnection: @unchecked Sendable {
             && ClientSocket.isIdleAndOpen(descriptor)
     }
 
+    /// Whether the stream is TLS and ended without close_notify, so that someone on the path may have cut it
+    /// short. Meaningful once a read returned the end of the stream.
+    var endedWithoutCloseNotify: Bool {
+        session.map { !$0.receivedCloseNotify } ?? false
+    }
+
     // MARK: Writing
 
     /// Sends every byte of `bytes`, waiting for the socket as needed.

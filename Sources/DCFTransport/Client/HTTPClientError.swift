@@ -53,6 +53,15 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     static func connectionClosed(_ server: String, while step: String) -> Self {
         Self(.connectionClosed(step), server: server)
     }
+    /// Returns the error for a body that ends when the connection closes, on a TLS stream that ended without
+    /// close_notify.
+    static func closedWithoutCloseNotify(_ server: String) -> Self {
+        connectionClosed(
+            server,
+            while: "receiving a body that ends at the close, and the TLS stream ended without close_notify, so the "
+                + "body may be truncated")
+    }
+
     static func io(_ server: String, _ operation: String, errno: Int32) -> Self {
         Self(.io(operation: operation, errno: errno), server: server)
     }

@@ -129,6 +129,7 @@ struct HTTPResponseReader {
                     connection.consume(piece.count)
                 }
             } while try connection.fill(overflow: .invalidResponse(server, "buffer overflow"))
+            if connection.endedWithoutCloseNotify { throw HTTPClientError.closedWithoutCloseNotify(server) }
         }
     }
 

@@ -125,9 +125,14 @@ extension MultiplexedConnection {
     }
 
     /// Handles the server closing the connection: the end of a body framed by the close, a stale keep-alive
-    /// connection to retry on, or a cut-off response.
+    /// connection to retry on, or a cut-off response. Over TLS a body framed by the close ends only with
+    /// close_notify, because anyone on the path can end the TCP stream early.
     func endOfStream() {
         guard var current = exchange else { return closeConnection() }
+        if current.isWritten, current.parser.readsUntilClose, let session, !session.receivedCloseNotify {
+            closeConnection()
+            return finishExchange(.failure(.closedWithoutCloseNotify(server)))
+        }
         if current.isWritten, current.parser.finishAtEndOfStream(), let response = current.parser.response {
             closeConnection()
             return finishExchange(.success(response))

@@ -8,8 +8,9 @@ enum ResponseFraming {
     /// Returns the framing that `headers` announce: chunked, `Content-Length`, or until the server closes.
     ///
     /// `Transfer-Encoding` overrides `Content-Length` (RFC 9112, section 6.3) and must list `chunked` alone,
-    /// because the client decodes no other coding. `Content-Length` must be digits only, and repeated fields
-    /// must have the same value.
+    /// because the client decodes no other coding. `Content-Length` must be digits only. Repeated fields and
+    /// comma-separated lists are read as one value when every member is the same, as RFC 9110, section 8.6
+    /// allows, because proxies produce them. An empty member or two different values are invalid.
     /// - Throws: `HTTPClientError.invalidResponse` naming the field that is invalid or unsupported.
     static func announced(by headers: HTTPHeaders, server: String) throws -> HTTPResponseReader.Framing {
         let encodings = headers.values(for: "Transfer-Encoding")
@@ -22,10 +23,11 @@ enum ResponseFraming {
             return .chunked
         }
         let lengths = headers.values(for: "Content-Length")
-        guard let first = lengths.first else { return .untilClose }
-        let value = first.trimmingSpaces()
+        guard !lengths.isEmpty else { return .untilClose }
+        let members = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let value = members[0].trimmingSpaces()
         guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-            let length = Int(value), lengths.allSatisfy({ $0.trimmingSpaces() == value })
+            let length = Int(value), members.allSatisfy({ $0.trimmingSpaces() == value })
         else {
             let listed = lengths.joined(separator: ",")
             throw HTTPClientError.invalidResponse(server, "invalid Content-Length '\(listed.prefix(80))'")

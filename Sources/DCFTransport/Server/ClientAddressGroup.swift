@@ -7,15 +7,16 @@ import Glibc
 /// assigns a whole /64 to one host, which can pick a new address in it for every connection. An IPv4-mapped
 /// IPv6 address (`::ffff:192.0.2.7`, as a dual-stack socket reports an IPv4 client) belongs to the group of its
 /// IPv4 address, and so does an address in the NAT64 prefix 64:ff9b::/96, which a NAT64 gateway gives the IPv4
-/// hosts behind it. A link-local address (fe80::/10) is a group of its own, because every host on a link has
-/// one in the same /64.
+/// hosts behind it. A link-local address (fe80::/10) with its interface is a group of its own, because every
+/// host on a link has one in the same /64, and hosts on two links may use the same address.
 enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
     /// An IPv4 address in host byte order.
     case ipv4(UInt32)
     /// The first 64 bits of an IPv6 address in host byte order.
     case ipv6Network(UInt64)
-    /// A whole link-local IPv6 address, its first and last 64 bits in host byte order.
-    case ipv6Address(UInt64, UInt64)
+    /// A whole link-local IPv6 address, its first and last 64 bits in host byte order, and the index of the
+    /// interface it was received on (`sin6_scope_id`).
+    case ipv6Address(UInt64, UInt64, scope: UInt32)
 
     /// The group of an accepted peer address, or nil when its family is neither IPv4 nor IPv6 (a Unix socket).
     init?(_ storage: sockaddr_storage) {
@@ -27,19 +28,20 @@ enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
             }
             self = .ipv4(UInt32(bigEndian: address))
         case AF_INET6:
-            let bytes = withUnsafePointer(to: &storage) {
+            let (bytes, scope) = withUnsafePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
-                    withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) }
+                    (withUnsafeBytes(of: pointer.pointee.sin6_addr) { Array($0) }, pointer.pointee.sin6_scope_id)
                 }
             }
-            self.init(ipv6: bytes)
+            self.init(ipv6: bytes, scope: scope)
         default:
             return nil
         }
     }
 
-    /// Creates the group of a 16-byte IPv6 address in network byte order.
-    private init(ipv6 bytes: [UInt8]) {
+    /// Creates the group of a 16-byte IPv6 address in network byte order, received on the interface with index
+    /// `scope`. Only a link-local group keeps `scope`.
+    private init(ipv6 bytes: [UInt8], scope: UInt32) {
         let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         // ::ffff:0:0/96 contains the IPv4-mapped addresses, and 64:ff9b::/96 the NAT64 ones.
@@ -49,13 +51,14 @@ enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
             self = .ipv4(UInt32(truncatingIfNeeded: low))
         } else if high >> 54 == 0x3FA {
             // fe80::/10: the first 10 bits are 1111 1110 10.
-            self = .ipv6Address(high, low)
+            self = .ipv6Address(high, low, scope: scope)
         } else {
             self = .ipv6Network(high)
         }
     }
 
-    /// The address as `192.0.2.7` or `fe80::1`, or the network as `2001:db8:1:2::/64`.
+    /// The address as `192.0.2.7` or `fe80::1%eth0`, or the network as `2001:db8:1:2::/64`. A link-local
+    /// address carries its interface name, or the interface index when no interface has that index.
     var description: String {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         switch self {
@@ -67,11 +70,20 @@ enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
             var raw = Self.ipv6(high: prefix, low: 0)
             inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
             return Self.string(text) + "/64"
-        case .ipv6Address(let high, let low):
+        case .ipv6Address(let high, let low, let scope):
             var raw = Self.ipv6(high: high, low: low)
             inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
-            return Self.string(text)
+            return Self.string(text) + Self.zone(scope)
         }
+    }
+
+    /// Returns the zone suffix of RFC 4007, section 11: `%` and the interface name, `%` and the index when no
+    /// interface has that index, or nothing for index 0 (no interface known).
+    private static func zone(_ scope: UInt32) -> String {
+        guard scope != 0 else { return "" }
+        var name = [CChar](repeating: 0, count: Int(IF_NAMESIZE))
+        guard if_indextoname(scope, &name) != nil else { return "%\(scope)" }
+        return "%" + string(name)
     }
 
     /// Returns the IPv6 address in network byte order whose first and last 64 bits are `high` and `low`.

@@ -53,11 +53,14 @@ public final class TLSContext: @unchecked Sendable {
         guard COpenSSL_SSL_CTX_set_min_proto_version(pointer, version) == 1 else {
             throw TLSError.contextSetup("setting the minimum protocol version", openSSLErrors: OpenSSLErrorQueue.drain())
         }
-        // A peer closing without close_notify reads as end of stream; HTTP framing detects truncated bodies.
+        // A server reads a client's end without close_notify as the end of the stream, because request framing
+        // detects a truncated request body, and without this option OpenSSL fails the connection at such an end.
+        // A client context leaves it off, so that `TLSSession` can distinguish close_notify from a bare end,
+        // which can truncate a response body that ends at the close.
+        let unexpectedEndOption = configuration.role == .server ? COpenSSL_SSL_OP_IGNORE_UNEXPECTED_EOF() : 0
         SSL_CTX_set_options(
             pointer,
-            COpenSSL_SSL_OP_IGNORE_UNEXPECTED_EOF() | COpenSSL_SSL_OP_NO_RENEGOTIATION()
-                | COpenSSL_SSL_OP_CIPHER_SERVER_PREFERENCE())
+            unexpectedEndOption | COpenSSL_SSL_OP_NO_RENEGOTIATION() | COpenSSL_SSL_OP_CIPHER_SERVER_PREFERENCE())
         // Forward-secret AEAD suites only, AES-128-GCM first: OpenSSL's default order puts AES-256-GCM first,
         // which costs about a tenth more CPU per byte (3.26 against 3.58 GB/s in `openssl speed -evp` on the
         // benchmark machine) for a margin 128-bit keys do not need.

@@ -59,6 +59,10 @@ final class TLSRecordInput {
     /// Whether the stream ended (close_notify, or a failure) in a read that still returned data before it.
     var hasEnded: Bool { ending != nil }
 
+    /// Whether the peer sent close_notify. A TCP stream that ends without it may have been cut short by someone
+    /// on the path.
+    private(set) var receivedCloseNotify = false
+
     /// Whether `read` returns data without waiting for the peer: opened data, or a whole record not yet opened.
     var hasDecryptedInput: Bool { plainStart < plainEnd || nextRecordLength != nil }
 
@@ -186,6 +190,7 @@ final class TLSRecordInput {
         }
         switch content[1] {
         case 0:
+            receivedCloseNotify = true
             return .closed
         case 90:
             // user_canceled is a closure alert, not an error (RFC 8446, section 6.1), and close_notify should

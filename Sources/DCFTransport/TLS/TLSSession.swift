@@ -42,6 +42,11 @@ final class TLSSession {
     var recordsPerWriteKey = TLSSession.defaultRecordsPerWriteKey
     /// Whether OpenSSL keeps part of a record from a write that returned `.wantWrite` or `.wantRead`.
     private(set) var openSSLWriteUnfinished = false
+    /// Whether OpenSSL's record layer reported close_notify from the peer.
+    private var openSSLReceivedCloseNotify = false
+    /// Whether OpenSSL's record layer saw the TCP stream end without close_notify. OpenSSL has failed the
+    /// connection then, so later reads return `.closed` without calling it.
+    private var openSSLEndedWithoutCloseNotify = false
 
     /// Creates a session for `fileDescriptor`, a connected socket that may be non-blocking.
     ///
@@ -121,6 +126,7 @@ final class TLSSession {
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .done(0) }
         if let recordInput { return recordInput.read(into: buffer) }
+        if openSSLEndedWithoutCloseNotify { return .closed }
         OpenSSLErrorQueue.clear()
         var count = 0
         let status = SSL_read_ex(ssl, base, buffer.count, &count)
@@ -182,6 +188,15 @@ final class TLSSession {
         return !recordInput.hasBufferedInput && !recordInput.hasEnded
     }
 
+    /// Whether the peer ended the stream with close_notify. Only that end proves that the peer sent everything
+    /// `read` returned, because anyone on the path can end the TCP stream early.
+    ///
+    /// NOTE: a server session on OpenSSL's record layer (TLS 1.2, or `RecordLayer.openSSL`) reports a bare end
+    /// of the TCP stream as close_notify too, because server contexts set `SSL_OP_IGNORE_UNEXPECTED_EOF`.
+    var receivedCloseNotify: Bool {
+        recordInput?.receivedCloseNotify ?? openSSLReceivedCloseNotify
+    }
+
     /// Whether OpenSSL has decrypted application data that `read` returns at once. A partial record that
     /// waits for the rest of its bytes does not count.
     var hasDecryptedInput: Bool {
@@ -207,6 +222,13 @@ final class TLSSession {
         case SSL_ERROR_WANT_WRITE:
             return .wantWrite
         case SSL_ERROR_ZERO_RETURN:
+            openSSLReceivedCloseNotify = true
+            return .closed
+        case SSL_ERROR_SSL where Self.isUnexpectedEndOfStream(ERR_peek_error()):
+            // Client contexts leave SSL_OP_IGNORE_UNEXPECTED_EOF off, so that a TCP end without close_notify
+            // arrives here as this error. It still ends the stream, as it does on dcf's record layer.
+            OpenSSLErrorQueue.clear()
+            openSSLEndedWithoutCloseNotify = true
             return .closed
         case SSL_ERROR_SYSCALL:
             let errors = OpenSSLErrorQueue.drain()
@@ -218,6 +240,10 @@ final class TLSSession {
         default:
             return .failed(failure(operation: operation))
         }
+    }
+
+    private static func isUnexpectedEndOfStream(_ error: UInt) -> Bool {
+        error != 0 && COpenSSL_ERR_GET_REASON(error) == SSL_R_UNEXPECTED_EOF_WHILE_READING
     }
 
     private func failure(operation: String) -> TLSError {
