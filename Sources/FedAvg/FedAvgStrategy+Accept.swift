@@ -86,17 +86,11 @@ extension FedAvgStrategy {
             let outcome = published ? "; this update closed the round, now version \(state.version)" : ""
             return (reply + outcome, published, directoryToSync)
         }
-        // The update is counted, so a failed directory flush cannot reject it any more: its data is on disk
-        // and its name is in the page cache, which survives a crash of the process but not of the machine.
-        if let directoryToSync {
-            do {
-                try spool.syncDirectory(directoryToSync)
-            } catch {
-                logger.error(
-                    "cannot flush the round directory; the update is accepted but its name may not survive a "
-                        + "power loss", [("worker", workerID.short), ("error", String(describing: error))])
-            }
-        }
+        // An update that closed the round is part of the new version, which is already on disk. Any other update
+        // is acknowledged only once the rename that put it into the round is flushed. When that flush fails the
+        // update stays counted (its data is on disk and its name in the page cache, which survives a crash of the
+        // process but not of the machine), the worker is told to send it again, and the resend flushes again.
+        if let directoryToSync, !published { try spool.syncDirectory(directoryToSync) }
         return (reply, published)
     }
 
@@ -125,6 +119,9 @@ extension FedAvgStrategy {
             resent = entry.bodySHA256 == update.bodySHA256
         }
         if resent {
+            // The first copy's reply may have been an error because flushing the round directory failed, so the
+            // resend is acknowledged only once that directory is flushed.
+            try spool.syncDirectory(entry.url.deletingLastPathComponent())
             return "already accepted into the round from version \(version); this resend changed nothing"
         }
         guard replacements < Self.maximumReplacementsPerRound else {

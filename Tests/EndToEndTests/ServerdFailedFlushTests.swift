@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFSupport
+import DCFWorker
+import Foundation
+import TestSupport
+import Testing
+
+/// An update is renamed into its round's directory, and that rename survives a power loss only once the directory
+/// is flushed. Here the flush fails (a preloaded `fsync` returns `EIO` for the round directory), so the server must
+/// not acknowledge the update. Once flushing works again, the worker's resend is acknowledged without counting the
+/// update twice.
+@Suite struct ServerdFailedFlushTests {
+    @Test func updateIsAcknowledgedOnlyAfterItsDirectoryIsFlushed() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let fault = try FailingDirectoryFlush(directory: fixture.directory.path)
+        try fault.breakFlushes()
+        // Two updates close a round, so the first one stays in the round directory.
+        let server = try fixture.launch(
+            ["--update-lim", "2"], environment: fault.environment(failingFlushOf: "/rounds/from-v1"))
+        defer { server.process.terminate(signal: SIGKILL) }
+        var configuration = DCFWorkerConfiguration(
+            serverURL: URL(string: server.url)!, trustedCAFile: server.caFile,
+            privateKeyFile: fixture.workerKeyFiles[0])
+        // The test sends again itself, so it sees the reply to each copy.
+        configuration.maximumUpdateResends = 0
+        let worker = try DCFWorker(
+            configuration: configuration, callbacks: .idle,
+            logger: Logger(component: "failed-flush-worker", sink: .standardError(level: .error)))
+        _ = try await worker.registerWorker()
+        let update = try ServerdFixture.update(from: 1)
+
+        await #expect(throws: DCFWorkerError.self, "an update whose directory flush failed was acknowledged") {
+            try await worker.sendModelUpdate(update)
+        }
+        #expect(server.process.output.contains("cannot flush directory"), "no log line names the failed flush")
+        #expect(try server.status().round["updates"] == 1, "the update left the round when its flush failed")
+
+        try fault.repairFlushes()
+        let reply = try await worker.sendModelUpdate(update)
+        #expect(reply.message.contains("this resend changed nothing"), "reply to the resend: \(reply.message)")
+        #expect(try server.status().round["updates"] == 1)
+    }
+}
