@@ -18,17 +18,24 @@ public struct KillAtRename: Sendable {
         let source = (directory as NSString).appendingPathComponent("kill-at-rename.c")
         libraryPath = (directory as NSString).appendingPathComponent("kill-at-rename.so")
         try Self.source.write(toFile: source, atomically: false, encoding: .utf8)
+        try Self.compileLibrary(source: source, output: libraryPath)
+    }
+
+    /// Compiles the C file `source` into the shared library `output`.
+    ///
+    /// - Throws: `LaunchedProcessError` when no C compiler is found or compiling fails.
+    static func compileLibrary(source: String, output: String) throws {
         guard let compiler = Self.findCompiler() else {
             throw LaunchedProcessError(message: "no C compiler (cc, clang or gcc) on the PATH to build \(source)")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: compiler)
-        process.arguments = ["-shared", "-fPIC", "-o", libraryPath, source, "-ldl"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
+        process.arguments = ["-shared", "-fPIC", "-o", output, source, "-ldl"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
         try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw LaunchedProcessError(message: "\(compiler) failed to build \(source):\n\(text)")
