@@ -189,7 +189,9 @@ public final class FedAvgStrategy: DCFServerCallbacks {
             throw DCFErrorResponse(.updateRejected, rejection.description, reason: rejection.code.rawValue)
         } catch let error as FedAvgError {
             logger.error("cannot store an update", [("worker", workerID.short), ("error", error.description)])
-            throw DCFErrorResponse(.internalError, "the server cannot store the update now; retry later")
+            // 503 rather than 500, because workers send an update again only after a 503, and the cause (a full
+            // disk, say) may pass. A resend of an update that joined the round before the failure changes nothing.
+            throw DCFErrorResponse(.unavailable, "the server cannot store the update now; send it again later")
         }
         if published { notifyGlobalModelChange() }
         return reply
