@@ -25,6 +25,35 @@ extension FedAvgStrategy {
         return (1, bytes)
     }
 
+    /// Throws when the state directory shows that a version above the newest in `models/` was stored: the open
+    /// round started from it, or the history has its record. Resuming at an older version would delete that
+    /// round's acknowledged updates and send workers a version older than the one they hold.
+    static func checkNewestModelPresent(
+        store: ModelVersionStore, spool: RoundSpool, history: RoundHistory
+    ) throws {
+        let latest = try store.latestVersion() ?? 0
+        let rounds = (try? FileManager.default.contentsOfDirectory(atPath: spool.roundsDirectory.path)) ?? []
+        let roundVersions = rounds.compactMap { name -> UInt64? in
+            guard name.hasPrefix("from-v") else { return nil }
+            return UInt64(name.dropFirst("from-v".count))
+        }
+        let evidence: (version: UInt64, path: String)
+        if let newest = roundVersions.max(), newest > latest {
+            evidence = (newest, spool.directory(forRoundFrom: newest).path)
+        } else if let newest = (try? history.load())?.map(\.version).max(), newest > 0, UInt64(newest) > latest {
+            evidence = (UInt64(newest), history.historyURL.path)
+        } else {
+            return
+        }
+        let stored = latest == 0 ? "no version" : "versions up to \(latest)"
+        throw FedAvgError(
+            description: "model version \(evidence.version) is missing: \(evidence.path) shows it was stored, but "
+                + "\(store.directory.path) holds \(stored). Restore it from a backup as "
+                + "\(store.url(for: evidence.version).path). Without a backup, to resume at version \(latest) and "
+                + "lose the rounds after it, move every rounds/from-vN with N above \(latest) out of the state "
+                + "directory and delete the records of versions above \(latest) from history.jsonl")
+    }
+
     /// Reads and checks the configured initial model when the state directory contains no version yet, without
     /// creating anything, so a bad file stops the server before it touches the state directory.
     public static func checkInitialModel(_ configuration: FedAvgConfiguration) throws {

@@ -54,6 +54,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
                 "deleted the temporary files of writes interrupted by a crash",
                 [("files", leftovers.sorted().joined(separator: " "))])
         }
+        try Self.checkNewestModelPresent(store: store, spool: spool, history: history)
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
         let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
         do {

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+import TestSupport
+import Testing
+
+/// Damages a state directory that a real `dcf-serverd` wrote, one thing at a time, and checks that the next start
+/// stops with a message naming the file and the fix, and changes nothing.
+@Suite struct ServerdDamagedStateTests {
+    /// Runs round 1 to version 2, then, with `openRound`, stores one update of the round from version 2 with
+    /// update_lim 2 so the round stays open. Stops the server with SIGTERM.
+    private func stateAtVersion2(_ fixture: ServerdFixture, openRound: Bool) async throws {
+        let server = try fixture.launch(logName: "serverd-1.log")
+        defer { server.process.terminate(signal: SIGKILL) }
+        let worker = try server.worker(keyFile: fixture.workerKeyFiles[0])
+        _ = try await worker.registerWorker()
+        _ = try await worker.sendModelUpdate(try ServerdFixture.update(from: 1))
+        #expect(try server.stop() == 0)
+        guard openRound else { return }
+
+        let second = try fixture.launch(["--update-lim", "2"], logName: "serverd-2.log")
+        defer { second.process.terminate(signal: SIGKILL) }
+        let reply = try await second.worker(keyFile: fixture.workerKeyFiles[0])
+            .sendModelUpdate(try ServerdFixture.update(from: 2))
+        #expect(reply.message.contains("1 of 2 updates"), "reply: \(reply.message)")
+        #expect(try second.stop() == 0)
+    }
+
+    /// Starts the server on the damaged state directory and returns its exit status and output. A server still
+    /// running after 60 s is killed, and the status is then -1.
+    private func startExpectingExit(_ fixture: ServerdFixture) throws -> (status: Int32, output: String) {
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: ["run", "--config", fixture.configFile, "--update-lim", "2"],
+            logFile: fixture.directory.file("serverd-damaged.log"))
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        guard !process.isRunning else {
+            process.terminate(signal: SIGKILL)
+            return (-1, process.output)
+        }
+        return (process.waitForExit(), process.output)
+    }
+
+    /// Without the newest model, the server must not resume at the one before: workers already hold the newer
+    /// version, and the open round's acknowledged updates would be deleted as those of an old round.
+    @Test func missingNewestModelWithOpenRound() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let state = fixture.stateDirectory
+        let round = try FileManager.default.contentsOfDirectory(atPath: state + "/rounds/from-v2")
+        #expect(round.count == 1)
+        try FileManager.default.removeItem(atPath: state + "/models/v2.safetensors")
+
+        let (status, output) = try startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains(state + "/models/v2.safetensors"), "output: \(output)")
+        #expect(output.contains("Restore it from a backup"), "output: \(output)")
+        #expect(!output.contains("listening"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/rounds/from-v2") == round)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/models") == ["v1.safetensors"])
+    }
+
+    /// The history alone shows that version 2 was stored when no round is open.
+    @Test func missingNewestModelFromHistory() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: false)
+        let state = fixture.stateDirectory
+        try FileManager.default.removeItem(atPath: state + "/models/v2.safetensors")
+
+        let (status, output) = try startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains(state + "/models/v2.safetensors"), "output: \(output)")
+        #expect(output.contains(state + "/history.jsonl"), "output: \(output)")
+        #expect(!output.contains("listening"))
+    }
+}
