@@ -101,8 +101,12 @@ extension FedAvgStrategy {
         return model
     }
 
-    /// Folds the stored updates of the open round again after a restart; files that no longer validate
-    /// are deleted with a warning.
+    /// Folds the stored updates of the open round again after a restart. A file whose base version is now too
+    /// old (after `max_staleness` was lowered) is deleted with a warning.
+    ///
+    /// - Throws: `FedAvgError` naming the file when a stored update cannot be read or fails any other check. It
+    ///   passed them all when it was accepted, so the file or the newest model is damaged, and the worker, told
+    ///   that its update was accepted, does not send it again.
     func recoverOpenRound() throws {
         let version = state.withLock { $0.version }
         spool.removeRounds(except: version)
@@ -124,11 +128,13 @@ extension FedAvgStrategy {
                         tensorOffsets: StoredUpdateFold.tensorOffsets(of: payload, file: model.file))
                     state.round.pending.append(worker)
                 }
-            } catch {
+            } catch let rejection as UpdateRejection where rejection.code == .staleBaseVersion {
                 logger.warning(
                     "dropping a stored update that no longer validates",
-                    [("worker", worker.short), ("file", url.path), ("error", String(describing: error))])
+                    [("worker", worker.short), ("file", url.path), ("error", String(describing: rejection))])
                 try? FileManager.default.removeItem(at: url)
+            } catch {
+                throw FedAvgError.damagedUpdate(url.path, worker: worker, model: store.url(for: version).path, error)
             }
         }
         try state.withLock { try foldPending(&$0) }

@@ -28,14 +28,14 @@ import Testing
 
     /// Starts the server on the damaged state directory and returns its exit status and output. A server still
     /// running after 60 s is killed, and the status is then -1.
-    private func startExpectingExit(_ fixture: ServerdFixture) throws -> (status: Int32, output: String) {
+    private func startExpectingExit(_ fixture: ServerdFixture) async throws -> (status: Int32, output: String) {
         let process = try LaunchedProcess(
             executable: try BuiltProducts.path("dcf-serverd"),
             arguments: ["run", "--config", fixture.configFile, "--update-lim", "2"],
             logFile: fixture.directory.file("serverd-damaged.log"))
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         guard !process.isRunning else {
             process.terminate(signal: SIGKILL)
@@ -55,7 +55,7 @@ import Testing
         #expect(round.count == 1)
         try FileManager.default.removeItem(atPath: state + "/models/v2.safetensors")
 
-        let (status, output) = try startExpectingExit(fixture)
+        let (status, output) = try await startExpectingExit(fixture)
         #expect(status == 78, "output: \(output)")
         #expect(output.contains(state + "/models/v2.safetensors"), "output: \(output)")
         #expect(output.contains("Restore it from a backup"), "output: \(output)")
@@ -72,10 +72,47 @@ import Testing
         let state = fixture.stateDirectory
         try FileManager.default.removeItem(atPath: state + "/models/v2.safetensors")
 
-        let (status, output) = try startExpectingExit(fixture)
+        let (status, output) = try await startExpectingExit(fixture)
         #expect(status == 78, "output: \(output)")
         #expect(output.contains(state + "/models/v2.safetensors"), "output: \(output)")
         #expect(output.contains(state + "/history.jsonl"), "output: \(output)")
         #expect(!output.contains("listening"))
+    }
+    /// How a test damages a stored update of the open round.
+    enum UpdateDamage: String, CaseIterable, Sendable {
+        case truncated
+        case garbledHeader
+
+        func apply(to path: String) throws {
+            let handle = try #require(FileHandle(forUpdatingAtPath: path))
+            defer { try? handle.close() }
+            switch self {
+            case .truncated:
+                try handle.truncate(atOffset: 100)
+            case .garbledHeader:
+                try handle.seek(toOffset: 12)
+                try handle.write(contentsOf: Data("XXXX".utf8))
+            }
+        }
+    }
+
+    /// A stored update that no longer parses was acknowledged to its worker, which does not send it again. The
+    /// server must not delete it and go on: it stops and names the file.
+    @Test(arguments: UpdateDamage.allCases)
+    func damagedStoredUpdateStopsStart(_ damage: UpdateDamage) async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let round = fixture.stateDirectory + "/rounds/from-v2"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: round).first)
+        let file = round + "/" + name
+        try damage.apply(to: file)
+        let damaged = try Data(contentsOf: URL(fileURLWithPath: file))
+
+        let (status, output) = try await startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains(file), "output: \(output)")
+        #expect(!output.contains("listening"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == damaged, "the damaged update was changed")
     }
 }
