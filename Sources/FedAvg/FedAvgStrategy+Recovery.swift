@@ -140,9 +140,5 @@ extension FedAvgStrategy {
         try state.withLock { try foldPending(&$0) }
         let count = state.withLock { $0.round.entries.count }
         logger.info("recovered the open round", [("round_from", String(version)), ("updates", String(count))])
-        // A crash between storing the round's last update and storing the new version leaves a full round.
-        if count >= configuration.updateLimit {
-            _ = state.withLock { aggregateOrScheduleRetry(&$0) }
-        }
     }
 }

@@ -147,14 +147,18 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     }
 
     /// Drops the recovered updates of workers the server no longer registers, such as those whose keys left
-    /// the key list while the server was down.
+    /// the key list while the server was down, then aggregates the recovered round if it is full. A crash between
+    /// storing a round's last update and storing the new version leaves a full round, and only the updates of
+    /// registered workers may close it.
     public func retainOnlyRegisteredWorkers(_ registered: Set<WorkerID>) {
-        state.withLock { state in
+        let published = state.withLock { state in
             for workerID in state.round.entries.keys where !registered.contains(workerID) {
                 state.unregisteredWorkers.insert(workerID)
                 dropUpdate(of: workerID, from: &state)
             }
+            return roundCloses(state.round) && aggregateOrScheduleRetry(&state)
         }
+        if published { notifyGlobalModelChange() }
     }
 
     /// Returns the current version, mapped from its stored file, with the file's URL so the server can send

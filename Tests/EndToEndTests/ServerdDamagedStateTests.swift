@@ -115,4 +115,23 @@ import Testing
         #expect(!output.contains("listening"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == damaged, "the damaged update was changed")
     }
+    /// An update file in the open round of a worker the registry does not know (a copy made by hand, say) must not
+    /// shape the next version, even when it fills the round: the restart drops it before the round can close.
+    @Test func strayUpdateNotAggregated() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let round = fixture.stateDirectory + "/rounds/from-v2"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: round).first)
+        let stray = round + "/" + String(repeating: "a", count: 64) + ".safetensors"
+        try FileManager.default.copyItem(atPath: round + "/" + name, toPath: stray)
+
+        let server = try fixture.launch(["--update-lim", "2"], logName: "serverd-stray.log")
+        defer { server.process.terminate(signal: SIGKILL) }
+        _ = try server.process.waitForLine(containing: "dropped the update of a worker that is no longer registered")
+        let status = try server.status()
+        #expect(status.modelVersion == 2)
+        #expect(status.round["updates"] == .integer(1))
+        #expect(!FileManager.default.fileExists(atPath: fixture.stateDirectory + "/models/v3.safetensors"))
+    }
 }
