@@ -78,6 +78,15 @@ public struct FedAvgError: Error, Sendable, CustomStringConvertible {
                 + "directory to drop it from the round; its worker was told it was accepted and does not send it again")
     }
 
+    /// The newest stored version cannot be served; `problem` names the file and the defect.
+    static func damagedModel(_ problem: String, version: UInt64) -> FedAvgError {
+        let previous = version > 1 ? "version \(version - 1)" : "fedavg.initial_model"
+        return FedAvgError(
+            description: "\(problem). The file is damaged. Restore it from a backup. Without a backup, move it out of "
+                + "the state directory and start the server again, which then names what else to move to resume at "
+                + "\(previous)")
+    }
+
     static func storage(_ action: String, _ path: String, _ detail: String) -> FedAvgError {
         FedAvgError(description: "cannot \(action) \(path): \(detail)")
     }

@@ -85,6 +85,27 @@ extension FedAvgStrategy {
         return (initial, bytes)
     }
 
+    /// Parses stored version `version` and checks that its tensors have the layout of the version before it, when
+    /// that one is still stored, because every version has the layout of the first.
+    static func parseStoredModel(_ bytes: Data, version: UInt64, store: ModelVersionStore) throws -> SafeTensorsModel {
+        let path = store.url(for: version).path
+        let model: SafeTensorsModel
+        do {
+            model = try parseGlobalModel(bytes, path: path)
+        } catch let error as FedAvgError {
+            throw FedAvgError.damagedModel(error.description, version: version)
+        }
+        let byName = { (layouts: [TensorLayout]) in layouts.sorted { $0.name < $1.name } }
+        guard version > 1, let previousBytes = try? store.read(version: version - 1),
+            let previous = try? SafeTensors(bytes: previousBytes),
+            byName(SafeTensorsModel(previous).layouts) != byName(model.layouts)
+        else { return model }
+        let detail = "cannot use model \(path): its tensors (\(byName(model.layouts).map(\.description).joined(separator: ", "))) "
+            + "differ from those of version \(version - 1) "
+            + "(\(byName(SafeTensorsModel(previous).layouts).map(\.description).joined(separator: ", ")))"
+        throw FedAvgError.damagedModel(detail, version: version)
+    }
+
     /// Parses a global model and checks that its floating-point tensors are finite.
     static func parseGlobalModel(_ bytes: Data, path: String) throws -> SafeTensorsModel {
         let model: SafeTensorsModel

@@ -56,7 +56,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         }
         try Self.checkNewestModelPresent(store: store, spool: spool, history: history)
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
-        let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
+        let model = try Self.parseStoredModel(bytes, version: version, store: store)
         do {
             let recovered = try Self.recoverStagedRecords(history, latestVersion: version, logger: logger)
             if !recovered.isEmpty {

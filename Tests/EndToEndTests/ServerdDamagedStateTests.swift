@@ -134,4 +134,43 @@ import Testing
         #expect(status.round["updates"] == .integer(1))
         #expect(!FileManager.default.fileExists(atPath: fixture.stateDirectory + "/models/v3.safetensors"))
     }
+    /// How a test damages the newest stored model.
+    enum ModelDamage: String, CaseIterable, Sendable {
+        case truncated
+        case otherLayout
+
+        func apply(to path: String) throws {
+            switch self {
+            case .truncated:
+                let handle = try #require(FileHandle(forUpdatingAtPath: path))
+                defer { try? handle.close() }
+                try handle.truncate(atOffset: 100)
+            case .otherLayout:
+                var writer = SafeTensorsWriter(metadata: [:])
+                try writer.add(name: "layer.weight", shape: [3], values: [Float](repeating: 0, count: 3))
+                try writer.serialize().write(to: URL(fileURLWithPath: path))
+            }
+        }
+    }
+
+    /// A damaged newest model, or one whose tensors differ from the version before, must not be served: the server
+    /// stops, names the file and says how to restore it, and changes nothing.
+    @Test(arguments: ModelDamage.allCases)
+    func damagedNewestModelStopsStart(_ damage: ModelDamage) async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let model = fixture.stateDirectory + "/models/v2.safetensors"
+        try damage.apply(to: model)
+        let damaged = try Data(contentsOf: URL(fileURLWithPath: model))
+
+        let (status, output) = try await startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains(model), "output: \(output)")
+        #expect(output.contains("Restore it from a backup"), "output: \(output)")
+        #expect(!output.contains("listening"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == damaged, "the damaged model was changed")
+        let round = try FileManager.default.contentsOfDirectory(atPath: fixture.stateDirectory + "/rounds/from-v2")
+        #expect(round.count == 1)
+    }
 }
