@@ -126,8 +126,8 @@ extension FedAvgStrategy {
     /// old (after `max_staleness` was lowered) is deleted with a warning.
     ///
     /// - Throws: `FedAvgError` naming the file when a stored update cannot be read or fails any other check. It
-    ///   passed them all when it was accepted, so the file or the newest model is damaged, and the worker, told
-    ///   that its update was accepted, does not send it again.
+    ///   passed them all when it was accepted, so the file or the newest model is damaged, and the worker, whose
+    ///   update the server acknowledged, does not send it again.
     func recoverOpenRound() throws {
         let version = state.withLock { $0.version }
         spool.removeRounds(except: version)
