@@ -8,7 +8,7 @@ import Testing
 /// then frees it, and checks that no acknowledged update or half-written model results and that the server recovers
 /// without a restart.
 @Suite struct ServerdFullDiskTests {
-    /// An upload that cannot be spooled is answered 503, which the worker retries, so the update arrives once
+    /// An upload that cannot be spooled gets a 503 reply, which the worker retries, so the update arrives once
     /// the disk has space again.
     @Test func uploadRetriedAfterDiskFreed() async throws {
         let fixture = try ServerdFixture()
@@ -30,6 +30,29 @@ import Testing
         #expect(try server.status().modelVersion == 2)
         let models = try FileManager.default.contentsOfDirectory(atPath: fixture.stateDirectory + "/models")
         #expect(models.sorted() == ["v1.safetensors", "v2.safetensors"])
+    }
+
+    /// A compressed upload whose inflated payload cannot be written to the spool gets a 503 reply too, so the
+    /// worker sends it again once the disk has space.
+    @Test func compressedUploadRetriedAfterDiskFreed() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let disk = try FullDisk(directory: fixture.directory.path)
+        let payloads = fixture.stateDirectory + "/spool/payload-"
+        let server = try fixture.launch(environment: disk.environment(failingWritesToPathsStartingWith: payloads))
+        defer { server.process.terminate(signal: SIGKILL) }
+        let worker = try server.worker(keyFile: fixture.workerKeyFiles[0], uploadCompression: .deflate)
+        _ = try await worker.registerWorker()
+
+        try disk.fill()
+        let sending = Task { try await worker.sendModelUpdate(try ServerdFixture.update(from: 1)) }
+        defer { sending.cancel() }
+        _ = try server.process.waitForLine(containing: "No space left on device", timeout: 60)
+        try disk.free()
+
+        let reply = try await sending.value
+        #expect(reply.message.contains("now version 2"), "reply: \(reply.message)")
+        #expect(try server.status().modelVersion == 2)
     }
 
     /// A round whose new version cannot be written keeps its acknowledged update, publishes nothing and leaves

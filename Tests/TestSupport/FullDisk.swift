@@ -29,8 +29,13 @@ public struct FullDisk: Sendable {
     /// Returns the environment that makes a launched program's writes to files under `directory` fail with
     /// `ENOSPC` while the switch file exists.
     public func environment(failingWritesUnder directory: String) -> [String: String] {
-        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        return ["LD_PRELOAD": libraryPath, "DCF_TEST_FULL_DISK_UNDER": prefix, "DCF_TEST_FULL_DISK_WHILE": switchFile]
+        environment(failingWritesToPathsStartingWith: directory.hasSuffix("/") ? directory : directory + "/")
+    }
+
+    /// Returns the environment that makes a launched program's writes to files whose path starts with `prefix`
+    /// fail with `ENOSPC` while the switch file exists, such as `<state>/spool/payload-` for one kind of file.
+    public func environment(failingWritesToPathsStartingWith prefix: String) -> [String: String] {
+        ["LD_PRELOAD": libraryPath, "DCF_TEST_FULL_DISK_UNDER": prefix, "DCF_TEST_FULL_DISK_WHILE": switchFile]
     }
 
     /// Makes the disk full: writes under the directory fail from now on.

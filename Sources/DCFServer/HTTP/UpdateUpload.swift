@@ -290,13 +290,11 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     }
 
     /// Returns the response to an upload that could not be spooled. A full disk or quota gets 503 `unavailable`,
-    /// which workers retry, because the update was not taken and space may come back; other failures get 500.
+    /// which workers retry, because the update was not taken and space may come back. Other failures get 500.
     static func storageFailure(_ error: any Error) -> DCFErrorResponse {
-        if let error = error as? SpoolWriteError, error.code == ENOSPC || error.code == EDQUOT {
-            return DCFErrorResponse(
-                .unavailable, "the server's disk is full, so it cannot store the update now; send it again later")
-        }
-        return DCFErrorResponse(.internalError, "the server cannot store the update; see its log")
+        UpdateSpool.isOutOfSpace(error)
+            ? UpdateSpool.diskFullResponse
+            : DCFErrorResponse(.internalError, "the server cannot store the update; see its log")
     }
 
     private func removeFile() {
