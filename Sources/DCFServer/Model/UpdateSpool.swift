@@ -80,8 +80,11 @@ public struct UpdateSpool: Sendable {
     public func recycle(_ file: URL) {
         let path = file.path
         var info = stat()
-        guard stat(path, &info) == 0, let target = try? makeFileURL(kind: "free") else {
-            unlink(path)
+        // Only a regular file may be handed to an upload. A directory or a symbolic link left in a round directory
+        // by hand is deleted, the link without its target.
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let target = try? makeFileURL(kind: "free")
+        else {
+            try? FileManager.default.removeItem(atPath: path)
             return
         }
         let size = Int(info.st_size)
