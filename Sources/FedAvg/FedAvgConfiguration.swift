@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Foundation
+import DCFProtocol
 
 /// Settings of the FedAvg strategy on the server.
 public struct FedAvgConfiguration: Sendable {
@@ -67,6 +68,23 @@ public struct FedAvgError: Error, Sendable, CustomStringConvertible {
 
     static func unreadableModel(_ path: String, _ detail: String) -> FedAvgError {
         FedAvgError(description: "cannot use model \(path): \(detail)")
+    }
+
+    static func damagedUpdate(_ path: String, worker: WorkerID, model: String, _ error: any Error) -> FedAvgError {
+        FedAvgError(
+            description: "the stored update \(path) of worker \(worker.short) in the open round cannot be used: "
+                + "\(error). It passed every check when it was accepted, so this file or the model \(model) is "
+                + "damaged. Restore the damaged file from a backup. Otherwise move the update out of the state "
+                + "directory to drop it from the round; its worker was told it was accepted and does not send it again")
+    }
+
+    /// The newest stored version cannot be served; `problem` names the file and the defect.
+    static func damagedModel(_ problem: String, version: UInt64) -> FedAvgError {
+        let previous = version > 1 ? "version \(version - 1)" : "fedavg.initial_model"
+        return FedAvgError(
+            description: "\(problem). The file is damaged. Restore it from a backup. Without a backup, move it out of "
+                + "the state directory and start the server again, which then names what else to move to resume at "
+                + "\(previous)")
     }
 
     static func storage(_ action: String, _ path: String, _ detail: String) -> FedAvgError {

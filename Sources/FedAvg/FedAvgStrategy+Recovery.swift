@@ -25,6 +25,35 @@ extension FedAvgStrategy {
         return (1, bytes)
     }
 
+    /// Throws when the state directory shows that a version above the newest in `models/` was stored: the open
+    /// round started from it, or the history has its record. Resuming at an older version would delete that
+    /// round's acknowledged updates and send workers a version older than the one they hold.
+    static func checkNewestModelPresent(
+        store: ModelVersionStore, spool: RoundSpool, history: RoundHistory
+    ) throws {
+        let latest = try store.latestVersion() ?? 0
+        let rounds = (try? FileManager.default.contentsOfDirectory(atPath: spool.roundsDirectory.path)) ?? []
+        let roundVersions = rounds.compactMap { name -> UInt64? in
+            guard name.hasPrefix("from-v") else { return nil }
+            return UInt64(name.dropFirst("from-v".count))
+        }
+        let evidence: (version: UInt64, path: String)
+        if let newest = roundVersions.max(), newest > latest {
+            evidence = (newest, spool.directory(forRoundFrom: newest).path)
+        } else if let newest = (try? history.load())?.map(\.version).max(), newest > 0, UInt64(newest) > latest {
+            evidence = (UInt64(newest), history.historyURL.path)
+        } else {
+            return
+        }
+        let stored = latest == 0 ? "no version" : "versions up to \(latest)"
+        throw FedAvgError(
+            description: "model version \(evidence.version) is missing: \(evidence.path) shows it was stored, but "
+                + "\(store.directory.path) holds \(stored). Restore it from a backup as "
+                + "\(store.url(for: evidence.version).path). Without a backup, to resume at version \(latest) and "
+                + "lose the rounds after it, move every rounds/from-vN with N above \(latest) out of the state "
+                + "directory and delete the records of versions above \(latest) from history.jsonl")
+    }
+
     /// Reads and checks the configured initial model when the state directory contains no version yet, without
     /// creating anything, so a bad file stops the server before it touches the state directory.
     public static func checkInitialModel(_ configuration: FedAvgConfiguration) throws {
@@ -56,6 +85,27 @@ extension FedAvgStrategy {
         return (initial, bytes)
     }
 
+    /// Parses stored version `version` and checks that its tensors have the layout of the version before it, when
+    /// that one is still stored, because every version has the layout of the first.
+    static func parseStoredModel(_ bytes: Data, version: UInt64, store: ModelVersionStore) throws -> SafeTensorsModel {
+        let path = store.url(for: version).path
+        let model: SafeTensorsModel
+        do {
+            model = try parseGlobalModel(bytes, path: path)
+        } catch let error as FedAvgError {
+            throw FedAvgError.damagedModel(error.description, version: version)
+        }
+        let byName = { (layouts: [TensorLayout]) in layouts.sorted { $0.name < $1.name } }
+        guard version > 1, let previousBytes = try? store.read(version: version - 1),
+            let previous = try? SafeTensors(bytes: previousBytes),
+            byName(SafeTensorsModel(previous).layouts) != byName(model.layouts)
+        else { return model }
+        let detail = "cannot use model \(path): its tensors (\(byName(model.layouts).map(\.description).joined(separator: ", "))) "
+            + "differ from those of version \(version - 1) "
+            + "(\(byName(SafeTensorsModel(previous).layouts).map(\.description).joined(separator: ", ")))"
+        throw FedAvgError.damagedModel(detail, version: version)
+    }
+
     /// Parses a global model and checks that its floating-point tensors are finite.
     static func parseGlobalModel(_ bytes: Data, path: String) throws -> SafeTensorsModel {
         let model: SafeTensorsModel
@@ -72,8 +122,12 @@ extension FedAvgStrategy {
         return model
     }
 
-    /// Folds the stored updates of the open round again after a restart; files that no longer validate
-    /// are deleted with a warning.
+    /// Folds the stored updates of the open round again after a restart. A file whose base version is now too
+    /// old (after `max_staleness` was lowered) is deleted with a warning.
+    ///
+    /// - Throws: `FedAvgError` naming the file when a stored update cannot be read or fails any other check. It
+    ///   passed them all when it was accepted, so the file or the newest model is damaged, and the worker, whose
+    ///   update the server acknowledged, does not send it again.
     func recoverOpenRound() throws {
         let version = state.withLock { $0.version }
         spool.removeRounds(except: version)
@@ -95,19 +149,17 @@ extension FedAvgStrategy {
                         tensorOffsets: StoredUpdateFold.tensorOffsets(of: payload, file: model.file))
                     state.round.pending.append(worker)
                 }
-            } catch {
+            } catch let rejection as UpdateRejection where rejection.code == .staleBaseVersion {
                 logger.warning(
                     "dropping a stored update that no longer validates",
-                    [("worker", worker.short), ("file", url.path), ("error", String(describing: error))])
+                    [("worker", worker.short), ("file", url.path), ("error", String(describing: rejection))])
                 try? FileManager.default.removeItem(at: url)
+            } catch {
+                throw FedAvgError.damagedUpdate(url.path, worker: worker, model: store.url(for: version).path, error)
             }
         }
         try state.withLock { try foldPending(&$0) }
         let count = state.withLock { $0.round.entries.count }
         logger.info("recovered the open round", [("round_from", String(version)), ("updates", String(count))])
-        // A crash between storing the round's last update and storing the new version leaves a full round.
-        if count >= configuration.updateLimit {
-            _ = state.withLock { aggregateOrScheduleRetry(&$0) }
-        }
     }
 }

@@ -54,8 +54,9 @@ public final class FedAvgStrategy: DCFServerCallbacks {
                 "deleted the temporary files of writes interrupted by a crash",
                 [("files", leftovers.sorted().joined(separator: " "))])
         }
+        try Self.checkNewestModelPresent(store: store, spool: spool, history: history)
         let (version, bytes) = try Self.openLatestModel(store: store, configuration: configuration, logger: logger)
-        let model = try Self.parseGlobalModel(bytes, path: store.url(for: version).path)
+        let model = try Self.parseStoredModel(bytes, version: version, store: store)
         do {
             let recovered = try Self.recoverStagedRecords(history, latestVersion: version, logger: logger)
             if !recovered.isEmpty {
@@ -146,14 +147,18 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     }
 
     /// Drops the recovered updates of workers the server no longer registers, such as those whose keys left
-    /// the key list while the server was down.
+    /// the key list while the server was down, then aggregates the recovered round if it is full. A crash between
+    /// storing a round's last update and storing the new version leaves a full round, and only the updates of
+    /// registered workers may close it.
     public func retainOnlyRegisteredWorkers(_ registered: Set<WorkerID>) {
-        state.withLock { state in
+        let published = state.withLock { state in
             for workerID in state.round.entries.keys where !registered.contains(workerID) {
                 state.unregisteredWorkers.insert(workerID)
                 dropUpdate(of: workerID, from: &state)
             }
+            return roundCloses(state.round) && aggregateOrScheduleRetry(&state)
         }
+        if published { notifyGlobalModelChange() }
     }
 
     /// Returns the current version, mapped from its stored file, with the file's URL so the server can send
@@ -189,7 +194,9 @@ public final class FedAvgStrategy: DCFServerCallbacks {
             throw DCFErrorResponse(.updateRejected, rejection.description, reason: rejection.code.rawValue)
         } catch let error as FedAvgError {
             logger.error("cannot store an update", [("worker", workerID.short), ("error", error.description)])
-            throw DCFErrorResponse(.internalError, "the server cannot store the update now; retry later")
+            // 503 rather than 500, because workers send an update again only after a 503, and the cause (a full
+            // disk, say) may pass. A resend of an update that joined the round before the failure changes nothing.
+            throw DCFErrorResponse(.unavailable, "the server cannot store the update now; send it again later")
         }
         if published { notifyGlobalModelChange() }
         return reply

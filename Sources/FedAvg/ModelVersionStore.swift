@@ -16,10 +16,29 @@ struct ModelVersionStore {
     }
 
     /// Returns the highest stored version, or nil when none is stored.
+    ///
+    /// - Throws: `FedAvgError` naming the directory when it cannot be created or listed.
     func latestVersion() throws -> UInt64? {
-        try AtomicFile.createDirectory(directory.path)
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        let names: [String]
+        do {
+            try AtomicFile.createDirectory(directory.path)
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw FedAvgError.storage(
+                "list the model versions in", directory.path,
+                "\(Self.reason(error)). Make it a directory that the server can read and write")
+        }
         return names.compactMap(Self.version(fromFileName:)).max()
+    }
+
+    /// Returns the system's reason for a failed file operation: the POSIX error under a Foundation error, which
+    /// otherwise prints as an error object.
+    static func reason(_ error: any Error) -> String {
+        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? any Error {
+            let posix = underlying as NSError
+            if posix.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(posix.code))) }
+        }
+        return String(describing: error)
     }
 
     /// Writes `bytes` as `version` durably; the file appears complete or not at all.

@@ -34,6 +34,24 @@ struct UpdateSpoolRecycleTests {
         #expect(try Data(contentsOf: reused) == Data(repeating: 7, count: 100_000))
     }
 
+    /// A directory that an operator left in a round directory is not kept for reuse: an upload given it would
+    /// fail to open it for writing.
+    @Test func recycledDirectoryNotReused() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = UpdateSpool(stateDirectory: temporary.url)
+        let stray = temporary.url.appendingPathComponent("rounds/from-v1/stray")
+        try FileManager.default.createDirectory(at: stray, withIntermediateDirectories: true)
+
+        spool.recycle(stray)
+        let created = try spool.createFile(kind: "upload")
+
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: created.path, isDirectory: &isDirectory))
+        #expect(!isDirectory.boolValue, "the upload was given the recycled directory")
+        #expect(!FileManager.default.fileExists(atPath: stray.path))
+    }
+
     @Test func recycledFileIsEmptiedWithNoRoomForItsBytes() throws {
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }

@@ -54,10 +54,14 @@ struct RunningServerd {
     }
 
     /// Creates a worker that signs with `keyFile` and talks to this server.
-    func worker(keyFile: String, callbacks: DCFWorkerCallbacks = .idle, trusting ca: String? = nil) throws -> DCFWorker {
+    func worker(
+        keyFile: String, callbacks: DCFWorkerCallbacks = .idle, trusting ca: String? = nil,
+        uploadCompression: DCFWorkerConfiguration.UploadCompression = .none
+    ) throws -> DCFWorker {
         var configuration = DCFWorkerConfiguration(
             serverURL: URL(string: url)!, trustedCAFile: ca ?? caFile, privateKeyFile: keyFile)
         configuration.longPollTimeout = .seconds(180)
+        configuration.uploadCompression = uploadCompression
         return try DCFWorker(
             configuration: configuration, callbacks: callbacks,
             logger: Logger(component: "e2e-worker", sink: .standardError(level: .warning)))

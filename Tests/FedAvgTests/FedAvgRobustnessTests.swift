@@ -21,6 +21,14 @@ import Testing
         try SmallModelFixture.strategy(in: directory, tensor: "0.weight")
     }
 
+    /// Opens the strategy again as the server does at start: it hands over the registered workers, which lets a
+    /// full recovered round close.
+    private func restartStrategy(_ directory: URL) throws -> FedAvgStrategy {
+        let strategy = try makeStrategy(directory)
+        strategy.retainOnlyRegisteredWorkers(Set(workers))
+        return strategy
+    }
+
     private func temporaryDirectory() throws -> URL {
         try SmallModelFixture.temporaryDirectory("fedavg-robust")
     }
@@ -162,7 +170,7 @@ import Testing
         try FileManager.default.removeItem(at: models)
         try FileManager.default.moveItem(at: directory.appendingPathComponent("models-aside"), to: models)
 
-        let restarted = try makeStrategy(directory)
+        let restarted = try restartStrategy(directory)
         #expect(restarted.currentVersion == 2)
         let global = try #require(restarted.returnGlobalModel())
         let model = try SafeTensors(bytes: global.bytes)
@@ -212,7 +220,7 @@ import Testing
         try FileManager.default.removeItem(at: models)
         try FileManager.default.moveItem(at: directory.appendingPathComponent("models-aside"), to: models)
 
-        let restarted = try makeStrategy(directory)
+        let restarted = try restartStrategy(directory)
         #expect(restarted.currentVersion == 2)
         #expect(try history.load().map(\.version) == [2])
         #expect(!FileManager.default.fileExists(atPath: history.stagedURL.path))

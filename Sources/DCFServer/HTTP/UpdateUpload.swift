@@ -182,7 +182,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
         } catch {
             logger.error(
                 "failed to write update body to the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
-            reject(DCFErrorResponse(.internalError, "the server cannot store the update; see its log"))
+            reject(Self.storageFailure(error))
             return
         }
         demand.requestMore()
@@ -214,7 +214,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
             logger.error(
                 "failed to finish update body in the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
             removeFile()
-            respondError(DCFErrorResponse(.internalError, "the server cannot store the update; see its log"))
+            respondError(Self.storageFailure(error))
             finished()
             return
         }
@@ -287,6 +287,14 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
             Writeback.start(descriptor: descriptor, offset: writebackStarted, count: end - writebackStarted)
             writebackStarted = end
         }
+    }
+
+    /// Returns the response to an upload that could not be spooled. A full disk or quota gets 503 `unavailable`,
+    /// which workers retry, because the update was not taken and space may come back. Other failures get 500.
+    static func storageFailure(_ error: any Error) -> DCFErrorResponse {
+        UpdateSpool.isOutOfSpace(error)
+            ? UpdateSpool.diskFullResponse
+            : DCFErrorResponse(.internalError, "the server cannot store the update; see its log")
     }
 
     private func removeFile() {

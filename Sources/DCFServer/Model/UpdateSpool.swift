@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import Foundation
+import DCFProtocol
 import Synchronization
 
 /// The directory `<state>/spool` holding update bodies while they arrive and their decoded payloads while the
@@ -79,8 +80,11 @@ public struct UpdateSpool: Sendable {
     public func recycle(_ file: URL) {
         let path = file.path
         var info = stat()
-        guard stat(path, &info) == 0, let target = try? makeFileURL(kind: "free") else {
-            unlink(path)
+        // Only a regular file may be handed to an upload. A directory or a symbolic link left in a round directory
+        // by hand is deleted, the link without its target.
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let target = try? makeFileURL(kind: "free")
+        else {
+            try? FileManager.default.removeItem(atPath: path)
             return
         }
         let size = Int(info.st_size)
@@ -114,6 +118,26 @@ public struct UpdateSpool: Sendable {
             try manager.removeItem(at: directory.appendingPathComponent(name))
         }
     }
+
+    /// Returns whether `error`, from writing a spool file directly or through Foundation, is a full disk or an
+    /// exhausted quota (`ENOSPC`, `EDQUOT`).
+    static func isOutOfSpace(_ error: any Error) -> Bool {
+        let outOfSpace: Set<Int> = [Int(ENOSPC), Int(EDQUOT)]
+        if let error = error as? SpoolWriteError { return outOfSpace.contains(Int(error.code)) }
+        var current: NSError? = error as NSError
+        // Foundation wraps the system's error in a CocoaError, with the POSIX error under NSUnderlyingErrorKey.
+        for _ in 0..<3 {
+            guard let checked = current else { return false }
+            if checked.domain == NSPOSIXErrorDomain { return outOfSpace.contains(checked.code) }
+            current = (checked.userInfo[NSUnderlyingErrorKey] as? any Error).map { $0 as NSError }
+        }
+        return false
+    }
+
+    /// The reply to an upload that a full disk kept from the spool: 503, which workers retry, because the update
+    /// was not taken and space may come back.
+    static let diskFullResponse = DCFErrorResponse(
+        .unavailable, "the server's disk is full, so it cannot store the update now; send it again later")
 
     /// Maps `file` into memory, so its pages load on access and count as file cache rather than process memory.
     static func mappedContents(of file: URL) throws -> Data {

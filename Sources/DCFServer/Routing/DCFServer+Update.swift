@@ -66,7 +66,10 @@ extension DCFServer {
             return (try UpdateSpool.mappedContents(of: payloadFile), payloadFile)
         } catch {
             try? FileManager.default.removeItem(at: payloadFile)
-            throw error
+            guard UpdateSpool.isOutOfSpace(error) else { throw error }
+            logger.error(
+                "failed to inflate update body into the spool", [("file", payloadFile.path), ("error", "\(error)")])
+            throw UpdateSpool.diskFullResponse
         }
     }
 }

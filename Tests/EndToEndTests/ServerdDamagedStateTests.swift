@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+import TestSupport
+import Testing
+
+/// Damages a state directory that a real `dcf-serverd` wrote, one thing at a time, and checks that the next start
+/// stops with a message naming the file and the fix, and changes nothing.
+@Suite struct ServerdDamagedStateTests {
+    /// Runs round 1 to version 2, then, with `openRound`, stores one update of the round from version 2 with
+    /// update_lim 2 so the round stays open. Stops the server with SIGTERM.
+    private func stateAtVersion2(_ fixture: ServerdFixture, openRound: Bool) async throws {
+        let server = try fixture.launch(logName: "serverd-1.log")
+        defer { server.process.terminate(signal: SIGKILL) }
+        let worker = try server.worker(keyFile: fixture.workerKeyFiles[0])
+        _ = try await worker.registerWorker()
+        _ = try await worker.sendModelUpdate(try ServerdFixture.update(from: 1))
+        #expect(try server.stop() == 0)
+        guard openRound else { return }
+
+        let second = try fixture.launch(["--update-lim", "2"], logName: "serverd-2.log")
+        defer { second.process.terminate(signal: SIGKILL) }
+        let reply = try await second.worker(keyFile: fixture.workerKeyFiles[0])
+            .sendModelUpdate(try ServerdFixture.update(from: 2))
+        #expect(reply.message.contains("1 of 2 updates"), "reply: \(reply.message)")
+        #expect(try second.stop() == 0)
+    }
+
+    /// Starts the server on the damaged state directory and returns its exit status and output. A server still
+    /// running after 60 s is killed, and the status is then -1.
+    private func startExpectingExit(_ fixture: ServerdFixture) async throws -> (status: Int32, output: String) {
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: ["run", "--config", fixture.configFile, "--update-lim", "2"],
+            logFile: fixture.directory.file("serverd-damaged.log"))
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        guard !process.isRunning else {
+            process.terminate(signal: SIGKILL)
+            return (-1, process.output)
+        }
+        return (process.waitForExit(), process.output)
+    }
+
+    /// Without the newest model, the server must not resume at the one before: workers already hold the newer
+    /// version, and the open round's acknowledged updates would be deleted as those of an old round.
+    @Test func missingNewestModelWithOpenRound() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let state = fixture.stateDirectory
+        let round = try FileManager.default.contentsOfDirectory(atPath: state + "/rounds/from-v2")
+        #expect(round.count == 1)
+        try FileManager.default.removeItem(atPath: state + "/models/v2.safetensors")
+
+        let (status, output) = try await startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains(state + "/models/v2.safetensors"), "output: \(output)")
+        #expect(output.contains("Restore it from a backup"), "output: \(output)")
+        #expect(!output.contains("listening"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/rounds/from-v2") == round)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/models") == ["v1.safetensors"])
+    }
+
+    /// The history alone shows that version 2 was stored when no round is open.
+    @Test func missingNewestModelFromHistory() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: false)
+        let state = fixture.stateDirectory
+        try FileManager.default.removeItem(atPath: state + "/models/v2.safetensors")
+
+        let (status, output) = try await startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains(state + "/models/v2.safetensors"), "output: \(output)")
+        #expect(output.contains(state + "/history.jsonl"), "output: \(output)")
+        #expect(!output.contains("listening"))
+    }
+    /// How a test damages a stored update of the open round.
+    enum UpdateDamage: String, CaseIterable, Sendable {
+        case truncated
+        case garbledHeader
+
+        func apply(to path: String) throws {
+            let handle = try #require(FileHandle(forUpdatingAtPath: path))
+            defer { try? handle.close() }
+            switch self {
+            case .truncated:
+                try handle.truncate(atOffset: 100)
+            case .garbledHeader:
+                try handle.seek(toOffset: 12)
+                try handle.write(contentsOf: Data("XXXX".utf8))
+            }
+        }
+    }
+
+    /// A stored update that no longer parses was acknowledged to its worker, which does not send it again. The
+    /// server must not delete it and go on: it stops and names the file.
+    @Test(arguments: UpdateDamage.allCases)
+    func damagedStoredUpdateStopsStart(_ damage: UpdateDamage) async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let round = fixture.stateDirectory + "/rounds/from-v2"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: round).first)
+        let file = round + "/" + name
+        try damage.apply(to: file)
+        let damaged = try Data(contentsOf: URL(fileURLWithPath: file))
+
+        let (status, output) = try await startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains(file), "output: \(output)")
+        #expect(!output.contains("listening"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == damaged, "the damaged update was changed")
+    }
+    /// An update file in the open round of a worker the registry does not know (a copy made by hand, say) must not
+    /// shape the next version, even when it fills the round: the restart drops it before the round can close.
+    @Test func strayUpdateNotAggregated() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let round = fixture.stateDirectory + "/rounds/from-v2"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: round).first)
+        let stray = round + "/" + String(repeating: "a", count: 64) + ".safetensors"
+        try FileManager.default.copyItem(atPath: round + "/" + name, toPath: stray)
+
+        let server = try fixture.launch(["--update-lim", "2"], logName: "serverd-stray.log")
+        defer { server.process.terminate(signal: SIGKILL) }
+        _ = try server.process.waitForLine(containing: "dropped the update of a worker that is no longer registered")
+        let status = try server.status()
+        #expect(status.modelVersion == 2)
+        #expect(status.round["updates"] == .integer(1))
+        #expect(!FileManager.default.fileExists(atPath: fixture.stateDirectory + "/models/v3.safetensors"))
+    }
+    /// How a test damages the newest stored model.
+    enum ModelDamage: String, CaseIterable, Sendable {
+        case truncated
+        case otherLayout
+
+        func apply(to path: String) throws {
+            switch self {
+            case .truncated:
+                let handle = try #require(FileHandle(forUpdatingAtPath: path))
+                defer { try? handle.close() }
+                try handle.truncate(atOffset: 100)
+            case .otherLayout:
+                var writer = SafeTensorsWriter(metadata: [:])
+                try writer.add(name: "layer.weight", shape: [3], values: [Float](repeating: 0, count: 3))
+                try writer.serialize().write(to: URL(fileURLWithPath: path))
+            }
+        }
+    }
+
+    /// A damaged newest model, or one whose tensors differ from the version before, must not be served: the server
+    /// stops, names the file and says how to restore it, and changes nothing.
+    @Test(arguments: ModelDamage.allCases)
+    func damagedNewestModelStopsStart(_ damage: ModelDamage) async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let model = fixture.stateDirectory + "/models/v2.safetensors"
+        try damage.apply(to: model)
+        let damaged = try Data(contentsOf: URL(fileURLWithPath: model))
+
+        let (status, output) = try await startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains(model), "output: \(output)")
+        #expect(output.contains("Restore it from a backup"), "output: \(output)")
+        #expect(!output.contains("listening"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == damaged, "the damaged model was changed")
+        let round = try FileManager.default.contentsOfDirectory(atPath: fixture.stateDirectory + "/rounds/from-v2")
+        #expect(round.count == 1)
+    }
+}
