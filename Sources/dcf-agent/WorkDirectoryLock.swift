@@ -56,8 +56,12 @@ final class WorkDirectoryLock: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
+            // Foundation's descriptions end with a full stop, which would stand before the semicolon.
+            var problem = creationProblem(directory, error)
+            if problem.hasSuffix(".") { problem.removeLast() }
             throw AgentSettingsError(
-                "trainer.work_dir: cannot create the directory \(directory.path): \(creationProblem(directory, error))")
+                "trainer.work_dir: cannot create the directory \(directory.path): \(problem); "
+                    + "name a directory the agent's user may create (--work-dir)")
         }
     }
 
