@@ -54,6 +54,8 @@ import Testing
     static let badKeyListLines: [(line: String, expected: [String])] = [
         ("not-a-key", ["keys.txt:2:", "not-a-key", "64 hex digits"]),
         ("01" + String(repeating: "00", count: 31), ["keys.txt:2:", "small order", "keygen"]),
+        // Two .pub files joined with `cat`, which end without a newline.
+        (String(repeating: "ab", count: 64), ["keys.txt:2:", "128 hex digits", "one key per line"]),
     ]
 
     @Test(arguments: badKeyListLines)
