@@ -4,6 +4,7 @@ import DCFProtocol
 import DCFServer
 import DCFSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct WorkerRegistryTests {
@@ -48,6 +49,25 @@ import Testing
         #expect(reload.changes == [.unregistered(WorkerID(dropped)!)])
         #expect(registry.workers.map(\.publicKey).sorted() == [kept, added, adminKey].sorted())
         #expect(registry.record(for: WorkerID(adminKey)!)?.isRegistered == true)
+    }
+
+    /// The first read of the key list, at start, is logged as a load, and a later one as a reload.
+    @Test func keyListLogLoadThenReload() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let list = try directory.file("keys.txt", contents: "\(try key())\n")
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .info) { line in lines.withLock { $0.append(line) } }
+        let registry = try WorkerRegistry(
+            stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)),
+            logger: Logger(component: "registry", sink: sink))
+        let atStart = lines.withLock { $0 }
+        #expect(atStart.contains { $0.contains("registry: loaded key list") }, "\(atStart)")
+        #expect(!atStart.contains { $0.contains("reloaded") }, "\(atStart)")
+
+        _ = try registry.reloadKeyList()
+        let afterReload = lines.withLock { $0 }
+        #expect(afterReload.last?.contains("registry: reloaded key list") == true, "\(afterReload)")
     }
 
     /// A bad line after a good key, and the parts the error must name.
