@@ -53,26 +53,11 @@ final class WorkDirectoryLock: Sendable {
             }
             return
         }
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
+        if let problem = DirectoryCreation.create(directory) {
             throw AgentSettingsError(
-                "trainer.work_dir: cannot create the directory \(directory.path): \(creationProblem(directory, error))")
+                "trainer.work_dir: cannot create the directory \(directory.path): \(problem); "
+                    + "name a directory the agent's user may create (--work-dir)")
         }
-    }
-
-    /// Returns why `directory` could not be created. A nearest existing parent that is not a directory is named,
-    /// because Foundation reports that case only as "The operation could not be completed".
-    private static func creationProblem(_ directory: URL, _ error: any Error) -> String {
-        var parent = directory.deletingLastPathComponent()
-        for _ in 0..<directory.pathComponents.count {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
-                return isDirectory.boolValue ? error.localizedDescription : "\(parent.path) is not a directory"
-            }
-            parent = parent.deletingLastPathComponent()
-        }
-        return error.localizedDescription
     }
 
     deinit {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFServer
 import DCFSupport
 import Foundation
 
@@ -8,11 +9,15 @@ final class StateDirectoryLock: Sendable {
     private let descriptor: Int32
 
     /// - Throws: `StateDirectoryLockError` naming the directory when another process holds the lock or
-    ///   the lock file cannot be created; `SystemCallError` when the directory cannot be created.
+    ///   the lock file cannot be created, and `ConfigurationError` when the directory cannot be created.
     init(directory: URL) throws {
-        // Flushes the parent of each directory it creates, so a power loss cannot take the state directory away
+        // The parent of each directory created is flushed, so a power loss cannot take the state directory away
         // with the registry and model versions that are flushed inside it.
-        try AtomicFile.createDirectory(directory.path)
+        if let problem = DirectoryCreation.create(directory) {
+            throw ConfigurationError(
+                "state.directory: cannot create the directory \(directory.path): \(problem); "
+                    + "name a directory the server's user may create (--state-dir)")
+        }
         let path = directory.appendingPathComponent("serverd.lock").path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {

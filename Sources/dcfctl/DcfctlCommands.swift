@@ -68,8 +68,8 @@ enum DcfctlCommands {
             let request = AdminAddWorkerRequest(publicKey: key, registered: command.flag("register"))
             let added = try change(client, "POST", DCFRoute.adminWorkersPath, request)
             guard !added.registered else { return "added worker \(added.workerID), registered\n" }
-            return "added worker \(added.workerID), not registered yet; \"dcfctl enable \(added.workerID.short)\" "
-                + "registers it\n"
+            return "added worker \(added.workerID) as allowed: its agent registers when it connects, "
+                + "or \"dcfctl enable \(added.workerID.short)\" registers it now\n"
         case "remove":
             let id = try resolvedWorkerID(command, client: client)
             _ = try change(client, "DELETE", DCFRoute.adminWorkersPath + "/" + id, nil as AdminSetRegistrationRequest?)

@@ -26,6 +26,22 @@ struct SafeTensorsValidationTests {
             description: "header beyond default limit",
             file: SafeTensorsFixture.file(header: "{}", declaredLength: 100_000_001),
             code: .headerTooLarge, mentions: ["100000001", "100000000"]),
+        // Files of other model formats: the error names the format and the safetensors function to save with.
+        BadFile(
+            description: "NumPy npy file", file: Data([0x93] + Array("NUMPY".utf8) + [1, 0, 0x76, 0] + eight),
+            code: .headerTooLarge, mentions: ["NumPy .npy file", "safetensors.numpy.save_file"]),
+        BadFile(
+            description: "ZIP archive from torch.save", file: Data(Array("PK".utf8) + [3, 4, 0x14, 0, 0, 0] + eight),
+            code: .headerTooLarge, mentions: ["ZIP archive", "torch.save", "safetensors.torch.save_file"]),
+        BadFile(
+            description: "Python pickle", file: Data([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46] + eight),
+            code: .headerTooLarge, mentions: ["Python pickle", "safetensors.torch.save_file"]),
+        BadFile(
+            description: "HDF5 file", file: Data([0x89] + Array("HDF\r\n".utf8) + [0x1a, 0x0a] + eight),
+            code: .headerTooLarge, mentions: ["HDF5 file"]),
+        BadFile(
+            description: "gzip file", file: Data([0x1f, 0x8b, 8, 0, 0, 0, 0, 0] + eight),
+            code: .headerOutOfBounds, mentions: ["gzip file"]),
         BadFile(
             description: "header past end of file", file: SafeTensorsFixture.file(header: "{}", declaredLength: 50),
             code: .headerOutOfBounds, mentions: ["50", "10 bytes"]),

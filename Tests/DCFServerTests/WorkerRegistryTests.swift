@@ -4,6 +4,7 @@ import DCFProtocol
 import DCFServer
 import DCFSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct WorkerRegistryTests {
@@ -50,10 +51,31 @@ import Testing
         #expect(registry.record(for: WorkerID(adminKey)!)?.isRegistered == true)
     }
 
+    /// The first read of the key list, at start, is logged as a load, and a later one as a reload.
+    @Test func keyListLogLoadThenReload() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let list = try directory.file("keys.txt", contents: "\(try key())\n")
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .info) { line in lines.withLock { $0.append(line) } }
+        let registry = try WorkerRegistry(
+            stateDirectory: directory.url, mode: .safe(keyList: KeyListFile(url: list)),
+            logger: Logger(component: "registry", sink: sink))
+        let atStart = lines.withLock { $0 }
+        #expect(atStart.contains { $0.contains("registry: loaded key list") }, "\(atStart)")
+        #expect(!atStart.contains { $0.contains("reloaded") }, "\(atStart)")
+
+        _ = try registry.reloadKeyList()
+        let afterReload = lines.withLock { $0 }
+        #expect(afterReload.last?.contains("registry: reloaded key list") == true, "\(afterReload)")
+    }
+
     /// A bad line after a good key, and the parts the error must name.
     static let badKeyListLines: [(line: String, expected: [String])] = [
         ("not-a-key", ["keys.txt:2:", "not-a-key", "64 hex digits"]),
         ("01" + String(repeating: "00", count: 31), ["keys.txt:2:", "small order", "keygen"]),
+        // Two .pub files joined with `cat`, which end without a newline.
+        (String(repeating: "ab", count: 64), ["keys.txt:2:", "128 hex digits", "one key per line"]),
     ]
 
     @Test(arguments: badKeyListLines)

@@ -120,6 +120,22 @@ import Testing
         #expect(help.contains("keygen"))
     }
 
+    @Test func optionBeforeCommandNamesOrder() throws {
+        let tool = CommandLineTool(
+            name: "dcfctl-like", version: "1", summary: "A tool without a default command.",
+            subcommands: Fixtures.tool.subcommands)
+        let error = #expect(throws: UsageError.self) { try tool.parse(["--force", "keygen"]) }
+        #expect(
+            error?.description
+                == #"option --force comes before the command. Options go after the command, as in "dcfctl-like keygen --force". Run "dcfctl-like --help" for usage."#
+        )
+        let withoutCommand = #expect(throws: UsageError.self) { try tool.parse(["--force"]) }
+        #expect(
+            withoutCommand?.description
+                == #"option --force comes before the command. Options go after the command, as in "dcfctl-like <command> --force". The commands are run, keygen. Run "dcfctl-like --help" for usage."#
+        )
+    }
+
     @Test func toolHelpVersionAndExample() throws {
         guard case .help(let text) = try Fixtures.tool.parse(["--help"]) else {
             Issue.record("--help did not return tool help")

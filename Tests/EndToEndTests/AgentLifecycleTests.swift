@@ -234,7 +234,7 @@ import Testing
         let cases = [
             ("", "trainer.work_dir is empty"),
             (file, "\(file) exists and is not a directory"),
-            (file + "/work", "\(file) is not a directory"),
+            (file + "/work", "\(file) is not a directory; name a directory the agent's user may create (--work-dir)"),
             (lockedOut, "\(lockedOut)/.dcf-agent.lock exists but cannot be opened for writing"),
         ]
         for (index, (workDirectory, message)) in cases.enumerated() {

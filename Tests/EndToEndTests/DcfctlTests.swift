@@ -69,6 +69,13 @@ import Testing
         #expect(remove.status == 0, "\(remove.output)")
         #expect(remove.output.contains("removed worker \(added)"))
         #expect(try !server.workers().contains { $0.publicKey == added })
+
+        // Without --register the key is allowed, and its agent registers itself when it connects.
+        let addAllowed = try dcfctl(["add", added], server: server, fixture: fixture)
+        #expect(addAllowed.status == 0, "\(addAllowed.output)")
+        #expect(addAllowed.output.contains("added worker \(added) as allowed"), "\(addAllowed.output)")
+        #expect(addAllowed.output.contains("its agent registers when it connects"), "\(addAllowed.output)")
+        #expect(try server.workers().first { $0.publicKey == added }?.registered == false)
     }
 
     @Test func failuresExitWithCodeAndFix() throws {

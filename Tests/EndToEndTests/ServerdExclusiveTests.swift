@@ -19,6 +19,25 @@ import TestSupport
         #expect(try first.status().modelVersion == 1)
     }
 
+    /// A state directory that cannot be created, such as the default /var/lib/dcf for a user without
+    /// permission there, is a configuration error that names the setting and the cause.
+    @Test func uncreatableStateDirectoryExits() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let file = fixture.directory.file("plain-file")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+
+        let server = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: ["run", "--config", fixture.configFile, "--state-dir", file + "/state"],
+            logFile: fixture.directory.file("server.log"))
+        #expect(server.waitForExit() == 78, "\(server.output)")
+        #expect(server.output.contains("state.directory: cannot create the directory \(file)/state"), "\(server.output)")
+        #expect(server.output.contains("\(file) is not a directory"), "\(server.output)")
+        #expect(server.output.contains("(--state-dir)"), "\(server.output)")
+        #expect(!server.output.contains("NSCocoaErrorDomain"), "\(server.output)")
+    }
+
     @Test func secondServerOnSamePortExits() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

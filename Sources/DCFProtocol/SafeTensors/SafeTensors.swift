@@ -33,11 +33,11 @@ public struct SafeTensors: Sendable {
         guard bytes.count >= 8 else { throw SafeTensorsError.fileTooShort(size: bytes.count) }
         let declaredSize = bytes.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard declaredSize <= UInt64(maximumHeaderSize) else {
-            throw SafeTensorsError.headerTooLarge(size: declaredSize, limit: maximumHeaderSize)
+            throw SafeTensorsError.headerTooLarge(size: declaredSize, limit: maximumHeaderSize, file: bytes)
         }
         let headerSize = Int(declaredSize)
         guard headerSize <= bytes.count - 8 else {
-            throw SafeTensorsError.headerOutOfBounds(size: headerSize, fileSize: bytes.count)
+            throw SafeTensorsError.headerOutOfBounds(size: headerSize, fileSize: bytes.count, file: bytes)
         }
         let headerStart = bytes.startIndex + 8
         let header = try SafeTensorsHeader.decode(bytes[headerStart..<headerStart + headerSize])

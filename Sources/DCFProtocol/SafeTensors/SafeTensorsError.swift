@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Foundation
 
 /// An invalid safetensors file, or a tensor that cannot be written or converted as requested.
 ///
@@ -63,17 +64,26 @@ extension SafeTensorsError {
         Self(.fileTooShort, "safetensors file is \(size) bytes, shorter than the 8-byte header length")
     }
 
-    static func headerTooLarge(size: UInt64, limit: Int) -> Self {
+    /// `file` is the start of the file, from which the message names a model format other than safetensors.
+    static func headerTooLarge(size: UInt64, limit: Int, file: Data) -> Self {
         Self(
             .headerTooLarge,
-            "safetensors header is \(size) bytes, more than the maximum of \(limit) bytes; the file is not a "
-                + "safetensors file, or its header is larger than this reader accepts")
+            appendingFormatHint(
+                "safetensors header is \(size) bytes, more than the maximum of \(limit) bytes; the file is not a "
+                    + "safetensors file, or its header is larger than this reader accepts", file: file))
     }
 
-    static func headerOutOfBounds(size: Int, fileSize: Int) -> Self {
+    static func headerOutOfBounds(size: Int, fileSize: Int, file: Data) -> Self {
         Self(
             .headerOutOfBounds,
-            "safetensors header length \(size) needs at least \(size + 8) bytes, but the file is \(fileSize) bytes")
+            appendingFormatHint(
+                "safetensors header length \(size) needs at least \(size + 8) bytes, but the file is \(fileSize) bytes",
+                file: file))
+    }
+
+    private static func appendingFormatHint(_ message: String, file: Data) -> String {
+        guard let hint = ForeignModelFormat.hint(for: file) else { return message }
+        return message + ". " + hint
     }
 
     static func invalidHeader(_ reason: String) -> Self {

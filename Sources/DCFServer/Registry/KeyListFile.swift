@@ -22,7 +22,16 @@ public struct KeyListFile: Sendable {
                     + "make a key pair with dcf-agent keygen"
             }
             return "\(path):\(line): \"\(text.prefix(80))\" is not an Ed25519 public key; "
-                + "expected 64 hex digits (a .pub file's contents), a blank line or a # comment"
+                + "expected 64 hex digits (a .pub file's contents), a blank line or a # comment" + joinedKeysHint
+        }
+
+        /// A hint for a line of several keys, which `cat a.pub b.pub` writes, because .pub files end without a
+        /// newline.
+        private var joinedKeysHint: String {
+            let isHex = text.allSatisfy(\.isHexDigit)
+            guard isHex, text.count > 64, text.count.isMultiple(of: 64) else { return "" }
+            return ". The line has \(text.count) hex digits, \(text.count / 64) keys joined: write one key per line, "
+                + "because .pub files end without a newline"
         }
     }
 

@@ -26,7 +26,7 @@ extension WorkerRegistry {
     public func reloadKeyList(mode newMode: AdmissionMode) throws -> KeyListReload {
         switch (mode, newMode) {
         case (.safe, .safe(let keyList)):
-            return try reload(keyList)
+            return try reload(keyList, initial: false)
         case (.unsafe, .unsafe):
             return KeyListReload()
         default:
@@ -36,7 +36,8 @@ extension WorkerRegistry {
         }
     }
 
-    private func reload(_ keyList: KeyListFile?) throws -> KeyListReload {
+    /// Applies `keyList`. With `initial`, the read at start, the log line says "loaded" in place of "reloaded".
+    func reload(_ keyList: KeyListFile?, initial: Bool) throws -> KeyListReload {
         guard let keyList else {
             currentMode.withLock { $0 = .safe(keyList: nil) }
             return KeyListReload()
@@ -47,7 +48,7 @@ extension WorkerRegistry {
         }
         currentMode.withLock { $0 = .safe(keyList: keyList) }
         logger.info(
-            "reloaded key list",
+            initial ? "loaded key list" : "reloaded key list",
             [("path", keyList.url.path), ("keys", String(keys.count)), ("added", String(reload.added.count)),
              ("removed", String(reload.removed.count))])
         return reload

@@ -53,7 +53,7 @@ public final class WorkerRegistry: Sendable {
         try dropUnusableKeys()
         if case .safe(let keyList) = mode {
             try dropUnsafeRecords()
-            if keyList != nil { _ = try reloadKeyList() }
+            if let keyList { _ = try reload(keyList, initial: true) }
         }
     }
 

@@ -39,6 +39,7 @@ public struct CommandLineTool: Sendable {
         if first.hasPrefix("-"), let defaultSubcommand {
             return try parse(subcommand: subcommand(named: defaultSubcommand)!, arguments)
         }
+        if first.hasPrefix("-") { throw optionBeforeCommand(first, arguments: arguments) }
         return try parse(subcommand: requireSubcommand(first), Array(arguments.dropFirst()))
     }
 
@@ -72,6 +73,19 @@ public struct CommandLineTool: Sendable {
             ?? "The commands are " + names.joined(separator: ", ") + "."
         let quoted = ConfigValue.quote(name)
         throw UsageError("unknown command \(quoted) for \(self.name). \(hint) Run \"\(self.name) --help\" for usage.")
+    }
+
+    /// Builds the error for an option given before the command, naming the command from `arguments` when one follows.
+    /// Values are left out of the example, so no secret given on the command line reaches the message.
+    private func optionBeforeCommand(_ option: String, arguments: [String]) -> UsageError {
+        let name = option.split(separator: "=", maxSplits: 1).first.map(String.init) ?? option
+        let names = subcommands.map(\.name)
+        let command = arguments.first { names.contains($0) }
+        let list = command == nil ? " The commands are " + names.joined(separator: ", ") + "." : ""
+        let example = "\(self.name) \(command ?? "<command>") \(name)"
+        return UsageError(
+            "option \(name) comes before the command. Options go after the command, as in \"\(example)\".\(list) "
+                + "Run \"\(self.name) --help\" for usage.")
     }
 
     private func parse(subcommand: Subcommand, _ arguments: [String]) throws(UsageError) -> CommandLineRequest {
