@@ -114,12 +114,14 @@ for scenario in $scenarios; do
         url="https://127.0.0.1:$port"
         ca="--ca $dir/tls/ca.pem"
     fi
-    # Every simulated worker connects from 127.0.0.1, so the per-address limit is as high as max_connections.
+    # Every simulated worker connects from 127.0.0.1, so the per-address and per-network limits are as high as
+    # max_connections.
     # shellcheck disable=SC2086 # BENCH_SERVER_ARGS is split into options on purpose.
     "$bin/dcf-serverd" run --listen "127.0.0.1:$port" "$@" --unsafe-mode --state-dir "$run/state" \
         --initial-model "$run/model.safetensors" --update-lim "$workers" --log-level warning \
         --limits.max_connections=$((workers + 1000)) \
         --limits.max_connections_per_address=$((workers + 1000)) \
+        --limits.max_connections_per_network=$((workers + 1000)) \
         --limits.receive_buffer=256KiB ${BENCH_SERVER_ARGS:-} \
         >"$run/server.log" 2>&1 &
     server=$!

@@ -96,13 +96,15 @@ done
 
 "$bin/dcf-agent" init-model --layers 784,128,10 --seed 1 --output "$dir/initial-model.safetensors" >/dev/null
 
-# Every agent connects from 127.0.0.1, so the per-address connection limit must cover all of them.
+# Every agent connects from 127.0.0.1, so the per-address and per-network connection limits must cover all of
+# them.
 "$bin/dcf-serverd" \
     --listen "127.0.0.1:$port" \
     --tls-certificate "$dir/tls/server.pem" --tls-key "$dir/tls/server.key" \
     --state-dir "$dir/state" --worker-keys "$dir/keys/allowed-workers.txt" \
     --initial-model "$dir/initial-model.safetensors" --update-lim "$sites" \
     --limits.max_connections_per_address="$((sites * 2 + 16))" \
+    --limits.max_connections_per_network="$((sites * 2 + 16))" \
     2>"$dir/logs/serverd.log" &
 server_pid=$!
 pids="$pids $server_pid"

@@ -118,6 +118,16 @@ enum ServerdSchema {
                 + "address. Behind a TLS-terminating proxy every client has the proxy's address, so raise it to "
                 + "max_connections there. 0 turns the limit off."),
         ConfigOption(
+            "limits", "max_connections_per_network", type: .integer(0...1_000_000), default: .integer(1024),
+            unit: "connections",
+            help: "Open connections at most from one client network, an IPv4 /24 or an IPv6 /48; more are closed "
+                + "at once without a response. IPv4-mapped and NAT64 addresses count in their IPv4 /24, and a "
+                + "link-local address counts on its own. A client with many addresses or a wide IPv6 prefix gets "
+                + "max_connections_per_address from each address or /64, so this limit bounds its total. A site's "
+                + "agent keeps one or two connections, so 1024 leaves room for several hundred sites in one "
+                + "provider network. Behind a TLS-terminating proxy, raise it to max_connections as well. 0 turns "
+                + "the limit off."),
+        ConfigOption(
             "limits", "max_workers", type: .integer(1...10_000_000), default: .integer(100_000), unit: "workers",
             help: "Maximum number of workers in the registry in unsafe mode, where every registration adds one. "
                 + "Further registrations get 503 until an admin removes workers. Admin adds and key lists may pass "

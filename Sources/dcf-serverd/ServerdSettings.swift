@@ -49,6 +49,7 @@ struct ServerdSettings {
         var limits = HTTPServerLimits()
         limits.maxConnections = config.integer("limits.max_connections")
         limits.maxConnectionsPerAddress = config.integer("limits.max_connections_per_address")
+        limits.maxConnectionsPerNetwork = config.integer("limits.max_connections_per_network")
         limits.maxHeaderBytes = config.byteCount("limits.max_header_bytes")
         limits.maxHeaderCount = config.integer("limits.max_header_count")
         limits.maxURILength = config.byteCount("limits.max_url_bytes")

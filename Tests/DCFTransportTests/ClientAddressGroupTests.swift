@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 import Foundation
 import Testing
 
@@ -126,6 +127,56 @@ import Testing
         #expect(try Self.group("0.0.0.0") != (try Self.group("::")))
     }
 
+    private static func network(_ host: String, scope: UInt32 = 0) throws -> ClientAddressGroup? {
+        try group(host, scope: scope)?.network
+    }
+
+    @Test func ipv4NetworkIsPrefix24() throws {
+        let network = try #require(try Self.network("198.51.100.7"))
+        #expect(network.description == "198.51.100.0/24")
+        #expect(try Self.network("198.51.100.0") == network)
+        #expect(try Self.network("198.51.100.255") == network)
+        #expect(try Self.network("198.51.101.7") != network)
+        #expect(try Self.network("199.51.100.7") != network)
+        #expect(network != (try Self.group("198.51.100.0")))
+    }
+
+    @Test func ipv6NetworkIsPrefix48() throws {
+        let network = try #require(try Self.network("2001:db8:1:2::1"))
+        #expect(network.description == "2001:db8:1::/48")
+        #expect(try Self.network("2001:db8:1:ffff:ffff:ffff:ffff:ffff") == network)
+        #expect(try Self.network("2001:db8:1::") == network)
+        #expect(try Self.network("2001:db8:2:2::1") != network)
+        #expect(try Self.network("2001:db9:1:2::1") != network)
+        #expect(network != (try Self.group("2001:db8:1::1")))
+    }
+
+    /// IPv4-mapped and NAT64 addresses count in the /24 of their IPv4 address, not in an IPv6 /48.
+    @Test func mappedAndNAT64NetworkIsIPv4Prefix24() throws {
+        let network = try #require(try Self.network("198.51.100.7"))
+        #expect(try Self.network("::ffff:198.51.100.200") == network)
+        #expect(try Self.network("64:ff9b::198.51.100.9") == network)
+        #expect(try Self.network("::ffff:198.51.101.7") != network)
+        #expect(try Self.network("64:ff9b::198.51.101.7") != network)
+        #expect(try Self.network("::ffff:198.51.100.7")?.description == "198.51.100.0/24")
+    }
+
+    /// A link-local address gets no wider group: its network is the address with its interface.
+    @Test func linkLocalNetworkIsItsAddress() throws {
+        let group = try #require(try Self.group("fe80::1:2:3:4", scope: 2))
+        #expect(group.network == group)
+        #expect(try Self.network("fe80::1:2:3:5", scope: 2) != group.network)
+        #expect(try Self.network("fe80::1:2:3:4", scope: 3) != group.network)
+    }
+
+    /// A network group is its own network, so taking the network twice changes nothing.
+    @Test func networkOfNetworkIsSame() throws {
+        let ipv4 = try #require(try Self.network("198.51.100.7"))
+        #expect(ipv4.network == ipv4)
+        let ipv6 = try #require(try Self.network("2001:db8:1:2::1"))
+        #expect(ipv6.network == ipv6)
+    }
+
     @Test func unixPeerHasNoGroup() {
         var storage = sockaddr_storage()
         storage.ss_family = sa_family_t(AF_UNIX)
@@ -163,5 +214,73 @@ import Testing
         #expect(counts.groupCount == 0)
         #expect(counts.acquire(Self.first, limit: 1))
         #expect(counts.groupCount == 1)
+    }
+}
+
+/// `ServerContext.acquireGroupCounts` and `releaseConnection`, which count a connection under both the
+/// per-address and the per-network limit, or under neither.
+@Suite struct ConnectionGroupCountTests {
+    private static let first = ClientAddressGroup.ipv4(0xC633_6407)  // 198.51.100.7
+    private static let second = ClientAddressGroup.ipv4(0xC633_6408)  // 198.51.100.8
+    private static let network = ClientAddressGroup.ipv4Network(0xC633_6400)  // 198.51.100.0/24
+
+    private static func context(perAddress: Int, perNetwork: Int) -> ServerContext {
+        var limits = HTTPServerLimits()
+        limits.maxConnectionsPerAddress = perAddress
+        limits.maxConnectionsPerNetwork = perNetwork
+        let logger = Logger(component: "t", sink: .standardError(level: .error))
+        return ServerContext(handler: echoHandler(), limits: limits, logger: logger, tls: nil, loopCount: 1)
+    }
+
+    @Test func networkLimitCountsAcrossAddresses() {
+        let context = Self.context(perAddress: 2, perNetwork: 3)
+        let counted = CountedGroups(address: Self.first, network: Self.network)
+        #expect(context.acquireGroupCounts(for: Self.first) == .admitted(counted))
+        #expect(context.acquireGroupCounts(for: Self.first) == .admitted(counted))
+        #expect(context.acquireGroupCounts(for: Self.first) == .overAddressLimit(Self.first, limit: 2))
+        #expect(context.acquireGroupCounts(for: Self.second) == .admitted(CountedGroups(address: Self.second, network: Self.network)))
+        #expect(context.acquireGroupCounts(for: Self.second) == .overNetworkLimit(Self.network, limit: 3))
+        #expect(context.connectionsPerAddress.count(of: Self.first) == 2)
+        #expect(context.connectionsPerAddress.count(of: Self.second) == 1)
+        #expect(context.connectionsPerNetwork.count(of: Self.network) == 3)
+    }
+
+    /// A connection rejected by the network limit keeps no count of its address, and one rejected by the address
+    /// limit keeps no count of its network.
+    @Test func rejectionLeavesNoCount() {
+        let context = Self.context(perAddress: 1, perNetwork: 1)
+        #expect(context.acquireGroupCounts(for: Self.first) == .admitted(CountedGroups(address: Self.first, network: Self.network)))
+        #expect(context.acquireGroupCounts(for: Self.second) == .overNetworkLimit(Self.network, limit: 1))
+        #expect(context.connectionsPerAddress.count(of: Self.second) == 0)
+        #expect(context.connectionsPerAddress.groupCount == 1)
+        #expect(context.acquireGroupCounts(for: Self.first) == .overAddressLimit(Self.first, limit: 1))
+        #expect(context.connectionsPerNetwork.count(of: Self.network) == 1)
+    }
+
+    @Test func releaseGivesBackBothCounts() {
+        let context = Self.context(perAddress: 1, perNetwork: 1)
+        let counted = CountedGroups(address: Self.first, network: Self.network)
+        context.metrics.openConnections.add(1, ordering: .relaxed)
+        #expect(context.acquireGroupCounts(for: Self.first) == .admitted(counted))
+        context.releaseConnection(counted)
+        #expect(context.connectionsPerAddress.groupCount == 0)
+        #expect(context.connectionsPerNetwork.groupCount == 0)
+        #expect(context.metrics.openConnections.load(ordering: .relaxed) == 0)
+        #expect(context.acquireGroupCounts(for: Self.second) == .admitted(CountedGroups(address: Self.second, network: Self.network)))
+    }
+
+    /// A limit of 0 counts nothing at its level, and a peer without a group (a Unix socket) is never counted.
+    @Test func limitOfZeroCountsNothing() {
+        let networkOnly = Self.context(perAddress: 0, perNetwork: 1)
+        #expect(networkOnly.acquireGroupCounts(for: Self.first) == .admitted(CountedGroups(address: nil, network: Self.network)))
+        #expect(networkOnly.acquireGroupCounts(for: Self.second) == .overNetworkLimit(Self.network, limit: 1))
+        #expect(networkOnly.connectionsPerAddress.groupCount == 0)
+
+        let addressOnly = Self.context(perAddress: 1, perNetwork: 0)
+        #expect(addressOnly.acquireGroupCounts(for: Self.first) == .admitted(CountedGroups(address: Self.first, network: nil)))
+        #expect(addressOnly.acquireGroupCounts(for: Self.second) == .admitted(CountedGroups(address: Self.second, network: nil)))
+        #expect(addressOnly.connectionsPerNetwork.groupCount == 0)
+
+        #expect(addressOnly.acquireGroupCounts(for: nil) == .admitted(CountedGroups(address: nil, network: nil)))
     }
 }

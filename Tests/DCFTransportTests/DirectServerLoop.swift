@@ -22,12 +22,12 @@ struct DirectServerLoop: @unchecked Sendable {  // `server` is used only inside 
         server = try LoopUnit.startLoop(index: 0, context: context)
     }
 
-    /// Serves `fd` as an accepted connection; the connection closes it. A connection with an `addressGroup`
-    /// gives back that group's count, which the caller acquired, when it closes.
-    func serve(_ fd: Int32, addressGroup: ClientAddressGroup? = nil) {
+    /// Serves `fd` as an accepted connection; the connection closes it. When it closes, the connection gives back
+    /// the counts of the groups in `counted`, which the caller acquired.
+    func serve(_ fd: Int32, counted: CountedGroups = CountedGroups()) {
         context.metrics.openConnections.add(1, ordering: .relaxed)
         let server = self
-        let accepted = AcceptedConnection(fd: fd, peer: "socketpair", addressGroup: addressGroup, isOverCapacity: false)
+        let accepted = AcceptedConnection(fd: fd, peer: "socketpair", counted: counted, isOverCapacity: false)
         server.server.loop.execute { server.server.serve(accepted) }
     }
 

@@ -7,13 +7,14 @@ import TestSupport
 
 @testable import DCFTransport
 
-/// `HTTPServerLimits.maxConnectionsPerAddress` on a real server over loopback.
+/// `HTTPServerLimits.maxConnectionsPerAddress` and `maxConnectionsPerNetwork` on a real server over loopback.
 @Suite struct ServerAddressLimitTests {
     private static let request = "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"
 
-    private static func limits(perAddress: Int) -> HTTPServerLimits {
+    private static func limits(perAddress: Int, perNetwork: Int = 0) -> HTTPServerLimits {
         var limits = HTTPServerLimits.patient
         limits.maxConnectionsPerAddress = perAddress
+        limits.maxConnectionsPerNetwork = perNetwork
         return limits
     }
 
@@ -274,18 +275,101 @@ import TestSupport
         _ = (silent, partial, parked)
     }
 
-    /// A connection that reaches its loop after the drain began is closed there and gives its count back.
+    /// A connection that reaches its loop after the drain began is closed there and gives both counts back.
     @Test func handoverDuringDrainGivesCountBack() async throws {
-        let direct = try DirectServerLoop(security: .plaintext, limits: Self.limits(perAddress: 1), handler: echoHandler())
+        let limits = Self.limits(perAddress: 1, perNetwork: 1)
+        let direct = try DirectServerLoop(security: .plaintext, limits: limits, handler: echoHandler())
         direct.context.isDraining.store(true, ordering: .relaxed)
         let group = ClientAddressGroup.ipv4(0x7F00_0001)
-        #expect(direct.context.connectionsPerAddress.acquire(group, limit: 1))
+        let counted = CountedGroups(address: group, network: group.network)
+        #expect(direct.context.acquireGroupCounts(for: group) == .admitted(counted))
         let sockets = try TLSSocketPair()
-        direct.serve(sockets.serverSide, addressGroup: group)
+        direct.serve(sockets.serverSide, counted: counted)
         #expect(await direct.waitForNoConnections())
         #expect(direct.context.connectionsPerAddress.count(of: group) == 0)
+        #expect(direct.context.connectionsPerNetwork.count(of: group.network) == 0)
         direct.stop()
         close(sockets.clientSide)
+    }
+
+    /// Over TLS, a third connection from 127.0.0.1 under a per-network limit of 2 is closed before any TLS
+    /// work, while the first two stay open and keep their counts, and the rejected one keeps no count.
+    @Test func tlsConnectionOverNetworkLimitIsClosed() async throws {
+        let limits = Self.limits(perAddress: 10, perNetwork: 2)
+        let fixture = try ServerTLSTests.TLSFixture(limits: limits, handler: echoHandler())
+        let running = fixture.running
+        let clients = try (0..<2).map { _ in try HTTPTestClient(port: running.port, tls: fixture.clientContext) }
+        #expect(await running.waitFor { $0.openConnections == 2 })
+
+        let third = Self.connectSocket(port: running.port)
+        try #require(third >= 0)
+        #expect(LoopbackSocket.closesWithoutResponse(third), "a connection over the per-network limit was not closed")
+        close(third)
+        #expect(await running.waitFor { $0.connectionsRejectedPerNetwork == 1 })
+        #expect(running.server.statistics.connectionsRejectedPerAddress == 0)
+        #expect(running.server.statistics.openConnections == 2)
+        #expect(running.server.connectionsPerAddress == [.ipv4(0x7F00_0001): 2])
+        #expect(running.server.connectionsPerNetwork == [.ipv4Network(0x7F00_0000): 2])
+
+        for client in clients {
+            try client.send(Self.request)
+            #expect(try client.readResponse().status == 200)
+        }
+        await fixture.stop()
+    }
+
+    /// 127.0.0.1, 127.0.0.2 and 127.0.0.3 share the network 127.0.0.0/24, so with a per-network limit of 2 the
+    /// third address is rejected although each address has its own count, and the warning names the network.
+    /// All servers in a process share one 10 s repeat limit for the warning, so another test's rejection may have
+    /// turned it into a debug line without the advice.
+    @Test func networkLimitCountsAcrossAddresses() async throws {
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .debug) { line in lines.withLock { $0.append(line) } }
+        let limits = Self.limits(perAddress: 1, perNetwork: 2)
+        let running = try RunningServer(limits: limits, logSink: sink, handler: echoHandler())
+        let first = Self.connectSocket(port: running.port, source: "127.0.0.1")
+        try #require(first >= 0)
+        defer { close(first) }
+        let second = Self.connectSocket(port: running.port, source: "127.0.0.2")
+        try #require(second >= 0, "cannot connect from 127.0.0.2")
+        defer { close(second) }
+        #expect(await running.waitFor { $0.openConnections == 2 })
+
+        let third = Self.connectSocket(port: running.port, source: "127.0.0.3")
+        try #require(third >= 0, "cannot connect from 127.0.0.3")
+        #expect(LoopbackSocket.closesWithoutResponse(third))
+        close(third)
+        #expect(await running.waitFor { $0.connectionsRejectedPerNetwork == 1 })
+        #expect(running.server.statistics.connectionsRejectedPerAddress == 0)
+        #expect(running.server.connectionsPerAddress == [.ipv4(0x7F00_0001): 1, .ipv4(0x7F00_0002): 1])
+
+        let rejections = lines.withLock { $0 }.filter { $0.contains("over the per-network connection limit") }
+        #expect(rejections.count == 1)
+        let line = try #require(rejections.first)
+        #expect(line.contains(" network=127.0.0.0/24 "))
+        #expect(line.contains(" peer=127.0.0.3:"))
+        #expect(line.contains(" limit=2"))
+        if line.contains(" warning ") {
+            #expect(line.contains("limits.max_connections_per_network"))
+        }
+
+        #expect(Self.sendText(Self.request, on: second))
+        var reply = [UInt8](repeating: 0, count: 12)
+        #expect(recv(second, &reply, reply.count, Int32(MSG_WAITALL)) == reply.count)
+        #expect(String(decoding: reply, as: UTF8.self) == "HTTP/1.1 200")
+        await running.stop()
+        #expect(running.server.connectionsPerAddress.isEmpty)
+        #expect(running.server.connectionsPerNetwork.isEmpty)
+    }
+
+    @Test func negativeNetworkLimitIsRejected() throws {
+        var limits = HTTPServerLimits()
+        limits.maxConnectionsPerNetwork = -1
+        let configuration = HTTPServerConfiguration(port: 0, security: .plaintext, limits: limits)
+        let logger = Logger(component: "t", sink: .standardError(level: .error))
+        let server = HTTPServer(configuration: configuration, handler: echoHandler(), logger: logger)
+        let error = #expect(throws: HTTPServerError.self) { try server.start() }
+        #expect(error?.description.contains("maxConnectionsPerNetwork is -1") == true)
     }
 
     /// Sends all of `text` on a blocking socket and returns whether it did.

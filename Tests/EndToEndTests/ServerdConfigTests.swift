@@ -60,6 +60,10 @@ import Testing
             replacement: "max_connections_per_address = \"many\"",
             expected: ["max_connections_per_address", "expected an integer", "many"]),
         BadConfig(
+            name: "negative per-network limit", linePrefix: "long_poll_hold =",
+            replacement: "max_connections_per_network = -1",
+            expected: ["max_connections_per_network", "0-1000000", "found -1"]),
+        BadConfig(
             name: "first-byte timeout below minimum", linePrefix: "long_poll_hold =",
             replacement: "first_byte_timeout = \"10ms\"", expected: ["first_byte_timeout", "at least 100ms", "10ms"]),
         BadConfig(

@@ -14,7 +14,8 @@ import Testing
         let before = try server.metrics()
         for family in [
             "dcf_http_open_connections", "dcf_http_parked_requests", "dcf_http_received_bytes_total",
-            "dcf_http_sent_bytes_total", "dcf_http_connections_rejected_per_address_total", "dcf_requests_total", "dcf_updates_accepted_total",
+            "dcf_http_sent_bytes_total", "dcf_http_connections_rejected_per_address_total",
+            "dcf_http_connections_rejected_per_network_total", "dcf_requests_total", "dcf_updates_accepted_total",
             "dcf_updates_rejected_total", "dcf_rounds_completed_total", "dcf_aggregation_seconds_total",
             "dcf_global_model_version", "dcf_workers_registered", "process_resident_memory_bytes",
         ] {
@@ -114,6 +115,43 @@ import Testing
         let metrics = try #require(samples, "/metrics stayed unreachable with one place free")
         #expect(metrics["dcf_http_connections_rejected_per_address_total"] == Double(1 + rejectedScrapes))
         #expect(metrics.types["dcf_http_connections_rejected_per_address_total"] == "counter")
+        _ = idleSockets
+    }
+
+    /// With `limits.max_connections_per_network = 2` and a higher per-address limit, a third idle socket from
+    /// 127.0.0.1 is closed at once because 127.0.0.0/24 is full, the warning names the network and the setting,
+    /// and `/metrics` counts the rejection apart from the per-address ones.
+    @Test func perNetworkLimitClosesAndCounts() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch([
+            "--limits.max_connections_per_network=2", "--limits.max_connections_per_address=10",
+        ])
+        defer { server.process.terminate(signal: SIGKILL) }
+
+        let idleSockets = try (0..<2).map { _ in try IdleSocket(port: server.port) }
+        let rejected = try IdleSocket(port: server.port)
+        #expect(rejected.closesWithoutResponse(), "the server kept a connection over the per-network limit")
+        let warning = try server.process.waitForLine(containing: "per-network connection limit")
+        #expect(warning.contains(" warning "), "\(warning)")
+        #expect(warning.contains("network=127.0.0.0/24 "), "\(warning)")
+        #expect(warning.contains("limits.max_connections_per_network"), "\(warning)")
+
+        // As in the per-address test, a scrape may find both places still taken, and is rejected and counted.
+        idleSockets[0].close()
+        var samples: PrometheusSamples?
+        var rejectedScrapes = 0
+        for _ in 0..<100 where samples == nil {
+            samples = try? server.metrics()
+            if samples == nil {
+                rejectedScrapes += 1
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        let metrics = try #require(samples, "/metrics stayed unreachable with one place free")
+        #expect(metrics["dcf_http_connections_rejected_per_network_total"] == Double(1 + rejectedScrapes))
+        #expect(metrics.types["dcf_http_connections_rejected_per_network_total"] == "counter")
+        #expect(metrics["dcf_http_connections_rejected_per_address_total"] == 0)
         _ = idleSockets
     }
 }

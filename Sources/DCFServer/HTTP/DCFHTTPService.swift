@@ -52,6 +52,11 @@ public final class DCFHTTPService: Sendable {
                 + "address or an IPv6 /64) already had limits.max_connections_per_address open connections.",
             value: Double(statistics.connectionsRejectedPerAddress))
         writer.counter(
+            "dcf_http_connections_rejected_per_network_total",
+            help: "Connections closed at accept, without a response, because their client network (an IPv4 /24 "
+                + "or an IPv6 /48) already had limits.max_connections_per_network open connections.",
+            value: Double(statistics.connectionsRejectedPerNetwork))
+        writer.counter(
             "dcf_http_received_bytes_total", help: "Bytes read from clients, after TLS decryption.",
             value: Double(statistics.bytesIn))
         writer.counter(

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
 
-/// Open connections per `ClientAddressGroup`, shared by every loop of a server.
+/// Open connections per `ClientAddressGroup`, shared by every loop of a server. A server keeps one table of
+/// address groups and one of their networks.
 ///
 /// The loop that accepts a connection acquires its group's count, and the loop that serves it releases the
 /// count when the connection closes, so the count lives behind a lock. A group is removed when its count

@@ -9,6 +9,9 @@ import Glibc
 /// IPv4 address, and so does an address in the NAT64 prefix 64:ff9b::/96, which a NAT64 gateway gives the IPv4
 /// hosts behind it. A link-local address (fe80::/10) with its interface is a group of its own, because every
 /// host on a link has one in the same /64, and hosts on two links may use the same address.
+///
+/// `network` returns the wider group that shares one count under `HTTPServerLimits.maxConnectionsPerNetwork`:
+/// an IPv4 /24 or an IPv6 /48, because a provider often assigns that much to one customer.
 enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
     /// An IPv4 address in host byte order.
     case ipv4(UInt32)
@@ -17,6 +20,24 @@ enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
     /// A whole link-local IPv6 address, its first and last 64 bits in host byte order, and the index of the
     /// interface it was received on (`sin6_scope_id`).
     case ipv6Address(UInt64, UInt64, scope: UInt32)
+    /// An IPv4 /24 network: its address in host byte order, with the last 8 bits zero.
+    case ipv4Network(UInt32)
+    /// An IPv6 /48 network: the first 64 bits of its address in host byte order, with the last 16 of them zero.
+    case ipv6Network48(UInt64)
+
+    /// The group of this group's network: the /24 of an IPv4 address, the /48 of an IPv6 /64, and a link-local
+    /// address itself, because a link-local address does not identify the network behind it. A network group is
+    /// its own network.
+    var network: ClientAddressGroup {
+        switch self {
+        case .ipv4(let address):
+            return .ipv4Network(address & 0xFFFF_FF00)
+        case .ipv6Network(let prefix):
+            return .ipv6Network48(prefix & 0xFFFF_FFFF_FFFF_0000)
+        case .ipv6Address, .ipv4Network, .ipv6Network48:
+            return self
+        }
+    }
 
     /// The group of an accepted peer address, or nil when its family is neither IPv4 nor IPv6 (a Unix socket).
     init?(_ storage: sockaddr_storage) {
@@ -57,8 +78,9 @@ enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The address as `192.0.2.7` or `fe80::1%eth0`, or the network as `2001:db8:1:2::/64`. A link-local
-    /// address carries its interface name, or the interface index when no interface has that index.
+    /// The address as `192.0.2.7` or `fe80::1%eth0`, or the network as `198.51.100.0/24`, `2001:db8:1:2::/64` or
+    /// `2001:db8:1::/48`. A link-local address carries its interface name, or the interface index when no
+    /// interface has that index.
     var description: String {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         switch self {
@@ -70,6 +92,14 @@ enum ClientAddressGroup: Hashable, Sendable, CustomStringConvertible {
             var raw = Self.ipv6(high: prefix, low: 0)
             inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
             return Self.string(text) + "/64"
+        case .ipv4Network(let address):
+            var raw = in_addr(s_addr: address.bigEndian)
+            inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+            return Self.string(text) + "/24"
+        case .ipv6Network48(let prefix):
+            var raw = Self.ipv6(high: prefix, low: 0)
+            inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+            return Self.string(text) + "/48"
         case .ipv6Address(let high, let low, let scope):
             var raw = Self.ipv6(high: high, low: low)
             inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))

@@ -35,9 +35,8 @@ struct AcceptedConnection: Sendable {
     let fd: Int32
     /// The client as `host:port`, for log lines.
     let peer: String
-    /// The group whose count includes the connection, or nil when the per-address limit is off or the peer is
-    /// neither IPv4 nor IPv6.
-    let addressGroup: ClientAddressGroup?
+    /// The address group and network whose counts include the connection.
+    let counted: CountedGroups
     /// Whether the connection was accepted over `maxConnections` and responds 503 to its first request.
     let isOverCapacity: Bool
 }
@@ -53,7 +52,7 @@ extension ServerLoop {
     /// the drain closed this loop's connections, and would otherwise keep the drain waiting for its grace period.
     func serve(_ accepted: AcceptedConnection) {
         guard !isClosed, !context.isDraining.load(ordering: .relaxed) else {
-            context.releaseConnection(addressGroup: accepted.addressGroup)
+            context.releaseConnection(accepted.counted)
             Glibc.close(accepted.fd)
             return
         }

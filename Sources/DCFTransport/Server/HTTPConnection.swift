@@ -37,8 +37,8 @@ final class HTTPConnection: EventHandler {
     /// Set when the first-byte timeout found received bytes that the loop had not read yet, so only the
     /// handshake timeout applies.
     var firstBytesArrived = false
-    /// The client address group whose count includes this connection until it closes, if any.
-    let addressGroup: ClientAddressGroup?
+    /// The client address group and network whose counts include this connection until it closes.
+    let counted: CountedGroups
     /// Set once the connection must close after the current response.
     var closeAfterResponse = false
     /// Set when the client ended its stream (FIN or close_notify) while the connection still owes it a response.
@@ -63,7 +63,7 @@ final class HTTPConnection: EventHandler {
         self.server = server
         self.transport = transport
         self.isOverCapacity = accepted.isOverCapacity
-        self.addressGroup = accepted.addressGroup
+        self.counted = accepted.counted
         self.parser = HTTPRequestParser(limits: server.context.limits.parserLimits)
         let now = MonotonicClock.now()
         phaseStart = now
@@ -179,7 +179,7 @@ final class HTTPConnection: EventHandler {
         transport = nil
         server.remove(self)
         // Released before the socket closes, so a client that sees the close can connect again at once.
-        context.releaseConnection(addressGroup: addressGroup)
+        context.releaseConnection(counted)
         Glibc.close(fd)
         context.logger.trace("connection closed", [("peer", peer), ("reason", "\(reason)")])
     }

@@ -114,6 +114,9 @@ public final class HTTPServer: Sendable {
     /// Open connections of every client address group that has some, while the per-address limit is on.
     var connectionsPerAddress: [ClientAddressGroup: Int] { context.connectionsPerAddress.snapshot }
 
+    /// Open connections of every network group that has some, while the per-network limit is on.
+    var connectionsPerNetwork: [ClientAddressGroup: Int] { context.connectionsPerNetwork.snapshot }
+
     /// Makes new connections use `newContext`; connections already open keep their context.
     ///
     /// - Throws: `HTTPServerError` when the server was configured for plain TCP.
@@ -140,9 +143,12 @@ public final class HTTPServer: Sendable {
         for (name, value) in positive where value < 1 {
             throw HTTPServerError.invalidConfiguration("limit \(name) is \(value); use 1 or more")
         }
-        guard limits.maxConnectionsPerAddress >= 0 else {
-            throw HTTPServerError.invalidConfiguration(
-                "limit maxConnectionsPerAddress is \(limits.maxConnectionsPerAddress); use 0 (no limit) or more")
+        let groupLimits = [
+            ("maxConnectionsPerAddress", limits.maxConnectionsPerAddress),
+            ("maxConnectionsPerNetwork", limits.maxConnectionsPerNetwork),
+        ]
+        for (name, value) in groupLimits where value < 0 {
+            throw HTTPServerError.invalidConfiguration("limit \(name) is \(value); use 0 (no limit) or more")
         }
         guard limits.minBodyRate >= 0 else {
             throw HTTPServerError.invalidConfiguration("limit minBodyRate is \(limits.minBodyRate); use 0 or more")

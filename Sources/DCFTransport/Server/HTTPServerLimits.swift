@@ -23,6 +23,13 @@ public struct HTTPServerLimits: Sendable {
     /// It is off by default because behind a proxy every client has the proxy's address, and tests and
     /// benchmarks open thousands of connections from loopback.
     public var maxConnectionsPerAddress = 0
+    /// Maximum open connections from one client network: an IPv4 /24 or an IPv6 /48, with IPv4-mapped and NAT64
+    /// addresses counted in their IPv4 /24. A link-local address counts on its own, with its interface, as under
+    /// `maxConnectionsPerAddress`. A connection over it is closed at once without a response, before any TLS
+    /// work, so a client with many addresses or a wide IPv6 prefix cannot take every place under
+    /// `maxConnections`. 0 turns the limit off, and it is off by default for the same reasons as
+    /// `maxConnectionsPerAddress`.
+    public var maxConnectionsPerNetwork = 0
     /// Time allowed for the TLS handshake; then the connection closes without a response. 60 s, because when
     /// 10,000 clients connect at once (every site after a server restart) handshakes on a 2-core server took
     /// longer than 10 s, and a 10 s limit cut off about 60 of them.

@@ -8,6 +8,7 @@ final class HTTPServerMetrics: Sendable {
     let bytesIn = Atomic<Int>(0)
     let bytesOut = Atomic<Int>(0)
     let connectionsRejectedPerAddress = Atomic<Int>(0)
+    let connectionsRejectedPerNetwork = Atomic<Int>(0)
     /// Registered connections per event loop, indexed by `EventLoop.index`.
     let loopConnections: [LoopCounter]
     private let statusCounts = Mutex<[Int: Int]>([:])
@@ -27,6 +28,7 @@ final class HTTPServerMetrics: Sendable {
             bytesIn: bytesIn.load(ordering: .relaxed),
             bytesOut: bytesOut.load(ordering: .relaxed),
             connectionsRejectedPerAddress: connectionsRejectedPerAddress.load(ordering: .relaxed),
+            connectionsRejectedPerNetwork: connectionsRejectedPerNetwork.load(ordering: .relaxed),
             responsesByStatus: statusCounts.withLock { $0 },
             openConnectionsByLoop: loopConnections.map { $0.value.load(ordering: .relaxed) }
         )
@@ -51,6 +53,9 @@ public struct HTTPServerStatistics: Sendable, Equatable {
     /// Connections closed at accept because their client address already had `maxConnectionsPerAddress` open
     /// connections.
     public var connectionsRejectedPerAddress: Int
+    /// Connections closed at accept because their network (an IPv4 /24 or an IPv6 /48) already had
+    /// `maxConnectionsPerNetwork` open connections.
+    public var connectionsRejectedPerNetwork: Int
     /// Responses started, by status code, the server's own error responses included.
     public var responsesByStatus: [Int: Int]
     /// Connections registered on each event loop, in loop order; their sum trails `openConnections` while

@@ -81,10 +81,15 @@ final class Listener: EventHandler {
 
     private func admit(_ client: Int32, peer: String, addressGroup: ClientAddressGroup?) {
         let context = server.context
-        let perAddressLimit = context.limits.maxConnectionsPerAddress
-        let countedGroup = perAddressLimit > 0 ? addressGroup : nil
-        if let countedGroup, !context.connectionsPerAddress.acquire(countedGroup, limit: perAddressLimit) {
-            rejectOverAddressLimit(client, peer: peer, group: countedGroup, limit: perAddressLimit)
+        let counted: CountedGroups
+        switch context.acquireGroupCounts(for: addressGroup) {
+        case .admitted(let groups):
+            counted = groups
+        case .overAddressLimit(let group, let limit):
+            rejectOverAddressLimit(client, peer: peer, group: group, limit: limit)
+            return
+        case .overNetworkLimit(let network, let limit):
+            rejectOverNetworkLimit(client, peer: peer, network: network, limit: limit)
             return
         }
         let limit = context.limits.maxConnections
@@ -92,7 +97,7 @@ final class Listener: EventHandler {
         // Up to 10% over the limit, a connection gets a 503 response. Beyond that it closes without one, so an
         // overload cannot make the server spend handshakes on connections it rejects.
         guard open <= limit + max(1, limit / 10) else {
-            context.releaseConnection(addressGroup: countedGroup)
+            context.releaseConnection(counted)
             let fields = [("peer", peer), ("limit", "\(limit)"), ("open", "\(open - 1)")]
             if let held = Self.overLimitCloses.admit() {
                 context.logger.warning(
@@ -106,7 +111,7 @@ final class Listener: EventHandler {
         }
         AcceptedSocketOptions.apply(to: client, receiveBufferBytes: context.limits.receiveBufferBytes)
         let accepted = AcceptedConnection(
-            fd: client, peer: peer, addressGroup: countedGroup, isOverCapacity: open > limit)
+            fd: client, peer: peer, counted: counted, isOverCapacity: open > limit)
         distributor.assign(accepted, acceptedOn: server)
     }
 
@@ -123,6 +128,23 @@ final class Listener: EventHandler {
                 fields + [("repeats_since_last_line", String(held))])
         } else {
             context.logger.debug("closed a new connection over the per-address connection limit", fields)
+        }
+        Glibc.close(client)
+    }
+
+    /// Closes a new connection whose network already has `limit` open connections, without a response or any TLS
+    /// work, and counts it in `connectionsRejectedPerNetwork`.
+    private func rejectOverNetworkLimit(_ client: Int32, peer: String, network: ClientAddressGroup, limit: Int) {
+        let context = server.context
+        context.metrics.connectionsRejectedPerNetwork.add(1, ordering: .relaxed)
+        let fields = [("network", network.description), ("peer", peer), ("limit", "\(limit)")]
+        if let held = Self.overNetworkLimitCloses.admit() {
+            context.logger.warning(
+                "closed a new connection over the per-network connection limit; raise "
+                    + "limits.max_connections_per_network if several sites share this network",
+                fields + [("repeats_since_last_line", String(held))])
+        } else {
+            context.logger.debug("closed a new connection over the per-network connection limit", fields)
         }
         Glibc.close(client)
     }

@@ -12,6 +12,10 @@ extension Listener {
     /// Limits the warning about connections closed over `maxConnectionsPerAddress` to one line per 10 s across
     /// all addresses, so many addresses over their limit cannot flood the log either.
     static let overAddressLimitCloses = LogRepeatLimit(interval: .seconds(10))
+
+    /// Limits the warning about connections closed over `maxConnectionsPerNetwork` to one line per 10 s across
+    /// all networks.
+    static let overNetworkLimitCloses = LogRepeatLimit(interval: .seconds(10))
 }
 
 extension HTTPConnection {

@@ -14,6 +14,9 @@ final class ServerContext: Sendable {
     let tls: TLSContextHolder?
     /// Open connections per client address group, counted while `limits.maxConnectionsPerAddress` is above 0.
     let connectionsPerAddress = AddressConnectionCounts()
+    /// Open connections per network group (`ClientAddressGroup.network`), counted while
+    /// `limits.maxConnectionsPerNetwork` is above 0.
+    let connectionsPerNetwork = AddressConnectionCounts()
 
     init(handler: any HTTPHandler, limits: HTTPServerLimits, logger: Logger, tls: TLSContextHolder?, loopCount: Int) {
         self.handler = handler
@@ -23,10 +26,11 @@ final class ServerContext: Sendable {
         self.tls = tls
     }
 
-    /// Gives back what an accepted connection counted: its place in `metrics.openConnections` and, when it has
-    /// one, its address group's count.
-    func releaseConnection(addressGroup: ClientAddressGroup?) {
-        if let addressGroup { connectionsPerAddress.release(addressGroup) }
+    /// Gives back what an accepted connection counted: its place in `metrics.openConnections` and the counts of
+    /// its address group and network, when it has them.
+    func releaseConnection(_ counted: CountedGroups) {
+        if let address = counted.address { connectionsPerAddress.release(address) }
+        if let network = counted.network { connectionsPerNetwork.release(network) }
         metrics.openConnections.subtract(1, ordering: .relaxed)
     }
 }
