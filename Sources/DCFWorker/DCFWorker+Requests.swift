@@ -45,13 +45,13 @@ extension DCFWorker {
         return (request.httpRequest(signedWith: headers), signerID)
     }
 
-    /// Sends one request and maps a connection failure to `DCFWorkerError.unreachable`.
+    /// Sends one request and maps a connection failure to `DCFWorkerError.unreachable`, or to
+    /// `invalidConfiguration` when the worker's settings caused it.
     func transmit(_ request: HTTPClientRequest, operation: String) async throws -> HTTPClientResponse {
         do {
             return try await connection.send(request)
         } catch let failure as ConnectionFailure {
-            throw DCFWorkerError.unreachable(
-                failure.description, operation: operation, idleTimeout: failure.isIdleTimeout)
+            throw DCFWorkerError.connectionFailure(failure, operation: operation)
         }
     }
 
@@ -61,8 +61,7 @@ extension DCFWorker {
             return try await connection.send(http)
         } catch let failure as ConnectionFailure {
             guard request.resendsLostReply, failure.requestMayHaveArrived, let base = request.baseVersion else {
-                throw DCFWorkerError.unreachable(
-                    failure.description, operation: request.operation, idleTimeout: failure.isIdleTimeout)
+                throw DCFWorkerError.connectionFailure(failure, operation: request.operation)
             }
             logger.warning(
                 "connection failed after sending the update; resending the same signed bytes",

@@ -26,7 +26,9 @@ extension DCFWorker {
                     try await Task.sleep(for: delay)
                 }
             } catch let error where Self.isFinal(error) {
-                if !(error is CancellationError) {
+                // The caller reports a settings error once, with the exit status it chooses for it.
+                let isSettingsError = (error as? DCFWorkerError)?.isInvalidConfiguration == true
+                if !(error is CancellationError) && !isSettingsError {
                     logger.error("worker stopped", [idField, ("error", String(describing: error))])
                 }
                 throw error

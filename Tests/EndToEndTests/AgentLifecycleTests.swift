@@ -129,6 +129,27 @@ import Testing
         #expect(!process.output.contains("loading Fashion-MNIST"), "\(process.output)")
     }
 
+    /// `http://` in agent.server for a TLS port cannot work on any retry: the agent stops with 78 at its first
+    /// request, naming the setting and the fix.
+    @Test func plainHTTPToTLSPortExitsConfig() throws {
+        let federation = try FederationFixture(sites: 1, updateLimit: 1, layers: "4,3,2", prefix: "dcf-scheme")
+        defer { federation.tearDown() }
+        let command = try Self.copyCommand(federation.directory, name: "train.sh")
+        var arguments = federation.agentArguments(site: 0)
+        let server = try #require(arguments.firstIndex(of: "--server"))
+        arguments[server + 1] = "http://127.0.0.1:\(federation.port)"
+        let agent = try federation.startAgent(
+            arguments + ["--trainer", "command", "--command", command, "--work-dir", federation.directory.file("work")],
+            name: "agent")
+        defer { agent.terminate(signal: SIGKILL) }
+
+        let status = FederationFixture.waitForExit(agent, seconds: 30)
+        #expect(status == 78, "\(agent.output)")
+        #expect(agent.output.contains("agent.server"), "\(agent.output)")
+        #expect(agent.output.contains("use https://"), "\(agent.output)")
+        #expect(!agent.output.contains("retrying"), "\(agent.output)")
+    }
+
     /// A site slower than the others gets `update_rejected` / `stale_base_version` whenever another site closed
     /// the round first. That is no failure: the agent trains the newer model at once. With the retry delay of an
     /// hour set here, a second stale update arrives only without that delay.
