@@ -30,6 +30,8 @@ public final class DCFWorker: Sendable {
         var offersCurrentModelAgain = false
         /// Whether a long poll that outlasted `longPollTimeout` was logged; later ones are logged at debug level.
         var reportedLongHold = false
+        /// The failed attempts since the last successful request, or nil when there were none.
+        var outage: Outage?
     }
 
     public let configuration: DCFWorkerConfiguration
