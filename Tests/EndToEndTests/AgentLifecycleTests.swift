@@ -62,12 +62,21 @@ import Testing
         let arguments: [String]
         /// Text the error must contain.
         let named: String
+        /// More texts the error must contain, for a case with several mistakes.
+        var alsoNamed: [String] = []
         var testDescription: String { name }
     }
 
     static let workerSettingCases = [
         WorkerSettingCase(name: "key file of another format", arguments: ["--key", "{dir}/pem.key"], named: "pem.key"),
         WorkerSettingCase(name: "CA file without certificates", arguments: ["--ca-file", "{dir}/garbage.pem"], named: "garbage.pem"),
+        WorkerSettingCase(
+            name: "missing client certificate and key",
+            arguments: ["--client-certificate", "{dir}/none.pem", "--client-key", "{dir}/none.key"],
+            named: "agent.client_certificate: file", alsoNamed: ["agent.client_key: file"]),
+        WorkerSettingCase(
+            name: "missing CA file and key", arguments: ["--ca-file", "{dir}/none-ca.pem", "--key", "{dir}/none"],
+            named: "agent.key: file", alsoNamed: ["agent.ca_file: file"]),
         WorkerSettingCase(
             name: "server URL with a path", arguments: ["--server", "https://127.0.0.1:1/dcf"], named: "agent.server"),
         WorkerSettingCase(
@@ -125,6 +134,9 @@ import Testing
         let status = FederationFixture.waitForExit(process, seconds: 30)
         #expect(status == 78, "\(process.output)")
         #expect(process.output.contains(testCase.named), "\(process.output)")
+        for text in testCase.alsoNamed {
+            #expect(process.output.contains(text), "expected \(text) in: \(process.output)")
+        }
         #expect(!process.output.contains("secret"), "\(process.output)")
         #expect(!process.output.contains("loading Fashion-MNIST"), "\(process.output)")
     }
