@@ -75,9 +75,7 @@ enum AgentMain {
         do {
             return try DCFWorker(configuration: settings.worker, callbacks: callbacks, logger: logger)
         } catch {
-            throw AgentSettingsError(
-                "cannot use the agent's server, key or certificate settings (agent.server, agent.key, agent.ca_file, "
-                    + "agent.client_certificate, agent.client_key): \(error)")
+            throw WorkerSettingsProblem.error(for: error, configuration: settings.worker)
         }
     }
 

@@ -64,12 +64,35 @@ import Testing
         let named: String
         /// More texts the error must contain, for a case with several mistakes.
         var alsoNamed: [String] = []
+        /// Settings the error must not name, because they are not at fault.
+        var notNamed: [String] = []
         var testDescription: String { name }
     }
 
     static let workerSettingCases = [
         WorkerSettingCase(name: "key file of another format", arguments: ["--key", "{dir}/pem.key"], named: "pem.key"),
         WorkerSettingCase(name: "CA file without certificates", arguments: ["--ca-file", "{dir}/garbage.pem"], named: "garbage.pem"),
+        WorkerSettingCase(
+            name: "CA file that is a private key", arguments: ["--ca-file", "{dir}/pem.key"],
+            named: "agent.ca_file (--ca-file): cannot read CA certificates",
+            notNamed: ["agent.server", "agent.key", "agent.client_certificate", "agent.client_key"]),
+        WorkerSettingCase(
+            name: "client certificate file without certificates",
+            arguments: ["--client-certificate", "{dir}/garbage.pem", "--client-key", "{dir}/pem.key"],
+            named: "agent.client_certificate (--client-certificate): cannot load certificate chain",
+            notNamed: ["agent.server", "agent.key", "agent.ca_file", "agent.client_key"]),
+        WorkerSettingCase(
+            name: "CA and client certificate files without certificates",
+            arguments: [
+                "--ca-file", "{dir}/garbage.pem", "--client-certificate", "{dir}/garbage.pem", "--client-key",
+                "{dir}/pem.key",
+            ],
+            named: "agent.ca_file (--ca-file)", alsoNamed: ["agent.client_certificate (--client-certificate)"],
+            notNamed: ["agent.server", "agent.key"]),
+        WorkerSettingCase(
+            name: "key file of another format and CA file without certificates",
+            arguments: ["--key", "{dir}/pem.key", "--ca-file", "{dir}/garbage.pem"],
+            named: "agent.key (--key)", alsoNamed: ["agent.ca_file (--ca-file)"], notNamed: ["agent.server"]),
         WorkerSettingCase(
             name: "missing client certificate and key",
             arguments: ["--client-certificate", "{dir}/none.pem", "--client-key", "{dir}/none.key"],
@@ -136,6 +159,9 @@ import Testing
         #expect(process.output.contains(testCase.named), "\(process.output)")
         for text in testCase.alsoNamed {
             #expect(process.output.contains(text), "expected \(text) in: \(process.output)")
+        }
+        for setting in testCase.notNamed {
+            #expect(!process.output.contains(setting), "expected no \(setting) in: \(process.output)")
         }
         #expect(!process.output.contains("secret"), "\(process.output)")
         #expect(!process.output.contains("loading Fashion-MNIST"), "\(process.output)")
