@@ -188,6 +188,29 @@ import Testing
         #expect(!agent.output.contains("retrying"), "\(agent.output)")
     }
 
+    /// A round that takes less than a second must not be logged as `seconds=0`, so the duration has two decimals.
+    @Test func roundDoneLogsFractionalSeconds() throws {
+        let federation = try FederationFixture(sites: 1, updateLimit: 1, layers: "4,3,2", prefix: "dcf-round-seconds")
+        defer { federation.tearDown() }
+        let command = try Self.copyCommand(federation.directory, name: "train.sh")
+        let agent = try federation.startAgent(
+            federation.agentArguments(site: 0) + [
+                "--trainer", "command", "--command", command, "--work-dir", federation.directory.file("work"),
+                "--max-rounds", "1",
+            ],
+            name: "agent")
+        defer { agent.terminate(signal: SIGKILL) }
+
+        let line = try agent.waitForLine(containing: "round done", timeout: 30)
+        let field = try #require(line.split(separator: " ").first { $0.hasPrefix("seconds=") }, "\(line)")
+        let value = field.dropFirst("seconds=".count)
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        #expect(parts.count == 2, "\(line)")
+        #expect(parts.last?.count == 2, "\(line)")
+        #expect(Double(value) != nil, "\(line)")
+        #expect(FederationFixture.waitForExit(agent, seconds: 30) == 0, "\(agent.output)")
+    }
+
     /// A site slower than the others gets `update_rejected` / `stale_base_version` whenever another site closed
     /// the round first. That is no failure: the agent trains the newer model at once. With the retry delay of an
     /// hour set here, a second stale update arrives only without that delay.
