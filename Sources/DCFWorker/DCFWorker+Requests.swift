@@ -45,30 +45,35 @@ extension DCFWorker {
         return (request.httpRequest(signedWith: headers), signerID)
     }
 
-    /// Sends one request and maps a connection failure to `DCFWorkerError.unreachable`.
+    /// Sends one request and maps a connection failure to `DCFWorkerError.unreachable`, or to
+    /// `invalidConfiguration` when the worker's settings caused it.
     func transmit(_ request: HTTPClientRequest, operation: String) async throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
         do {
-            return try await connection.send(request)
+            response = try await connection.send(request)
         } catch let failure as ConnectionFailure {
-            throw DCFWorkerError.unreachable(
-                failure.description, operation: operation, idleTimeout: failure.isIdleTimeout)
+            throw DCFWorkerError.connectionFailure(failure, operation: operation)
         }
+        if response.isSuccess { endOutage() }
+        return response
     }
 
     /// Sends a signed request; for an update whose reply was lost, resends the same bytes.
     private func transmit(_ http: HTTPClientRequest, for request: WorkerRequest) async throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
         do {
-            return try await connection.send(http)
+            response = try await connection.send(http)
         } catch let failure as ConnectionFailure {
             guard request.resendsLostReply, failure.requestMayHaveArrived, let base = request.baseVersion else {
-                throw DCFWorkerError.unreachable(
-                    failure.description, operation: request.operation, idleTimeout: failure.isIdleTimeout)
+                throw DCFWorkerError.connectionFailure(failure, operation: request.operation)
             }
             logger.warning(
                 "connection failed after sending the update; resending the same signed bytes",
                 [idField, ("base_version", base.description), ("error", failure.description)])
             return try await resendLostUpdate(http, baseVersion: base)
         }
+        if response.isSuccess { endOutage() }
+        return response
     }
 
     /// Keeps the reply's `DCF-Next-Nonce`. After registration it belongs to the id the server returned.

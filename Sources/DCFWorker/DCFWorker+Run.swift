@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFSupport
 import Foundation
 
 extension DCFWorker {
@@ -26,13 +27,17 @@ extension DCFWorker {
                     try await Task.sleep(for: delay)
                 }
             } catch let error where Self.isFinal(error) {
-                if !(error is CancellationError) {
+                // The caller reports a settings error once, with the exit status it chooses for it.
+                let isSettingsError = (error as? DCFWorkerError)?.isInvalidConfiguration == true
+                if !(error is CancellationError) && !isSettingsError {
                     logger.error("worker stopped", [idField, ("error", String(describing: error))])
                 }
                 throw error
             } catch {
                 let delay = configuration.backoff.delay(forAttempt: failures)
                 failures += 1
+                // A failed training callback does not involve the server, so it starts no outage.
+                if error is DCFWorkerError { recordFailedAttempt() }
                 logger.warning(
                     "request failed; retrying",
                     [idField, ("attempt", String(failures)), ("delay_ms", String(delay.milliseconds)),
@@ -78,6 +83,29 @@ extension DCFWorker {
         return true
     }
 
+    /// Counts a failed attempt of the run loop or of an update's retries towards the current outage.
+    func recordFailedAttempt() {
+        session.withLock { session in
+            var outage = session.outage ?? Outage(started: .now)
+            outage.failedAttempts += 1
+            session.outage = outage
+        }
+    }
+
+    /// Logs the end of an outage once, at the first successful reply after failed attempts.
+    func endOutage() {
+        let ended = session.withLock { session -> Outage? in
+            defer { session.outage = nil }
+            return session.outage
+        }
+        guard let ended else { return }
+        let attempts = ended.failedAttempts == 1 ? "1 failed attempt" : "\(ended.failedAttempts) failed attempts"
+        let duration = ContinuousClock.now - ended.started
+        logger.notice(
+            "requests to the server succeed again after \(attempts) (\(String(format: "%.1f", duration.secondsDouble)) s)",
+            [idField])
+    }
+
     /// Whether retrying cannot fix `error`: cancellation, a protocol mismatch, a configuration error, or a
     /// signature the server rejects (the key or the signing code is wrong).
     private static func isFinal(_ error: any Error) -> Bool {
@@ -85,6 +113,12 @@ extension DCFWorker {
         guard let error = error as? DCFWorkerError else { return false }
         return error.isProtocolMismatch || error.isInvalidConfiguration || error.serverErrorCode == .badSignature
     }
+}
+
+/// A run of failed attempts, from the first failure to the next successful request.
+struct Outage {
+    let started: ContinuousClock.Instant
+    var failedAttempts = 0
 }
 
 /// `globalModelVersionChanged` threw; the loop logs it and offers the model again after a backoff delay.

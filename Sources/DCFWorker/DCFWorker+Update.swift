@@ -41,6 +41,7 @@ extension DCFWorker {
             {
                 let delay = configuration.backoff.delay(forAttempt: attempt)
                 attempt += 1
+                recordFailedAttempt()
                 logger.warning(
                     "update not delivered; retrying",
                     [idField, ("attempt", String(attempt)), ("delay_ms", String(delay.milliseconds)),

@@ -30,6 +30,8 @@ public final class DCFWorker: Sendable {
         var offersCurrentModelAgain = false
         /// Whether a long poll that outlasted `longPollTimeout` was logged; later ones are logged at debug level.
         var reportedLongHold = false
+        /// The failed attempts since the last successful request, or nil when there were none.
+        var outage: Outage?
     }
 
     public let configuration: DCFWorkerConfiguration
@@ -78,7 +80,8 @@ public final class DCFWorker: Sendable {
     /// An unreachable, restarting or unavailable server is retried with exponential backoff; a server that lost
     /// the worker's registration gets a new one.
     /// - Throws: `DCFWorkerError` when retrying cannot help (protocol mismatch, a key the server rejects as
-    ///   a bad signature), or `CancellationError` after cancellation or `stop()`.
+    ///   a bad signature, or `isInvalidConfiguration` for an http:// address of a TLS port, which the caller
+    ///   reports because the loop does not log it), or `CancellationError` after cancellation or `stop()`.
     public func run() async throws {
         let task = Task { try await self.runLoop() }
         let started = runState.withLock { state -> Bool in

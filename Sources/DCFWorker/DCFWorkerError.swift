@@ -38,8 +38,13 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
         Self(.invalidResponse(reason), operation: operation)
     }
     static func invalidUpdate(_ reason: String) -> Self { Self(.invalidUpdate(reason), operation: "send update") }
-    static func invalidConfiguration(_ reason: String) -> Self {
-        Self(.invalidConfiguration(reason), operation: "configure worker")
+    static func invalidConfiguration(_ reason: String, operation: String = "configure worker") -> Self {
+        Self(.invalidConfiguration(reason), operation: operation)
+    }
+    /// Returns `invalidConfiguration` for a failure that the worker's settings caused, else `unreachable`.
+    static func connectionFailure(_ failure: ConnectionFailure, operation: String) -> Self {
+        if failure.isSettingMistake { return .invalidConfiguration(failure.description, operation: operation) }
+        return .unreachable(failure.description, operation: operation, idleTimeout: failure.isIdleTimeout)
     }
 
     /// Whether the worker and the server share no protocol version; retrying cannot help.

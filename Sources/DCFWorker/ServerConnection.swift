@@ -12,6 +12,8 @@ struct ConnectionFailure: Error, CustomStringConvertible {
     let requestMayHaveArrived: Bool
     /// True when the connection was open but the server sent nothing for the request's idle timeout.
     var isIdleTimeout = false
+    /// True when the worker's settings caused the failure, so no retry can succeed until they change.
+    var isSettingMistake = false
 }
 
 /// The worker's HTTP client. Each request runs on a thread of its own because `HTTPClient` blocks its thread
@@ -26,9 +28,12 @@ final class ServerConnection: Sendable {
     let client: HTTPClient
     /// The settings that name the fix for a TLS failure, which retrying cannot fix until the configuration changes.
     private let hints: ConnectionHints
+    /// `serverURL` when it names plain HTTP, to recognize a TLS port's reply to a plaintext request; nil for https.
+    private let plainServerURL: String?
 
     init(endpoint: DCFWorkerConfiguration.Endpoint, configuration: DCFWorkerConfiguration) throws {
         hints = ConnectionHints(configuration: configuration)
+        plainServerURL = endpoint.usesTLS ? nil : configuration.serverURL.absoluteString
         var tls = TLSConfiguration.client(
             trustedCAFile: configuration.trustedCAFile,
             certificateChainFile: configuration.clientCertificateFile,
@@ -48,16 +53,16 @@ final class ServerConnection: Sendable {
     /// On cancellation this returns at once with `CancellationError`. `HTTPClient` offers no way to interrupt a
     /// request, so its thread is abandoned: it ends when the reply arrives or the request's idle timeout
     /// fires, and the reply is dropped.
-    /// - Throws: `ConnectionFailure`, or `CancellationError`.
+    /// - Throws: `ConnectionFailure`, also for a TLS port's reply to plain HTTP, or `CancellationError`.
     func send(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         try Task.checkCancellation()
         let completion = OnceContinuation<HTTPClientResponse>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 completion.install(continuation)
-                let thread = Thread { [client, hints] in
+                let thread = Thread { [client, hints, plainServerURL] in
                     completion.resume(with: Result {
-                        try Self.execute(request, on: client, hints: hints)
+                        try Self.execute(request, on: client, hints: hints, plainServerURL: plainServerURL)
                     })
                 }
                 thread.name = "dcf.worker.http"
@@ -70,16 +75,24 @@ final class ServerConnection: Sendable {
     }
 
     private static func execute(
-        _ request: HTTPClientRequest, on client: HTTPClient, hints: ConnectionHints
+        _ request: HTTPClientRequest, on client: HTTPClient, hints: ConnectionHints, plainServerURL: String?
     ) throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
         do {
-            return try client.execute(request)
+            response = try client.execute(request)
         } catch let error as HTTPClientError {
             let hint = hints.hint(for: error).map { "; " + $0 } ?? ""
             throw ConnectionFailure(
                 description: error.description + hint, requestMayHaveArrived: !Self.failedBeforeSending(error),
                 isIdleTimeout: error.timeoutPhase == .idle)
         }
+        if let plainServerURL, response.isTLSRequiredReply {
+            throw ConnectionFailure(
+                description: "agent.server is \(plainServerURL), but the server on that port requires TLS and replied "
+                    + "\(response.statusCode) \"\(response.plainTextExcerpt)\"; use https:// in agent.server (--server)",
+                requestMayHaveArrived: false, isSettingMistake: true)
+        }
+        return response
     }
 
     /// Whether `error` proves that the server's application cannot have acted on the request: no byte of it

@@ -78,12 +78,27 @@ extension HTTPClientResponse {
             case 502, 503, 504: .unavailable
             default: .internalError
             }
-        // The body is someone else's text (a proxy's page, the TLS port's plaintext response). Line breaks would
-        // split the log line that quotes it.
-        let text = String(decoding: body.prefix(200), as: UTF8.self)
+        return DCFErrorResponse(code, "HTTP \(statusCode) \(reason) without a dcf error body: \(plainTextExcerpt)")
+    }
+
+    /// The first 200 bytes of a body that is someone else's text (a proxy's page, the TLS port's plaintext
+    /// response) on one line, because line breaks would split the log line that quotes it.
+    var plainTextExcerpt: String {
+        String(decoding: body.prefix(200), as: UTF8.self)
             .split(whereSeparator: \.isNewline).joined(separator: " ")
             .trimmingCharacters(in: .whitespaces)
-        return DCFErrorResponse(code, "HTTP \(statusCode) \(reason) without a dcf error body: \(text)")
+    }
+
+    /// Whether this is the reply of a TLS port to a plaintext request: a 400 whose plain-text body states that
+    /// the port requires TLS.
+    ///
+    /// NOTE: The server's transport writes this reply before any dcf code sees the request, so it carries no
+    /// dcf error code, and only its text identifies it.
+    var isTLSRequiredReply: Bool {
+        guard statusCode == 400, (try? JSONDecoder().decode(DCFErrorResponse.self, from: body)) == nil else {
+            return false
+        }
+        return plainTextExcerpt.contains("requires TLS")
     }
 
     /// Decodes a JSON body, throwing an error that names the operation and the expected message.

@@ -94,9 +94,10 @@ extension FedAvgStrategy {
         return (reply, published)
     }
 
-    /// Returns the reply for a resend of the bytes already in the round (its first reply was lost), which changes
-    /// nothing, or nil for an update to accept. A replacement with other bytes folds the whole round again from
-    /// disk under the lock, so each worker may replace its update `maximumReplacementsPerRound` times per round.
+    /// Returns the reply for the bytes already in the round (a resend after a lost reply, or a retrained update
+    /// with the same bytes), which changes nothing, or nil for an update to accept. A replacement with other bytes
+    /// folds the whole round again from disk under the lock, so each worker may replace its update
+    /// `maximumReplacementsPerRound` times per round.
     private func checkReplacement(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String? {
         let (entry, replacements, version) = state.withLock { state in
             (state.round.entries[workerID], state.round.replacements[workerID, default: 0], state.version)
@@ -122,7 +123,8 @@ extension FedAvgStrategy {
             // The first copy's reply may have been an error because flushing the round directory failed, so the
             // resend is acknowledged only once that directory is flushed.
             try spool.syncDirectory(entry.url.deletingLastPathComponent())
-            return "already accepted into the round from version \(version); this resend changed nothing"
+            return "already accepted into the round from version \(version): the round already contains these exact "
+                + "bytes from this worker, so nothing changed"
         }
         guard replacements < Self.maximumReplacementsPerRound else {
             throw UpdateRejection.tooManyReplacements(replacements)

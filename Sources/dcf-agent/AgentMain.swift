@@ -54,6 +54,10 @@ enum AgentMain {
         } catch let error as DCFWorkerError where error.isProtocolMismatch {
             logger.error("protocol mismatch; upgrade the agent or the server", [("error", error.description)])
             return .unavailable
+        } catch let error as DCFWorkerError where error.isInvalidConfiguration {
+            logger.error(
+                "agent stopped: a setting cannot work; fix it and start the agent again", [("error", error.description)])
+            return .config
         } catch let error as AgentTrainerError where error.isConfigurationMismatch {
             logger.error("agent stopped: its settings cannot train the server's model", [("error", error.description)])
             return .config
@@ -71,9 +75,7 @@ enum AgentMain {
         do {
             return try DCFWorker(configuration: settings.worker, callbacks: callbacks, logger: logger)
         } catch {
-            throw AgentSettingsError(
-                "cannot use the agent's server, key or certificate settings (agent.server, agent.key, agent.ca_file, "
-                    + "agent.client_certificate, agent.client_key): \(error)")
+            throw WorkerSettingsProblem.error(for: error, configuration: settings.worker)
         }
     }
 

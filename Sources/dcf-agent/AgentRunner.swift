@@ -73,11 +73,11 @@ final class AgentRunner: Sendable {
             }
             display.uploading(round: round, bytes: payload.count)
             let reply = try await worker.sendModelUpdate(payload)
-            let seconds = Double((ContinuousClock.now - started).components.seconds)
+            let seconds = (ContinuousClock.now - started).secondsDouble
             display.finish(round: round, status: "sent update from model v\(version) (\(payload.count) bytes)")
             logger.info(
                 "round done", [("round", String(round)), ("base_version", version.description),
-                               ("bytes", String(payload.count)), ("seconds", String(format: "%.0f", seconds)),
+                               ("bytes", String(payload.count)), ("seconds", String(format: "%.2f", seconds)),
                                ("server", reply.message)])
             notifier.status("round \(round) done: sent the update from model v\(version)")
             let finished = state.withLock { state in

@@ -45,15 +45,6 @@ struct AgentSettings {
             throw AgentSettingsError("agent.server \"\(server)\" is not a server address; expected https://host:port")
         }
         let keyPath = config.string("agent.key")
-        guard FileManager.default.isReadableFile(atPath: keyPath) else {
-            throw AgentSettingsError(
-                "agent.key: file \"\(keyPath)\" does not exist or is not readable; dcf-agent keygen --output FILE makes one")
-        }
-        if let caFile = config.optionalString("agent.ca_file"), !FileManager.default.isReadableFile(atPath: caFile) {
-            throw AgentSettingsError("agent.ca_file: file \"\(caFile)\" does not exist or is not readable")
-        }
-        worker = DCFWorkerConfiguration(
-            serverURL: url, trustedCAFile: config.optionalString("agent.ca_file"), privateKeyFile: keyPath)
         let clientCertificate = config.optionalString("agent.client_certificate")
         let clientKey = config.optionalString("agent.client_key")
         guard (clientCertificate == nil) == (clientKey == nil) else {
@@ -61,11 +52,11 @@ struct AgentSettings {
                 "agent.client_certificate and agent.client_key go together; set both (--client-certificate and "
                     + "--client-key) or neither")
         }
-        for (key, path) in [("agent.client_certificate", clientCertificate), ("agent.client_key", clientKey)] {
-            if let path, !FileManager.default.isReadableFile(atPath: path) {
-                throw AgentSettingsError("\(key): file \"\(path)\" does not exist or is not readable")
-            }
-        }
+        try Self.checkReadable(
+            key: keyPath, caFile: config.optionalString("agent.ca_file"), clientCertificate: clientCertificate,
+            clientKey: clientKey)
+        worker = DCFWorkerConfiguration(
+            serverURL: url, trustedCAFile: config.optionalString("agent.ca_file"), privateKeyFile: keyPath)
         worker.clientCertificateFile = clientCertificate
         worker.clientPrivateKeyFile = clientKey
         worker.uploadCompression = config.string("agent.upload_compression") == "deflate" ? .deflate : .none
@@ -101,6 +92,23 @@ struct AgentSettings {
 
         logLevel = LogLevel(name: config.string("log.level")) ?? .info
         progress = ProgressStyle(setting: config.string("log.progress"))
+    }
+
+    /// Checks that the key, CA and client certificate files exist and are readable, and throws one error that
+    /// lists every file that is not, one line each.
+    static func checkReadable(key: String, caFile: String?, clientCertificate: String?, clientKey: String?) throws {
+        var problems: [String] = []
+        if !FileManager.default.isReadableFile(atPath: key) {
+            problems.append(
+                "agent.key: file \"\(key)\" does not exist or is not readable; dcf-agent keygen --output FILE makes one")
+        }
+        let optionalFiles = [
+            ("agent.ca_file", caFile), ("agent.client_certificate", clientCertificate), ("agent.client_key", clientKey),
+        ]
+        for case (let setting, let path?) in optionalFiles where !FileManager.default.isReadableFile(atPath: path) {
+            problems.append("\(setting): file \"\(path)\" does not exist or is not readable")
+        }
+        if !problems.isEmpty { throw AgentSettingsError(problems.joined(separator: "\n")) }
     }
 
     /// Builds the site's Fashion-MNIST selection from `[data]`, with errors that name the setting and its valid values.

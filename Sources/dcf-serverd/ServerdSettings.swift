@@ -121,13 +121,21 @@ struct ServerdSettings {
                 "TLS needs tls.certificate and tls.private_key (--tls-certificate, --tls-key); "
                     + "scripts/gen-certs.sh makes a test pair, and --plain-http turns TLS off behind a proxy")
         }
-        let chain = try existingFile(config, "tls.certificate", certificate).path
-        let privateKey = try existingFile(config, "tls.private_key", key).path
+        let clientCA = config.optionalString("tls.client_ca")
+        // Each missing file gets its own line, so one start shows every path to fix.
+        var problems: [String] = []
+        let files = [("tls.certificate", certificate), ("tls.private_key", key), ("tls.client_ca", clientCA)]
+        for case (let setting, let path?) in files {
+            if let problem = unreadableFileProblem(config, setting, path) { problems.append(problem) }
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems.joined(separator: "\n")) }
+        let chain = URL(fileURLWithPath: certificate).path
+        let privateKey = URL(fileURLWithPath: key).path
         var configuration: TLSConfiguration
-        if let clientCA = try optionalFile(config, "tls.client_ca") {
+        if let clientCA {
             configuration = .mutualTLSServer(
                 certificateChainFile: chain, privateKeyFile: privateKey,
-                clientCAFile: clientCA.path,
+                clientCAFile: URL(fileURLWithPath: clientCA).path,
                 verification: config.bool("tls.require_client_certificate") ? .required : .optional)
         } else {
             configuration = .server(certificateChainFile: chain, privateKeyFile: privateKey)
@@ -199,11 +207,15 @@ struct ServerdSettings {
 
     /// Returns `path` when it names a readable file, else throws naming where `key` was set, the key and the path.
     static func existingFile(_ config: Configuration, _ key: String, _ path: String) throws -> URL {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ConfigurationError(
-                "\(config.setting(key).source): \(key) = \"\(path)\": the file does not exist or is not readable "
-                    + "by this user; fix the path or the file's permissions")
-        }
+        if let problem = unreadableFileProblem(config, key, path) { throw ConfigurationError(problem) }
         return URL(fileURLWithPath: path)
+    }
+
+    /// Returns nil when `path` names a readable file, else the problem, naming where `key` was set, the key and
+    /// the path.
+    static func unreadableFileProblem(_ config: Configuration, _ key: String, _ path: String) -> String? {
+        guard !FileManager.default.isReadableFile(atPath: path) else { return nil }
+        return "\(config.setting(key).source): \(key) = \"\(path)\": the file does not exist or is not readable "
+            + "by this user; fix the path or the file's permissions"
     }
 }

@@ -108,6 +108,41 @@ import Testing
         }
     }
 
+    /// After a run of failed requests while the server is down, the first request that succeeds is logged
+    /// once, with the number of failed attempts, so the log shows where the outage ended.
+    @Test func returnAfterOutageIsLoggedOnce() async throws {
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .info) { line in lines.withLock { $0.append(line) } }
+        try await withSetup(keyListed: true, lastTrainedVersion: 0, workerLog: sink) { host, worker, probe in
+            let running = Task { try await worker.run() }
+            try await probe.waitForVersion(1)
+
+            await host.stop()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while lines.withLock({ $0 }).filter({ $0.contains("request failed") }).count < 2,
+                ContinuousClock.now < deadline
+            {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await host.restart(model: GlobalModel(version: 2, bytes: Data("version 2".utf8)))
+            try await probe.waitForVersion(2)
+            // More successful polls after the one that ended the outage must not repeat the line.
+            host.strategy.publish(GlobalModel(version: 3, bytes: Data("version 3".utf8)))
+            try await probe.waitForVersion(3)
+            worker.stop()
+            await #expect(throws: CancellationError.self) { try await running.value }
+
+            let log = lines.withLock { $0 }
+            let failures = log.filter { $0.contains("request failed") }.count
+            let returns = log.filter { $0.contains("requests to the server succeed again") }
+            #expect(failures >= 2, "\(log.joined())")
+            #expect(returns.count == 1, "\(log.joined())")
+            let line = try #require(returns.first)
+            #expect(line.contains(" notice "), "\(line)")
+            #expect(line.contains("after \(failures) failed attempts"), "\(line)")
+        }
+    }
+
     @Test func unsafeWorkerRegistersAgainAfterLostState() async throws {
         try await withSetup(lastTrainedVersion: 0) { host, worker, probe in
             let running = Task { try await worker.run() }

@@ -62,12 +62,44 @@ import Testing
         let arguments: [String]
         /// Text the error must contain.
         let named: String
+        /// More texts the error must contain, for a case with several mistakes.
+        var alsoNamed: [String] = []
+        /// Settings the error must not name, because they are not at fault.
+        var notNamed: [String] = []
         var testDescription: String { name }
     }
 
     static let workerSettingCases = [
         WorkerSettingCase(name: "key file of another format", arguments: ["--key", "{dir}/pem.key"], named: "pem.key"),
         WorkerSettingCase(name: "CA file without certificates", arguments: ["--ca-file", "{dir}/garbage.pem"], named: "garbage.pem"),
+        WorkerSettingCase(
+            name: "CA file that is a private key", arguments: ["--ca-file", "{dir}/pem.key"],
+            named: "agent.ca_file (--ca-file): cannot read CA certificates",
+            notNamed: ["agent.server", "agent.key", "agent.client_certificate", "agent.client_key"]),
+        WorkerSettingCase(
+            name: "client certificate file without certificates",
+            arguments: ["--client-certificate", "{dir}/garbage.pem", "--client-key", "{dir}/pem.key"],
+            named: "agent.client_certificate (--client-certificate): cannot load certificate chain",
+            notNamed: ["agent.server", "agent.key", "agent.ca_file", "agent.client_key"]),
+        WorkerSettingCase(
+            name: "CA and client certificate files without certificates",
+            arguments: [
+                "--ca-file", "{dir}/garbage.pem", "--client-certificate", "{dir}/garbage.pem", "--client-key",
+                "{dir}/pem.key",
+            ],
+            named: "agent.ca_file (--ca-file)", alsoNamed: ["agent.client_certificate (--client-certificate)"],
+            notNamed: ["agent.server", "agent.key"]),
+        WorkerSettingCase(
+            name: "key file of another format and CA file without certificates",
+            arguments: ["--key", "{dir}/pem.key", "--ca-file", "{dir}/garbage.pem"],
+            named: "agent.key (--key)", alsoNamed: ["agent.ca_file (--ca-file)"], notNamed: ["agent.server"]),
+        WorkerSettingCase(
+            name: "missing client certificate and key",
+            arguments: ["--client-certificate", "{dir}/none.pem", "--client-key", "{dir}/none.key"],
+            named: "agent.client_certificate: file", alsoNamed: ["agent.client_key: file"]),
+        WorkerSettingCase(
+            name: "missing CA file and key", arguments: ["--ca-file", "{dir}/none-ca.pem", "--key", "{dir}/none"],
+            named: "agent.key: file", alsoNamed: ["agent.ca_file: file"]),
         WorkerSettingCase(
             name: "server URL with a path", arguments: ["--server", "https://127.0.0.1:1/dcf"], named: "agent.server"),
         WorkerSettingCase(
@@ -125,8 +157,58 @@ import Testing
         let status = FederationFixture.waitForExit(process, seconds: 30)
         #expect(status == 78, "\(process.output)")
         #expect(process.output.contains(testCase.named), "\(process.output)")
+        for text in testCase.alsoNamed {
+            #expect(process.output.contains(text), "expected \(text) in: \(process.output)")
+        }
+        for setting in testCase.notNamed {
+            #expect(!process.output.contains(setting), "expected no \(setting) in: \(process.output)")
+        }
         #expect(!process.output.contains("secret"), "\(process.output)")
         #expect(!process.output.contains("loading Fashion-MNIST"), "\(process.output)")
+    }
+
+    /// `http://` in agent.server for a TLS port cannot work on any retry: the agent stops with 78 at its first
+    /// request, naming the setting and the fix.
+    @Test func plainHTTPToTLSPortExitsConfig() throws {
+        let federation = try FederationFixture(sites: 1, updateLimit: 1, layers: "4,3,2", prefix: "dcf-scheme")
+        defer { federation.tearDown() }
+        let command = try Self.copyCommand(federation.directory, name: "train.sh")
+        var arguments = federation.agentArguments(site: 0)
+        let server = try #require(arguments.firstIndex(of: "--server"))
+        arguments[server + 1] = "http://127.0.0.1:\(federation.port)"
+        let agent = try federation.startAgent(
+            arguments + ["--trainer", "command", "--command", command, "--work-dir", federation.directory.file("work")],
+            name: "agent")
+        defer { agent.terminate(signal: SIGKILL) }
+
+        let status = FederationFixture.waitForExit(agent, seconds: 30)
+        #expect(status == 78, "\(agent.output)")
+        #expect(agent.output.contains("agent.server"), "\(agent.output)")
+        #expect(agent.output.contains("use https://"), "\(agent.output)")
+        #expect(!agent.output.contains("retrying"), "\(agent.output)")
+    }
+
+    /// A round that takes less than a second must not be logged as `seconds=0`, so the duration has two decimals.
+    @Test func roundDoneLogsFractionalSeconds() throws {
+        let federation = try FederationFixture(sites: 1, updateLimit: 1, layers: "4,3,2", prefix: "dcf-round-seconds")
+        defer { federation.tearDown() }
+        let command = try Self.copyCommand(federation.directory, name: "train.sh")
+        let agent = try federation.startAgent(
+            federation.agentArguments(site: 0) + [
+                "--trainer", "command", "--command", command, "--work-dir", federation.directory.file("work"),
+                "--max-rounds", "1",
+            ],
+            name: "agent")
+        defer { agent.terminate(signal: SIGKILL) }
+
+        let line = try agent.waitForLine(containing: "round done", timeout: 30)
+        let field = try #require(line.split(separator: " ").first { $0.hasPrefix("seconds=") }, "\(line)")
+        let value = field.dropFirst("seconds=".count)
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        #expect(parts.count == 2, "\(line)")
+        #expect(parts.last?.count == 2, "\(line)")
+        #expect(Double(value) != nil, "\(line)")
+        #expect(FederationFixture.waitForExit(agent, seconds: 30) == 0, "\(agent.output)")
     }
 
     /// A site slower than the others gets `update_rejected` / `stale_base_version` whenever another site closed

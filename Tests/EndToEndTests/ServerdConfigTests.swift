@@ -99,6 +99,25 @@ import Testing
         #expect(!output.contains("listening"))
     }
 
+    /// Missing files for several TLS settings: the error lists each setting and path, not only the first.
+    @Test func missingTLSFilesAreAllNamed() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let missing = fixture.directory.file("missing")
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: [
+                "run", "--config", fixture.configFile, "--tls-certificate", "\(missing)/server.pem",
+                "--tls-key", "\(missing)/server.key", "--tls-client-ca", "\(missing)/client-ca.pem",
+            ],
+            logFile: fixture.directory.file("tls-files.log"))
+        #expect(process.waitForExit() == 78, "\(process.output)")
+        #expect(process.output.contains("tls.certificate = \"\(missing)/server.pem\""), "\(process.output)")
+        #expect(process.output.contains("tls.private_key = \"\(missing)/server.key\""), "\(process.output)")
+        #expect(process.output.contains("tls.client_ca = \"\(missing)/client-ca.pem\""), "\(process.output)")
+        #expect(!process.output.contains("listening"), "\(process.output)")
+    }
+
     @Test func unreadablePEMNamesBothKeys() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

@@ -16,7 +16,8 @@ import Testing
             callbacks: .idle, logger: Logger(component: "e2e-worker", sink: LogSink(level: .critical) { _ in }))
     }
 
-    /// `http://` for a server that speaks TLS: the server's plaintext hint arrives as one clean error.
+    /// `http://` for a server that speaks TLS: the server's plaintext hint arrives as one clean configuration
+    /// error that names `agent.server`, which retrying cannot fix.
     @Test func plainHTTPToTLSPortSaysToUseHTTPS() async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
@@ -27,11 +28,28 @@ import Testing
 
         let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
         let text = String(describing: error)
+        #expect(error?.isInvalidConfiguration == true, "\(text)")
         #expect(text.contains("use https://"), "\(text)")
-        #expect(text.contains(DCFErrorCode.badRequest.rawValue), "\(text)")
+        #expect(text.contains("agent.server"), "\(text)")
         #expect(!text.contains(DCFErrorCode.internalError.rawValue), "\(text)")
         #expect(!text.contains("\r"), "\(text)")
         #expect(!text.contains("\n"), "\(text)")
+    }
+
+    /// A 400 with a plain-text body from a plain HTTP server that does not say TLS is required is an ordinary
+    /// server error, which a later retry may get past.
+    @Test func plainHTTPBadRequestIsNoConfigurationError() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try CannedResponseServer(
+            status: "400 Bad Request", contentType: "text/plain", body: "bad request\n", waitsForRequestHead: true)
+        defer { server.stop() }
+        let worker = try worker(url: "http://127.0.0.1:\(server.port)", caFile: nil, fixture)
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(error?.isInvalidConfiguration == false, "\(text)")
+        #expect(error?.serverErrorCode == .badRequest, "\(text)")
     }
 
     /// `https://` for a plain HTTP server, such as one run with `plain_http`: its plaintext reply fails the

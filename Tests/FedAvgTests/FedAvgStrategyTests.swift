@@ -154,7 +154,23 @@ import Testing
         let first = WorkerUpdate(payload: plain.payload, baseVersion: plain.baseVersion, bodySHA256: "ab12")
         _ = try strategy.receiveWorkerUpdate(workers[0], first)
         let reply = try strategy.receiveWorkerUpdate(workers[0], first)
-        #expect(reply.contains("changed nothing"), "\(reply)")
+        #expect(reply.contains("nothing changed"), "\(reply)")
+        #expect(strategy.roundStatus()["updates"] == 1)
+    }
+
+    /// A worker restarted and trained the same model again into the same bytes, so the update is new to the
+    /// worker but not to the round. The reply must be true for that case as well as for a resend.
+    @Test func retrainedIdenticalUpdateIsNotCalledResend() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let strategy = try makeStrategy(directory)
+        let plain = try update([5, 5, 5, 5], [5, 5], examples: 1)
+        _ = try strategy.receiveWorkerUpdate(workers[0], plain)
+        let retrained = try update([5, 5, 5, 5], [5, 5], examples: 1)
+        let reply = try strategy.receiveWorkerUpdate(workers[0], retrained)
+        #expect(!reply.contains("resend"), "\(reply)")
+        #expect(reply.contains("exact bytes"), "\(reply)")
+        #expect(reply.contains("nothing changed"), "\(reply)")
         #expect(strategy.roundStatus()["updates"] == 1)
     }
 
@@ -175,7 +191,7 @@ import Testing
         let restarted = try makeStrategy(directory)
         for _ in 0...FedAvgStrategy.maximumReplacementsPerRound {
             let reply = try restarted.receiveWorkerUpdate(workers[0], sent)
-            #expect(reply.contains("changed nothing"), "\(reply)")
+            #expect(reply.contains("nothing changed"), "\(reply)")
         }
         #expect(restarted.roundStatus()["updates"] == 1)
         // A payload of the same size with other values still replaces the update.
