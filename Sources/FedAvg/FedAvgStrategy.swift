@@ -2,7 +2,7 @@
 public import DCFProtocol
 public import DCFServer
 public import DCFSupport
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Federated averaging as a `DCFServer` strategy. Updates are weighted by their training example
@@ -126,6 +126,11 @@ public final class FedAvgStrategy: DCFServerCallbacks {
 
     /// The newest global model version.
     public var currentVersion: ModelVersion { ModelVersion(state.withLock { $0.version }) }
+
+    /// The directory that stores the open round's updates, and the number of updates the round contains.
+    public var openRound: (directory: URL, updates: Int) {
+        state.withLock { (spool.directory(forRoundFrom: $0.version), $0.round.entries.count) }
+    }
 
     // MARK: DCFServerCallbacks
 

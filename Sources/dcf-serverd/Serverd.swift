@@ -42,6 +42,8 @@ final class Serverd: Sendable {
         }
         stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
         strategy = try FedAvgStrategy(configuration: settings.fedAvg, logger: logger.child("fedavg"))
+        try Self.checkRegistryPresent(
+            stateDirectory: settings.server.stateDirectory, strategy: strategy, logger: logger)
         let server = try DCFServer(
             configuration: settings.server, callbacks: strategy, logger: logger.child("server"))
         let rounds = RoundMetrics(stateDirectory: settings.fedAvg.stateDirectory, logger: logger.child("metrics"))
