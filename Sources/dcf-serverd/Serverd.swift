@@ -32,6 +32,7 @@ final class Serverd: Sendable {
         // that can still fail run first. One check comes later: DCFServer opens the registry database after the
         // strategy, so a damaged database fails the start with the initial model already stored, which the next
         // start reuses. A second server on the same state directory and port fails on the port.
+        Self.warnAboutExposedSecretFiles(settings, logger: logger)
         if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
         let transport = try settings.transportConfiguration
         try FedAvgStrategy.checkInitialModel(settings.fedAvg)
@@ -162,6 +163,7 @@ final class Serverd: Sendable {
             do {
                 try service.reloadTLS(tls)
                 logger.info("reloaded TLS certificate and key", [("tls_record_layer", tls.recordLayer.rawValue)])
+                Self.warnAboutExposedSecretFiles(settings, tlsOnly: true, logger: logger)
                 if try TLSContext(configuration: tls).certificateHasExpired {
                     logger.warning(
                         "the reloaded server certificate has expired; agents will reject it",
