@@ -75,6 +75,8 @@ final class Serverd: Sendable {
     /// Serves until a signal ends the run; returns the process exit code.
     func run(settings: ServerdSettings) async -> ExitCode {
         let notifier = SystemdNotifier.takeFromEnvironment(logger: logger)
+        // The drain closes requests still open after the grace period of 10 s. The drain deadline of 20 s leaves
+        // time after that for the strategy's background work, and the process exits at it in any case.
         let supervisor = SignalSupervisor(drainDeadline: .seconds(20), logger: logger.child("signals"))
         supervisor.start(
             .init(
