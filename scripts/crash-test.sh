@@ -118,6 +118,7 @@ for site in $(seq 0 $((sites - 1))); do
     echo >>"$dir/keys/workers.txt"
 done
 printf 'ops:crash-test-%s\n' "$seed" >"$dir/keys/admin.credentials"
+chmod 600 "$dir/keys/admin.credentials" # dcf-serverd warns about a secret that other users may read
 "$bin/dcf-agent" init-model --layers 64,32,10 --seed 1 --output "$dir/initial.safetensors" >/dev/null
 
 dcfctl() {

@@ -23,6 +23,8 @@ public struct FedAvgConfiguration: Sendable {
     public var keepVersions: Int = 0
     /// The safetensors file that becomes version 1 when the state directory contains no model yet.
     public var initialModel: URL?
+    /// The config setting of `initialModel`, for messages.
+    static let initialModelSetting = "fedavg.initial_model"
     /// Directory holding model versions, the open round's updates and the round history.
     public var stateDirectory: URL
 
@@ -66,8 +68,11 @@ public struct FedAvgError: Error, Sendable, CustomStringConvertible {
         )
     }
 
-    static func unreadableModel(_ path: String, _ detail: String) -> FedAvgError {
-        FedAvgError(description: "cannot use model \(path): \(detail)")
+    /// - Parameter setting: the setting that names the file, such as `fedavg.initial_model`, or nil for a file
+    ///   the server wrote itself.
+    static func unreadableModel(_ path: String, _ detail: String, setting: String? = nil) -> FedAvgError {
+        guard let setting else { return FedAvgError(description: "cannot use model \(path): \(detail)") }
+        return FedAvgError(description: "cannot use \(setting) \(path): \(detail)")
     }
 
     static func damagedUpdate(_ path: String, worker: WorkerID, model: String, _ error: any Error) -> FedAvgError {

@@ -71,7 +71,11 @@ extension FedAvgStrategy {
                 try history.stage(record)
                 appendStagedRecords(latestVersion: nextVersion)
             } else {
-                try history.append(record)
+                do {
+                    try history.append(record)
+                } catch let error as HistoryChartError {
+                    Self.logChartFailure(error, logger: logger)
+                }
                 history.clearStaged()
             }
         } catch {
@@ -110,15 +114,25 @@ extension FedAvgStrategy {
     }
 
     /// Appends the staged records of stored versions up to `latestVersion` that the history lacks, logging a
-    /// warning for each one dropped unused; see `RoundHistory.recoverStaged(latestVersion:discarded:)`.
+    /// warning for each one dropped unused; see `RoundHistory.recoverStaged(latestVersion:discarded:chartFailed:)`.
     static func recoverStagedRecords(
         _ history: RoundHistory, latestVersion: UInt64, logger: Logger
     ) throws -> [RoundRecord] {
-        try history.recoverStaged(latestVersion: Int(latestVersion)) { reason in
-            logger.warning(
-                "dropped a staged round record without adding it to the history",
-                [("file", history.stagedURL.path), ("reason", reason)])
-        }
+        try history.recoverStaged(
+            latestVersion: Int(latestVersion),
+            discarded: { reason in
+                logger.warning(
+                    "dropped a staged round record without adding it to the history",
+                    [("file", history.stagedURL.path), ("reason", reason)])
+            },
+            chartFailed: { logChartFailure($0, logger: logger) })
+    }
+
+    /// Logs that the chart could not be drawn although its round record is in the history.
+    static func logChartFailure(_ error: HistoryChartError, logger: Logger) {
+        logger.error(
+            "cannot write the history chart; the round history is intact, and the next round draws the chart again",
+            [("file", error.path), ("error", String(describing: error.underlying))])
     }
 
     /// Aggregates a full round; on failure (a full disk, say) logs it, keeps the round, and tries again

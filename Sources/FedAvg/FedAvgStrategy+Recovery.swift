@@ -68,20 +68,23 @@ extension FedAvgStrategy {
         _ configuration: FedAvgConfiguration, store: ModelVersionStore
     ) throws -> (url: URL, bytes: Data) {
         guard let initial = configuration.initialModel else { throw FedAvgError.noInitialModel(store.directory) }
+        let setting = FedAvgConfiguration.initialModelSetting
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: initial.path, isDirectory: &isDirectory) else {
-            throw FedAvgError.unreadableModel(initial.path, "the file does not exist")
+            throw FedAvgError.unreadableModel(initial.path, "the file does not exist", setting: setting)
         }
         guard !isDirectory.boolValue else {
-            throw FedAvgError.unreadableModel(initial.path, "it is a directory; give a safetensors file")
+            throw FedAvgError.unreadableModel(
+                initial.path, "it is a directory; give a safetensors file", setting: setting)
         }
         let bytes: Data
         do {
             bytes = try Data(contentsOf: initial)
         } catch {
-            throw FedAvgError.unreadableModel(initial.path, "cannot read it: \(error.localizedDescription)")
+            throw FedAvgError.unreadableModel(
+                initial.path, "cannot read it: \(error.localizedDescription)", setting: setting)
         }
-        _ = try parseGlobalModel(bytes, path: initial.path)
+        _ = try parseGlobalModel(bytes, path: initial.path, setting: setting)
         return (initial, bytes)
     }
 
@@ -107,17 +110,24 @@ extension FedAvgStrategy {
     }
 
     /// Parses a global model and checks that its floating-point tensors are finite.
-    static func parseGlobalModel(_ bytes: Data, path: String) throws -> SafeTensorsModel {
+    ///
+    /// - Parameter setting: the setting that names the file, for the error, or nil for a stored version.
+    static func parseGlobalModel(_ bytes: Data, path: String, setting: String? = nil) throws -> SafeTensorsModel {
         let model: SafeTensorsModel
         do {
             model = SafeTensorsModel(try SafeTensors(bytes: bytes))
         } catch {
-            throw FedAvgError.unreadableModel(path, String(describing: error))
+            throw FedAvgError.unreadableModel(path, String(describing: error), setting: setting)
         }
-        guard !model.layouts.isEmpty else { throw FedAvgError.unreadableModel(path, "it contains no tensors") }
+        guard !model.layouts.isEmpty else {
+            throw FedAvgError.unreadableModel(path, "it contains no tensors", setting: setting)
+        }
         for layout in model.layouts where layout.kind.isFloatingPoint {
             let finite = model.withTensorBytes(named: layout.name) { ElementKernels.isFinite($0, kind: layout.kind) }
-            guard finite else { throw FedAvgError.unreadableModel(path, "tensor \(layout.name) contains NaN or infinity") }
+            guard finite else {
+                throw FedAvgError.unreadableModel(
+                    path, "tensor \(layout.name) contains NaN or infinity", setting: setting)
+            }
         }
         return model
     }

@@ -2,7 +2,7 @@
 public import DCFProtocol
 public import DCFServer
 public import DCFSupport
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Federated averaging as a `DCFServer` strategy. Updates are weighted by their training example
@@ -127,6 +127,11 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     /// The newest global model version.
     public var currentVersion: ModelVersion { ModelVersion(state.withLock { $0.version }) }
 
+    /// The directory that stores the open round's updates, and the number of updates the round contains.
+    public var openRound: (directory: URL, updates: Int) {
+        state.withLock { (spool.directory(forRoundFrom: $0.version), $0.round.entries.count) }
+    }
+
     // MARK: DCFServerCallbacks
 
     public func registerWorker(_ workerID: WorkerID) {
@@ -152,13 +157,29 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     /// registered workers may close it.
     public func retainOnlyRegisteredWorkers(_ registered: Set<WorkerID>) {
         let published = state.withLock { state in
+            let recovered = state.round.entries.count
             for workerID in state.round.entries.keys where !registered.contains(workerID) {
                 state.unregisteredWorkers.insert(workerID)
                 dropUpdate(of: workerID, from: &state)
             }
+            if recovered > 0, state.round.entries.isEmpty {
+                warnDroppedWholeRound(updates: recovered, roundFrom: state.version)
+            }
             return roundCloses(state.round) && aggregateOrScheduleRetry(&state)
         }
         if published { notifyGlobalModelChange() }
+    }
+
+    /// Logs a warning that start-up dropped every recovered update. A key list without any of the round's keys
+    /// causes this, and so does a registry replaced by an older copy. The registry file is named from the
+    /// strategy's state directory, because dcf-serverd gives the strategy and the registry the same one.
+    private func warnDroppedWholeRound(updates: Int, roundFrom version: UInt64) {
+        let registry = WorkerRegistry.databaseFile(stateDirectory: configuration.stateDirectory)
+        logger.warning(
+            "dropped every update of the open round because none of their workers is registered. If the worker "
+                + "registry was reset or replaced by an older copy, these updates are lost: stop the server and "
+                + "restore the newest copy of the registry from a backup, so that workers keep their registrations",
+            [("file", registry.path), ("round_from", String(version)), ("updates", String(updates))])
     }
 
     /// Returns the current version, mapped from its stored file, with the file's URL so the server can send

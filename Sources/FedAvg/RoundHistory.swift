@@ -71,11 +71,14 @@ public final class RoundHistory: Sendable {
     ///
     /// - Parameter discarded: called with the reason when the staged file or a record in it is dropped because it
     ///   is not a record that belongs in the history, which only damage or a copy made by hand can cause.
+    /// - Parameter chartFailed: called when a record was appended but the chart could not be drawn.
     /// - Returns: the appended records.
     /// - Throws: `FedAvgError` when the staged file's path is not a regular file, because every later
     ///   `stage(_:)` would fail there. A file error when the history cannot be read or appended to.
     @discardableResult
-    public func recoverStaged(latestVersion: Int, discarded: (String) -> Void = { _ in }) throws -> [RoundRecord] {
+    public func recoverStaged(
+        latestVersion: Int, discarded: (String) -> Void = { _ in }, chartFailed: (HistoryChartError) -> Void = { _ in }
+    ) throws -> [RoundRecord] {
         var info = stat()
         guard lstat(stagedURL.path, &info) == 0 else { return [] }
         guard info.st_mode & S_IFMT == S_IFREG else {
@@ -113,6 +116,8 @@ public final class RoundHistory: Sendable {
         for (index, record) in waiting.enumerated() {
             do {
                 try append(record)
+            } catch let error as HistoryChartError {
+                chartFailed(error)
             } catch {
                 try? writeStaged(Array(waiting[index...]))
                 throw error
@@ -143,6 +148,9 @@ public final class RoundHistory: Sendable {
     }
 
     /// Appends `record` to the history file (flushed to disk) and redraws the chart.
+    ///
+    /// - Throws: `HistoryChartError` when only the chart failed, with the record appended and flushed. Any
+    ///   other error when the record may be missing from the history file.
     public func append(_ record: RoundRecord) throws {
         var line = try Self.encoder.encode(record)
         line.append(UInt8(ascii: "\n"))
@@ -167,18 +175,22 @@ public final class RoundHistory: Sendable {
             chartSample.withLock { $0 = nil }
             throw error
         }
-        let points = try chartSample.withLock { sample in
-            if sample == nil {
-                sample = HistoryChartSample(records: try load())
-            } else {
-                sample?.add(record)
+        do {
+            let points = try chartSample.withLock { sample in
+                if sample == nil {
+                    sample = HistoryChartSample(records: try load())
+                } else {
+                    sample?.add(record)
+                }
+                return sample?.points ?? []
             }
-            return sample?.points ?? []
-        }
-        // Start-up deletes the temporary files of AtomicFile that a crash leaves. The chart is not flushed,
-        // because every round draws it again.
-        try AtomicFile.write(to: chartURL.path, durable: false) { (file) throws(SystemCallError) in
-            try file.append(Array(HistoryChart.render(points).utf8))
+            // Start-up deletes the temporary files of AtomicFile that a crash leaves. The chart is not flushed,
+            // because every round draws it again.
+            try AtomicFile.write(to: chartURL.path, durable: false) { (file) throws(SystemCallError) in
+                try file.append(Array(HistoryChart.render(points).utf8))
+            }
+        } catch {
+            throw HistoryChartError(path: chartURL.path, underlying: error)
         }
     }
 
@@ -261,4 +273,13 @@ public final class RoundHistory: Sendable {
         decoder.dateDecodingStrategy = .iso8601
         return decoder
     }()
+}
+
+/// A failure to draw the chart `history.svg` after the round record was appended to the history file and
+/// flushed, so the history is intact and the next append draws the chart again.
+public struct HistoryChartError: Error, CustomStringConvertible {
+    public let path: String
+    public let underlying: any Error
+
+    public var description: String { "cannot write the history chart \(path): \(underlying)" }
 }

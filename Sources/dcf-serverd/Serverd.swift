@@ -32,6 +32,7 @@ final class Serverd: Sendable {
         // that can still fail run first. One check comes later: DCFServer opens the registry database after the
         // strategy, so a damaged database fails the start with the initial model already stored, which the next
         // start reuses. A second server on the same state directory and port fails on the port.
+        Self.warnAboutExposedSecretFiles(settings, logger: logger)
         if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
         let transport = try settings.transportConfiguration
         try FedAvgStrategy.checkInitialModel(settings.fedAvg)
@@ -42,6 +43,8 @@ final class Serverd: Sendable {
         }
         stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
         strategy = try FedAvgStrategy(configuration: settings.fedAvg, logger: logger.child("fedavg"))
+        try Self.checkRegistryPresent(
+            stateDirectory: settings.server.stateDirectory, strategy: strategy, logger: logger)
         let server = try DCFServer(
             configuration: settings.server, callbacks: strategy, logger: logger.child("server"))
         let rounds = RoundMetrics(stateDirectory: settings.fedAvg.stateDirectory, logger: logger.child("metrics"))
@@ -72,6 +75,8 @@ final class Serverd: Sendable {
     /// Serves until a signal ends the run; returns the process exit code.
     func run(settings: ServerdSettings) async -> ExitCode {
         let notifier = SystemdNotifier.takeFromEnvironment(logger: logger)
+        // The drain closes requests still open after the grace period of 10 s. The drain deadline of 20 s leaves
+        // time after that for the strategy's background work, and the process exits at it in any case.
         let supervisor = SignalSupervisor(drainDeadline: .seconds(20), logger: logger.child("signals"))
         supervisor.start(
             .init(
@@ -160,6 +165,7 @@ final class Serverd: Sendable {
             do {
                 try service.reloadTLS(tls)
                 logger.info("reloaded TLS certificate and key", [("tls_record_layer", tls.recordLayer.rawValue)])
+                Self.warnAboutExposedSecretFiles(settings, tlsOnly: true, logger: logger)
                 if try TLSContext(configuration: tls).certificateHasExpired {
                     logger.warning(
                         "the reloaded server certificate has expired; agents will reject it",

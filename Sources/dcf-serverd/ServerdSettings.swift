@@ -15,6 +15,8 @@ struct ServerdSettings {
     var eventLoops: Int
     var limits: HTTPServerLimits
     var server: DCFServerConfiguration
+    /// The file `admin.credentials_file` names, kept so its mode can be checked.
+    var adminCredentialsFile: URL?
     var fedAvg: FedAvgConfiguration
     var logLevel: LogLevel
 
@@ -36,6 +38,7 @@ struct ServerdSettings {
             admission: try AdmissionMode.make(keyListURL: keyList, allowUnsafe: config.bool("workers.unsafe_mode")))
         let credentialsFile = try Self.optionalFile(config, "admin.credentials_file")
         server.adminCredentials = try AdminCredentials.load(environment: environment, file: credentialsFile)
+        adminCredentialsFile = credentialsFile
         server.longPollHold = config.duration("limits.long_poll_hold")
         server.maximumControlBodyBytes = config.byteCount("limits.max_control_bytes")
         server.maximumUpdateBodyBytes = config.byteCount("limits.max_update_bytes")

@@ -204,7 +204,9 @@ import Testing
     }
 
     /// A body below the minimum rate keeps its place while bytes the server has not read wait in its socket:
-    /// the server is behind, not the client. The rate here is one no upload reaches.
+    /// the server is behind, not the client. The rate here is one no upload reaches. The server's reading is
+    /// held after the first chunk, so once bytes wait in the socket they stay there through every pace check,
+    /// however slowly the client runs.
     @Test func bodyWaitingOnServerKeepsPlace() async throws {
         try await HTTPHarness.run(configure: {
             $0.maximumConcurrentUploads = 1
@@ -215,25 +217,46 @@ import Testing
             let second = try TestWorker()
             try await harness.addWorker(first)
             try await harness.addWorker(second)
-            // The server hashes, scans and stores each chunk, so it reads slower than the client sends. At this
-            // size it is still reading when the second upload arrives, and the client's socket stays full.
-            let large = Data(count: 256 << 20)
+            let heldDemands = Mutex<[HTTPBodyDemand]>([])
+            harness.server.uploadAdmission.holdBodyChunks { demand in heldDemands.withLock { $0.append(demand) } }
+            // Larger than the socket buffers, so the client still has bytes to send after the first chunk.
+            let large = Data(count: 16 << 20)
             let firstRequest = try first.signed(
                 "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: first), body: large, baseVersion: "1")
             let firstResponse = Task { try await harness.send(firstRequest, idleTimeout: .seconds(60)) }
-            #expect(await harness.waitFor { harness.server.uploadAdmission.activeCount == 1 })
+            #expect(await harness.waitFor { heldDemands.withLock { !$0.isEmpty } })
+            let demand = try #require(heldDemands.withLock { $0.first })
+            #expect(await harness.waitFor { Self.hasUnreadInput(demand) }, "no body bytes reached the server's socket")
+
             let secondRequest = try second.signed(
                 "POST", DCFRoute.updatePath, nonce: try await harness.nonce(for: second), body: Data([1, 2, 3]),
                 baseVersion: "1")
-            let secondResponse = try await harness.send(secondRequest, idleTimeout: .seconds(60))
+            let secondResponse = Task { try await harness.send(secondRequest, idleTimeout: .seconds(60)) }
+            #expect(await harness.waitFor { harness.server.uploadAdmission.waitingCount == 1 })
+            // Each pace check now finds an upload waiting and a body below the rate, with bytes unread.
+            #expect(await harness.waitFor { harness.server.uploadAdmission.slowUploadsKept > 0 })
+            harness.server.uploadAdmission.holdBodyChunks(nil)
+            for demand in heldDemands.withLock({ $0 }) { demand.requestMore() }
 
             let firstResult = try await firstResponse.value
             #expect(firstResult.statusCode == 200, "\(firstResult.text)")
             // The first update made version 2, so the second, based on version 1, may be rejected as stale. It
             // must not get the pace check's 503.
-            #expect(secondResponse.code != .unavailable, "\(secondResponse.text)")
-            #expect(harness.server.uploadAdmission.slowUploadsKept > 0)
+            let secondResult = try await secondResponse.value
+            #expect(secondResult.code != .unavailable, "\(secondResult.text)")
         }
+    }
+
+    /// Asks the transport whether bytes of the demand's body wait unread, and returns its reply.
+    private static func hasUnreadInput(_ demand: HTTPBodyDemand) -> Bool {
+        let answer = DispatchSemaphore(value: 0)
+        let unread = Atomic(false)
+        demand.checkUnreadInput { value in
+            unread.store(value, ordering: .relaxed)
+            answer.signal()
+        }
+        answer.wait()
+        return unread.load(ordering: .relaxed)
     }
 
     /// Without uploads waiting, a stalled body keeps its place past several pace windows and then completes.

@@ -22,6 +22,25 @@ import Testing
         #expect(await supervisor.waitForTermination() == termination)
     }
 
+    /// The drain log line labels the deadline drain_deadline, written as config durations are (20s), and states
+    /// that the process exits at it.
+    @Test func drainLogNamesDeadline() async throws {
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .info) { line in lines.withLock { $0.append(line) } }
+        let supervisor = SignalSupervisor(
+            drainDeadline: .seconds(20), logger: Logger(component: "signals", sink: sink))
+        supervisor.start(.init(drain: {}, cancel: {}))
+        defer { supervisor.stop() }
+
+        kill(getpid(), SIGTERM)
+        _ = try await bounded { await supervisor.waitForTermination() }
+        let draining = lines.withLock { $0 }.filter { $0.contains("draining before shutdown") }
+        #expect(draining.count == 1, "\(draining)")
+        let line = try #require(draining.first)
+        #expect(line.contains("drain_deadline=20s"), "\(line)")
+        #expect(line.contains("exits"), "\(line)")
+    }
+
     @Test func sighupRunsReload() async throws {
         let supervisor = SignalSupervisor(drainDeadline: .seconds(600), logger: logger)
         let events = EventLog()

@@ -9,7 +9,7 @@ import Testing
 @Suite struct ServerdDamagedStateTests {
     /// Runs round 1 to version 2, then, with `openRound`, stores one update of the round from version 2 with
     /// update_lim 2 so the round stays open. Stops the server with SIGTERM.
-    private func stateAtVersion2(_ fixture: ServerdFixture, openRound: Bool) async throws {
+    func stateAtVersion2(_ fixture: ServerdFixture, openRound: Bool) async throws {
         let server = try fixture.launch(logName: "serverd-1.log")
         defer { server.process.terminate(signal: SIGKILL) }
         let worker = try server.worker(keyFile: fixture.workerKeyFiles[0])
@@ -28,7 +28,7 @@ import Testing
 
     /// Starts the server on the damaged state directory and returns its exit status and output. A server still
     /// running after 60 s is killed, and the status is then -1.
-    private func startExpectingExit(_ fixture: ServerdFixture) async throws -> (status: Int32, output: String) {
+    func startExpectingExit(_ fixture: ServerdFixture) async throws -> (status: Int32, output: String) {
         let process = try LaunchedProcess(
             executable: try BuiltProducts.path("dcf-serverd"),
             arguments: ["run", "--config", fixture.configFile, "--update-lim", "2"],

@@ -39,7 +39,7 @@ struct ServerdFixture {
         keyListFile = directory.file("workers.keys")
         try Self.write(try Self.publicKeyHex(keyFiles[0]) + "\n", to: keyListFile)
         let credentialsFile = directory.file("admin.credentials")
-        try Self.write("\(Self.adminUser):\(Self.adminPassword)\n", to: credentialsFile)
+        try Self.writeSecret("\(Self.adminUser):\(Self.adminPassword)\n", to: credentialsFile)
         let modelFile = directory.file("initial.safetensors")
         try Self.initialModel().write(to: URL(fileURLWithPath: modelFile))
         configFile = directory.file("serverd.conf")
@@ -123,5 +123,11 @@ struct ServerdFixture {
 
     static func write(_ text: String, to path: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Writes a file with mode 0600, because the server warns at start about a secret that others may read.
+    static func writeSecret(_ text: String, to path: String) throws {
+        try write(text, to: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 }

@@ -33,7 +33,8 @@ struct TracedServerd {
         let keys = try workerKeyFiles.prefix(2).map { try ServerdFixture.publicKeyHex($0) }
         try ServerdFixture.write(keys.joined(separator: "\n") + "\n", to: keyListFile)
         let credentialsFile = base + "/admin.credentials"
-        try ServerdFixture.write("\(ServerdFixture.adminUser):\(ServerdFixture.adminPassword)\n", to: credentialsFile)
+        try ServerdFixture.writeSecret(
+            "\(ServerdFixture.adminUser):\(ServerdFixture.adminPassword)\n", to: credentialsFile)
         let modelFile = base + "/initial.safetensors"
         try ServerdFixture.initialModel().write(to: URL(fileURLWithPath: modelFile))
         let configFile = base + "/serverd.conf"

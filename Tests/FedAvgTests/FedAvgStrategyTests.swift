@@ -73,6 +73,33 @@ import Testing
         #expect(text.contains("--initial-model"), "\(text)")
     }
 
+    /// An initial model that cannot be used: the error names the setting next to the file, so the operator
+    /// knows which option to fix. Both the check before start and the start itself report it.
+    @Test(arguments: ["missing", "directory", "garbage"])
+    func unusableInitialModelNamesSetting(_ problem: String) throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = directory.appendingPathComponent("initial.safetensors")
+        switch problem {
+        case "directory": try FileManager.default.createDirectory(at: model, withIntermediateDirectories: false)
+        case "garbage": try Data("not a model".utf8).write(to: model)
+        default: break
+        }
+        var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
+        configuration.initialModel = model
+        let checkError = #expect(throws: FedAvgError.self) { try FedAvgStrategy.checkInitialModel(configuration) }
+        let checkText = String(describing: checkError)
+        #expect(checkText.contains("fedavg.initial_model"), "\(checkText)")
+        #expect(checkText.contains(model.path), "\(checkText)")
+        let logger = Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in })
+        let startError = #expect(throws: FedAvgError.self) {
+            _ = try FedAvgStrategy(configuration: configuration, logger: logger)
+        }
+        let startText = String(describing: startError)
+        #expect(startText.contains("fedavg.initial_model"), "\(startText)")
+        #expect(startText.contains(model.path), "\(startText)")
+    }
+
     @Test func roundClosesAtUpdateLimitWithWeightedMean() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

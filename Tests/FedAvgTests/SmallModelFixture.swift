@@ -15,7 +15,9 @@ enum SmallModelFixture {
     }
 
     /// Opens the strategy in `directory`, writing the initial model on the first call; a later call is a restart.
-    static func strategy(in directory: URL, tensor: String, updateLimit: Int = 2) throws -> FedAvgStrategy {
+    static func strategy(
+        in directory: URL, tensor: String, updateLimit: Int = 2, logSink: LogSink = LogSink(level: .critical) { _ in }
+    ) throws -> FedAvgStrategy {
         let initial = directory.appendingPathComponent("initial.safetensors")
         if !FileManager.default.fileExists(atPath: initial.path) {
             var writer = SafeTensorsWriter()
@@ -26,6 +28,6 @@ enum SmallModelFixture {
         configuration.initialModel = initial
         configuration.updateLimit = updateLimit
         return try FedAvgStrategy(
-            configuration: configuration, logger: Logger(component: "fedavg", sink: LogSink(level: .critical) { _ in }))
+            configuration: configuration, logger: Logger(component: "fedavg", sink: logSink))
     }
 }

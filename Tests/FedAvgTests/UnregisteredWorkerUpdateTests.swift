@@ -3,6 +3,7 @@ import DCFProtocol
 import DCFServer
 import DCFSupport
 import Foundation
+import Synchronization
 import Testing
 @testable import FedAvg
 
@@ -66,6 +67,56 @@ import Testing
         restarted.retainOnlyRegisteredWorkers([registeredWorker])
         #expect(restarted.roundStatus()["updates"] == 0)
         #expect(try makeStrategy(directory).roundStatus()["updates"] == 0)
+    }
+
+    /// A restart that finds none of the open round's workers registered drops every update of the round, which
+    /// happens when the registry was replaced by an older copy. The operator must see it as a warning that names
+    /// the registry file.
+    @Test func restartDroppingEveryUpdateWarns() throws {
+        let directory = try temporaryDirectory("drop-all")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let workers = [WorkerID("aaaaaaaa")!, WorkerID("bbbbbbbb")!]
+        do {
+            let strategy = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3)
+            for worker in workers {
+                _ = try strategy.receiveWorkerUpdate(
+                    worker, WorkerUpdate(payload: try payload(1, examples: 1), baseVersion: 1, bodySHA256: ""))
+            }
+        }
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .warning) { line in lines.withLock { $0.append(line) } }
+        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3, logSink: sink)
+        #expect(restarted.roundStatus()["updates"] == 2)
+        restarted.retainOnlyRegisteredWorkers([])
+        #expect(restarted.roundStatus()["updates"] == 0)
+        let warnings = lines.withLock { $0 }.filter { $0.contains(" warning ") }
+        #expect(warnings.count == 1, "\(warnings)")
+        let warning = try #require(warnings.first)
+        #expect(warning.contains("none of their workers is registered"), "\(warning)")
+        #expect(warning.contains(directory.appendingPathComponent("state/registry.sqlite").path), "\(warning)")
+        #expect(warning.contains("updates=2"), "\(warning)")
+    }
+
+    /// Dropping some of the recovered updates is the usual outcome of a key that left the key list, so it
+    /// logs no warning.
+    @Test func restartDroppingSomeUpdatesDoesNotWarn() throws {
+        let directory = try temporaryDirectory("drop-some")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let workers = [WorkerID("aaaaaaaa")!, WorkerID("bbbbbbbb")!]
+        do {
+            let strategy = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3)
+            for worker in workers {
+                _ = try strategy.receiveWorkerUpdate(
+                    worker, WorkerUpdate(payload: try payload(1, examples: 1), baseVersion: 1, bodySHA256: ""))
+            }
+        }
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .warning) { line in lines.withLock { $0.append(line) } }
+        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3, logSink: sink)
+        restarted.registerWorker(workers[1])
+        restarted.retainOnlyRegisteredWorkers([workers[1]])
+        #expect(restarted.roundStatus()["updates"] == 1)
+        #expect(lines.withLock { $0 }.isEmpty, "\(lines.withLock { $0 })")
     }
 
     /// The update was authenticated before the worker was unregistered and reaches the strategy after.

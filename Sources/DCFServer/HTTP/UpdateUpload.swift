@@ -185,7 +185,7 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
             reject(Self.storageFailure(error))
             return
         }
-        demand.requestMore()
+        admission.requestNextChunk(demand)
     }
 
     private func complete() {

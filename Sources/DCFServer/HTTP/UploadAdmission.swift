@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFTransport
 import Synchronization
 
 /// Lets at most `limit` update bodies be received at once; the others wait in arrival order.
@@ -30,6 +31,7 @@ final class UploadAdmission: Sendable {
     let limit: Int
     private let state = Mutex(State())
     private let slowKept = Atomic<Int>(0)
+    private let chunkHold = Mutex<(@Sendable (HTTPBodyDemand) -> Void)?>(nil)
 
     init(limit: Int) {
         precondition(limit >= 1, "the upload limit must be at least 1")
@@ -45,6 +47,22 @@ final class UploadAdmission: Sendable {
     /// Pace checks that found a body below the minimum rate but kept it, because the server had not read all
     /// that had arrived.
     var slowUploadsKept: Int { slowKept.load(ordering: .relaxed) }
+
+    /// Sets a test hook that receives the demand for an admitted upload's next body chunk in place of requesting
+    /// it, so the server stops reading that body while its client's bytes wait in the socket. nil ends the hold
+    /// for later chunks, and the caller requests more through each demand it received.
+    func holdBodyChunks(_ hold: (@Sendable (HTTPBodyDemand) -> Void)?) {
+        chunkHold.withLock { $0 = hold }
+    }
+
+    /// Requests the next body chunk through `demand`, unless a test hook set by `holdBodyChunks` takes it.
+    func requestNextChunk(_ demand: HTTPBodyDemand) {
+        guard let hold = chunkHold.withLock({ $0 }) else {
+            demand.requestMore()
+            return
+        }
+        hold(demand)
+    }
 
     /// Counts one pace check of `slowUploadsKept`.
     func recordSlowUploadKept() {

@@ -57,6 +57,17 @@ public final class WorkerRegistry: Sendable {
         }
     }
 
+    /// Returns the SQLite database file that stores the registry in `stateDirectory`.
+    public static func databaseFile(stateDirectory: URL) -> URL {
+        stateDirectory.appendingPathComponent(WorkerStore.fileName)
+    }
+
+    /// Returns whether the registry database in `stateDirectory` is missing or has zero bytes, so that opening
+    /// the registry there starts it empty.
+    public static func databaseIsMissing(stateDirectory: URL) -> Bool {
+        WorkerStore.isMissing(in: stateDirectory)
+    }
+
     /// Every known worker, sorted by id.
     public var workers: [WorkerRecord] {
         records.all.sorted { $0.id < $1.id }

@@ -8,6 +8,17 @@ import Foundation
 final class WorkerStore {
     static let fileName = "registry.sqlite"
 
+    /// Returns whether the database in `directory` is missing or empty, so opening it creates a new, empty
+    /// registry. Every database this type opened is longer than zero bytes, because switching it to WAL mode
+    /// writes its header.
+    static func isMissing(in directory: URL) -> Bool {
+        let path = directory.appendingPathComponent(fileName).path
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int else {
+            return !FileManager.default.fileExists(atPath: path)
+        }
+        return size == 0
+    }
+
     private let database: SQLiteDatabase
     private let upsertStatement: SQLiteStatement
     private let deleteStatement: SQLiteStatement

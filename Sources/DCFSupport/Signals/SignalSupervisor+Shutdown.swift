@@ -39,8 +39,9 @@ extension SignalSupervisor {
             return
         }
         logger.info(
-            "draining before shutdown", [("signal", signalName), ("deadline", DurationFormat.format(drainDeadline))]
-        )
+            "draining before shutdown; the process exits when the drain ends, or at the drain deadline without "
+                + "waiting for it",
+            [("signal", signalName), ("drain_deadline", DurationFormat.format(drainDeadline))])
         let task = Task {
             await handlers.drain()
             self.finish(.drained, from: .draining)
@@ -50,7 +51,8 @@ extension SignalSupervisor {
         queue.asyncAfter(deadline: deadline) { [weak self] in
             guard let self, self.state.withLock({ $0.phase == .draining }) else { return }
             self.logger.warning(
-                "drain deadline passed, cancelling", [("deadline", DurationFormat.format(self.drainDeadline))])
+                "drain deadline passed, cancelling",
+                [("drain_deadline", DurationFormat.format(self.drainDeadline))])
             self.cancelDrain(outcome: .deadlineExceeded)
         }
     }
