@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFSupport
 import Foundation
+import Synchronization
 import Testing
 
 @testable import DCFTransport
@@ -30,6 +32,17 @@ import Testing
         #expect(await direct.waitForNoConnections())
         direct.stop()
         close(sockets.clientSide)
+    }
+
+    /// The stopping line gives the grace period in the units the configuration uses.
+    @Test func stoppingLineNamesGracePeriodWithUnit() async throws {
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .info) { line in lines.withLock { $0.append(line) } }
+        let running = try RunningServer(limits: .patient, logSink: sink, handler: echoHandler())
+        await running.stop(gracePeriod: .milliseconds(1500))
+        let stopping = lines.withLock { $0 }.filter { $0.contains(" stopping") }
+        #expect(stopping.count == 1, "\(stopping)")
+        #expect(stopping.allSatisfy { $0.contains("grace_period=1500ms") }, "\(stopping)")
     }
 
     @Test func drainFinishesArrivingBody() async throws {

@@ -199,7 +199,7 @@ extension HTTPServer {
             return units
         }
         guard let units else { return }
-        context.logger.info("stopping", [("grace_period", "\(gracePeriod)")])
+        context.logger.info("stopping", [("grace_period", DurationFormat.format(gracePeriod))])
         context.isDraining.store(true, ordering: .relaxed)
         for unit in units { await unit.run { $0.beginDrain() } }
         context.handler.serverWillStop()
