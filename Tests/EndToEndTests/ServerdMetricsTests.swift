@@ -87,18 +87,41 @@ import Testing
     /// With `limits.max_connections_per_address = 2`, a third idle socket from 127.0.0.1 is closed at once, the
     /// warning names the address and the setting, and `/metrics` counts the rejection.
     @Test func perAddressLimitClosesAndCounts() throws {
+        try checkLimitClosesAndCounts(
+            ["--limits.max_connections_per_address=2"], warning: "per-address connection limit",
+            field: "address=127.0.0.1 ", key: "limits.max_connections_per_address",
+            metric: "dcf_http_connections_rejected_per_address_total")
+    }
+
+    /// With `limits.max_connections_per_network = 2` and a higher per-address limit, a third idle socket from
+    /// 127.0.0.1 is closed at once because 127.0.0.0/24 is full, the warning names the network and the setting,
+    /// and `/metrics` counts the rejection apart from the per-address ones.
+    @Test func perNetworkLimitClosesAndCounts() throws {
+        try checkLimitClosesAndCounts(
+            ["--limits.max_connections_per_network=2", "--limits.max_connections_per_address=10"],
+            warning: "per-network connection limit", field: "network=127.0.0.0/24 ",
+            key: "limits.max_connections_per_network", metric: "dcf_http_connections_rejected_per_network_total",
+            untouchedMetric: "dcf_http_connections_rejected_per_address_total")
+    }
+
+    /// Starts the server with `arguments`, which allow two connections from 127.0.0.1, and checks that a third
+    /// idle socket is closed with a warning containing `warning`, `field` and `key`, and counted in `metric`.
+    private func checkLimitClosesAndCounts(
+        _ arguments: [String], warning phrase: String, field: String, key: String, metric: String,
+        untouchedMetric: String? = nil
+    ) throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
-        let server = try fixture.launch(["--limits.max_connections_per_address=2"])
+        let server = try fixture.launch(arguments)
         defer { server.process.terminate(signal: SIGKILL) }
 
         let idleSockets = try (0..<2).map { _ in try IdleSocket(port: server.port) }
         let rejected = try IdleSocket(port: server.port)
-        #expect(rejected.closesWithoutResponse(), "the server kept a connection over the per-address limit")
-        let warning = try server.process.waitForLine(containing: "per-address connection limit")
+        #expect(rejected.closesWithoutResponse(), "the server kept a connection over the limit")
+        let warning = try server.process.waitForLine(containing: phrase)
         #expect(warning.contains(" warning "), "\(warning)")
-        #expect(warning.contains("address=127.0.0.1 "), "\(warning)")
-        #expect(warning.contains("limits.max_connections_per_address"), "\(warning)")
+        #expect(warning.contains(field), "\(warning)")
+        #expect(warning.contains(key), "\(warning)")
 
         // The server notices the closed socket on its loop, so a scrape may still find both places taken, and
         // each such scrape is rejected and counted too.
@@ -113,45 +136,9 @@ import Testing
             }
         }
         let metrics = try #require(samples, "/metrics stayed unreachable with one place free")
-        #expect(metrics["dcf_http_connections_rejected_per_address_total"] == Double(1 + rejectedScrapes))
-        #expect(metrics.types["dcf_http_connections_rejected_per_address_total"] == "counter")
-        _ = idleSockets
-    }
-
-    /// With `limits.max_connections_per_network = 2` and a higher per-address limit, a third idle socket from
-    /// 127.0.0.1 is closed at once because 127.0.0.0/24 is full, the warning names the network and the setting,
-    /// and `/metrics` counts the rejection apart from the per-address ones.
-    @Test func perNetworkLimitClosesAndCounts() throws {
-        let fixture = try ServerdFixture()
-        defer { fixture.remove() }
-        let server = try fixture.launch([
-            "--limits.max_connections_per_network=2", "--limits.max_connections_per_address=10",
-        ])
-        defer { server.process.terminate(signal: SIGKILL) }
-
-        let idleSockets = try (0..<2).map { _ in try IdleSocket(port: server.port) }
-        let rejected = try IdleSocket(port: server.port)
-        #expect(rejected.closesWithoutResponse(), "the server kept a connection over the per-network limit")
-        let warning = try server.process.waitForLine(containing: "per-network connection limit")
-        #expect(warning.contains(" warning "), "\(warning)")
-        #expect(warning.contains("network=127.0.0.0/24 "), "\(warning)")
-        #expect(warning.contains("limits.max_connections_per_network"), "\(warning)")
-
-        // As in the per-address test, a scrape may find both places still taken, and is rejected and counted.
-        idleSockets[0].close()
-        var samples: PrometheusSamples?
-        var rejectedScrapes = 0
-        for _ in 0..<100 where samples == nil {
-            samples = try? server.metrics()
-            if samples == nil {
-                rejectedScrapes += 1
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-        }
-        let metrics = try #require(samples, "/metrics stayed unreachable with one place free")
-        #expect(metrics["dcf_http_connections_rejected_per_network_total"] == Double(1 + rejectedScrapes))
-        #expect(metrics.types["dcf_http_connections_rejected_per_network_total"] == "counter")
-        #expect(metrics["dcf_http_connections_rejected_per_address_total"] == 0)
+        #expect(metrics[metric] == Double(1 + rejectedScrapes))
+        #expect(metrics.types[metric] == "counter")
+        if let untouchedMetric { #expect(metrics[untouchedMetric] == 0) }
         _ = idleSockets
     }
 }

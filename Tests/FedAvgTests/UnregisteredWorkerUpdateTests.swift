@@ -73,19 +73,10 @@ import Testing
     /// happens when the registry was replaced by an older copy. The operator must see it as a warning that names
     /// the registry file.
     @Test func restartDroppingEveryUpdateWarns() throws {
-        let directory = try temporaryDirectory("drop-all")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let workers = [WorkerID("aaaaaaaa")!, WorkerID("bbbbbbbb")!]
-        do {
-            let strategy = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3)
-            for worker in workers {
-                _ = try strategy.receiveWorkerUpdate(
-                    worker, WorkerUpdate(payload: try payload(1, examples: 1), baseVersion: 1, bodySHA256: ""))
-            }
-        }
         let lines = Mutex<[String]>([])
         let sink = LogSink(level: .warning) { line in lines.withLock { $0.append(line) } }
-        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3, logSink: sink)
+        let (directory, _, restarted) = try restartWithTwoUpdates("drop-all", logSink: sink)
+        defer { try? FileManager.default.removeItem(at: directory) }
         #expect(restarted.roundStatus()["updates"] == 2)
         restarted.retainOnlyRegisteredWorkers([])
         #expect(restarted.roundStatus()["updates"] == 0)
@@ -100,8 +91,22 @@ import Testing
     /// Dropping some of the recovered updates is the usual outcome of a key that left the key list, so it
     /// logs no warning.
     @Test func restartDroppingSomeUpdatesDoesNotWarn() throws {
-        let directory = try temporaryDirectory("drop-some")
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .warning) { line in lines.withLock { $0.append(line) } }
+        let (directory, workers, restarted) = try restartWithTwoUpdates("drop-some", logSink: sink)
         defer { try? FileManager.default.removeItem(at: directory) }
+        restarted.registerWorker(workers[1])
+        restarted.retainOnlyRegisteredWorkers([workers[1]])
+        #expect(restarted.roundStatus()["updates"] == 1)
+        #expect(lines.withLock { $0 }.isEmpty, "\(lines.withLock { $0 })")
+    }
+
+    /// Stores an update of each of two workers in a round that needs three, then starts a new strategy on the same
+    /// directory that logs to `logSink`.
+    private func restartWithTwoUpdates(
+        _ name: String, logSink: LogSink
+    ) throws -> (URL, [WorkerID], FedAvgStrategy) {
+        let directory = try temporaryDirectory(name)
         let workers = [WorkerID("aaaaaaaa")!, WorkerID("bbbbbbbb")!]
         do {
             let strategy = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3)
@@ -110,13 +115,8 @@ import Testing
                     worker, WorkerUpdate(payload: try payload(1, examples: 1), baseVersion: 1, bodySHA256: ""))
             }
         }
-        let lines = Mutex<[String]>([])
-        let sink = LogSink(level: .warning) { line in lines.withLock { $0.append(line) } }
-        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3, logSink: sink)
-        restarted.registerWorker(workers[1])
-        restarted.retainOnlyRegisteredWorkers([workers[1]])
-        #expect(restarted.roundStatus()["updates"] == 1)
-        #expect(lines.withLock { $0 }.isEmpty, "\(lines.withLock { $0 })")
+        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "w", updateLimit: 3, logSink: logSink)
+        return (directory, workers, restarted)
     }
 
     /// The update was authenticated before the worker was unregistered and reaches the strategy after.

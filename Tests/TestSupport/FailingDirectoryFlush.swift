@@ -8,36 +8,29 @@ import Foundation
 /// glibc's `fsync`, which the product calls to flush files and directories; other descriptors pass through. It
 /// finds a descriptor's path through `/proc/self/fd`.
 public struct FailingDirectoryFlush: Sendable {
-    /// Path of the compiled library, for `LD_PRELOAD`.
-    public let libraryPath: String
-    /// The file whose existence makes the flushes fail.
-    public let switchFile: String
+    private let fault: SwitchedFault
 
-    /// Compiles the library into `directory`. The switch file is `directory/flush-fails`, absent at first.
+    /// Compiles the library into `directory`. Flushes fail only after `breakFlushes()`.
     ///
     /// - Throws: `LaunchedProcessError` when no C compiler is found or compiling fails.
     public init(directory: String) throws {
-        let source = (directory as NSString).appendingPathComponent("failing-directory-flush.c")
-        libraryPath = (directory as NSString).appendingPathComponent("failing-directory-flush.so")
-        switchFile = (directory as NSString).appendingPathComponent("flush-fails")
-        try Self.source.write(toFile: source, atomically: false, encoding: .utf8)
-        try KillAtRename.compileLibrary(source: source, output: libraryPath)
+        fault = try SwitchedFault(directory: directory, name: "failing-directory-flush", source: Self.source)
     }
 
     /// Returns the environment that makes a launched program's `fsync` of a directory whose path ends in `suffix`
     /// fail while the switch file exists.
     public func environment(failingFlushOf suffix: String) -> [String: String] {
-        ["LD_PRELOAD": libraryPath, "DCF_TEST_FAIL_FLUSH_OF": suffix, "DCF_TEST_FAIL_FLUSH_WHILE": switchFile]
+        ["LD_PRELOAD": fault.libraryPath, "DCF_TEST_FAIL_FLUSH_OF": suffix, "DCF_TEST_FAIL_FLUSH_WHILE": fault.switchFile]
     }
 
     /// Makes the flushes fail from now on.
     public func breakFlushes() throws {
-        try Data().write(to: URL(fileURLWithPath: switchFile))
+        try fault.turnOn()
     }
 
     /// Makes the flushes work again.
     public func repairFlushes() throws {
-        try FileManager.default.removeItem(atPath: switchFile)
+        try fault.turnOff()
     }
 
     private static let source = """

@@ -10,20 +10,18 @@ import Foundation
 /// path through `/proc/self/fd`, so writes to pipes, sockets and files elsewhere pass through unchanged.
 /// Creating, renaming and deleting files still work, as they may on a file system that is full.
 public struct FullDisk: Sendable {
-    /// Path of the compiled library, for `LD_PRELOAD`.
-    public let libraryPath: String
-    /// The file whose existence makes writes fail.
-    public let switchFile: String
+    private let fault: SwitchedFault
 
-    /// Compiles the library into `directory`. The switch file is `directory/disk-full`, absent at first.
+    /// Path of the compiled library, for `LD_PRELOAD`.
+    public var libraryPath: String { fault.libraryPath }
+    /// The file whose existence makes writes fail.
+    public var switchFile: String { fault.switchFile }
+
+    /// Compiles the library into `directory`. The disk counts as full only after `fill()`.
     ///
     /// - Throws: `LaunchedProcessError` when no C compiler is found or compiling fails.
     public init(directory: String) throws {
-        let source = (directory as NSString).appendingPathComponent("full-disk.c")
-        libraryPath = (directory as NSString).appendingPathComponent("full-disk.so")
-        switchFile = (directory as NSString).appendingPathComponent("disk-full")
-        try Self.source.write(toFile: source, atomically: false, encoding: .utf8)
-        try KillAtRename.compileLibrary(source: source, output: libraryPath)
+        fault = try SwitchedFault(directory: directory, name: "full-disk", source: Self.source)
     }
 
     /// Returns the environment that makes a launched program's writes to files under `directory` fail with
@@ -40,12 +38,12 @@ public struct FullDisk: Sendable {
 
     /// Makes the disk full: writes under the directory fail from now on.
     public func fill() throws {
-        try Data().write(to: URL(fileURLWithPath: switchFile))
+        try fault.turnOn()
     }
 
     /// Frees the disk: writes under the directory work again.
     public func free() throws {
-        try FileManager.default.removeItem(atPath: switchFile)
+        try fault.turnOff()
     }
 
     private static let source = """
