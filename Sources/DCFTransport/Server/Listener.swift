@@ -86,10 +86,18 @@ final class Listener: EventHandler {
         case .admitted(let groups):
             counted = groups
         case .overAddressLimit(let group, let limit):
-            rejectOverAddressLimit(client, peer: peer, group: group, limit: limit)
+            context.metrics.connectionsRejectedPerAddress.add(1, ordering: .relaxed)
+            rejectOverGroupLimit(
+                client, peer: peer, field: ("address", group.description), limit: limit, scope: "per-address",
+                advice: "raise limits.max_connections_per_address if several workers share this address",
+                repeats: Self.overAddressLimitCloses)
             return
         case .overNetworkLimit(let network, let limit):
-            rejectOverNetworkLimit(client, peer: peer, network: network, limit: limit)
+            context.metrics.connectionsRejectedPerNetwork.add(1, ordering: .relaxed)
+            rejectOverGroupLimit(
+                client, peer: peer, field: ("network", network.description), limit: limit, scope: "per-network",
+                advice: "raise limits.max_connections_per_network if several sites share this network",
+                repeats: Self.overNetworkLimitCloses)
             return
         }
         let limit = context.limits.maxConnections
@@ -115,36 +123,20 @@ final class Listener: EventHandler {
         distributor.assign(accepted, acceptedOn: server)
     }
 
-    /// Closes a new connection whose address group already has `limit` open connections, without a response or
-    /// any TLS work, and counts it in `connectionsRejectedPerAddress`.
-    private func rejectOverAddressLimit(_ client: Int32, peer: String, group: ClientAddressGroup, limit: Int) {
+    /// Closes a new connection whose address or network group already has `limit` open connections, without a
+    /// response or any TLS work. The warning names the group (`field`), and `repeats` limits how often it is
+    /// logged; the lines held back go to debug without `advice`.
+    private func rejectOverGroupLimit(
+        _ client: Int32, peer: String, field: (String, String), limit: Int, scope: String, advice: String,
+        repeats: LogRepeatLimit
+    ) {
         let context = server.context
-        context.metrics.connectionsRejectedPerAddress.add(1, ordering: .relaxed)
-        let fields = [("address", group.description), ("peer", peer), ("limit", "\(limit)")]
-        if let held = Self.overAddressLimitCloses.admit() {
-            context.logger.warning(
-                "closed a new connection over the per-address connection limit; raise "
-                    + "limits.max_connections_per_address if several workers share this address",
-                fields + [("repeats_since_last_line", String(held))])
+        let message = "closed a new connection over the \(scope) connection limit"
+        let fields = [field, ("peer", peer), ("limit", "\(limit)")]
+        if let held = repeats.admit() {
+            context.logger.warning(message + "; " + advice, fields + [("repeats_since_last_line", String(held))])
         } else {
-            context.logger.debug("closed a new connection over the per-address connection limit", fields)
-        }
-        Glibc.close(client)
-    }
-
-    /// Closes a new connection whose network already has `limit` open connections, without a response or any TLS
-    /// work, and counts it in `connectionsRejectedPerNetwork`.
-    private func rejectOverNetworkLimit(_ client: Int32, peer: String, network: ClientAddressGroup, limit: Int) {
-        let context = server.context
-        context.metrics.connectionsRejectedPerNetwork.add(1, ordering: .relaxed)
-        let fields = [("network", network.description), ("peer", peer), ("limit", "\(limit)")]
-        if let held = Self.overNetworkLimitCloses.admit() {
-            context.logger.warning(
-                "closed a new connection over the per-network connection limit; raise "
-                    + "limits.max_connections_per_network if several sites share this network",
-                fields + [("repeats_since_last_line", String(held))])
-        } else {
-            context.logger.debug("closed a new connection over the per-network connection limit", fields)
+            context.logger.debug(message, fields)
         }
         Glibc.close(client)
     }
