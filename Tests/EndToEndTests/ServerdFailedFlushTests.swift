@@ -42,4 +42,45 @@ import Testing
         #expect(reply.message.contains("nothing changed"), "reply to the resend: \(reply.message)")
         #expect(try server.status().round["updates"] == 1)
     }
+
+    /// An update rejected with 503 after a failed flush stays counted. When another update closes the round before
+    /// the resend, the new version contains it, and the resend, which a stale base version still admits, must not
+    /// enter the next round as a second copy.
+    @Test func resendAfterTheRoundClosedCountsOnce() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try ServerdFixture.write(
+            try fixture.publicKeyHex(0) + "\n" + fixture.publicKeyHex(1) + "\n", to: fixture.keyListFile)
+        let fault = try FailingDirectoryFlush(directory: fixture.directory.path)
+        try fault.breakFlushes()
+        let server = try fixture.launch(
+            ["--update-lim", "2", "--max-staleness", "1"],
+            environment: fault.environment(failingFlushOf: "/rounds/from-v1"))
+        defer { server.process.terminate(signal: SIGKILL) }
+        var workers: [DCFWorker] = []
+        for keyFile in fixture.workerKeyFiles {
+            var configuration = DCFWorkerConfiguration(
+                serverURL: URL(string: server.url)!, trustedCAFile: server.caFile, privateKeyFile: keyFile)
+            configuration.maximumUpdateResends = 0
+            let worker = try DCFWorker(
+                configuration: configuration, callbacks: .idle,
+                logger: Logger(component: "failed-flush-worker", sink: .standardError(level: .error)))
+            _ = try await worker.registerWorker()
+            workers.append(worker)
+        }
+        let update = try ServerdFixture.update(from: 1)
+
+        await #expect(throws: DCFWorkerError.self, "an update whose directory flush failed was acknowledged") {
+            try await workers[0].sendModelUpdate(update)
+        }
+        // The second update closes the round, so no flush of its directory is needed.
+        let closing = try await workers[1].sendModelUpdate(try ServerdFixture.update(from: 1))
+        #expect(closing.message.contains("closed the round"), "reply to the closing update: \(closing.message)")
+        #expect(try server.status().modelVersion == 2)
+
+        try fault.repairFlushes()
+        let reply = try await workers[0].sendModelUpdate(update)
+        #expect(reply.message.contains("nothing changed"), "reply to the resend: \(reply.message)")
+        #expect(try server.status().round["updates"] == 0, "the resend entered the next round a second time")
+    }
 }
