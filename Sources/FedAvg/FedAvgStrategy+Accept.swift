@@ -105,7 +105,10 @@ extension FedAvgStrategy {
              state.aggregatedBodies[workerID])
         }
         guard let entry else {
-            guard let aggregated, aggregated.bodySHA256 == update.bodySHA256 else { return nil }
+            // A copy too stale for the open round is rejected as stale, which keeps it out just as well.
+            guard let aggregated, aggregated.bodySHA256 == update.bodySHA256,
+                update.baseVersion.rawValue <= version, version - update.baseVersion.rawValue <= configuration.maxStaleness
+            else { return nil }
             return "already aggregated into version \(aggregated.version): that version contains these exact bytes "
                 + "from this worker, so nothing changed"
         }
