@@ -83,4 +83,41 @@ import Testing
         #expect(reply.message.contains("nothing changed"), "reply to the resend: \(reply.message)")
         #expect(try server.status().round["updates"] == 0, "the resend entered the next round a second time")
     }
+
+    /// A copy resent after its connection failed that gets a 503 has spent its nonce, so the same signed bytes
+    /// sent again only get `replayed_request`. The worker must sign the update again and get it acknowledged,
+    /// instead of giving up with the outcome unknown.
+    @Test func resendAfter503IsSignedAgain() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        // Plain HTTP, so the proxy can read where the update's body ends.
+        let config = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
+        let plainConfig = config.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("certificate = ") && !$0.hasPrefix("private_key = ") }.joined(separator: "\n")
+        try ServerdFixture.write(plainConfig, to: fixture.configFile)
+        let fault = try FailingDirectoryFlush(directory: fixture.directory.path)
+        try fault.breakFlushes()
+        let server = try fixture.launch(
+            ["--update-lim", "2", "--plain-http"], environment: fault.environment(failingFlushOf: "/rounds/from-v1"))
+        defer { server.process.terminate(signal: SIGKILL) }
+        // The first copy is cut before its body ends, and the resent copy gets the 503 of the failed flush.
+        let proxy = try UpdateCuttingProxy(serverPort: server.port) { try? fault.repairFlushes() }
+        defer { proxy.stop() }
+        let worker = try DCFWorker(
+            configuration: DCFWorkerConfiguration(
+                serverURL: URL(string: "http://127.0.0.1:\(proxy.port)")!, trustedCAFile: nil,
+                privateKeyFile: fixture.workerKeyFiles[0]),
+            callbacks: .idle, logger: Logger(component: "cut-upload-worker", sink: .standardError(level: .error)))
+        _ = try await worker.registerWorker()
+
+        let reply: UpdateResponse
+        do {
+            reply = try await worker.sendModelUpdate(try ServerdFixture.update(from: 1))
+        } catch {
+            Issue.record("\(error); server output: \(server.process.output)")
+            return
+        }
+        #expect(reply.message.contains("nothing changed"), "reply: \(reply.message)")
+        #expect(server.process.output.contains("cannot flush directory"), "the resent copy got no 503")
+    }
 }
