@@ -214,12 +214,21 @@ extension FedAvgStrategy {
         try foldPending(&state)
     }
 
-    /// Folds every pending update, `foldBatchSize` at a time, from its stored file.
+    /// Folds every pending update, `foldBatchSize` at a time, from its stored file. On failure the sums are
+    /// cleared and every update of the round is pending again.
     func foldPending(_ state: inout FedAvgState) throws {
         while !state.round.pending.isEmpty {
             let workers = state.round.pending.prefix(configuration.foldBatchSize)
             let batch = workers.compactMap { state.round.entries[$0] }.map { ($0.url, $0.tensorOffsets, $0.weight) }
-            try StoredUpdateFold(accumulator: state.accumulator).fold(batch)
+            do {
+                try StoredUpdateFold(accumulator: state.accumulator).fold(batch)
+            } catch {
+                // The failed pass may have folded the batch's first tensors already. Clearing the sums and marking
+                // every update pending makes the next pass fold each stored update once.
+                state.accumulator.reset()
+                state.round.pending = state.round.entries.keys.sorted()
+                throw error
+            }
             state.round.pending.removeFirst(workers.count)
         }
     }
