@@ -98,7 +98,8 @@ extension DCFWorker {
     /// Sends `http` again, byte for byte, until a reply arrives or the resends are spent.
     ///
     /// - Returns: a reply that proves this copy was judged on its content: success, or a rejection of the
-    ///   update itself (`update_rejected`, `bad_request`, size or encoding errors).
+    ///   update itself (`update_rejected`, `bad_request`, size or encoding errors). Also a 503 `unavailable`,
+    ///   after which `sendModelUpdate` signs the update again.
     /// - Throws: `isUpdateOutcomeUnknown` for any other reply or when the resends are spent.
     func resendLostUpdate(_ http: HTTPClientRequest, baseVersion: ModelVersion) async throws -> HTTPClientResponse {
         for attempt in 0..<configuration.maximumUpdateResends {
@@ -114,7 +115,11 @@ extension DCFWorker {
             }
             if response.isSuccess { return response }
             let code = response.dcfError.code
-            if code == .unavailable || code == .internalError { continue }
+            // Had the first copy reached authentication, its nonce would be spent and this copy would get
+            // replayed_request, so a 503 proves the first copy was never counted. This copy may have spent the nonce
+            // though, so the caller signs the update again instead of sending these bytes a third time.
+            if code == .unavailable { return response }
+            if code == .internalError { continue }
             if Self.judgedOnContent.contains(code) { return response }
             logger.warning(
                 "resent update was refused, so the first copy may have arrived; not sending it again",

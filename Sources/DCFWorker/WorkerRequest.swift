@@ -89,16 +89,13 @@ extension HTTPClientResponse {
             .trimmingCharacters(in: .whitespaces)
     }
 
-    /// Whether this is the reply of a TLS port to a plaintext request: a 400 whose plain-text body states that
-    /// the port requires TLS.
+    /// Whether this is the reply of a dcf-serverd TLS port to a plaintext request: a 400 with exactly the body of
+    /// `TLSPortPlaintextReply`. Another 400 page that mentions TLS, such as a proxy's, does not match, because the
+    /// worker stops for good on this reply.
     ///
-    /// NOTE: The server's transport writes this reply before any dcf code sees the request, so it carries no
-    /// dcf error code, and only its text identifies it.
+    /// NOTE: A proxy that relays this reply unchanged from a TLS port behind it still matches.
     var isTLSRequiredReply: Bool {
-        guard statusCode == 400, (try? JSONDecoder().decode(DCFErrorResponse.self, from: body)) == nil else {
-            return false
-        }
-        return plainTextExcerpt.contains("requires TLS")
+        statusCode == 400 && body == Data(TLSPortPlaintextReply.body.utf8)
     }
 
     /// Decodes a JSON body, throwing an error that names the operation and the expected message.

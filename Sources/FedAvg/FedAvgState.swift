@@ -12,6 +12,10 @@ struct FedAvgState {
     /// Workers unregistered since they last registered. An update of theirs still being checked when that
     /// happened is refused once it reaches the lock, instead of entering the round after the drop.
     var unregisteredWorkers: Set<WorkerID> = []
+    /// Each worker's newest update that a published version contains: the version and the body's SHA-256. An
+    /// update that joined the round but got a 503 because its directory flush failed stays counted, so its resend
+    /// can arrive after the round closed and must not join the next round as a second copy.
+    var aggregatedBodies: [WorkerID: (version: UInt64, bodySHA256: String)] = [:]
 
     init(version: UInt64, layouts: [TensorLayout]) {
         self.version = version

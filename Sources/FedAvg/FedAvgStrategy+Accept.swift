@@ -94,15 +94,24 @@ extension FedAvgStrategy {
         return (reply, published)
     }
 
-    /// Returns the reply for the bytes already in the round (a resend after a lost reply, or a retrained update
-    /// with the same bytes), which changes nothing, or nil for an update to accept. A replacement with other bytes
+    /// Returns the reply for bytes that the round or the worker's last aggregated update already contains, which
+    /// changes nothing, or nil for an update to accept. Such bytes come from a resend after a lost reply or a 503,
+    /// or from a retrained update with the same bytes. A replacement with other bytes
     /// folds the whole round again from disk under the lock, so each worker may replace its update
     /// `maximumReplacementsPerRound` times per round.
     private func checkReplacement(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String? {
-        let (entry, replacements, version) = state.withLock { state in
-            (state.round.entries[workerID], state.round.replacements[workerID, default: 0], state.version)
+        let (entry, replacements, version, aggregated) = state.withLock { state in
+            (state.round.entries[workerID], state.round.replacements[workerID, default: 0], state.version,
+             state.aggregatedBodies[workerID])
         }
-        guard let entry else { return nil }
+        guard let entry else {
+            // A copy too stale for the open round is rejected as stale, which keeps it out just as well.
+            guard let aggregated, aggregated.bodySHA256 == update.bodySHA256,
+                update.baseVersion.rawValue <= version, version - update.baseVersion.rawValue <= configuration.maxStaleness
+            else { return nil }
+            return "already aggregated into version \(aggregated.version): that version contains these exact bytes "
+                + "from this worker, so nothing changed"
+        }
         let resent: Bool
         if entry.bodySHA256.isEmpty {
             // Recovered after a restart, so the body's digest was not stored. The stored file is the payload as
@@ -205,12 +214,21 @@ extension FedAvgStrategy {
         try foldPending(&state)
     }
 
-    /// Folds every pending update, `foldBatchSize` at a time, from its stored file.
+    /// Folds every pending update, `foldBatchSize` at a time, from its stored file. On failure the sums are
+    /// cleared and every update of the round is pending again.
     func foldPending(_ state: inout FedAvgState) throws {
         while !state.round.pending.isEmpty {
             let workers = state.round.pending.prefix(configuration.foldBatchSize)
             let batch = workers.compactMap { state.round.entries[$0] }.map { ($0.url, $0.tensorOffsets, $0.weight) }
-            try StoredUpdateFold(accumulator: state.accumulator).fold(batch)
+            do {
+                try StoredUpdateFold(accumulator: state.accumulator).fold(batch)
+            } catch {
+                // The failed pass may have folded the batch's first tensors already. Clearing the sums and marking
+                // every update pending makes the next pass fold each stored update once.
+                state.accumulator.reset()
+                state.round.pending = state.round.entries.keys.sorted()
+                throw error
+            }
             state.round.pending.removeFirst(workers.count)
         }
     }

@@ -54,6 +54,9 @@ extension FedAvgStrategy {
         record.roundSeconds = Date().timeIntervalSince(state.round.startedAt)
         record.finishedAt = Date()
         state.version = nextVersion
+        for (worker, entry) in state.round.entries where !entry.bodySHA256.isEmpty {
+            state.aggregatedBodies[worker] = (nextVersion, entry.bodySHA256)
+        }
         state.round = OpenRound()
         state.round.transferAtStart = transfer
         state.accumulator.reset()

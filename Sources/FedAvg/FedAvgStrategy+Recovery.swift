@@ -45,13 +45,19 @@ extension FedAvgStrategy {
         } else {
             return
         }
-        let stored = latest == 0 ? "no version" : "versions up to \(latest)"
+        let found = "model version \(evidence.version) is missing: \(evidence.path) shows it was stored, but "
+            + "\(store.directory.path) holds " + (latest == 0 ? "no version" : "versions up to \(latest)")
+            + ". Restore it from a backup as \(store.url(for: evidence.version).path). "
+        // With no version left there is nothing to resume at, and the likely intent is a new federation.
+        guard latest > 0 else {
+            throw FedAvgError(
+                description: found + "To start a new federation from fedavg.initial_model instead, move rounds/, "
+                    + "history.jsonl and history-pending.json out of the state directory, or use an empty one")
+        }
         throw FedAvgError(
-            description: "model version \(evidence.version) is missing: \(evidence.path) shows it was stored, but "
-                + "\(store.directory.path) holds \(stored). Restore it from a backup as "
-                + "\(store.url(for: evidence.version).path). Without a backup, to resume at version \(latest) and "
-                + "lose the rounds after it, move every rounds/from-vN with N above \(latest) out of the state "
-                + "directory and delete the records of versions above \(latest) from history.jsonl")
+            description: found + "Without a backup, to resume at version \(latest) and lose the rounds after it, "
+                + "move every rounds/from-vN with N above \(latest) out of the state directory and delete the "
+                + "records of versions above \(latest) from history.jsonl")
     }
 
     /// Reads and checks the configured initial model when the state directory contains no version yet, without

@@ -78,6 +78,25 @@ import Testing
         #expect(output.contains(state + "/history.jsonl"), "output: \(output)")
         #expect(!output.contains("listening"))
     }
+
+    /// An operator who deletes `models/` to start over from a new `fedavg.initial_model` keeps the history of the
+    /// old federation. The start stops, and the message names what to move for a new federation instead of
+    /// offering to resume at a version 0 that never existed.
+    @Test func deletedModelsDirectoryNamesNewFederation() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let state = fixture.stateDirectory
+        try FileManager.default.removeItem(atPath: state + "/models")
+
+        let (status, output) = try await startExpectingExit(fixture)
+        #expect(status == 78, "output: \(output)")
+        #expect(output.contains("fedavg.initial_model"), "output: \(output)")
+        #expect(output.contains("history.jsonl"), "output: \(output)")
+        #expect(!output.contains("version 0"), "output: \(output)")
+        #expect(!output.contains("listening"))
+    }
+
     /// How a test damages a stored update of the open round.
     enum UpdateDamage: String, CaseIterable, Sendable {
         case truncated

@@ -52,6 +52,23 @@ import Testing
         #expect(error?.serverErrorCode == .badRequest, "\(text)")
     }
 
+    /// A proxy's own 400 page that happens to mention TLS is not the TLS port's reply, so the worker keeps
+    /// retrying instead of stopping as misconfigured.
+    @Test func proxyPageMentioningTLSIsNoConfigurationError() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let page = "<html><body><h1>400 Bad Request</h1><p>The upstream requires TLS 1.2 or later.</p></body></html>\n"
+        let server = try CannedResponseServer(
+            status: "400 Bad Request", contentType: "text/html", body: page, waitsForRequestHead: true)
+        defer { server.stop() }
+        let worker = try worker(url: "http://127.0.0.1:\(server.port)", caFile: nil, fixture)
+
+        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
+        let text = String(describing: error)
+        #expect(error?.isInvalidConfiguration == false, "\(text)")
+        #expect(error?.serverErrorCode == .badRequest, "\(text)")
+    }
+
     /// `https://` for a plain HTTP server, such as one run with `plain_http`: its plaintext reply fails the
     /// handshake as "wrong version number", and the hint names http://.
     @Test func httpsToPlainServerSaysToUseHTTP() async throws {

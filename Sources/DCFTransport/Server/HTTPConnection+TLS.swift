@@ -26,9 +26,10 @@ extension HTTPConnection {
             logWrongProtocol("closed connection: HTTP/2 preface on a TLS port")
         } else {
             logWrongProtocol("closed connection: plaintext request on a TLS port")
+            let body = TLSPortPlaintextReply.body
             let message = Array("""
-                HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 44\r\nConnection: close\r\n\r\n\
-                This port requires TLS: use https:// here.\r\n
+                HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n\
+                Connection: close\r\n\r\n\(body)
                 """.utf8)
             _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             Glibc.shutdown(fd, Int32(SHUT_WR))
