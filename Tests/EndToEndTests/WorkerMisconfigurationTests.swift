@@ -36,30 +36,17 @@ import Testing
         #expect(!text.contains("\n"), "\(text)")
     }
 
-    /// A 400 with a plain-text body from a plain HTTP server that does not say TLS is required is an ordinary
-    /// server error, which a later retry may get past.
-    @Test func plainHTTPBadRequestIsNoConfigurationError() async throws {
+    /// A 400 from a plain HTTP server other than the TLS port's own reply is an ordinary server error, which a
+    /// later retry may get past: a plain-text body, and a proxy's page that happens to mention TLS.
+    @Test(arguments: [
+        (contentType: "text/plain", body: "bad request\n"),
+        ("text/html", "<html><body><h1>400 Bad Request</h1><p>The upstream requires TLS 1.2 or later.</p></body></html>\n"),
+    ])
+    func otherBadRequestIsNoConfigurationError(contentType: String, body: String) async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
         let server = try CannedResponseServer(
-            status: "400 Bad Request", contentType: "text/plain", body: "bad request\n", waitsForRequestHead: true)
-        defer { server.stop() }
-        let worker = try worker(url: "http://127.0.0.1:\(server.port)", caFile: nil, fixture)
-
-        let error = await #expect(throws: DCFWorkerError.self) { _ = try await worker.registerWorker() }
-        let text = String(describing: error)
-        #expect(error?.isInvalidConfiguration == false, "\(text)")
-        #expect(error?.serverErrorCode == .badRequest, "\(text)")
-    }
-
-    /// A proxy's own 400 page that happens to mention TLS is not the TLS port's reply, so the worker keeps
-    /// retrying instead of stopping as misconfigured.
-    @Test func proxyPageMentioningTLSIsNoConfigurationError() async throws {
-        let fixture = try ServerdFixture()
-        defer { fixture.remove() }
-        let page = "<html><body><h1>400 Bad Request</h1><p>The upstream requires TLS 1.2 or later.</p></body></html>\n"
-        let server = try CannedResponseServer(
-            status: "400 Bad Request", contentType: "text/html", body: page, waitsForRequestHead: true)
+            status: "400 Bad Request", contentType: contentType, body: body, waitsForRequestHead: true)
         defer { server.stop() }
         let worker = try worker(url: "http://127.0.0.1:\(server.port)", caFile: nil, fixture)
 
