@@ -45,15 +45,12 @@ enum WorkerSettingsProblem {
         return problems
     }
 
-    /// Names the client certificate, its key or both, by the file paths that `error`'s message quotes. A
-    /// mismatch between the two quotes both paths.
-    ///
-    /// NOTE: `TLSError` exposes no public accessor for the failed file, so this reads its message; a message
-    /// that stops quoting paths makes the error name both settings.
+    /// Names the client certificate, its key or both, by the files `error` concerns. A mismatch between the two
+    /// concerns both, and an error that names no file names both settings.
     private static func clientSettings(for error: any Error, certificate: String, key: String) -> String {
-        let text = String(describing: error)
-        let namesCertificate = text.contains("'\(certificate)'")
-        let namesKey = text.contains("'\(key)'")
+        let files = (error as? TLSError)?.files ?? []
+        let namesCertificate = files.contains(certificate)
+        let namesKey = files.contains(key)
         switch (namesCertificate, namesKey) {
         case (true, false):
             return "agent.client_certificate (--client-certificate)"

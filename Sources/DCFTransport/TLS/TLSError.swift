@@ -66,6 +66,20 @@ public struct TLSError: Error, CustomStringConvertible, Sendable, Equatable {
         return nil
     }
 
+    /// The certificate, key or CA files the failure concerns: both files of a certificate and key that do not
+    /// match, and none for a failure that concerns no file.
+    public var files: [String] {
+        switch code {
+        case .fileNotFound(_, let path), .invalidCertificate(let path), .invalidPrivateKey(let path),
+            .unreadableCA(let path):
+            [path]
+        case .keyMismatch(let certificatePath, let keyPath):
+            [certificatePath, keyPath]
+        default:
+            []
+        }
+    }
+
     /// The `errno` value when a system call under TLS failed, otherwise `nil`.
     public var systemErrno: Int32? {
         if case .systemCall(_, let errno) = code { return errno }
