@@ -87,9 +87,8 @@ extension FedAvgStrategy {
             return (reply + outcome, published, directoryToSync)
         }
         // An update that closed the round is part of the new version, which is already on disk. Any other update
-        // is acknowledged only once the rename that put it into the round is flushed. When that flush fails the
-        // update stays counted (its data is on disk and its name in the page cache, which survives a crash of the
-        // process but not of the machine), the worker is told to send it again, and the resend flushes again.
+        // is acknowledged only once the rename that put it into the round is flushed. When that flush fails, the
+        // update stays counted and the reply asks the worker to send it again, so the resend flushes again.
         if let directoryToSync, !published { try spool.syncDirectory(directoryToSync) }
         return (reply, published)
     }

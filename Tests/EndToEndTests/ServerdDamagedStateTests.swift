@@ -134,8 +134,9 @@ import Testing
         #expect(!output.contains("listening"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == damaged, "the damaged update was changed")
     }
-    /// An update file in the open round of a worker the registry does not know (a copy made by hand, say) must not
-    /// shape the next version, even when it fills the round: the restart drops it before the round can close.
+
+    /// An update file in the open round from a worker the registry does not know, such as a copy made by hand,
+    /// must not shape the next version. The restart drops it before the round can close, even when it fills it.
     @Test func strayUpdateNotAggregated() async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
@@ -172,8 +173,8 @@ import Testing
         }
     }
 
-    /// A damaged newest model, or one whose tensors differ from the version before, must not be served: the server
-    /// stops, names the file and says how to restore it, and changes nothing.
+    /// A damaged newest model, or one whose tensors differ from the version before, must not be served. The server
+    /// stops with a message that names the file and how to restore it, and changes nothing.
     @Test(arguments: ModelDamage.allCases)
     func damagedNewestModelStopsStart(_ damage: ModelDamage) async throws {
         let fixture = try ServerdFixture()

@@ -23,7 +23,7 @@ import Testing
         var configuration = DCFWorkerConfiguration(
             serverURL: URL(string: server.url)!, trustedCAFile: server.caFile,
             privateKeyFile: fixture.workerKeyFiles[0])
-        // The test sends again itself, so it sees the reply to each copy.
+        // The test resends the update itself, so it gets the reply to each copy.
         configuration.maximumUpdateResends = 0
         let worker = try DCFWorker(
             configuration: configuration, callbacks: .idle,

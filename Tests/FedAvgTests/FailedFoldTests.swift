@@ -6,9 +6,8 @@ import Foundation
 import Testing
 @testable import FedAvg
 
-/// A fold that fails part way, because a stored update cannot be read to its end, must leave no partial sums
-/// behind, because the round is folded again later and sums kept from the failed pass would count some tensors
-/// twice.
+/// A fold that fails partway, because a stored update cannot be read to its end, must leave no partial sums.
+/// The round is folded again later, so sums kept from the failed pass would count some tensors twice.
 @Suite struct FailedFoldTests {
     private static func update(_ value: Float) throws -> Data {
         var writer = SafeTensorsWriter(metadata: UpdateMetadata(numExamples: 1, baseVersion: 1).safetensorsMetadata)

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 @testable import FedAvg
 
-/// An update the strategy cannot store is not taken, so the worker must be told to send it again.
+/// An update the strategy cannot store is not taken, so the reply must ask the worker to send it again.
 @Suite struct UpdateStorageFailureTests {
     private func payload() throws -> Data {
         var writer = SafeTensorsWriter(metadata: UpdateMetadata(numExamples: 1, baseVersion: 1).safetensorsMetadata)

@@ -36,7 +36,7 @@ extension WorkerRegistry {
         }
     }
 
-    /// Applies `keyList`. With `initial`, the read at start, the log line says "loaded" in place of "reloaded".
+    /// Applies `keyList`. With `initial`, the read at start, the log line reads "loaded" in place of "reloaded".
     func reload(_ keyList: KeyListFile?, initial: Bool) throws -> KeyListReload {
         guard let keyList else {
             currentMode.withLock { $0 = .safe(keyList: nil) }
