@@ -37,7 +37,7 @@ extension DCFWorker {
                      ("examples", String(metadata.numExamples))])
                 return reply
             } catch let error as DCFWorkerError
-                where Self.updateNotSent(error) && attempt < configuration.maximumUpdateResends
+                where Self.updateMayBeSentAgain(error) && attempt < configuration.maximumUpdateResends
             {
                 let delay = configuration.backoff.delay(forAttempt: attempt)
                 attempt += 1
@@ -51,11 +51,11 @@ extension DCFWorker {
         }
     }
 
-    /// Returns whether `error` proves the server's strategy never saw the update. That is the case for no
-    /// connection, a 503 reply, a 408 reply (the server stopped waiting for the body), and a nonce that expired again after the
-    /// request's own retry with a fresh one. The last two happen when an overloaded server or worker takes
-    /// minutes to get an upload through.
-    static func updateNotSent(_ error: DCFWorkerError) -> Bool {
+    /// Returns whether `error` shows that a freshly signed copy of the update may be sent: no connection, a 408
+    /// (the server stopped waiting for the body), a nonce that expired again after the request's own retry with a
+    /// fresh one, or a 503. After a 503 the strategy either never saw the update or counted it without
+    /// acknowledging it, and it counts identical bytes sent again only once.
+    static func updateMayBeSentAgain(_ error: DCFWorkerError) -> Bool {
         if error.isUnreachable || error.httpStatus == 408 { return true }
         switch error.serverErrorCode {
         case .unavailable, .nonceExpired: return true
@@ -116,8 +116,8 @@ extension DCFWorker {
             if response.isSuccess { return response }
             let code = response.dcfError.code
             // Had the first copy reached authentication, its nonce would be spent and this copy would get
-            // replayed_request, so a 503 proves the first copy was never counted. This copy may have spent the nonce
-            // though, so the caller signs the update again instead of sending these bytes a third time.
+            // replayed_request. This copy may have spent the nonce, so after a 503 the caller signs the update again
+            // instead of sending these bytes a third time.
             if code == .unavailable { return response }
             if code == .internalError { continue }
             if Self.judgedOnContent.contains(code) { return response }

@@ -95,9 +95,8 @@ extension FedAvgStrategy {
 
     /// Returns the reply for bytes that the round or the worker's last aggregated update already contains, which
     /// changes nothing, or nil for an update to accept. Such bytes come from a resend after a lost reply or a 503,
-    /// or from a retrained update with the same bytes. A replacement with other bytes
-    /// folds the whole round again from disk under the lock, so each worker may replace its update
-    /// `maximumReplacementsPerRound` times per round.
+    /// or from a retrained update with the same bytes. A replacement with other bytes folds the whole round again
+    /// from disk under the lock, so each worker may replace its update `maximumReplacementsPerRound` times per round.
     private func checkReplacement(_ workerID: WorkerID, _ update: WorkerUpdate) throws -> String? {
         let (entry, replacements, version, aggregated) = state.withLock { state in
             (state.round.entries[workerID], state.round.replacements[workerID, default: 0], state.version,
@@ -105,8 +104,9 @@ extension FedAvgStrategy {
         }
         guard let entry else {
             // A copy too stale for the open round is rejected as stale, which keeps it out just as well.
-            guard let aggregated, aggregated.bodySHA256 == update.bodySHA256,
-                update.baseVersion.rawValue <= version, version - update.baseVersion.rawValue <= configuration.maxStaleness
+            let base = update.baseVersion.rawValue
+            guard let aggregated, aggregated.bodySHA256 == update.bodySHA256, base <= version,
+                version - base <= configuration.maxStaleness
             else { return nil }
             return "already aggregated into version \(aggregated.version): that version contains these exact bytes "
                 + "from this worker, so nothing changed"

@@ -11,17 +11,17 @@ import Testing
     }
 
     @Test func resendsWhenServerNeverHandedItOn() {
-        #expect(DCFWorker.updateNotSent(.unreachable("connection refused", operation: "send update")))
-        #expect(DCFWorker.updateNotSent(Self.reply(.unavailable, status: 503)))
-        #expect(DCFWorker.updateNotSent(Self.reply(.badRequest, status: 408)))
-        #expect(DCFWorker.updateNotSent(Self.reply(.nonceExpired, status: 401)))
+        #expect(DCFWorker.updateMayBeSentAgain(.unreachable("connection refused", operation: "send update")))
+        #expect(DCFWorker.updateMayBeSentAgain(Self.reply(.unavailable, status: 503)))
+        #expect(DCFWorker.updateMayBeSentAgain(Self.reply(.badRequest, status: 408)))
+        #expect(DCFWorker.updateMayBeSentAgain(Self.reply(.nonceExpired, status: 401)))
     }
 
     @Test func keepsWhatTheServerMayHaveCounted() {
-        #expect(!DCFWorker.updateNotSent(.updateOutcomeUnknown(baseVersion: ModelVersion(2))))
-        #expect(!DCFWorker.updateNotSent(Self.reply(.updateRejected, status: 422)))
-        #expect(!DCFWorker.updateNotSent(Self.reply(.replayedRequest, status: 401)))
-        #expect(!DCFWorker.updateNotSent(Self.reply(.badSignature, status: 401)))
-        #expect(!DCFWorker.updateNotSent(Self.reply(.badRequest, status: 400)))
+        #expect(!DCFWorker.updateMayBeSentAgain(.updateOutcomeUnknown(baseVersion: ModelVersion(2))))
+        #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.updateRejected, status: 422)))
+        #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.replayedRequest, status: 401)))
+        #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.badSignature, status: 401)))
+        #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.badRequest, status: 400)))
     }
 }
