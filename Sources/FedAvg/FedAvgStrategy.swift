@@ -48,7 +48,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         spool = RoundSpool(stateDirectory: configuration.stateDirectory)
         history = RoundHistory(directory: configuration.stateDirectory)
         let leftovers = store.removeLeftovers().map { "models/\($0)" }
-            + AtomicFile.removeLeftovers(in: configuration.stateDirectory.path)
+            + AtomicFile.removeLeftovers(in: configuration.stateDirectory.path) + spool.removeLeftovers()
         if !leftovers.isEmpty {
             logger.notice(
                 "deleted the temporary files of writes interrupted by a crash",

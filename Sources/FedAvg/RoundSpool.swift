@@ -81,6 +81,17 @@ struct RoundSpool {
         }
     }
 
+    /// Deletes the temporary files that writes into round directories left when their process was killed before
+    /// the rename, and returns their paths relative to the state directory. Call it only at start-up, while no
+    /// update is being stored.
+    func removeLeftovers() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: roundsDirectory.path)) ?? []
+        return names.sorted().flatMap { name in
+            let removed = AtomicFile.removeLeftovers(in: roundsDirectory.appendingPathComponent(name).path)
+            return removed.map { "rounds/\(name)/\($0)" }
+        }
+    }
+
     /// Deletes every round directory except the one of the round that starts from `version`. Their update files
     /// go to the spool's pool for reuse, so the next round's uploads need no new inodes.
     func removeRounds(except version: UInt64) {

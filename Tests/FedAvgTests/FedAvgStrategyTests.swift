@@ -362,6 +362,33 @@ import Testing
         #expect(names == ["v+2.safetensors", "v02.safetensors", "v4.safetensors"])
     }
 
+    /// A process killed while it wrote an update into the open round leaves a temporary file there. The restart
+    /// deletes it and keeps the round's stored update.
+    @Test func restartDeletesLeftoversInOpenRound() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let round = directory.appendingPathComponent("state/rounds/from-v1")
+        do {
+            let strategy = try makeStrategy(directory)
+            _ = try strategy.receiveWorkerUpdate(workers[0], update([1, 1, 1, 1], [1, 1], examples: 1))
+        }
+        let stored = "\(workers[0].rawValue).safetensors"
+        let leftovers = [".\(workers[1].rawValue).safetensors.tmp-AbC123", ".\(stored).tmp-x9Y8z7"]
+        for name in leftovers {
+            try Data("partial".utf8).write(to: round.appendingPathComponent(name))
+        }
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .notice) { line in lines.withLock { $0.append(line) } }
+
+        let strategy = try makeStrategy(directory, logSink: sink)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: round.path) == [stored])
+        #expect(strategy.roundStatus()["updates"] == .integer(1))
+        let notice = lines.withLock { $0 }.first { $0.contains("deleted the temporary files") }
+        for name in leftovers {
+            #expect(notice?.contains("rounds/from-v1/\(name)") == true, "log: \(lines.withLock { $0 })")
+        }
+    }
+
     @Test func versionListGroupsRuns() {
         #expect(FedAvgStrategy.versionList([1, 5, 6, 7, 9]) == "v1, v5 to v7, v9")
         #expect(FedAvgStrategy.versionList([3]) == "v3")
