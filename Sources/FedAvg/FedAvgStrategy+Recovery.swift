@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFServer
 import DCFSupport
 import Foundation
 
@@ -139,11 +140,13 @@ extension FedAvgStrategy {
     }
 
     /// Folds the stored updates of the open round again after a restart. A file whose base version is now too
-    /// old (after `max_staleness` was lowered) is deleted with a warning.
+    /// old (after `max_staleness` was lowered) is deleted with a warning, and so is a damaged file of a worker
+    /// that the registry does not store as registered.
     ///
-    /// - Throws: `FedAvgError` naming the file when a stored update cannot be read or fails any other check. It
-    ///   passed them all when it was accepted, so the file or the newest model is damaged, and the worker, whose
-    ///   update the server acknowledged, does not send it again.
+    /// - Throws: `FedAvgError` naming the file when a stored update of a registered worker cannot be read or
+    ///   fails any other check. It passed them all when it was accepted, so the file or the newest model is
+    ///   damaged, and the worker, whose update the server acknowledged, does not send it again. A missing or
+    ///   unreadable registry counts every worker as registered.
     func recoverOpenRound() throws {
         let version = state.withLock { $0.version }
         spool.removeRounds(except: version)
@@ -151,6 +154,8 @@ extension FedAvgStrategy {
         guard !stored.isEmpty else { return }
         let layouts = state.withLock { $0.layouts }
         let validator = UpdateValidator(globalLayouts: layouts, maxStaleness: configuration.maxStaleness)
+        // The workers the registry stores as registered, read only when a stored update is damaged.
+        var registered: Set<WorkerID>?
         for (worker, url) in stored {
             do {
                 let payload = try Data(contentsOf: url, options: .alwaysMapped)
@@ -171,7 +176,22 @@ extension FedAvgStrategy {
                     [("worker", worker.short), ("file", url.path), ("error", String(describing: rejection))])
                 try? FileManager.default.removeItem(at: url)
             } catch {
-                throw FedAvgError.damagedUpdate(url.path, worker: worker, model: store.url(for: version).path, error)
+                // The start drops the updates of workers that are not registered anyway, so a damaged one of
+                // theirs need not stop it. NOTE: the server applies the key list only when it opens the registry,
+                // after this, so a worker whose key left the key list while the server was down counts as
+                // registered here.
+                if registered == nil {
+                    registered = try? WorkerRegistry.storedRegisteredWorkers(
+                        stateDirectory: configuration.stateDirectory)
+                }
+                guard let registered, !registered.contains(worker) else {
+                    throw FedAvgError.damagedUpdate(
+                        url.path, worker: worker, model: store.url(for: version).path, error)
+                }
+                logger.warning(
+                    "dropping a damaged stored update of a worker that is not registered",
+                    [("worker", worker.short), ("file", url.path), ("error", String(describing: error))])
+                try? FileManager.default.removeItem(at: url)
             }
         }
         try state.withLock { try foldPending(&$0) }

@@ -154,6 +154,34 @@ import Testing
         #expect(status.round["updates"] == .integer(1))
         #expect(!FileManager.default.fileExists(atPath: fixture.stateDirectory + "/models/v3.safetensors"))
     }
+
+    /// A damaged update file of a worker the registry does not list as registered would be dropped as soon as the
+    /// registry is read, so it must not stop the start. The server deletes it with a warning naming the file and
+    /// the worker, and keeps the round's other update.
+    @Test(arguments: UpdateDamage.allCases)
+    func damagedUnknownWorkerUpdateDropped(_ damage: UpdateDamage) async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let round = fixture.stateDirectory + "/rounds/from-v2"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: round).first)
+        let unknown = String(repeating: "a", count: 64)
+        let stray = round + "/" + unknown + ".safetensors"
+        try FileManager.default.copyItem(atPath: round + "/" + name, toPath: stray)
+        try damage.apply(to: stray)
+
+        let server = try fixture.launch(["--update-lim", "2"], logName: "serverd-damaged-stray.log")
+        defer { server.process.terminate(signal: SIGKILL) }
+        let warning = try server.process.waitForLine(containing: "dropping a damaged stored update")
+        #expect(warning.contains(stray), "log line: \(warning)")
+        #expect(warning.contains(WorkerID(unknown)!.short), "log line: \(warning)")
+        #expect(!FileManager.default.fileExists(atPath: stray))
+        let status = try server.status()
+        #expect(status.modelVersion == 2)
+        #expect(status.round["updates"] == .integer(1))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: round) == [name])
+    }
+
     /// How a test damages the newest stored model.
     enum ModelDamage: String, CaseIterable, Sendable {
         case truncated
