@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Linux headers that Swift's Glibc module does not include: epoll and eventfd for the event loop, and
-// glibc's allocator settings for the server and the load generator, and early writeback of spool files.
+// glibc's allocator settings for the server and the load generator, early writeback of spool files, and the
+// extended attributes that store an update file's body digest.
 #ifndef DCF_CLINUX_SHIM_H
 #define DCF_CLINUX_SHIM_H
 
@@ -8,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <malloc.h>
 #include <sys/ioctl.h>
+#include <sys/xattr.h>
 
 static inline int CLinux_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);

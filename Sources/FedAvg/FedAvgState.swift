@@ -58,8 +58,8 @@ struct AcceptedUpdate {
     var payloadBytes: Int
     /// Where each tensor starts in the stored file, for folding it block by block.
     var tensorOffsets: StoredUpdateFold.TensorOffsets
-    /// The SHA-256 of the request body as hex, so a resend of the same bytes is recognised; empty for updates
-    /// recovered after a restart.
+    /// The SHA-256 of the request body as hex, so a resend of the same bytes is recognised. An update recovered
+    /// after a restart has the digest stored with its file, or an empty one when the file has none.
     var bodySHA256 = ""
 
     var weight: Double { Double(metadata.numExamples) }

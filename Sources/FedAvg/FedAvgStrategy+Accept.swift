@@ -50,7 +50,7 @@ extension FedAvgStrategy {
             throw UpdateRejection.outOfRange(tensor: tensor)
         }
 
-        let (reply, published, directoryToSync) = try state.withLock { state in
+        let (reply, published, directoryToSync, digest) = try state.withLock { state in
             guard !state.unregisteredWorkers.contains(workerID) else {
                 throw DCFErrorResponse(
                     .unregisteredWorker, "worker \(workerID.short) was unregistered while its update was checked")
@@ -61,8 +61,9 @@ extension FedAvgStrategy {
                     model, examples: metadata.numExamples, baseVersion: metadata.baseVersion.rawValue,
                     currentVersion: state.version, checkingValues: false)
             }
-            let (url, directoryToSync) = try spool.store(
-                update.payload, flushedFile: flushedFile, worker: workerID, roundFrom: state.version)
+            let (url, directoryToSync, digest) = try spool.store(
+                update.payload, flushedFile: flushedFile, bodySHA256: update.bodySHA256, worker: workerID,
+                roundFrom: state.version)
             let stored = AcceptedUpdate(
                 url: url, metadata: metadata, payloadBytes: update.payload.count, tensorOffsets: tensorOffsets,
                 bodySHA256: update.bodySHA256)
@@ -80,12 +81,13 @@ extension FedAvgStrategy {
             let count = state.round.entries.count
             let reply = "accepted into the round from version \(state.version): \(count) of "
                 + "\(configuration.updateLimit) updates" + (replaced ? " (replaced this worker's earlier update)" : "")
-            guard roundCloses(state.round) else { return (reply, false, directoryToSync) }
+            guard roundCloses(state.round) else { return (reply, false, directoryToSync, digest) }
             // The update is stored and counted, so a failed aggregation must not reject it; it is retried.
             let published = aggregateOrScheduleRetry(&state)
             let outcome = published ? "; this update closed the round, now version \(state.version)" : ""
-            return (reply + outcome, published, directoryToSync)
+            return (reply + outcome, published, directoryToSync, digest)
         }
+        logIfDigestUnsupported(digest)
         // An update that closed the round is part of the new version, which is already on disk. Any other update
         // is acknowledged only once the rename that put it into the round is flushed. When that flush fails, the
         // update stays counted and the reply asks the worker to send it again, so the resend flushes again.
@@ -113,14 +115,27 @@ extension FedAvgStrategy {
         }
         let resent: Bool
         if entry.bodySHA256.isEmpty {
-            // Recovered after a restart, so the body's digest was not stored. The stored file is the payload as
-            // inflated, so the same payload sent again, compressed or not, has the same bytes. Its body digest is
-            // kept, so further resends of that body are recognised without reading the file.
+            // Recovered from a file stored without its body digest, by a server version that did not store it or on
+            // a file system without extended attributes. The stored file is the payload as inflated, so the same
+            // payload sent again, compressed or not, has the same bytes. Its body digest is kept in memory and, where
+            // the file system allows, with the file, so further resends of that body are recognised without reading
+            // the file, also after the round closed or the server restarted.
             resent = entry.payloadBytes == update.payload.count && Self.file(entry.url, contains: update.payload)
             if resent {
                 state.withLock { state in
-                    if state.round.entries[workerID]?.url == entry.url {
-                        state.round.entries[workerID]?.bodySHA256 = update.bodySHA256
+                    // A replacement stored meanwhile has a digest of its own.
+                    guard let current = state.round.entries[workerID], current.url == entry.url,
+                        current.bodySHA256.isEmpty
+                    else { return }
+                    state.round.entries[workerID]?.bodySHA256 = update.bodySHA256
+                    do {
+                        try spool.storeDigest(update.bodySHA256, of: entry.url)
+                    } catch {
+                        logger.warning(
+                            "cannot store the body digest with a recovered update; a resend after a restart is "
+                                + "recognised by comparing its bytes",
+                            [("worker", workerID.short), ("file", entry.url.path),
+                             ("error", String(describing: error))])
                     }
                 }
             }

@@ -167,7 +167,8 @@ extension FedAvgStrategy {
                 state.withLock { state in
                     state.round.entries[worker] = AcceptedUpdate(
                         url: url, metadata: metadata, payloadBytes: payload.count,
-                        tensorOffsets: StoredUpdateFold.tensorOffsets(of: payload, file: model.file))
+                        tensorOffsets: StoredUpdateFold.tensorOffsets(of: payload, file: model.file),
+                        bodySHA256: spool.storedDigest(of: url))
                     state.round.pending.append(worker)
                 }
             } catch let rejection as UpdateRejection where rejection.code == .staleBaseVersion {

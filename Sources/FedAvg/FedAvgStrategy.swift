@@ -26,6 +26,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     let maximumUpdateHeaderBytes: Int
     private let notifier = Mutex<(@Sendable () -> Void)?>(nil)
     let transferCounter = Mutex<(@Sendable () -> (bytesIn: Int, bytesOut: Int))?>(nil)
+    private let digestUnsupportedLogged = Atomic<Bool>(false)
     private let deadlineQueue = DispatchQueue(label: "dcf.fedavg.deadline")
     let retryQueue = DispatchQueue(label: "dcf.fedavg.retry")
     /// Deletes the files of aggregated rounds, one round after another, off the path that publishes versions.
@@ -204,7 +205,13 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         let reply: String
         // Flushing before the reading slot and the lock lets updates that finish together reach the disk in
         // parallel; an update rejected afterwards has only cost one flush.
-        let flushedFile = update.payloadFile.flatMap { RoundSpool.flush($0) ? $0 : nil }
+        var flushedFile: URL?
+        if let payloadFile = update.payloadFile,
+            let digest = RoundSpool.flush(payloadFile, bodySHA256: update.bodySHA256)
+        {
+            flushedFile = payloadFile
+            logIfDigestUnsupported(digest)
+        }
         readingSlots.wait()
         defer { readingSlots.signal() }
         do {
@@ -245,6 +252,17 @@ public final class FedAvgStrategy: DCFServerCallbacks {
 
     func notifyGlobalModelChange() {
         notifier.withLock { $0 }?()
+    }
+
+    /// Logs, once per strategy, that the state directory's file system stores update files without their body
+    /// digest.
+    func logIfDigestUnsupported(_ digest: RoundSpool.DigestStorage?) {
+        guard digest == .unsupported, !digestUnsupportedLogged.exchange(true, ordering: .relaxed) else { return }
+        logger.info(
+            "the file system of the state directory does not support user extended attributes, so update files are "
+                + "stored without the SHA-256 of their request body. After a restart, an update that a worker sends "
+                + "again after its recovered round closed is counted a second time",
+            [("directory", spool.roundsDirectory.path), ("attribute", RoundSpool.bodyDigestAttribute)])
     }
 
     // MARK: Deadline

@@ -25,36 +25,83 @@ struct RoundSpool {
         directory(forRoundFrom: version).appendingPathComponent("\(worker.rawValue).safetensors")
     }
 
+    /// The user extended attribute of an update file that stores the SHA-256 of the request body it came from, as
+    /// hex, so a restart can recognise a resend of an update it recovered without reading the file.
+    static let bodyDigestAttribute = "user.dcf.body_sha256"
+
+    /// Whether an update file carries its body digest.
+    enum DigestStorage {
+        case stored
+        /// The file system does not support extended attributes, so the file has no digest.
+        case unsupported
+    }
+
     /// Flushes a payload file to disk ahead of `store`, outside the strategy's lock, so updates that arrive
-    /// together flush in parallel. Returns false when the file cannot be opened or flushed.
-    static func flush(_ payloadFile: URL) -> Bool {
+    /// together flush in parallel. The body digest is set on the file first, so the flush makes it durable too,
+    /// and a file reused from the spool's pool does not keep an earlier update's digest.
+    ///
+    /// - Returns: nil when the file cannot be opened, given its digest, or flushed.
+    static func flush(_ payloadFile: URL, bodySHA256: String) -> DigestStorage? {
         let descriptor = open(payloadFile.path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
+        guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        return fsync(descriptor) == 0
+        guard let stored = try? ExtendedAttribute.set(
+            bodyDigestAttribute, to: bodySHA256, descriptor: descriptor, path: payloadFile.path)
+        else { return nil }
+        guard fsync(descriptor) == 0 else { return nil }
+        return stored ? .stored : .unsupported
     }
 
     /// Stores a worker's accepted update, replacing its earlier one of the same round.
     ///
     /// `flushedFile`, a payload file already flushed with `flush`, is renamed into the round; then the rename
     /// is durable only after `syncDirectory(_:)` on the returned directory, which the caller runs once it has
-    /// released its lock. Without a flushed file, `payload` is written with write-fsync-rename and nothing
-    /// is left to sync.
+    /// released its lock. Without a flushed file, `payload` is written with write-fsync-rename, with
+    /// `bodySHA256` set on the file as `flush` does, and nothing is left to sync.
+    ///
+    /// - Returns: the stored file, the directory to sync, and for a payload written here whether its digest
+    ///   was stored.
     func store(
-        _ payload: Data, flushedFile: URL?, worker: WorkerID, roundFrom version: UInt64
-    ) throws -> (url: URL, directoryToSync: URL?) {
+        _ payload: Data, flushedFile: URL?, bodySHA256: String, worker: WorkerID, roundFrom version: UInt64
+    ) throws -> (url: URL, directoryToSync: URL?, digest: DigestStorage?) {
         let directory = directory(forRoundFrom: version)
         let target = url(for: worker, roundFrom: version)
         do {
             try AtomicFile.createDirectory(directory.path)
             if let flushedFile, rename(flushedFile.path, target.path) == 0 {
-                return (target, directory)
+                return (target, directory, nil)
             }
-            try AtomicFile.write(payload, to: target.path)
-            return (target, nil)
+            var digest = DigestStorage.unsupported
+            try AtomicFile.write(to: target.path) { (file) throws(SystemCallError) in
+                try file.append(payload)
+                if try file.setExtendedAttribute(Self.bodyDigestAttribute, to: bodySHA256) { digest = .stored }
+            }
+            return (target, nil, digest)
         } catch {
             throw FedAvgError.storage("store update in", target.path, String(describing: error))
         }
+    }
+
+    /// Sets the body digest of a stored update file that has none and flushes the file. Does nothing on a file
+    /// system without extended attributes.
+    func storeDigest(_ bodySHA256: String, of url: URL) throws {
+        let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SystemCallError(call: "open", subject: url.path, errno: errno) }
+        defer { close(descriptor) }
+        let stored = try ExtendedAttribute.set(
+            Self.bodyDigestAttribute, to: bodySHA256, descriptor: descriptor, path: url.path)
+        guard stored else { return }
+        guard fsync(descriptor) == 0 else { throw SystemCallError(call: "fsync", subject: url.path, errno: errno) }
+    }
+
+    /// Returns the body digest stored with an update file, or an empty string when it has none. A file has none
+    /// on a file system without extended attributes, when an older server version stored it, or when the value is
+    /// not 64 hex digits.
+    func storedDigest(of url: URL) -> String {
+        guard let value = try? ExtendedAttribute.value(of: Self.bodyDigestAttribute, path: url.path),
+            value.count == 64, value.allSatisfy({ $0.isASCII && $0.isHexDigit })
+        else { return "" }
+        return value.lowercased()
     }
 
     /// Makes the renames of `store` in `directory` durable. A directory that is gone belonged to a round

@@ -9,6 +9,7 @@ import Testing
 /// for the caller to sync; anything else is written durably in place.
 @Suite struct RoundSpoolTests {
     private let worker = WorkerID("cccccccc03")!
+    private let digest = String(repeating: "0123456789abcdef", count: 4)
 
     @Test func flushedFileIsRenamedIntoTheRound() throws {
         let temporary = try TemporaryDirectory()
@@ -16,14 +17,17 @@ import Testing
         let spool = RoundSpool(stateDirectory: temporary.url)
         let file = temporary.url.appendingPathComponent("upload-1")
         try Data([1, 2, 3]).write(to: file)
-        #expect(RoundSpool.flush(file))
+        #expect(RoundSpool.flush(file, bodySHA256: digest) == .stored)
 
-        let (url, directoryToSync) = try spool.store(Data(), flushedFile: file, worker: worker, roundFrom: 4)
+        let (url, directoryToSync, stored) = try spool.store(
+            Data(), flushedFile: file, bodySHA256: digest, worker: worker, roundFrom: 4)
+        #expect(stored == nil)
         #expect(url == spool.url(for: worker, roundFrom: 4))
         #expect(directoryToSync?.path == spool.directory(forRoundFrom: 4).path)
         #expect(try Data(contentsOf: url) == Data([1, 2, 3]))
         #expect(!FileManager.default.fileExists(atPath: file.path))
         try spool.syncDirectory(try #require(directoryToSync))
+        #expect(spool.storedDigest(of: url) == digest)
     }
 
     @Test func payloadWithoutFileIsWrittenAndNeedsNoSync() throws {
@@ -31,9 +35,12 @@ import Testing
         defer { temporary.remove() }
         let spool = RoundSpool(stateDirectory: temporary.url)
 
-        let (url, directoryToSync) = try spool.store(Data([9, 8]), flushedFile: nil, worker: worker, roundFrom: 1)
+        let (url, directoryToSync, stored) = try spool.store(
+            Data([9, 8]), flushedFile: nil, bodySHA256: digest, worker: worker, roundFrom: 1)
         #expect(directoryToSync == nil)
+        #expect(stored == .stored)
         #expect(try Data(contentsOf: url) == Data([9, 8]))
+        #expect(spool.storedDigest(of: url) == digest)
     }
 
     @Test func missingFileFallsBackToThePayload() throws {
@@ -41,9 +48,10 @@ import Testing
         defer { temporary.remove() }
         let spool = RoundSpool(stateDirectory: temporary.url)
         let gone = temporary.url.appendingPathComponent("never-written")
-        #expect(!RoundSpool.flush(gone))
+        #expect(RoundSpool.flush(gone, bodySHA256: digest) == nil)
 
-        let (url, directoryToSync) = try spool.store(Data([7]), flushedFile: gone, worker: worker, roundFrom: 1)
+        let (url, directoryToSync, _) = try spool.store(
+            Data([7]), flushedFile: gone, bodySHA256: digest, worker: worker, roundFrom: 1)
         #expect(directoryToSync == nil)
         #expect(try Data(contentsOf: url) == Data([7]))
     }
@@ -52,7 +60,7 @@ import Testing
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }
         let spool = RoundSpool(stateDirectory: temporary.url)
-        _ = try spool.store(Data([5]), flushedFile: nil, worker: worker, roundFrom: 2)
+        _ = try spool.store(Data([5]), flushedFile: nil, bodySHA256: digest, worker: worker, roundFrom: 2)
         spool.removeRounds(except: 3)
 
         #expect(!FileManager.default.fileExists(atPath: spool.directory(forRoundFrom: 2).path))
@@ -75,7 +83,7 @@ import Testing
         let spool = RoundSpool(stateDirectory: temporary.url)
         let file = temporary.url.appendingPathComponent("upload-1")
         try Data(repeating: 1, count: 4096).write(to: file)
-        _ = try spool.store(Data(), flushedFile: file, worker: worker, roundFrom: 4)
+        _ = try spool.store(Data(), flushedFile: file, bodySHA256: digest, worker: worker, roundFrom: 4)
         try FileManager.default.createDirectory(at: spool.directory(forRoundFrom: 5), withIntermediateDirectories: true)
 
         spool.removeRounds(except: 5)
@@ -89,5 +97,46 @@ import Testing
             atPath: spool.updateSpool.directory.appendingPathComponent(pooled[0]).path)[.size] as? Int
         // Within the default reuse limit the file keeps its bytes for the next upload to overwrite.
         #expect(size == 4096)
+    }
+
+    /// A file reused from the spool's pool still carries the digest of the update it held before. Flushing it for
+    /// the next update replaces that digest.
+    @Test func flushReplacesDigestOfReusedFile() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+        let file = temporary.url.appendingPathComponent("upload-1")
+        try Data([1]).write(to: file)
+        #expect(RoundSpool.flush(file, bodySHA256: digest) == .stored)
+        let next = String(repeating: "f", count: 64)
+
+        #expect(RoundSpool.flush(file, bodySHA256: next) == .stored)
+        #expect(spool.storedDigest(of: file) == next)
+    }
+
+    /// A digest stored later, for a recovered file that had none, is read back at the next restart.
+    @Test func digestStoredOnFileWithoutOne() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+        let file = temporary.url.appendingPathComponent("stored.safetensors")
+        try Data([1]).write(to: file)
+        #expect(spool.storedDigest(of: file) == "")
+
+        try spool.storeDigest(digest.uppercased(), of: file)
+        #expect(spool.storedDigest(of: file) == digest)
+    }
+
+    /// Only 64 hex digits count as a digest, so any other value set on the file by hand reads as none.
+    @Test func invalidDigestReadsAsNone() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url)
+        let file = temporary.url.appendingPathComponent("stored.safetensors")
+        try Data([1]).write(to: file)
+        for value in ["", "abc", String(repeating: "g", count: 64), digest + "0"] {
+            try spool.storeDigest(value, of: file)
+            #expect(spool.storedDigest(of: file) == "", "value: \(value)")
+        }
     }
 }

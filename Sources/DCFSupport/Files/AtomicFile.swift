@@ -36,6 +36,14 @@ public enum AtomicFile {
             }
             if let failure { throw failure }
         }
+
+        /// Sets user extended attribute `name` of the new file, which the write's `fsync` makes durable with the
+        /// data. Returns false when the file system does not support extended attributes; see
+        /// ``ExtendedAttribute/set(_:to:descriptor:path:)``.
+        @discardableResult
+        public func setExtendedAttribute(_ name: String, to value: String) throws(SystemCallError) -> Bool {
+            try ExtendedAttribute.set(name, to: value, descriptor: descriptor, path: path)
+        }
     }
 
     /// Writes `path` as ``write(_:to:permissions:)`` does, from parts that `produce` appends one after

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import Foundation
+import TestSupport
+import Testing
+
+/// Resends of updates that a real `dcf-serverd` stored before it was killed with SIGKILL.
+@Suite struct ServerdRestartResendTests {
+    /// An update stored before the kill and aggregated after the restart is in the new version. Its worker, whose
+    /// reply was lost, sends the same body again. With `max_staleness` 1 that body still validates against the new
+    /// version, so only its stored digest keeps it from being counted a second time in the next round.
+    @Test func resendAfterRecoveredRoundCountsOnce() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let keys = try fixture.workerKeyFiles.map { try ServerdFixture.publicKeyHex($0) }
+        try ServerdFixture.write(keys.joined(separator: "\n") + "\n", to: fixture.keyListFile)
+        let arguments = ["--update-lim", "2", "--max-staleness", "1"]
+        let payload = try ServerdFixture.update(from: 1)
+
+        let first = try fixture.launch(arguments, logName: "serverd-1.log")
+        defer { first.process.terminate(signal: SIGKILL) }
+        let worker = try first.worker(keyFile: fixture.workerKeyFiles[0])
+        _ = try await worker.registerWorker()
+        let counted = try await worker.sendModelUpdate(payload)
+        #expect(counted.message.contains("1 of 2 updates"), "reply: \(counted.message)")
+        first.process.terminate(signal: SIGKILL)
+        _ = first.process.waitForExit()
+
+        let second = try fixture.launch(arguments, logName: "serverd-2.log")
+        defer { second.process.terminate(signal: SIGKILL) }
+        _ = try second.process.waitForLine(containing: "recovered the open round")
+        let other = try second.worker(keyFile: fixture.workerKeyFiles[1])
+        _ = try await other.registerWorker()
+        let closing = try await other.sendModelUpdate(try ServerdFixture.update(from: 1))
+        #expect(closing.message.contains("now version 2"), "reply: \(closing.message)")
+
+        let resent = try await second.worker(keyFile: fixture.workerKeyFiles[0]).sendModelUpdate(payload)
+        #expect(resent.message.contains("already aggregated into version 2"), "reply: \(resent.message)")
+        let status = try second.status()
+        #expect(status.modelVersion == 2)
+        #expect(status.round["updates"] == .integer(0))
+    }
+}
