@@ -17,25 +17,19 @@ public enum Ed25519KeyFile {
         path + ".pub"
     }
 
-    /// Reads the private key file at `path`.
+    /// Reads the private key file at `path`. Its mode is the caller's to check, with `SecretFileMode` in
+    /// DCFSupport, because only the caller knows the setting that names the file.
     ///
-    /// - Parameter warning: Receives one message if group or others may read or write the file; the key
-    ///   is still returned, because a lax mode is a risk and not a corruption.
     /// - Throws: `CryptoError` naming the file if its name ends in `.pub`, or if it cannot be read or does not
     ///   hold 64 hex digits. Both key files hold 64 hex digits, so the name is what tells a public key file
     ///   passed by mistake from a private one.
-    public static func readPrivateKey(at path: String, warning: (String) -> Void) throws -> Ed25519PrivateKey {
+    public static func readPrivateKey(at path: String) throws -> Ed25519PrivateKey {
         if path.hasSuffix(".pub") {
             throw CryptoError.keyFile(
                 path, "is a public key file (its name ends in .pub); pass the private key file "
                     + "\(path.dropLast(4)) instead")
         }
         let text = try KeyFileIO.readText(path)
-        if let mode = KeyFileIO.permissions(path), mode & 0o077 != 0 {
-            warning(
-                "private key file \(path) has mode \(KeyFileIO.octal(mode)), so other users may read it; "
-                    + "run chmod 600 \(path)")
-        }
         do {
             return try Ed25519PrivateKey(seedHex: text)
         } catch let error as CryptoError {
@@ -79,13 +73,12 @@ public enum Ed25519KeyFile {
         return key
     }
 
-    /// Reads the private key at `path` and checks that `path.pub` contains its public key.
+    /// Reads the private key at `path`, as `readPrivateKey` does, and checks that `path.pub` contains its public key.
     ///
-    /// - Parameter warning: Receives a message about a lax private key file mode, as in `readPrivateKey`.
     /// - Throws: `CryptoError` naming the file that is unreadable or malformed, or the `.pub` file if it
     ///   contains a different public key.
-    public static func readVerifiedPair(at path: String, warning: (String) -> Void) throws -> Ed25519PrivateKey {
-        let key = try readPrivateKey(at: path, warning: warning)
+    public static func readVerifiedPair(at path: String) throws -> Ed25519PrivateKey {
+        let key = try readPrivateKey(at: path)
         let publicPath = publicKeyPath(forPrivateKeyAt: path)
         let stored = try readPublicKey(at: publicPath)
         guard stored == key.publicKey else {

@@ -61,13 +61,6 @@ enum KeyFileIO {
         access(path, F_OK) == 0
     }
 
-    /// Returns the permission bits of the file, or nil if it cannot be examined.
-    static func permissions(_ path: String) -> UInt32? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return UInt32(status.st_mode & 0o7777)
-    }
-
     static func octal(_ mode: UInt32) -> String {
         "0" + String(mode, radix: 8)
     }

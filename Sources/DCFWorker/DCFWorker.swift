@@ -43,15 +43,14 @@ public final class DCFWorker: Sendable {
     let session: Mutex<Session>
     let runState = Mutex(RunState.idle)
 
-    /// Reads the private key file and prepares the HTTP client; nothing is sent until the first call.
+    /// Reads the private key file and prepares the HTTP client; nothing is sent until the first call. The modes
+    /// of the key files are the caller's to check with `SecretFileMode`, as dcf-agent does for its settings.
     ///
     /// - Throws: `DCFWorkerError` for an invalid server URL, `CryptoError` naming an unreadable or malformed
     ///   key file, or `TLSError` when the CA file cannot be loaded.
     public init(configuration: DCFWorkerConfiguration, callbacks: DCFWorkerCallbacks, logger: Logger) throws {
         let endpoint = try configuration.endpoint()
-        let key = try Ed25519KeyFile.readPrivateKey(at: configuration.privateKeyFile) { warning in
-            logger.warning(warning)
-        }
+        let key = try Ed25519KeyFile.readPrivateKey(at: configuration.privateKeyFile)
         self.configuration = configuration
         self.callbacks = callbacks
         self.logger = logger

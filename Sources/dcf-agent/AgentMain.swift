@@ -22,6 +22,8 @@ enum AgentMain {
             settings = try AgentSettings(try command.loadConfiguration())
             sink.level = settings.logLevel
             worker = try makeWorker(settings, callbacks: relay.callbacks, logger: logger.child("worker"))
+            // Checked after the worker has read the key files, so a file of the wrong kind gets its error only.
+            settings.warnAboutExposedKeyFiles(logger: logger)
             if settings.trainerKind == "command" {
                 workDirectoryLock = try WorkDirectoryLock(directory: settings.workDirectory)
             }

@@ -57,14 +57,16 @@ enum ToolCommands {
         }
         let key: Ed25519PrivateKey
         do {
-            key = try Ed25519KeyFile.readVerifiedPair(at: path) { warning in
-                StandardStream.error.write("dcf-agent: warning: \(warning)\n")
-            }
+            key = try Ed25519KeyFile.readVerifiedPair(at: path)
         } catch let error as CryptoError {
             // A missing file is a missing input; anything else is a file whose contents are wrong.
             let files = [path, Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: path)]
             let missing = files.contains { !FileManager.default.fileExists(atPath: $0) }
             throw ToolError(description: error.description, exitCode: missing ? .noInput : .dataError)
+        }
+        // Checked once the file proved to be a private key, so a .pub file passed by mistake gets no warning.
+        if let warning = SecretFileMode.warning(forFileAt: path, setting: nil) {
+            StandardStream.error.write("dcf-agent: warning: \(warning)\n")
         }
         print("ok: \(path) matches \(Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: path)) (public key \(key.publicKey.hexString))")
     }

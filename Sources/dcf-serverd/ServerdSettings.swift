@@ -26,17 +26,18 @@ struct ServerdSettings {
         eventLoops = config.integer("server.event_loops") == 0
             ? HTTPServerConfiguration.processorCount : config.integer("server.event_loops")
         logLevel = LogLevel(name: config.string("log.level")) ?? .info
+        try Self.checkNamedFilesReadable(config)
         tls = try Self.tlsConfiguration(config)
         tlsSources = (
             certificate: config.setting("tls.certificate").source.description,
             privateKey: config.setting("tls.private_key").source.description)
 
         let stateDirectory = URL(fileURLWithPath: config.string("state.directory"))
-        let keyList = try Self.optionalFile(config, "workers.key_list")
+        let keyList = Self.optionalFile(config, "workers.key_list")
         var server = DCFServerConfiguration(
             stateDirectory: stateDirectory,
             admission: try AdmissionMode.make(keyListURL: keyList, allowUnsafe: config.bool("workers.unsafe_mode")))
-        let credentialsFile = try Self.optionalFile(config, "admin.credentials_file")
+        let credentialsFile = Self.optionalFile(config, "admin.credentials_file")
         server.adminCredentials = try AdminCredentials.load(environment: environment, file: credentialsFile)
         adminCredentialsFile = credentialsFile
         server.longPollHold = config.duration("limits.long_poll_hold")
@@ -70,7 +71,7 @@ struct ServerdSettings {
         self.limits = limits
 
         var fedAvg = FedAvgConfiguration(stateDirectory: stateDirectory)
-        fedAvg.initialModel = try Self.optionalFile(config, "fedavg.initial_model")
+        fedAvg.initialModel = Self.optionalFile(config, "fedavg.initial_model")
         fedAvg.updateLimit = config.integer("fedavg.update_lim")
         fedAvg.minUpdates = config.integer("fedavg.min_updates")
         // FedAvg checks this too, but its error cannot name the lines that set the two values.
@@ -125,13 +126,6 @@ struct ServerdSettings {
                     + "scripts/gen-certs.sh makes a test pair, and --plain-http turns TLS off behind a proxy")
         }
         let clientCA = config.optionalString("tls.client_ca")
-        // Each missing file gets its own line, so one start shows every path to fix.
-        var problems: [String] = []
-        let files = [("tls.certificate", certificate), ("tls.private_key", key), ("tls.client_ca", clientCA)]
-        for case (let setting, let path?) in files {
-            if let problem = unreadableFileProblem(config, setting, path) { problems.append(problem) }
-        }
-        if !problems.isEmpty { throw ConfigurationError(problems.joined(separator: "\n")) }
         let chain = URL(fileURLWithPath: certificate).path
         let privateKey = URL(fileURLWithPath: key).path
         var configuration: TLSConfiguration
@@ -202,23 +196,5 @@ struct ServerdSettings {
     static func isIPv6Address(_ text: String) -> Bool {
         var address = in6_addr()
         return inet_pton(AF_INET6, text, &address) == 1
-    }
-
-    static func optionalFile(_ config: Configuration, _ key: String) throws -> URL? {
-        try config.optionalString(key).map { try existingFile(config, key, $0) }
-    }
-
-    /// Returns `path` when it names a readable file, else throws naming where `key` was set, the key and the path.
-    static func existingFile(_ config: Configuration, _ key: String, _ path: String) throws -> URL {
-        if let problem = unreadableFileProblem(config, key, path) { throw ConfigurationError(problem) }
-        return URL(fileURLWithPath: path)
-    }
-
-    /// Returns nil when `path` names a readable file, else the problem, naming where `key` was set, the key and
-    /// the path.
-    static func unreadableFileProblem(_ config: Configuration, _ key: String, _ path: String) -> String? {
-        guard !FileManager.default.isReadableFile(atPath: path) else { return nil }
-        return "\(config.setting(key).source): \(key) = \"\(path)\": the file does not exist or is not readable "
-            + "by this user; fix the path or the file's permissions"
     }
 }

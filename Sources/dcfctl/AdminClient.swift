@@ -7,6 +7,8 @@ import Foundation
 /// Sends admin API requests to one server with HTTP Basic credentials and maps failures to `DcfctlError`.
 struct AdminClient {
     let server: String
+    /// The option or variable that set `server`, `--server` or `DCF_SERVER_URL`, for messages that say to change it.
+    private let serverSource: String
     private let client: HTTPClient
     private let credentials: AdminCredentialSource
     private let isTLS: Bool
@@ -21,6 +23,7 @@ struct AdminClient {
         if command.option("server") == nil, fromEnvironment != nil { source = "DCF_SERVER_URL" }
         let (scheme, host, port) = try Self.parse(url, source: source)
         server = url
+        serverSource = source
         credentials = try AdminCredentialSource.load(file: command.option("credentials-file"), environment: environment)
         var configuration = HTTPClientConfiguration(totalTimeout: .seconds(30), userAgent: "dcfctl")
         let clientIdentity = try Self.clientIdentity(command: command, environment: environment)
@@ -67,6 +70,13 @@ struct AdminClient {
         } catch {
             throw DcfctlError.unreachable("cannot reach the server at \(server): \(error); \(hint(for: error))")
         }
+        // The TLS port's exact reply to plaintext, which no retry gets past, so the message names the setting to fix.
+        if response.statusCode == 400, response.body == Data(TLSPortPlaintextReply.body.utf8) {
+            let reply = TLSPortPlaintextReply.body.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw DcfctlError.rejected(
+                "\(method) \(path) failed: the server at \(server) requires TLS and replied HTTP 400 \"\(reply)\"; "
+                    + "use https:// in \(serverSource)")
+        }
         guard (200..<300).contains(response.statusCode) else {
             throw Self.failure(response, method: method, path: path)
         }
@@ -79,7 +89,7 @@ struct AdminClient {
         guard isTLS else { return "check --server" }
         guard let error = error as? HTTPClientError else { return "check --server and --ca-file" }
         if error.isReplyNotTLS {
-            return "the server did not reply with TLS; for a server run with plain_http, use http:// in --server, "
+            return "the server did not reply with TLS; for a server run with plain_http, use http:// in \(serverSource), "
                 + "else check the port"
         }
         // A server that checks client certificates (tls.client_ca) ends a TLS 1.3 connection after the client's

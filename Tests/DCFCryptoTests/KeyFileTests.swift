@@ -25,12 +25,10 @@ struct KeyFileTests {
         defer { directory.remove() }
         let path = directory.file("worker")
         let written = try Ed25519KeyFile.generate(at: path)
-        var warnings: [String] = []
 
-        let read = try Ed25519KeyFile.readVerifiedPair(at: path) { warnings.append($0) }
+        let read = try Ed25519KeyFile.readVerifiedPair(at: path)
         #expect(read.seed == written.seed)
         #expect(try Ed25519KeyFile.readPublicKey(at: path + ".pub") == written.publicKey)
-        #expect(warnings.isEmpty)
     }
 
     @Test func readsFileWithNewlineFromOtherTools() throws {
@@ -40,7 +38,7 @@ struct KeyFileTests {
         let path = try directory.write(seed + "\n", to: "key")
         _ = try directory.write(
             "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\n", to: "key.pub", mode: 0o644)
-        let key = try Ed25519KeyFile.readVerifiedPair(at: path) { Issue.record("unexpected warning: \($0)") }
+        let key = try Ed25519KeyFile.readVerifiedPair(at: path)
         #expect(key.seedHex == seed)
     }
 
@@ -57,7 +55,7 @@ struct KeyFileTests {
 
         let second = try Ed25519KeyFile.generate(at: path, overwrite: true)
         #expect(second.seed != first.seed)
-        #expect(try Ed25519KeyFile.readVerifiedPair(at: path) { _ in }.seed == second.seed)
+        #expect(try Ed25519KeyFile.readVerifiedPair(at: path).seed == second.seed)
     }
 
     @Test func existingPublicFileBlocksBothWrites() throws {
@@ -79,20 +77,6 @@ struct KeyFileTests {
         #expect(try mode(path) == 0o600)
     }
 
-    @Test func openPermissionsWarn() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let path = directory.file("worker")
-        _ = try Ed25519KeyFile.generate(at: path)
-        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
-
-        var warnings: [String] = []
-        _ = try Ed25519KeyFile.readPrivateKey(at: path) { warnings.append($0) }
-        #expect(warnings.count == 1)
-        #expect(warnings.first?.contains("mode 0644") == true)
-        #expect(warnings.first?.contains("chmod 600 \(path)") == true)
-    }
-
     static let badContents: [(String, String)] = [
         ("abcd", "64 hex digits, got 4"),
         (String(repeating: "ab", count: 33), "64 hex digits, got 66"),
@@ -105,7 +89,7 @@ struct KeyFileTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write(content, to: "worker")
-        let error = #expect(throws: CryptoError.self) { try Ed25519KeyFile.readPrivateKey(at: path) { _ in } }
+        let error = #expect(throws: CryptoError.self) { try Ed25519KeyFile.readPrivateKey(at: path) }
         #expect(error?.isKeyFileFailure == true)
         #expect(error?.description.contains(path) == true)
         #expect(error?.description.contains(expected) == true, "\(String(describing: error))")
@@ -127,7 +111,7 @@ struct KeyFileTests {
         let path = directory.file("site-a")
         _ = try Ed25519KeyFile.generate(at: path)
         let error = #expect(throws: CryptoError.self) {
-            try Ed25519KeyFile.readPrivateKey(at: path + ".pub") { _ in }
+            try Ed25519KeyFile.readPrivateKey(at: path + ".pub")
         }
         #expect(error?.description.contains("is a public key file") == true, "\(String(describing: error))")
         #expect(error?.description.contains("pass the private key file \(path) instead") == true)
@@ -146,7 +130,7 @@ struct KeyFileTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write(String(repeating: "a", count: 10_000), to: "big")
-        let error = #expect(throws: CryptoError.self) { try Ed25519KeyFile.readPrivateKey(at: path) { _ in } }
+        let error = #expect(throws: CryptoError.self) { try Ed25519KeyFile.readPrivateKey(at: path) }
         #expect(error?.description.contains("larger than 4096 bytes") == true)
     }
 
@@ -158,7 +142,7 @@ struct KeyFileTests {
         let other = try Ed25519PrivateKey()
         _ = try directory.write(other.publicKey.hexString, to: "worker.pub", mode: 0o644)
 
-        let error = #expect(throws: CryptoError.self) { try Ed25519KeyFile.readVerifiedPair(at: path) { _ in } }
+        let error = #expect(throws: CryptoError.self) { try Ed25519KeyFile.readVerifiedPair(at: path) }
         #expect(error?.description.contains("worker.pub") == true)
         #expect(error?.description.contains(other.publicKey.hexString) == true)
     }

@@ -201,33 +201,49 @@ import Testing
     }
 
     /// The body timeout ends an admitted upload whose client goes silent, and never runs for an upload that waits
-    /// for its turn, however long it waits.
+    /// for its turn, however long it waits. The server holds back the first upload after its first chunk, which
+    /// also stops that upload's timeout, while the second waits longer than the timeout. The first upload's timeout
+    /// starts only when the hold ends, so no outcome depends on how fast the test or the server runs.
     @Test func silentUploadTimesOutWaitingOneDoesNot() async throws {
+        let bodyTimeout = Duration.seconds(2)
         try await PlainUploadHarness.run(
-            configure: { $0.maximumConcurrentUploads = 1 }, limits: { $0.bodyTimeout = .seconds(2) }
+            configure: { $0.maximumConcurrentUploads = 1 },
+            limits: {
+                $0.bodyTimeout = bodyTimeout
+                // Off, so the only limit on the admitted body is the silence between its bytes.
+                $0.minBodyRate = 0
+            }
         ) { harness in
             let first = try TestWorker()
             let second = try TestWorker()
             try await harness.addWorker(first)
             try await harness.addWorker(second)
+            let heldDemands = Mutex<[HTTPBodyDemand]>([])
+            harness.server.uploadAdmission.holdBodyChunks { demand in heldDemands.withLock { $0.append(demand) } }
+            // Both clients send their first bytes with the head, so neither has to send anything in time later.
             let firstRequest = try await Self.signedUpdate(harness, first, baseVersion: "1")
-            let request = try await Self.signedUpdate(harness, second, baseVersion: "1")
             let silent = try RawConnection(port: harness.port)
-            try silent.send(PlainUploadHarness.updateHead(firstRequest, bodyCount: Self.payload.count))
-            #expect(try silent.readResponse().status == 100)
+            try silent.send(
+                Array(PlainUploadHarness.updateHead(firstRequest, bodyCount: Self.payload.count).utf8)
+                    + Self.payload.prefix(1024))
+            #expect(await harness.waitFor { heldDemands.withLock { !$0.isEmpty } })
+            let smallPayload = Data(repeating: 7, count: 1000)
+            let request = try await Self.signedUpdate(harness, second, baseVersion: "1", payload: smallPayload)
             let waiting = try RawConnection(port: harness.port)
-            try waiting.send(PlainUploadHarness.updateHead(request, bodyCount: Self.payload.count))
+            try waiting.send(
+                Array(PlainUploadHarness.updateHead(request, bodyCount: smallPayload.count).utf8) + smallPayload)
             #expect(await harness.waitFor { harness.admission == (1, 1) })
-            // A byte every 500 ms keeps the first upload alive for about two body timeouts, then it goes silent.
-            // On a busy machine a gap may pass the timeout early, and the server's response ends the trickle.
-            for byte in Self.payload.prefix(8) where !silent.hasInput(within: 0) {
-                guard (try? silent.send([byte])) != nil else { break }
-                try await Task.sleep(for: .milliseconds(500))
-            }
+            // A sleep never ends early, so the second upload has now waited longer than the body timeout.
+            try await Task.sleep(for: bodyTimeout * 2)
+            #expect(!waiting.hasInput(within: 0), "a waiting upload got a response")
+
+            harness.server.uploadAdmission.holdBodyChunks(nil)
+            for demand in heldDemands.withLock({ $0 }) { demand.requestMore() }
+            #expect(try silent.readResponse().status == 100)
             let timedOut = try silent.readResponse()
             #expect(timedOut.status == 408, "\(timedOut.text)")
+            #expect(timedOut.text.contains("bodyTimeout"), "\(timedOut.text)")
             #expect(try waiting.readResponse().status == 100)
-            try waiting.send(Self.payload)
             let response = try waiting.readResponse()
             #expect(response.status == 200, "\(response.text)")
             #expect(await harness.waitFor { harness.admission == (0, 0) })

@@ -116,7 +116,18 @@ import Testing
         let plainURL = server.url.replacingOccurrences(of: "https://", with: "http://")
         let plainHTTP = try dcfctl(["list", "--server", plainURL], server: nil, fixture: fixture)
         #expect(plainHTTP.status == 65, "\(plainHTTP.output)")
-        #expect(plainHTTP.output.contains("use https://"), "\(plainHTTP.output)")
+        #expect(plainHTTP.output.contains("use https:// in --server"), "\(plainHTTP.output)")
+        #expect(plainHTTP.output.contains(plainURL), "\(plainHTTP.output)")
+        // The same address from the environment: the message names the variable that contains it.
+        let plainFromEnvironment = try dcfctl(
+            ["list"], server: nil, fixture: fixture,
+            environment: [
+                "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser,
+                "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword, "DCF_SERVER_URL": plainURL,
+            ])
+        #expect(plainFromEnvironment.status == 65, "\(plainFromEnvironment.output)")
+        #expect(
+            plainFromEnvironment.output.contains("use https:// in DCF_SERVER_URL"), "\(plainFromEnvironment.output)")
 
         let badPort = try dcfctl(["list", "--server", "https://127.0.0.1:99999"], server: nil, fixture: fixture)
         #expect(badPort.status == 64, "\(badPort.output)")

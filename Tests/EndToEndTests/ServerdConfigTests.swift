@@ -118,6 +118,33 @@ import Testing
         #expect(!process.output.contains("listening"), "\(process.output)")
     }
 
+    /// Missing files for a TLS setting and for the other settings that name a file: the error lists every one,
+    /// each with its setting and path, not only the first.
+    @Test func missingFilesOfAllSettingsAreNamed() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let missing = fixture.directory.file("missing")
+        let expected = [
+            "tls.private_key = \"\(missing)/server.key\"",
+            "workers.key_list = \"\(missing)/workers.keys\"",
+            "admin.credentials_file = \"\(missing)/admin.credentials\"",
+            "fedavg.initial_model = \"\(missing)/model.safetensors\"",
+        ]
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: [
+                "run", "--config", fixture.configFile, "--tls-key", "\(missing)/server.key",
+                "--worker-keys", "\(missing)/workers.keys", "--admin-credentials", "\(missing)/admin.credentials",
+                "--initial-model", "\(missing)/model.safetensors",
+            ],
+            logFile: fixture.directory.file("missing-files.log"))
+        #expect(process.waitForExit() == 78, "\(process.output)")
+        for text in expected {
+            #expect(process.output.contains(text), "expected \(text) in: \(process.output)")
+        }
+        #expect(!process.output.contains("listening"), "\(process.output)")
+    }
+
     @Test func unreadablePEMNamesBothKeys() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

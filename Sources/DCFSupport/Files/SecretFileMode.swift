@@ -7,13 +7,16 @@ public enum SecretFileMode {
     /// Returns a warning that names `path`, the setting that names it, its mode and the `chmod` that fixes it,
     /// when other users (the o bits) may read or write the file, and nil otherwise or when `stat` fails. Group
     /// bits are accepted, because Debian gives private keys mode 0640 and the `ssl-cert` group so that services
-    /// in that group can read them.
-    public static func warning(forFileAt path: String, setting: String) -> String? {
+    /// in that group can read them. dcf-serverd and dcf-agent both check their secret files with this rule.
+    ///
+    /// - Parameter setting: the setting that names the file, or nil for a file named on the command line.
+    public static func warning(forFileAt path: String, setting: String?) -> String? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
         let mode = UInt32(status.st_mode) & 0o7777
         guard mode & 0o007 != 0 else { return nil }
-        return "\(path) (\(setting)) has mode 0\(String(mode, radix: 8)), so other users may read or change it; "
+        let file = setting.map { "\(path) (\($0))" } ?? path
+        return "\(file) has mode 0\(String(mode, radix: 8)), so other users may read or change it; "
             + "run chmod o-rwx \(path)"
     }
 }

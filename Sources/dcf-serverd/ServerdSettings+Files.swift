@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFServer
+import DCFSupport
+import Foundation
+
+extension ServerdSettings {
+    /// The settings that name a file the server reads at start, in the order their errors are listed.
+    static let fileSettings = [
+        "tls.certificate", "tls.private_key", "tls.client_ca", "workers.key_list", "admin.credentials_file",
+        "fedavg.initial_model",
+    ]
+
+    /// Throws one error that lists, one line each, every file named by the settings that does not exist or cannot
+    /// be read, so one start shows every path to fix. With `server.plain_http` the TLS files are skipped, because
+    /// `tlsConfiguration` then rejects any TLS file setting.
+    static func checkNamedFilesReadable(_ config: Configuration) throws {
+        let plainHTTP = config.bool("server.plain_http")
+        var problems: [String] = []
+        for setting in fileSettings where !(plainHTTP && setting.hasPrefix("tls.")) {
+            guard let path = config.optionalString(setting) else { continue }
+            if let problem = unreadableFileProblem(config, setting, path) { problems.append(problem) }
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems.joined(separator: "\n")) }
+    }
+
+    /// Returns the file that `key` names, or nil when it is not set. `checkNamedFilesReadable` has checked it.
+    static func optionalFile(_ config: Configuration, _ key: String) -> URL? {
+        config.optionalString(key).map { URL(fileURLWithPath: $0) }
+    }
+
+    /// Returns nil when `path` names a readable file, else the problem, naming where `key` was set, the key and
+    /// the path.
+    static func unreadableFileProblem(_ config: Configuration, _ key: String, _ path: String) -> String? {
+        guard !FileManager.default.isReadableFile(atPath: path) else { return nil }
+        return "\(config.setting(key).source): \(key) = \"\(path)\": the file does not exist or is not readable "
+            + "by this user; fix the path or the file's permissions"
+    }
+}
