@@ -59,6 +59,16 @@ final class CrashedServerd: @unchecked Sendable {
         current = try Self.launch(fixture, port: port, updateLimit: updateLimit, launch: launches)
     }
 
+    /// Starts the server again with a preloaded `rename` that kills it with SIGKILL at its first rename onto a path
+    /// ending in `suffix`, before the rename happens. Call `waitForExit()` and `restart()` next.
+    func restart(killingAtRenameOnto suffix: String) throws {
+        launches += 1
+        let library = try KillAtRename(directory: fixture.directory.path)
+        current = try fixture.launch(
+            Self.arguments(fixture, port: port, updateLimit: updateLimit),
+            environment: library.environment(killingAtRenameOnto: suffix), logName: "serverd-\(launches).log")
+    }
+
     /// Kills the running server, starts it again and kills it as soon as it logs that it resumes at its stored
     /// version, while it recovers the open round or starts to listen. Call `restart()` next.
     func killDuringStartup() throws {

@@ -36,9 +36,12 @@ import Testing
         }
         try checkRecoveredRound(server, workers)
 
-        // While the round's last update is stored and aggregated: once the next-to-last update is acknowledged, a
-        // thread watches for the staged round record, which exists only while a version is written.
-        try await killWhileAggregating(server, workers)
+        // While a round is aggregated, at two renames: the one that stores the new version, after the round record
+        // is staged, and the chart's, after the version is stored and its record appended to the history but before
+        // the staged copy is removed.
+        try await killWhileAggregating(server, beforeStepOn: .versionStored)
+        try checkRecoveredRound(server, workers)
+        try await killWhileAggregating(server, beforeStepOn: .chartDrawn)
         try checkRecoveredRound(server, workers)
 
         // Right after an admin change was acknowledged, twice: one key added as registered, one only allowed.
@@ -106,35 +109,30 @@ import Testing
         try server.restart()
     }
 
-    private func killWhileAggregating(_ server: CrashedServerd, _ workers: AcknowledgingWorkers) async throws {
-        let pid = server.current.process.pid
-        let staged = server.stateDirectory + "/history-pending.json"
-        let fired = Shared(false)
-        let caught = Shared(false)
-        workers.setOnAcknowledgement { acknowledgement in
-            guard acknowledgement.reply.contains(": \(Self.workerCount - 1) of "),
-                fired.withLock({ fired in defer { fired = true }; return !fired })
-            else { return }
-            let next = server.stateDirectory + "/models/v\(acknowledgement.baseVersion + 1).safetensors"
-            Thread.detachNewThread {
-                // The staged record exists for a few milliseconds at most, so the watch polls without pause.
-                let deadline = Date().addingTimeInterval(10)
-                while Date() < deadline {
-                    if access(staged, F_OK) == 0 {
-                        caught.withLock { $0 = true }
-                        break
-                    }
-                    if access(next, F_OK) == 0 { break }
-                }
-                kill(pid, SIGKILL)
-            }
+    /// The renames of an aggregation before which `killWhileAggregating` kills the server.
+    private enum AggregationStep {
+        /// The rename that stores the new version, after the round record is staged.
+        case versionStored
+        /// The rename of the history chart, after the version is stored and its record appended to the history,
+        /// before the staged copy of the record is removed.
+        case chartDrawn
+    }
+
+    /// Starts the server again so that it kills itself at the rename of `step` when the next round closes, checks
+    /// what that left in the state directory, and starts the server again.
+    private func killWhileAggregating(_ server: CrashedServerd, beforeStepOn step: AggregationStep) async throws {
+        try server.kill()
+        let next = (try server.storedVersions().last ?? 0) + 1
+        let model = server.stateDirectory + "/models/v\(next).safetensors"
+        try server.restart(killingAtRenameOnto: step == .versionStored ? model : "/history.svg")
+        try await waitUntil("dcf-serverd killed itself while it aggregated the round from v\(next - 1)") {
+            !server.current.process.isRunning
         }
-        try await waitUntil("a watcher killed the server around an aggregation") { fired.withLock { $0 } }
-        workers.setOnAcknowledgement(nil)
         try server.waitForExit()
-        // Whether the kill came between staging the round record and finishing the history depends on timing,
-        // so it is reported, not asserted.
-        print("crash test: killed while the round record was staged: \(caught.withLock { $0 })")
+        let manager = FileManager.default
+        #expect(manager.fileExists(atPath: server.stateDirectory + "/history-pending.json"))
+        #expect(manager.fileExists(atPath: model) == (step == .chartDrawn))
+        if step == .chartDrawn { #expect(try server.historyRecords().last?.version == Int(next)) }
         try server.restart()
     }
 
