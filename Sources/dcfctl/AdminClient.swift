@@ -124,9 +124,10 @@ struct AdminClient {
             return .denied(
                 "\(detail); check \(AdminCredentialSource.usernameVariable) and "
                     + "\(AdminCredentialSource.passwordVariable) or --credentials-file before trying again")
-        case 429, 500...599:
-            // The server or a proxy in front of it failed, is overloaded, is stopping or limits the request rate.
-            // The request may succeed later, so this is an unavailable service rather than a rejected request.
+        case 408, 429, 500...599:
+            // The server or a proxy in front of it failed, is overloaded, is stopping, limits the request rate or
+            // stopped waiting for a slow request. The request may succeed later, so this is an unavailable service
+            // rather than a rejected request.
             return .unreachable(
                 "\(method) \(path) failed with HTTP \(response.statusCode): \(detail); the server could not handle the "
                     + "request now, so try again later")

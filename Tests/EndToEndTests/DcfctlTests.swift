@@ -288,6 +288,20 @@ import Testing
         #expect(run.output.contains("try again later"), "\(run.output)")
     }
 
+    /// A 408 `request_timeout`, sent when the request did not arrive in time, is worth trying again: 69.
+    @Test func requestTimeoutExitsUnavailable() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try CannedResponseServer(
+            status: "408 Request Timeout",
+            body: #"{"error":{"code":"request_timeout","message":"request head not received within 15s"}}"#)
+        defer { server.stop() }
+        let run = try dcfctl(["status", "--server", "http://127.0.0.1:\(server.port)"], server: nil, fixture: fixture)
+        #expect(run.status == 69, "\(run.output)")
+        #expect(run.output.contains("request_timeout"), "\(run.output)")
+        #expect(run.output.contains("try again later"), "\(run.output)")
+    }
+
     @Test func blockedAddressExitsDenied() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
