@@ -7,8 +7,16 @@ public enum DCFErrorCode: String, Sendable, Hashable, Codable, CaseIterable {
     /// A required header is absent or unparsable.
     case missingHeader = "missing_header"
     case malformedJSON = "malformed_json"
-    /// A query parameter or path component is invalid.
+    /// A query parameter or path component is invalid, or the request is not valid HTTP/1.1.
     case badRequest = "bad_request"
+    /// The request head or body did not arrive within the server's timeouts, or the body arrived below its
+    /// minimum rate. Sending the request again may succeed.
+    case requestTimeout = "request_timeout"
+    /// The request target is longer than the server accepts.
+    case uriTooLong = "uri_too_long"
+    /// The request's header section, or a chunked body's trailer section, has more bytes or fields than the
+    /// server accepts.
+    case headerTooLarge = "header_too_large"
     /// The public key is not in the allowed set (safe mode).
     case unknownKey = "unknown_key"
     /// The key is allowed but the worker is not registered, or an admin disabled it.
@@ -22,7 +30,12 @@ public enum DCFErrorCode: String, Sendable, Hashable, Codable, CaseIterable {
     case bodyTooLarge = "body_too_large"
     /// A compressed body inflates past the configured limit.
     case inflatedTooLarge = "inflated_too_large"
+    /// The request's `Content-Encoding` is not one the server inflates.
     case unsupportedEncoding = "unsupported_encoding"
+    /// The request's `Transfer-Encoding` is other than `chunked`.
+    case unsupportedTransferEncoding = "unsupported_transfer_encoding"
+    /// The request line names an HTTP version other than 1.0 or 1.1.
+    case unsupportedHTTPVersion = "unsupported_http_version"
     /// The strategy rejected an update (for example, one trained from a stale version).
     case updateRejected = "update_rejected"
     /// No global model has been published yet, or the requested version is gone.
@@ -38,7 +51,8 @@ public enum DCFErrorCode: String, Sendable, Hashable, Codable, CaseIterable {
     /// The admin tried to add a worker that already exists.
     case conflict = "conflict"
     case internalError = "internal_error"
-    /// The server is shutting down.
+    /// The server cannot handle the request now, for example because it is shutting down, not ready yet, out of
+    /// room for another connection or upload, or out of disk space. Sending the request again later may succeed.
     case unavailable = "unavailable"
 
     /// The HTTP status code sent with this error.
@@ -50,13 +64,18 @@ public enum DCFErrorCode: String, Sendable, Hashable, Codable, CaseIterable {
         case .unregisteredWorker, .adminDisabled: 403
         case .notFound: 404
         case .methodNotAllowed: 405
+        case .requestTimeout: 408
         case .conflict: 409
         case .bodyTooLarge, .inflatedTooLarge: 413
+        case .uriTooLong: 414
         case .unsupportedEncoding: 415
         case .updateRejected: 422
         case .tooManyNonces, .tooManyLoginFailures: 429
+        case .headerTooLarge: 431
         case .internalError: 500
+        case .unsupportedTransferEncoding: 501
         case .modelUnavailable, .unavailable: 503
+        case .unsupportedHTTPVersion: 505
         }
     }
 }

@@ -51,16 +51,24 @@ extension DCFWorker {
         }
     }
 
-    /// Returns whether `error` shows that a freshly signed copy of the update may be sent: no connection, a 408
-    /// (the server stopped waiting for the body), a nonce that expired again after the request's own retry with a
-    /// fresh one, or a 503. After a 503 the strategy either never saw the update or counted it without
-    /// acknowledging it, and it counts identical bytes sent again only once.
+    /// Returns whether `error` shows that a freshly signed copy of the update may be sent. That is the case for no
+    /// connection, a 408 `request_timeout` (the server stopped waiting for the body), a 503, and a nonce that
+    /// expired again after the request's own retry with a fresh one. After a 503 the strategy either never saw the
+    /// update or counted it without acknowledging it, and it counts identical bytes sent again only once.
+    /// Any 408 counts, because older servers sent it with `bad_request` and a proxy sends no dcf code.
     static func updateMayBeSentAgain(_ error: DCFWorkerError) -> Bool {
         if error.isUnreachable || error.httpStatus == 408 { return true }
         switch error.serverErrorCode {
-        case .unavailable, .nonceExpired: return true
+        case .unavailable, .requestTimeout, .nonceExpired: return true
         default: return false
         }
+    }
+
+    /// Returns whether a reply to resent update bytes ends the resends so that `sendModelUpdate` signs the update
+    /// again: a 503 `unavailable`, or a 408 `request_timeout` after the server stopped waiting for the body.
+    /// Either copy may have spent the nonce, so the same bytes would only be refused as a replay.
+    static func resentReplyNeedsNewSignature(_ code: DCFErrorCode?) -> Bool {
+        code == .unavailable || code == .requestTimeout
     }
 
     private static func updateMetadata(_ payload: Data) throws(DCFWorkerError) -> UpdateMetadata {
@@ -98,8 +106,8 @@ extension DCFWorker {
     /// Sends `http` again, byte for byte, until a reply arrives or the resends are spent.
     ///
     /// - Returns: a reply that proves this copy was judged on its content: success, or a rejection of the
-    ///   update itself (`update_rejected`, `bad_request`, size or encoding errors). Also a 503 `unavailable`,
-    ///   after which `sendModelUpdate` signs the update again.
+    ///   update itself (`update_rejected`, `bad_request`, size or encoding errors). Also a 503 `unavailable` or a
+    ///   408 `request_timeout`, after which `sendModelUpdate` signs the update again.
     /// - Throws: `isUpdateOutcomeUnknown` for any other reply or when the resends are spent.
     func resendLostUpdate(_ http: HTTPClientRequest, baseVersion: ModelVersion) async throws -> HTTPClientResponse {
         for attempt in 0..<configuration.maximumUpdateResends {
@@ -116,9 +124,9 @@ extension DCFWorker {
             if response.isSuccess { return response }
             let code = response.dcfError.code
             // Had the first copy reached authentication, its nonce would be spent and this copy would get
-            // replayed_request. This copy may have spent the nonce, so after a 503 the caller signs the update again
-            // instead of sending these bytes a third time.
-            if code == .unavailable { return response }
+            // replayed_request. This copy may have spent the nonce, so after a 503 or a 408 the caller signs the
+            // update again instead of sending these bytes a third time.
+            if Self.resentReplyNeedsNewSignature(code) { return response }
             if code == .internalError { continue }
             if Self.judgedOnContent.contains(code) { return response }
             logger.warning(
@@ -129,9 +137,11 @@ extension DCFWorker {
         throw DCFWorkerError.updateOutcomeUnknown(baseVersion: baseVersion)
     }
 
-    /// Reply codes that the server sends only after it consumed this copy's nonce and read the update.
+    /// Reply codes that the server sends only after it consumed this copy's nonce and read the update, and the
+    /// transport's rejections of the request's framing, which the first copy's identical bytes got too.
     private static let judgedOnContent: Set<DCFErrorCode?> = [
-        .updateRejected, .badRequest, .bodyTooLarge, .inflatedTooLarge, .unsupportedEncoding,
+        .updateRejected, .badRequest, .bodyTooLarge, .inflatedTooLarge, .unsupportedEncoding, .uriTooLong,
+        .headerTooLarge, .unsupportedTransferEncoding, .unsupportedHTTPVersion,
     ]
 }
 

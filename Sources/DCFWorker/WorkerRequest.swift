@@ -74,7 +74,10 @@ extension HTTPClientResponse {
             case 400: .badRequest
             case 404: .notFound
             case 405: .methodNotAllowed
+            case 408: .requestTimeout
             case 413: .bodyTooLarge
+            case 414: .uriTooLong
+            case 431: .headerTooLarge
             case 502, 503, 504: .unavailable
             default: .internalError
             }

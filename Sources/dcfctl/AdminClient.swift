@@ -8,7 +8,7 @@ import Foundation
 struct AdminClient {
     let server: String
     /// The option or variable that set `server`, `--server` or `DCF_SERVER_URL`, for messages that say to change it.
-    private let serverSource: String
+    let serverSource: String
     private let client: HTTPClient
     private let credentials: AdminCredentialSource
     private let isTLS: Bool
@@ -65,8 +65,8 @@ struct AdminClient {
             response = try client.execute(request)
         } catch let error as HTTPClientError where error.tlsError?.verificationFailure != nil {
             throw DcfctlError.unreachable(
-                "the server at \(server) presented a certificate that dcfctl does not trust: \(error); check "
-                    + "--ca-file and --server")
+                "the server at \(server) presented a certificate that dcfctl does not trust: \(error); "
+                    + checkHint("--ca-file", serverSource))
         } catch {
             throw DcfctlError.unreachable("cannot reach the server at \(server): \(error); \(hint(for: error))")
         }
@@ -86,8 +86,8 @@ struct AdminClient {
     /// Returns the options to check after a failed connection or exchange other than an untrusted server
     /// certificate.
     private func hint(for error: any Error) -> String {
-        guard isTLS else { return "check --server" }
-        guard let error = error as? HTTPClientError else { return "check --server and --ca-file" }
+        guard isTLS else { return checkHint(serverSource) }
+        guard let error = error as? HTTPClientError else { return checkHint(serverSource, "--ca-file") }
         if error.isReplyNotTLS {
             return "the server did not reply with TLS; for a server run with plain_http, use http:// in \(serverSource), "
                 + "else check the port"
@@ -104,10 +104,19 @@ struct AdminClient {
                 + accepted
         }
         if !presentsClientCertificate, error.isClientCertificateRequired || error.closedBeforeFirstResponse {
-            return "check --server and --ca-file, and if the server requires client certificates (tls.client_ca), "
-                + "pass --client-certificate and --client-key"
+            return checkHint(serverSource, "--ca-file")
+                + ", and if the server requires client certificates (tls.client_ca), pass --client-certificate and "
+                + "--client-key"
         }
-        return "check --server and --ca-file"
+        return checkHint(serverSource, "--ca-file")
+    }
+
+    /// Returns "check A", "check A and B" or "check A, B and C" for the given options and variables. Hints
+    /// that name the server address pass `serverSource`, so they name `DCF_SERVER_URL` when it set the address.
+    func checkHint(_ first: String, _ others: String...) -> String {
+        let settings = [first] + others
+        guard settings.count > 1 else { return "check \(first)" }
+        return "check \(settings.dropLast().joined(separator: ", ")) and \(settings[settings.count - 1])"
     }
 
     private static func failure(_ response: HTTPClientResponse, method: String, path: String) -> DcfctlError {
@@ -124,9 +133,10 @@ struct AdminClient {
             return .denied(
                 "\(detail); check \(AdminCredentialSource.usernameVariable) and "
                     + "\(AdminCredentialSource.passwordVariable) or --credentials-file before trying again")
-        case 429, 500...599:
-            // The server or a proxy in front of it failed, is overloaded, is stopping or limits the request rate.
-            // The request may succeed later, so this is an unavailable service rather than a rejected request.
+        case 408, 429, 500...599:
+            // The server or a proxy in front of it failed, is overloaded, is stopping, limits the request rate or
+            // stopped waiting for a slow request. The request may succeed later, so this is an unavailable service
+            // rather than a rejected request.
             return .unreachable(
                 "\(method) \(path) failed with HTTP \(response.statusCode): \(detail); the server could not handle the "
                     + "request now, so try again later")

@@ -58,11 +58,11 @@ enum DcfctlCommands {
         case "list":
             let body = try client.send("GET", DCFRoute.adminWorkersPath)
             if command.flag("json") { return String(decoding: body, as: UTF8.self) + "\n" }
-            return DcfctlOutput.workerTable(try decode([AdminWorkerEntry].self, body))
+            return DcfctlOutput.workerTable(try decode([AdminWorkerEntry].self, body, from: client))
         case "status":
             let body = try client.send("GET", DCFRoute.adminStatusPath)
             if command.flag("json") { return String(decoding: body, as: UTF8.self) + "\n" }
-            return DcfctlOutput.status(try decode(AdminStatusResponse.self, body))
+            return DcfctlOutput.status(try decode(AdminStatusResponse.self, body, from: client))
         case "add":
             let key = try publicKey(try singleArgument(command, "<public-key-hex|key-file>"))
             let request = AdminAddWorkerRequest(publicKey: key, registered: command.flag("register"))
@@ -88,15 +88,18 @@ enum DcfctlCommands {
         _ client: AdminClient, _ method: String, _ path: String, _ message: (some Encodable)?
     ) throws -> AdminWorkerResult {
         let body = try message.map { try JSONEncoder().encode($0) }
-        return try decode(AdminWorkerResult.self, try client.send(method, path, json: body))
+        return try decode(AdminWorkerResult.self, try client.send(method, path, json: body), from: client)
     }
 
-    private static func decode<Message: Decodable>(_ type: Message.Type, _ body: Data) throws -> Message {
+    private static func decode<Message: Decodable>(
+        _ type: Message.Type, _ body: Data, from client: AdminClient
+    ) throws -> Message {
         do {
             return try JSONDecoder().decode(type, from: body)
         } catch {
             throw DcfctlError(
-                "the server's response is not a valid \(type) message: \(error); is --server a dcf-serverd?",
+                "the server's response is not a valid \(type) message: \(error); "
+                    + "\(client.checkHint(client.serverSource)), which must be the address of a dcf-serverd",
                 exitCode: .failure)
         }
     }
@@ -114,7 +117,8 @@ enum DcfctlCommands {
     /// an id or public key (see `WorkerIDPrefix`), from the server's worker list.
     private static func resolvedWorkerID(_ command: ParsedCommand, client: AdminClient) throws -> String {
         let argument = try workerID(command)
-        let workers = try decode([AdminWorkerEntry].self, try client.send("GET", DCFRoute.adminWorkersPath))
+        let body = try client.send("GET", DCFRoute.adminWorkersPath)
+        let workers = try decode([AdminWorkerEntry].self, body, from: client)
         return try WorkerIDPrefix.resolve(argument, among: workers).rawValue
     }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFTransport
 @testable import DCFWorker
+import Foundation
 import Testing
 
 /// Tests of the resend decision: the worker sends a failed upload again only when the failure proves the
@@ -14,6 +16,7 @@ import Testing
         #expect(DCFWorker.updateMayBeSentAgain(.unreachable("connection refused", operation: "send update")))
         #expect(DCFWorker.updateMayBeSentAgain(Self.reply(.unavailable, status: 503)))
         #expect(DCFWorker.updateMayBeSentAgain(Self.reply(.badRequest, status: 408)))
+        #expect(DCFWorker.updateMayBeSentAgain(Self.reply(.requestTimeout, status: 408)))
         #expect(DCFWorker.updateMayBeSentAgain(Self.reply(.nonceExpired, status: 401)))
     }
 
@@ -23,5 +26,21 @@ import Testing
         #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.replayedRequest, status: 401)))
         #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.badSignature, status: 401)))
         #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.badRequest, status: 400)))
+        #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.headerTooLarge, status: 431)))
+    }
+
+    /// A timeout or a 503 in reply to resent bytes leads to a newly signed copy; other replies end the resends.
+    @Test func resentReplyDecision() {
+        #expect(DCFWorker.resentReplyNeedsNewSignature(.requestTimeout))
+        #expect(DCFWorker.resentReplyNeedsNewSignature(.unavailable))
+        #expect(!DCFWorker.resentReplyNeedsNewSignature(.replayedRequest))
+        #expect(!DCFWorker.resentReplyNeedsNewSignature(.badRequest))
+        #expect(!DCFWorker.resentReplyNeedsNewSignature(nil))
+    }
+
+    /// A 408 from a proxy, whose body is no dcf error, is retried like the server's own.
+    @Test func proxyTimeoutPageIsRequestTimeout() {
+        let page = HTTPClientResponse(statusCode: 408, reason: "Request Timeout", headers: [:], body: Data("<html>".utf8))
+        #expect(page.dcfError.code == .requestTimeout)
     }
 }

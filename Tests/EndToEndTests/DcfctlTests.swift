@@ -169,6 +169,26 @@ import Testing
         #expect(untrusted.status == 69, "\(untrusted.output)")
         #expect(untrusted.output.contains("certificate"))
 
+        // Hints after a failed connection name the variable that set the address, not --server.
+        let untrustedFromEnvironment = try dcfctl(
+            ["list"], server: nil, fixture: fixture,
+            environment: credentials.merging([
+                "DCF_SERVER_URL": server.url, "DCF_CA_FILE": fixture.certificates.foreignCA.certificateFile,
+            ]) { $1 })
+        #expect(untrustedFromEnvironment.status == 69, "\(untrustedFromEnvironment.output)")
+        #expect(
+            untrustedFromEnvironment.output.contains("check --ca-file and DCF_SERVER_URL"),
+            "\(untrustedFromEnvironment.output)")
+        #expect(!untrustedFromEnvironment.output.contains("--server"), "\(untrustedFromEnvironment.output)")
+        let refusedFromEnvironment = try dcfctl(
+            ["list"], server: nil, fixture: fixture,
+            environment: credentials.merging(["DCF_SERVER_URL": "https://127.0.0.1:1"]) { $1 })
+        #expect(refusedFromEnvironment.status == 69, "\(refusedFromEnvironment.output)")
+        #expect(
+            refusedFromEnvironment.output.contains("check DCF_SERVER_URL and --ca-file"),
+            "\(refusedFromEnvironment.output)")
+        #expect(!refusedFromEnvironment.output.contains("--server"), "\(refusedFromEnvironment.output)")
+
         let credentialsFile = fixture.directory.file("dcfctl.credentials")
         try ServerdFixture.write("# admin\n\(ServerdFixture.adminUser):\(ServerdFixture.adminPassword)\n", to: credentialsFile)
         let fromFile = try dcfctl(
@@ -286,6 +306,38 @@ import Testing
         #expect(run.status == 69, "\(run.output)")
         #expect(run.output.contains("429"), "\(run.output)")
         #expect(run.output.contains("try again later"), "\(run.output)")
+    }
+
+    /// A 408 `request_timeout`, sent when the request did not arrive in time, is worth trying again: 69.
+    @Test func requestTimeoutExitsUnavailable() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try CannedResponseServer(
+            status: "408 Request Timeout",
+            body: #"{"error":{"code":"request_timeout","message":"request head not received within 15s"}}"#)
+        defer { server.stop() }
+        let run = try dcfctl(["status", "--server", "http://127.0.0.1:\(server.port)"], server: nil, fixture: fixture)
+        #expect(run.status == 69, "\(run.output)")
+        #expect(run.output.contains("request_timeout"), "\(run.output)")
+        #expect(run.output.contains("try again later"), "\(run.output)")
+    }
+
+    /// A reply that is not the admin API's names the setting that chose the address, here the variable.
+    @Test func foreignServerNamesAddressVariable() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try CannedResponseServer(status: "200 OK", contentType: "text/plain", body: "hello\n")
+        defer { server.stop() }
+        let run = try dcfctl(
+            ["status"], server: nil, fixture: fixture,
+            environment: [
+                "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser,
+                "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,
+                "DCF_SERVER_URL": "http://127.0.0.1:\(server.port)",
+            ])
+        #expect(run.status == 1, "\(run.output)")
+        #expect(run.output.contains("check DCF_SERVER_URL"), "\(run.output)")
+        #expect(!run.output.contains("--server"), "\(run.output)")
     }
 
     @Test func blockedAddressExitsDenied() throws {

@@ -59,11 +59,15 @@ public final class DCFHTTPHandler: HTTPHandler {
     public func errorResponse(_ status: HTTPStatus, detail: String) -> HTTPResponse {
         let code: DCFErrorCode =
             switch status.code {
+            case 408: .requestTimeout
             case 413: .bodyTooLarge
-            case 501: .unsupportedEncoding
+            case 414: .uriTooLong
+            case 431: .headerTooLarge
+            case 501: .unsupportedTransferEncoding
+            // The transport sends 503 for a full server and for a drain; workers retry both.
             case 503: .unavailable
             // A request in another HTTP version is the client's mistake, not a failure of this server.
-            case 505: .badRequest
+            case 505: .unsupportedHTTPVersion
             case 500..<600: .internalError
             default: .badRequest
             }
@@ -78,7 +82,9 @@ public final class DCFHTTPHandler: HTTPHandler {
                     + "other requests (max_control_bytes)"
             case 505: "\(detail); this server speaks HTTP/1.1 (and answers HTTP/1.0)"
             // The transport names the figure; the setting behind it tells an operator what to raise.
-            case 408: "\(detail); the server's limits are limits.header_timeout and limits.body_timeout"
+            case 408:
+                "\(detail); the server's limits are limits.header_timeout, limits.body_timeout and "
+                    + "limits.min_body_rate"
             case 414: "\(detail); the server's limit is limits.max_url_bytes"
             case 431: "\(detail); the server's limits are limits.max_header_bytes and limits.max_header_count"
             default: detail

@@ -36,7 +36,8 @@ public protocol HTTPHandler: Sendable {
     func serverWillStop()
 
     /// Returns the response for an error the server sends itself, before or instead of the handler: a malformed
-    /// request (400), a limit passed (408, 413, 414, 431), a full server or a drain (503). `detail` describes
+    /// request (400), a limit passed (408, 413, 414, 431), a `Transfer-Encoding` other than `chunked` (501), a full
+    /// server or a drain (503), or an HTTP version other than 1.0 and 1.1 (505). `detail` describes
     /// what was wrong in one line. The default is a plain-text body; a handler whose clients expect one error format
     /// returns it here. Runs on an event loop, so it must be quick.
     func errorResponse(_ status: HTTPStatus, detail: String) -> HTTPResponse

@@ -151,6 +151,10 @@ final class RawConnection {
         var code: DCFErrorCode? {
             (try? JSONDecoder().decode(DCFErrorResponse.self, from: Data(body)))?.code
         }
+        /// The `code` string of a dcf error body, also one this build has no `DCFErrorCode` case for.
+        var rawCode: String? {
+            (try? JSONDecoder().decode(DCFErrorResponse.self, from: Data(body)))?.error.code
+        }
     }
 
     struct Failure: Error, CustomStringConvertible {
