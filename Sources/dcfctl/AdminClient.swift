@@ -9,6 +9,10 @@ struct AdminClient {
     let server: String
     /// The option or variable that set `server`, `--server` or `DCF_SERVER_URL`, for messages that say to change it.
     let serverSource: String
+    /// The option or variable that set the CA file, `--ca-file` or `DCF_CA_FILE`; `--ca-file` when neither did.
+    private let caFileSource: String
+    /// The options or variables that set the client certificate and key, for hints about them.
+    private let clientIdentitySources: String
     private let client: HTTPClient
     private let credentials: AdminCredentialSource
     private let isTLS: Bool
@@ -16,19 +20,20 @@ struct AdminClient {
 
     /// Builds the client from `--server`, `--ca-file` and `--credentials-file` (or the environment).
     init(command: ParsedCommand, environment: [String: String]) throws {
-        // An empty DCF_SERVER_URL counts as unset, as for DCF_CA_FILE below.
-        let fromEnvironment = environment["DCF_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        let url = command.option("server") ?? fromEnvironment ?? "https://127.0.0.1:8443"
-        var source = "--server"
-        if command.option("server") == nil, fromEnvironment != nil { source = "DCF_SERVER_URL" }
-        let (scheme, host, port) = try Self.parse(url, source: source)
+        let address = Self.setting("server", "DCF_SERVER_URL", command: command, environment: environment)
+        let url = address.value ?? "https://127.0.0.1:8443"
+        let (scheme, host, port) = try Self.parse(url, source: address.source)
         server = url
-        serverSource = source
+        serverSource = address.source
+        let ca = Self.setting("ca-file", "DCF_CA_FILE", command: command, environment: environment)
+        caFileSource = ca.source
         credentials = try AdminCredentialSource.load(file: command.option("credentials-file"), environment: environment)
         var configuration = HTTPClientConfiguration(totalTimeout: .seconds(30), userAgent: "dcfctl")
         let clientIdentity = try Self.clientIdentity(command: command, environment: environment)
         isTLS = scheme == "https"
         presentsClientCertificate = clientIdentity != nil
+        clientIdentitySources = clientIdentity.map { "\($0.certificateSource) and \($0.keySource)" }
+            ?? "--client-certificate and --client-key"
         if scheme == "http", command.option("client-certificate") != nil {
             throw DcfctlError.usage(
                 "--client-certificate works only with an https:// server, and \(url) is plain HTTP; use the "
@@ -37,10 +42,9 @@ struct AdminClient {
         if scheme == "http" {
             configuration.transport = .plainTCP
         } else {
-            // An empty DCF_CA_FILE counts as unset, as shells leave it after `DCF_CA_FILE=`.
-            let caFile = command.option("ca-file") ?? environment["DCF_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            let caFile = ca.value
             if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-                throw DcfctlError.input("--ca-file \"\(caFile)\": the file does not exist or is not readable")
+                throw DcfctlError.input("\(ca.source) \"\(caFile)\": the file does not exist or is not readable")
             }
             configuration.transport = .tls(
                 .client(
@@ -50,8 +54,10 @@ struct AdminClient {
         do {
             client = try HTTPClient(host: host, port: port, configuration: configuration)
         } catch {
-            let options = clientIdentity == nil ? "--ca-file" : "--ca-file, --client-certificate and --client-key"
-            throw DcfctlError.input("cannot load the TLS settings for \(url): \(error); check \(options)")
+            let settings = [ca.source] + (clientIdentity.map { [$0.certificateSource, $0.keySource] } ?? [])
+            throw DcfctlError.input(
+                "cannot load the TLS settings for \(url): \(error); "
+                    + Self.checkHint(settings[0], Array(settings.dropFirst())))
         }
     }
 
@@ -66,7 +72,7 @@ struct AdminClient {
         } catch let error as HTTPClientError where error.tlsError?.verificationFailure != nil {
             throw DcfctlError.unreachable(
                 "the server at \(server) presented a certificate that dcfctl does not trust: \(error); "
-                    + checkHint("--ca-file", serverSource))
+                    + checkHint(caFileSource, serverSource))
         } catch {
             throw DcfctlError.unreachable("cannot reach the server at \(server): \(error); \(hint(for: error))")
         }
@@ -87,7 +93,7 @@ struct AdminClient {
     /// certificate.
     private func hint(for error: any Error) -> String {
         guard isTLS else { return checkHint(serverSource) }
-        guard let error = error as? HTTPClientError else { return checkHint(serverSource, "--ca-file") }
+        guard let error = error as? HTTPClientError else { return checkHint(serverSource, caFileSource) }
         if error.isReplyNotTLS {
             return "the server did not reply with TLS; for a server run with plain_http, use http:// in \(serverSource), "
                 + "else check the port"
@@ -96,24 +102,28 @@ struct AdminClient {
         // handshake: with an alert, or, depending on timing, with a close before the first response.
         let accepted = "the server accepts only an unexpired client certificate signed by a CA in its tls.client_ca"
         if presentsClientCertificate, error.isClientCertificateRejected {
-            return "check --client-certificate and --client-key: \(accepted)"
+            return "check \(clientIdentitySources): \(accepted)"
         }
         // A close without an alert can also be a server that stopped at that moment.
         if presentsClientCertificate, error.closedBeforeFirstResponse {
-            return "if the server's log shows the certificate rejected, check --client-certificate and --client-key: "
+            return "if the server's log shows the certificate rejected, check \(clientIdentitySources): "
                 + accepted
         }
         if !presentsClientCertificate, error.isClientCertificateRequired || error.closedBeforeFirstResponse {
-            return checkHint(serverSource, "--ca-file")
+            return checkHint(serverSource, caFileSource)
                 + ", and if the server requires client certificates (tls.client_ca), pass --client-certificate and "
                 + "--client-key"
         }
-        return checkHint(serverSource, "--ca-file")
+        return checkHint(serverSource, caFileSource)
     }
 
-    /// Returns "check A", "check A and B" or "check A, B and C" for the given options and variables. Hints
-    /// that name the server address pass `serverSource`, so they name `DCF_SERVER_URL` when it set the address.
+    /// Returns "check A", "check A and B" or "check A, B and C" for the given options and variables. Hints pass
+    /// the sources of the values, so they name `DCF_SERVER_URL` or `DCF_CA_FILE` when a variable set the value.
     func checkHint(_ first: String, _ others: String...) -> String {
+        Self.checkHint(first, others)
+    }
+
+    private static func checkHint(_ first: String, _ others: [String]) -> String {
         let settings = [first] + others
         guard settings.count > 1 else { return "check \(first)" }
         return "check \(settings.dropLast().joined(separator: ", ")) and \(settings[settings.count - 1])"
@@ -157,30 +167,42 @@ struct AdminClient {
     }
 
     /// Returns the client certificate and key files from `--client-certificate` and `--client-key` (or
-    /// `DCF_CLIENT_CERTIFICATE` and `DCF_CLIENT_KEY`), or nil when neither is set.
+    /// `DCF_CLIENT_CERTIFICATE` and `DCF_CLIENT_KEY`), with the option or variable that set each, or nil when
+    /// neither is set.
     ///
     /// - Throws: `DcfctlError` with exit 64 when only one is set, 66 when a file cannot be read.
     static func clientIdentity(
         command: ParsedCommand, environment: [String: String]
-    ) throws -> (certificate: String, key: String)? {
-        // Empty variables count as unset, as for DCF_CA_FILE.
-        let certificate = command.option("client-certificate")
-            ?? environment["DCF_CLIENT_CERTIFICATE"].flatMap { $0.isEmpty ? nil : $0 }
-        let key = command.option("client-key") ?? environment["DCF_CLIENT_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        switch (certificate, key) {
+    ) throws -> (certificate: String, key: String, certificateSource: String, keySource: String)? {
+        let certificate = setting("client-certificate", "DCF_CLIENT_CERTIFICATE", command: command, environment: environment)
+        let key = setting("client-key", "DCF_CLIENT_KEY", command: command, environment: environment)
+        switch (certificate.value, key.value) {
         case (nil, nil):
             return nil
-        case (let certificate?, let key?):
-            for (option, path) in [("--client-certificate", certificate), ("--client-key", key)]
+        case (let certificateFile?, let keyFile?):
+            for (source, path) in [(certificate.source, certificateFile), (key.source, keyFile)]
             where !FileManager.default.isReadableFile(atPath: path) {
-                throw DcfctlError.input("\(option) \"\(path)\": the file does not exist or is not readable")
+                throw DcfctlError.input("\(source) \"\(path)\": the file does not exist or is not readable")
             }
-            return (certificate, key)
+            return (certificateFile, keyFile, certificate.source, key.source)
         case (.some, nil):
-            throw DcfctlError.usage("--client-certificate needs --client-key, the file of its private key")
+            throw DcfctlError.usage(
+                "\(certificate.source) needs --client-key (or DCF_CLIENT_KEY), the file of its private key")
         case (nil, .some):
-            throw DcfctlError.usage("--client-key needs --client-certificate, the certificate file it belongs to")
+            throw DcfctlError.usage(
+                "\(key.source) needs --client-certificate (or DCF_CLIENT_CERTIFICATE), the certificate file it belongs to")
         }
+    }
+
+    /// Returns the value of option `--option`, else of environment variable `variable`, with the one that set it;
+    /// the source is `--option` when neither did. An empty variable counts as unset, as shells leave it after
+    /// `NAME=`.
+    static func setting(
+        _ option: String, _ variable: String, command: ParsedCommand, environment: [String: String]
+    ) -> (value: String?, source: String) {
+        if let value = command.option(option) { return (value, "--" + option) }
+        if let value = environment[variable], !value.isEmpty { return (value, variable) }
+        return (nil, "--" + option)
     }
 
     /// Splits `http(s)://host:port` into its parts, an IPv6 host without its brackets. Without a port, https means

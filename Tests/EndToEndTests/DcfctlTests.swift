@@ -169,7 +169,7 @@ import Testing
         #expect(untrusted.status == 69, "\(untrusted.output)")
         #expect(untrusted.output.contains("certificate"))
 
-        // Hints after a failed connection name the variable that set the address, not --server.
+        // Hints after a failed connection name the variables that set the address and the CA file, not the options.
         let untrustedFromEnvironment = try dcfctl(
             ["list"], server: nil, fixture: fixture,
             environment: credentials.merging([
@@ -177,9 +177,27 @@ import Testing
             ]) { $1 })
         #expect(untrustedFromEnvironment.status == 69, "\(untrustedFromEnvironment.output)")
         #expect(
-            untrustedFromEnvironment.output.contains("check --ca-file and DCF_SERVER_URL"),
+            untrustedFromEnvironment.output.contains("check DCF_CA_FILE and DCF_SERVER_URL"),
             "\(untrustedFromEnvironment.output)")
         #expect(!untrustedFromEnvironment.output.contains("--server"), "\(untrustedFromEnvironment.output)")
+        #expect(!untrustedFromEnvironment.output.contains("--ca-file"), "\(untrustedFromEnvironment.output)")
+        let missingCAFromEnvironment = try dcfctl(
+            ["list"], server: nil, fixture: fixture,
+            environment: credentials.merging(["DCF_SERVER_URL": server.url, "DCF_CA_FILE": "/nonexistent/ca.pem"]) { $1 })
+        #expect(missingCAFromEnvironment.status == 66, "\(missingCAFromEnvironment.output)")
+        #expect(
+            missingCAFromEnvironment.output.contains("DCF_CA_FILE \"/nonexistent/ca.pem\""),
+            "\(missingCAFromEnvironment.output)")
+        let missingKeyFromEnvironment = try dcfctl(
+            ["list", "--server", server.url, "--ca-file", server.caFile], server: nil, fixture: fixture,
+            environment: credentials.merging([
+                "DCF_CLIENT_CERTIFICATE": fixture.certificates.server.certificateFile,
+                "DCF_CLIENT_KEY": "/nonexistent/client.key",
+            ]) { $1 })
+        #expect(missingKeyFromEnvironment.status == 66, "\(missingKeyFromEnvironment.output)")
+        #expect(
+            missingKeyFromEnvironment.output.contains("DCF_CLIENT_KEY \"/nonexistent/client.key\""),
+            "\(missingKeyFromEnvironment.output)")
         let refusedFromEnvironment = try dcfctl(
             ["list"], server: nil, fixture: fixture,
             environment: credentials.merging(["DCF_SERVER_URL": "https://127.0.0.1:1"]) { $1 })
