@@ -116,12 +116,16 @@ struct RoundSpool {
         }
     }
 
-    /// Returns the stored updates of the round that started from `version`, by worker.
+    /// Returns the stored updates of the round that started from `version`, by worker. Only the names that
+    /// `url(for:)` gives are read, because `WorkerID` also accepts capital hex digits, and a copy named with them
+    /// would give its worker a second update.
     func storedUpdates(roundFrom version: UInt64) throws -> [(worker: WorkerID, url: URL)] {
         let directory = directory(forRoundFrom: version)
         guard FileManager.default.fileExists(atPath: directory.path) else { return [] }
         return try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().compactMap { name in
-            guard name.hasSuffix(".safetensors"), let worker = WorkerID(name.dropLast(".safetensors".count)) else {
+            guard name.hasSuffix(".safetensors"), let worker = WorkerID(name.dropLast(".safetensors".count)),
+                name == "\(worker.rawValue).safetensors"
+            else {
                 return nil
             }
             return (worker, directory.appendingPathComponent(name))
