@@ -41,9 +41,9 @@ import Testing
         #expect(status.round["updates"] == .integer(0))
     }
 
-    /// The round closes before the kill, so the stored files of that round are gone after the restart. The worker
-    /// whose reply to its update was lost sends the same body again after the restart; with `max_staleness` 1 it
-    /// still validates, and it must not join the next round as a second copy.
+    /// The round closes before the kill, so its stored files are gone after the restart. The worker whose reply was
+    /// lost then sends the same body again. With `max_staleness` 1 that body still validates, but it must not join
+    /// the next round as a second copy.
     @Test func resendAfterRestartFollowingCloseCountsOnce() async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
