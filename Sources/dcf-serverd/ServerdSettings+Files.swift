@@ -10,8 +10,8 @@ extension ServerdSettings {
         "fedavg.initial_model",
     ]
 
-    /// Throws one error that lists, one line each, every file named by the settings that does not exist or cannot
-    /// be read, so one start shows every path to fix. With `server.plain_http` the TLS files are skipped, because
+    /// Throws one error that lists, one line each, every file named by the settings that does not exist, cannot
+    /// be read or is a directory, so one start shows every path to fix. With `server.plain_http` the TLS files are skipped, because
     /// `tlsConfiguration` then rejects any TLS file setting.
     static func checkNamedFilesReadable(_ config: Configuration) throws {
         let plainHTTP = config.bool("server.plain_http")
@@ -29,10 +29,15 @@ extension ServerdSettings {
     }
 
     /// Returns nil when `path` names a readable file, else the problem, naming where `key` was set, the key and
-    /// the path.
+    /// the path. A directory counts as a problem, because `isReadableFile` accepts a readable one.
     static func unreadableFileProblem(_ config: Configuration, _ key: String, _ path: String) -> String? {
+        let setting = "\(config.setting(key).source): \(key) = \"\(path)\""
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return "\(setting): it is a directory, not a file; name the file itself"
+        }
         guard !FileManager.default.isReadableFile(atPath: path) else { return nil }
-        return "\(config.setting(key).source): \(key) = \"\(path)\": the file does not exist or is not readable "
-            + "by this user; fix the path or the file's permissions"
+        return "\(setting): the file does not exist or is not readable by this user; fix the path or the file's "
+            + "permissions"
     }
 }
