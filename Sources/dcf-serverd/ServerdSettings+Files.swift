@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFServer
 import DCFSupport
+import FedAvg
 import Foundation
 
 extension ServerdSettings {
@@ -11,12 +12,16 @@ extension ServerdSettings {
     ]
 
     /// Throws one error that lists, one line each, every file named by the settings that does not exist, cannot
-    /// be read or is a directory, so one start shows every path to fix. With `server.plain_http` the TLS files are skipped, because
-    /// `tlsConfiguration` then rejects any TLS file setting.
+    /// be read or is a directory, so one start shows every path to fix. With `server.plain_http` the TLS files are
+    /// skipped, because `tlsConfiguration` then rejects any TLS file setting. `fedavg.initial_model` is skipped
+    /// when the state directory holds a model version, because the start then does not read it.
     static func checkNamedFilesReadable(_ config: Configuration) throws {
         let plainHTTP = config.bool("server.plain_http")
+        let resumes = FedAvgStrategy.containsModelVersion(
+            stateDirectory: URL(fileURLWithPath: config.string("state.directory")))
         var problems: [String] = []
-        for setting in fileSettings where !(plainHTTP && setting.hasPrefix("tls.")) {
+        for setting in fileSettings
+        where !(plainHTTP && setting.hasPrefix("tls.")) && !(resumes && setting == "fedavg.initial_model") {
             guard let path = config.optionalString(setting) else { continue }
             if let problem = unreadableFileProblem(config, setting, path) { problems.append(problem) }
         }

@@ -166,6 +166,21 @@ import Testing
         #expect(!process.output.contains("NSCocoaErrorDomain"), "\(process.output)")
     }
 
+    /// The initial model is read only while the state directory holds no version, so a restart after the file
+    /// was deleted, say from a cleaned temporary directory, resumes at the stored version.
+    @Test func restartWithoutInitialModelFile() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let model = fixture.directory.file("initial.safetensors")
+        let first = try fixture.launch(logName: "first.log")
+        #expect(try first.stop() == 0)
+        try FileManager.default.removeItem(atPath: model)
+
+        let second = try fixture.launch(logName: "second.log")
+        defer { second.process.terminate(signal: SIGKILL) }
+        #expect(try second.status().modelVersion == 1)
+    }
+
     @Test func unreadablePEMNamesBothKeys() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
