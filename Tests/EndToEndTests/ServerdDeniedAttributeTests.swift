@@ -4,18 +4,20 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A state directory where setting the body digest attribute fails with an error other than `ENOTSUP` (here a
-/// preloaded `fsetxattr` returns `EACCES`). The digest only speeds up resend checks, so updates must still be
-/// stored, without it, as on a file system without user attributes.
+/// A state directory where setting the body digest attribute fails (a preloaded `fsetxattr` returns the error):
+/// `ENOTSUP` as on a file system without user attributes, or `EACCES` as from a security module. The digest only
+/// speeds up resend checks, so updates must still be stored without it, and a restart recognises a resend by its
+/// bytes.
 @Suite struct ServerdDeniedAttributeTests {
-    @Test func updatesStoredWithoutDigest() async throws {
+    @Test(arguments: [ENOTSUP, EACCES])
+    func updatesStoredWithoutDigest(_ error: Int32) async throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
         let keys = try fixture.workerKeyFiles.map { try ServerdFixture.publicKeyHex($0) }
         try ServerdFixture.write(keys.joined(separator: "\n") + "\n", to: fixture.keyListFile)
         let fault = try DeniedExtendedAttributes(directory: fixture.directory.path)
         try fault.deny()
-        let server = try fixture.launch(["--update-lim", "3"], environment: fault.environment)
+        let server = try fixture.launch(["--update-lim", "3"], environment: fault.environment(failingWith: error))
         defer { server.process.terminate(signal: SIGKILL) }
 
         for index in 0..<2 {
@@ -33,7 +35,8 @@ import Testing
         // Without a digest, a resend after a restart is recognised by its bytes.
         server.process.terminate(signal: SIGKILL)
         _ = server.process.waitForExit()
-        let restarted = try fixture.launch(["--update-lim", "3"], environment: fault.environment, logName: "serverd-2.log")
+        let restarted = try fixture.launch(
+            ["--update-lim", "3"], environment: fault.environment(failingWith: error), logName: "serverd-2.log")
         defer { restarted.process.terminate(signal: SIGKILL) }
         let resent = try await restarted.worker(keyFile: fixture.workerKeyFiles[0]).sendModelUpdate(
             try ServerdFixture.update(from: 1))

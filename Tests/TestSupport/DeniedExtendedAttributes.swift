@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 
-/// A preloaded library that makes setting any user extended attribute fail with `EACCES` while a switch file
-/// exists, as on a file system or a security module that denies user attributes with an error other than
-/// `ENOTSUP`.
+/// A preloaded library that makes setting any user extended attribute fail with a chosen error while a switch file
+/// exists: `ENOTSUP` as on a file system without user attributes, or another error such as `EACCES` from a
+/// security module.
 ///
 /// The library is compiled at test time with the C compiler on the `PATH`, as `KillAtRename` is. It replaces
 /// glibc's `setxattr`, `lsetxattr` and `fsetxattr`; attributes outside the `user.` namespace pass through.
@@ -17,9 +17,11 @@ public struct DeniedExtendedAttributes: Sendable {
         fault = try SwitchedFault(directory: directory, name: "denied-xattr", source: Self.source)
     }
 
-    /// Returns the environment that makes a launched program's user attributes fail while the switch file exists.
-    public var environment: [String: String] {
-        ["LD_PRELOAD": fault.libraryPath, "DCF_TEST_DENY_XATTR_WHILE": fault.switchFile]
+    /// Returns the environment that makes setting user attributes in a launched program fail with `errno` while
+    /// the switch file exists.
+    public func environment(failingWith errno: Int32) -> [String: String] {
+        ["LD_PRELOAD": fault.libraryPath, "DCF_TEST_DENY_XATTR_WHILE": fault.switchFile,
+         "DCF_TEST_DENY_XATTR_ERRNO": String(errno)]
     }
 
     /// Makes setting user attributes fail from now on.
@@ -36,32 +38,37 @@ public struct DeniedExtendedAttributes: Sendable {
         #include <sys/types.h>
         #include <unistd.h>
 
-        /* Returns whether setting attribute `name` fails: the switch file exists and the name is a user attribute. */
+        /* Returns the error that setting attribute `name` fails with, or 0 when it does not fail: it fails while the
+           switch file exists and the name is a user attribute. */
         static int denied(const char *name) {
             const char *flag = getenv("DCF_TEST_DENY_XATTR_WHILE");
-            if (flag == NULL || name == NULL || strncmp(name, "user.", 5) != 0) return 0;
+            const char *code = getenv("DCF_TEST_DENY_XATTR_ERRNO");
+            if (flag == NULL || code == NULL || name == NULL || strncmp(name, "user.", 5) != 0) return 0;
             int saved = errno;
-            int fails = access(flag, F_OK) == 0;
+            int fails = access(flag, F_OK) == 0 ? atoi(code) : 0;
             errno = saved;
             return fails;
         }
 
         int setxattr(const char *path, const char *name, const void *value, size_t size, int flags) {
-            if (denied(name)) { errno = EACCES; return -1; }
+            int code = denied(name);
+            if (code != 0) { errno = code; return -1; }
             int (*next)(const char *, const char *, const void *, size_t, int) =
                 (int (*)(const char *, const char *, const void *, size_t, int))dlsym(RTLD_NEXT, "setxattr");
             return next(path, name, value, size, flags);
         }
 
         int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags) {
-            if (denied(name)) { errno = EACCES; return -1; }
+            int code = denied(name);
+            if (code != 0) { errno = code; return -1; }
             int (*next)(const char *, const char *, const void *, size_t, int) =
                 (int (*)(const char *, const char *, const void *, size_t, int))dlsym(RTLD_NEXT, "lsetxattr");
             return next(path, name, value, size, flags);
         }
 
         int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags) {
-            if (denied(name)) { errno = EACCES; return -1; }
+            int code = denied(name);
+            if (code != 0) { errno = code; return -1; }
             int (*next)(int, const char *, const void *, size_t, int) =
                 (int (*)(int, const char *, const void *, size_t, int))dlsym(RTLD_NEXT, "fsetxattr");
             return next(fd, name, value, size, flags);
