@@ -2,7 +2,7 @@
 import DCFProtocol
 import DCFServer
 import DCFSupport
-import Foundation
+public import Foundation
 
 extension FedAvgStrategy {
     /// Returns the newest stored version and its bytes, storing the initial model as version 1 first
@@ -64,10 +64,17 @@ extension FedAvgStrategy {
     /// Reads and checks the configured initial model when the state directory contains no version yet, without
     /// creating anything, so a bad file stops the server before it touches the state directory.
     public static func checkInitialModel(_ configuration: FedAvgConfiguration) throws {
-        let store = ModelVersionStore(stateDirectory: configuration.stateDirectory)
+        guard !containsModelVersion(stateDirectory: configuration.stateDirectory) else { return }
+        _ = try readInitialModel(
+            configuration, store: ModelVersionStore(stateDirectory: configuration.stateDirectory))
+    }
+
+    /// Returns whether `stateDirectory` contains a stored model version, so that the start resumes at it and does not
+    /// read the initial model.
+    public static func containsModelVersion(stateDirectory: URL) -> Bool {
+        let store = ModelVersionStore(stateDirectory: stateDirectory)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: store.directory.path)) ?? []
-        guard !names.contains(where: { ModelVersionStore.version(fromFileName: $0) != nil }) else { return }
-        _ = try readInitialModel(configuration, store: store)
+        return names.contains { ModelVersionStore.version(fromFileName: $0) != nil }
     }
 
     /// Reads the configured initial model and checks that it is a usable global model.

@@ -254,10 +254,19 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         notifier.withLock { $0 }?()
     }
 
-    /// Logs, once per strategy, that the state directory's file system stores update files without their body
-    /// digest.
+    /// Logs, once per strategy, that update files are stored without their body digest: at info level when the
+    /// file system does not support user extended attributes, and as a warning with the error when setting one failed.
     func logIfDigestUnsupported(_ digest: RoundSpool.DigestStorage?) {
-        guard digest == .unsupported, !digestUnsupportedLogged.exchange(true, ordering: .relaxed) else { return }
+        guard let digest, digest != .stored, !digestUnsupportedLogged.exchange(true, ordering: .relaxed) else { return }
+        if case .failed(let error) = digest {
+            logger.warning(
+                "failed to set the user extended attribute that stores the SHA-256 of an update's request body, so "
+                    + "update files are stored without it. After a restart, an update that a worker sends again after "
+                    + "its recovered round closed is counted a second time",
+                [("directory", spool.roundsDirectory.path), ("attribute", RoundSpool.bodyDigestAttribute),
+                 ("error", error)])
+            return
+        }
         logger.info(
             "the file system of the state directory does not support user extended attributes, so update files are "
                 + "stored without the SHA-256 of their request body. After a restart, an update that a worker sends "

@@ -30,17 +30,21 @@ struct RoundSpool {
     static let bodyDigestAttribute = "user.dcf.body_sha256"
 
     /// Whether an update file carries its body digest.
-    enum DigestStorage {
+    enum DigestStorage: Equatable {
         case stored
         /// The file system does not support extended attributes, so the file has no digest.
         case unsupported
+        /// Setting the attribute failed with the error described, such as `EACCES` from a security module, so the
+        /// file has no digest.
+        case failed(String)
     }
 
     /// Flushes a payload file to disk ahead of `store`, outside the strategy's lock, so updates that arrive
     /// together flush in parallel. The body digest is set on the file first, so the flush makes it durable too,
     /// and a file reused from the spool's pool does not keep an earlier update's digest.
     ///
-    /// - Returns: nil when the file cannot be opened, given its digest, or flushed.
+    /// - Returns: nil when the file cannot be opened, given its digest, or flushed. `store` then writes the payload
+    ///   to a new file, which keeps no earlier digest when setting one fails there too.
     static func flush(_ payloadFile: URL, bodySHA256: String) -> DigestStorage? {
         let descriptor = open(payloadFile.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
@@ -57,7 +61,8 @@ struct RoundSpool {
     /// `flushedFile`, a payload file already flushed with `flush`, is renamed into the round; then the rename
     /// is durable only after `syncDirectory(_:)` on the returned directory, which the caller runs once it has
     /// released its lock. Without a flushed file, `payload` is written with write-fsync-rename, with
-    /// `bodySHA256` set on the file as `flush` does, and nothing is left to sync.
+    /// `bodySHA256` set on the file as `flush` does, and nothing is left to sync. A digest that cannot be set does
+    /// not fail the store, because a file without one is recognised by its bytes.
     ///
     /// - Returns: the stored file, the directory to sync, and for a payload written here whether its digest
     ///   was stored.
@@ -74,7 +79,11 @@ struct RoundSpool {
             var digest = DigestStorage.unsupported
             try AtomicFile.write(to: target.path) { (file) throws(SystemCallError) in
                 try file.append(payload)
-                if try file.setExtendedAttribute(Self.bodyDigestAttribute, to: bodySHA256) { digest = .stored }
+                do {
+                    if try file.setExtendedAttribute(Self.bodyDigestAttribute, to: bodySHA256) { digest = .stored }
+                } catch {
+                    digest = .failed(String(describing: error))
+                }
             }
             return (target, nil, digest)
         } catch {
@@ -116,12 +125,16 @@ struct RoundSpool {
         }
     }
 
-    /// Returns the stored updates of the round that started from `version`, by worker.
+    /// Returns the stored updates of the round that started from `version`, by worker. Only the names that
+    /// `url(for:)` gives are read, because `WorkerID` also accepts capital hex digits, and a copy named with them
+    /// would give its worker a second update.
     func storedUpdates(roundFrom version: UInt64) throws -> [(worker: WorkerID, url: URL)] {
         let directory = directory(forRoundFrom: version)
         guard FileManager.default.fileExists(atPath: directory.path) else { return [] }
         return try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().compactMap { name in
-            guard name.hasSuffix(".safetensors"), let worker = WorkerID(name.dropLast(".safetensors".count)) else {
+            guard name.hasSuffix(".safetensors"), let worker = WorkerID(name.dropLast(".safetensors".count)),
+                name == "\(worker.rawValue).safetensors"
+            else {
                 return nil
             }
             return (worker, directory.appendingPathComponent(name))

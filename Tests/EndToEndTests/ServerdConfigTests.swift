@@ -145,6 +145,42 @@ import Testing
         #expect(!process.output.contains("listening"), "\(process.output)")
     }
 
+    /// Directories named where files belong: the error lists each setting with its path, as for missing files,
+    /// and not a Foundation error for the first one read.
+    @Test func directoriesNamedAsFilesAreListed() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let keys = fixture.directory.file("keys-directory")
+        let credentials = fixture.directory.file("credentials-directory")
+        for directory in [keys, credentials] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: ["run", "--config", fixture.configFile, "--worker-keys", keys, "--admin-credentials", credentials],
+            logFile: fixture.directory.file("directories.log"))
+        #expect(process.waitForExit() == 78, "\(process.output)")
+        for text in ["workers.key_list = \"\(keys)\"", "admin.credentials_file = \"\(credentials)\""] {
+            #expect(process.output.contains(text + ": it is a directory"), "expected \(text) in: \(process.output)")
+        }
+        #expect(!process.output.contains("NSCocoaErrorDomain"), "\(process.output)")
+    }
+
+    /// The initial model is read only while the state directory holds no version, so a restart after the file
+    /// was deleted, say from a cleaned temporary directory, resumes at the stored version.
+    @Test func restartWithoutInitialModelFile() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let model = fixture.directory.file("initial.safetensors")
+        let first = try fixture.launch(logName: "first.log")
+        #expect(try first.stop() == 0)
+        try FileManager.default.removeItem(atPath: model)
+
+        let second = try fixture.launch(logName: "second.log")
+        defer { second.process.terminate(signal: SIGKILL) }
+        #expect(try second.status().modelVersion == 1)
+    }
+
     @Test func unreadablePEMNamesBothKeys() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

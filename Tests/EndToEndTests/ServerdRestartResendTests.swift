@@ -40,4 +40,34 @@ import Testing
         #expect(status.modelVersion == 2)
         #expect(status.round["updates"] == .integer(0))
     }
+
+    /// The round closes before the kill, so its stored files are gone after the restart. The worker whose reply was
+    /// lost then sends the same body again. With `max_staleness` 1 that body still validates, but it must not join
+    /// the next round as a second copy.
+    @Test func resendAfterRestartFollowingCloseCountsOnce() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let keys = try fixture.workerKeyFiles.map { try ServerdFixture.publicKeyHex($0) }
+        try ServerdFixture.write(keys.joined(separator: "\n") + "\n", to: fixture.keyListFile)
+        let arguments = ["--update-lim", "2", "--max-staleness", "1"]
+        let payload = try ServerdFixture.update(from: 1)
+
+        let first = try fixture.launch(arguments, logName: "serverd-1.log")
+        defer { first.process.terminate(signal: SIGKILL) }
+        let worker = try first.worker(keyFile: fixture.workerKeyFiles[0])
+        _ = try await worker.registerWorker()
+        _ = try await worker.sendModelUpdate(payload)
+        let other = try first.worker(keyFile: fixture.workerKeyFiles[1])
+        _ = try await other.registerWorker()
+        let closing = try await other.sendModelUpdate(try ServerdFixture.update(from: 1))
+        #expect(closing.message.contains("now version 2"), "reply: \(closing.message)")
+        first.process.terminate(signal: SIGKILL)
+        _ = first.process.waitForExit()
+
+        let second = try fixture.launch(arguments, logName: "serverd-2.log")
+        defer { second.process.terminate(signal: SIGKILL) }
+        let resent = try await second.worker(keyFile: fixture.workerKeyFiles[0]).sendModelUpdate(payload)
+        #expect(resent.message.contains("already aggregated into version 2"), "reply: \(resent.message)")
+        #expect(try second.status().round["updates"] == .integer(0))
+    }
 }

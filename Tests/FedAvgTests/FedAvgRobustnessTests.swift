@@ -177,6 +177,28 @@ import Testing
         #expect(try model.tensor(named: "0.weight")?.floatValues() == [3, 3])
     }
 
+    /// A copy of a stored update under the worker's ID in capitals, as a hand-made restore could name it, names the
+    /// same worker. The restart must fold that worker's update once, not once per file.
+    @Test func capitalizedCopyOfStoredUpdateFoldsOnce() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            _ = try makeStrategy(directory).receiveWorkerUpdate(workers[0], update(examples: 1, value: 2))
+        }
+        let stored = RoundSpool(stateDirectory: directory.appendingPathComponent("state")).url(
+            for: workers[0], roundFrom: 1)
+        let copy = stored.deletingLastPathComponent().appendingPathComponent(
+            workers[0].rawValue.uppercased() + ".safetensors")
+        try FileManager.default.copyItem(at: stored, to: copy)
+
+        let restarted = try restartStrategy(directory)
+        _ = try restarted.receiveWorkerUpdate(workers[1], update(examples: 1, value: 4))
+        #expect(restarted.currentVersion == 2)
+        let global = try #require(restarted.returnGlobalModel())
+        let model = try SafeTensors(bytes: global.bytes)
+        #expect(try model.tensor(named: "0.weight")?.floatValues() == [3, 3])
+    }
+
     /// The history is appended after the new version is stored. A crash in between (here the append fails and
     /// the strategy is dropped without removing anything) must not lose the round's record.
     @Test func recordOfVersionStoredBeforeCrashIsRecovered() throws {
