@@ -57,6 +57,9 @@ extension FedAvgStrategy {
         for (worker, entry) in state.round.entries where !entry.bodySHA256.isEmpty {
             state.aggregatedBodies[worker] = (nextVersion, entry.bodySHA256)
         }
+        state.aggregatedBodies = AggregatedBodies.pruned(
+            state.aggregatedBodies, current: nextVersion, maxStaleness: configuration.maxStaleness)
+        let aggregatedBodies = state.aggregatedBodies
         state.round = OpenRound()
         state.round.transferAtStart = transfer
         state.accumulator.reset()
@@ -64,6 +67,14 @@ extension FedAvgStrategy {
         // enough to delay the new version. The version is durable already, and start-up deletes whatever a
         // crash leaves behind. Later rounds may have opened by the time this runs, so only older ones go.
         cleanupQueue.async { [self] in
+            do {
+                try aggregatedBodiesFile.write(aggregatedBodies)
+            } catch {
+                logger.error(
+                    "cannot store the digests of aggregated updates; after a restart, a worker that sends an update "
+                        + "of this round again has it counted a second time",
+                    [("file", aggregatedBodiesFile.file.path), ("error", String(describing: error))])
+            }
             spool.removeRounds(before: nextVersion)
             removeOldVersions(upTo: nextVersion)
         }

@@ -21,6 +21,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
     let store: ModelVersionStore
     let spool: RoundSpool
     let history: RoundHistory
+    let aggregatedBodiesFile: AggregatedBodies
     let state: Mutex<FedAvgState>
     /// The largest safetensors header an update may have; larger ones are rejected before they are parsed.
     let maximumUpdateHeaderBytes: Int
@@ -48,6 +49,7 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         store = ModelVersionStore(stateDirectory: configuration.stateDirectory)
         spool = RoundSpool(stateDirectory: configuration.stateDirectory)
         history = RoundHistory(directory: configuration.stateDirectory)
+        aggregatedBodiesFile = AggregatedBodies(stateDirectory: configuration.stateDirectory)
         let leftovers = store.removeLeftovers().map { "models/\($0)" }
             + AtomicFile.removeLeftovers(in: configuration.stateDirectory.path) + spool.removeLeftovers()
         if !leftovers.isEmpty {
@@ -74,9 +76,27 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         // Every version has the layout of the first, so the bound holds for the server's lifetime.
         maximumUpdateHeaderBytes = UpdateHeaderLimit.maximumByteCount(
             globalHeaderByteCount: Int(UpdateHeaderLimit.declaredByteCount(of: bytes) ?? 0))
+        loadAggregatedBodies()
         try recoverOpenRound()
         removeOldVersions(upTo: version)
         scheduleDeadline(forRoundFrom: version)
+    }
+
+    /// Reads the digests of the updates that the newest versions contain, which a restart would otherwise forget. A
+    /// file that cannot be read only weakens the check for resends, so it is logged and the start goes on.
+    private func loadAggregatedBodies() {
+        do {
+            let stored = try aggregatedBodiesFile.read()
+            state.withLock { state in
+                state.aggregatedBodies = AggregatedBodies.pruned(
+                    stored, current: state.version, maxStaleness: configuration.maxStaleness)
+            }
+        } catch {
+            logger.warning(
+                "cannot read the digests of aggregated updates, so a worker that sends an update again which a stored "
+                    + "version already contains has it counted a second time; the next round writes the file anew",
+                [("file", aggregatedBodiesFile.file.path), ("error", String(describing: error))])
+        }
     }
 
     /// Deletes the versions that `keepVersions` no longer keeps and logs them. A failure is logged, and the

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+import DCFProtocol
+import DCFSupport
+import Foundation
+import Synchronization
+import Testing
+
+@testable import FedAvg
+
+/// The file of body digests that lets a restarted strategy recognise resends of updates a version already contains.
+@Suite struct AggregatedBodiesTests {
+    private let first = WorkerID("aaaaaaaa01")!
+    private let second = WorkerID("bbbbbbbb02")!
+    private let digest = String(repeating: "0123456789abcdef", count: 4)
+
+    @Test func writtenEntriesReadBack() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = AggregatedBodies(stateDirectory: directory)
+        try file.write([first: (4, digest), second: (3, String(digest.reversed()))])
+        let read = try file.read()
+        #expect(read.count == 2)
+        #expect(read[first]?.version == 4)
+        #expect(read[first]?.bodySHA256 == digest)
+        #expect(read[second]?.version == 3)
+
+        try file.write([:])
+        #expect(!FileManager.default.fileExists(atPath: file.file.path))
+        #expect(try file.read().isEmpty)
+    }
+
+    @Test(arguments: [
+        #"{"updates":[{"worker":"aaaaaaaa01","version":2,"body_sha256":"abc"}]}"#,
+        #"{"updates":[{"worker":"AAAAAAAA01","version":2,"body_sha256":"\#(String(repeating: "0", count: 64))"}]}"#,
+        #"{"updates":[{"worker":"aaaaaaaa01","version":2,"body_sha256":"\#(String(repeating: "G", count: 64))"}]}"#,
+        #"{"updates":"#,
+    ])
+    func damagedFileIsRejected(contents: String) throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = AggregatedBodies(stateDirectory: directory)
+        try Data(contents.utf8).write(to: file.file)
+        #expect(throws: (any Error).self) { try file.read() }
+    }
+
+    /// An entry of version V matters while an update trained from V - 1 is still fresh enough to be accepted.
+    @Test func pruningKeepsEntriesThatAResendCanStillMatch() {
+        let bodies: [WorkerID: AggregatedBodies.Entry] = [first: (5, digest), second: (3, digest)]
+        #expect(AggregatedBodies.pruned(bodies, current: 5, maxStaleness: 0).isEmpty)
+        #expect(Set(AggregatedBodies.pruned(bodies, current: 5, maxStaleness: 1).keys) == [first])
+        #expect(Set(AggregatedBodies.pruned(bodies, current: 5, maxStaleness: 3).keys) == [first, second])
+        #expect(Set(AggregatedBodies.pruned(bodies, current: 6, maxStaleness: 3).keys) == [first])
+        // An entry newer than the current version belongs to a version that is gone.
+        #expect(AggregatedBodies.pruned(bodies, current: 4, maxStaleness: 3).keys.sorted { $0.rawValue < $1.rawValue } == [second])
+    }
+
+    /// A damaged file only weakens the check for resends, so the start goes on with a warning that names the file.
+    @Test func damagedFileDoesNotStopTheStart() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try SmallModelFixture.strategy(in: directory, tensor: "w")
+        let file = AggregatedBodies(stateDirectory: directory.appendingPathComponent("state"))
+        try Data("{\"updates\":".utf8).write(to: file.file)
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .warning) { line in lines.withLock { $0.append(line) } }
+        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "w", logSink: sink)
+        #expect(restarted.currentVersion.rawValue == 1)
+        let warning = lines.withLock { $0 }.first { $0.contains("cannot read the digests of aggregated updates") }
+        #expect(warning?.contains(file.file.path) == true, "\(lines.withLock { $0 })")
+    }
+}
