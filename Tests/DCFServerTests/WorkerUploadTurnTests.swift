@@ -37,6 +37,8 @@ import Testing
         var configuration = DCFWorkerConfiguration(
             serverURL: URL(string: "http://127.0.0.1:\(first.port)")!, privateKeyFile: keyFile)
         configuration.backoff = RetryBackoff(initialDelay: .milliseconds(100), maximumDelay: .milliseconds(500))
+        // Resends continue until the second server listens, which on a loaded machine can take seconds.
+        configuration.maximumUpdateResends = 60
         let worker = try DCFWorker(
             configuration: configuration, callbacks: IntegrationWorkerProbe(lastTrainedVersion: 1).callbacks,
             logger: Logger(component: "worker", sink: LogSink.standardError(level: .warning)))
