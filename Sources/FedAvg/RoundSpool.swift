@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 import DCFProtocol
 import DCFServer
 import DCFSupport
@@ -26,8 +27,15 @@ struct RoundSpool {
     }
 
     /// The user extended attribute of an update file that stores the SHA-256 of the request body it came from, as
-    /// hex, so a restart can recognise a resend of an update it recovered without reading the file.
+    /// its 32 bytes, so a restart can recognise a resend of an update it recovered without reading the file. On
+    /// ext4 with 256-byte inodes a value of this size fits inside the inode; 64 hex digits would take a block of
+    /// their own for every update file.
     static let bodyDigestAttribute = "user.dcf.body_sha256"
+
+    /// The attribute's value for a body digest given as 64 hex digits.
+    static func attributeValue(bodySHA256: String) -> [UInt8] {
+        (try? Hex.decode(bodySHA256)) ?? []
+    }
 
     /// Whether an update file carries its body digest.
     enum DigestStorage: Equatable {
@@ -50,7 +58,8 @@ struct RoundSpool {
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         guard let stored = try? ExtendedAttribute.set(
-            bodyDigestAttribute, to: bodySHA256, descriptor: descriptor, path: payloadFile.path)
+            bodyDigestAttribute, bytes: attributeValue(bodySHA256: bodySHA256), descriptor: descriptor,
+            path: payloadFile.path)
         else { return nil }
         guard fsync(descriptor) == 0 else { return nil }
         return stored ? .stored : .unsupported
@@ -80,7 +89,8 @@ struct RoundSpool {
             try AtomicFile.write(to: target.path) { (file) throws(SystemCallError) in
                 try file.append(payload)
                 do {
-                    if try file.setExtendedAttribute(Self.bodyDigestAttribute, to: bodySHA256) { digest = .stored }
+                    if try file.setExtendedAttribute(
+                        Self.bodyDigestAttribute, bytes: Self.attributeValue(bodySHA256: bodySHA256)) { digest = .stored }
                 } catch {
                     digest = .failed(String(describing: error))
                 }
@@ -98,19 +108,19 @@ struct RoundSpool {
         guard descriptor >= 0 else { throw SystemCallError(call: "open", subject: url.path, errno: errno) }
         defer { close(descriptor) }
         let stored = try ExtendedAttribute.set(
-            Self.bodyDigestAttribute, to: bodySHA256, descriptor: descriptor, path: url.path)
+            Self.bodyDigestAttribute, bytes: Self.attributeValue(bodySHA256: bodySHA256), descriptor: descriptor,
+            path: url.path)
         guard stored else { return }
         guard fsync(descriptor) == 0 else { throw SystemCallError(call: "fsync", subject: url.path, errno: errno) }
     }
 
     /// Returns the body digest stored with an update file, or an empty string when it has none. A file has none
     /// on a file system without extended attributes, when an older server version stored it, or when the value is
-    /// not 64 hex digits.
+    /// not 32 bytes.
     func storedDigest(of url: URL) -> String {
-        guard let value = try? ExtendedAttribute.value(of: Self.bodyDigestAttribute, path: url.path),
-            value.count == 64, value.allSatisfy({ $0.isASCII && $0.isHexDigit })
+        guard let value = try? ExtendedAttribute.bytes(of: Self.bodyDigestAttribute, path: url.path), value.count == 32
         else { return "" }
-        return value.lowercased()
+        return Hex.encode(value)
     }
 
     /// Makes the renames of `store` in `directory` durable. A directory that is gone belonged to a round

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFSupport
 import Foundation
 import TestSupport
 import Testing
@@ -127,16 +128,25 @@ import Testing
         #expect(spool.storedDigest(of: file) == digest)
     }
 
-    /// Only 64 hex digits count as a digest, so any other value set on the file by hand reads as none.
+    /// Only a value of 32 bytes counts as a digest, so any other value set on the file by hand, the digest as 64 hex
+    /// digits among them, reads as none.
     @Test func invalidDigestReadsAsNone() throws {
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }
         let spool = RoundSpool(stateDirectory: temporary.url)
         let file = temporary.url.appendingPathComponent("stored.safetensors")
         try Data([1]).write(to: file)
-        for value in ["", "abc", String(repeating: "g", count: 64), digest + "0"] {
-            try spool.storeDigest(value, of: file)
-            #expect(spool.storedDigest(of: file) == "", "value: \(value)")
+        let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        let values: [[UInt8]] = [[], [1, 2, 3], Array(repeating: 7, count: 31), Array(repeating: 7, count: 33), Array(digest.utf8)]
+        for value in values {
+            try ExtendedAttribute.set(RoundSpool.bodyDigestAttribute, bytes: value, descriptor: descriptor, path: file.path)
+            #expect(spool.storedDigest(of: file) == "", "value of \(value.count) bytes")
         }
+        try ExtendedAttribute.set(
+            RoundSpool.bodyDigestAttribute, bytes: RoundSpool.attributeValue(bodySHA256: digest), descriptor: descriptor,
+            path: file.path)
+        #expect(spool.storedDigest(of: file) == digest)
     }
 }

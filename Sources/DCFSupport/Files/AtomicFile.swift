@@ -44,6 +44,13 @@ public enum AtomicFile {
         public func setExtendedAttribute(_ name: String, to value: String) throws(SystemCallError) -> Bool {
             try ExtendedAttribute.set(name, to: value, descriptor: descriptor, path: path)
         }
+
+        /// Sets user extended attribute `name` of the new file to the bytes `value`, as
+        /// ``setExtendedAttribute(_:to:)`` does for text.
+        @discardableResult
+        public func setExtendedAttribute(_ name: String, bytes value: [UInt8]) throws(SystemCallError) -> Bool {
+            try ExtendedAttribute.set(name, bytes: value, descriptor: descriptor, path: path)
+        }
     }
 
     /// Writes `path` as ``write(_:to:permissions:)`` does, from parts that `produce` appends one after
