@@ -156,7 +156,7 @@ struct RoundSpool {
     /// update is being stored.
     func removeLeftovers() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: roundsDirectory.path)) ?? []
-        return names.sorted().flatMap { name in
+        return names.sorted().filter(isRoundDirectory).flatMap { name in
             let removed = AtomicFile.removeLeftovers(in: roundsDirectory.appendingPathComponent(name).path)
             return removed.map { "rounds/\(name)/\($0)" }
         }
@@ -184,10 +184,20 @@ struct RoundSpool {
         let names = (try? manager.contentsOfDirectory(atPath: roundsDirectory.path)) ?? []
         for name in names where shouldRemove(name) {
             let directory = roundsDirectory.appendingPathComponent(name)
-            for file in (try? manager.contentsOfDirectory(atPath: directory.path)) ?? [] {
-                updateSpool.recycle(directory.appendingPathComponent(file))
+            // A symbolic link goes without what it points to, which the server did not make.
+            if isRoundDirectory(name) {
+                for file in (try? manager.contentsOfDirectory(atPath: directory.path)) ?? [] {
+                    updateSpool.recycle(directory.appendingPathComponent(file))
+                }
             }
             try? manager.removeItem(at: directory)
         }
+    }
+
+    /// Whether `name` in `rounds/` is a directory itself, not a symbolic link to one.
+    private func isRoundDirectory(_ name: String) -> Bool {
+        var info = stat()
+        guard lstat(roundsDirectory.appendingPathComponent(name).path, &info) == 0 else { return false }
+        return info.st_mode & S_IFMT == S_IFDIR
     }
 }

@@ -149,4 +149,24 @@ import Testing
             path: file.path)
         #expect(spool.storedDigest(of: file) == digest)
     }
+
+    /// A symbolic link in `rounds/` is not a round the server made, so neither the start-up cleanup nor the removal
+    /// of old rounds touches what it points to; only the link goes.
+    @Test func linkedRoundDirectoryKeepsItsTarget() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let spool = RoundSpool(stateDirectory: temporary.url.appendingPathComponent("state"))
+        let outside = temporary.url.appendingPathComponent("outside")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        let names = [".update.safetensors.tmp-abcdef", "\(worker.rawValue).safetensors"]
+        for name in names { try Data([1]).write(to: outside.appendingPathComponent(name)) }
+        try FileManager.default.createDirectory(at: spool.roundsDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: spool.directory(forRoundFrom: 9), withDestinationURL: outside)
+
+        #expect(spool.removeLeftovers() == [])
+        spool.removeRounds(except: 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).sorted() == names.sorted())
+        #expect(try FileManager.default.contentsOfDirectory(atPath: spool.roundsDirectory.path) == [])
+    }
 }
