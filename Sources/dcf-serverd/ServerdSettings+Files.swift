@@ -23,7 +23,10 @@ extension ServerdSettings {
         for setting in fileSettings
         where !(plainHTTP && setting.hasPrefix("tls.")) && !(resumes && setting == "fedavg.initial_model") {
             guard let path = config.optionalString(setting) else { continue }
-            if let problem = unreadableFileProblem(config, setting, path) { problems.append(problem) }
+            // A control character in a path or its source would split or garble the one line each problem gets.
+            if let problem = unreadableFileProblem(config, setting, path) {
+                problems.append(problem.escapingControlCharacters)
+            }
         }
         if !problems.isEmpty { throw ConfigurationError(problems.joined(separator: "\n")) }
     }

@@ -145,6 +145,20 @@ import Testing
         #expect(!process.output.contains("listening"), "\(process.output)")
     }
 
+    /// A path with a newline stays on its own line of the listing, with the newline written as `\n`.
+    @Test func missingFileWithNewlineStaysOnOneLine() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let path = fixture.directory.file("missing") + "/work\ners.keys"
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: ["run", "--config", fixture.configFile, "--worker-keys", path],
+            logFile: fixture.directory.file("newline-file.log"))
+        #expect(process.waitForExit() == 78, "\(process.output)")
+        #expect(process.output.contains("missing/work\\ners.keys"), "\(process.output)")
+        #expect(!process.output.split(separator: "\n").contains { $0.hasPrefix("ers.keys") }, "\(process.output)")
+    }
+
     /// Directories named where files belong: the error lists each setting with its path, as for missing files,
     /// and not a Foundation error for the first one read.
     @Test func directoriesNamedAsFilesAreListed() throws {
