@@ -4,11 +4,21 @@ import Foundation
 import Testing
 
 @Suite struct SecretFileModeTests {
-    /// A file mode and whether it gets a warning: only the bits of other users count.
+    /// A file mode and whether it gets a warning: only the read and write bits of other users count.
     static let modes: [(mode: Int, warns: Bool)] = [
-        (0o600, false), (0o640, false), (0o660, false), (0o400, false),
-        (0o604, true), (0o602, true), (0o644, true), (0o601, true),
+        (0o600, false), (0o640, false), (0o660, false), (0o400, false), (0o601, false),
+        (0o604, true), (0o602, true), (0o644, true), (0o606, true),
     ]
+
+    /// The warning says what other users can do with the file.
+    @Test(arguments: [(0o604, "may read it;"), (0o602, "may change it;"), (0o606, "may read or change it;")])
+    func warningNamesWhatOthersCanDo(mode: Int, words: String) throws {
+        let directory = try TemporaryDirectory()
+        let path = try directory.write("secret", "secret\n")
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        let text = try #require(SecretFileMode.warning(forFileAt: path, setting: nil))
+        #expect(text.contains("so other users \(words)"), "\(text)")
+    }
 
     @Test(arguments: modes)
     func warnsOnlyForOtherUsers(mode: Int, warns: Bool) throws {

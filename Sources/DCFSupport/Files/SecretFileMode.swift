@@ -5,7 +5,7 @@ import Foundation
 /// lets other users read or write it.
 public enum SecretFileMode {
     /// Returns a warning that names `path`, the setting that names it, its mode and the `chmod` that fixes it,
-    /// when other users (the o bits) may read or write the file, and nil otherwise or when `stat` fails. Group
+    /// when other users may read or write the file (the o+r and o+w bits), and nil otherwise or when `stat` fails. Group
     /// bits are accepted, because Debian gives private keys mode 0640 and the `ssl-cert` group so that services
     /// in that group can read them. dcf-serverd and dcf-agent both check their secret files with this rule.
     ///
@@ -14,9 +14,10 @@ public enum SecretFileMode {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
         let mode = UInt32(status.st_mode) & 0o7777
-        guard mode & 0o007 != 0 else { return nil }
+        let access = [(0o004, "read"), (0o002, "change")].filter { mode & $0.0 != 0 }.map(\.1)
+        guard !access.isEmpty else { return nil }
         let file = setting.map { "\(path) (\($0))" } ?? path
-        return "\(file) has mode 0\(String(mode, radix: 8)), so other users may read or change it; "
+        return "\(file) has mode 0\(String(mode, radix: 8)), so other users may \(access.joined(separator: " or ")) it; "
             + "run chmod o-rwx \(path)"
     }
 }
