@@ -8,8 +8,9 @@ import Foundation
 /// a later round as a second copy.
 ///
 /// A copy lives in `<state>/aggregated-bodies.json`, so a restarted server still recognises those resends. The
-/// file is written after each round on the strategy's cleanup queue, once the new version is stored. A crash in
-/// between leaves the file of the round before, and a resend of an update of the last round then counts again.
+/// file is written after each round on the strategy's cleanup queue, once the new version is stored and before the
+/// round's update files are deleted. After a crash in between, start-up takes the last round's digests from those
+/// files, so only an update stored without its digest (no user extended attributes) then counts again.
 struct AggregatedBodies {
     typealias Entry = (version: UInt64, bodySHA256: String)
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFProtocol
+import DCFServer
 import DCFSupport
 import Foundation
 import Synchronization
@@ -67,5 +68,31 @@ import Testing
         #expect(restarted.currentVersion.rawValue == 1)
         let warning = lines.withLock { $0 }.first { $0.contains("cannot read the digests of aggregated updates") }
         #expect(warning?.contains(file.file.path) == true, "\(lines.withLock { $0 })")
+    }
+
+    /// A kill after a round's version is stored but before the cleanup writes the file leaves the round's update
+    /// files, with their digests, in `rounds/`. Storing version 2 by hand next to the open round of version 1 gives
+    /// the state directory that such a kill leaves.
+    @Test func resendAfterKillBeforeFileWrite() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var writer = SafeTensorsWriter(metadata: UpdateMetadata(numExamples: 1, baseVersion: 1).safetensorsMetadata)
+        try writer.add(name: "w", shape: [2], values: [Float(1), 2])
+        let update = WorkerUpdate(payload: writer.serialize(), baseVersion: 1, bodySHA256: digest)
+        do {
+            let strategy = try SmallModelFixture.strategy(in: directory, tensor: "w", maxStaleness: 1)
+            _ = try strategy.receiveWorkerUpdate(first, update)
+        }
+        let stateDirectory = directory.appendingPathComponent("state")
+        let spool = RoundSpool(stateDirectory: stateDirectory)
+        try #require(spool.storedDigest(of: spool.url(for: first, roundFrom: 1)) == digest)
+        let store = ModelVersionStore(stateDirectory: stateDirectory)
+        try store.write(try store.read(version: 1), version: 2)
+
+        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "w", maxStaleness: 1)
+        #expect(restarted.currentVersion.rawValue == 2)
+        let reply = try restarted.receiveWorkerUpdate(first, update)
+        #expect(reply.hasPrefix("already aggregated into version 2"), "reply: \(reply)")
+        #expect(restarted.state.withLock { $0.round.entries.isEmpty })
     }
 }
