@@ -53,7 +53,7 @@ struct AggregatedBodies {
         var bodies: [WorkerID: Entry] = [:]
         for record in contents.updates {
             guard let worker = WorkerID(record.worker), worker.rawValue == record.worker,
-                record.bodySHA256.count == 64, record.bodySHA256.allSatisfy({ $0.isHexDigit && !$0.isUppercase })
+                record.bodySHA256.count == 64, record.bodySHA256.allSatisfy({ $0.isASCII && $0.isHexDigit && !$0.isUppercase })
             else {
                 throw DecodingError.dataCorrupted(
                     .init(codingPath: [], debugDescription: "an entry is not a worker id with a 64-digit hex digest"))

@@ -35,6 +35,8 @@ import Testing
         #"{"updates":[{"worker":"AAAAAAAA01","version":2,"body_sha256":"\#(String(repeating: "0", count: 64))"}]}"#,
         #"{"updates":[{"worker":"aaaaaaaa01","version":2,"body_sha256":"\#(String(repeating: "G", count: 64))"}]}"#,
         #"{"updates":"#,
+        // Swift's `Character.isHexDigit` also accepts the fullwidth forms of the hex digits.
+        #"{"updates":[{"worker":"aaaaaaaa01","version":2,"body_sha256":"\#(String(repeating: "\u{FF10}", count: 64))"}]}"#,
     ])
     func damagedFileIsRejected(contents: String) throws {
         let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")
@@ -68,6 +70,23 @@ import Testing
         #expect(restarted.currentVersion.rawValue == 1)
         let warning = lines.withLock { $0 }.first { $0.contains("cannot read the digests of aggregated updates") }
         #expect(warning?.contains(file.file.path) == true, "\(lines.withLock { $0 })")
+    }
+
+    /// The file that 10,000 workers with 64-digit ids give, each with an entry, stays under 2 MB: about 190 bytes
+    /// an entry.
+    @Test func tenThousandWorkersFileSize() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = AggregatedBodies(stateDirectory: directory)
+        var bodies: [WorkerID: AggregatedBodies.Entry] = [:]
+        for index in 0..<10_000 {
+            bodies[WorkerID(String(repeating: "0", count: 56) + String(format: "%08x", index))!] = (UInt64.max, digest)
+        }
+        try file.write(bodies)
+        let size = try #require(
+            try FileManager.default.attributesOfItem(atPath: file.file.path)[.size] as? Int)
+        #expect(size < 2_000_000, "\(size) bytes")
+        #expect(try file.read().count == 10_000)
     }
 
     /// A kill after a round's version is stored but before the cleanup writes the file leaves the round's update
