@@ -44,11 +44,18 @@ struct AggregatedBodies {
         try AtomicFile.write(try encoder.encode(Contents(updates: records)), to: file.path)
     }
 
+    /// The error of `read()` when a directory has the file's name. `rename(2)` cannot replace a directory with a
+    /// file, so every write after a round fails until the directory is removed.
+    struct DirectoryInPlace: Error {}
+
     /// Reads the file; without a file there are no entries.
     ///
-    /// - Throws: when the file cannot be read or is not a list of worker ids, versions and 64-digit hex digests.
+    /// - Throws: `DirectoryInPlace` when a directory has the file's name, and another error when the file cannot be
+    ///   read or is not a list of worker ids, versions and 64-digit hex digests.
     func read() throws -> [WorkerID: Entry] {
-        guard FileManager.default.fileExists(atPath: file.path) else { return [:] }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else { return [:] }
+        if isDirectory.boolValue { throw DirectoryInPlace() }
         let contents = try JSONDecoder().decode(Contents.self, from: Data(contentsOf: file))
         var bodies: [WorkerID: Entry] = [:]
         for record in contents.updates {

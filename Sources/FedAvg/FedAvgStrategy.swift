@@ -93,6 +93,12 @@ public final class FedAvgStrategy: DCFServerCallbacks {
         var stored: [WorkerID: AggregatedBodies.Entry] = [:]
         do {
             stored = try aggregatedBodiesFile.read()
+        } catch is AggregatedBodies.DirectoryInPlace {
+            logger.warning(
+                "the file of the digests of aggregated updates is a directory, so no round can store them and a worker "
+                    + "that sends an update again which a stored version already contains has it counted a second "
+                    + "time; remove it",
+                [("file", aggregatedBodiesFile.file.path)])
         } catch {
             logger.warning(
                 "cannot read the digests of aggregated updates, so a worker that sends an update again which a stored "

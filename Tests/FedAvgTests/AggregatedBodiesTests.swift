@@ -72,6 +72,24 @@ import Testing
         #expect(warning?.contains(file.file.path) == true, "\(lines.withLock { $0 })")
     }
 
+    /// A directory with the file's name blocks every write after a round, so the warning says to remove it instead
+    /// of promising that the next round writes the file anew.
+    @Test func directoryInPlaceOfFileIsNamed() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try SmallModelFixture.strategy(in: directory, tensor: "w")
+        let file = AggregatedBodies(stateDirectory: directory.appendingPathComponent("state"))
+        try FileManager.default.createDirectory(at: file.file, withIntermediateDirectories: false)
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .warning) { line in lines.withLock { $0.append(line) } }
+        let restarted = try SmallModelFixture.strategy(in: directory, tensor: "w", logSink: sink)
+        #expect(restarted.currentVersion.rawValue == 1)
+        let warning = lines.withLock { $0 }.first { $0.contains(file.file.path) }
+        #expect(warning?.contains("is a directory") == true, "\(lines.withLock { $0 })")
+        #expect(warning?.contains("remove it") == true, "\(lines.withLock { $0 })")
+        #expect(warning?.contains("writes the file anew") == false, "\(lines.withLock { $0 })")
+    }
+
     /// The file that 10,000 workers with 64-digit ids give, each with an entry, stays under 2 MB: about 190 bytes
     /// an entry.
     @Test func tenThousandWorkersFileSize() throws {
