@@ -8,8 +8,9 @@ import Foundation
 /// a later round as a second copy.
 ///
 /// A copy lives in `<state>/aggregated-bodies.json`, so a restarted server still recognises those resends. The
-/// file is written after each round on the strategy's cleanup queue, once the new version is stored. A crash in
-/// between leaves the file of the round before, and a resend of an update of the last round then counts again.
+/// file is written after each round on the strategy's cleanup queue, once the new version is stored and before the
+/// round's update files are deleted. After a crash in between, start-up takes the last round's digests from those
+/// files, so only an update stored without its digest (no user extended attributes) then counts again.
 struct AggregatedBodies {
     typealias Entry = (version: UInt64, bodySHA256: String)
 
@@ -43,16 +44,23 @@ struct AggregatedBodies {
         try AtomicFile.write(try encoder.encode(Contents(updates: records)), to: file.path)
     }
 
+    /// The error of `read()` when a directory has the file's name. `rename(2)` cannot replace a directory with a
+    /// file, so every write after a round fails until the directory is removed.
+    struct DirectoryInPlace: Error {}
+
     /// Reads the file; without a file there are no entries.
     ///
-    /// - Throws: when the file cannot be read or is not a list of worker ids, versions and 64-digit hex digests.
+    /// - Throws: `DirectoryInPlace` when a directory has the file's name, and another error when the file cannot be
+    ///   read or is not a list of worker ids, versions and 64-digit hex digests.
     func read() throws -> [WorkerID: Entry] {
-        guard FileManager.default.fileExists(atPath: file.path) else { return [:] }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else { return [:] }
+        if isDirectory.boolValue { throw DirectoryInPlace() }
         let contents = try JSONDecoder().decode(Contents.self, from: Data(contentsOf: file))
         var bodies: [WorkerID: Entry] = [:]
         for record in contents.updates {
             guard let worker = WorkerID(record.worker), worker.rawValue == record.worker,
-                record.bodySHA256.count == 64, record.bodySHA256.allSatisfy({ $0.isHexDigit && !$0.isUppercase })
+                record.bodySHA256.count == 64, record.bodySHA256.allSatisfy({ $0.isASCII && $0.isHexDigit && !$0.isUppercase })
             else {
                 throw DecodingError.dataCorrupted(
                     .init(codingPath: [], debugDescription: "an entry is not a worker id with a 64-digit hex digest"))

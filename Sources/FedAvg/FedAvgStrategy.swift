@@ -84,18 +84,38 @@ public final class FedAvgStrategy: DCFServerCallbacks {
 
     /// Reads the digests of the updates that the newest versions contain, which a restart would otherwise forget. A
     /// file that cannot be read only weakens the check for resends, so it is logged and the start goes on.
+    ///
+    /// Call it before `recoverOpenRound`, which deletes the directories of closed rounds. The cleanup writes the file
+    /// before it deletes the directory of the round it follows, so a kill between storing version V and writing the
+    /// file leaves `rounds/from-v<V-1>` with the files of the updates that V contains. Their stored digests then
+    /// replace the older entries of their workers.
     private func loadAggregatedBodies() {
+        var stored: [WorkerID: AggregatedBodies.Entry] = [:]
         do {
-            let stored = try aggregatedBodiesFile.read()
-            state.withLock { state in
-                state.aggregatedBodies = AggregatedBodies.pruned(
-                    stored, current: state.version, maxStaleness: configuration.maxStaleness)
-            }
+            stored = try aggregatedBodiesFile.read()
+        } catch is AggregatedBodies.DirectoryInPlace {
+            logger.warning(
+                "the file of the digests of aggregated updates is a directory, so no round can store them and a worker "
+                    + "that sends an update again which a stored version already contains has it counted a second "
+                    + "time; remove it",
+                [("file", aggregatedBodiesFile.file.path)])
         } catch {
             logger.warning(
                 "cannot read the digests of aggregated updates, so a worker that sends an update again which a stored "
                     + "version already contains has it counted a second time; the next round writes the file anew",
                 [("file", aggregatedBodiesFile.file.path), ("error", String(describing: error))])
+        }
+        let version = state.withLock { $0.version }
+        if version > 1 {
+            // A directory that cannot be listed is left to `recoverOpenRound`, which deletes it.
+            for (worker, url) in (try? spool.storedUpdates(roundFrom: version - 1)) ?? [] {
+                let digest = spool.storedDigest(of: url)
+                if !digest.isEmpty { stored[worker] = (version, digest) }
+            }
+        }
+        state.withLock { state in
+            state.aggregatedBodies = AggregatedBodies.pruned(
+                stored, current: state.version, maxStaleness: configuration.maxStaleness)
         }
     }
 

@@ -34,10 +34,16 @@ struct AdminClient {
         presentsClientCertificate = clientIdentity != nil
         clientIdentitySources = clientIdentity.map { "\($0.certificateSource) and \($0.keySource)" }
             ?? "--client-certificate and --client-key"
-        if scheme == "http", command.option("client-certificate") != nil {
+        // Only the options are checked, because DCF_CLIENT_CERTIFICATE and DCF_CLIENT_KEY are often exported for
+        // every command, and they are not used with a plain HTTP server.
+        let clientIdentityOptions = ["client-certificate", "client-key"]
+            .filter { command.option($0) != nil }
+            .map { "--" + $0 }
+        if scheme == "http", let option = clientIdentityOptions.first {
+            let given = clientIdentityOptions.joined(separator: " and ")
             throw DcfctlError.usage(
-                "--client-certificate works only with an https:// server, and \(url) is plain HTTP; use the "
-                    + "server's https:// address or leave out --client-certificate and --client-key")
+                "\(option) works only with an https:// server, and \(url) is plain HTTP; use the server's "
+                    + "https:// address in \(address.source) or leave out \(given)")
         }
         if scheme == "http" {
             configuration.transport = .plainTCP

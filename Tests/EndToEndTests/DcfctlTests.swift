@@ -279,6 +279,19 @@ import Testing
             server: nil, fixture: fixture)
         #expect(plainWithCertificate.status == 64, "\(plainWithCertificate.output)")
         #expect(plainWithCertificate.output.contains("https://"), "\(plainWithCertificate.output)")
+
+        // A --client-key given on the command line is not ignored either when the certificate comes from the
+        // environment, and an address from DCF_SERVER_URL is named as such.
+        let plainWithKeyOption = try dcfctl(
+            ["list", "--client-key", key], server: nil, fixture: fixture,
+            environment: credentials.merging([
+                "DCF_SERVER_URL": "http://127.0.0.1:1", "DCF_CLIENT_CERTIFICATE": certificate,
+            ]) { $1 })
+        #expect(plainWithKeyOption.status == 64, "\(plainWithKeyOption.output)")
+        #expect(plainWithKeyOption.output.contains("--client-key works only"), "\(plainWithKeyOption.output)")
+        #expect(
+            plainWithKeyOption.output.contains("https:// address in DCF_SERVER_URL or leave out --client-key"),
+            "\(plainWithKeyOption.output)")
     }
 
     /// A server that cannot serve the request now (here: past its connection limit, 503) is an unavailable

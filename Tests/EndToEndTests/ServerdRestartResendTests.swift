@@ -41,8 +41,9 @@ import Testing
         #expect(status.round["updates"] == .integer(0))
     }
 
-    /// The round closes before the kill, so its stored files are gone after the restart. The worker whose reply was
-    /// lost then sends the same body again. With `max_staleness` 1 that body still validates, but it must not join
+    /// The round closes before the kill, so after the restart its digests come from `aggregated-bodies.json`, or from
+    /// its stored files when the kill landed before the cleanup wrote that file. The worker whose reply was lost then
+    /// sends the same body again. With `max_staleness` 1 that body still validates, but it must not join
     /// the next round as a second copy.
     @Test func resendAfterRestartFollowingCloseCountsOnce() async throws {
         let fixture = try ServerdFixture()
@@ -69,5 +70,35 @@ import Testing
         let resent = try await second.worker(keyFile: fixture.workerKeyFiles[0]).sendModelUpdate(payload)
         #expect(resent.message.contains("already aggregated into version 2"), "reply: \(resent.message)")
         #expect(try second.status().round["updates"] == .integer(0))
+    }
+
+    /// A kill after the closing update's version is stored but before the cleanup writes `aggregated-bodies.json`
+    /// leaves the round's update files. Copying version 1 to version 2 after a kill with the round still open gives
+    /// that state directory, so the test does not depend on when the kill lands.
+    @Test func resendAfterKillBeforeDigestFileCountsOnce() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let arguments = ["--update-lim", "2", "--max-staleness", "1"]
+        let payload = try ServerdFixture.update(from: 1)
+
+        let first = try fixture.launch(arguments, logName: "serverd-1.log")
+        defer { first.process.terminate(signal: SIGKILL) }
+        let worker = try first.worker(keyFile: fixture.workerKeyFiles[0])
+        _ = try await worker.registerWorker()
+        let counted = try await worker.sendModelUpdate(payload)
+        #expect(counted.message.contains("1 of 2 updates"), "reply: \(counted.message)")
+        first.process.terminate(signal: SIGKILL)
+        _ = first.process.waitForExit()
+        let models = URL(fileURLWithPath: fixture.stateDirectory).appendingPathComponent("models")
+        try FileManager.default.copyItem(
+            at: models.appendingPathComponent("v1.safetensors"), to: models.appendingPathComponent("v2.safetensors"))
+
+        let second = try fixture.launch(arguments, logName: "serverd-2.log")
+        defer { second.process.terminate(signal: SIGKILL) }
+        let resent = try await second.worker(keyFile: fixture.workerKeyFiles[0]).sendModelUpdate(payload)
+        #expect(resent.message.contains("already aggregated into version 2"), "reply: \(resent.message)")
+        let status = try second.status()
+        #expect(status.modelVersion == 2)
+        #expect(status.round["updates"] == .integer(0))
     }
 }

@@ -16,7 +16,8 @@ enum SmallModelFixture {
 
     /// Opens the strategy in `directory`, writing the initial model on the first call; a later call is a restart.
     static func strategy(
-        in directory: URL, tensor: String, updateLimit: Int = 2, logSink: LogSink = LogSink(level: .critical) { _ in }
+        in directory: URL, tensor: String, updateLimit: Int = 2, maxStaleness: UInt64 = 0,
+        logSink: LogSink = LogSink(level: .critical) { _ in }
     ) throws -> FedAvgStrategy {
         let initial = directory.appendingPathComponent("initial.safetensors")
         if !FileManager.default.fileExists(atPath: initial.path) {
@@ -27,6 +28,7 @@ enum SmallModelFixture {
         var configuration = FedAvgConfiguration(stateDirectory: directory.appendingPathComponent("state"))
         configuration.initialModel = initial
         configuration.updateLimit = updateLimit
+        configuration.maxStaleness = maxStaleness
         return try FedAvgStrategy(
             configuration: configuration, logger: Logger(component: "fedavg", sink: logSink))
     }
