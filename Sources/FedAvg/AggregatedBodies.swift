@@ -48,6 +48,15 @@ struct AggregatedBodies {
     /// file, so every write after a round fails until the directory is removed.
     struct DirectoryInPlace: Error {}
 
+    /// The largest file `read()` reads: about 10 times what 100,000 workers' entries take.
+    static let maximumFileBytes = 192 << 20
+
+    /// The error of `read()` for something other than a regular file of at most `maximumFileBytes`, such as a
+    /// link to a device, which could otherwise be read without end.
+    struct Unreadable: Error, CustomStringConvertible {
+        let description: String
+    }
+
     /// Reads the file; without a file there are no entries.
     ///
     /// - Throws: `DirectoryInPlace` when a directory has the file's name, and another error when the file cannot be
@@ -56,6 +65,12 @@ struct AggregatedBodies {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else { return [:] }
         if isDirectory.boolValue { throw DirectoryInPlace() }
+        var status = stat()
+        guard stat(file.path, &status) == 0 else { throw SystemCallError(call: "stat", subject: file.path, errno: errno) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw Unreadable(description: "not a regular file") }
+        guard Int(status.st_size) <= Self.maximumFileBytes else {
+            throw Unreadable(description: "larger than \(Self.maximumFileBytes) bytes (\(status.st_size))")
+        }
         let contents = try JSONDecoder().decode(Contents.self, from: Data(contentsOf: file))
         var bodies: [WorkerID: Entry] = [:]
         for record in contents.updates {

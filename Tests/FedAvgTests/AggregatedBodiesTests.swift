@@ -132,4 +132,17 @@ import Testing
         #expect(reply.hasPrefix("already aggregated into version 2"), "reply: \(reply)")
         #expect(restarted.state.withLock { $0.round.entries.isEmpty })
     }
+
+    /// A link to a device or a file too large for any real federation is refused before it is read.
+    @Test func onlyRegularFilesOfBoundedSizeAreRead() throws {
+        let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = AggregatedBodies(stateDirectory: directory)
+        try FileManager.default.createSymbolicLink(atPath: file.file.path, withDestinationPath: "/dev/null")
+        #expect(throws: AggregatedBodies.Unreadable.self) { try file.read() }
+        try FileManager.default.removeItem(at: file.file)
+        #expect(FileManager.default.createFile(atPath: file.file.path, contents: nil))
+        #expect(truncate(file.file.path, off_t(AggregatedBodies.maximumFileBytes + 1)) == 0)
+        #expect(throws: AggregatedBodies.Unreadable.self) { try file.read() }
+    }
 }
