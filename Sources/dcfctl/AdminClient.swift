@@ -34,13 +34,15 @@ struct AdminClient {
         presentsClientCertificate = clientIdentity != nil
         clientIdentitySources = clientIdentity.map { "\($0.certificateSource) and \($0.keySource)" }
             ?? "--client-certificate and --client-key"
-        // Only the options are checked, because DCF_CLIENT_CERTIFICATE and DCF_CLIENT_KEY are often exported for
-        // every command, and they are not used with a plain HTTP server.
-        let clientIdentityOptions = ["client-certificate", "client-key"]
+        // Only the options are checked, because DCF_CA_FILE, DCF_CLIENT_CERTIFICATE and DCF_CLIENT_KEY are often
+        // exported for every command, and they are not used with a plain HTTP server.
+        let tlsOptions = ["ca-file", "client-certificate", "client-key"]
             .filter { command.option($0) != nil }
             .map { "--" + $0 }
-        if scheme == "http", let option = clientIdentityOptions.first {
-            let given = clientIdentityOptions.joined(separator: " and ")
+        if scheme == "http", let option = tlsOptions.first {
+            let given = tlsOptions.count < 3
+                ? tlsOptions.joined(separator: " and ")
+                : "\(tlsOptions[0]), \(tlsOptions[1]) and \(tlsOptions[2])"
             throw DcfctlError.usage(
                 "\(option) works only with an https:// server, and \(url) is plain HTTP; use the server's "
                     + "https:// address in \(address.source) or leave out \(given)")

@@ -292,6 +292,13 @@ import Testing
         #expect(
             plainWithKeyOption.output.contains("https:// address in DCF_SERVER_URL or leave out --client-key"),
             "\(plainWithKeyOption.output)")
+
+        // A CA file given on the command line is used only with TLS, so with http:// it is a mistake too.
+        let plainWithCAFile = try dcfctl(
+            ["list", "--server", "http://127.0.0.1:1", "--ca-file", fixture.certificates.ca.certificateFile],
+            server: nil, fixture: fixture)
+        #expect(plainWithCAFile.status == 64, "\(plainWithCAFile.output)")
+        #expect(plainWithCAFile.output.contains("--ca-file works only"), "\(plainWithCAFile.output)")
     }
 
     /// A server that cannot serve the request now (here: past its connection limit, 503) is an unavailable
