@@ -27,6 +27,10 @@ public struct FedAvgConfiguration: Sendable {
     static let initialModelSetting = "fedavg.initial_model"
     /// Directory holding model versions, the open round's updates and the round history.
     public var stateDirectory: URL
+    /// The public keys of the key list the server starts with (64 lowercase hex digits), or nil without one. The
+    /// server applies the key list only when it opens the registry, after the open round is recovered, so the
+    /// recovery counts a worker that came from the key list and is no longer on it as not registered.
+    public var keyListKeys: Set<String>?
 
     public init(stateDirectory: URL) {
         self.stateDirectory = stateDirectory

@@ -185,12 +185,11 @@ extension FedAvgStrategy {
                 try? FileManager.default.removeItem(at: url)
             } catch {
                 // The start drops the updates of workers that are not registered anyway, so a damaged one of
-                // theirs need not stop it. NOTE: the server applies the key list only when it opens the registry,
-                // after this, so a worker whose key left the key list while the server was down counts as
-                // registered here.
+                // theirs need not stop it. The key list is applied to the registry only after this, so a worker
+                // that left it while the server was down is counted out here by `keyListKeys`.
                 if registered == nil {
                     registered = try? WorkerRegistry.storedRegisteredWorkers(
-                        stateDirectory: configuration.stateDirectory)
+                        stateDirectory: configuration.stateDirectory, keyListKeys: configuration.keyListKeys)
                 }
                 guard let registered, !registered.contains(worker) else {
                     throw FedAvgError.damagedUpdate(

@@ -33,7 +33,8 @@ final class Serverd: Sendable {
         // strategy, so a damaged database fails the start with the initial model already stored, which the next
         // start reuses. A second server on the same state directory and port fails on the port.
         Self.warnAboutExposedSecretFiles(settings, logger: logger)
-        if case .safe(let keyList?) = settings.server.admission { _ = try keyList.load() }
+        var fedAvg = settings.fedAvg
+        if case .safe(let keyList?) = settings.server.admission { fedAvg.keyListKeys = Set(try keyList.load()) }
         let transport = try settings.transportConfiguration
         try FedAvgStrategy.checkInitialModel(settings.fedAvg)
         do {
@@ -42,7 +43,7 @@ final class Serverd: Sendable {
             throw StartupError(error, exitCode: .unavailable)
         }
         stateLock = try StateDirectoryLock(directory: settings.server.stateDirectory)
-        strategy = try FedAvgStrategy(configuration: settings.fedAvg, logger: logger.child("fedavg"))
+        strategy = try FedAvgStrategy(configuration: fedAvg, logger: logger.child("fedavg"))
         try Self.checkRegistryPresent(
             stateDirectory: settings.server.stateDirectory, strategy: strategy, logger: logger)
         let server = try DCFServer(

@@ -182,6 +182,27 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: round) == [name])
     }
 
+    /// The key list is applied when the registry opens, after the open round is recovered. A worker whose key left
+    /// the key list while the server was down is unregistered then, so a damaged update of theirs is dropped with a
+    /// warning at the start, as for a worker the registry does not list.
+    @Test func damagedUpdateOfWorkerOffKeyListDropped() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        try await stateAtVersion2(fixture, openRound: true)
+        let round = fixture.stateDirectory + "/rounds/from-v2"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: round).first)
+        try UpdateDamage.allCases[0].apply(to: round + "/" + name)
+        try ServerdFixture.write(try ServerdFixture.publicKeyHex(fixture.workerKeyFiles[1]) + "\n", to: fixture.keyListFile)
+
+        let server = try fixture.launch(["--update-lim", "2"], logName: "serverd-damaged-removed.log")
+        defer { server.process.terminate(signal: SIGKILL) }
+        let warning = try server.process.waitForLine(containing: "dropping a damaged stored update")
+        #expect(warning.contains(name), "log line: \(warning)")
+        let status = try server.status()
+        #expect(status.modelVersion == 2)
+        #expect(status.round["updates"] == .integer(0))
+    }
+
     /// How a test damages the newest stored model.
     enum ModelDamage: String, CaseIterable, Sendable {
         case truncated
