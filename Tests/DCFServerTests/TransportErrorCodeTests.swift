@@ -72,20 +72,27 @@ import Testing
             #expect(response.status == 408)
             #expect(response.rawCode == "request_timeout", "\(response.text)")
             let message = try JSONDecoder().decode(DCFErrorResponse.self, from: Data(response.body)).message
-            #expect(message.contains("limits.header_timeout"), "\(message)")
+            // The message names the setting that applies, by its config key only.
+            #expect(message.contains("(limits.header_timeout)"), "\(message)")
+            #expect(!message.contains("headerTimeout") && !message.contains("limits.body_timeout"), "\(message)")
         }
     }
 
     /// A body that stops arriving: `request_timeout`, which a worker retries, not `bad_request`, which it does not.
     @Test func bodyTimeoutIsRequestTimeout() async throws {
-        try await PlainUploadHarness.run(limits: { $0.bodyTimeout = .milliseconds(200) }) { harness in
+        let limits: (inout HTTPServerLimits) -> Void = {
+            $0.bodyTimeout = .milliseconds(200)
+            $0.minBodyRate = 0
+        }
+        try await PlainUploadHarness.run(limits: limits) { harness in
             let connection = try RawConnection(port: harness.port)
             try connection.send("POST /dcf/register HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nab")
             let response = try connection.readResponse()
             #expect(response.status == 408)
             #expect(response.rawCode == "request_timeout", "\(response.text)")
             let message = try JSONDecoder().decode(DCFErrorResponse.self, from: Data(response.body)).message
-            #expect(message.contains("limits.body_timeout"), "\(message)")
+            #expect(message.contains("(limits.body_timeout)"), "\(message)")
+            #expect(!message.contains("bodyTimeout") && !message.contains("limits.header_timeout"), "\(message)")
         }
     }
 
@@ -108,7 +115,8 @@ import Testing
             #expect(response.status == 408)
             #expect(response.rawCode == "request_timeout", "\(response.text)")
             let message = try JSONDecoder().decode(DCFErrorResponse.self, from: Data(response.body)).message
-            #expect(message.contains("limits.min_body_rate"), "\(message)")
+            #expect(message.contains("(limits.min_body_rate)"), "\(message)")
+            #expect(!message.contains("minBodyRate") && !message.contains("limits.header_timeout"), "\(message)")
         }
     }
 

@@ -81,10 +81,9 @@ public final class DCFHTTPHandler: HTTPHandler {
                     + "bytes for an update (max_update_bytes) and \(configuration.maximumControlBodyBytes) bytes for "
                     + "other requests (max_control_bytes)"
             case 505: "\(detail); this server speaks HTTP/1.1 (and answers HTTP/1.0)"
-            // The transport names the figure; the setting behind it tells an operator what to raise.
-            case 408:
-                "\(detail); the server's limits are limits.header_timeout, limits.body_timeout and "
-                    + "limits.min_body_rate"
+            // The transport names the figure and its own property; the config key behind it tells an operator
+            // what to raise.
+            case 408: Self.namingConfigKeys(detail)
             case 414: "\(detail); the server's limit is limits.max_url_bytes"
             case 431: "\(detail); the server's limits are limits.max_header_bytes and limits.max_header_count"
             default: detail
@@ -92,6 +91,22 @@ public final class DCFHTTPHandler: HTTPHandler {
         server.metrics.recordRejection(code.rawValue)
         let body = (try? JSONEncoder().encode(DCFErrorResponse(code, message))) ?? Data("{}".utf8)
         return HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: .bytes(Array(body)))
+    }
+
+    /// The config keys of the transport limits that end a request with 408, by the property names that the
+    /// transport's messages give in parentheses.
+    private static let timeoutConfigKeys = [
+        "headerTimeout": "limits.header_timeout", "bodyTimeout": "limits.body_timeout",
+        "minBodyRate": "limits.min_body_rate",
+    ]
+
+    /// Returns a 408 message with the transport's property name replaced by its config key, or, for a message that
+    /// names none, with the three keys that can end a request this way.
+    static func namingConfigKeys(_ detail: String) -> String {
+        for (property, key) in timeoutConfigKeys where detail.contains("(\(property))") {
+            return detail.replacingOccurrences(of: "(\(property))", with: "(\(key))")
+        }
+        return "\(detail); the server's limits are limits.header_timeout, limits.body_timeout and limits.min_body_rate"
     }
 
     private func collectBody(
