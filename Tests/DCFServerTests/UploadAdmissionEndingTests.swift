@@ -242,7 +242,7 @@ import Testing
             #expect(try silent.readResponse().status == 100)
             let timedOut = try silent.readResponse()
             #expect(timedOut.status == 408, "\(timedOut.text)")
-            #expect(timedOut.text.contains("bodyTimeout"), "\(timedOut.text)")
+            #expect(timedOut.text.contains("(limits.body_timeout)"), "\(timedOut.text)")
             #expect(try waiting.readResponse().status == 100)
             let response = try waiting.readResponse()
             #expect(response.status == 200, "\(response.text)")
