@@ -62,12 +62,14 @@ struct AggregatedBodies {
     /// - Throws: `DirectoryInPlace` when a directory has the file's name, and another error when the file cannot be
     ///   read or is not a list of worker ids, versions and 64-digit hex digests.
     func read() throws -> [WorkerID: Entry] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else { return [:] }
-        if isDirectory.boolValue { throw DirectoryInPlace() }
         var status = stat()
-        guard stat(file.path, &status) == 0 else { throw SystemCallError(call: "stat", subject: file.path, errno: errno) }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw Unreadable(description: "not a regular file") }
+        guard stat(file.path, &status) == 0 else {
+            if errno == ENOENT { return [:] }
+            throw SystemCallError(call: "stat", subject: file.path, errno: errno)
+        }
+        let type = status.st_mode & S_IFMT
+        if type == S_IFDIR { throw DirectoryInPlace() }
+        guard type == S_IFREG else { throw Unreadable(description: "not a regular file") }
         guard Int(status.st_size) <= Self.maximumFileBytes else {
             throw Unreadable(description: "larger than \(Self.maximumFileBytes) bytes (\(status.st_size))")
         }

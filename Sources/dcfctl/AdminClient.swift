@@ -7,7 +7,7 @@ import Foundation
 /// Sends admin API requests to one server with HTTP Basic credentials and maps failures to `DcfctlError`.
 struct AdminClient {
     let server: String
-    /// The option or variable that set `server`, `--server` or `DCF_SERVER_URL`, for messages that say to change it.
+    /// The option or variable that set `server`, `--server` or `DCF_SERVER_URL`, for messages that ask to change it.
     let serverSource: String
     /// The option or variable that set the CA file, `--ca-file` or `DCF_CA_FILE`; `--ca-file` when neither did.
     private let caFileSource: String
@@ -40,12 +40,9 @@ struct AdminClient {
             .filter { command.option($0) != nil }
             .map { "--" + $0 }
         if scheme == "http", let option = tlsOptions.first {
-            let given = tlsOptions.count < 3
-                ? tlsOptions.joined(separator: " and ")
-                : "\(tlsOptions[0]), \(tlsOptions[1]) and \(tlsOptions[2])"
             throw DcfctlError.usage(
                 "\(option) works only with an https:// server, and \(url) is plain HTTP; use the server's "
-                    + "https:// address in \(address.source) or leave out \(given)")
+                    + "https:// address in \(address.source) or leave out \(Self.listed(tlsOptions))")
         }
         if scheme == "http" {
             configuration.transport = .plainTCP
@@ -132,9 +129,13 @@ struct AdminClient {
     }
 
     private static func checkHint(_ first: String, _ others: [String]) -> String {
-        let settings = [first] + others
-        guard settings.count > 1 else { return "check \(first)" }
-        return "check \(settings.dropLast().joined(separator: ", ")) and \(settings[settings.count - 1])"
+        "check " + listed([first] + others)
+    }
+
+    /// Joins `items` as "A", "A and B" or "A, B and C".
+    private static func listed(_ items: [String]) -> String {
+        guard let last = items.last, items.count > 1 else { return items.first ?? "" }
+        return "\(items.dropLast().joined(separator: ", ")) and \(last)"
     }
 
     private static func failure(_ response: HTTPClientResponse, method: String, path: String) -> DcfctlError {

@@ -61,7 +61,7 @@ import Testing
         let path = directory.file("model.bin")
         try AtomicFile.write(to: path) { (file) throws(SystemCallError) in
             try file.append([1, 2] as [UInt8])
-            #expect(try file.setExtendedAttribute(name, to: "digest"))
+            #expect(try file.setExtendedAttribute(name, bytes: Array("digest".utf8)))
         }
         #expect(try ExtendedAttribute.value(of: name, path: path) == "digest")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["model.bin"])

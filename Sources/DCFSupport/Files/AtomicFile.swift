@@ -37,16 +37,9 @@ public enum AtomicFile {
             if let failure { throw failure }
         }
 
-        /// Sets user extended attribute `name` of the new file, which the write's `fsync` makes durable with the
-        /// data. Returns false when the file system does not support extended attributes; see
-        /// ``ExtendedAttribute/set(_:to:descriptor:path:)``.
-        @discardableResult
-        public func setExtendedAttribute(_ name: String, to value: String) throws(SystemCallError) -> Bool {
-            try ExtendedAttribute.set(name, to: value, descriptor: descriptor, path: path)
-        }
-
-        /// Sets user extended attribute `name` of the new file to the bytes `value`, as
-        /// ``setExtendedAttribute(_:to:)`` does for text.
+        /// Sets user extended attribute `name` of the new file to `value`, which the write's `fsync` makes durable
+        /// with the data. Returns false when the file system does not support extended attributes; see
+        /// ``ExtendedAttribute/set(_:bytes:descriptor:path:)``.
         @discardableResult
         public func setExtendedAttribute(_ name: String, bytes value: [UInt8]) throws(SystemCallError) -> Bool {
             try ExtendedAttribute.set(name, bytes: value, descriptor: descriptor, path: path)
