@@ -43,36 +43,50 @@ struct ServerdFixture {
         let modelFile = directory.file("initial.safetensors")
         try Self.initialModel().write(to: URL(fileURLWithPath: modelFile))
         configFile = directory.file("serverd.conf")
-        try Self.write(
-            """
-            [server]
-            listen = "127.0.0.1:0"
-            event_loops = 2
-
-            [tls]
-            certificate = "\(certificateFile)"
-            private_key = "\(privateKeyFile)"
-
-            [workers]
-            key_list = "\(keyListFile)"
-
-            [admin]
-            credentials_file = "\(credentialsFile)"
-
-            [state]
-            directory = "\(stateDirectory)"
-
-            [fedavg]
-            initial_model = "\(modelFile)"
-            update_lim = 1
-
+        let limitsAndLog = """
             [limits]
             long_poll_hold = "120s"
 
             [log]
             level = "debug"
             \(extraConfig)
-            """, to: configFile)
+            """
+        try Self.write(
+            Self.configText(
+                certificate: certificateFile, privateKey: privateKeyFile, keyList: keyListFile,
+                credentials: credentialsFile, stateDirectory: stateDirectory, initialModel: modelFile, updateLimit: 1)
+                + "\n\n" + limitsAndLog,
+            to: configFile)
+    }
+
+    /// Returns a config file that listens on a port the kernel picks on 127.0.0.1 with two event loops, with TLS, a
+    /// key list, admin credentials, a state directory and FedAvg's initial model and `update_lim`.
+    static func configText(
+        certificate: String, privateKey: String, keyList: String, credentials: String, stateDirectory: String,
+        initialModel: String, updateLimit: Int
+    ) -> String {
+        """
+        [server]
+        listen = "127.0.0.1:0"
+        event_loops = 2
+
+        [tls]
+        certificate = "\(certificate)"
+        private_key = "\(privateKey)"
+
+        [workers]
+        key_list = "\(keyList)"
+
+        [admin]
+        credentials_file = "\(credentials)"
+
+        [state]
+        directory = "\(stateDirectory)"
+
+        [fedavg]
+        initial_model = "\(initialModel)"
+        update_lim = \(updateLimit)
+        """
     }
 
     func publicKeyHex(_ index: Int) throws -> String {

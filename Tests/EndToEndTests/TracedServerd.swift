@@ -39,28 +39,11 @@ struct TracedServerd {
         try ServerdFixture.initialModel().write(to: URL(fileURLWithPath: modelFile))
         let configFile = base + "/serverd.conf"
         try ServerdFixture.write(
-            """
-            [server]
-            listen = "127.0.0.1:0"
-            event_loops = 2
-
-            [tls]
-            certificate = "\(certificates.server.certificateFile)"
-            private_key = "\(certificates.server.privateKeyFile)"
-
-            [workers]
-            key_list = "\(keyListFile)"
-
-            [admin]
-            credentials_file = "\(credentialsFile)"
-
-            [state]
-            directory = "\(stateDirectory)"
-
-            [fedavg]
-            initial_model = "\(modelFile)"
-            update_lim = \(updateLimit)
-            """, to: configFile)
+            ServerdFixture.configText(
+                certificate: certificates.server.certificateFile, privateKey: certificates.server.privateKeyFile,
+                keyList: keyListFile, credentials: credentialsFile, stateDirectory: stateDirectory,
+                initialModel: modelFile, updateLimit: updateLimit),
+            to: configFile)
 
         try FileManager.default.createDirectory(atPath: base + "/trace", withIntermediateDirectories: true)
         tracePrefix = base + "/trace/serverd"
