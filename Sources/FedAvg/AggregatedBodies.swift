@@ -48,7 +48,8 @@ struct AggregatedBodies {
     /// file, so every write after a round fails until the directory is removed.
     struct DirectoryInPlace: Error {}
 
-    /// The largest file `read()` reads: about 10 times what 100,000 workers' entries take.
+    /// The largest file `read()` reads: about 10 times the 19 MB that 100,000 workers' entries take, at about
+    /// 190 bytes each (measured with 10,000 entries).
     static let maximumFileBytes = 192 << 20
 
     /// The error of `read()` for something other than a regular file of at most `maximumFileBytes`, such as a

@@ -32,7 +32,7 @@ struct RoundSpool {
     /// their own for every update file.
     static let bodyDigestAttribute = "user.dcf.body_sha256"
 
-    /// The attribute's value for a body digest given as 64 hex digits.
+    /// Returns the attribute's value, 32 bytes, for a body digest given as 64 hex digits.
     static func attributeValue(bodySHA256: String) -> [UInt8] {
         (try? Hex.decode(bodySHA256)) ?? []
     }
@@ -194,7 +194,7 @@ struct RoundSpool {
         }
     }
 
-    /// Whether `name` in `rounds/` is a directory itself, not a symbolic link to one.
+    /// Returns whether `name` in `rounds/` is a directory itself, not a symbolic link to one.
     private func isRoundDirectory(_ name: String) -> Bool {
         var info = stat()
         guard lstat(roundsDirectory.appendingPathComponent(name).path, &info) == 0 else { return false }

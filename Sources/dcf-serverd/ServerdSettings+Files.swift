@@ -14,7 +14,7 @@ extension ServerdSettings {
     /// Throws one error that lists, one line each, every file named by the settings that does not exist, cannot
     /// be read or is a directory, so one start shows every path to fix. With `server.plain_http` the TLS files are
     /// skipped, because `tlsConfiguration` then rejects any TLS file setting. `fedavg.initial_model` is skipped
-    /// when the state directory holds a model version, because the start then does not read it.
+    /// when the state directory contains a model version, because the start then does not read it.
     static func checkNamedFilesReadable(_ config: Configuration) throws {
         let plainHTTP = config.bool("server.plain_http")
         let resumes = FedAvgStrategy.containsModelVersion(

@@ -10,7 +10,7 @@ import Testing
         (0o604, true), (0o602, true), (0o644, true), (0o606, true),
     ]
 
-    /// The warning says what other users can do with the file.
+    /// The warning names what other users can do with the file.
     @Test(arguments: [(0o604, "may read it;"), (0o602, "may change it;"), (0o606, "may read or change it;")])
     func warningNamesWhatOthersCanDo(mode: Int, words: String) throws {
         let directory = try TemporaryDirectory()

@@ -180,7 +180,7 @@ import Testing
         #expect(!process.output.contains("NSCocoaErrorDomain"), "\(process.output)")
     }
 
-    /// The initial model is read only while the state directory holds no version, so a restart after the file
+    /// The initial model is read only while the state directory contains no version, so a restart after the file
     /// was deleted, say from a cleaned temporary directory, resumes at the stored version.
     @Test func restartWithoutInitialModelFile() throws {
         let fixture = try ServerdFixture()

@@ -36,9 +36,9 @@ import Testing
         }
         try checkRecoveredRound(server, workers)
 
-        // While a round is aggregated, at two renames: the one that stores the new version, after the round record
-        // is staged, and the chart's, after the version is stored and its record appended to the history but before
-        // the staged copy is removed.
+        // While a round is aggregated, at two renames. The first stores the new version after the round record is
+        // staged. The second is the chart's, after the record is appended to the history and before the staged copy
+        // is removed.
         try await killWhileAggregating(server, beforeStepOn: .versionStored)
         try checkRecoveredRound(server, workers)
         try await killWhileAggregating(server, beforeStepOn: .chartDrawn)

@@ -72,7 +72,7 @@ import Testing
         #expect(warning?.contains(file.file.path) == true, "\(lines.withLock { $0 })")
     }
 
-    /// A directory with the file's name blocks every write after a round, so the warning says to remove it instead
+    /// A directory with the file's name blocks every write after a round, so the warning asks to remove it instead
     /// of promising that the next round writes the file anew.
     @Test func directoryInPlaceOfFileIsNamed() throws {
         let directory = try SmallModelFixture.temporaryDirectory("fedavg-aggregated")

@@ -150,8 +150,8 @@ import Testing
         #expect(spool.storedDigest(of: file) == digest)
     }
 
-    /// A symbolic link in `rounds/` is not a round the server made, so neither the start-up cleanup nor the removal
-    /// of old rounds touches what it points to; only the link goes.
+    /// A symbolic link in `rounds/` is not a round the server made. Neither the start-up cleanup nor the removal of
+    /// old rounds touches what it points to, and only the link is removed.
     @Test func linkedRoundDirectoryKeepsItsTarget() throws {
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }

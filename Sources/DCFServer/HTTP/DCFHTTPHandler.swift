@@ -81,7 +81,7 @@ public final class DCFHTTPHandler: HTTPHandler {
                     + "bytes for an update (max_update_bytes) and \(configuration.maximumControlBodyBytes) bytes for "
                     + "other requests (max_control_bytes)"
             case 505: "\(detail); this server speaks HTTP/1.1 (and answers HTTP/1.0)"
-            // The transport names the figure and its own property; the config key behind it tells an operator
+            // The transport names the figure and its own property; the config key behind it shows an operator
             // what to raise.
             case 408: Self.namingConfigKeys(detail)
             case 414: "\(detail); the server's limit is limits.max_url_bytes"
