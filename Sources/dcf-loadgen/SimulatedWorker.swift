@@ -13,12 +13,17 @@ final class SimulatedWorker: Sendable {
     private let held = Mutex<ModelVersion?>(nil)
     private let events: EventWriter
     private let updates: UpdateCache
+    private let warmup: HeapWarmup
     private let worker = Mutex<DCFWorker?>(nil)
 
-    init(index: Int, configuration: DCFWorkerConfiguration, events: EventWriter, updates: UpdateCache) throws {
+    init(
+        index: Int, configuration: DCFWorkerConfiguration, events: EventWriter, updates: UpdateCache,
+        warmup: HeapWarmup
+    ) throws {
         self.index = index
         self.events = events
         self.updates = updates
+        self.warmup = warmup
         let sink = LogSink(level: .warning) { [index] line in
             // The plain-HTTP notice that every worker logs at start is expected in the plain-TCP scenario.
             if line.contains("plain HTTP") { return }
@@ -47,6 +52,7 @@ final class SimulatedWorker: Sendable {
 
     private func received(_ model: consuming Data, version: ModelVersion) async throws {
         events.send(WorkerEvent(kind: .model, worker: index, version: version.rawValue, bytes: model.count))
+        warmup.modelReceived(bytes: model.count)
         guard let worker = worker.withLock({ $0 }) else { return }
         do {
             let update = try updates.update(for: model, version: version)

@@ -29,14 +29,17 @@ enum WorkerProcess {
         thread.start()
     }
 
-    /// Makes glibc keep the memory of freed downloads for the next ones. Each simulated worker receives every
-    /// global model into a buffer of its own and frees it after its upload. glibc serves such large buffers with
-    /// `mmap` and gives them back to the kernel when freed, or trims its heaps. So each download faulted in and
-    /// zeroed fresh pages, which took about 7 % of this process's CPU at 100 workers and 13 MB. Keeping the memory cut the
-    /// workers' CPU time per round from 3.28 to 2.90 s (means of three runs). One site receives one model per
-    /// round and would not pay this 100 times over.
-    private static func keepFreedBuffers() {
-        MemoryTuning.keepFreedMemory(largestReused: 64 << 20, trimAbove: 1 << 30)
+    /// The largest download buffer that glibc keeps for reuse once freed, ten times the largest model of the
+    /// benchmark scenarios.
+    static let largestReusedBuffer: Int32 = 1 << 30
+
+    /// Makes glibc keep the memory of freed downloads for the next ones; returns false when glibc rejected the
+    /// settings. Each simulated worker receives every global model into a buffer of its own and frees it after its
+    /// upload. By default glibc serves such buffers from fresh mappings or gives their pages back, and the
+    /// kernel faults in and zeroes new pages for every download. One site receives one model per round and
+    /// would not pay this hundreds of times over.
+    private static func keepFreedBuffers() -> Bool {
+        MemoryTuning.keepFreedMemory(largestReused: largestReusedBuffer)
     }
 
     static func run(_ arguments: Arguments) async throws {
@@ -50,8 +53,18 @@ enum WorkerProcess {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
         exitWhenParentExits()
-        keepFreedBuffers()
         let events = EventWriter()
+        let keepsFreedBuffers = keepFreedBuffers()
+        if !keepsFreedBuffers {
+            // Counted as an error, so that a benchmark whose workers pay for fresh pages on every download reports it.
+            events.send(
+                WorkerEvent(
+                    kind: .error, worker: first, version: 0,
+                    message:
+                        "mallopt failed: glibc rejected the allocator settings, so every download faults in new pages"))
+        }
+        let warmup = HeapWarmup(
+            workerCount: count, largestReused: keepsFreedBuffers ? Int(largestReusedBuffer) : nil)
         let updates = UpdateCache()
         var workers: [SimulatedWorker] = []
         for index in first..<(first + count) {
@@ -69,7 +82,8 @@ enum WorkerProcess {
             // buffers keep a thousand of them from using it up.
             configuration.socketBufferBytes = 256 << 10
             workers.append(
-                try SimulatedWorker(index: index, configuration: configuration, events: events, updates: updates))
+                try SimulatedWorker(
+                    index: index, configuration: configuration, events: events, updates: updates, warmup: warmup))
         }
         await withTaskGroup(of: Void.self) { group in
             for worker in workers {

@@ -14,12 +14,14 @@ public enum MemoryTuning {
     }
 
     /// Keeps freed memory in the process for later allocations: blocks up to `largestReused` bytes come from the
-    /// heap instead of their own `mmap`, and heaps are trimmed only past `trimAbove` free bytes at their top. For
-    /// a process that allocates and frees buffers of the same large size over and over, which otherwise faults
-    /// in and zeroes fresh pages for each one. The opposite of `apply()`, so never for the server.
-    public static func keepFreedMemory(largestReused: Int32, trimAbove: Int32) {
-        _ = CLinux_set_mmap_threshold(largestReused)
-        _ = CLinux_set_trim_threshold(trimAbove)
+    /// heap instead of their own `mmap`, the heap is never trimmed, and all threads share the main arena, which
+    /// only the trim threshold shrinks. For a process that allocates and frees buffers of the same large size
+    /// over and over, which otherwise faults in and zeroes fresh pages for each one. The opposite of `apply()`,
+    /// so never for the server. Returns false when glibc rejected a setting.
+    public static func keepFreedMemory(largestReused: Int32) -> Bool {
+        // -1 becomes SIZE_MAX in glibc: no free top of the heap is large enough to be trimmed.
+        CLinux_set_mmap_threshold(largestReused) == 1 && CLinux_set_trim_threshold(-1) == 1
+            && CLinux_set_arena_max(1) == 1
     }
 
     /// Returns free heap memory to the system; the server calls it after each new version, the moment
