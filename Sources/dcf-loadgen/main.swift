@@ -16,6 +16,8 @@ let usage = """
           downloads the global model and uploads an update of the same size, for R rounds. Prints per-round
           time, server CPU, server memory, bytes moved and the worker processes' own CPU; --json also writes
           them to FILE. Stops after --timeout seconds in total (default 1800) even if rounds are missing.
+          Each worker process keeps at least one model-sized buffer per worker for the whole run, so N
+          workers need more than N times the model size of memory (18 GB for 1000 workers at 13 MB).
           SIGINT or SIGTERM stops the run: the worker processes end, the rounds measured so far are printed
           and written, and the exit status is 128 plus the signal number. A second signal exits at once.
           The results go to standard output and the progress to standard error: on a terminal one line,
