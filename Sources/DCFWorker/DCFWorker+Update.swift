@@ -14,9 +14,10 @@ extension DCFWorker {
     /// The update reaches the server's strategy at most once. While the server is unreachable, the request
     /// is signed again and retried with backoff, because nothing was sent. The same applies when the connection
     /// fails before the server sends `100 Continue`, because the body never went out. When the connection fails after
-    /// the request went out, the same signed bytes are sent again: the server consumes a nonce before it
-    /// looks at the update, so a second copy of an update it already took is rejected as a replay. A replay
-    /// or expired-nonce reply to such a copy leaves the outcome unknown, and the update is not sent again.
+    /// the request went out, the same signed bytes are sent again. A replay or expired-nonce reply to such a copy
+    /// (the first copy spent the nonce, or a restarted server no longer has it) leads to a copy signed over a
+    /// fresh nonce: the server counts a body it already holds from this worker only once, and its reply then
+    /// tells whether the update is in. Other refusals of a resent copy leave the outcome unknown.
     /// - Throws: `DCFWorkerError`: `invalidUpdate` for a payload without `UpdateMetadata`, `server` with
     ///   `update_rejected` when the strategy rejected it (for example a stale base version),
     ///   `isUpdateOutcomeUnknown` as described above, `unreachable` once the retries are spent.
@@ -64,11 +65,14 @@ extension DCFWorker {
         }
     }
 
-    /// Returns whether a reply to resent update bytes ends the resends so that `sendModelUpdate` signs the update
-    /// again: a 503 `unavailable`, or a 408 `request_timeout` after the server stopped waiting for the body.
-    /// Either copy may have spent the nonce, so the same bytes would only be refused as a replay.
+    /// Returns whether a reply to resent update bytes ends the resends so that the update is signed again. These
+    /// replies are a 503 `unavailable`, a 408 `request_timeout` after the server stopped waiting for the body, and
+    /// `replayed_request` or `nonce_expired`, after which these bytes can never be accepted. The first copy or this
+    /// one may have spent the nonce, and a restarted server has none of the nonces it issued before. A newly signed
+    /// copy is safe, because the server answers a body it already stores from this worker as accepted and does not
+    /// count it again.
     static func resentReplyNeedsNewSignature(_ code: DCFErrorCode?) -> Bool {
-        code == .unavailable || code == .requestTimeout
+        code == .unavailable || code == .requestTimeout || code == .replayedRequest || code == .nonceExpired
     }
 
     private static func updateMetadata(_ payload: Data) throws(DCFWorkerError) -> UpdateMetadata {
@@ -106,8 +110,8 @@ extension DCFWorker {
     /// Sends `http` again, byte for byte, until a reply arrives or the resends are spent.
     ///
     /// - Returns: a reply that proves this copy was judged on its content: success, or a rejection of the
-    ///   update itself (`update_rejected`, `bad_request`, size or encoding errors). Also a 503 `unavailable` or a
-    ///   408 `request_timeout`, after which `sendModelUpdate` signs the update again.
+    ///   update itself (`update_rejected`, `bad_request`, size or encoding errors). Also a reply for which
+    ///   `resentReplyNeedsNewSignature` holds, after which the update is signed again.
     /// - Throws: `isUpdateOutcomeUnknown` for any other reply or when the resends are spent.
     func resendLostUpdate(_ http: HTTPClientRequest, baseVersion: ModelVersion) async throws -> HTTPClientResponse {
         for attempt in 0..<configuration.maximumUpdateResends {
@@ -123,9 +127,8 @@ extension DCFWorker {
             }
             if response.isSuccess { return response }
             let code = response.dcfError.code
-            // Had the first copy reached authentication, its nonce would be spent and this copy would get
-            // replayed_request. This copy may have spent the nonce, so after a 503 or a 408 the caller signs the
-            // update again instead of sending these bytes a third time.
+            // The caller signs the update over a fresh nonce after these replies instead of sending the same bytes
+            // a third time.
             if Self.resentReplyNeedsNewSignature(code) { return response }
             if code == .internalError { continue }
             if Self.judgedOnContent.contains(code) { return response }

@@ -98,7 +98,9 @@ final class ServerConnection: Sendable {
     /// Whether `error` proves that the server's application cannot have acted on the request: no byte of it
     /// arrived, or only the head of a request whose body waited for `100 Continue`.
     private static func failedBeforeSending(_ error: HTTPClientError) -> Bool {
-        if error.isConnectionRefused || error.tlsError != nil || error.failedBeforeBody { return true }
+        if error.failedBeforeRequest || error.isConnectionRefused || error.tlsError != nil || error.failedBeforeBody {
+            return true
+        }
         switch error.timeoutPhase {
         case .connect, .tlsHandshake: return true
         case .idle, .total, nil: return false

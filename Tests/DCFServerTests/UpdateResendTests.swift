@@ -29,11 +29,14 @@ import Testing
         #expect(!DCFWorker.updateMayBeSentAgain(Self.reply(.headerTooLarge, status: 431)))
     }
 
-    /// A timeout or a 503 in reply to resent bytes leads to a newly signed copy; other replies end the resends.
+    /// A timeout, a 503, a replay or an expired nonce in reply to resent bytes leads to a newly signed copy. Other
+    /// replies end the resends.
     @Test func resentReplyDecision() {
         #expect(DCFWorker.resentReplyNeedsNewSignature(.requestTimeout))
         #expect(DCFWorker.resentReplyNeedsNewSignature(.unavailable))
-        #expect(!DCFWorker.resentReplyNeedsNewSignature(.replayedRequest))
+        #expect(DCFWorker.resentReplyNeedsNewSignature(.replayedRequest))
+        #expect(DCFWorker.resentReplyNeedsNewSignature(.nonceExpired))
+        #expect(!DCFWorker.resentReplyNeedsNewSignature(.badSignature))
         #expect(!DCFWorker.resentReplyNeedsNewSignature(.badRequest))
         #expect(!DCFWorker.resentReplyNeedsNewSignature(nil))
     }

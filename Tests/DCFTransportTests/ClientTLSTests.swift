@@ -67,6 +67,28 @@ import TestSupport
         #expect(error.description.contains("connection refused"))
     }
 
+    /// A server that closes the connection during the TLS handshake, as a restarting one does, got no byte of the
+    /// request. A plain-TCP server that closes after reading the request head may have acted on it.
+    @Test func closeDuringHandshakeIsBeforeRequest() throws {
+        let certificates = try CertificateFactory()
+        defer { certificates.remove() }
+        let closing = try CannedResponseServer(response: [])
+        defer { closing.stop() }
+        let duringHandshake = try #require(throws: HTTPClientError.self) {
+            try client(certificates, port: closing.port, host: "127.0.0.1").execute(HTTPClientRequest(path: "/"))
+        }
+        #expect(duringHandshake.failedBeforeRequest, "\(duringHandshake)")
+
+        let afterHead = try CannedResponseServer(response: Array("HTTP/1.1 200 OK\r\n".utf8))
+        defer { afterHead.stop() }
+        let plain = try HTTPClient(
+            host: "127.0.0.1", port: afterHead.port, configuration: HTTPClientConfiguration(transport: .plainTCP))
+        let afterRequest = try #require(throws: HTTPClientError.self) {
+            try plain.execute(HTTPClientRequest(path: "/"))
+        }
+        #expect(!afterRequest.failedBeforeRequest, "\(afterRequest)")
+    }
+
     @Test func mutualTLSWithClientCertificate() throws {
         let certificates = try CertificateFactory()
         defer { certificates.remove() }

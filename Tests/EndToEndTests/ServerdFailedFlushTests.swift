@@ -101,7 +101,7 @@ import Testing
             ["--update-lim", "2", "--plain-http"], environment: fault.environment(failingFlushOf: "/rounds/from-v1"))
         defer { server.process.terminate(signal: SIGKILL) }
         // The first copy is cut before its body ends, and the resent copy gets the 503 of the failed flush.
-        let proxy = try UpdateCuttingProxy(serverPort: server.port) { try? fault.repairFlushes() }
+        let proxy = try UpdateFaultProxy(serverPort: server.port) { try? fault.repairFlushes() }
         defer { proxy.stop() }
         let worker = try DCFWorker(
             configuration: DCFWorkerConfiguration(

@@ -130,10 +130,17 @@ public final class HTTPClient: Sendable {
     }
 
     private func openConnection(deadlines: RequestDeadlines) throws -> HTTPClientConnection {
-        let connection = try HTTPClientConnection(
-            host: host, port: port, tlsContext: tlsContext, connectTimeout: configuration.connectTimeout,
-            deadlines: deadlines, socketBufferBytes: configuration.socketBufferBytes
-        )
+        let connection: HTTPClientConnection
+        do {
+            connection = try HTTPClientConnection(
+                host: host, port: port, tlsContext: tlsContext, connectTimeout: configuration.connectTimeout,
+                deadlines: deadlines, socketBufferBytes: configuration.socketBufferBytes
+            )
+        } catch let error as HTTPClientError {
+            // The connection ends before the request is written, for example when a restarting server closes
+            // it during the TLS handshake.
+            throw error.beforeRequest()
+        }
         openedConnections.add(1, ordering: .relaxed)
         return connection
     }

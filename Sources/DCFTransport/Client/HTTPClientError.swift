@@ -34,6 +34,9 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
     /// Whether the request waited for `100 Continue` and failed before it came, so no body byte went out and the
     /// server cannot have acted on the request.
     public private(set) var failedBeforeBody = false
+    /// Whether the connection failed while it was set up (TCP connect or TLS handshake), so no byte of the
+    /// request went out and the server cannot have acted on it.
+    public private(set) var failedBeforeRequest = false
     /// Whether a new TLS connection closed before any byte of the response to its first request. With TLS 1.3
     /// that is how a server ends the connection of a client whose certificate it rejects or misses.
     public private(set) var closedBeforeFirstResponse = false
@@ -113,6 +116,14 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
         var copy = Self(.timedOut(phase, limit, step: step), server: server)
         copy.hint = hint
         copy.failedBeforeBody = failedBeforeBody
+        copy.failedBeforeRequest = failedBeforeRequest
+        return copy
+    }
+
+    /// Returns a copy of this error with `failedBeforeRequest` set.
+    func beforeRequest() -> Self {
+        var copy = self
+        copy.failedBeforeRequest = true
         return copy
     }
 

@@ -3,20 +3,29 @@ import Foundation
 import Synchronization
 import TestSupport
 
-/// A plain-HTTP forwarder on 127.0.0.1 between a worker and `dcf-serverd --plain-http`. It cuts the connection of
-/// the first `POST /dcf/update` one body byte short, so the request went out in full for the worker, but the server
-/// never reads a whole body and never authenticates it. Before it relays the first 503 reply it runs `on503`.
-final class UpdateCuttingProxy: Sendable {
+/// A plain-HTTP forwarder on 127.0.0.1 between a worker and `dcf-serverd --plain-http` that breaks the first
+/// `POST /dcf/update` in one of two ways, so that for the worker the request went out in full but no reply came.
+/// Before it relays the first 503 reply it runs `on503`.
+final class UpdateFaultProxy: Sendable {
+    enum Fault {
+        /// Cuts the connection one body byte short: the server never reads a whole body and never authenticates it.
+        case cutBody
+        /// Forwards the whole request, then closes the connection instead of relaying the server's reply.
+        case dropReply
+    }
+
     let port: Int
     private let listener: Int32
     private let serverPort: Int
+    private let fault: Fault
     private let on503: @Sendable () -> Void
-    /// Whether the first update was cut, and whether the first 503 was seen.
-    private let progress = Mutex<(cut: Bool, saw503: Bool)>((false, false))
+    /// Whether the first update was found, whether its reply was dropped, and whether the first 503 was seen.
+    private let progress = Mutex<(firstUpdate: Bool, dropped: Bool, saw503: Bool)>((false, false, false))
 
-    init(serverPort: Int, on503: @escaping @Sendable () -> Void) throws {
+    init(serverPort: Int, fault: Fault = .cutBody, on503: @escaping @Sendable () -> Void = {}) throws {
         (listener, port) = try LoopbackSocket.listen(backlog: 16)
         self.serverPort = serverPort
+        self.fault = fault
         self.on503 = on503
         Thread { [self] in acceptConnections() }.start()
     }
@@ -53,7 +62,7 @@ final class UpdateCuttingProxy: Sendable {
         }
     }
 
-    /// Copies the worker's bytes to the server, cutting the first update one byte before its body ends.
+    /// Copies the worker's bytes to the server; with `cutBody` it cuts the first update one byte before its body ends.
     private func forwardRequests(from client: Int32, to server: Int32) {
         defer { Self.shutdownBoth(client, server) }
         var bodyLeft: Int?
@@ -63,7 +72,7 @@ final class UpdateCuttingProxy: Sendable {
             guard count > 0 else { return }
             var chunk = Array(buffer[0..<count])
             if bodyLeft == nil, let left = startOfFirstUpdate(chunk) { bodyLeft = left }
-            if let left = bodyLeft {
+            if let left = bodyLeft, fault == .cutBody {
                 if chunk.count >= left {
                     // The rest of the body is here: forward all of it but its last byte, then cut.
                     chunk = Array(chunk.prefix(left - 1))
@@ -89,8 +98,8 @@ final class UpdateCuttingProxy: Sendable {
             let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
         else { return nil }
         let isFirst = progress.withLock { progress in
-            defer { progress.cut = true }
-            return !progress.cut
+            defer { progress.firstUpdate = true }
+            return !progress.firstUpdate
         }
         guard isFirst else { return nil }
         return separatorStart + separator.count + length
@@ -101,7 +110,8 @@ final class UpdateCuttingProxy: Sendable {
         return (start...(bytes.count - needle.count)).first { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
     }
 
-    /// Copies the server's bytes to the worker, running `on503` before the first 503 reply goes on.
+    /// Copies the server's bytes to the worker, running `on503` before the first 503 reply goes on. With
+    /// `dropReply` it closes the connection when the final reply to the first update arrives.
     private func forwardReplies(from server: Int32, to client: Int32) {
         defer { Self.shutdownBoth(client, server) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -109,6 +119,15 @@ final class UpdateCuttingProxy: Sendable {
             let count = read(server, &buffer, buffer.count)
             guard count > 0 else { return }
             let chunk = Array(buffer[0..<count])
+            // An interim `100 Continue` goes on, so that the worker sends the body.
+            let interim = chunk.starts(with: Array("HTTP/1.1 100 ".utf8))
+            let drops = fault == .dropReply && !interim
+                && progress.withLock { progress in
+                    guard progress.firstUpdate, !progress.dropped else { return false }
+                    progress.dropped = true
+                    return true
+                }
+            if drops { return }
             let first503 = String(decoding: chunk, as: UTF8.self).contains("HTTP/1.1 503")
                 && progress.withLock { progress in
                     defer { progress.saw503 = true }
