@@ -28,17 +28,22 @@ public struct AdminWorkerResult: Sendable, Hashable, Codable {
     public let workerID: WorkerID
     public let registered: Bool
     public let success: Bool
+    /// Problems that remain after the change, such as no round being able to close. The field is absent when there
+    /// are none, and in replies from servers that predate it.
+    public let warnings: [String]?
 
-    public init(workerID: WorkerID, registered: Bool) {
+    public init(workerID: WorkerID, registered: Bool, warnings: [String]? = nil) {
         self.workerID = workerID
         self.registered = registered
         self.success = true
+        self.warnings = warnings
     }
 
     enum CodingKeys: String, CodingKey {
         case workerID = "worker_id"
         case registered
         case success
+        case warnings
     }
 }
 
@@ -79,10 +84,13 @@ public struct AdminStatusResponse: Sendable, Hashable, Codable {
     public let admissionMode: String
     /// Round details the strategy reports, such as updates received so far.
     public let round: [String: StatusValue]
+    /// Problems of the server's state, such as no round being able to close. The field is absent when there are
+    /// none, and in replies from servers that predate it.
+    public let warnings: [String]?
 
     public init(
         modelVersion: ModelVersion?, registeredWorkers: Int, knownWorkers: Int, waitingWorkers: Int,
-        admissionMode: String, round: [String: StatusValue]
+        admissionMode: String, round: [String: StatusValue], warnings: [String]? = nil
     ) {
         self.modelVersion = modelVersion
         self.registeredWorkers = registeredWorkers
@@ -90,6 +98,7 @@ public struct AdminStatusResponse: Sendable, Hashable, Codable {
         self.waitingWorkers = waitingWorkers
         self.admissionMode = admissionMode
         self.round = round
+        self.warnings = warnings
     }
 
     enum CodingKeys: String, CodingKey {
@@ -99,5 +108,6 @@ public struct AdminStatusResponse: Sendable, Hashable, Codable {
         case waitingWorkers = "waiting_workers"
         case admissionMode = "admission_mode"
         case round
+        case warnings
     }
 }

@@ -48,6 +48,8 @@ public final class DCFServer: Sendable {
     let registrationOrder = Mutex(())
     /// Set while a delayed check of a strategy that looked ahead of the cache is scheduled.
     let staleCheckPending = Atomic(false)
+    /// The check whose warnings admins get after each change and with the status (`setAdminWarningSource(_:)`).
+    let adminWarningSource = Mutex<(@Sendable () -> [AdminWarning])?>(nil)
 
     /// Opens the registry in the state directory and prepares the server; call `start()` to serve.
     ///
@@ -194,6 +196,12 @@ public final class DCFServer: Sendable {
     /// Completes every long poll whose hold has ended; the hold timer calls this, and tests call it directly.
     public func expireLongPolls() {
         polls.expireDue()
+    }
+
+    /// Sets the check of the server's state that runs after each admin change and for each `GET /admin/status`.
+    /// Its warnings are logged after a change and returned in the `warnings` field of both replies.
+    public func setAdminWarningSource(_ source: @escaping @Sendable () -> [AdminWarning]) {
+        adminWarningSource.withLock { $0 = source }
     }
 
     /// Adds a source of metric families to `GET /metrics`; it runs on every scrape, after the backend's own.

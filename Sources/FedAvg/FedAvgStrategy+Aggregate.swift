@@ -97,9 +97,10 @@ extension FedAvgStrategy {
         }
         logger.info(
             "aggregated round",
-            [("version", String(nextVersion)), ("updates", String(record.updatesUsed)),
-             ("rejected", String(record.rejected.count)),
-             ("eval_accuracy", record.evaluationAccuracy.map { String(format: "%.4f", $0) } ?? "-"),
+            // The sites evaluate the model they train from, so the accuracy is the base version's, not the new one's.
+            [("version", String(nextVersion)), ("base_version", String(record.baseVersion)),
+             ("updates", String(record.updatesUsed)), ("rejected", String(record.rejected.count)),
+             ("base_eval_accuracy", record.evaluationAccuracy.map { String(format: "%.4f", $0) } ?? "-"),
              ("seconds", String(format: "%.3f", record.roundSeconds))])
         scheduleDeadline(forRoundFrom: nextVersion)
     }

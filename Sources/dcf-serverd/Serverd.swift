@@ -55,6 +55,9 @@ final class Serverd: Sendable {
             MemoryTuning.trim()
         }
         server.addMetricsSource { writer in rounds.write(to: &writer) }
+        server.setAdminWarningSource { [strategy, registry = server.registry] in
+            Self.roundsCannotClose(strategy: strategy, registry: registry).map { [$0] } ?? []
+        }
         let started = Date().timeIntervalSince1970
         server.addMetricsSource { writer in
             // Reading /proc can fail only in unusual sandboxes; the scrape then lacks the process_* families.
@@ -104,7 +107,7 @@ final class Serverd: Sendable {
         if settings.tls == nil {
             logger.warning("TLS is off (server.plain_http); serve only behind a TLS-terminating proxy")
         }
-        warnIfRoundsCannotClose(settings)
+        warnIfRoundsCannotClose()
         notifier.ready(status: "serving model version \(strategy.currentVersion) on port \(port)")
         // Each ping first checks that every event loop ran the probe queued two pings earlier, so systemd restarts
         // a server whose loops are stuck even though this timer thread still runs. With pings at half of
@@ -158,7 +161,7 @@ final class Serverd: Sendable {
                     ("added", String(reload.added.count)), ("removed", String(reload.removed.count)),
                     ("unregistered", String(reload.changes.count)),
                 ])
-            warnIfRoundsCannotClose(settings)
+            warnIfRoundsCannotClose()
         } catch {
             logger.error("key list reload failed; keeping the old list", [("error", String(describing: error))])
         }

@@ -97,8 +97,15 @@ struct AdminClient {
     /// Returns the options to check after a failed connection or exchange other than an untrusted server
     /// certificate.
     private func hint(for error: any Error) -> String {
+        guard let error = error as? HTTPClientError else {
+            return isTLS ? checkHint(serverSource, caFileSource) : checkHint(serverSource)
+        }
+        // Nothing listens at that address, so no TLS setting can matter: only the address, the port and whether the
+        // server runs.
+        if error.isConnectionRefused {
+            return "check the host and port in \(serverSource)"
+        }
         guard isTLS else { return checkHint(serverSource) }
-        guard let error = error as? HTTPClientError else { return checkHint(serverSource, caFileSource) }
         if error.isReplyNotTLS {
             return "the server did not reply with TLS; for a server run with plain_http, use http:// in \(serverSource), "
                 + "else check the port"

@@ -67,18 +67,20 @@ enum DcfctlCommands {
             let key = try publicKey(try singleArgument(command, "<public-key-hex|key-file>"))
             let request = AdminAddWorkerRequest(publicKey: key, registered: command.flag("register"))
             let added = try change(client, "POST", DCFRoute.adminWorkersPath, request)
-            guard !added.registered else { return "added worker \(added.workerID), registered\n" }
+            let warnings = DcfctlOutput.warnings(added.warnings)
+            guard !added.registered else { return "added worker \(added.workerID), registered\n" + warnings }
             return "added worker \(added.workerID) as allowed: its agent registers when it connects, "
-                + "or \"dcfctl enable \(added.workerID.short)\" registers it now\n"
+                + "or \"dcfctl enable \(added.workerID.short)\" registers it now\n" + warnings
         case "remove":
             let id = try resolvedWorkerID(command, client: client)
-            _ = try change(client, "DELETE", DCFRoute.adminWorkersPath + "/" + id, nil as AdminSetRegistrationRequest?)
-            return "removed worker \(id)\n"
+            let removed = try change(
+                client, "DELETE", DCFRoute.adminWorkersPath + "/" + id, nil as AdminSetRegistrationRequest?)
+            return "removed worker \(id)\n" + DcfctlOutput.warnings(removed.warnings)
         case "enable", "disable":
             let id = try resolvedWorkerID(command, client: client)
             let request = AdminSetRegistrationRequest(registered: command.subcommand.name == "enable")
-            _ = try change(client, "PUT", DCFRoute.adminWorkersPath + "/" + id, request)
-            return "\(command.subcommand.name)d worker \(id)\n"
+            let changed = try change(client, "PUT", DCFRoute.adminWorkersPath + "/" + id, request)
+            return "\(command.subcommand.name)d worker \(id)\n" + DcfctlOutput.warnings(changed.warnings)
         default:
             throw DcfctlError.usage("unknown command \"\(command.subcommand.name)\"")
         }
@@ -140,7 +142,7 @@ enum DcfctlCommands {
         }
         // Private and public key files both hold 64 hex digits; a .pub file beside this one marks it as private.
         if !argument.hasSuffix(".pub"), FileManager.default.fileExists(atPath: argument + ".pub") {
-            throw DcfctlError.usage(
+            throw DcfctlError.invalidData(
                 "\"\(argument)\" is a private key file (\(argument).pub sits beside it); pass \(argument).pub, "
                     + "and keep private keys on the sites")
         }
@@ -149,7 +151,7 @@ enum DcfctlCommands {
             let mode = (try? FileManager.default.attributesOfItem(atPath: argument))?[.posixPermissions] as? Int,
             mode & 0o077 == 0
         {
-            throw DcfctlError.usage(
+            throw DcfctlError.invalidData(
                 "\"\(argument)\" looks like a private key file (mode \(String(mode, radix: 8)), readable by its owner "
                     + "only); pass the public key file, or its 64 hex digits, and keep private keys on the sites")
         }

@@ -35,7 +35,12 @@ enum DcfctlOutput {
                 lines.append("  \(key.escapingControlCharacters): \(valueText)")
             }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.joined(separator: "\n") + "\n" + warnings(status.warnings)
+    }
+
+    /// Returns one `warning: ...` line for each warning of an admin reply, and nothing when the reply has none.
+    static func warnings(_ warnings: [String]?) -> String {
+        (warnings ?? []).map { "warning: \($0.escapingControlCharacters)\n" }.joined()
     }
 
     private static func row(_ id: String, _ status: String, _ source: String, _ key: String, _ idWidth: Int) -> String {

@@ -34,6 +34,26 @@ import Testing
         #expect(try roundTrip(DCFErrorResponse(.badSignature, "no")) == DCFErrorResponse(.badSignature, "no"))
     }
 
+    /// `warnings` is optional both ways: replies without it (older servers, or nothing to warn about) decode, and
+    /// a reply without warnings leaves the key out, so it looks as it did before the field.
+    @Test func adminWarningsAreOptional() throws {
+        let older = Data(#"{"worker_id": "\#(worker.rawValue)", "registered": false, "success": true}"#.utf8)
+        #expect(try JSONDecoder().decode(AdminWorkerResult.self, from: older).warnings == nil)
+        #expect(try json(AdminWorkerResult(workerID: worker, registered: false))["warnings"] == nil)
+        let warned = AdminWorkerResult(workerID: worker, registered: false, warnings: ["no round can close"])
+        #expect(try roundTrip(warned).warnings == ["no round can close"])
+
+        let olderStatus = Data(
+            #"{"registered_workers": 1, "known_workers": 2, "waiting_workers": 0, "admission_mode": "safe", "round": {}}"#
+                .utf8)
+        #expect(try JSONDecoder().decode(AdminStatusResponse.self, from: olderStatus).warnings == nil)
+        let status = AdminStatusResponse(
+            modelVersion: 3, registeredWorkers: 1, knownWorkers: 2, waitingWorkers: 0, admissionMode: "safe",
+            round: [:], warnings: ["no round can close"])
+        #expect(try roundTrip(status) == status)
+        #expect(try json(status)["warnings"] as? [String] == ["no round can close"])
+    }
+
     @Test func roundStatusValuesAreJSONScalars() throws {
         let status = AdminStatusResponse(
             modelVersion: nil, registeredWorkers: 0, knownWorkers: 0, waitingWorkers: 0, admissionMode: "unsafe",

@@ -96,6 +96,16 @@ import Testing
         #expect(status(harness, right, from: nil)?.status == 200)
     }
 
+    /// The rejection log names the address that sent wrong credentials, and neither the password nor the header.
+    @Test func wrongCredentialsAreLoggedWithAddress() throws {
+        let harness = try ServerHarness(admin: try AdminCredentials(username: "admin", password: "pw"))
+        #expect(status(harness, wrong, from: "192.0.2.7")?.code == .unauthorized)
+        let line = try #require(harness.logLines.lines.first { $0.contains("code=unauthorized") })
+        #expect(line.contains("address=192.0.2.7"), "\(line)")
+        #expect(!line.contains("guess"), "\(line)")
+        #expect(!line.contains(String(wrong.dropFirst("Basic ".count))), "\(line)")
+    }
+
     @Test func rightCredentialsClearFailures() throws {
         let harness = try ServerHarness(admin: try AdminCredentials(username: "admin", password: "pw"))
         for _ in 0..<9 { _ = status(harness, wrong, from: "192.0.2.7") }

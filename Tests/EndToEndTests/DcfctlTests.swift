@@ -78,6 +78,40 @@ import Testing
         #expect(try server.workers().first { $0.publicKey == added }?.registered == false)
     }
 
+    /// With no round deadline, an admin change can leave fewer workers able to send updates than `update_lim`.
+    /// The server's log and the dcfctl command that made the change then show the warning the server gives at
+    /// start, and `dcfctl status` shows it while the problem remains.
+    @Test func changeThatStopsRoundsIsWarned() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch()
+        defer { server.process.terminate(signal: SIGKILL) }
+        let listed = try fixture.publicKeyHex(0)
+
+        let before = try dcfctl(["status"], server: server, fixture: fixture)
+        #expect(before.status == 0, "\(before.output)")
+        #expect(!before.output.contains("warning"), "\(before.output)")
+
+        let disable = try dcfctl(["disable", listed], server: server, fixture: fixture)
+        #expect(disable.status == 0, "\(disable.output)")
+        #expect(disable.output.contains("disabled worker \(listed)\nwarning: no round can close: "), "\(disable.output)")
+        #expect(disable.output.contains("(update_lim=1 workers=0)"), "\(disable.output)")
+        let line = try server.process.waitForLine(containing: "no round can close")
+        #expect(line.contains(" warning "), "\(line)")
+        #expect(line.contains("update_lim=1"), "\(line)")
+        #expect(line.contains("workers=0"), "\(line)")
+
+        let status = try dcfctl(["status"], server: server, fixture: fixture)
+        #expect(status.status == 0, "\(status.output)")
+        #expect(status.output.contains("\nwarning: no round can close: "), "\(status.output)")
+
+        let enable = try dcfctl(["enable", listed], server: server, fixture: fixture)
+        #expect(enable.status == 0, "\(enable.output)")
+        #expect(!enable.output.contains("warning"), "\(enable.output)")
+        let after = try dcfctl(["status"], server: server, fixture: fixture)
+        #expect(!after.output.contains("warning"), "\(after.output)")
+    }
+
     @Test func failuresExitWithCodeAndFix() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
@@ -97,14 +131,15 @@ import Testing
 
         let privateKeyFile = fixture.directory.file("site-x")
         _ = try Ed25519KeyFile.generate(at: privateKeyFile)
+        // A wrong file is a data error, 65, like a key file that contains no key.
         let addPrivate = try dcfctl(["add", privateKeyFile], server: server, fixture: fixture)
-        #expect(addPrivate.status == 64, "\(addPrivate.output)")
+        #expect(addPrivate.status == 65, "\(addPrivate.output)")
         #expect(addPrivate.output.contains("pass \(privateKeyFile).pub"))
 
         // The same private key alone, its .pub file gone: the owner-only mode gives it away.
         try FileManager.default.removeItem(atPath: privateKeyFile + ".pub")
         let addLonePrivate = try dcfctl(["add", privateKeyFile], server: server, fixture: fixture)
-        #expect(addLonePrivate.status == 64, "\(addLonePrivate.output)")
+        #expect(addLonePrivate.status == 65, "\(addLonePrivate.output)")
         #expect(addLonePrivate.output.contains("looks like a private key file"), "\(addLonePrivate.output)")
         #expect(try server.workers().count == 1)
 
@@ -139,6 +174,9 @@ import Testing
         let noPort = try dcfctl(["list", "--server", "https://127.0.0.1"], server: nil, fixture: fixture)
         #expect(noPort.status == 69, "\(noPort.output)")
         #expect(noPort.output.contains("127.0.0.1:443 failed"), "\(noPort.output)")
+        // Nothing listens there, so the hint is about the address and the port, not about the CA file.
+        #expect(noPort.output.contains("check the host and port in --server"), "\(noPort.output)")
+        #expect(!noPort.output.contains("--ca-file"), "\(noPort.output)")
 
         let credentials = [
             "DCF_SERVER_ADMIN_USERNAME": ServerdFixture.adminUser, "DCF_SERVER_ADMIN_PASSWORD": ServerdFixture.adminPassword,
@@ -203,8 +241,9 @@ import Testing
             environment: credentials.merging(["DCF_SERVER_URL": "https://127.0.0.1:1"]) { $1 })
         #expect(refusedFromEnvironment.status == 69, "\(refusedFromEnvironment.output)")
         #expect(
-            refusedFromEnvironment.output.contains("check DCF_SERVER_URL and --ca-file"),
+            refusedFromEnvironment.output.contains("check the host and port in DCF_SERVER_URL"),
             "\(refusedFromEnvironment.output)")
+        #expect(!refusedFromEnvironment.output.contains("--ca-file"), "\(refusedFromEnvironment.output)")
         #expect(!refusedFromEnvironment.output.contains("--server"), "\(refusedFromEnvironment.output)")
 
         let credentialsFile = fixture.directory.file("dcfctl.credentials")

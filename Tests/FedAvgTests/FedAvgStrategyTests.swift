@@ -389,6 +389,25 @@ import Testing
         }
     }
 
+    /// The sites evaluate the model they trained from, so the round's log line gives the accuracy as the base
+    /// version's, next to the new version.
+    @Test func roundLogLineNamesVersionOfAccuracy() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lines = Mutex<[String]>([])
+        let sink = LogSink(level: .info) { line in lines.withLock { $0.append(line) } }
+        let strategy = try makeStrategy(directory, logSink: sink)
+        _ = try strategy.receiveWorkerUpdate(
+            workers[0], update([1, 2, 3, 4], [8, 0], examples: 1, metrics: ["eval_accuracy": 0.5, "eval_examples": 10]))
+        _ = try strategy.receiveWorkerUpdate(
+            workers[1], update([5, 6, 7, 8], [0, 4], examples: 3, metrics: ["eval_accuracy": 0.9, "eval_examples": 30]))
+        try await waitUntil { lines.withLock { $0 }.contains { $0.contains("aggregated round") } }
+        let line = try #require(lines.withLock { $0 }.first { $0.contains("aggregated round") })
+        #expect(line.contains(" version=2 base_version=1 "), "\(line)")
+        #expect(line.contains(" base_eval_accuracy=0.8000 "), "\(line)")
+        #expect(!line.contains(" eval_accuracy="), "\(line)")
+    }
+
     @Test func versionListGroupsRuns() {
         #expect(FedAvgStrategy.versionList([1, 5, 6, 7, 9]) == "v1, v5 to v7, v9")
         #expect(FedAvgStrategy.versionList([3]) == "v3")

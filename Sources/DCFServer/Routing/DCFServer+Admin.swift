@@ -45,7 +45,7 @@ extension DCFServer {
         case .adminRemoveWorker(let id):
             let record = try changeRegistration { try registry.removeWorker(id) }
             logger.info("admin removed worker", [("worker", id.short)])
-            return .json(AdminWorkerResult(workerID: record.id, registered: false))
+            return .json(AdminWorkerResult(workerID: record.id, registered: false, warnings: warningsAfterChange()))
         case .adminSetRegistration(let id):
             let message = try decodeJSON(AdminSetRegistrationRequest.self, request)
             return adminResult(try changeRegistration { try registry.setRegistered(id, message.registered) })
@@ -58,15 +58,30 @@ extension DCFServer {
 
     private func adminResult(_ record: WorkerRecord) -> ServerResponse {
         logger.info("admin changed worker", [("worker", record.id.short), ("status", record.status.rawValue)])
-        return .json(AdminWorkerResult(workerID: record.id, registered: record.isRegistered))
+        return .json(
+            AdminWorkerResult(workerID: record.id, registered: record.isRegistered, warnings: warningsAfterChange()))
+    }
+
+    /// Logs each warning that remains after an admin change and returns their texts for the reply. Without any it
+    /// returns nil, so the reply keeps the shape that older clients expect.
+    private func warningsAfterChange() -> [String]? {
+        let warnings = adminWarnings()
+        for warning in warnings { logger.warning(warning.message, warning.fields) }
+        return warnings.isEmpty ? nil : warnings.map(\.text)
+    }
+
+    /// Returns the warnings of the check set with `setAdminWarningSource(_:)`, or none when no check is set.
+    func adminWarnings() -> [AdminWarning] {
+        adminWarningSource.withLock { $0 }?() ?? []
     }
 
     /// The round status for `GET /admin/status`.
     public func status() -> AdminStatusResponse {
         let workers = registry.workers
+        let warnings = adminWarnings().map(\.text)
         return AdminStatusResponse(
             modelVersion: models.current?.version, registeredWorkers: workers.filter(\.isRegistered).count,
             knownWorkers: workers.count, waitingWorkers: polls.parkedCount, admissionMode: configuration.admission.name,
-            round: callbacks.roundStatus())
+            round: callbacks.roundStatus(), warnings: warnings.isEmpty ? nil : warnings)
     }
 }

@@ -40,7 +40,8 @@ extension DCFServer {
                 if route == .update { metrics.recordUpdateRejected(reason: response.errorReason ?? code) }
                 let worker = response.rejectedWorker ?? request.header(DCFHeader.workerID).flatMap(WorkerID.init)
                 rejections.record(
-                    code: code, status: response.status, method: request.method, target: request.target, worker: worker)
+                    code: code, status: response.status, method: request.method, target: request.target,
+                    address: request.peerAddress, worker: worker)
             }
             respond(response)
         }

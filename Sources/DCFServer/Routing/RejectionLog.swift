@@ -8,8 +8,8 @@ import Synchronization
 ///
 /// A flood of bad requests (a misconfigured agent retrying, a scanner) would otherwise fill the journal. Lines
 /// over the limit are counted, and the first line of the next second for that code reports how many were
-/// suppressed. Only the method, the path without its query, the error code and the worker id are logged:
-/// never other headers, which carry signatures and admin credentials.
+/// suppressed. Only the method, the path without its query, the error code, the client address and the worker id
+/// are logged: never other headers, which carry signatures and admin credentials.
 final class RejectionLog: Sendable {
     private struct Window {
         var second: Int64
@@ -28,8 +28,13 @@ final class RejectionLog: Sendable {
 
     /// Logs one rejection unless its code already used this second's lines.
     ///
-    /// - Parameter worker: the worker the request named, if any, logged in its short form.
-    func record(code: String, status: Int, method: String, target: String, worker: WorkerID? = nil) {
+    /// - Parameters:
+    ///   - address: the client's IP address, if known, so an operator can find where wrong admin credentials or
+    ///     bad signatures come from.
+    ///   - worker: the worker the request named, if any, logged in its short form.
+    func record(
+        code: String, status: Int, method: String, target: String, address: String? = nil, worker: WorkerID? = nil
+    ) {
         let now = Int64(Date().timeIntervalSince1970)
         let suppressedBefore: Int? = windows.withLock { windows in
             var window = windows[code] ?? Window(second: now, written: 0, suppressed: 0)
@@ -51,6 +56,7 @@ final class RejectionLog: Sendable {
             ("code", code), ("status", String(status)), ("method", method),
             ("path", String(target.prefix { $0 != "?" }.prefix(200))),
         ]
+        if let address { fields.append(("address", address)) }
         if let worker { fields.append(("worker", worker.short)) }
         if suppressedBefore > 0 { fields.append(("suppressed", String(suppressedBefore))) }
         logger.notice("rejected request", fields)
