@@ -110,6 +110,7 @@ enum AgentSchema {
             "log", "progress", type: .choice(["auto", "tty", "plain", "off"]), default: .string("auto"),
             flag: "progress",
             help: "Training and upload progress: a live line on a terminal (tty), one line per quarter (plain), "
-                + "or none; auto picks tty when standard error is a terminal."),
+                + "or none; auto picks tty when standard error is a terminal and none otherwise, so a log file or "
+                + "the journal holds only log lines."),
     ]
 }
