@@ -81,10 +81,25 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# count N WORD: prints "1 WORD" or "N WORDs".
+count() {
+    if [ "$1" -eq 1 ]; then echo "1 $2"; else echo "$1 $2s"; fi
+}
+
+# Reports that dcf-serverd has exited, with the end of its log, and exits 1.
+server_exited() {
+    echo "demo: dcf-serverd exited early; see $dir/logs/serverd.log" >&2
+    tail -n 5 "$dir/logs/serverd.log" >&2
+    if grep -q "already in use" "$dir/logs/serverd.log"; then
+        echo "demo: port $port is taken; run scripts/demo.sh --port N with a free port N" >&2
+    fi
+    exit 1
+}
+
 echo "demo: making a CA and a server certificate in $dir/tls"
 scripts/gen-certs.sh "$dir/tls" 127.0.0.1 localhost >"$dir/logs/gen-certs.log" 2>&1
 
-echo "demo: making an Ed25519 key for each of $sites sites"
+echo "demo: making $(count "$sites" "Ed25519 key"), one per site"
 : >"$dir/keys/allowed-workers.txt"
 site=0
 while [ "$site" -lt "$sites" ]; do
@@ -109,6 +124,20 @@ done
 server_pid=$!
 pids="$pids $server_pid"
 
+# The agents start only once the server listens, so a server that cannot start (a taken port) is reported
+# before anything else.
+waited=0
+# "cannot start listening" must not count, hence the info level.
+until grep -q " info [a-z.]*: listening " "$dir/logs/serverd.log" 2>/dev/null; do
+    kill -0 "$server_pid" 2>/dev/null || server_exited
+    waited=$((waited + 1))
+    if [ "$waited" -gt 600 ]; then
+        echo "demo: dcf-serverd did not start listening within 60 seconds; see $dir/logs/serverd.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+
 site=0
 while [ "$site" -lt "$sites" ]; do
     if [ "$shards" = iid ]; then
@@ -126,7 +155,7 @@ while [ "$site" -lt "$sites" ]; do
     site=$((site + 1))
 done
 
-echo "demo: server and $sites agents started; logs in $dir/logs"
+echo "demo: server and $(count "$sites" agent) started; logs in $dir/logs"
 echo "demo: accuracy and eval-loss are of the model each round started from, on the sites' test data"
 printf '%-6s %-9s %-9s %-10s %-8s %s\n' round accuracy eval-loss train-loss updates seconds
 history="$dir/state/history.jsonl"
@@ -145,14 +174,7 @@ print("%-6d %-9s %-9s %-10s %-8d %.2f" % (r["version"] - 1, f(r.get("evaluation_
       f(r.get("training_loss")), r["updates_used"], r["round_seconds"]))'
         done
     fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "demo: dcf-serverd exited early; see $dir/logs/serverd.log" >&2
-        tail -n 5 "$dir/logs/serverd.log" >&2
-        if grep -q "already in use" "$dir/logs/serverd.log"; then
-            echo "demo: port $port is taken; run scripts/demo.sh --port N with a free port N" >&2
-        fi
-        exit 1
-    fi
+    kill -0 "$server_pid" 2>/dev/null || server_exited
     # Agents exit by themselves after their last round; only a non-zero status is a failure.
     still_running=""
     for pid in $running_agents; do

@@ -26,6 +26,9 @@ server.pem is kept, so `gen-certs.sh DIR --client site2` adds a client certifica
 hosts (re)makes the server certificate; replacing an existing file needs --force. Keys are
 P-256 and written with mode 0600, certificates with mode 0644.
 Requires the openssl command-line tool.
+
+Exits 0 on success, 64 on an invalid option or argument, 1 when openssl is missing or
+fails or a file exists without --force.
 EOF
 }
 
@@ -39,28 +42,28 @@ hosts=""
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
-        --client) [ $# -ge 2 ] || { echo "error: --client needs a name" >&2; exit 2; }
+        --client) [ $# -ge 2 ] || { echo "error: --client needs a name" >&2; exit 64; }
                   clients="$clients $2"; shift 2 ;;
-        --days) [ $# -ge 2 ] || { echo "error: --days needs a number" >&2; exit 2; }
+        --days) [ $# -ge 2 ] || { echo "error: --days needs a number" >&2; exit 64; }
                 days="$2"; shift 2 ;;
-        --ca-days) [ $# -ge 2 ] || { echo "error: --ca-days needs a number" >&2; exit 2; }
+        --ca-days) [ $# -ge 2 ] || { echo "error: --ca-days needs a number" >&2; exit 64; }
                    ca_days="$2"; shift 2 ;;
         --force) force=1; shift ;;
-        -*) echo "error: unknown option '$1'; see --help" >&2; exit 2 ;;
+        -*) echo "error: unknown option '$1'; see --help" >&2; exit 64 ;;
         *) if [ -z "$dir" ]; then dir="$1"; else hosts="$hosts $1"; fi; shift ;;
     esac
 done
 
-[ -n "$dir" ] || { usage >&2; exit 2; }
+[ -n "$dir" ] || { usage >&2; exit 64; }
 for number in "$days" "$ca_days"; do
     case "$number" in
-        ''|*[!0-9]*) echo "error: invalid number of days '$number'; expected a positive integer" >&2; exit 2 ;;
+        ''|*[!0-9]*) echo "error: invalid number of days '$number'; expected a positive integer" >&2; exit 64 ;;
     esac
 done
 for name in $clients; do
     case "$name" in
         *[!A-Za-z0-9._-]*) echo "error: invalid client name '$name'; use letters, digits, '.', '_' or '-'" >&2
-                           exit 2 ;;
+                           exit 64 ;;
     esac
 done
 command -v openssl >/dev/null 2>&1 || { echo "error: openssl not found; install it (Debian: apt-get install openssl)" >&2; exit 1; }

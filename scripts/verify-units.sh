@@ -7,8 +7,26 @@
 # on unknown keys and unparsable values and only prints them, so any output at all counts as a failure here.
 # It verifies the units again with the credential drop-ins that docs/operations.md shows, then checks that a unit
 # with a misspelt key does fail, so this script cannot pass vacuously.
-# Usage: scripts/verify-units.sh   (exit 0 when every unit is clean)
 set -eu
+
+usage() {
+    cat <<USAGE
+Usage: scripts/verify-units.sh
+
+Checks systemd/dcf-serverd.service and systemd/dcf-agent@.service with systemd-analyze verify, as shipped
+and with the credential drop-ins of docs/operations.md.
+
+Exits 0 when every unit is clean, 1 when one is not, 2 when systemd-analyze is missing, 64 on an invalid
+option.
+USAGE
+}
+
+if [ $# -gt 0 ]; then
+    case "$1" in
+    -h | --help) usage; exit 0 ;;
+    *) echo "verify-units: unknown option '$1'" >&2; usage >&2; exit 64 ;;
+    esac
+fi
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 units="dcf-serverd.service dcf-agent@.service"

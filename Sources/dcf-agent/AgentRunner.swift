@@ -67,6 +67,9 @@ final class AgentRunner: Sendable {
         let round = state.withLock { $0.rounds } + 1
         let started = ContinuousClock.now
         notifier.status("round \(round): training model v\(version)")
+        // With the progress display off (the default outside a terminal) this line and "round done" are the
+        // round's only marks in the log.
+        logger.info("round started", [("round", String(round)), ("base_version", version.description)])
         do {
             let payload = try await trainer.train(globalModel: model, version: version, round: round) { [display] in
                 display.training(round: round, version: version.description, fraction: $0)

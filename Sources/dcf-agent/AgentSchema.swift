@@ -15,6 +15,28 @@ enum AgentSchema {
             "log": "Logging and progress.",
         ])
 
+    /// Loads the settings of `command`. A missing required setting is named by its short option (`--server`, as in
+    /// the README and --help) and its long one (`--agent.server`).
+    static func loadConfiguration(_ command: ParsedCommand) throws(ConfigError) -> Configuration {
+        do {
+            return try command.loadConfiguration()
+        } catch {
+            throw ConfigError(issues: error.issues.map(namingShortOption))
+        }
+    }
+
+    /// Returns `issue` with the short option added to the message when it is about a missing required setting.
+    private static func namingShortOption(_ issue: ConfigIssue) -> ConfigIssue {
+        guard issue.line == nil, let section = issue.section, let key = issue.key,
+              let option = schema.option(named: "\(section).\(key)"), option.isRequired, let flag = option.flag
+        else { return issue }
+        let long = "--\(option.name)"
+        guard issue.message.hasSuffix("with " + long) else { return issue }
+        return ConfigIssue(
+            file: issue.file, line: nil, section: section, key: key,
+            message: issue.message.dropLast(long.count) + "--\(flag) (or \(long))")
+    }
+
     private static let agent = [
         ConfigOption.required(
             "agent", "server", type: .string, flag: "server",
@@ -110,6 +132,7 @@ enum AgentSchema {
             "log", "progress", type: .choice(["auto", "tty", "plain", "off"]), default: .string("auto"),
             flag: "progress",
             help: "Training and upload progress: a live line on a terminal (tty), one line per quarter (plain), "
-                + "or none; auto picks tty when standard error is a terminal."),
+                + "or none; auto picks tty when standard error is a terminal and none otherwise, so a log file or "
+                + "the journal holds only log lines."),
     ]
 }

@@ -7,16 +7,18 @@ import Synchronization
 enum ProgressStyle {
     /// One line rewritten in place, for a terminal.
     case tty
-    /// A line at each quarter of a round, for logs and pipes.
+    /// A line at each quarter of a round, without the time and level of a log line. Used only when requested.
     case plain
     case off
 
+    /// Maps `auto` to `tty` on a terminal and to `off` otherwise, because a file, a pipe or the journal should
+    /// contain only log lines. The info-level log already marks the start and end of each round.
     init(setting: String) {
         switch setting {
         case "tty": self = .tty
         case "plain": self = .plain
         case "off": self = .off
-        default: self = isatty(STDERR_FILENO) == 1 ? .tty : .plain
+        default: self = isatty(STDERR_FILENO) == 1 ? .tty : .off
         }
     }
 }

@@ -16,7 +16,12 @@ enum ToolCommands {
 
     static let verifyKey = Subcommand(
         name: "verify-key", summary: "Check that a private key file and its .pub file belong together.",
-        argumentsUsage: "<private-key-file>")
+        options: [
+            .value(
+                "key", valueName: "file",
+                help: "Private key file to check, named as run names it. It may also be given as the argument."),
+        ],
+        argumentsUsage: "[<private-key-file>]")
 
     static let initModel = Subcommand(
         name: "init-model", summary: "Write a freshly initialized built-in MLP as the server's initial model.",
@@ -41,7 +46,14 @@ enum ToolCommands {
         do {
             key = try Ed25519KeyFile.generate(at: output, overwrite: command.flag("force"))
         } catch let error as CryptoError where !command.flag("force") && error.description.contains("already exists") {
-            throw KeyFileExistsError(description: "\(error); pass --force to overwrite it")
+            // The library's message mentions overwriting in general terms, so the agent builds its own with --force.
+            let publicPath = Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: output)
+            let existing = [output, publicPath].first { path in
+                var status = stat()
+                return lstat(path, &status) == 0
+            } ?? output
+            throw KeyFileExistsError(
+                description: "key file \(existing): already exists; remove it first, or pass --force to overwrite it")
         } catch let error as CryptoError {
             // A missing directory or one the user may not write to: the key file cannot be created.
             throw ToolError(description: "\(error); check that the directory of --output exists and is writable",
@@ -52,8 +64,11 @@ enum ToolCommands {
     }
 
     static func runVerifyKey(_ command: ParsedCommand) throws {
-        guard command.arguments.count == 1, let path = command.arguments.first else {
-            throw UsageError("verify-key takes one private key file, e.g. dcf-agent verify-key site.key")
+        let files = command.arguments + (command.option("key").map { [$0] } ?? [])
+        guard files.count == 1, let path = files.first, !path.isEmpty else {
+            throw UsageError(
+                "verify-key takes one private key file, e.g. dcf-agent verify-key site.key "
+                    + "or dcf-agent verify-key --key site.key")
         }
         let key: Ed25519PrivateKey
         do {

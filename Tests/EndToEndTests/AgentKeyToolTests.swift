@@ -4,7 +4,8 @@ import TestSupport
 import Testing
 
 /// `dcf-agent verify-key` exits 0 for a matching pair, 66 when a file is missing and 65 when one is malformed.
-/// The other tool commands follow the exit statuses that `dcf-agent --help` lists.
+/// The other tool commands, and `run` without its required settings, follow the exit statuses that
+/// `dcf-agent --help` lists.
 @Suite struct AgentKeyToolTests {
     private func run(_ arguments: [String], in directory: TemporaryDirectory) throws -> (status: Int32, output: String) {
         let process = try LaunchedProcess(
@@ -31,6 +32,59 @@ import Testing
         try FileManager.default.removeItem(atPath: key + ".pub")
         let noPublicKey = try run(["verify-key", key], in: directory)
         #expect(noPublicKey.status == 66, "\(noPublicKey.output)")
+    }
+
+    /// `verify-key` takes the key file as `--key FILE`, as `run` does, or as its argument, but not both.
+    @Test func verifyKeyTakesKeyOption() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = directory.file("site.key")
+        #expect(try run(["keygen", "--output", key], in: directory).status == 0)
+
+        let byOption = try run(["verify-key", "--key", key], in: directory)
+        #expect(byOption.status == 0, "\(byOption.output)")
+        #expect(byOption.output.contains("ok: \(key) matches"), "\(byOption.output)")
+        let missing = try run(["verify-key", "--key", directory.file("absent.key")], in: directory)
+        #expect(missing.status == 66, "\(missing.output)")
+        let both = try run(["verify-key", "--key", key, key], in: directory)
+        #expect(both.status == 64, "\(both.output)")
+        let neither = try run(["verify-key"], in: directory)
+        #expect(neither.status == 64, "\(neither.output)")
+        #expect(neither.output.contains("--key"), "\(neither.output)")
+    }
+
+    /// `keygen` over an existing file names the file that exists and gives the --force hint once.
+    @Test func keygenOverExistingFileHintsOnce() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = directory.file("site.key")
+        #expect(try run(["keygen", "--output", key], in: directory).status == 0)
+
+        let again = try run(["keygen", "--output", key], in: directory)
+        #expect(again.status == 73, "\(again.output)")
+        #expect(again.output.contains("key file \(key): already exists"), "\(again.output)")
+        #expect(again.output.components(separatedBy: "overwrite").count == 2, "\(again.output)")
+        #expect(again.output.contains("--force"), "\(again.output)")
+
+        try FileManager.default.removeItem(atPath: key)
+        let publicOnly = try run(["keygen", "--output", key], in: directory)
+        #expect(publicOnly.status == 73, "\(publicOnly.output)")
+        #expect(publicOnly.output.contains("key file \(key).pub: already exists"), "\(publicOnly.output)")
+    }
+
+    /// A missing server or key for `run` names the short option that the README and --help use, beside the long one.
+    @Test func missingRequiredSettingNamesShortOption() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let neither = try run(["run"], in: directory)
+        #expect(neither.status == 78, "\(neither.output)")
+        #expect(neither.output.contains("with --server (or --agent.server)"), "\(neither.output)")
+        #expect(neither.output.contains("with --key (or --agent.key)"), "\(neither.output)")
+
+        let noKey = try run(["run", "--server", "https://127.0.0.1:1"], in: directory)
+        #expect(noKey.status == 78, "\(noKey.output)")
+        #expect(noKey.output.contains("with --key (or --agent.key)"), "\(noKey.output)")
+        #expect(!noKey.output.contains("agent.server"), "\(noKey.output)")
     }
 
     @Test func modelAndKeyToolExitStatuses() throws {

@@ -62,4 +62,23 @@ import Testing
         #expect(forced.status == 0, "\(forced.output)")
         #expect(try contents(tls + "/server.pem") != serverCertificate)
     }
+
+    /// Usage errors exit 64 (EX_USAGE), as in the other scripts, and nothing is written.
+    @Test func usageErrorsExit64() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tls = directory.file("tls")
+        let cases = [
+            ["--bogus", tls], [tls, "--client"], [tls, "--days"], ["--ca-days"], [], [tls, "--days", "ten"],
+            [tls, "--client", "a/b"],
+        ]
+        for arguments in cases {
+            let result = try genCerts(arguments, in: directory)
+            #expect(result.status == 64, "\(arguments): \(result.output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: tls))
+        let help = try genCerts(["--help"], in: directory)
+        #expect(help.status == 0, "\(help.output)")
+        #expect(help.output.contains("64 on an invalid option"), "\(help.output)")
+    }
 }
