@@ -91,10 +91,7 @@ import Testing
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
         // Plain HTTP, so the proxy can read where the update's body ends.
-        let config = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
-        let plainConfig = config.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.hasPrefix("certificate = ") && !$0.hasPrefix("private_key = ") }.joined(separator: "\n")
-        try ServerdFixture.write(plainConfig, to: fixture.configFile)
+        try fixture.removeTLSFiles()
         let fault = try FailingDirectoryFlush(directory: fixture.directory.path)
         try fault.breakFlushes()
         let server = try fixture.launch(

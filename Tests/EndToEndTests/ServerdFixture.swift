@@ -93,6 +93,15 @@ struct ServerdFixture {
         try Self.publicKeyHex(workerKeyFiles[index])
     }
 
+    /// Removes the certificate and key from the config file, for a server launched with `--plain-http` behind a
+    /// test proxy that reads the requests.
+    func removeTLSFiles() throws {
+        let config = try String(contentsOfFile: configFile, encoding: .utf8)
+        let plainConfig = config.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("certificate = ") && !$0.hasPrefix("private_key = ") }.joined(separator: "\n")
+        try Self.write(plainConfig, to: configFile)
+    }
+
     static func publicKeyHex(_ privateKeyFile: String) throws -> String {
         try Ed25519KeyFile.readPublicKey(at: Ed25519KeyFile.publicKeyPath(forPrivateKeyAt: privateKeyFile)).hexString
     }

@@ -15,10 +15,7 @@ import Testing
         let fixture = try ServerdFixture()
         defer { fixture.remove() }
         // Plain HTTP, so the proxy can read where the update's request ends.
-        let config = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
-        let plainConfig = config.split(separator: "\n", omittingEmptySubsequences: false)
-            .filter { !$0.hasPrefix("certificate = ") && !$0.hasPrefix("private_key = ") }.joined(separator: "\n")
-        try ServerdFixture.write(plainConfig, to: fixture.configFile)
+        try fixture.removeTLSFiles()
         let keys = try fixture.workerKeyFiles.map { try ServerdFixture.publicKeyHex($0) }
         try ServerdFixture.write(keys.joined(separator: "\n") + "\n", to: fixture.keyListFile)
         // Two updates close a round, so the first one stays in the open round.
