@@ -19,7 +19,7 @@ enum AgentMain {
         let trainer: any AgentTrainer
         var workDirectoryLock: WorkDirectoryLock?
         do {
-            settings = try AgentSettings(try AgentSchema.loadConfiguration(command))
+            settings = try AgentSettings(try command.loadConfiguration())
             sink.level = settings.logLevel
             worker = try makeWorker(settings, callbacks: relay.callbacks, logger: logger.child("worker"))
             // Checked after the worker has read the key files, so a file of the wrong kind gets its error only.

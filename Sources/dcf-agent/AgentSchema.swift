@@ -15,28 +15,6 @@ enum AgentSchema {
             "log": "Logging and progress.",
         ])
 
-    /// Loads the settings of `command`. A missing required setting is named by its short option (`--server`, as in
-    /// the README and --help) and its long one (`--agent.server`).
-    static func loadConfiguration(_ command: ParsedCommand) throws(ConfigError) -> Configuration {
-        do {
-            return try command.loadConfiguration()
-        } catch {
-            throw ConfigError(issues: error.issues.map(namingShortOption))
-        }
-    }
-
-    /// Returns `issue` with the short option added to the message when it is about a missing required setting.
-    private static func namingShortOption(_ issue: ConfigIssue) -> ConfigIssue {
-        guard issue.line == nil, let section = issue.section, let key = issue.key,
-              let option = schema.option(named: "\(section).\(key)"), option.isRequired, let flag = option.flag
-        else { return issue }
-        let long = "--\(option.name)"
-        guard issue.message.hasSuffix("with " + long) else { return issue }
-        return ConfigIssue(
-            file: issue.file, line: nil, section: section, key: key,
-            message: issue.message.dropLast(long.count) + "--\(flag) (or \(long))")
-    }
-
     private static let agent = [
         ConfigOption.required(
             "agent", "server", type: .string, flag: "server",

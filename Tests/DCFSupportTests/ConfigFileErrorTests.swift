@@ -88,6 +88,17 @@ import Testing
         )
     }
 
+    @Test func missingRequiredKeyNamesShortOption() throws {
+        let schema = ConfigSchema([
+            .required("agent", "server", type: .string, flag: "server", help: "URL of the server."),
+        ])
+        let error = #expect(throws: ConfigError.self) { try schema.load(text: "", file: "agent.conf") }
+        #expect(
+            error?.description
+                == #"agent.conf: key "server" in [agent]: missing required value, set it in the config file or with --server (or --agent.server)"#
+        )
+    }
+
     @Test func everyIssueIsReportedInLineOrder() throws {
         let text = Self.prefix + "port = x\n[nope]\nfoo = 1\n[limits]\nconnections = 0\n"
         let error = #expect(throws: ConfigError.self) { try Fixtures.schema.load(text: text, file: "a.conf") }

@@ -49,7 +49,9 @@ extension ConfigSchema {
         }
         var issues = validator.issues
         for option in options where option.isRequired && settings[option.name]?.value == nil {
-            let message = "missing required value, set it in the config file or with --\(option.name)"
+            // The short option first, as the programs' --help and the README name it.
+            let options = option.flag.map { "--\($0) (or --\(option.name))" } ?? "--\(option.name)"
+            let message = "missing required value, set it in the config file or with \(options)"
             issues.append(
                 ConfigIssue(file: file, line: nil, section: option.section, key: option.key, message: message))
         }
