@@ -32,6 +32,38 @@ import Testing
         #expect(models.sorted() == ["v1.safetensors", "v2.safetensors"])
     }
 
+    /// With the disk full every upload fails the same way, so the server logs one line about it per 10 s and not one
+    /// per upload: two workers whose uploads are both refused leave one such line.
+    @Test func spoolFailuresLogOneLine() async throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let keys = try fixture.workerKeyFiles.map { try ServerdFixture.publicKeyHex($0) }
+        try ServerdFixture.write(keys.joined(separator: "\n") + "\n", to: fixture.keyListFile)
+        let disk = try FullDisk(directory: fixture.directory.path)
+        let server = try fixture.launch(environment: disk.environment(failingWritesUnder: fixture.stateDirectory))
+        defer { server.process.terminate(signal: SIGKILL) }
+        let workers = try fixture.workerKeyFiles.map { try server.worker(keyFile: $0) }
+        for worker in workers {
+            _ = try await worker.registerWorker()
+        }
+
+        try disk.fill()
+        let sending = workers.map { worker in
+            Task { try await worker.sendModelUpdate(try ServerdFixture.update(from: 1)) }
+        }
+        defer { sending.forEach { $0.cancel() } }
+        // Each refused upload is logged as a rejected request with the worker's short id.
+        for key in keys {
+            _ = try server.process.waitForLine(
+                containing: "code=unavailable status=503 method=POST path=/dcf/update address=127.0.0.1 "
+                    + "worker=\(key.prefix(8))",
+                timeout: 60)
+        }
+        let failureLines = server.process.output.components(separatedBy: "\n")
+            .filter { $0.contains("failed to write update body to the spool") }
+        #expect(failureLines.count == 1, "\(failureLines)")
+    }
+
     /// A compressed upload whose inflated payload cannot be written to the spool gets a 503 reply too, so the
     /// worker sends it again once the disk has space.
     @Test func compressedUploadRetriedAfterDiskFreed() async throws {

@@ -44,6 +44,9 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
     /// Writeback of the spool file starts every this many bytes, so the disk writes while the body arrives and
     /// the strategy's `fsync` before accepting the update finds little left to write.
     static let writebackStep = 4 << 20
+    /// Lets one line about a failed spool write through every 10 s. With the disk full every upload fails the same
+    /// way, and workers that resend would otherwise log dozens of lines a second.
+    static let spoolFailureLines = LogRepeatLimit(interval: .seconds(10))
 
     /// - Parameters:
     ///   - onReject: runs on `queue` after the upload was rejected with an error response of its own.
@@ -180,8 +183,11 @@ final class UpdateUpload: @unchecked Sendable {  // Mutable state is touched onl
             chunk.withUnsafeBytes { finiteScan?.consume($0) }
             try writeToFile(chunk, endingAt: byteCount)
         } catch {
-            logger.error(
-                "failed to write update body to the spool", [("file", fileURL?.path ?? "none"), ("error", "\(error)")])
+            if let held = Self.spoolFailureLines.admit() {
+                logger.error(
+                    "failed to write update body to the spool",
+                    [("file", fileURL?.path ?? "none"), ("error", "\(error)"), ("repeats_since_last_line", String(held))])
+            }
             reject(Self.storageFailure(error))
             return
         }
