@@ -16,7 +16,7 @@ extension DCFWorker {
     /// fails before the server sends `100 Continue`, because the body never went out. When the connection fails after
     /// the request went out, the same signed bytes are sent again. A replay or expired-nonce reply to such a copy
     /// (the first copy spent the nonce, or a restarted server no longer has it) leads to a copy signed over a
-    /// fresh nonce: the server counts a body it already holds from this worker only once, and its reply then
+    /// fresh nonce: the server counts a body it already stores from this worker only once, and its reply then
     /// tells whether the update is in. Other refusals of a resent copy leave the outcome unknown.
     /// - Throws: `DCFWorkerError`: `invalidUpdate` for a payload without `UpdateMetadata`, `server` with
     ///   `update_rejected` when the strategy rejected it (for example a stale base version),
@@ -69,8 +69,8 @@ extension DCFWorker {
     /// replies are a 503 `unavailable`, a 408 `request_timeout` after the server stopped waiting for the body, and
     /// `replayed_request` or `nonce_expired`, after which these bytes can never be accepted. The first copy or this
     /// one may have spent the nonce, and a restarted server has none of the nonces it issued before. A newly signed
-    /// copy is safe, because the server answers a body it already stores from this worker as accepted and does not
-    /// count it again.
+    /// copy is safe, because the server replies to a body it already stores from this worker with an acceptance and
+    /// does not count it again.
     static func resentReplyNeedsNewSignature(_ code: DCFErrorCode?) -> Bool {
         code == .unavailable || code == .requestTimeout || code == .replayedRequest || code == .nonceExpired
     }

@@ -96,15 +96,10 @@ final class ServerConnection: Sendable {
     }
 
     /// Whether `error` proves that the server's application cannot have acted on the request: no byte of it
-    /// arrived, or only the head of a request whose body waited for `100 Continue`.
+    /// arrived, or only the head of a request whose body waited for `100 Continue`. Refused connections and connect
+    /// or handshake timeouts happen while the connection is set up, so `failedBeforeRequest` covers them.
     private static func failedBeforeSending(_ error: HTTPClientError) -> Bool {
-        if error.failedBeforeRequest || error.isConnectionRefused || error.tlsError != nil || error.failedBeforeBody {
-            return true
-        }
-        switch error.timeoutPhase {
-        case .connect, .tlsHandshake: return true
-        case .idle, .total, nil: return false
-        }
+        error.failedBeforeRequest || error.tlsError != nil || error.failedBeforeBody
     }
 }
 

@@ -6,9 +6,9 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A worker whose update reached a real `dcf-serverd` but whose reply was lost learns the outcome: the same signed
-/// bytes sent again are refused as a replay, because the first copy spent the nonce (a restarted server has
-/// none of its nonces either), so the worker signs the update over a fresh nonce and the server answers that it
+/// A worker whose update reached a real `dcf-serverd` but whose reply was lost learns the outcome. The same signed
+/// bytes sent again are rejected as a replay, because the first copy spent the nonce (a restarted server has none
+/// of its nonces either). So the worker signs the update over a fresh nonce, and the server replies that it
 /// already stores these bytes.
 @Suite struct WorkerLostReplyTests {
     @Test func lostReplyEndsInAcceptance() async throws {
