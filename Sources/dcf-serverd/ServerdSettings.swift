@@ -20,14 +20,28 @@ struct ServerdSettings {
     var fedAvg: FedAvgConfiguration
     var logLevel: LogLevel
 
-    /// Checks every value and every named file now, so a bad setting fails at start-up with its name.
+    /// Checks every value and every named file now, so a bad setting fails at start-up with its name. The
+    /// configuration errors found are thrown together as one, a line each, so one start shows every value to fix.
     init(_ config: Configuration, environment: [String: String]) throws {
-        (host, port) = try Self.listenAddress(config.string("server.listen"), source: config.setting("server.listen").source)
+        var problems: [String] = []
+        /// Returns the result of `body`, or nil after recording the configuration error it threw.
+        func collecting<Value>(_ body: () throws -> Value) throws -> Value? {
+            do {
+                return try body()
+            } catch let error as ConfigurationError {
+                problems.append(error.description)
+                return nil
+            }
+        }
+
+        (host, port) = try collecting {
+            try Self.listenAddress(config.string("server.listen"), source: config.setting("server.listen").source)
+        } ?? ("", 0)
         eventLoops = config.integer("server.event_loops") == 0
             ? HTTPServerConfiguration.processorCount : config.integer("server.event_loops")
         logLevel = LogLevel(name: config.string("log.level")) ?? .info
-        try Self.checkNamedFilesReadable(config)
-        tls = try Self.tlsConfiguration(config)
+        let filesReadable = try collecting { try Self.checkNamedFilesReadable(config) } != nil
+        tls = try collecting { try Self.tlsConfiguration(config) } ?? nil
         tlsSources = (
             certificate: config.setting("tls.certificate").source.description,
             privateKey: config.setting("tls.private_key").source.description)
@@ -36,9 +50,16 @@ struct ServerdSettings {
         let keyList = Self.optionalFile(config, "workers.key_list")
         var server = DCFServerConfiguration(
             stateDirectory: stateDirectory,
-            admission: try AdmissionMode.make(keyListURL: keyList, allowUnsafe: config.bool("workers.unsafe_mode")))
+            admission: try collecting {
+                try AdmissionMode.make(keyListURL: keyList, allowUnsafe: config.bool("workers.unsafe_mode"))
+            } ?? .unsafe)
         let credentialsFile = Self.optionalFile(config, "admin.credentials_file")
-        server.adminCredentials = try AdminCredentials.load(environment: environment, file: credentialsFile)
+        // An unreadable credentials file is already listed; reading it would only add a second line about it.
+        if filesReadable {
+            server.adminCredentials = try collecting {
+                try AdminCredentials.load(environment: environment, file: credentialsFile)
+            } ?? nil
+        }
         adminCredentialsFile = credentialsFile
         server.longPollHold = config.duration("limits.long_poll_hold")
         server.maximumControlBodyBytes = config.byteCount("limits.max_control_bytes")
@@ -76,7 +97,7 @@ struct ServerdSettings {
         fedAvg.minUpdates = config.integer("fedavg.min_updates")
         // FedAvg checks this too, but its error cannot name the lines that set the two values.
         if fedAvg.minUpdates > fedAvg.updateLimit {
-            throw ConfigurationError(
+            problems.append(
                 "\(config.setting("fedavg.min_updates").source): fedavg.min_updates = \(fedAvg.minUpdates) is more "
                     + "than fedavg.update_lim = \(fedAvg.updateLimit) (\(config.setting("fedavg.update_lim").source)), "
                     + "but a round closes at update_lim updates; set min_updates to at most \(fedAvg.updateLimit)")
@@ -85,8 +106,9 @@ struct ServerdSettings {
         fedAvg.roundDeadline = deadline == .zero ? nil : deadline
         fedAvg.maxStaleness = UInt64(config.integer("fedavg.max_staleness"))
         fedAvg.keepVersions = config.integer("fedavg.keep_versions")
-        try fedAvg.validate()
         self.fedAvg = fedAvg
+        if !problems.isEmpty { throw ConfigurationError(problems.joined(separator: "\n")) }
+        try fedAvg.validate()
     }
 
     /// The listener's configuration; loading the certificate and key here makes a bad PEM file fail at start-up.

@@ -167,6 +167,37 @@ import Testing
         #expect(!process.output.contains("loading Fashion-MNIST"), "\(process.output)")
     }
 
+    /// Several values of a config file that are wrong in content: one start lists each with its file and line, and
+    /// one set on the command line with its option.
+    @Test func invalidValuesAreAllListedWithLines() throws {
+        let directory = try TemporaryDirectory(prefix: "dcf-agent-values")
+        defer { directory.remove() }
+        let config = directory.file("agent.conf")
+        try """
+            [agent]
+            server = "https://127.0.0.1:1/dcf"
+            key = "\(directory.file("none.key"))"
+
+            [builtin]
+            layers = "784"
+
+            [data]
+            shard = "4/4"
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-agent"),
+            arguments: ["run", "--config", config, "--max-examples", "1"], logFile: directory.file("agent.log"))
+        defer { process.terminate(signal: SIGKILL) }
+        #expect(FederationFixture.waitForExit(process, seconds: 30) == 78, "\(process.output)")
+        let output = process.output
+        #expect(output.contains("agent.conf:2: agent.server"), "\(output)")
+        #expect(output.contains("agent.conf:3: agent.key: file"), "\(output)")
+        #expect(output.contains("agent.conf:6: builtin.layers: \"784\""), "\(output)")
+        #expect(output.contains("agent.conf:9: data.shard \"4/4\""), "\(output)")
+        #expect(output.contains("command line --max-examples: data.max_examples is 1"), "\(output)")
+    }
+
     /// `http://` in agent.server for a TLS port cannot work on any retry: the agent stops with 78 at its first
     /// request, naming the setting and the fix.
     @Test func plainHTTPToTLSPortExitsConfig() throws {

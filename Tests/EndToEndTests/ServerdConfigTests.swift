@@ -118,6 +118,32 @@ import Testing
         #expect(!process.output.contains("listening"), "\(process.output)")
     }
 
+    /// Values that pass the file check but are wrong in content or together: one start lists every one with the
+    /// line that set it.
+    @Test func invalidValuesAreAllListed() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        var lines = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let listen = try #require(lines.firstIndex { $0.hasPrefix("listen =") })
+        lines[listen] = "listen = \"localhost:8443\""
+        let limit = try #require(lines.firstIndex { $0.hasPrefix("update_lim =") })
+        lines[limit] = "update_lim = 1\nmin_updates = 3"
+        try ServerdFixture.write(lines.joined(separator: "\n"), to: fixture.configFile)
+
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"),
+            arguments: ["run", "--config", fixture.configFile, "--tls-key", fixture.directory.file("none.key")],
+            logFile: fixture.directory.file("values.log"))
+        #expect(process.waitForExit() == 78, "\(process.output)")
+        let output = process.output
+        #expect(output.contains("serverd.conf:\(listen + 1): server.listen"), "\(output)")
+        #expect(output.contains("serverd.conf:\(limit + 2): fedavg.min_updates = 3"), "\(output)")
+        #expect(output.contains("command line --tls-key="), "\(output)")
+        #expect(!output.contains("listening"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.stateDirectory + "/models"))
+    }
+
     /// Missing files for a TLS setting and for the other settings that name a file: the error lists every one,
     /// each with its setting and path, not only the first.
     @Test func missingFilesOfAllSettingsAreNamed() throws {
