@@ -3,8 +3,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `scripts/verify-units.sh` and `scripts/demo.sh` as a user meets them: help without side effects, and a
-/// demo whose port is taken says so before claiming that anything started.
+/// `scripts/verify-units.sh`, `scripts/bench-nginx.sh` and `scripts/demo.sh` as a user meets them: help without
+/// side effects, and a demo whose port is taken says so before claiming that anything started.
 @Suite struct ScriptUsageTests {
     private func script(_ name: String) -> String {
         BuiltProducts.packageRoot.appendingPathComponent("scripts/\(name)").path
@@ -31,6 +31,26 @@ import Testing
         let unknown = try runShell([script("verify-units.sh"), "--bogus"], in: directory)
         #expect(unknown.status == 64, "\(unknown.output)")
         #expect(unknown.output.contains("unknown option '--bogus'"), "\(unknown.output)")
+    }
+
+    /// `--help` prints the usage without fetching or starting nginx, and an invalid option exits 64 naming it.
+    @Test func benchNginxUsage() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let runDirectory = directory.file("run")
+        let help = try LaunchedProcess(
+            executable: "/bin/bash", arguments: [script("bench-nginx.sh"), "--help", "--dir", runDirectory],
+            logFile: directory.file("help.log"))
+        #expect(help.waitForExit() == 0, "\(help.output)")
+        #expect(help.output.hasPrefix("Usage: scripts/bench-nginx.sh"), "\(help.output)")
+        #expect(!FileManager.default.fileExists(atPath: runDirectory))
+
+        let invalid = try LaunchedProcess(
+            executable: "/bin/bash", arguments: [script("bench-nginx.sh"), "--mib", "0", "--dir", runDirectory],
+            logFile: directory.file("invalid.log"))
+        #expect(invalid.waitForExit() == 64, "\(invalid.output)")
+        #expect(invalid.output.contains("--mib must be a positive integer, not '0'"), "\(invalid.output)")
+        #expect(!FileManager.default.fileExists(atPath: runDirectory))
     }
 
     /// The demo runs from a directory laid out like a checkout: `scripts` and `.build/release`, here linked to
