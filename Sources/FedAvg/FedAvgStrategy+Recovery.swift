@@ -102,10 +102,14 @@ extension FedAvgStrategy {
         return (initial, bytes)
     }
 
-    /// Parses stored version `version` and checks that its tensors have the layout of the version before it, when
-    /// that one is still stored, because every version has the layout of the first.
+    /// Parses stored version `version` and checks that its bytes have the SHA-256 stored with the file, and that
+    /// its tensors have the layout of the version before it, when that one is still stored, because every version
+    /// has the layout of the first.
     static func parseStoredModel(_ bytes: Data, version: UInt64, store: ModelVersionStore) throws -> SafeTensorsModel {
         let path = store.url(for: version).path
+        if let change = store.contentChange(of: bytes, version: version) {
+            throw FedAvgError.damagedModel(change, version: version)
+        }
         let model: SafeTensorsModel
         do {
             model = try parseGlobalModel(bytes, path: path)

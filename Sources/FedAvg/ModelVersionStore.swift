@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DCFCrypto
 import DCFSupport
 import Foundation
 
@@ -41,29 +42,50 @@ struct ModelVersionStore {
         return String(describing: error)
     }
 
+    /// The user extended attribute of a version file that stores the SHA-256 of the file's bytes, as its 32 bytes,
+    /// so that start-up can tell a file changed on disk from the one written.
+    static let contentDigestAttribute = "user.dcf.sha256"
+
     /// Writes `bytes` as `version` durably; the file appears complete or not at all.
     func write(_ bytes: Data, version: UInt64) throws {
+        try write(prefix: bytes, parts: [], version: version)
+    }
+
+    /// Writes a version durably from `prefix` and then each of `parts` in turn, so only one part is in
+    /// memory at a time; the file appears complete or not at all. The file gets the SHA-256 of its bytes in
+    /// `contentDigestAttribute` where the file system allows it.
+    func write(prefix: Data, parts: [() -> [UInt8]], version: UInt64) throws {
         let path = url(for: version).path
+        let hasher = try SHA256Hasher()
         do {
-            try AtomicFile.write(bytes, to: path)
+            try AtomicFile.createDirectory(directory.path)
+            try AtomicFile.write(to: path) { (file) throws(SystemCallError) in
+                try file.append(prefix)
+                try? hasher.update(prefix)
+                for part in parts {
+                    let bytes = part()
+                    try file.append(bytes)
+                    try? hasher.update(bytes)
+                }
+                // A version without the attribute is served all the same; start-up then cannot check it.
+                if let digest = try? hasher.finalize() {
+                    _ = try? file.setExtendedAttribute(Self.contentDigestAttribute, bytes: digest.bytes)
+                }
+            }
         } catch {
             throw FedAvgError.storage("write model version", path, String(describing: error))
         }
     }
 
-    /// Writes a version durably from `prefix` and then each of `parts` in turn, so only one part is in
-    /// memory at a time; the file appears complete or not at all.
-    func write(prefix: Data, parts: [() -> [UInt8]], version: UInt64) throws {
+    /// Returns a description of the damage when `bytes`, read from `version`, no longer have the SHA-256 stored
+    /// with the file. Returns nil when they have it, and when the file has no stored digest.
+    func contentChange(of bytes: Data, version: UInt64) -> String? {
         let path = url(for: version).path
-        do {
-            try AtomicFile.createDirectory(directory.path)
-            try AtomicFile.write(to: path) { (file) throws(SystemCallError) in
-                try file.append(prefix)
-                for part in parts { try file.append(part()) }
-            }
-        } catch {
-            throw FedAvgError.storage("write model version", path, String(describing: error))
-        }
+        guard let stored = try? ExtendedAttribute.bytes(of: Self.contentDigestAttribute, path: path),
+            stored.count == SHA256Digest.byteCount, let digest = try? SHA256.hash(bytes), digest.bytes != stored
+        else { return nil }
+        return "cannot use model \(path): its bytes no longer have the SHA-256 stored when it was written "
+            + "(\(Hex.encode(stored)), now \(digest.hexString)), so the file changed on disk"
     }
 
     func read(version: UInt64) throws -> Data {

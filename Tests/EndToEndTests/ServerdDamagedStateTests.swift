@@ -206,6 +206,10 @@ import Testing
     /// How a test damages the newest stored model.
     enum ModelDamage: String, CaseIterable, Sendable {
         case truncated
+        /// The lowest bit of the last value flipped: the value stays finite and the file parses.
+        case flippedBit
+        /// A valid model of other tensors, without the stored digest, as a copy that did not keep extended
+        /// attributes would be, so that the layout check and not the digest finds it.
         case otherLayout
 
         func apply(to path: String) throws {
@@ -214,16 +218,35 @@ import Testing
                 let handle = try #require(FileHandle(forUpdatingAtPath: path))
                 defer { try? handle.close() }
                 try handle.truncate(atOffset: 100)
+            case .flippedBit:
+                let handle = try #require(FileHandle(forUpdatingAtPath: path))
+                defer { try? handle.close() }
+                let end = try handle.seekToEnd()
+                try handle.seek(toOffset: end - 4)
+                var value = try #require(try handle.read(upToCount: 1))
+                value[value.startIndex] ^= 1
+                try handle.seek(toOffset: end - 4)
+                try handle.write(contentsOf: value)
             case .otherLayout:
                 var writer = SafeTensorsWriter(metadata: [:])
                 try writer.add(name: "layer.weight", shape: [3], values: [Float](repeating: 0, count: 3))
-                try writer.serialize().write(to: URL(fileURLWithPath: path))
+                // Written to a new file that replaces the old one, so the stored digest goes with the old file.
+                try writer.serialize().write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
+        }
+
+        /// Text the start-up error must contain besides the file name.
+        var expected: String {
+            switch self {
+            case .truncated, .flippedBit: "so the file changed on disk"
+            case .otherLayout: "differ from those of version 1"
             }
         }
     }
 
-    /// A damaged newest model, or one whose tensors differ from the version before, must not be served. The server
-    /// stops with a message that names the file and how to restore it, and changes nothing.
+    /// A damaged newest model, or one whose tensors differ from the version before, must not be served, even when
+    /// it still parses. The server stops with a message that names the file and how to restore it, and changes
+    /// nothing.
     @Test(arguments: ModelDamage.allCases)
     func damagedNewestModelStopsStart(_ damage: ModelDamage) async throws {
         let fixture = try ServerdFixture()
@@ -237,6 +260,7 @@ import Testing
         #expect(status == 78, "output: \(output)")
         #expect(output.contains(model), "output: \(output)")
         #expect(output.contains("Restore it from a backup"), "output: \(output)")
+        #expect(output.contains(damage.expected), "output: \(output)")
         #expect(!output.contains("listening"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == damaged, "the damaged model was changed")
         let round = try FileManager.default.contentsOfDirectory(atPath: fixture.stateDirectory + "/rounds/from-v2")
