@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import DCFCompression
 import DCFCrypto
+import DCFSupport
 public import DCFProtocol
 import DCFTransport
 public import Foundation
@@ -18,9 +19,15 @@ extension DCFWorker {
     /// (the first copy spent the nonce, or a restarted server no longer has it) leads to a copy signed over a
     /// fresh nonce: the server counts a body it already stores from this worker only once, and its reply then
     /// tells whether the update is in. Other refusals of a resent copy leave the outcome unknown.
+    ///
+    /// An update the server did not take (no connection, 503, 408) is kept and signed again with backoff for
+    /// `updateRetryWindow` from its first failed attempt, so it outlasts a server restart. Each retry is logged
+    /// with the time waited and the time the retries end. A server that is back decides: it accepts the update,
+    /// or rejects it as stale when its round moved on meanwhile.
     /// - Throws: `DCFWorkerError`: `invalidUpdate` for a payload without `UpdateMetadata`, `server` with
     ///   `update_rejected` when the strategy rejected it (for example a stale base version),
-    ///   `isUpdateOutcomeUnknown` as described above, `unreachable` once the retries are spent.
+    ///   `isUpdateOutcomeUnknown` as described above, `isUpdateNotDelivered` once `updateRetryWindow` has passed,
+    ///   or the first attempt's error when the window is zero.
     /// - Parameter payloadSHA256: the SHA-256 of `payload` as lowercase hex, when the caller already has it
     ///   (a process that sends the same bytes for many workers hashes them once). It is used only for an
     ///   uncompressed upload; a wrong value makes the server reject the update's signature.
@@ -29,6 +36,7 @@ extension DCFWorker {
         let metadata = try Self.updateMetadata(payload)
         let request = try updateRequest(payload, baseVersion: metadata.baseVersion, payloadSHA256: payloadSHA256)
         var attempt = 0
+        var firstFailure: ContinuousClock.Instant?
         while true {
             do {
                 let reply = try await perform(request).decode(UpdateResponse.self, operation: request.operation)
@@ -37,19 +45,39 @@ extension DCFWorker {
                     [idField, ("base_version", metadata.baseVersion.description), ("bytes", String(request.body.count)),
                      ("examples", String(metadata.numExamples))])
                 return reply
-            } catch let error as DCFWorkerError
-                where Self.updateMayBeSentAgain(error) && attempt < configuration.maximumUpdateResends
-            {
-                let delay = configuration.backoff.delay(forAttempt: attempt)
+            } catch let error as DCFWorkerError where Self.updateMayBeSentAgain(error) {
+                let now = ContinuousClock.now
+                let started = firstFailure ?? now
+                firstFailure = started
+                let remaining = started + configuration.updateRetryWindow - now
+                guard remaining > .zero else {
+                    if attempt == 0 { throw error }
+                    throw DCFWorkerError.updateNotDelivered(
+                        baseVersion: metadata.baseVersion, waited: now - started, lastError: error.description)
+                }
+                let delay = min(configuration.backoff.delay(forAttempt: attempt), remaining)
                 attempt += 1
                 recordFailedAttempt()
                 logger.warning(
-                    "update not delivered; retrying",
+                    "update not delivered; keeping it and sending it again",
                     [idField, ("attempt", String(attempt)), ("delay_ms", String(delay.milliseconds)),
-                     ("error", error.description)])
+                     ("waited", DurationFormat.format(Self.wholeSeconds(now - started))),
+                     ("retry_until", Self.wallClockText(after: remaining)), ("error", error.description)])
                 try await Task.sleep(for: delay)
             }
         }
+    }
+
+    /// Returns `duration` without its fraction of a second, for log fields that count the seconds of a wait.
+    private static func wholeSeconds(_ duration: Duration) -> Duration {
+        .seconds(duration.components.seconds)
+    }
+
+    /// Returns the UTC time `duration` from now in the log's timestamp format, to the second.
+    private static func wallClockText(after duration: Duration) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date().addingTimeInterval(duration.secondsDouble))
     }
 
     /// Returns whether `error` shows that a freshly signed copy of the update may be sent. That is the case for no

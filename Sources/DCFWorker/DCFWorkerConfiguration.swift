@@ -42,6 +42,10 @@ public struct DCFWorkerConfiguration: Sendable {
     public var uploadCompression: UploadCompression = .none
     /// How many times an update whose reply was lost is sent again, byte for byte, before giving up. Default 5.
     public var maximumUpdateResends: Int = 5
+    /// How long `sendModelUpdate` keeps an update that the server did not take and signs it again, counted from
+    /// its first failed attempt: while connections are refused, reset or time out, or the server replies 503 or
+    /// 408, as while it restarts. Zero sends it once. Default 30 minutes.
+    public var updateRetryWindow: Duration = .seconds(1800)
     /// Kernel receive and send buffer of each connection in bytes, 0 for the kernel's automatic sizing.
     /// Default 0; see `HTTPClientConfiguration.socketBufferBytes`.
     public var socketBufferBytes = 0

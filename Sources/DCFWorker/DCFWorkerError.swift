@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 public import DCFProtocol
+import DCFSupport
 
 /// A failed worker operation: which operation failed, why, and what to do next.
 public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
@@ -8,6 +9,7 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
         case server(DCFErrorResponse, status: Int)
         case unreachable(String, idleTimeout: Bool)
         case updateOutcomeUnknown(baseVersion: ModelVersion)
+        case updateNotDelivered(baseVersion: ModelVersion, waited: Duration, lastError: String)
         case invalidResponse(String)
         case invalidUpdate(String)
         case invalidConfiguration(String)
@@ -33,6 +35,9 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
     }
     static func updateOutcomeUnknown(baseVersion: ModelVersion) -> Self {
         Self(.updateOutcomeUnknown(baseVersion: baseVersion), operation: "send update")
+    }
+    static func updateNotDelivered(baseVersion: ModelVersion, waited: Duration, lastError: String) -> Self {
+        Self(.updateNotDelivered(baseVersion: baseVersion, waited: waited, lastError: lastError), operation: "send update")
     }
     static func invalidResponse(_ reason: String, operation: String) -> Self {
         Self(.invalidResponse(reason), operation: operation)
@@ -81,6 +86,13 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
         return false
     }
 
+    /// Whether the server did not take an update (no connection, 503 or 408) during the whole of
+    /// `updateRetryWindow`, so the update was dropped.
+    public var isUpdateNotDelivered: Bool {
+        if case .updateNotDelivered = code { return true }
+        return false
+    }
+
     /// The error code the server replied with, or nil when the failure did not come from a server reply.
     public var serverErrorCode: DCFErrorCode? {
         if case .server(let error, _) = code { return error.code }
@@ -120,6 +132,9 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
         case .updateOutcomeUnknown(let base):
             "the connection failed after the update for base version \(base) was sent, and the server may have "
                 + "received it; it was not sent again, so the server cannot count it twice"
+        case .updateNotDelivered(let base, let waited, let lastError):
+            "the server did not take the update for base version \(base) in \(DurationFormat.format(.seconds(waited.components.seconds))) "
+                + "of attempts, so it was dropped; last error: \(lastError)"
         case .invalidResponse(let reason):
             "invalid response from the server: \(reason)"
         case .invalidUpdate(let reason):

@@ -147,6 +147,7 @@ final class AgentRunner: Sendable {
     /// Describes what a failed round did with its update, for the log.
     static func outcome(of error: any Error) -> String {
         guard let error = error as? DCFWorkerError else { return "nothing was sent" }
+        if error.isUpdateNotDelivered { return "the server did not take the update in time, so it was dropped" }
         if error.isUpdateOutcomeUnknown { return "the update was sent, but whether the server counted it is unknown" }
         if error.serverErrorCode == .updateRejected { return "the server rejected the update" }
         if error.operation == "send update" && error.httpStatus != nil { return "the server did not take the update" }

@@ -43,6 +43,12 @@ enum AgentSchema {
             "agent", "upload_compression", type: .choice(["none", "deflate"]), default: .string("none"),
             flag: "upload-compression", help: "Compress updates before sending them."),
         ConfigOption(
+            "agent", "update_retry_window", type: .duration(.zero...Duration.seconds(86_400 * 7)),
+            default: .duration(.seconds(1800)), flag: "update-retry-window",
+            help: "How long a trained update that the server does not take (no connection, a restart, 503) is kept "
+                + "and sent again with backoff, from its first failed attempt; after that the round fails and the "
+                + "model is trained again. 0 sends it once."),
+        ConfigOption(
             "agent", "retry_delay", type: .duration(.milliseconds(10)...Duration.seconds(3600)),
             default: .duration(.seconds(5)),
             help: "Wait after a failed round before training again; doubles on each failure up to 32 times this."),

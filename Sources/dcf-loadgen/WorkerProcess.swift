@@ -81,6 +81,9 @@ enum WorkerProcess {
             // Simulated workers share this host's kernel TCP memory with each other and the server, so fixed
             // buffers keep a thousand of them from using it up.
             configuration.socketBufferBytes = 256 << 10
+            // A load run counts an update the server does not take within 15 s as an error, where a site would
+            // wait out a long restart.
+            configuration.updateRetryWindow = .seconds(15)
             workers.append(
                 try SimulatedWorker(
                     index: index, configuration: configuration, events: events, updates: updates, warmup: warmup))

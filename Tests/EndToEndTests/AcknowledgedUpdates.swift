@@ -51,6 +51,8 @@ final class AcknowledgingWorkers: Sendable {
             configuration.backoff = RetryBackoff(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(500))
             configuration.longPollTimeout = .seconds(180)
             configuration.connectTimeout = .seconds(5)
+            // `train(worker:version:)` retries itself and bounds its attempts, so each send gives up within a second.
+            configuration.updateRetryWindow = .seconds(1)
             let callbacks = DCFWorkerCallbacks(
                 globalModelVersionChanged: { _, version in try await training.train(index, version.rawValue) },
                 getWorkerVersionOfGlobalModel: { handled.withLock { $0[index] }.map { ModelVersion($0) } })

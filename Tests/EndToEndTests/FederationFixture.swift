@@ -10,6 +10,7 @@ struct FederationFixture {
     let certificates: CertificateFactory
     let port: UInt16
     let server: LaunchedProcess
+    private let serverArguments: [String]
 
     /// - Parameter layers: layer sizes of the initial model, as `dcf-agent init-model --layers` takes them.
     init(sites: Int, updateLimit: Int, layers: String = "784,128,10", prefix: String) throws {
@@ -28,16 +29,25 @@ struct FederationFixture {
             agent, ["init-model", "--layers", layers, "--seed", "3", "--output", directory.file("initial.safetensors")])
 
         port = try FreePort.loopback()
+        serverArguments = [
+            "--listen", "127.0.0.1:\(port)", "--tls-certificate", certificates.server.certificateFile,
+            "--tls-key", certificates.server.privateKeyFile, "--state-dir", directory.file("state"),
+            "--worker-keys", directory.file("workers.txt"), "--initial-model", directory.file("initial.safetensors"),
+            "--update-lim", String(updateLimit),
+        ]
         server = try LaunchedProcess(
-            executable: serverd,
-            arguments: [
-                "--listen", "127.0.0.1:\(port)", "--tls-certificate", certificates.server.certificateFile,
-                "--tls-key", certificates.server.privateKeyFile, "--state-dir", directory.file("state"),
-                "--worker-keys", directory.file("workers.txt"), "--initial-model", directory.file("initial.safetensors"),
-                "--update-lim", String(updateLimit),
-            ],
-            logFile: directory.file("serverd.log"))
+            executable: serverd, arguments: serverArguments, logFile: directory.file("serverd.log"))
         _ = try server.waitForLine(containing: "listening", timeout: 30)
+    }
+
+    /// Starts another `dcf-serverd` with the first one's port, state directory and settings, logging to
+    /// `<directory>/<name>.log`, and waits until it listens. The caller stops it; `tearDown` stops only the first.
+    func restartServer(name: String) throws -> LaunchedProcess {
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"), arguments: serverArguments,
+            logFile: directory.file("\(name).log"))
+        _ = try process.waitForLine(containing: "listening", timeout: 30)
+        return process
     }
 
     /// The `dcf-agent run` arguments that connect site `site` to the server.

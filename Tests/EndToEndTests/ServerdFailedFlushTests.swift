@@ -25,6 +25,7 @@ import Testing
             privateKeyFile: fixture.workerKeyFiles[0])
         // The test resends the update itself, so it gets the reply to each copy.
         configuration.maximumUpdateResends = 0
+        configuration.updateRetryWindow = .zero
         let worker = try DCFWorker(
             configuration: configuration, callbacks: .idle,
             logger: Logger(component: "failed-flush-worker", sink: .standardError(level: .error)))
@@ -62,6 +63,7 @@ import Testing
             var configuration = DCFWorkerConfiguration(
                 serverURL: URL(string: server.url)!, trustedCAFile: server.caFile, privateKeyFile: keyFile)
             configuration.maximumUpdateResends = 0
+            configuration.updateRetryWindow = .zero
             let worker = try DCFWorker(
                 configuration: configuration, callbacks: .idle,
                 logger: Logger(component: "failed-flush-worker", sink: .standardError(level: .error)))
