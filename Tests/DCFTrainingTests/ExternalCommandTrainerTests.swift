@@ -58,6 +58,7 @@ import Testing
         }
         let message = error?.description ?? ""
         #expect(message.contains("timed out after 500ms"), "\(message)")
+        #expect(message.contains("trainer.command_timeout (--command-timeout)"), "\(message)")
         #expect(message.contains("loading data"), "\(message)")
         let sleeper = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingWhitespace()))
         // The sleep closes its end of the output pipes, which ends the trainer's wait, just before it becomes a

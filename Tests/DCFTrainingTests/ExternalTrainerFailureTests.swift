@@ -17,7 +17,15 @@ import Testing
 
     static let cases: [Case] = [
         Case(description: "non-zero exit", command: "exit 3", expected: ["exited with status 3"]),
-        Case(description: "killed by signal", command: "kill -9 $$", expected: ["killed by signal 9"]),
+        Case(
+            description: "killed by signal", command: "kill -9 $$",
+            expected: ["killed by signal 9 (SIGKILL)", "OOM killer"]),
+        Case(
+            description: "child killed by SIGKILL", command: "sh -c 'kill -9 $$'",
+            expected: ["exited with status 137, probably because signal 9 (SIGKILL) killed it", "exec", "OOM killer"]),
+        Case(
+            description: "child killed by SIGTERM", command: "sh -c 'kill -TERM $$'",
+            expected: ["exited with status 143, probably because signal 15 (SIGTERM) killed it"]),
         Case(description: "missing update", command: "true", expected: ["wrote no update", "DCF_UPDATE_PATH"]),
         Case(
             description: "malformed update", command: "echo 'not safetensors' > \"$DCF_UPDATE_PATH\"",

@@ -104,12 +104,13 @@ public final class ExternalCommandTrainer: AgentTrainer {
         case .exited(status: 0):
             return
         case .exited(let status):
-            reason = "the training command exited with status \(status)"
+            reason = "the training command exited with status \(status)" + CommandSignal.shellStatusNote(status)
         case .signaled(let signal):
-            reason = "the training command was killed by signal \(signal)"
+            reason = "the training command was killed by signal \(CommandSignal.describe(signal))"
+                + CommandSignal.senderHint(signal)
         case .timedOut:
             reason = "the training command timed out after \(DurationFormat.format(timeout)) and was terminated; "
-                + "raise the command timeout or train on fewer examples per round"
+                + "raise trainer.command_timeout (--command-timeout) or train on fewer examples per round"
         }
         throw AgentTrainerError(reason + standardErrorSummary(outcome.standardErrorTail))
     }
