@@ -68,9 +68,13 @@ extension DCFWorker {
             }
         }
         let (bytes, served) = try await downloadModelParts(version)
+        let previous = session.withLock { session in
+            defer { session.lastHandedOver = served }
+            return known ?? session.lastHandedOver
+        }
         logger.info(
-            "received global model",
-            [idField, ("version", served.description), ("previous", known?.description ?? "none"),
+            previous == served ? "received global model again" : "received global model",
+            [idField, ("version", served.description), ("previous", previous?.description ?? "none"),
              ("bytes", String(bytes.count))])
         do {
             // Handed over, not shared: the callback may free the bytes before it returns.

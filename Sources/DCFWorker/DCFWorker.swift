@@ -32,6 +32,9 @@ public final class DCFWorker: Sendable {
         var reportedLongHold = false
         /// The failed attempts since the last successful request, or nil when there were none.
         var outage: Outage?
+        /// The version last passed to `globalModelVersionChanged`, which the log names as the previous one when the
+        /// training side forgot its version to train the same model again.
+        var lastHandedOver: ModelVersion?
     }
 
     public let configuration: DCFWorkerConfiguration

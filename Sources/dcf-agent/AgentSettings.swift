@@ -116,11 +116,14 @@ struct AgentSettings {
         return url
     }
 
-    /// Records each of the key, CA and client certificate files that does not exist or is not readable.
+    /// Records each of the key, CA and client certificate settings that is empty or names a file that does not
+    /// exist or is not readable.
     static func checkReadable(
         key: String, caFile: String?, clientCertificate: String?, clientKey: String?, problems: inout SettingProblems
     ) {
-        if !FileManager.default.isReadableFile(atPath: key) {
+        if key.isEmpty {
+            problems.add("agent.key", "agent.key is empty; name this site's key file, which dcf-agent keygen --output FILE makes")
+        } else if !FileManager.default.isReadableFile(atPath: key) {
             problems.add(
                 "agent.key",
                 "agent.key: file \"\(key)\" does not exist or is not readable; dcf-agent keygen --output FILE makes one")
@@ -128,8 +131,12 @@ struct AgentSettings {
         let optionalFiles = [
             ("agent.ca_file", caFile), ("agent.client_certificate", clientCertificate), ("agent.client_key", clientKey),
         ]
-        for case (let setting, let path?) in optionalFiles where !FileManager.default.isReadableFile(atPath: path) {
-            problems.add(setting, "\(setting): file \"\(path)\" does not exist or is not readable")
+        for case (let setting, let path?) in optionalFiles {
+            if path.isEmpty {
+                problems.add(setting, "\(setting) is empty; name a PEM file, or leave the setting out")
+            } else if !FileManager.default.isReadableFile(atPath: path) {
+                problems.add(setting, "\(setting): file \"\(path)\" does not exist or is not readable")
+            }
         }
     }
 

@@ -198,6 +198,26 @@ import Testing
         #expect(output.contains("command line --max-examples: data.max_examples is 1"), "\(output)")
     }
 
+    /// A file setting given as an empty value is reported as empty, not as a file named "" that does not exist.
+    @Test func emptyFileSettingsAreNamedEmpty() throws {
+        let directory = try TemporaryDirectory(prefix: "dcf-agent-empty")
+        defer { directory.remove() }
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-agent"),
+            arguments: [
+                "run", "--server", "https://127.0.0.1:1", "--agent.key=", "--agent.client_certificate=",
+                "--agent.client_key=",
+            ],
+            logFile: directory.file("agent.log"))
+        defer { process.terminate(signal: SIGKILL) }
+        #expect(FederationFixture.waitForExit(process, seconds: 30) == 78, "\(process.output)")
+        let output = process.output
+        #expect(output.contains("command line --agent.key: agent.key is empty"), "\(output)")
+        #expect(output.contains("command line --agent.client_key: agent.client_key is empty"), "\(output)")
+        #expect(output.contains("agent.client_certificate is empty"), "\(output)")
+        #expect(!output.contains("file \"\""), "\(output)")
+    }
+
     /// `http://` in agent.server for a TLS port cannot work on any retry: the agent stops with 78 at its first
     /// request, naming the setting and the fix.
     @Test func plainHTTPToTLSPortExitsConfig() throws {

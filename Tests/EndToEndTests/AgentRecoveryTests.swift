@@ -58,6 +58,11 @@ import TestSupport
         let log = agentProcess.output
         #expect(log.contains("round failed"), "agent log:\n\(log)")
         #expect(log.contains(failure.logged), "agent log:\n\(log)")
+        // The failed round's model is downloaded again, and the log names the version the agent had.
+        let downloads = log.split(separator: "\n").filter { $0.contains("received global model") }
+        #expect(downloads.count == 2, "agent log:\n\(log)")
+        #expect(downloads.last?.contains("again") == true, "agent log:\n\(log)")
+        #expect(downloads.last?.contains("previous=1 ") == true, "agent log:\n\(log)")
         let history = try federation.historyLines()
         #expect(history.count == 1, "history:\n\(history)")
         #expect(!federation.server.output.contains("update rejected"), "server log:\n\(federation.server.output)")

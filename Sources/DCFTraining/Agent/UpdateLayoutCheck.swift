@@ -25,10 +25,11 @@ public struct UpdateLayoutCheck: Sendable {
         for info in reference where info.dtype.isFloatingPoint {
             guard let values = try? update.tensor(named: info.name)?.doubleValues() else { continue }
             if let index = values.firstIndex(where: { !$0.isFinite }) {
-                throw UpdateLayoutError(problems: [
-                    "tensor \"\(info.name)\" has the non-finite value \(values[index]) at element \(index); "
-                        + "training diverged, so lower the learning rate or check the input data"
-                ])
+                throw UpdateLayoutError(
+                    problems: [
+                        "tensor \"\(info.name)\" has the non-finite value \(values[index]) at element \(index); "
+                            + "training diverged, so lower the learning rate or check the input data"
+                    ], isNonFiniteValue: true)
             }
         }
     }
@@ -63,8 +64,16 @@ public struct UpdateLayoutCheck: Sendable {
 public struct UpdateLayoutError: Error, Sendable, CustomStringConvertible {
     /// One sentence per problem, each naming its tensor.
     public let problems: [String]
+    /// Whether the layout matches and the problem is a NaN or infinity in the values.
+    public let isNonFiniteValue: Bool
+
+    init(problems: [String], isNonFiniteValue: Bool = false) {
+        self.problems = problems
+        self.isNonFiniteValue = isNonFiniteValue
+    }
 
     public var description: String {
+        if isNonFiniteValue { return "the update contains a non-finite value: " + problems.joined(separator: "; ") }
         let listed = problems.prefix(UpdateLayoutCheck.listedProblemLimit).joined(separator: "; ")
         let rest = problems.count - UpdateLayoutCheck.listedProblemLimit
         let more = rest > 0 ? "; and \(rest) more" : ""
