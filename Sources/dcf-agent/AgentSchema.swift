@@ -30,7 +30,8 @@ enum AgentSchema {
             help: "PEM file of the private key of client_certificate."),
         ConfigOption.required(
             "agent", "key", type: .string, flag: "key",
-            help: "This site's Ed25519 private key file (hex seed); its .pub file sits beside it."),
+            help: "This site's Ed25519 private key file (hex seed), as dcf-agent keygen writes it; run does not read the "
+                + ".pub file that keygen writes beside it."),
         ConfigOption(
             "agent", "max_rounds", type: .integer(0...1_000_000), default: .integer(0), unit: "rounds",
             flag: "max-rounds", help: "Exit after sending this many updates; 0 runs until stopped."),

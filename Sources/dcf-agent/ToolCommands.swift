@@ -29,6 +29,7 @@ enum ToolCommands {
             .value("layers", valueName: "sizes", default: "784,128,10", help: "Layer sizes, input first."),
             .value("seed", valueName: "integer", default: "1", help: "Seed of the initial weights."),
             .value("output", valueName: "file", help: "Path of the safetensors file to write."),
+            .flag("force", help: "Overwrite an existing output file."),
         ])
 
     static let evaluate = Subcommand(
@@ -93,6 +94,12 @@ enum ToolCommands {
             throw UsageError("--seed \"\(command.option("seed") ?? "")\" is not a non-negative integer")
         }
         let network = try MultilayerPerceptron(layerSizes: sizes, seed: seed)
+        // Checked without following a symbolic link, which the write would replace too.
+        if !command.flag("force"), (try? FileManager.default.attributesOfItem(atPath: output)) != nil {
+            throw ToolError(
+                description: "model file \(output): already exists; remove it first, or pass --force to overwrite it",
+                exitCode: .cannotCreate)
+        }
         do {
             try AtomicFile.write(network.exportSafeTensors(), to: output)
         } catch {

@@ -34,6 +34,18 @@ import Testing
         #expect(noPublicKey.status == 66, "\(noPublicKey.output)")
     }
 
+    /// The help of `agent.key` states that `run` reads the private key file alone, because `run` never opens the .pub
+    /// file, so a key handed over alone (as systemd's `LoadCredential=` does) works.
+    @Test func keyHelpSaysRunSkipsPublicFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let help = try run(["run", "--help"], in: directory)
+        #expect(help.status == 0, "\(help.output)")
+        let text = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("run does not read the .pub file"), "\(help.output)")
+        #expect(!text.contains("sits beside it"), "\(help.output)")
+    }
+
     /// `verify-key` takes the key file as `--key FILE`, as `run` does, or as its argument, but not both.
     @Test func verifyKeyTakesKeyOption() throws {
         let directory = try TemporaryDirectory()
@@ -102,6 +114,15 @@ import Testing
 
         let model = directory.file("model.safetensors")
         #expect(try run(["init-model", "--output", model, "--layers", "4,3,2"], in: directory).status == 0)
+        // Like keygen, init-model keeps an existing file unless --force is given.
+        let written = try Data(contentsOf: URL(fileURLWithPath: model))
+        let again = try run(["init-model", "--output", model, "--layers", "4,3,2", "--seed", "2"], in: directory)
+        #expect(again.status == 73, "\(again.output)")
+        #expect(again.output.contains("--force"), "\(again.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == written)
+        let forced = try run(["init-model", "--output", model, "--layers", "4,3,2", "--seed", "2", "--force"], in: directory)
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) != written)
         let missingModel = try run(["evaluate", "--model", directory.file("absent.safetensors")], in: directory)
         #expect(missingModel.status == 66, "\(missingModel.output)")
         #expect(missingModel.output.contains("absent.safetensors"), "\(missingModel.output)")
