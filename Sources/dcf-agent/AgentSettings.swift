@@ -45,8 +45,8 @@ struct AgentSettings {
         worker.clientCertificateFile = clientCertificate
         worker.clientPrivateKeyFile = clientKey
         worker.uploadCompression = config.string("agent.upload_compression") == "deflate" ? .deflate : .none
-        // The schema accepts only the names of `RecordLayer` cases.
         worker.updateRetryWindow = config.duration("agent.update_retry_window")
+        // The schema accepts only the names of `RecordLayer` cases.
         worker.tlsRecordLayer = TLSConfiguration.RecordLayer(rawValue: config.string("agent.tls_record_layer")) ?? .dcf
         maxRounds = config.integer("agent.max_rounds")
         retryDelay = config.duration("agent.retry_delay")
