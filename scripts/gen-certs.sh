@@ -23,8 +23,9 @@ Options:
 An existing ca.pem/ca.key in DIR is reused, so running the script again adds or renews
 certificates under the same CA. With only --client options and no host names, an existing
 server.pem is kept, so `gen-certs.sh DIR --client site2` adds a client certificate. Naming
-hosts (re)makes the server certificate; replacing an existing file needs --force. Keys are
-P-256 and written with mode 0600, certificates with mode 0644.
+hosts (re)makes the server certificate. Replacing an existing certificate or key needs
+--force, and a run refused for that writes no file. Keys are P-256 and written with mode
+0600, certificates with mode 0644.
 Requires the openssl command-line tool.
 
 Exits 0 on success, 64 on an invalid option or argument, 1 when openssl is missing or
@@ -89,14 +90,28 @@ for host in $hosts; do
     alt_names="${alt_names:+$alt_names,}$entry"
 done
 
+# refuse_overwrite FILE... exits before anything is written when one of the files exists and --force is off.
 refuse_overwrite() {
-    if [ "$force" -eq 0 ] && [ -e "$1" ]; then
-        echo "error: '$1' exists; pass --force to overwrite it" >&2
-        exit 1
-    fi
+    [ "$force" -eq 0 ] || return 0
+    for file in "$@"; do
+        if [ -e "$file" ]; then
+            echo "error: '$file' exists; pass --force to overwrite it" >&2
+            exit 1
+        fi
+    done
 }
 
-if [ -e "$dir/ca.pem" ] && [ -e "$dir/ca.key" ]; then
+# Every certificate and key this run writes is checked first, so a refusal leaves DIR as it was. A CA with
+# only one of its two files present is made again, which needs --force because it replaces that file.
+reuse_ca=0
+if [ -e "$dir/ca.pem" ] && [ -e "$dir/ca.key" ]; then reuse_ca=1; fi
+[ "$reuse_ca" -eq 1 ] || refuse_overwrite "$dir/ca.pem" "$dir/ca.key"
+[ "$make_server" -eq 0 ] || refuse_overwrite "$dir/server.pem" "$dir/server.key"
+for name in $clients; do
+    refuse_overwrite "$dir/client-$name.pem" "$dir/client-$name.key"
+done
+
+if [ "$reuse_ca" -eq 1 ]; then
     echo "reusing CA $dir/ca.pem"
 else
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -109,7 +124,6 @@ fi
 
 # sign NAME SUBJECT_CN EXTENDED_KEY_USAGE SUBJECT_ALT_NAMES
 sign() {
-    refuse_overwrite "$dir/$1.pem"
     cat >"$work/$1.ext" <<EOF
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment

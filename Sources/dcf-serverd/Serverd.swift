@@ -146,7 +146,7 @@ final class Serverd: Sendable {
             }
             return
         }
-        sink.level = settings.logLevel
+        applyLogLevel(settings.logLevel)
         let needRestart = configuration.changedOptions(since: startConfiguration)
             .filter { !Self.reloadableOptions.contains($0) }
         if !needRestart.isEmpty {
@@ -165,19 +165,6 @@ final class Serverd: Sendable {
         } catch {
             logger.error("key list reload failed; keeping the old list", [("error", String(describing: error))])
         }
-        if let tls = settings.tls {
-            do {
-                try service.reloadTLS(tls)
-                logger.info("reloaded TLS certificate and key", [("tls_record_layer", tls.recordLayer.rawValue)])
-                Self.warnAboutExposedSecretFiles(settings, tlsOnly: true, logger: logger)
-                if try TLSContext(configuration: tls).certificateHasExpired {
-                    logger.warning(
-                        "the reloaded server certificate has expired; agents will reject it",
-                        [("file", tls.certificateChainFile ?? "")])
-                }
-            } catch {
-                logger.error("TLS reload failed; keeping the old certificate", [("error", String(describing: error))])
-            }
-        }
+        if let tls = settings.tls { reloadTLS(tls, settings: settings) }
     }
 }

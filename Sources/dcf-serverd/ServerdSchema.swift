@@ -63,8 +63,9 @@ enum ServerdSchema {
     private static let admin = [
         ConfigOption(
             "admin", "credentials_file", type: .string, default: nil, flag: "admin-credentials",
-            help: "File holding 'username:password' for the admin API; DCF_SERVER_ADMIN_USERNAME and "
-                + "DCF_SERVER_ADMIN_PASSWORD are used when unset. No credentials disable the admin API."),
+            help: "File holding 'username:password' for the admin API. When it is unset, DCF_SERVER_ADMIN_USERNAME "
+                + "and DCF_SERVER_ADMIN_PASSWORD give the credentials. When it is set, the server's environment must "
+                + "not have them (the start fails with status 78). No credentials disable the admin API."),
     ]
 
     private static let state = [

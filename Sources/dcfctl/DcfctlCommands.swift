@@ -50,7 +50,13 @@ enum DcfctlCommands {
             Subcommand(
                 name: "status", summary: "Show the model version, worker counts and the open round.",
                 options: connection + [json]),
-        ])
+        ],
+        exitStatus: "Exit status: 0 success; 1 the reply is not the admin API's (check --server); 64 invalid command "
+            + "line or missing credentials; 65 unknown worker id or prefix, request rejected by the server, or a "
+            + "malformed key or credentials file; 66 a file named on the command line or by a variable does not "
+            + "exist or is not readable, a CA file holds no certificate, or a client key does not match its "
+            + "certificate; 69 server unreachable, its certificate not trusted, or the server failed "
+            + "the request; 77 wrong credentials, admin API off, or this address blocked.")
 
     /// Runs `command` against the server and returns the text to print.
     static func run(_ command: ParsedCommand, client: AdminClient) throws -> String {
@@ -134,11 +140,19 @@ enum DcfctlCommands {
     }
 
     /// Returns a 64-digit hex key given directly or as the path of a key file holding one.
+    ///
+    /// - Throws: a usage error (64) for hex digits of another count, an input error (66) for any other argument
+    ///   that names no existing file, and a data error (65) for a file that contains no public key.
     static func publicKey(_ argument: String) throws -> String {
         if isHexKey(argument) { return argument.lowercased() }
         guard FileManager.default.fileExists(atPath: argument) else {
-            throw DcfctlError.usage(
-                "\"\(argument)\" is neither a 64-digit hex public key nor an existing key file")
+            if !argument.isEmpty, argument.allSatisfy(\.isHexDigit) {
+                throw DcfctlError.usage(
+                    "\"\(argument)\" has \(argument.count) hex digits, and a public key has 64; pass the whole key "
+                        + "or its .pub file")
+            }
+            throw DcfctlError.input(
+                "key file \"\(argument)\" does not exist; pass the worker's .pub file or its 64-digit hex public key")
         }
         // Private and public key files both hold 64 hex digits; a .pub file beside this one marks it as private.
         if !argument.hasSuffix(".pub"), FileManager.default.fileExists(atPath: argument + ".pub") {

@@ -22,7 +22,11 @@ import Testing
         ("[tls]", #"serverd.conf:4: duplicate section [tls], first opened on line 1"#),
         (
             "host = \"a\nhost = \"b\"",
-            #"serverd.conf:4: key "host" in [server]: unterminated string starting at column 2, add the closing ""#
+            #"serverd.conf:4: key "host" in [server]: unterminated string starting at column 8, add the closing ""#
+        ),
+        (
+            "  host='a",
+            #"serverd.conf:4: key "host" in [server]: unterminated string starting at column 8, add the closing '"#
         ),
         (
             "host = \"a\" x",

@@ -148,6 +148,17 @@ import Testing
         let addNotAKey = try dcfctl(["add", notAKey], server: server, fixture: fixture)
         #expect(addNotAKey.status == 65, "\(addNotAKey.output)")
 
+        // A key file that does not exist is a missing input file, 66; hex digits of the wrong count are a
+        // mistyped key on the command line, 64.
+        let missingKeyFile = fixture.directory.file("nosuch.pub")
+        let addMissing = try dcfctl(["add", missingKeyFile], server: server, fixture: fixture)
+        #expect(addMissing.status == 66, "\(addMissing.output)")
+        #expect(addMissing.output.contains("key file \"\(missingKeyFile)\" does not exist"), "\(addMissing.output)")
+        let addShortKey = try dcfctl(["add", String(repeating: "ab", count: 31)], server: server, fixture: fixture)
+        #expect(addShortKey.status == 64, "\(addShortKey.output)")
+        #expect(addShortKey.output.contains("has 62 hex digits"), "\(addShortKey.output)")
+        #expect(try server.workers().count == 1)
+
         let plainURL = server.url.replacingOccurrences(of: "https://", with: "http://")
         let plainHTTP = try dcfctl(["list", "--server", plainURL], server: nil, fixture: fixture)
         #expect(plainHTTP.status == 65, "\(plainHTTP.output)")
@@ -633,6 +644,13 @@ import Testing
         let help = try dcfctl(["--help"], server: nil, fixture: fixture)
         #expect(help.status == 0)
         #expect(help.output.contains("prefix of at least 8 hex digits"), "\(help.output)")
+        // The exit statuses are dcfctl's own, as in the table of docs/operations.md, not the daemons' list.
+        let flattened = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(flattened.contains("1 the reply is not the admin API's"), "\(help.output)")
+        #expect(flattened.contains("66 a file named on the command line"), "\(help.output)")
+        for unused in ["73 ", "74 ", "78 "] {
+            #expect(!flattened.contains(unused), "\(unused)in \(help.output)")
+        }
         for command in ["list", "add", "remove", "enable", "disable", "status"] {
             #expect(help.output.contains("  \(command) "), "missing \(command) in \(help.output)")
         }

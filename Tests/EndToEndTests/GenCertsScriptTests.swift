@@ -63,6 +63,43 @@ import Testing
         #expect(try contents(tls + "/server.pem") != serverCertificate)
     }
 
+    /// A key file without its certificate, such as one left from an earlier run or copied in by hand, is not
+    /// overwritten without --force either, and the refused run writes no other file.
+    @Test func existingKeysNeedForce() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tls = directory.file("tls")
+        try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
+        let keep = Data("kept key\n".utf8)
+        for name in ["server.key", "ca.key"] {
+            try keep.write(to: URL(fileURLWithPath: tls + "/" + name))
+        }
+
+        let rejected = try genCerts([tls, "127.0.0.1"], in: directory)
+        #expect(rejected.status == 1, "\(rejected.output)")
+        #expect(rejected.output.contains("'\(tls)/ca.key' exists; pass --force"), "\(rejected.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tls).sorted() == ["ca.key", "server.key"])
+
+        try FileManager.default.removeItem(atPath: tls + "/ca.key")
+        let serverKey = try genCerts([tls, "127.0.0.1"], in: directory)
+        #expect(serverKey.status == 1, "\(serverKey.output)")
+        #expect(serverKey.output.contains("'\(tls)/server.key' exists; pass --force"), "\(serverKey.output)")
+        #expect(try contents(tls + "/server.key") == keep)
+        #expect(!FileManager.default.fileExists(atPath: tls + "/ca.pem"))
+
+        let clientKey = tls + "/client-site1.key"
+        try keep.write(to: URL(fileURLWithPath: clientKey))
+        try FileManager.default.removeItem(atPath: tls + "/server.key")
+        let client = try genCerts([tls, "--client", "site1"], in: directory)
+        #expect(client.status == 1, "\(client.output)")
+        #expect(client.output.contains("'\(clientKey)' exists; pass --force"), "\(client.output)")
+        #expect(try contents(clientKey) == keep)
+
+        let forced = try genCerts(["--force", tls, "--client", "site1"], in: directory)
+        #expect(forced.status == 0, "\(forced.output)")
+        #expect(try contents(clientKey) != keep)
+    }
+
     /// Usage errors exit 64 (EX_USAGE), as in the other scripts, and nothing is written.
     @Test func usageErrorsExit64() throws {
         let directory = try TemporaryDirectory()

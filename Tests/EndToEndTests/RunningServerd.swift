@@ -14,12 +14,15 @@ struct RunningServerd {
 
     var url: String { "https://127.0.0.1:\(port)" }
 
-    /// Sends one request on a new client, so every call makes a fresh TLS handshake.
+    /// Sends one request on a new client, so every call makes a fresh TLS handshake; `client` is the certificate
+    /// for mutual TLS.
     func request(
         _ method: String, _ path: String, body: Data? = nil, admin: Bool = false, trusting ca: String? = nil,
-        authorization: String? = nil
+        authorization: String? = nil, client: CertificateFactory.Identity? = nil
     ) throws -> HTTPClientResponse {
-        let tls = TLSConfiguration.client(trustedCAFile: ca ?? caFile)
+        let tls = TLSConfiguration.client(
+            trustedCAFile: ca ?? caFile, certificateChainFile: client?.certificateFile,
+            privateKeyFile: client?.privateKeyFile)
         let client = try HTTPClient(
             host: "127.0.0.1", port: port,
             configuration: HTTPClientConfiguration(transport: .tls(tls), totalTimeout: .seconds(30)))
@@ -45,8 +48,8 @@ struct RunningServerd {
     }
 
     /// Scrapes `/metrics` and parses it, failing on any line that is not Prometheus text.
-    func metrics() throws -> PrometheusSamples {
-        let response = try request("GET", "/metrics")
+    func metrics(client: CertificateFactory.Identity? = nil) throws -> PrometheusSamples {
+        let response = try request("GET", "/metrics", client: client)
         guard response.statusCode == 200 else {
             throw ServerdTestError("/metrics answered \(response.statusCode)")
         }

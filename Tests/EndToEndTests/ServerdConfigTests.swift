@@ -294,6 +294,30 @@ import Testing
         #expect(try dotted.stop() == 0)
     }
 
+    /// The admin variables that an operator exports for dcfctl stop a server whose config names a credentials
+    /// file. The error names both sources and the fix, and `--help` states the rule.
+    @Test func adminCredentialsInFileAndEnvironment() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"), arguments: ["run", "--config", fixture.configFile],
+            environment: ["DCF_SERVER_ADMIN_USERNAME": "ops", "DCF_SERVER_ADMIN_PASSWORD": "exported-for-dcfctl"],
+            logFile: fixture.directory.file("both.log"))
+        #expect(process.waitForExit() == 78, "\(process.output)")
+        #expect(process.output.contains("admin.credentials_file"), "\(process.output)")
+        #expect(
+            process.output.contains(
+                "unset DCF_SERVER_ADMIN_USERNAME and DCF_SERVER_ADMIN_PASSWORD in the server's environment"),
+            "\(process.output)")
+
+        let help = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-serverd"), arguments: ["run", "--help"],
+            logFile: fixture.directory.file("help.log"))
+        #expect(help.waitForExit() == 0)
+        let flattened = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(flattened.contains("the server's environment must not have them"), "\(help.output)")
+    }
+
     @Test func shippedExampleConfigLoads() throws {
         let fixture = try ServerdFixture()
         defer { fixture.remove() }

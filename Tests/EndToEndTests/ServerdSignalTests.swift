@@ -42,7 +42,10 @@ import Testing
         try replace(fixture.certificateFile, with: replacement.certificateFile)
         try replace(fixture.privateKeyFile, with: replacement.privateKeyFile)
         kill(server.process.pid, SIGHUP)
-        try server.process.waitForLine(containing: "reloaded TLS certificate and key", timeout: 30)
+        let tlsLine = try server.process.waitForLine(containing: "reloaded TLS certificate and key", timeout: 30)
+        #expect(tlsLine.contains("subject=\"/CN=dcf-replacement\""), "\(tlsLine)")
+        #expect(tlsLine.contains(" not_after=20"), "\(tlsLine)")
+        #expect(tlsLine.firstMatch(of: #/sha256_fingerprint=([0-9A-F]{2}:){31}[0-9A-F]{2}/#) != nil, "\(tlsLine)")
         let keyListLine = try server.process.waitForLine(containing: "reloaded worker key list")
         #expect(keyListLine.contains("added=1 removed=0 unregistered=0"), "\(keyListLine)")
 
@@ -69,6 +72,26 @@ import Testing
         #expect(after[waitSeries] == answeredBefore + 1)
         #expect(after.values.keys.filter { $0.contains("route=\"model_wait\"") } == [waitSeries])
         loop.cancel()
+    }
+
+    /// A reload logs a changed log level, both when it lowers the level (the line is written before the switch)
+    /// and when it raises it (after the switch).
+    @Test func reloadLogsChangedLogLevel() throws {
+        let fixture = try ServerdFixture()
+        defer { fixture.remove() }
+        let server = try fixture.launch()
+        defer { server.process.terminate(signal: SIGKILL) }
+
+        let config = try String(contentsOfFile: fixture.configFile, encoding: .utf8)
+        #expect(config.contains("level = \"debug\"\n"))
+        for (from, to) in [("debug", "warning"), ("warning", "info")] {
+            try ServerdFixture.write(
+                config.replacingOccurrences(of: "level = \"debug\"\n", with: "level = \"\(to)\"\n"),
+                to: fixture.configFile)
+            kill(server.process.pid, SIGHUP)
+            let line = try server.process.waitForLine(containing: "log level changed from=\(from)", timeout: 30)
+            #expect(line.contains(" notice serverd: log level changed from=\(from) to=\(to)"), "\(line)")
+        }
     }
 
     @Test func reloadNamesSettingsThatNeedRestart() throws {

@@ -26,18 +26,22 @@ public struct AdminCredentials: Sendable {
     /// Loads credentials from the environment or from `file`; returns nil when neither sets any,
     /// which turns the admin API off.
     ///
-    /// - Throws: `ConfigurationError` when only one variable is set, when both sources are set, or when the
-    ///   file is unreadable or not a single `username:password` line.
+    /// - Throws: `ConfigurationError` when only one variable is set, when a variable and the file are both set,
+    ///   or when the file is unreadable or not a single `username:password` line.
     public static func load(environment: [String: String], file: URL?) throws -> AdminCredentials? {
         let username = environment[usernameVariable].flatMap { $0.isEmpty ? nil : $0 }
         let password = environment[passwordVariable].flatMap { $0.isEmpty ? nil : $0 }
+        if let file, username != nil || password != nil {
+            let setVariables = [(usernameVariable, username), (passwordVariable, password)].filter { $0.1 != nil }.map(\.0)
+            throw ConfigurationError(
+                "admin credentials are set both in the environment (\(setVariables.joined(separator: " and "))) and in "
+                    + "\(file.path) (admin.credentials_file); unset \(usernameVariable) and \(passwordVariable) in "
+                    + "the server's environment, or remove admin.credentials_file")
+        }
         switch (username, password, file) {
         case (nil, nil, nil): return nil
         case (nil, nil, let file?): return try load(file: file)
         case (let username?, let password?, nil): return try AdminCredentials(username: username, password: password)
-        case (_?, _?, let file?):
-            throw ConfigurationError(
-                "admin credentials are set both in the environment and in \(file.path); keep only one")
         default:
             throw ConfigurationError("set both \(usernameVariable) and \(passwordVariable), or neither")
         }

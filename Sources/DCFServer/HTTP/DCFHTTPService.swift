@@ -94,12 +94,16 @@ public final class DCFHTTPService: Sendable {
     /// `HTTPServer.unresponsiveLoops()`.
     public func unresponsiveLoops() -> [Int] { http.unresponsiveLoops() }
 
-    /// Loads certificates and key from `configuration` for new connections; open connections keep theirs.
+    /// Loads certificates and key from `configuration` for new connections. Open connections keep theirs, unless
+    /// the client certificate policy changed: see `HTTPServer.replaceTLSContext(_:)`.
     ///
+    /// - Returns: the context now served and what happened to the open connections.
     /// - Throws: `TLSError` when a file cannot be loaded (the old certificates stay in use), or
     ///   `HTTPServerError` when the service listens without TLS.
-    public func reloadTLS(_ configuration: TLSConfiguration) throws {
-        try http.replaceTLSContext(try TLSContext(configuration: configuration))
+    @discardableResult
+    public func reloadTLS(_ configuration: TLSConfiguration) throws -> (TLSContext, TLSContextReplacement) {
+        let context = try TLSContext(configuration: configuration)
+        return (context, try http.replaceTLSContext(context))
     }
 
     /// Stops accepting requests, answers every parked long poll with `unavailable`, waits up to `gracePeriod`

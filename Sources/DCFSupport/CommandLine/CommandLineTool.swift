@@ -10,9 +10,13 @@ public struct CommandLineTool: Sendable {
     public let subcommands: [Subcommand]
     /// The subcommand used when the first argument is an option or absent; `nil` requires a subcommand.
     public let defaultSubcommand: String?
+    /// The exit statuses the help lists, as one paragraph starting with "Exit status:"; `nil` lists the
+    /// `sysexits.h` statuses that the daemons use.
+    public let exitStatus: String?
 
     public init(
-        name: String, version: String, summary: String, subcommands: [Subcommand], defaultSubcommand: String? = nil
+        name: String, version: String, summary: String, subcommands: [Subcommand], defaultSubcommand: String? = nil,
+        exitStatus: String? = nil
     ) {
         precondition(!subcommands.isEmpty, "a tool needs at least one subcommand")
         precondition(defaultSubcommand.map { name in subcommands.contains { $0.name == name } } ?? true)
@@ -21,6 +25,7 @@ public struct CommandLineTool: Sendable {
         self.summary = summary
         self.subcommands = subcommands
         self.defaultSubcommand = defaultSubcommand
+        self.exitStatus = exitStatus
     }
 
     /// Parses `arguments` (without the program name) into a request.

@@ -12,7 +12,7 @@ enum HelpFormatter {
             lines.append("  " + subcommand.name.padding(nameWidth) + subcommand.summary + marker)
         }
         lines += ["", "Run \"\(tool.name) <command> --help\" for the options of a command.", ""]
-        lines += exitStatusLines()
+        lines += exitStatusLines(tool)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -33,7 +33,7 @@ enum HelpFormatter {
         }
         lines += entry("-h, --help", "Print this help, then exit.")
         lines += entry("--version", "Print the version, then exit.")
-        lines += [""] + exitStatusLines()
+        lines += [""] + exitStatusLines(tool)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -53,8 +53,9 @@ enum HelpFormatter {
         ["  " + names] + TextWrapping.wrap(help, width: width - 6).map { "      " + $0 }
     }
 
-    private static func exitStatusLines() -> [String] {
-        [
+    private static func exitStatusLines(_ tool: CommandLineTool) -> [String] {
+        if let exitStatus = tool.exitStatus { return TextWrapping.wrap(exitStatus, width: width) }
+        return [
             "Exit status: 0 success, 1 runtime failure, 64 invalid command line,",
             "65 invalid data or rejected request, 66 missing input file,",
             "69 service unavailable, 73 cannot create output file, 74 I/O error,",

@@ -57,7 +57,9 @@ struct ConfigFileParser {
             report(number, "invalid key \(ConfigValue.quote(key)), keys use only letters, digits, _ and -")
             return
         }
-        let value = ConfigValueParser.parse(content[content.index(after: equals)...])
+        let valueText = content[content.index(after: equals)...]
+        let lineOffset = line.unicodeScalars.distance(from: line.startIndex, to: valueText.startIndex)
+        let value = ConfigValueParser.parse(valueText, lineOffset: lineOffset)
         entries.append(ConfigEntry(section: section, key: key, line: number, value: value))
     }
 

@@ -6,15 +6,19 @@
 /// digits), `true`, `false`, or a one-line array of those. A `#` comment may follow the value.
 struct ConfigValueParser {
     private let scalars: [Unicode.Scalar]
+    /// The number of Unicode scalars on the line before `text`, so error columns count from the start of the line.
+    private let lineOffset: Int
     private var position = 0
 
-    private init(_ text: Substring) {
+    private init(_ text: Substring, lineOffset: Int) {
         scalars = Array(text.unicodeScalars)
+        self.lineOffset = lineOffset
     }
 
-    /// Parses `text` as a whole; anything but blanks or a comment after the value is an error.
-    static func parse(_ text: Substring) -> Result<ConfigValue, ConfigSyntaxError> {
-        var parser = ConfigValueParser(text)
+    /// Parses `text` as a whole; anything but blanks or a comment after the value is an error. `lineOffset` is
+    /// the number of Unicode scalars before `text` on its line, such as `key =`, for the columns in errors.
+    static func parse(_ text: Substring, lineOffset: Int = 0) -> Result<ConfigValue, ConfigSyntaxError> {
+        var parser = ConfigValueParser(text, lineOffset: lineOffset)
         do throws(ConfigSyntaxError) {
             parser.skipBlanks()
             let value = try parser.parseValue(nested: false)
@@ -63,7 +67,7 @@ struct ConfigValueParser {
             default: text.append(next)
             }
         }
-        throw ConfigSyntaxError("unterminated string starting at column \(start + 1), add the closing \"")
+        throw ConfigSyntaxError("unterminated string starting at column \(lineOffset + start + 1), add the closing \"")
     }
 
     private mutating func parseEscape() throws(ConfigSyntaxError) -> Unicode.Scalar {
@@ -105,7 +109,7 @@ struct ConfigValueParser {
             if next == "'" { return String(text) }
             text.append(next)
         }
-        throw ConfigSyntaxError("unterminated string starting at column \(start + 1), add the closing '")
+        throw ConfigSyntaxError("unterminated string starting at column \(lineOffset + start + 1), add the closing '")
     }
 
     private mutating func parseArray() throws(ConfigSyntaxError) -> ConfigValue {

@@ -54,8 +54,10 @@ extension HTTPConnection {
             close(reason: .clientDisconnected)
             return
         }
+        let tlsContext = tls.context
+        clientPolicy = tlsContext.clientCertificatePolicy
         do {
-            transport = TLSTransport(session: try TLSSession(context: tls.context, fileDescriptor: fd, collectsOutput: true))
+            transport = TLSTransport(session: try TLSSession(context: tlsContext, fileDescriptor: fd, collectsOutput: true))
         } catch {
             context.logger.error("cannot create TLS session", [("peer", peer), ("error", "\(error)")])
             close(reason: .clientDisconnected)

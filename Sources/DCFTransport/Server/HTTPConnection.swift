@@ -41,6 +41,9 @@ final class HTTPConnection: EventHandler {
     let counted: CountedGroups
     /// Set once the connection must close after the current response.
     var closeAfterResponse = false
+    /// The client certificate policy of the TLS context the handshake started with; nil before a handshake and
+    /// on a plain TCP server.
+    var clientPolicy: ClientCertificatePolicy?
     /// Set when the client ended its stream (FIN or close_notify) while the connection still owes it a response.
     var inputEnded = false
 
@@ -161,6 +164,32 @@ final class HTTPConnection: EventHandler {
             close(reason: .serverStopped)
         case .closed:
             return
+        }
+    }
+
+    /// The way `closeIfAccepted(underOtherThan:)` ended a connection.
+    enum PolicyClose {
+        /// Closed at once: it was idle, parked, or still in its handshake.
+        case closed
+        /// Closes after the response to the request in progress.
+        case afterResponse
+    }
+
+    /// Closes a connection whose TLS handshake used a client certificate policy other than `policy`: at once when
+    /// it is idle, parked or handshaking, otherwise after the response to its request in progress. Returns nil for
+    /// a connection that keeps going: one under `policy`, or one that has not started its handshake and so meets
+    /// the current context.
+    func closeIfAccepted(underOtherThan policy: ClientCertificatePolicy) -> PolicyClose? {
+        guard let clientPolicy, clientPolicy != policy else { return nil }
+        switch phase {
+        case .detecting, .closed:
+            return nil
+        case .open where request.map({ !$0.isParked }) ?? false:
+            closeAfterResponse = true
+            return .afterResponse
+        case .handshaking, .open, .lingering:
+            close(reason: .clientPolicyChanged)
+            return .closed
         }
     }
 

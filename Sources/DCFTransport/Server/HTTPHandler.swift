@@ -117,7 +117,7 @@ public struct HTTPBodyDemand: Sendable {
 /// The reason a request ended before its response was sent or its body was read.
 public struct HTTPRequestError: Error, CustomStringConvertible, Equatable {
     private enum Code: Equatable {
-        case clientDisconnected, timedOut, invalidBody(String), serverStopped, bodyAbandoned
+        case clientDisconnected, timedOut, invalidBody(String), serverStopped, bodyAbandoned, clientPolicyChanged
     }
 
     private let code: Code
@@ -128,6 +128,8 @@ public struct HTTPRequestError: Error, CustomStringConvertible, Equatable {
     public static let timedOut = HTTPRequestError(code: .timedOut)
     /// The server closed the connection at the end of its shutdown grace period.
     public static let serverStopped = HTTPRequestError(code: .serverStopped)
+    /// The server closed the connection because a TLS reload changed which client certificates it accepts.
+    public static let clientPolicyChanged = HTTPRequestError(code: .clientPolicyChanged)
 
     /// The handler responded before reading the whole body; the connection closes after the response.
     public static let bodyAbandoned = HTTPRequestError(code: .bodyAbandoned)
@@ -141,6 +143,7 @@ public struct HTTPRequestError: Error, CustomStringConvertible, Equatable {
         case .invalidBody(let detail): "invalid request body: \(detail)"
         case .serverStopped: "server stopped"
         case .bodyAbandoned: "response sent before the request body was read"
+        case .clientPolicyChanged: "client certificate policy changed"
         }
     }
 }

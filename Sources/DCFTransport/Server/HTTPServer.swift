@@ -117,15 +117,34 @@ public final class HTTPServer: Sendable {
     /// Open connections of every network group that has some, while the per-network limit is on.
     var connectionsPerNetwork: [ClientAddressGroup: Int] { context.connectionsPerNetwork.snapshot }
 
-    /// Makes new connections use `newContext`; connections already open keep their context.
+    /// Makes new connections use `newContext`. Connections already open keep their context, unless `newContext`
+    /// has another `clientCertificatePolicy` than theirs. Those close at once when idle, parked or in their
+    /// handshake, and after the response to a request in progress, so their clients connect again and meet the
+    /// new policy. The call blocks until every loop has done so, so do not call it on an event loop.
     ///
+    /// - Returns: how many connections closed, or will close after their response, because of the new policy.
     /// - Throws: `HTTPServerError` when the server was configured for plain TCP.
-    public func replaceTLSContext(_ newContext: TLSContext) throws {
+    @discardableResult
+    public func replaceTLSContext(_ newContext: TLSContext) throws -> TLSContextReplacement {
         guard let holder = context.tls else {
             throw HTTPServerError.invalidConfiguration("cannot replace the TLS context of a plaintext server")
         }
+        let oldPolicy = holder.context.clientCertificatePolicy
         holder.context = newContext
         context.logger.info("replaced TLS context")
+        let policy = newContext.clientCertificatePolicy
+        guard policy != oldPolicy else { return TLSContextReplacement() }
+        let units = state.withLock { state -> [LoopUnit] in
+            if case .running(_, let units) = state { return units }
+            return []
+        }
+        var replacement = TLSContextReplacement(clientPolicyChanged: true)
+        for unit in units {
+            let closed = unit.runAndWait { $0.closeConnections(acceptedUnderOtherThan: policy) }
+            replacement.closedConnections += closed.closedConnections
+            replacement.connectionsClosingAfterResponse += closed.connectionsClosingAfterResponse
+        }
+        return replacement
     }
 
     private func validate() throws {

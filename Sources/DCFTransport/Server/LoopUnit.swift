@@ -54,6 +54,15 @@ struct LoopUnit: @unchecked Sendable {  // `server` and `listener` are used only
         }
     }
 
+    /// Blocks the calling thread, which must not be the loop's, until `body` has run on the loop with its
+    /// connections; returns what `body` returned.
+    func runAndWait<Result: Sendable>(_ body: @escaping @Sendable (LoopActions) -> Result) -> Result {
+        let actions = LoopActions(server: server, listener: listener)
+        let result = Mutex<Result?>(nil)
+        runAndWait { result.withLock { $0 = body(actions) } }
+        return result.withLock { $0 }!
+    }
+
     func stop() {
         let actions = LoopActions(server: server, listener: listener)
         loop.execute { actions.closeAll() }
@@ -86,6 +95,20 @@ struct LoopActions: @unchecked Sendable {  // Created by `LoopUnit` and used onl
     func beginDrain() {
         listener.close()
         for connection in server.connections.values { connection.closeIfIdle() }
+    }
+
+    /// Closes, or marks to close after their response, the connections whose handshake used a client certificate
+    /// policy other than `policy`; returns how many of each.
+    func closeConnections(acceptedUnderOtherThan policy: ClientCertificatePolicy) -> TLSContextReplacement {
+        var replacement = TLSContextReplacement()
+        for connection in server.connections.values {
+            switch connection.closeIfAccepted(underOtherThan: policy) {
+            case .closed: replacement.closedConnections += 1
+            case .afterResponse: replacement.connectionsClosingAfterResponse += 1
+            case nil: break
+            }
+        }
+        return replacement
     }
 
     func closeAll() {

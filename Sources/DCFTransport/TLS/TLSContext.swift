@@ -11,6 +11,8 @@ public final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     /// The configuration this context was built from.
     public let configuration: TLSConfiguration
+    /// The rule by which a server context lets clients complete the handshake; `.none` for a client context.
+    public let clientCertificatePolicy: ClientCertificatePolicy
 
     /// Loads the files named in `configuration` and checks that they fit together.
     ///
@@ -23,6 +25,8 @@ public final class TLSContext: @unchecked Sendable {
         }
         self.pointer = context
         self.configuration = configuration
+        // Read before the CA file is loaded, so a file replaced during the load counts as changed at the next reload.
+        clientCertificatePolicy = ClientCertificatePolicy(configuration)
         try configureProtocol()
         if configuration.recordLayer == .dcf {
             TLSTrafficSecrets.installCallback(on: pointer)
