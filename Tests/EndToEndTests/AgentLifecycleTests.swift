@@ -185,12 +185,7 @@ import Testing
             shard = "4/4"
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let process = try LaunchedProcess(
-            executable: try BuiltProducts.path("dcf-agent"),
-            arguments: ["run", "--config", config, "--max-examples", "1"], logFile: directory.file("agent.log"))
-        defer { process.terminate(signal: SIGKILL) }
-        #expect(FederationFixture.waitForExit(process, seconds: 30) == 78, "\(process.output)")
-        let output = process.output
+        let output = try configErrorOutput(["run", "--config", config, "--max-examples", "1"], in: directory)
         #expect(output.contains("agent.conf:2: agent.server"), "\(output)")
         #expect(output.contains("agent.conf:3: agent.key: file"), "\(output)")
         #expect(output.contains("agent.conf:6: builtin.layers: \"784\""), "\(output)")
@@ -198,20 +193,24 @@ import Testing
         #expect(output.contains("command line --max-examples: data.max_examples is 1"), "\(output)")
     }
 
+    /// Runs `dcf-agent` with `arguments`, expects it to exit 78 for its configuration, and returns its output.
+    private func configErrorOutput(_ arguments: [String], in directory: TemporaryDirectory) throws -> String {
+        let process = try LaunchedProcess(
+            executable: try BuiltProducts.path("dcf-agent"), arguments: arguments, logFile: directory.file("agent.log"))
+        defer { process.terminate(signal: SIGKILL) }
+        #expect(FederationFixture.waitForExit(process, seconds: 30) == 78, "\(process.output)")
+        return process.output
+    }
+
     /// A file setting given as an empty value is reported as empty, not as a file named "" that does not exist.
     @Test func emptyFileSettingsAreNamedEmpty() throws {
         let directory = try TemporaryDirectory(prefix: "dcf-agent-empty")
         defer { directory.remove() }
-        let process = try LaunchedProcess(
-            executable: try BuiltProducts.path("dcf-agent"),
-            arguments: [
+        let output = try configErrorOutput(
+            [
                 "run", "--server", "https://127.0.0.1:1", "--agent.key=", "--agent.client_certificate=",
                 "--agent.client_key=",
-            ],
-            logFile: directory.file("agent.log"))
-        defer { process.terminate(signal: SIGKILL) }
-        #expect(FederationFixture.waitForExit(process, seconds: 30) == 78, "\(process.output)")
-        let output = process.output
+            ], in: directory)
         #expect(output.contains("command line --agent.key: agent.key is empty"), "\(output)")
         #expect(output.contains("command line --agent.client_key: agent.client_key is empty"), "\(output)")
         #expect(output.contains("agent.client_certificate is empty"), "\(output)")
