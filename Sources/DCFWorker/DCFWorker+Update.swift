@@ -137,22 +137,36 @@ extension DCFWorker {
 
     /// Sends `http` again, byte for byte, until a reply arrives or the resends are spent.
     ///
+    /// Only copies that may have reached the server count toward `maximumUpdateResends`. An attempt that fails
+    /// before the request goes out, such as a refused connection or a failed handshake while the server restarts,
+    /// counts only once `updateRetryWindow` has passed since the lost reply. A restart within the window therefore
+    /// does not spend the resends.
+    ///
     /// - Returns: a reply that proves this copy was judged on its content: success, or a rejection of the
     ///   update itself (`update_rejected`, `bad_request`, size or encoding errors). Also a reply for which
     ///   `resentReplyNeedsNewSignature` holds, after which the update is signed again.
     /// - Throws: `isUpdateOutcomeUnknown` for any other reply or when the resends are spent.
     func resendLostUpdate(_ http: HTTPClientRequest, baseVersion: ModelVersion) async throws -> HTTPClientResponse {
-        for attempt in 0..<configuration.maximumUpdateResends {
+        let started = ContinuousClock.now
+        var resends = 0
+        var attempt = 0
+        while resends < configuration.maximumUpdateResends {
             try await Task.sleep(for: configuration.backoff.delay(forAttempt: attempt))
+            attempt += 1
             let response: HTTPClientResponse
             do {
                 response = try await connection.send(http)
             } catch let failure as ConnectionFailure {
+                let windowPassed = ContinuousClock.now - started >= configuration.updateRetryWindow
+                if failure.requestMayHaveArrived || windowPassed { resends += 1 }
                 logger.warning(
                     "resending update failed",
-                    [idField, ("attempt", String(attempt + 1)), ("error", failure.description)])
+                    [idField, ("attempt", String(attempt)), ("copies_sent", String(resends)),
+                     ("waited", DurationFormat.format(Self.wholeSeconds(ContinuousClock.now - started))),
+                     ("error", failure.description)])
                 continue
             }
+            resends += 1
             if response.isSuccess { return response }
             let code = response.dcfError.code
             // The caller signs the update over a fresh nonce after these replies instead of sending the same bytes

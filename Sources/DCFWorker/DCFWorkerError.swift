@@ -130,8 +130,9 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
         case .unreachable(let reason, _):
             reason
         case .updateOutcomeUnknown(let base):
-            "the connection failed after the update for base version \(base) was sent, and the server may have "
-                + "received it; it was not sent again, so the server cannot count it twice"
+            "the connection failed after the update for base version \(base) was sent, and no copy sent again got a "
+                + "reply that tells whether the server counted it; the worker stopped sending it, so the server "
+                + "cannot count it twice"
         case .updateNotDelivered(let base, let waited, let lastError):
             "the server did not take the update for base version \(base) in \(DurationFormat.format(.seconds(waited.components.seconds))) "
                 + "of attempts, so it was dropped; last error: \(lastError)"

@@ -87,13 +87,21 @@ public struct FedAvgError: Error, Sendable, CustomStringConvertible {
                 + "directory to drop it from the round; its worker was told it was accepted and does not send it again")
     }
 
-    /// The newest stored version cannot be served; `problem` names the file and the defect.
-    static func damagedModel(_ problem: String, version: UInt64) -> FedAvgError {
+    /// The newest stored version cannot be served; `problem` names the file and the defect. `previousStored` is
+    /// whether version `version - 1` is still in `models/`, because only then can the fix offer resuming at it.
+    static func damagedModel(_ problem: String, version: UInt64, previousStored: Bool) -> FedAvgError {
+        let start = "\(problem). The file is damaged. Restore it from a backup."
+        guard version == 1 || previousStored else {
+            return FedAvgError(
+                description: start + " Without a backup there is no older version to resume at, because models/ no "
+                    + "longer holds version \(version - 1) (keep_versions deletes old versions): move models/, rounds/, "
+                    + "history.jsonl and history-pending.json out of the state directory to start a new federation from "
+                    + "fedavg.initial_model")
+        }
         let previous = version > 1 ? "version \(version - 1)" : "fedavg.initial_model"
         return FedAvgError(
-            description: "\(problem). The file is damaged. Restore it from a backup. Without a backup, move it out of "
-                + "the state directory and start the server again, which then names what else to move to resume at "
-                + "\(previous)")
+            description: start + " Without a backup, move it out of the state directory and start the server again, "
+                + "which then names what else to move to resume at \(previous)")
     }
 
     static func storage(_ action: String, _ path: String, _ detail: String) -> FedAvgError {

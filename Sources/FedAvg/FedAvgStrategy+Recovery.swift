@@ -107,14 +107,15 @@ extension FedAvgStrategy {
     /// has the layout of the first.
     static func parseStoredModel(_ bytes: Data, version: UInt64, store: ModelVersionStore) throws -> SafeTensorsModel {
         let path = store.url(for: version).path
+        let previousStored = version > 1 && FileManager.default.fileExists(atPath: store.url(for: version - 1).path)
         if let change = store.contentChange(of: bytes, version: version) {
-            throw FedAvgError.damagedModel(change, version: version)
+            throw FedAvgError.damagedModel(change, version: version, previousStored: previousStored)
         }
         let model: SafeTensorsModel
         do {
             model = try parseGlobalModel(bytes, path: path)
         } catch let error as FedAvgError {
-            throw FedAvgError.damagedModel(error.description, version: version)
+            throw FedAvgError.damagedModel(error.description, version: version, previousStored: previousStored)
         }
         let byName = { (layouts: [TensorLayout]) in layouts.sorted { $0.name < $1.name } }
         guard version > 1, let previousBytes = try? store.read(version: version - 1),
@@ -124,7 +125,7 @@ extension FedAvgStrategy {
         let detail = "cannot use model \(path): its tensors (\(byName(model.layouts).map(\.description).joined(separator: ", "))) "
             + "differ from those of version \(version - 1) "
             + "(\(byName(SafeTensorsModel(previous).layouts).map(\.description).joined(separator: ", ")))"
-        throw FedAvgError.damagedModel(detail, version: version)
+        throw FedAvgError.damagedModel(detail, version: version, previousStored: previousStored)
     }
 
     /// Parses a global model and checks that its floating-point tensors are finite.

@@ -102,8 +102,8 @@ final class AgentRunner: Sendable {
             // whose sites differ in speed; waiting would only make this site later for the next round.
             display.finish(round: round, status: "update arrived after the round closed; training the new model")
             logger.notice(
-                "the server moved to a newer model while this round trained, so it did not count the update; "
-                    + "training on the newer model",
+                "the server did not count the update, because its model changed while this round trained (usually "
+                    + "another site's update closed the round); training on the server's current model",
                 [("round", String(round)), ("base_version", version.description), ("error", error.description)])
             state.withLock { $0.heldVersion = version }
         } catch let error as AgentTrainerError where error.isConfigurationMismatch {
