@@ -61,16 +61,11 @@ extension DCFWorker {
                 logger.warning(
                     "update not delivered; keeping it and sending it again",
                     [idField, ("attempt", String(attempt)), ("delay_ms", String(delay.milliseconds)),
-                     ("waited", DurationFormat.format(Self.wholeSeconds(now - started))),
+                     ("waited", DurationFormat.format((now - started).wholeSeconds)),
                      ("retry_until", Self.wallClockText(after: remaining)), ("error", error.description)])
                 try await Task.sleep(for: delay)
             }
         }
-    }
-
-    /// Returns `duration` without its fraction of a second, for log fields that count the seconds of a wait.
-    private static func wholeSeconds(_ duration: Duration) -> Duration {
-        .seconds(duration.components.seconds)
     }
 
     /// Returns the UTC time `duration` from now in the log's timestamp format, to the second.
@@ -162,7 +157,7 @@ extension DCFWorker {
                 logger.warning(
                     "resending update failed",
                     [idField, ("attempt", String(attempt)), ("copies_sent", String(resends)),
-                     ("waited", DurationFormat.format(Self.wholeSeconds(ContinuousClock.now - started))),
+                     ("waited", DurationFormat.format((ContinuousClock.now - started).wholeSeconds)),
                      ("error", failure.description)])
                 continue
             }
@@ -191,6 +186,9 @@ extension DCFWorker {
 }
 
 extension Duration {
+    /// The duration without its fraction of a second, for messages that count the seconds of a wait.
+    var wholeSeconds: Duration { .seconds(components.seconds) }
+
     /// The duration in whole milliseconds, for log fields.
     var milliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000

@@ -40,11 +40,12 @@ public struct DCFWorkerConfiguration: Sendable {
     public var maximumModelBytes: Int = 1 << 30
     /// Compression of uploads; the server must support the coding. Default none.
     public var uploadCompression: UploadCompression = .none
-    /// How many times an update whose reply was lost is sent again, byte for byte, before giving up. Default 5.
+    /// How many copies of an update whose reply was lost are sent again, byte for byte, before giving up. Attempts
+    /// refused before any byte reaches the server count only after `updateRetryWindow`. Default 5.
     public var maximumUpdateResends: Int = 5
     /// How long `sendModelUpdate` keeps an update that the server did not take and signs it again, counted from
-    /// its first failed attempt: while connections are refused, reset or time out, or the server replies 503 or
-    /// 408, as while it restarts. Zero sends it once. Default 30 minutes.
+    /// its first failed attempt. It covers refused, reset and timed-out connections and 503 or 408 replies, as
+    /// while the server restarts. Zero sends it once. Default 30 minutes.
     public var updateRetryWindow: Duration = .seconds(1800)
     /// Kernel receive and send buffer of each connection in bytes, 0 for the kernel's automatic sizing.
     /// Default 0; see `HTTPClientConfiguration.socketBufferBytes`.

@@ -134,7 +134,7 @@ public struct DCFWorkerError: Error, Sendable, CustomStringConvertible {
                 + "reply that tells whether the server counted it; the worker stopped sending it, so the server "
                 + "cannot count it twice"
         case .updateNotDelivered(let base, let waited, let lastError):
-            "the server did not take the update for base version \(base) in \(DurationFormat.format(.seconds(waited.components.seconds))) "
+            "the server did not take the update for base version \(base) in \(DurationFormat.format(waited.wholeSeconds)) "
                 + "of attempts, so it was dropped; last error: \(lastError)"
         case .invalidResponse(let reason):
             "invalid response from the server: \(reason)"

@@ -87,8 +87,8 @@ public struct FedAvgError: Error, Sendable, CustomStringConvertible {
                 + "directory to drop it from the round; its worker was told it was accepted and does not send it again")
     }
 
-    /// The newest stored version cannot be served; `problem` names the file and the defect. `previousStored` is
-    /// whether version `version - 1` is still in `models/`, because only then can the fix offer resuming at it.
+    /// Returns the error for a newest stored version that cannot be served, where `problem` names the file and the
+    /// defect. `previousStored` is whether `models/` still holds version `version - 1`, the only one to resume at.
     static func damagedModel(_ problem: String, version: UInt64, previousStored: Bool) -> FedAvgError {
         let start = "\(problem). The file is damaged. Restore it from a backup."
         guard version == 1 || previousStored else {

@@ -102,9 +102,9 @@ extension FedAvgStrategy {
         return (initial, bytes)
     }
 
-    /// Parses stored version `version` and checks that its bytes have the SHA-256 stored with the file, and that
-    /// its tensors have the layout of the version before it, when that one is still stored, because every version
-    /// has the layout of the first.
+    /// Parses stored version `version` and checks that its bytes have the SHA-256 stored with the file. When the
+    /// version before it is still stored, also checks that both have the same tensors, as every version has the
+    /// layout of the first.
     static func parseStoredModel(_ bytes: Data, version: UInt64, store: ModelVersionStore) throws -> SafeTensorsModel {
         let path = store.url(for: version).path
         let previousStored = version > 1 && FileManager.default.fileExists(atPath: store.url(for: version - 1).path)

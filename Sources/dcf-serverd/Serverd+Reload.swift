@@ -8,14 +8,9 @@ extension Serverd {
     func applyLogLevel(_ level: LogLevel) {
         let previous = sink.level
         guard level != previous else { return }
-        let fields = [("from", previous.description), ("to", level.description)]
-        if level < previous {
-            sink.level = level
-            logger.notice("log level changed", fields)
-        } else {
-            logger.notice("log level changed", fields)
-            sink.level = level
-        }
+        if level < previous { sink.level = level }
+        logger.notice("log level changed", [("from", previous.description), ("to", level.description)])
+        sink.level = level
     }
 
     /// Loads the certificate, key and client CA for new connections, names the certificate now served, and closes

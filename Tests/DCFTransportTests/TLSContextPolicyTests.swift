@@ -4,8 +4,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// A context's client certificate policy shows a reload whether open connections met the same checks, and its
-/// certificate summary names the certificate it serves.
+/// Checks of a context's client certificate policy, which tells a reload whether open connections met the same
+/// checks, and of its certificate summary, which names the certificate it serves.
 @Suite struct TLSContextPolicyTests {
     private func mutual(
         _ certificates: CertificateFactory, caFile: String, verification: TLSConfiguration.ClientCertificateVerification

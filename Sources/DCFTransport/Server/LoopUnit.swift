@@ -54,8 +54,8 @@ struct LoopUnit: @unchecked Sendable {  // `server` and `listener` are used only
         }
     }
 
-    /// Blocks the calling thread, which must not be the loop's, until `body` has run on the loop with its
-    /// connections; returns what `body` returned.
+    /// Runs `body` on the loop with its connections and returns its result. The calling thread, which must not be
+    /// the loop's, blocks until then.
     func runAndWait<Result: Sendable>(_ body: @escaping @Sendable (LoopActions) -> Result) -> Result {
         let actions = LoopActions(server: server, listener: listener)
         let result = Mutex<Result?>(nil)
@@ -98,7 +98,7 @@ struct LoopActions: @unchecked Sendable {  // Created by `LoopUnit` and used onl
     }
 
     /// Closes, or marks to close after their response, the connections whose handshake used a client certificate
-    /// policy other than `policy`; returns how many of each.
+    /// policy other than `policy`, and returns how many of each.
     func closeConnections(acceptedUnderOtherThan policy: ClientCertificatePolicy) -> TLSContextReplacement {
         var replacement = TLSContextReplacement()
         for connection in server.connections.values {

@@ -5,8 +5,8 @@ import Foundation
 /// How a server context decides which clients complete the handshake: whether it requests a certificate, whether
 /// it requires one, and which client CA certificates it trusts, by file and content.
 ///
-/// Two policies are equal when every client that passes one passes the other; a reload that only replaces the
-/// server's own certificate and key keeps the policy.
+/// Two policies are equal when every client that passes one passes the other. A reload that only replaces the
+/// server's own certificate and key therefore keeps the policy.
 public struct ClientCertificatePolicy: Sendable, Equatable {
     /// Whether the server requests client certificates, and whether it requires them.
     public let verification: TLSConfiguration.ClientCertificateVerification
@@ -16,8 +16,8 @@ public struct ClientCertificatePolicy: Sendable, Equatable {
     /// or the file could not be read.
     let caFileDigest: [UInt8]?
 
-    /// The policy of a context built from `configuration`: a client context and a server that requests no
-    /// certificate have the policy `.none` without a CA file.
+    /// Builds the policy of a context made from `configuration`. A client context, and a server that requests no
+    /// certificate, get `.none` without a CA file.
     init(_ configuration: TLSConfiguration) {
         guard configuration.role == .server, configuration.clientCertificateVerification != .none,
             let caFile = configuration.trustedCAFile

@@ -11,7 +11,7 @@ public final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     /// The configuration this context was built from.
     public let configuration: TLSConfiguration
-    /// The rule by which a server context lets clients complete the handshake; `.none` for a client context.
+    /// The rule by which a server context lets clients complete the handshake, or `.none` for a client context.
     public let clientCertificatePolicy: ClientCertificatePolicy
 
     /// Loads the files named in `configuration` and checks that they fit together.
